@@ -1,0 +1,3 @@
+// SKELETON: Electron entry, to be implemented.
+import { app } from 'electron';
+void app.whenReady();

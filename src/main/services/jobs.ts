@@ -1,0 +1,126 @@
+import type { JobDto, JobKind } from '../../shared/dto';
+import { AppError, notFound } from '../errors';
+import type { EventBus } from '../events';
+import type { JobsRepo } from '../store/jobs-repo';
+
+/** What a running job's task gets: progress reporting and a cancellation signal. */
+export interface JobContext {
+  jobId: number;
+  signal: AbortSignal;
+  /** progress in [0, 1]; throttled before it reaches the store and the UI. */
+  progress(fraction: number, message?: string): void;
+  /** Throws JobCancelledError if the job was cancelled; call between units of work. */
+  throwIfCancelled(): void;
+  saveCheckpoint(checkpoint: unknown): void;
+}
+
+export class JobCancelledError extends Error {
+  constructor() {
+    super('cancelled');
+    this.name = 'JobCancelledError';
+  }
+}
+
+export type JobTask = (ctx: JobContext) => Promise<Record<string, unknown> | void>;
+
+const PROGRESS_INTERVAL_MS = 100;
+
+/**
+ * Runs long work as jobs: a row in the store from start to end, `job.updated` events,
+ * cancel through an AbortSignal. A task that throws fails its job with the message;
+ * one that sees the signal ends as 'cancelled'.
+ */
+export class JobRunner {
+  private readonly running = new Map<number, { controller: AbortController; done: Promise<void> }>();
+
+  constructor(
+    private readonly repo: JobsRepo,
+    private readonly events: EventBus,
+  ) {
+    repo.markAbandonedAsInterrupted();
+  }
+
+  /** Creates the job row and starts the task on the next tick; returns the job at once. */
+  start(kind: JobKind, params: Record<string, unknown>, task: JobTask): JobDto {
+    const job = this.repo.create(kind, params);
+    const controller = new AbortController();
+    const done = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.run(job.id, controller, task));
+    this.running.set(job.id, { controller, done });
+    this.emit(job.id);
+    return this.repo.get(job.id)!;
+  }
+
+  private async run(id: number, controller: AbortController, task: JobTask): Promise<void> {
+    let lastEmit = 0;
+    const ctx: JobContext = {
+      jobId: id,
+      signal: controller.signal,
+      progress: (fraction, message) => {
+        const now = Date.now();
+        if (now - lastEmit < PROGRESS_INTERVAL_MS && fraction < 1) return;
+        lastEmit = now;
+        this.repo.setProgress(id, Math.min(1, Math.max(0, fraction)), message ?? null);
+        this.emit(id);
+      },
+      throwIfCancelled: () => {
+        if (controller.signal.aborted) throw new JobCancelledError();
+      },
+      saveCheckpoint: (checkpoint) => this.repo.saveCheckpoint(id, checkpoint),
+    };
+    try {
+      if (controller.signal.aborted) throw new JobCancelledError();
+      this.repo.markRunning(id);
+      this.emit(id);
+      const result = await task(ctx);
+      if (controller.signal.aborted) throw new JobCancelledError();
+      this.repo.finish(id, 'done', { result: result ?? {} });
+    } catch (error) {
+      if (error instanceof JobCancelledError || controller.signal.aborted) {
+        this.repo.finish(id, 'cancelled', { error: 'Cancelled by the user' });
+      } else {
+        this.repo.finish(id, 'failed', { error: error instanceof Error ? error.message : String(error) });
+      }
+    } finally {
+      this.running.delete(id);
+      this.emit(id);
+    }
+  }
+
+  get(id: number): JobDto {
+    const job = this.repo.get(id);
+    if (!job) throw notFound('Job', id);
+    return job;
+  }
+
+  list(limit = 50): JobDto[] {
+    return this.repo.list(limit);
+  }
+
+  cancel(id: number): JobDto {
+    const job = this.get(id);
+    const entry = this.running.get(id);
+    if (!entry) {
+      if (job.status === 'queued' || job.status === 'running') throw new AppError('conflict', `Job ${id} is not running in this process`);
+      return job;
+    }
+    entry.controller.abort();
+    return this.get(id);
+  }
+
+  /** Resolves when the job has finished (any status). */
+  async wait(id: number): Promise<JobDto> {
+    await this.running.get(id)?.done;
+    return this.get(id);
+  }
+
+  /** Cancels everything and waits: for shutdown. */
+  async stopAll(): Promise<void> {
+    for (const { controller } of this.running.values()) controller.abort();
+    await Promise.all([...this.running.values()].map((r) => r.done));
+  }
+
+  private emit(id: number): void {
+    const job = this.repo.get(id);
+    if (job) this.events.emit('job.updated', job);
+  }
+}

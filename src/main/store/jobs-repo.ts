@@ -1,0 +1,77 @@
+import type { JobDto, JobKind, JobStatus } from '../../shared/dto';
+import type { Db } from './db';
+
+interface JobRow {
+  id: number;
+  kind: JobKind;
+  status: JobStatus;
+  progress: number;
+  message: string | null;
+  error: string | null;
+  params: string;
+  result: string | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+const toDto = (r: JobRow): JobDto => ({
+  id: r.id,
+  kind: r.kind,
+  status: r.status,
+  progress: r.progress,
+  message: r.message,
+  error: r.error,
+  params: JSON.parse(r.params) as Record<string, unknown>,
+  result: r.result === null ? null : (JSON.parse(r.result) as Record<string, unknown>),
+  createdAt: r.created_at,
+  startedAt: r.started_at,
+  finishedAt: r.finished_at,
+});
+
+const NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
+
+export class JobsRepo {
+  constructor(private readonly db: Db) {}
+
+  create(kind: JobKind, params: Record<string, unknown>): JobDto {
+    const { lastInsertRowid } = this.db
+      .prepare("INSERT INTO jobs (kind, status, params) VALUES (?, 'queued', ?)")
+      .run(kind, JSON.stringify(params));
+    return this.get(Number(lastInsertRowid))!;
+  }
+
+  get(id: number): JobDto | undefined {
+    const row = this.db.prepare('SELECT * FROM jobs WHERE id = ?').get(id) as JobRow | undefined;
+    return row && toDto(row);
+  }
+
+  list(limit: number): JobDto[] {
+    return (this.db.prepare('SELECT * FROM jobs ORDER BY id DESC LIMIT ?').all(limit) as JobRow[]).map(toDto);
+  }
+
+  markRunning(id: number): void {
+    this.db.prepare(`UPDATE jobs SET status = 'running', started_at = ${NOW} WHERE id = ?`).run(id);
+  }
+
+  setProgress(id: number, progress: number, message: string | null): void {
+    this.db.prepare('UPDATE jobs SET progress = ?, message = ? WHERE id = ?').run(progress, message, id);
+  }
+
+  finish(id: number, status: Exclude<JobStatus, 'queued' | 'running'>, fields: { error?: string; result?: unknown }): void {
+    this.db
+      .prepare(`UPDATE jobs SET status = ?, error = ?, result = ?, finished_at = ${NOW}, progress = CASE WHEN ? = 'done' THEN 1 ELSE progress END WHERE id = ?`)
+      .run(status, fields.error ?? null, fields.result === undefined ? null : JSON.stringify(fields.result), status, id);
+  }
+
+  saveCheckpoint(id: number, checkpoint: unknown): void {
+    this.db.prepare('UPDATE jobs SET checkpoint = ? WHERE id = ?').run(JSON.stringify(checkpoint), id);
+  }
+
+  /** After a crash: jobs left queued/running were not finished by anyone. */
+  markAbandonedAsInterrupted(): number {
+    return this.db
+      .prepare(`UPDATE jobs SET status = 'interrupted', error = 'SimLens stopped while this job ran', finished_at = ${NOW} WHERE status IN ('queued', 'running')`)
+      .run().changes;
+  }
+}

@@ -1,0 +1,2 @@
+// SKELETON: browser-mode entry, to be implemented.
+export {};

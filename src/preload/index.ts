@@ -1,0 +1,2 @@
+// SKELETON: preload, to be implemented.
+export {};

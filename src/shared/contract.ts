@@ -1,0 +1,118 @@
+// The one contract between the UI and the main-process side. Main binds it over
+// Electron IPC (src/main/ipc.ts) and over HTTP (src/main/web.ts); the preload exposes
+// one function per entry; the renderer and the CLI's --json output use its types.
+// Each entry declares its argument schema (checked in main before any service runs)
+// and its result type. Add entries here, by domain, and nowhere else.
+import type {
+  AppInfoDto,
+  DatasetDetailDto,
+  DatasetDto,
+  ImportReportDto,
+  ImportFileStatus,
+  JobDto,
+  PairPageDto,
+} from './dto';
+import { v, type Check } from './validate';
+
+interface MethodSpec<A, R> {
+  args: Check<A>;
+  /** Type-level only: the result type of the method. */
+  result: R;
+}
+
+function method<R>() {
+  return <A>(args: Check<A>): MethodSpec<A, R> => ({ args, result: undefined as unknown as R });
+}
+
+const id = v.int({ min: 1 });
+const limit = (max: number) => v.optional(v.int({ min: 1, max }));
+
+export const contract = {
+  // app
+  'app.info': method<AppInfoDto>()(v.object({})),
+
+  // datasets
+  'datasets.list': method<DatasetDto[]>()(v.object({})),
+  'datasets.get': method<DatasetDetailDto>()(v.object({ id })),
+  /** Starts an import job; progress comes as `job.updated` events. */
+  'datasets.import': method<{ jobId: number }>()(
+    v.object({
+      path: v.string({ min: 1, max: 4096 }),
+      kind: v.optional(v.literal('auto', 'folder', 'csv', 'idx')),
+      name: v.optional(v.string({ min: 1, max: 200 })),
+      /** Import into an existing dataset (content-identical files are not duplicated). */
+      datasetId: v.optional(id),
+    }),
+  ),
+  'datasets.delete': method<{ deleted: boolean }>()(v.object({ id })),
+
+  // jobs
+  'jobs.list': method<JobDto[]>()(v.object({ limit: limit(500) })),
+  'jobs.get': method<JobDto>()(v.object({ id })),
+  'jobs.cancel': method<JobDto>()(v.object({ id })),
+  'jobs.importReport': method<ImportReportDto>()(
+    v.object({
+      jobId: id,
+      status: v.optional(v.literal<ImportFileStatus>('imported', 'duplicate', 'skipped', 'error')),
+      offset: v.optional(v.int({ min: 0 })),
+      limit: limit(1000),
+    }),
+  ),
+
+  // pairs
+  /** Splits IMAGES first (stratified, seeded), then draws balanced pairs inside each split. */
+  'pairs.generate': method<{ jobId: number }>()(
+    v.object({
+      datasetId: id,
+      seed: v.optional(v.int({ min: 0, max: 2 ** 31 - 1 })),
+      ratios: v.optional(v.tuple3(v.number({ min: 0, max: 100 }))),
+      pairsPerAnchor: v.optional(v.int({ min: 1, max: 20 })),
+    }),
+  ),
+  'pairs.page': method<PairPageDto>()(
+    v.object({
+      datasetId: id,
+      pairSetId: v.optional(id),
+      split: v.optional(v.literal('train', 'val', 'test')),
+      label: v.optional(v.literal(0, 1)),
+      afterId: v.optional(v.int({ min: 0 })),
+      limit: limit(500),
+    }),
+  ),
+
+  // images
+  /** PNG thumbnails as data: URLs, keyed by image id (unknown ids are absent). */
+  'images.thumbnails': method<Record<number, string>>()(v.object({ ids: v.array(id, { max: 1000 }) })),
+} as const;
+
+export type Contract = typeof contract;
+export type MethodName = keyof Contract;
+export type ArgsOf<M extends MethodName> = ReturnType<Contract[M]['args']>;
+export type ResultOf<M extends MethodName> = Contract[M]['result'];
+export const METHOD_NAMES = Object.keys(contract) as MethodName[];
+
+/** What the UI calls: one async function per contract entry. */
+export type Api = { [M in MethodName]: (args: ArgsOf<M>) => Promise<ResultOf<M>> };
+
+/** Events pushed from main to the UI. */
+export interface Events {
+  'job.updated': JobDto;
+}
+export type EventName = keyof Events;
+export const EVENT_NAMES: EventName[] = ['job.updated'];
+
+/** Errors cross the boundary as { code, message }; codes let the UI react without parsing text. */
+export type ErrorCode = 'invalid_argument' | 'not_found' | 'conflict' | 'failed' | 'unknown_method';
+export interface ContractError {
+  code: ErrorCode;
+  message: string;
+}
+
+export function isMethodName(name: string): name is MethodName {
+  return Object.prototype.hasOwnProperty.call(contract, name);
+}
+
+/** Validates untrusted arguments for a method; throws ValidationError naming the field. */
+export function checkArgs<M extends MethodName>(name: M, args: unknown): ArgsOf<M> {
+  return contract[name].args(args ?? {}, 'args') as ArgsOf<M>;
+}
