@@ -1,0 +1,84 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { JobDto } from '../../src/shared/dto';
+import { EventBus } from '../../src/main/events';
+import { JobRunner } from '../../src/main/services/jobs';
+import { openDatabase, type Db } from '../../src/main/store/db';
+import { JobsRepo } from '../../src/main/store/jobs-repo';
+
+let dir = '';
+let db: Db | undefined;
+function setup(): { runner: JobRunner; events: EventBus; updates: JobDto[]; db: Db } {
+  dir = mkdtempSync(join(tmpdir(), 'simlens-jobs-'));
+  db = openDatabase(join(dir, 'w.db'));
+  const events = new EventBus();
+  const updates: JobDto[] = [];
+  events.on('job.updated', (j) => updates.push(j));
+  return { runner: new JobRunner(new JobsRepo(db), events), events, updates, db };
+}
+afterEach(() => {
+  db?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('JobRunner', () => {
+  it('runs a task to done with its result and emits progress', async () => {
+    const { runner, updates } = setup();
+    const job = runner.start('import', { path: '/x' }, async (ctx) => {
+      ctx.progress(1, 'all');
+      return { imported: 3 };
+    });
+    expect(job.status).toBe('queued');
+    const done = await runner.wait(job.id);
+    expect(done.status).toBe('done');
+    expect(done.progress).toBe(1);
+    expect(done.result).toEqual({ imported: 3 });
+    expect(done.params).toEqual({ path: '/x' });
+    expect(updates.map((u) => u.status)).toEqual(expect.arrayContaining(['queued', 'running', 'done']));
+  });
+
+  it('fails a job with the error message', async () => {
+    const { runner } = setup();
+    const job = runner.start('import', {}, async () => {
+      throw new Error('disk on fire');
+    });
+    const done = await runner.wait(job.id);
+    expect(done.status).toBe('failed');
+    expect(done.error).toBe('disk on fire');
+  });
+
+  it('cancels a running task through its signal', async () => {
+    const { runner } = setup();
+    let steps = 0;
+    const job = runner.start('pairs', {}, async (ctx) => {
+      for (;;) {
+        ctx.throwIfCancelled();
+        steps++;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    });
+    await new Promise((r) => setTimeout(r, 30));
+    runner.cancel(job.id);
+    const done = await runner.wait(job.id);
+    expect(done.status).toBe('cancelled');
+    expect(steps).toBeGreaterThan(0);
+  });
+
+  it('marks jobs left running by a crashed process as interrupted', () => {
+    const { db } = setup();
+    const repo = new JobsRepo(db);
+    const stale = repo.create('train', {});
+    repo.markRunning(stale.id);
+    new JobRunner(repo, new EventBus());
+    const after = repo.get(stale.id)!;
+    expect(after.status).toBe('interrupted');
+    expect(after.error).toMatch(/stopped/);
+  });
+
+  it('reports an unknown job clearly', () => {
+    const { runner } = setup();
+    expect(() => runner.get(999)).toThrow('Job 999 does not exist');
+  });
+});
