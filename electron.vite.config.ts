@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { defineConfig } from 'electron-vite';
 import vue from '@vitejs/plugin-vue';
+import { DEV_CSP, META_CSP } from './src/main/csp';
 
 // One build for both shells: out/main holds the Electron entry (index.js) and the
 // plain-Node entries (cli.js, web.js, the engine worker) that never import 'electron'.
@@ -30,6 +31,15 @@ export default defineConfig({
         input: { index: resolve(__dirname, 'src/renderer/index.html') },
       },
     },
-    plugins: [vue()],
+    plugins: [
+      vue(),
+      {
+        // `electron-vite dev` only: Vite's HMR injects <style> elements, which the built
+        // app's policy (index.html's <meta>, src/main/csp.ts) rightly forbids.
+        name: 'simlens-dev-csp',
+        apply: 'serve',
+        transformIndexHtml: (html: string) => html.replace(META_CSP, DEV_CSP.replace(/; frame-ancestors [^;]+/, '')),
+      },
+    ],
   },
 });

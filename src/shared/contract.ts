@@ -102,7 +102,7 @@ export type EventName = keyof Events;
 export const EVENT_NAMES: EventName[] = ['job.updated'];
 
 /** Errors cross the boundary as { code, message }; codes let the UI react without parsing text. */
-export type ErrorCode = 'invalid_argument' | 'not_found' | 'conflict' | 'failed' | 'unknown_method';
+export type ErrorCode = 'invalid_argument' | 'not_found' | 'conflict' | 'failed' | 'unknown_method' | 'unauthorized';
 export interface ContractError {
   code: ErrorCode;
   message: string;

@@ -12,6 +12,14 @@ export class ValidationError extends Error {
 
 export type Check<T> = (value: unknown, path: string) => T;
 
+/** The checked object's type: fields whose check may yield undefined (v.optional) are optional keys. */
+type OptionalKeys<S> = { [K in keyof S]: S[K] extends Check<infer T> ? (undefined extends T ? K : never) : never }[keyof S];
+type ObjectOf<S extends Record<string, Check<unknown>>> = {
+  [K in Exclude<keyof S, OptionalKeys<S>>]: ReturnType<S[K]>;
+} & { [K in OptionalKeys<S>]?: ReturnType<S[K]> } extends infer O
+  ? { [K in keyof O]: O[K] }
+  : never;
+
 function fail(path: string, expected: string, value: unknown): never {
   const shown = value === undefined ? 'nothing' : JSON.stringify(value)?.slice(0, 60);
   throw new ValidationError(`${path}: expected ${expected}, got ${shown}`);
@@ -71,7 +79,7 @@ export const v = {
       return [item(value[0], `${path}[0]`), item(value[1], `${path}[1]`), item(value[2], `${path}[2]`)];
     };
   },
-  object<S extends Record<string, Check<unknown>>>(shape: S): Check<{ [K in keyof S]: ReturnType<S[K]> }> {
+  object<S extends Record<string, Check<unknown>>>(shape: S): Check<ObjectOf<S>> {
     return (value, path) => {
       if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(path, 'an object', value);
       const input = value as Record<string, unknown>;
@@ -83,7 +91,7 @@ export const v = {
         const checked = check(input[key], `${path}.${key}`);
         if (checked !== undefined) out[key] = checked;
       }
-      return out as { [K in keyof S]: ReturnType<S[K]> };
+      return out as ObjectOf<S>;
     };
   },
 };

@@ -1,32 +1,70 @@
+import { basename } from 'node:path';
 import type { ArgsOf } from '../../shared/contract';
-import type { DatasetDetailDto, DatasetDto, ImportReportDto, JobDto } from '../../shared/dto';
+import type { ClassCountDto, DatasetDetailDto, DatasetDto, ImportReportDto, JobDto } from '../../shared/dto';
+import { AppError, notFound } from '../errors';
+import { planImport } from '../import/plan';
+import { runImport, type ImportOptions } from '../import/run';
 import type { Db } from '../store/db';
+import { DatasetsRepo } from '../store/datasets-repo';
+import { ImportReportsRepo } from '../store/import-reports-repo';
 import type { JobRunner } from './jobs';
 
-// SKELETON: to be implemented (import of folder / CSV / idx as a job, per-file report).
+/** Label shown for images without a class (CSV imports). */
+export const UNLABELLED = '(unlabelled)';
+
+/** Datasets: import (folder / pairs CSV / idx) as a job with a per-file report, summaries, delete. */
 export class DatasetService {
+  private readonly repo: DatasetsRepo;
+  private readonly reports: ImportReportsRepo;
+
   constructor(
     private readonly db: Db,
     private readonly jobs: JobRunner,
-  ) {}
+    /** decode limits and test hooks for imports */
+    private readonly importOptions: ImportOptions = {},
+  ) {
+    this.repo = new DatasetsRepo(db);
+    this.reports = new ImportReportsRepo(db);
+  }
 
   list(): DatasetDto[] {
-    throw new Error('not implemented');
+    return this.repo.list();
   }
 
   get(id: number): DatasetDetailDto {
-    throw new Error(`not implemented ${id}`);
+    const dataset = this.repo.get(id);
+    if (!dataset) throw notFound('Dataset', id);
+    const newest = this.repo.newestPairSetId(id);
+    const classes = new Map<string, ClassCountDto>();
+    for (const row of this.repo.classSplitCounts(id, newest)) {
+      const label = row.classLabel ?? UNLABELLED;
+      let c = classes.get(label);
+      if (!c) classes.set(label, (c = { classLabel: label, total: 0, train: 0, val: 0, test: 0, unassigned: 0 }));
+      c.total += row.count;
+      if (row.split) c[row.split] += row.count;
+      else c.unassigned += row.count;
+    }
+    return { ...dataset, classes: [...classes.values()], pairSets: this.repo.pairSets(id) };
   }
 
+  /**
+   * Checks the source synchronously (throws AppError for a missing path, an empty
+   * folder, a malformed CSV or idx file) and then imports it as a job.
+   */
   startImport(args: ArgsOf<'datasets.import'>): JobDto {
-    throw new Error(`not implemented ${JSON.stringify(args)} ${String(this.db)} ${String(this.jobs)}`);
+    const plan = planImport(args, this.repo);
+    const planned = plan.kind === 'idx' ? plan.sets.reduce((a, s) => a + s.count, 0) : plan.files.length;
+    const params = { path: plan.path, kind: plan.kind, name: args.name ?? null, datasetId: plan.datasetId, source: basename(plan.path), planned };
+    return this.jobs.start('import', params, (ctx) => runImport(this.db, plan, ctx, this.importOptions));
   }
 
   delete(id: number): { deleted: boolean } {
-    throw new Error(`not implemented ${id}`);
+    return { deleted: this.repo.delete(id) };
   }
 
   importReport(args: ArgsOf<'jobs.importReport'>): ImportReportDto {
-    throw new Error(`not implemented ${JSON.stringify(args)}`);
+    const job = this.jobs.get(args.jobId);
+    if (job.kind !== 'import') throw new AppError('invalid_argument', `Job ${args.jobId} is a ${job.kind} job, not an import`);
+    return this.reports.page(args.jobId, { status: args.status, offset: args.offset, limit: args.limit });
   }
 }

@@ -1,3 +1,6 @@
+import { createPinia } from 'pinia';
 import { createApp } from 'vue';
 import App from './App.vue';
-createApp(App).mount('#app');
+import './styles.css';
+
+createApp(App).use(createPinia()).mount('#app');

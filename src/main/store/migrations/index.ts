@@ -1,6 +1,8 @@
 // Numbered migrations, applied in order. Add NNNN-verb-noun.sql and list it here;
 // never edit one that has shipped.
 import m0001 from './0001-create-schema.sql?raw';
+import m0002 from './0002-index-pairs-paging.sql?raw';
+import m0003 from './0003-index-image-references.sql?raw';
 
 export interface Migration {
   version: number;
@@ -8,4 +10,8 @@ export interface Migration {
   sql: string;
 }
 
-export const MIGRATIONS: Migration[] = [{ version: 1, name: '0001-create-schema', sql: m0001 }];
+export const MIGRATIONS: Migration[] = [
+  { version: 1, name: '0001-create-schema', sql: m0001 },
+  { version: 2, name: '0002-index-pairs-paging', sql: m0002 },
+  { version: 3, name: '0003-index-image-references', sql: m0003 },
+];

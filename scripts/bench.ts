@@ -1,0 +1,138 @@
+// SimLens benchmarks: `npm run bench` runs every section, `npm run bench -- import`
+// only the named ones. Each section prints its figures and a JSON line; all results
+// also go to bench-results/<timestamp>.json.
+//
+// Sections:
+//   import  the full Fashion-MNIST train set (60,000 idx images) into a fresh
+//           database, against a baseline measured in the same run: just reading and
+//           gunzipping the idx files and sha256-ing every image.
+import Module from 'node:module';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+
+// The store's migrations are imported as Vite `?raw` strings; teach Node's loader the
+// same (tsx runs these files as CommonJS), before any app module is loaded.
+type ModuleInternals = {
+  _resolveFilename: (request: string, parent: { filename?: string } | undefined, ...rest: unknown[]) => string;
+  _extensions: Record<string, (m: { exports: unknown }, filename: string) => void>;
+};
+const M = Module as unknown as ModuleInternals;
+const resolveFilename = M._resolveFilename;
+M._resolveFilename = function (request, parent, ...rest) {
+  if (request.endsWith('?raw') && parent?.filename) return resolve(dirname(parent.filename), request);
+  return resolveFilename.call(this, request, parent, ...rest);
+};
+M._extensions['.sql?raw'] = (m, filename) => {
+  m.exports = { __esModule: true, default: readFileSync(filename.slice(0, -'?raw'.length), 'utf8') };
+};
+
+const FASHION = process.env.SIMLENS_FASHION_MNIST ?? '/usr/share/datasets/fashion-mnist';
+const IMPORT_TARGET_S = 20;
+
+type Figures = Record<string, number | string | boolean>;
+type Section = () => Promise<Figures>;
+
+const seconds = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
+const round = (x: number, digits = 3) => Number(x.toFixed(digits));
+
+async function importSection(): Promise<Figures> {
+  const images = join(FASHION, 'train-images-idx3-ubyte.gz');
+  const labels = join(FASHION, 'train-labels-idx1-ubyte.gz');
+  for (const f of [images, labels]) statSync(f); // fails clearly when the dataset is not installed
+
+  // Baseline: the least any importer must do — read, gunzip, hash every image.
+  let t0 = process.hrtime.bigint();
+  const raw = gunzipSync(readFileSync(images));
+  gunzipSync(readFileSync(labels));
+  const n = raw.readUInt32BE(4);
+  const size = raw.readUInt32BE(8) * raw.readUInt32BE(12);
+  for (let i = 0; i < n; i++) createHash('sha256').update(raw.subarray(16 + i * size, 16 + (i + 1) * size)).digest('hex');
+  const baselineS = seconds(t0);
+
+  // The import, through the same service the app and CLI use, into a fresh database.
+  const { openDatabase } = await import('../src/main/store/db');
+  const { JobsRepo } = await import('../src/main/store/jobs-repo');
+  const { JobRunner } = await import('../src/main/services/jobs');
+  const { EventBus } = await import('../src/main/events');
+  const { DatasetService } = await import('../src/main/services/datasets');
+  const dir = mkdtempSync(join(tmpdir(), 'simlens-bench-'));
+  try {
+    // Only the train set: link its two files into a folder of their own.
+    const source = join(dir, 'fashion-mnist-train');
+    mkdirSync(source);
+    symlinkSync(images, join(source, 'train-images-idx3-ubyte.gz'));
+    symlinkSync(labels, join(source, 'train-labels-idx1-ubyte.gz'));
+    const dbPath = join(dir, 'bench.db');
+    const db = openDatabase(dbPath);
+    const jobs = new JobRunner(new JobsRepo(db), new EventBus());
+    const datasets = new DatasetService(db, jobs);
+    t0 = process.hrtime.bigint();
+    const job = datasets.startImport({ path: source });
+    const done = await jobs.wait(job.id);
+    const importS = seconds(t0);
+    if (done.status !== 'done') throw new Error(`import job ended ${done.status}: ${done.error}`);
+    const result = done.result as { datasetId: number; totals: Record<string, number> };
+    const detail = datasets.get(result.datasetId);
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    const dbMb = statSync(dbPath).size / 2 ** 20;
+    t0 = process.hrtime.bigint();
+    datasets.delete(result.datasetId);
+    const deleteS = seconds(t0);
+    db.close();
+    return {
+      images: n,
+      imported: result.totals.imported,
+      duplicates: result.totals.duplicate,
+      classes: detail.classes.length,
+      import_s: round(importS),
+      images_per_s: Math.round(n / importS),
+      baseline_read_gunzip_sha256_s: round(baselineS),
+      ratio_import_to_baseline: round(importS / baselineS, 2),
+      db_mb: round(dbMb, 1),
+      delete_dataset_s: round(deleteS),
+      target_s: IMPORT_TARGET_S,
+      within_target: importS < IMPORT_TARGET_S,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const SECTIONS: Record<string, Section> = { import: importSection };
+
+async function main() {
+  const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+  const unknown = wanted.filter((w) => !(w in SECTIONS));
+  if (unknown.length > 0) {
+    console.error(`Unknown section(s): ${unknown.join(', ')}. Sections: ${Object.keys(SECTIONS).join(', ')}`);
+    process.exit(2);
+  }
+  const names = wanted.length > 0 ? wanted : Object.keys(SECTIONS);
+  const machine = { node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', platform: `${process.platform}-${process.arch}` };
+  console.log(`SimLens bench on ${machine.cpus} x ${machine.cpu}, Node ${machine.node}`);
+  const results: Record<string, Figures> = {};
+  let failed = false;
+  for (const name of names) {
+    console.log(`\n[${name}]`);
+    try {
+      results[name] = await SECTIONS[name]();
+      for (const [k, v] of Object.entries(results[name])) console.log(`  ${k.padEnd(32)} ${v}`);
+      console.log(`  json ${JSON.stringify({ section: name, ...results[name] })}`);
+    } catch (error) {
+      failed = true;
+      results[name] = { error: error instanceof Error ? error.message : String(error) };
+      console.error(`  FAILED: ${results[name].error}`);
+    }
+  }
+  const outDir = resolve(__dirname, '..', 'bench-results');
+  mkdirSync(outDir, { recursive: true });
+  const file = join(outDir, `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify({ machine, date: new Date().toISOString(), results }, null, 2));
+  console.log(`\nwritten ${file}`);
+  if (failed) process.exitCode = 1;
+}
+
+void main();

@@ -1,0 +1,142 @@
+// The issue's "Must show" run on real data: Fashion-MNIST from the Debian package
+// dataset-fashion-mnist (idx files), the official t10k images as the test split, the
+// official train images split 90/10 (stratified, seeded) into train and validation;
+// one positive + one negative partner per anchor, train pairs redrawn each epoch;
+// the small CNN (conv32-conv32-pool-conv64-conv64-pool-dense128-dense64), margin 2.0,
+// Adam 1e-3, batch 128 pairs, at most 10 epochs, best epoch by validation ROC AUC.
+//
+//   npx tsx scripts/train-fashion.ts [--epochs 10] [--seed 0] [--backend wasm] [--out DIR] [--limit N]
+//
+// Reads the idx files directly (the same bytes the importer stores as 'raw' uint8 HWC).
+import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend, type BackendName } from '../src/main/engine/backend';
+import { imageSetFromBytes, type ImageSet, type PairList } from '../src/main/engine/dataset';
+import { evaluateModel, scorePairs } from '../src/main/engine/evaluate';
+import { buildSiamese, defaultModelConfig, saveSiamese } from '../src/main/engine/models';
+import { chooseThreshold, metricsAt, rocAuc } from '../src/main/engine/roc';
+import { trainSiamese } from '../src/main/engine/train';
+import { createRng, shuffleInPlace } from '../src/main/pairs/rng';
+
+const DIR = '/usr/share/datasets/fashion-mnist';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
+}
+
+function readIdx(file: string): { dims: number[]; data: Uint8Array } {
+  const buf = gunzipSync(readFileSync(join(DIR, file)));
+  const magic = buf.readUInt32BE(0);
+  if (magic >> 8 !== 0x08) throw new Error(`${file}: not an unsigned-byte idx file`);
+  const nd = magic & 0xff;
+  const dims = Array.from({ length: nd }, (_, i) => buf.readUInt32BE(4 + 4 * i));
+  return { dims, data: new Uint8Array(buf.buffer, buf.byteOffset + 4 + 4 * nd, dims.reduce((a, b) => a * b, 1)) };
+}
+
+/** Stratified split: per class, a seeded shuffle, the first `valFraction` to validation. */
+function stratifiedSplit(labels: Uint8Array, valFraction: number, seed: number): { train: number[]; val: number[] } {
+  const train: number[] = [];
+  const val: number[] = [];
+  for (let c = 0; c < 10; c++) {
+    const idx = shuffleInPlace(
+      Array.from(labels.keys()).filter((i) => labels[i] === c),
+      createRng(seed, 100 + c),
+    );
+    const nVal = Math.round(idx.length * valFraction);
+    val.push(...idx.slice(0, nVal));
+    train.push(...idx.slice(nVal));
+  }
+  return { train: train.sort((a, b) => a - b), val: val.sort((a, b) => a - b) };
+}
+
+/** One positive and one negative partner per anchor, inside `indices` (fixed, seeded). */
+function anchorPairs(indices: number[], labels: Uint8Array, offset: number, seed: number): PairList {
+  const rng = createRng(seed);
+  const byClass = new Map<number, number[]>();
+  for (const i of indices) byClass.set(labels[i], [...(byClass.get(labels[i]) ?? []), i]);
+  const a: number[] = [];
+  const b: number[] = [];
+  const label: number[] = [];
+  for (const i of indices) {
+    const same = byClass.get(labels[i])!;
+    let p = same[rng.int(same.length)];
+    while (p === i) p = same[rng.int(same.length)];
+    let q = indices[rng.int(indices.length)];
+    while (labels[q] === labels[i]) q = indices[rng.int(indices.length)];
+    a.push(i + offset, i + offset);
+    b.push(p + offset, q + offset);
+    label.push(1, 0);
+  }
+  return { a: Int32Array.from(a), b: Int32Array.from(b), label: Uint8Array.from(label) };
+}
+
+async function main(): Promise<void> {
+  const epochs = Number(arg('epochs', '10'));
+  const seed = Number(arg('seed', '0'));
+  const limit = Number(arg('limit', '0'));
+  const out = arg('out', '/tmp/simlens-fashion-model');
+  const backend = await initBackend({ force: arg('backend', 'wasm') as BackendName });
+  console.log(`backend: ${backend.name}; ${backend.notes.join('; ')}`);
+
+  const trImg = readIdx('train-images-idx3-ubyte.gz');
+  const trLab = readIdx('train-labels-idx1-ubyte.gz').data;
+  const teImg = readIdx('t10k-images-idx3-ubyte.gz');
+  const teLab = readIdx('t10k-labels-idx1-ubyte.gz').data;
+  const nTr = limit > 0 ? Math.min(limit, trImg.dims[0]) : trImg.dims[0];
+  const nTe = limit > 0 ? Math.min(Math.ceil(limit / 6), teImg.dims[0]) : teImg.dims[0];
+  // one ImageSet: official train images [0, nTr), then t10k images [nTr, nTr + nTe)
+  const bytes = new Uint8Array((nTr + nTe) * 784);
+  bytes.set(trImg.data.subarray(0, nTr * 784), 0);
+  bytes.set(teImg.data.subarray(0, nTe * 784), nTr * 784);
+  const images: ImageSet = imageSetFromBytes(bytes, nTr + nTe, [28, 28, 1]);
+  const trainLabels = trLab.subarray(0, nTr);
+  const testLabels = teLab.subarray(0, nTe);
+
+  const split = stratifiedSplit(trainLabels, 0.1, seed);
+  const val = anchorPairs(split.val, trainLabels, 0, seed * 7 + 1);
+  const test = anchorPairs(Array.from({ length: nTe }, (_, i) => i), testLabels, nTr, seed * 7 + 2);
+  console.log(`images: train ${split.train.length}, val ${split.val.length}, test ${nTe}; pairs: val ${val.a.length}, test ${test.a.length}, train ${2 * split.train.length} per epoch (redrawn)`);
+
+  const model = await buildSiamese(defaultModelConfig({ arch: 'small', inputShape: [28, 28, 1], embeddingSize: 64, margin: 2.0, seed }));
+  const started = Date.now();
+  let lastLog = 0;
+  const result = await trainSiamese(
+    model,
+    { images, train: { indices: Int32Array.from(split.train), classes: Int32Array.from(split.train, (i) => trainLabels[i]) }, val },
+    { epochs, batchSize: 128, learningRate: 1e-3, seed, earlyStoppingPatience: 3, lrPatience: 2 },
+    {
+      onProgress: (p) => {
+        if (Date.now() - lastLog < 15_000) return;
+        lastLog = Date.now();
+        console.log(`  epoch ${p.epoch} step ${p.step}/${p.steps} loss ${p.loss.toFixed(4)} lr ${p.learningRate} eta ${Math.round(p.etaSeconds)} s`);
+      },
+      onEpoch: (e) => {
+        // test figures of THIS epoch's weights (threshold from val), for partial reports
+        void e;
+      },
+    },
+  ).catch((error: unknown) => {
+    throw error;
+  });
+  for (const e of result.history) console.log(`epoch ${e.epoch}: loss ${e.loss.toFixed(4)} val AUC ${e.valAuc.toFixed(4)} lr ${e.learningRate} ${e.seconds.toFixed(1)} s${e.improved ? ' *' : ''}`);
+  const { result: ev } = await evaluateModel(model, images, { val, test });
+  const t = ev.splits.test!;
+  console.log(
+    `RESULT best epoch ${result.bestEpoch}/${result.history.length} val AUC ${result.bestValAuc.toFixed(4)} | test AUC ${t.auc.toFixed(4)} accuracy ${t.accuracy.toFixed(4)} precision ${t.precision.toFixed(4)} recall ${t.recall.toFixed(4)} F1 ${t.f1.toFixed(4)} threshold ${ev.threshold.toFixed(4)} | ${(result.seconds / result.history.length).toFixed(1)} s/epoch (incl. val), total ${((Date.now() - started) / 1000).toFixed(0)} s on ${backend.name}`,
+  );
+  await saveSiamese(model, out, { result, evaluation: { threshold: ev.threshold, test: { auc: t.auc, accuracy: t.accuracy } } });
+  console.log(`saved to ${out}`);
+  void scorePairs;
+  void chooseThreshold;
+  void metricsAt;
+  void rocAuc;
+  void tf;
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

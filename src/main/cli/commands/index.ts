@@ -1,0 +1,8 @@
+// The command registry: one module per command. A later command (train, eval,
+// explain, metrics, export) is a new file here and one line in this list.
+import type { CliCommand } from '../types';
+import { importCommand } from './import';
+import { infoCommand } from './info';
+import { pairsCommand } from './pairs';
+
+export const COMMANDS: CliCommand[] = [importCommand, pairsCommand, infoCommand];

@@ -1,0 +1,78 @@
+// First start: a workspace without any dataset gets the bundled Fashion-MNIST subset
+// (resources/demo/fashion-mnist, MNIST idx files: 600 train + 100 official test images) imported as "Fashion-MNIST demo" and a pair set
+// generated from it (seed 42), so a new user sees pairs at once.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { SimLensApp } from './app';
+import { AppError } from './errors';
+import { resourcesDir } from './paths';
+
+export const DEMO_DATASET_NAME = 'Fashion-MNIST demo';
+export const DEMO_SEED = 42;
+
+export interface DemoResult {
+  /**
+   * 'created': imported the demo and generated its pairs; 'pairs': the demo dataset
+   * was there without pairs (e.g. an interrupted first start), pairs were generated;
+   * 'none': the workspace already had data, nothing was done.
+   */
+  action: 'created' | 'pairs' | 'none';
+  datasetId: number | null;
+  pairSetId: number | null;
+  importJobId: number | null;
+  pairsJobId: number | null;
+}
+
+export interface DemoOptions {
+  /** Folder with the demo idx files; default resources/demo/fashion-mnist. */
+  demoDir?: string;
+}
+
+/** The bundled demo data (idx files). */
+export function demoDataDir(): string {
+  return join(resourcesDir(), 'demo', 'fashion-mnist');
+}
+
+const inFlight = new WeakMap<SimLensApp, Promise<DemoResult>>();
+
+/** Idempotent: safe to call on every start (and concurrently: calls share one run). */
+export function ensureDemoWorkspace(app: SimLensApp, options: DemoOptions = {}): Promise<DemoResult> {
+  let run = inFlight.get(app);
+  if (!run) {
+    run = prepare(app, options).finally(() => inFlight.delete(app));
+    inFlight.set(app, run);
+  }
+  return run;
+}
+
+async function prepare(app: SimLensApp, options: DemoOptions): Promise<DemoResult> {
+  const result: DemoResult = { action: 'none', datasetId: null, pairSetId: null, importJobId: null, pairsJobId: null };
+  let datasets = await app.call('datasets.list', {});
+  let demo = datasets.find((d) => d.name === DEMO_DATASET_NAME);
+  if (datasets.length === 0) {
+    const dir = options.demoDir ?? demoDataDir();
+    if (!existsSync(dir)) throw new AppError('failed', `The demo data is missing: ${dir} does not exist`);
+    const { jobId } = await app.call('datasets.import', { path: dir, kind: 'idx', name: DEMO_DATASET_NAME });
+    result.importJobId = jobId;
+    const job = await app.jobs.wait(jobId);
+    if (job.status !== 'done') throw new AppError('failed', `Importing the demo data failed (${job.status}): ${job.error ?? 'no reason given'}`);
+    datasets = await app.call('datasets.list', {});
+    demo = datasets.find((d) => d.name === DEMO_DATASET_NAME);
+    if (!demo) throw new AppError('failed', `The demo import finished but no dataset named "${DEMO_DATASET_NAME}" exists`);
+    result.action = 'created';
+  }
+  if (!demo) return result;
+  result.datasetId = demo.id;
+  const existing = app.pairs.listPairSets(demo.id);
+  if (existing.length > 0) {
+    result.pairSetId = existing[0].id;
+    return result;
+  }
+  const { jobId } = await app.call('pairs.generate', { datasetId: demo.id, seed: DEMO_SEED });
+  result.pairsJobId = jobId;
+  const job = await app.jobs.wait(jobId);
+  if (job.status !== 'done') throw new AppError('failed', `Generating the demo pairs failed (${job.status}): ${job.error ?? 'no reason given'}`);
+  result.pairSetId = (job.result?.pairSetId as number | undefined) ?? null;
+  if (result.action === 'none') result.action = 'pairs';
+  return result;
+}

@@ -1,0 +1,188 @@
+// The gradient CAM family for a pair, from ONE forward pass of both images and ONE
+// backward pass of the score s = score(head(A1), head(A2)) w.r.t. BOTH activations.
+//
+// Each image's map uses the gradient of ITS OWN activations, g_i = ds/dA_i (the paper's
+// public code reused image 1's weights for image 2). With A = A_i [h, w, K], g = g_i:
+//
+//   Grad-CAM    alpha_k = mean_uv g[u,v,k]               R = sum_k alpha_k A_k
+//   XGrad-CAM   alpha_k = sum_uv A_k g_k / (sum_uv A_k + eps)                    (Fu 2020)
+//   HiResCAM    R[u,v]  = sum_k g[u,v,k] A[u,v,k]        (no spatial averaging; Draelos 2020)
+//   Grad-CAM++  a[u,v,k] = g^2 / (2 g^2 + (sum_ab A_k[a,b]) g^3 + eps), 0 where g = 0,
+//               alpha_k = sum_uv a[u,v,k] ReLU(g[u,v,k])  (Chattopadhyay 2018, closed form
+//               of the exp(score) trick with first-order gradients, as pytorch-grad-cam)
+//   LayerCAM    R[u,v]  = sum_k ReLU(g[u,v,k]) A[u,v,k]  (Jiang 2021)
+//
+// factual = ReLU(R) with the weights for target s; counterfactual = the same with the
+// target 1 - s, i.e. with -g: for the methods linear in g (Grad-CAM, XGrad-CAM,
+// HiResCAM) the raw counterfactual is exactly -R; for Grad-CAM++ and LayerCAM it is the
+// method applied to -g (ReLU(-g) etc.). No second backward pass either way.
+//
+// Batches: x1, x2 may hold b > 1 pairs; the backward pass uses ds = ones([b]), which is
+// exact as long as the model does not mix samples of a batch (inference-mode batch norm
+// is fine; training-mode batch norm is not).
+import * as tf from '@tensorflow/tfjs';
+import type { CamModel } from '../cam-model';
+import { imageExplanation } from './normalize';
+import type { ExplainOptions, GradientCamMethod, PairExplanation } from './types';
+
+export const XGRADCAM_EPS = 1e-7;
+export const GRADCAMPP_EPS = 1e-7;
+
+interface ForwardBackward {
+  s: tf.Tensor1D; // [b]
+  a1: tf.Tensor4D; // [b, h, w, K]
+  a2: tf.Tensor4D;
+  g1: tf.Tensor4D; // ds/dA1 [b, h, w, K]
+  g2: tf.Tensor4D;
+}
+
+function checkPairInputs(x1: tf.Tensor4D, x2: tf.Tensor4D): void {
+  if (x1.rank !== 4 || x2.rank !== 4) throw new Error(`expected [b, H, W, C] inputs, got ranks ${x1.rank} and ${x2.rank}`);
+  if (x1.shape[0] !== x2.shape[0]) throw new Error(`the two images of a pair need the same batch size, got ${x1.shape[0]} and ${x2.shape[0]}`);
+}
+
+/** One forward of both images and one backward of s w.r.t. both activations. Call inside tf.tidy. */
+function forwardBackward(model: CamModel, x1: tf.Tensor4D, x2: tf.Tensor4D): ForwardBackward {
+  checkPairInputs(x1, x2);
+  const a1 = model.features(x1);
+  const a2 = model.features(x2);
+  if (a1.rank !== 4 || a2.rank !== 4) throw new Error(`features() must return [b, h, w, K], got ranks ${a1.rank} and ${a2.rank}`);
+  const f = (p: tf.Tensor, q: tf.Tensor) => model.score(model.head(p as tf.Tensor4D), model.head(q as tf.Tensor4D));
+  const dy = tf.ones([x1.shape[0]]) as tf.Tensor1D;
+  const { value, grads } = tf.valueAndGrads(f)([a1, a2], dy);
+  return { s: value as tf.Tensor1D, a1, a2, g1: grads[0] as tf.Tensor4D, g2: grads[1] as tf.Tensor4D };
+}
+
+/** Raw (pre-ReLU) factual and counterfactual maps [b, h, w] of one image. Call inside tf.tidy. */
+export function rawGradientMaps(method: GradientCamMethod, a: tf.Tensor4D, g: tf.Tensor4D): [tf.Tensor3D, tf.Tensor3D] {
+  const channelSum = (t: tf.Tensor) => tf.sum(t, -1) as tf.Tensor3D;
+  switch (method) {
+    case 'gradcam': {
+      const alpha = tf.mean(g, [1, 2], true); // [b, 1, 1, K]
+      const r = channelSum(tf.mul(alpha, a));
+      return [r, tf.neg(r)];
+    }
+    case 'xgradcam': {
+      const sumA = tf.sum(a, [1, 2], true); // [b, 1, 1, K]
+      const alpha = tf.sum(tf.div(tf.mul(a, g), tf.add(sumA, XGRADCAM_EPS)), [1, 2], true);
+      const r = channelSum(tf.mul(alpha, a));
+      return [r, tf.neg(r)];
+    }
+    case 'hirescam': {
+      const r = channelSum(tf.mul(g, a));
+      return [r, tf.neg(r)];
+    }
+    case 'gradcampp': {
+      const sumA = tf.sum(a, [1, 2], true); // [b, 1, 1, K]
+      const weights = (gg: tf.Tensor) => {
+        const g2 = tf.square(gg);
+        const g3 = tf.mul(g2, gg);
+        const aij = tf.div(g2, tf.add(tf.add(tf.mul(g2, 2), tf.mul(sumA, g3)), GRADCAMPP_EPS));
+        const aijMasked = tf.where(tf.notEqual(gg, 0), aij, tf.zerosLike(aij));
+        return tf.sum(tf.mul(aijMasked, tf.relu(gg)), [1, 2], true); // [b, 1, 1, K]
+      };
+      return [channelSum(tf.mul(weights(g), a)), channelSum(tf.mul(weights(tf.neg(g)), a))];
+    }
+    case 'layercam':
+      return [channelSum(tf.mul(tf.relu(g), a)), channelSum(tf.mul(tf.relu(tf.neg(g)), a))];
+    default: {
+      const never: never = method;
+      throw new Error(`unknown gradient CAM method ${String(never)}`);
+    }
+  }
+}
+
+/**
+ * Several gradient CAM methods for b pairs from a single forward + backward pass.
+ * Returns, per method, one PairExplanation per pair of the batch.
+ */
+export async function gradientCams(
+  model: CamModel,
+  x1: tf.Tensor4D,
+  x2: tf.Tensor4D,
+  methods: readonly GradientCamMethod[],
+  opts: Pick<ExplainOptions, 'keepRaw'> = {},
+): Promise<Record<GradientCamMethod, PairExplanation[]>> {
+  if (methods.length === 0) throw new Error('no CAM method given');
+  let h = 0;
+  let w = 0;
+  const { packed, s } = tf.tidy(() => {
+    const fb = forwardBackward(model, x1, x2);
+    [, h, w] = fb.a1.shape;
+    const parts: tf.Tensor3D[] = [];
+    for (const m of methods) {
+      for (const [a, g] of [[fb.a1, fb.g1], [fb.a2, fb.g2]] as const) parts.push(...rawGradientMaps(m, a, g));
+    }
+    // [methods * 2 images * 2 directions, b, h, w]
+    return { packed: tf.stack(parts), s: fb.s };
+  });
+  let data: Float32Array;
+  let scores: Float32Array;
+  try {
+    [data, scores] = (await Promise.all([packed.data(), s.data()])) as [Float32Array, Float32Array];
+  } finally {
+    packed.dispose();
+    s.dispose();
+  }
+  const b = x1.shape[0];
+  const hw = h * w;
+  const slice = (mi: number, img: number, dir: number, bi: number) => {
+    const off = (((mi * 2 + img) * 2 + dir) * b + bi) * hw;
+    return data.slice(off, off + hw);
+  };
+  const out = {} as Record<GradientCamMethod, PairExplanation[]>;
+  methods.forEach((m, mi) => {
+    const perPair: PairExplanation[] = [];
+    for (let bi = 0; bi < b; bi++) {
+      perPair.push({
+        method: m,
+        layer: model.layer,
+        score: scores[bi],
+        counterfactualDefined: true,
+        images: [
+          imageExplanation(slice(mi, 0, 0, bi), slice(mi, 0, 1, bi), h, w, opts.keepRaw ?? false),
+          imageExplanation(slice(mi, 1, 0, bi), slice(mi, 1, 1, bi), h, w, opts.keepRaw ?? false),
+        ],
+      });
+    }
+    out[m] = perPair;
+  });
+  return out;
+}
+
+/** Factual + counterfactual Grad-CAM (or another gradient method) of one pair [1, H, W, C]. */
+export async function gradCamPair(
+  model: CamModel,
+  x1: tf.Tensor4D,
+  x2: tf.Tensor4D,
+  opts: Pick<ExplainOptions, 'keepRaw'> & { method?: GradientCamMethod } = {},
+): Promise<PairExplanation> {
+  const method = opts.method ?? 'gradcam';
+  const res = await gradientCams(model, x1, x2, [method], opts);
+  return res[method][0];
+}
+
+export interface PairGradients {
+  /** s per pair [b] */
+  score: Float32Array;
+  /** [b, h, w, K] each, row-major */
+  a1: Float32Array;
+  a2: Float32Array;
+  g1: Float32Array;
+  g2: Float32Array;
+  shape: [number, number, number, number];
+}
+
+/** The activations and ds/dA of both images as plain arrays (finite-difference checks, exports). */
+export async function pairGradients(model: CamModel, x1: tf.Tensor4D, x2: tf.Tensor4D): Promise<PairGradients> {
+  const fb = tf.tidy(() => {
+    const r = forwardBackward(model, x1, x2);
+    return [r.s, r.a1, r.a2, r.g1, r.g2] as tf.Tensor[];
+  });
+  try {
+    const [score, a1, a2, g1, g2] = (await Promise.all(fb.map((t) => t.data()))) as Float32Array[];
+    return { score, a1, a2, g1, g2, shape: fb[1].shape as [number, number, number, number] };
+  } finally {
+    tf.dispose(fb);
+  }
+}

@@ -1,0 +1,106 @@
+// Score-CAM for a pair (Wang et al. 2020), gradient-free. For image i with activations
+// A_i [h, w, K] (from one forward of the pair):
+//   H_k   = minmax( upsample_bilinear(A_i[:, :, k]) )  to the input size, in [0, 1]
+//           (a constant channel gives H_k = 0: it carries no spatial information)
+//   s_k   = s(x_i ∘ H_k + b ∘ (1 - H_k), x_other)      the other image fixed
+//   s_b   = s(b, x_other)                                b = baseline image (default zeros)
+//   'delta' (default):  w_k = s_k - s_b  (the CIC of the paper, on the similarity)
+//        factual R = sum_k w_k A_k -> ReLU(R);  counterfactual ReLU(-R) (the negative change)
+//   'softmax':  factual weights softmax_k(s_k) (pytorch-grad-cam), counterfactual softmax_k(-s_k)
+// Costs 2 + (non-constant channels of x1) + (of x2) forwards, batched.
+import * as tf from '@tensorflow/tfjs';
+import type { CamModel } from '../cam-model';
+import { imageExplanation } from './normalize';
+import { blendWithBaseline, disposePairForward, pairForward, scoreAgainst, scoreInChunks } from './perturb';
+import type { ExplainOptions, ImageExplanation, PairExplanation } from './types';
+
+export async function scoreCamPair(model: CamModel, x1: tf.Tensor4D, x2: tf.Tensor4D, opts: ExplainOptions = {}): Promise<PairExplanation> {
+  const fwd = await pairForward(model, x1, x2);
+  try {
+    const baselineValue = opts.baselineValue ?? 0;
+    const weighting = opts.scoreCamWeighting ?? 'delta';
+    const xs = [x1, x2] as const;
+    // which channels vary spatially, per image
+    const ranges = await Promise.all(
+      fwd.a.map(async (a) => {
+        const [mn, mx] = tf.tidy(() => [tf.min(a, [0, 1, 2]), tf.max(a, [0, 1, 2])]);
+        const [lo, hi] = (await Promise.all([mn.data(), mx.data()])) as Float32Array[];
+        tf.dispose([mn, mx]);
+        const active: number[] = [];
+        for (let k = 0; k < lo.length; k++) if (hi[k] > lo[k]) active.push(k);
+        return active;
+      }),
+    );
+    const total = ranges[0].length + ranges[1].length;
+    let done = 0;
+    const images: ImageExplanation[] = [];
+    for (const i of [0, 1] as const) {
+      const x = xs[i];
+      const a = fwd.a[i];
+      const eOther = fwd.e[1 - i];
+      const [, H, W] = x.shape;
+      const [, h, w, K] = a.shape;
+      const active = ranges[i];
+      const sbT = tf.tidy(() => scoreAgainst(model, tf.fill(x.shape, baselineValue) as tf.Tensor4D, eOther, i));
+      const sb = (await sbT.data())[0];
+      sbT.dispose();
+      const activeIdx = tf.tensor1d(active, 'int32');
+      let sMasked: Float32Array;
+      try {
+        sMasked = await scoreInChunks(
+          model,
+          active.length,
+          (start, end) => {
+            const idx = tf.slice(activeIdx, [start], [end - start]);
+            const ch = tf.transpose(tf.gather(a, idx, 3), [3, 1, 2, 0]) as tf.Tensor4D; // [n, h, w, 1]
+            const up = tf.image.resizeBilinear(ch, [H, W], false, true); // half-pixel centres
+            const mn = tf.min(up, [1, 2, 3], true);
+            const range = tf.sub(tf.max(up, [1, 2, 3], true), mn);
+            const mask = tf.where(tf.greater(range, 0), tf.div(tf.sub(up, mn), tf.maximum(range, 1e-30)), tf.zerosLike(up)) as tf.Tensor4D;
+            return blendWithBaseline(x, mask, baselineValue);
+          },
+          eOther,
+          i,
+          opts,
+          done / Math.max(1, total),
+          (done + active.length) / Math.max(1, total),
+        );
+      } finally {
+        activeIdx.dispose();
+      }
+      done += active.length;
+      const wF = new Float32Array(K);
+      const wC = new Float32Array(K);
+      if (weighting === 'delta') {
+        active.forEach((k, j) => {
+          wF[k] = sMasked[j] - sb;
+          wC[k] = -(sMasked[j] - sb);
+        });
+      } else {
+        const softmax = (vals: number[]) => {
+          const m = Math.max(...vals);
+          const ex = vals.map((v) => Math.exp(v - m));
+          const z = ex.reduce((p, q) => p + q, 0);
+          return ex.map((v) => v / z);
+        };
+        if (active.length > 0) {
+          const pf = softmax(Array.from(sMasked));
+          const pc = softmax(Array.from(sMasked, (v) => -v));
+          active.forEach((k, j) => {
+            wF[k] = pf[j];
+            wC[k] = pc[j];
+          });
+        }
+      }
+      const maps = tf.tidy(() => tf.stack([tf.sum(tf.mul(a, tf.tensor1d(wF)), -1), tf.sum(tf.mul(a, tf.tensor1d(wC)), -1)]));
+      const data = (await maps.data()) as Float32Array;
+      maps.dispose();
+      const hw = h * w;
+      images.push(imageExplanation(data.slice(0, hw), data.slice(hw, 2 * hw), h, w, opts.keepRaw ?? false));
+    }
+    opts.onProgress?.(1);
+    return { method: 'scorecam', layer: model.layer, score: fwd.score, counterfactualDefined: true, images: images as [ImageExplanation, ImageExplanation] };
+  } finally {
+    disposePairForward(fwd);
+  }
+}

@@ -1,0 +1,60 @@
+// Kernels SimLens adds to (or replaces in) tfjs-backend-wasm 4.22 so that training runs on wasm:
+//   Conv2DBackpropFilter                 missing: conv of x^T with dy^T as the filter (dilated)
+//   Conv2DBackpropInput                  replaced: wasm's is a plain C++ loop, ~10x slower than
+//                                        this XNNPACK-based one (phase-split when strided)
+//   DepthwiseConv2dNativeBackpropFilter  missing (MobileNetV2): one depthwise conv, batch folded
+//   DepthwiseConv2dNativeBackpropInput   missing (MobileNetV2): depthwise conv with flipped filter
+//   BatchMatMul                          wrapped: with transposeA/B wasm's is 5-15x slower than a
+//                                        Transpose + the plain product (dense-layer gradients)
+// Every kernel is composed of kernels wasm already has (Transpose, Slice, Reverse, StridedSlice,
+// Conv2D, DepthwiseConv2dNative, DepthToSpace, Sum) and is checked against the 'cpu' backend in
+// test/unit/engine-kernel*.test.ts.
+import * as tf from '@tensorflow/tfjs';
+import { makeBatchMatMulConfig } from './batch-matmul';
+import { makeConv2dBackpropFilterConfig } from './conv2d-backprop-filter';
+import { makeConv2dBackpropInputConfig } from './conv2d-backprop-input';
+import { makeDepthwiseBackpropFilterConfig, makeDepthwiseBackpropInputConfig } from './depthwise-backprop';
+
+export { conv2dBackpropFilterImpl } from './conv2d-backprop-filter';
+export { conv2dBackpropInputImpl } from './conv2d-backprop-input';
+export { depthwiseBackpropFilterImpl, depthwiseBackpropInputImpl } from './depthwise-backprop';
+
+/** Kernels registered only when wasm lacks them. */
+const ADD_IF_MISSING = [makeConv2dBackpropFilterConfig, makeDepthwiseBackpropFilterConfig, makeDepthwiseBackpropInputConfig];
+/** Kernels replaced even when wasm has them (theirs is much slower). */
+const REPLACE = [makeConv2dBackpropInputConfig];
+
+const registered = new Map<string, string[]>();
+
+/**
+ * Registers SimLens's training kernels for `backendName` (default 'wasm'); idempotent. Returns the
+ * names of the kernels registered by SimLens (also on later calls).
+ */
+export function registerWasmTrainingKernels(backendName = 'wasm'): string[] {
+  const done = registered.get(backendName);
+  if (done) return [...done];
+  const names: string[] = [];
+  for (const make of ADD_IF_MISSING) {
+    const config = make(backendName);
+    if (tf.getKernel(config.kernelName, backendName)) continue;
+    tf.registerKernel(config);
+    names.push(config.kernelName);
+  }
+  for (const make of REPLACE) {
+    const config = make(backendName);
+    if (tf.getKernel(config.kernelName, backendName)) tf.unregisterKernel(config.kernelName, backendName);
+    tf.registerKernel(config);
+    names.push(config.kernelName);
+  }
+  const matMul = tf.getKernel(tf.BatchMatMul, backendName);
+  if (matMul) {
+    tf.unregisterKernel(tf.BatchMatMul, backendName);
+    tf.registerKernel(makeBatchMatMulConfig(backendName, matMul));
+    names.push(tf.BatchMatMul);
+  }
+  registered.set(backendName, names);
+  return [...names];
+}
+
+/** Tests and benchmarks: the kernel configs, to compare against the backend's own. */
+export const kernelFactories = { makeBatchMatMulConfig, makeConv2dBackpropFilterConfig, makeConv2dBackpropInputConfig, makeDepthwiseBackpropFilterConfig, makeDepthwiseBackpropInputConfig };

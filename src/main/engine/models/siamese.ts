@@ -1,0 +1,105 @@
+// The Siamese wrapper: ONE embedding network with shared weights applied to both
+// images of a pair, and the score s = exp(-d²/τ) (see ../score.ts).
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { loadLayersModel, readJsonIfExists, saveLayersModel } from '../model-io';
+import { pairScore, squaredDistance, scoreFromSquaredDistance } from '../score';
+import { ARCHS, type ModelConfig } from './config';
+import { cutPointLayers, hasSpatialOutput, isConv } from './layers-util';
+import { buildMobileNetV2 } from './mobilenetv2';
+import { buildFromBackbone, loadBackbone } from './pretrained';
+import { buildResNet } from './resnet';
+import { buildSmallCnn } from './small-cnn';
+
+export const SIAMESE_JSON = 'siamese.json';
+
+const NOT_CAM_TARGETS = new Set(['MaxPooling2D', 'AveragePooling2D', 'ZeroPadding2D', 'Cropping2D', 'InputLayer', 'BatchNormalization']);
+
+export class SiameseModel {
+  constructor(
+    /** The shared embedding network: [b, H, W, C] -> [b, D]. */
+    readonly net: tf.LayersModel,
+    readonly config: ModelConfig,
+  ) {}
+
+  get tau(): number {
+    return this.config.tau;
+  }
+
+  /** x [b, H, W, C] in [0, 1] -> e [b, D]. `training` switches BatchNorm to batch statistics. */
+  embed(x: tf.Tensor4D, training = false): tf.Tensor2D {
+    return this.net.apply(x, { training }) as tf.Tensor2D;
+  }
+
+  /** Scores and squared distances of pairs of image batches. */
+  scorePairs(x1: tf.Tensor4D, x2: tf.Tensor4D): { score: tf.Tensor1D; d2: tf.Tensor1D } {
+    return tf.tidy(() => {
+      const d2 = squaredDistance(this.embed(x1), this.embed(x2));
+      return { d2, score: scoreFromSquaredDistance(d2, this.tau) };
+    });
+  }
+
+  score(e1: tf.Tensor2D, e2: tf.Tensor2D): tf.Tensor1D {
+    return pairScore(e1, e2, this.tau);
+  }
+
+  /** Names of every convolution layer, input to output. */
+  convLayers(): string[] {
+    return this.net.layers.filter(isConv).map((l) => l.name);
+  }
+
+  /** Layers that can be the Grad-CAM target: 4-D outputs that every path goes through. */
+  camLayers(): string[] {
+    return cutPointLayers(this.net)
+      .filter((l) => hasSpatialOutput(l) && !NOT_CAM_TARGETS.has(l.getClassName()))
+      .map((l) => l.name);
+  }
+
+  /** The last convolutional block's output (small CNN: conv4; ResNet: the last block's *_out; MobileNetV2: out_relu). */
+  defaultCamLayer(): string {
+    const layers = this.camLayers();
+    if (layers.length === 0) throw new Error('This model has no convolutional layer to explain');
+    return layers[layers.length - 1];
+  }
+
+  trainableWeightCount(): number {
+    return this.net.trainableWeights.reduce((n, w) => n + (w.shape as number[]).reduce((a, b) => a * b, 1), 0);
+  }
+
+  dispose(): void {
+    this.net.dispose();
+  }
+}
+
+/** Builds a fresh (untrained) model; for 'pretrained' loads the backbone folder. */
+export async function buildSiamese(config: ModelConfig): Promise<SiameseModel> {
+  if (!ARCHS.includes(config.arch)) throw new Error(`Unknown architecture "${config.arch}"`);
+  switch (config.arch) {
+    case 'small':
+      return new SiameseModel(buildSmallCnn(config), config);
+    case 'resnet18':
+      return new SiameseModel(buildResNet(config, 18), config);
+    case 'resnet50':
+      return new SiameseModel(buildResNet(config, 50), config);
+    case 'mobilenetv2':
+      return new SiameseModel(buildMobileNetV2(config), config);
+    case 'pretrained': {
+      if (!config.backbone) throw new Error('arch "pretrained" needs a backbone folder');
+      const backbone = await loadBackbone(config.backbone.dir);
+      const { net, config: resolved } = buildFromBackbone(backbone, config);
+      return new SiameseModel(net, resolved);
+    }
+  }
+}
+
+/** Saves into a version folder: model.json + shards (a plain tfjs LayersModel) and siamese.json (the config). */
+export async function saveSiamese(model: SiameseModel, dir: string, extra: Record<string, unknown> = {}): Promise<void> {
+  await saveLayersModel(model.net, dir, { [SIAMESE_JSON]: { format: 'simlens-siamese', version: 1, config: model.config, ...extra } });
+}
+
+export async function loadSiamese(dir: string): Promise<SiameseModel> {
+  const meta = readJsonIfExists<{ config: ModelConfig }>(join(dir, SIAMESE_JSON));
+  if (!meta) throw new Error(`${dir} is not a SimLens model folder (no ${SIAMESE_JSON})`);
+  const net = await loadLayersModel(dir);
+  return new SiameseModel(net, meta.config);
+}

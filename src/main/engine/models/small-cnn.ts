@@ -1,0 +1,26 @@
+// The small CNN for images up to 64 px (the issue's Fashion-MNIST recipe):
+//   conv32-conv32-pool-conv64-conv64-pool-dense128-dense(embedding)
+// 3x3 'same' convolutions with ReLU, 2x2 max pooling. `width` scales every layer.
+import * as tf from '@tensorflow/tfjs';
+import type { ModelConfig } from './config';
+import { apply, SeedSequence, type ST } from './layers-util';
+
+export function buildSmallCnn(cfg: ModelConfig): tf.LayersModel {
+  const seeds = new SeedSequence(cfg.seed);
+  const f1 = Math.max(1, Math.round(32 * cfg.width));
+  const f2 = Math.max(1, Math.round(64 * cfg.width));
+  const dense = Math.max(1, Math.round(128 * cfg.width));
+  const conv = (name: string, filters: number) =>
+    tf.layers.conv2d({ name, filters, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: seeds.heNormal() });
+  const input = tf.input({ shape: cfg.inputShape, name: 'input' });
+  let x: ST = apply(conv('conv1', f1), input);
+  x = apply(conv('conv2', f1), x);
+  x = apply(tf.layers.maxPooling2d({ name: 'pool1', poolSize: 2 }), x);
+  x = apply(conv('conv3', f2), x);
+  x = apply(conv('conv4', f2), x);
+  x = apply(tf.layers.maxPooling2d({ name: 'pool2', poolSize: 2 }), x);
+  x = apply(tf.layers.flatten({ name: 'flatten' }), x);
+  x = apply(tf.layers.dense({ name: 'dense1', units: dense, activation: 'relu', kernelInitializer: seeds.heNormal() }), x);
+  const e = apply(tf.layers.dense({ name: 'embedding', units: cfg.embeddingSize, kernelInitializer: seeds.glorotUniform() }), x);
+  return tf.model({ inputs: input, outputs: e, name: 'small_cnn' });
+}

@@ -1,0 +1,297 @@
+// Training a Siamese model with the contrastive loss: a plain async function (no
+// store, no jobs), so it runs the same in-process, in a worker thread, or in a script.
+//
+// Each epoch REDRAWS the train pairs from the train images (seeded): every anchor gets
+// one positive partner (same class) and one negative partner (other class). A batch
+// of B pairs holds B/2 anchors; the network embeds [anchors; positives; negatives] in
+// one pass (3 images per 2 pairs instead of 4). Without class labels the stored
+// train pairs are used, reshuffled each epoch. After each epoch: the TRUE ROC AUC over
+// the whole validation split from continuous scores; the best epoch's weights are kept
+// and restored at the end; early stopping and LR-on-plateau count a RISE of AUC as
+// an improvement.
+import * as tf from '@tensorflow/tfjs';
+import { createRng, shuffleInPlace, type Rng } from '../pairs/rng';
+import { augmentInto, isIdentity, NO_AUGMENT, type AugmentConfig } from './augment';
+import { imageSize, type ImageSet, type PairList } from './dataset';
+import { scorePairs } from './evaluate';
+import { contrastiveLoss } from './loss';
+import type { SiameseModel } from './models/siamese';
+import { rocAuc } from './roc';
+
+export interface TrainConfig {
+  epochs: number;
+  /** pairs per batch (even) */
+  batchSize: number;
+  learningRate: number;
+  /** contrastive margin; default: the model's */
+  margin?: number;
+  seed: number;
+  /** stop after this many epochs without a rise of val AUC (0 = never) */
+  earlyStoppingPatience: number;
+  /** multiply the LR by `lrFactor` after this many epochs without a rise (0 = never) */
+  lrPatience: number;
+  lrFactor: number;
+  minLearningRate: number;
+  /** a rise smaller than this is not an improvement */
+  minDelta: number;
+  augment: AugmentConfig;
+  /** cap on train steps per epoch (tests, quick looks); 0 = the whole epoch */
+  maxStepsPerEpoch: number;
+}
+
+export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
+  epochs: 10,
+  batchSize: 128,
+  learningRate: 1e-3,
+  seed: 0,
+  earlyStoppingPatience: 3,
+  lrPatience: 2,
+  lrFactor: 0.5,
+  minLearningRate: 1e-6,
+  minDelta: 1e-4,
+  augment: NO_AUGMENT,
+  maxStepsPerEpoch: 0,
+};
+
+export interface TrainData {
+  images: ImageSet;
+  /** Train images (indices into `images`) and their class ids; pairs are redrawn from them each epoch. */
+  train?: { indices: Int32Array; classes: Int32Array };
+  /** Fixed train pairs, used when there are no class labels. */
+  trainPairs?: PairList;
+  val: PairList;
+}
+
+export interface ProgressInfo {
+  epoch: number; // 1-based
+  epochs: number;
+  step: number; // 1-based within the epoch
+  steps: number;
+  /** running mean loss of this epoch */
+  loss: number;
+  learningRate: number;
+  /** overall fraction done, 0..1 */
+  fraction: number;
+  etaSeconds: number;
+}
+
+export interface EpochRecord {
+  epoch: number;
+  loss: number;
+  valAuc: number;
+  learningRate: number;
+  seconds: number;
+  improved: boolean;
+}
+
+export interface TrainResult {
+  history: EpochRecord[];
+  bestEpoch: number;
+  bestValAuc: number;
+  stoppedEarly: boolean;
+  seconds: number;
+}
+
+export interface TrainHooks {
+  onProgress?: (p: ProgressInfo) => void;
+  onEpoch?: (e: EpochRecord) => void;
+  signal?: AbortSignal;
+}
+
+export class TrainingCancelledError extends Error {
+  constructor() {
+    super('cancelled');
+    this.name = 'TrainingCancelledError';
+  }
+}
+
+/** A batch: images [anchors(k); partners(r*k)], pair i = (anchor i mod k, partner i). */
+interface Batch {
+  images: number[];
+  anchors: number;
+  labels: number[];
+}
+
+/** Redraws one positive and one negative partner per anchor; returns batches. */
+export function drawEpochBatches(train: { indices: Int32Array; classes: Int32Array }, batchSize: number, rng: Rng): Batch[] {
+  const byClass = new Map<number, number[]>();
+  train.indices.forEach((img, i) => {
+    const c = train.classes[i];
+    const list = byClass.get(c) ?? [];
+    list.push(img);
+    byClass.set(c, list);
+  });
+  if (byClass.size < 2) throw new Error('Training needs at least two classes in the train split');
+  const anchors: { img: number; cls: number }[] = [];
+  train.indices.forEach((img, i) => {
+    if (byClass.get(train.classes[i])!.length >= 2) anchors.push({ img, cls: train.classes[i] });
+  });
+  if (anchors.length === 0) throw new Error('No class in the train split has two images: no positive pairs can be drawn');
+  shuffleInPlace(anchors, rng);
+  const n = train.indices.length;
+  const perBatch = Math.max(1, Math.floor(batchSize / 2));
+  const batches: Batch[] = [];
+  for (let s = 0; s < anchors.length; s += perBatch) {
+    const chunk = anchors.slice(s, s + perBatch);
+    const pos: number[] = [];
+    const neg: number[] = [];
+    for (const a of chunk) {
+      const same = byClass.get(a.cls)!;
+      let p = same[rng.int(same.length)];
+      while (p === a.img) p = same[rng.int(same.length)];
+      pos.push(p);
+      // rejection sampling of an image of another class (there is at least one)
+      let qi = rng.int(n);
+      while (train.classes[qi] === a.cls) qi = rng.int(n);
+      neg.push(train.indices[qi]);
+    }
+    batches.push({
+      images: [...chunk.map((a) => a.img), ...pos, ...neg],
+      anchors: chunk.length,
+      labels: [...chunk.map(() => 1), ...chunk.map(() => 0)],
+    });
+  }
+  return batches;
+}
+
+/** Fixed pairs, reshuffled: images [a(k); b(k)]. */
+function fixedPairBatches(pairs: PairList, batchSize: number, rng: Rng): Batch[] {
+  const order = shuffleInPlace(Array.from({ length: pairs.a.length }, (_, i) => i), rng);
+  const batches: Batch[] = [];
+  for (let s = 0; s < order.length; s += batchSize) {
+    const chunk = order.slice(s, s + batchSize);
+    batches.push({ images: [...chunk.map((i) => pairs.a[i]), ...chunk.map((i) => pairs.b[i])], anchors: chunk.length, labels: chunk.map((i) => pairs.label[i]) });
+  }
+  return batches;
+}
+
+function assemble(images: ImageSet, batch: Batch, augment: AugmentConfig, rng: Rng): Float32Array {
+  const size = imageSize(images.shape);
+  const buf = new Float32Array(batch.images.length * size);
+  const identity = isIdentity(augment);
+  batch.images.forEach((img, k) => {
+    if (identity) buf.set(images.pixels.subarray(img * size, (img + 1) * size), k * size);
+    else augmentInto(images.pixels, img * size, buf, k * size, images.shape, augment, rng);
+  });
+  return buf;
+}
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * Trains `model` in place. On return the model holds the weights of the best epoch
+ * (by validation AUC). Throws TrainingCancelledError when `signal` aborts; the model's
+ * weights are then undefined (discard it). Leaves no tensors behind.
+ */
+export async function trainSiamese(model: SiameseModel, data: TrainData, config: Partial<TrainConfig>, hooks: TrainHooks = {}): Promise<TrainResult> {
+  const cfg: TrainConfig = { ...DEFAULT_TRAIN_CONFIG, ...config };
+  const margin = cfg.margin ?? model.config.margin;
+  if (!data.train && !data.trainPairs) throw new Error('No training data');
+  if (data.val.a.length === 0) throw new Error('The validation split has no pairs');
+  const valLabels = data.val.label;
+  let vs = 0;
+  for (const l of valLabels) vs += l;
+  if (vs === 0 || vs === valLabels.length) throw new Error('The validation split needs both same and different pairs');
+
+  const optimizer = tf.train.adam(cfg.learningRate);
+  const setLr = (lr: number) => {
+    (optimizer as unknown as { learningRate: number }).learningRate = lr;
+  };
+  let lr = cfg.learningRate;
+  const varList = model.net.trainableWeights.map((w) => w.read() as tf.Variable);
+  const dim = model.config.embeddingSize;
+  const history: EpochRecord[] = [];
+  let best: { auc: number; epoch: number; weights: tf.Tensor[] } | null = null;
+  let sinceImprovement = 0;
+  let sinceLrChange = 0;
+  let stoppedEarly = false;
+  const t0 = Date.now();
+  let stepsDone = 0;
+  try {
+    for (let epoch = 1; epoch <= cfg.epochs; epoch++) {
+      const te = Date.now();
+      const rng = createRng(cfg.seed, 1000 + epoch);
+      const augRng = createRng(cfg.seed, 2000 + epoch);
+      let batches = data.train ? drawEpochBatches(data.train, cfg.batchSize, rng) : fixedPairBatches(data.trainPairs!, cfg.batchSize, rng);
+      if (cfg.maxStepsPerEpoch > 0) batches = batches.slice(0, cfg.maxStepsPerEpoch);
+      let lossSum = 0;
+      for (let s = 0; s < batches.length; s++) {
+        if (hooks.signal?.aborted) throw new TrainingCancelledError();
+        const batch = batches[s];
+        const buf = assemble(data.images, batch, cfg.augment, augRng);
+        const k = batch.anchors;
+        const nPairs = batch.labels.length;
+        const reps = nPairs / k; // 1 for fixed pairs, 2 for anchor batches
+        const cost = tf.tidy(() => {
+          const x = tf.tensor4d(buf, [batch.images.length, ...data.images.shape]);
+          const y = tf.tensor1d(batch.labels, 'float32');
+          return optimizer.minimize(
+            () => {
+              const e = model.embed(x, true); // [k + nPairs, D]
+              const anchors = tf.slice(e, [0, 0], [k, dim]) as tf.Tensor2D;
+              const partners = tf.slice(e, [k, 0], [nPairs, dim]) as tf.Tensor2D;
+              const left = reps === 1 ? anchors : (tf.concat(Array.from({ length: reps }, () => anchors), 0) as tf.Tensor2D);
+              return contrastiveLoss(left, partners, y, margin);
+            },
+            true,
+            varList,
+          )!;
+        });
+        const loss = (await cost.data())[0];
+        cost.dispose();
+        if (!Number.isFinite(loss)) throw new Error(`The loss became ${loss} at epoch ${epoch}, step ${s + 1}: lower the learning rate`);
+        lossSum += loss;
+        stepsDone++;
+        const elapsed = (Date.now() - t0) / 1000;
+        const totalSteps = stepsDone + (batches.length - s - 1) + (cfg.epochs - epoch) * batches.length;
+        hooks.onProgress?.({
+          epoch,
+          epochs: cfg.epochs,
+          step: s + 1,
+          steps: batches.length,
+          loss: lossSum / (s + 1),
+          learningRate: lr,
+          fraction: stepsDone / totalSteps,
+          etaSeconds: (elapsed / stepsDone) * (totalSteps - stepsDone),
+        });
+        await yieldToEventLoop();
+      }
+      if (hooks.signal?.aborted) throw new TrainingCancelledError();
+      let score: Float32Array;
+      try {
+        ({ score } = await scorePairs(model, data.images, data.val, 256, hooks.signal));
+      } catch (error) {
+        if (hooks.signal?.aborted) throw new TrainingCancelledError();
+        throw error;
+      }
+      const valAuc = rocAuc(score, valLabels);
+      const improved = best === null || valAuc > best.auc + cfg.minDelta;
+      if (improved) {
+        best?.weights.forEach((w) => w.dispose());
+        best = { auc: valAuc, epoch, weights: model.net.getWeights().map((w) => w.clone()) };
+        sinceImprovement = 0;
+        sinceLrChange = 0;
+      } else {
+        sinceImprovement++;
+        sinceLrChange++;
+      }
+      const record: EpochRecord = { epoch, loss: lossSum / Math.max(1, batches.length), valAuc, learningRate: lr, seconds: (Date.now() - te) / 1000, improved };
+      history.push(record);
+      hooks.onEpoch?.(record);
+      if (cfg.earlyStoppingPatience > 0 && sinceImprovement >= cfg.earlyStoppingPatience && epoch < cfg.epochs) {
+        stoppedEarly = true;
+        break;
+      }
+      if (cfg.lrPatience > 0 && sinceLrChange >= cfg.lrPatience) {
+        lr = Math.max(cfg.minLearningRate, lr * cfg.lrFactor);
+        setLr(lr);
+        sinceLrChange = 0;
+      }
+    }
+    if (best) model.net.setWeights(best.weights);
+    return { history, bestEpoch: best?.epoch ?? 0, bestValAuc: best?.auc ?? NaN, stoppedEarly, seconds: (Date.now() - t0) / 1000 };
+  } finally {
+    best?.weights.forEach((w) => w.dispose());
+    optimizer.dispose();
+  }
+}

@@ -1,0 +1,126 @@
+// Explanation maps on images: bilinear upsampling of an h x w map to H x W, colouring,
+// alpha-blending onto the image (grey or RGB), PNG via sharp.
+//
+// Upsampling convention (default, alignCorners = false): half-pixel centres, the same as
+// PyTorch interpolate(align_corners=False), OpenCV INTER_LINEAR, PIL and
+// tf.image.resizeBilinear(..., halfPixelCenters = true). Output pixel (i, j) samples the
+// source at ((i + 0.5) * h / H - 0.5, (j + 0.5) * w / W - 0.5), clamped to the edge: each
+// map cell covers its own H/h x W/w block of the image and the map is not shifted.
+// alignCorners = true samples at (i * (h - 1) / (H - 1), ...): the corner pixels of map
+// and image coincide (PyTorch align_corners=True); it shifts cells by up to half a block.
+import sharp from 'sharp';
+import { colormapRgb, type ColormapName } from './colormap';
+
+export interface UpsampleOptions {
+  alignCorners?: boolean;
+}
+
+function sourceCoords(outSize: number, inSize: number, alignCorners: boolean): { i0: Int32Array; i1: Int32Array; t: Float32Array } {
+  const i0 = new Int32Array(outSize);
+  const i1 = new Int32Array(outSize);
+  const t = new Float32Array(outSize);
+  for (let o = 0; o < outSize; o++) {
+    let src: number;
+    if (alignCorners) src = outSize > 1 ? (o * (inSize - 1)) / (outSize - 1) : 0;
+    else src = ((o + 0.5) * inSize) / outSize - 0.5;
+    src = Math.min(inSize - 1, Math.max(0, src));
+    const f = Math.floor(src);
+    i0[o] = f;
+    i1[o] = Math.min(inSize - 1, f + 1);
+    t[o] = src - f;
+  }
+  return { i0, i1, t };
+}
+
+/** Bilinear upsampling (or downsampling without antialiasing) of a row-major h x w map to H x W. */
+export function upsampleBilinear(map: ArrayLike<number>, h: number, w: number, H: number, W: number, opts: UpsampleOptions = {}): Float32Array {
+  if (map.length !== h * w) throw new Error(`map has ${map.length} values, expected ${h}x${w}`);
+  const ac = opts.alignCorners ?? false;
+  const ys = sourceCoords(H, h, ac);
+  const xs = sourceCoords(W, w, ac);
+  const out = new Float32Array(H * W);
+  for (let i = 0; i < H; i++) {
+    const r0 = ys.i0[i] * w;
+    const r1 = ys.i1[i] * w;
+    const ty = ys.t[i];
+    for (let j = 0; j < W; j++) {
+      const c0 = xs.i0[j];
+      const c1 = xs.i1[j];
+      const tx = xs.t[j];
+      const top = map[r0 + c0] * (1 - tx) + map[r0 + c1] * tx;
+      const bot = map[r1 + c0] * (1 - tx) + map[r1 + c1] * tx;
+      out[i * W + j] = top * (1 - ty) + bot * ty;
+    }
+  }
+  return out;
+}
+
+export interface RawImage {
+  /** interleaved bytes, row-major */
+  data: Uint8Array;
+  width: number;
+  height: number;
+  /** 1 (grey), 3 (RGB) or 4 (RGBA; alpha ignored) */
+  channels: number;
+}
+
+export interface OverlayOptions {
+  colormap?: ColormapName;
+  /** weight of the heatmap in the blend, in [0, 1] (default 0.5) */
+  opacity?: number;
+  /** multiply the opacity by the map value, so that 0 is fully transparent (default false) */
+  weightByMap?: boolean;
+  alignCorners?: boolean;
+}
+
+/**
+ * out = (1 - a) * image + a * colormap(map), a = opacity (times the map value with
+ * weightByMap), per pixel, RGB bytes [height * width * 3]. The map (h x w, values in
+ * [0, 1]) is upsampled bilinearly to the image size first.
+ */
+export function blendOverlay(image: RawImage, map: ArrayLike<number>, h: number, w: number, opts: OverlayOptions = {}): Uint8Array {
+  const { width: W, height: H, channels: c } = image;
+  if (![1, 3, 4].includes(c)) throw new Error(`unsupported channel count ${c}`);
+  if (image.data.length !== W * H * c) throw new Error('image data does not match its size');
+  const opacity = Math.min(1, Math.max(0, opts.opacity ?? 0.5));
+  const up = h === H && w === W ? map : upsampleBilinear(map, h, w, H, W, { alignCorners: opts.alignCorners });
+  const name = opts.colormap ?? 'jet';
+  const lut = new Uint8Array(256 * 3);
+  for (let i = 0; i < 256; i++) lut.set(colormapRgb(name, i / 255), 3 * i);
+  const out = new Uint8Array(W * H * 3);
+  for (let p = 0; p < W * H; p++) {
+    const raw = up[p];
+    const v = Number.isFinite(raw) ? Math.min(1, Math.max(0, raw)) : 0;
+    const li = Math.round(v * 255) * 3;
+    const a = opts.weightByMap ? opacity * v : opacity;
+    for (let ch = 0; ch < 3; ch++) {
+      const src = image.data[p * c + (c === 1 ? 0 : ch)];
+      out[p * 3 + ch] = Math.round((1 - a) * src + a * lut[li + ch]);
+    }
+  }
+  return out;
+}
+
+/** Decode any image sharp reads (path or buffer) to raw bytes (grey stays 1 channel). */
+export async function decodeImage(input: string | Buffer, size?: { width: number; height: number }): Promise<RawImage> {
+  let pipeline = sharp(input).removeAlpha();
+  if (size) pipeline = pipeline.resize(size.width, size.height, { fit: 'fill' });
+  const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
+  return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height, channels: info.channels };
+}
+
+/** Overlay of a map on an image, encoded as PNG. */
+export async function overlayPng(image: RawImage, map: ArrayLike<number>, h: number, w: number, opts: OverlayOptions = {}): Promise<Buffer> {
+  const rgb = blendOverlay(image, map, h, w, opts);
+  return sharp(Buffer.from(rgb.buffer, rgb.byteOffset, rgb.length), { raw: { width: image.width, height: image.height, channels: 3 } })
+    .png()
+    .toBuffer();
+}
+
+/** The coloured map alone (upsampled to width x height), encoded as PNG. */
+export async function heatmapPng(map: ArrayLike<number>, h: number, w: number, width: number, height: number, opts: Pick<OverlayOptions, 'colormap' | 'alignCorners'> = {}): Promise<Buffer> {
+  const up = upsampleBilinear(map, h, w, height, width, { alignCorners: opts.alignCorners });
+  const rgb = new Uint8Array(width * height * 3);
+  for (let p = 0; p < up.length; p++) rgb.set(colormapRgb(opts.colormap ?? 'jet', up[p]), 3 * p);
+  return sharp(Buffer.from(rgb.buffer), { raw: { width, height, channels: 3 } }).png().toBuffer();
+}

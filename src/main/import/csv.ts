@@ -1,0 +1,164 @@
+// Source (2): a CSV of pairs `path_a,path_b,label[,split]`. The header is optional;
+// relative paths resolve against the CSV's folder; labels accept 1/0, same/different,
+// true/false (and yes/no); split accepts train/val/test (validation/valid → val).
+import { readFileSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import type { Split } from '../../shared/dto';
+import { AppError, invalid } from '../errors';
+import type { CsvPair, FileItem } from './types';
+
+/** RFC 4180-ish: quoted fields with "" escapes, CRLF or LF, a UTF-8 BOM ignored. */
+export function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  for (; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"') {
+        if (text[i + 1] === '"') {
+          field += '"';
+          i++;
+        } else quoted = false;
+      } else field += c;
+    } else if (c === '"' && field === '') quoted = true;
+    else if (c === ',') {
+      row.push(field);
+      field = '';
+    } else if (c === '\n' || c === '\r') {
+      if (c === '\r' && text[i + 1] === '\n') i++;
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
+    } else field += c;
+  }
+  if (field !== '' || row.length > 0) {
+    row.push(field);
+    rows.push(row);
+  }
+  return rows;
+}
+
+const LABELS: Record<string, 0 | 1> = {
+  '1': 1, '0': 0, '1.0': 1, '0.0': 0,
+  same: 1, different: 0, diff: 0, true: 1, false: 0, yes: 1, no: 0, similar: 1, dissimilar: 0,
+};
+const SPLIT_NAMES: Record<string, Split> = { train: 'train', val: 'val', valid: 'val', validation: 'val', test: 'test' };
+
+export const parseLabel = (cell: string): 0 | 1 | undefined => LABELS[cell.trim().toLowerCase()];
+const parseSplit = (cell: string): Split | undefined => SPLIT_NAMES[cell.trim().toLowerCase()];
+
+const COLUMN_ALIASES: Record<'a' | 'b' | 'label' | 'split', string[]> = {
+  a: ['path_a', 'a', 'image_a', 'path1', 'left'],
+  b: ['path_b', 'b', 'image_b', 'path2', 'right'],
+  label: ['label', 'same', 'target', 'y'],
+  split: ['split', 'set', 'subset'],
+};
+const EXPECTED = 'path_a,path_b,label[,split]';
+const listFew = (items: string[], n = 5) => items.slice(0, n).join(', ') + (items.length > n ? ` (and ${items.length - n} more)` : '');
+
+export interface CsvPlan {
+  pairs: CsvPair[];
+  files: FileItem[];
+  hasSplits: boolean;
+}
+
+/** Reads and checks a pairs CSV; throws AppError naming the first problem(s). */
+export function planCsv(csvPath: string): CsvPlan {
+  const name = csvPath.split(sep).pop();
+  const rows = parseCsv(readFileSync(csvPath, 'utf8')).filter((r) => r.some((c) => c.trim() !== ''));
+  if (rows.length === 0) throw invalid(`${name} is empty: expected rows of ${EXPECTED}`);
+
+  // Header: the first row is one if it names columns (its label cell is not a label).
+  const first = rows[0].map((c) => c.trim().toLowerCase());
+  let col = { a: 0, b: 1, label: 2, split: 3 as number | -1 };
+  let dataRows = rows;
+  let firstLine = 1;
+  const looksLikeHeader = first.length < 3 || parseLabel(first[2]) === undefined;
+  if (looksLikeHeader) {
+    const find = (key: keyof typeof COLUMN_ALIASES) => first.findIndex((c) => COLUMN_ALIASES[key].includes(c));
+    const found = { a: find('a'), b: find('b'), label: find('label'), split: find('split') };
+    const missing = (['a', 'b', 'label'] as const).filter((k) => found[k] < 0).map((k) => ({ a: 'path_a', b: 'path_b', label: 'label' })[k]);
+    if (missing.length > 0) {
+      throw invalid(`${name} is missing column(s) ${missing.join(', ')}: its header is "${rows[0].join(',')}", expected ${EXPECTED}`);
+    }
+    col = found;
+    dataRows = rows.slice(1);
+    firstLine = 2;
+  } else {
+    col.split = rows.some((r) => r.length >= 4) ? 3 : -1;
+  }
+  if (dataRows.length === 0) throw invalid(`${name} has a header but no pairs`);
+
+  const base = dirname(csvPath);
+  const pairs: CsvPair[] = [];
+  const problems: string[] = [];
+  let withSplit = 0;
+  dataRows.forEach((r, i) => {
+    const line = firstLine + i;
+    const cell = (c: number) => (c >= 0 && c < r.length ? r[c].trim() : '');
+    const need = Math.max(col.a, col.b, col.label) + 1;
+    if (r.length < need) {
+      problems.push(`line ${line} has ${r.length} column(s), expected ${EXPECTED}`);
+      return;
+    }
+    const a = cell(col.a);
+    const b = cell(col.b);
+    const label = parseLabel(cell(col.label));
+    if (!a || !b) problems.push(`line ${line} has an empty path`);
+    if (label === undefined) problems.push(`line ${line}: label "${cell(col.label)}" is not 1/0, same/different or true/false`);
+    let split: Split | null = null;
+    if (cell(col.split) !== '') {
+      const s = parseSplit(cell(col.split));
+      if (!s) problems.push(`line ${line}: split "${cell(col.split)}" is not train, val or test`);
+      else {
+        split = s;
+        withSplit++;
+      }
+    }
+    if (a && b && label !== undefined) {
+      pairs.push({ a: isAbsolute(a) ? resolve(a) : resolve(base, a), b: isAbsolute(b) ? resolve(b) : resolve(base, b), label, split, line });
+    }
+  });
+  if (problems.length > 0) throw invalid(`${name}: ${listFew(problems, 3)}`);
+  if (withSplit > 0 && withSplit < pairs.length) {
+    const line = pairs.find((p) => p.split === null)!.line;
+    throw invalid(`${name}: some pairs have a split and some do not (line ${line} has none); give every pair a split or none`);
+  }
+  const hasSplits = withSplit > 0;
+
+  // Every named file must exist.
+  const unique = [...new Set(pairs.flatMap((p) => [p.a, p.b]))];
+  const display = (p: string) => {
+    const rel = relative(base, p);
+    return rel.startsWith('..') || isAbsolute(rel) ? p : rel.split(sep).join('/');
+  };
+  const missing = unique.filter((p) => {
+    try {
+      return !statSync(p).isFile();
+    } catch {
+      return true;
+    }
+  });
+  if (missing.length > 0) {
+    throw new AppError('not_found', `${name} names ${missing.length} file(s) that do not exist: ${listFew(missing.map(display))} (relative paths are read from ${base})`);
+  }
+
+  // With given splits, one image may not be in two of them.
+  if (hasSplits) {
+    const seen = new Map<string, { split: Split; line: number }>();
+    for (const p of pairs) {
+      for (const path of [p.a, p.b]) {
+        const prev = seen.get(path);
+        if (prev && prev.split !== p.split) {
+          throw invalid(`${name}: ${display(path)} is in split ${prev.split} (line ${prev.line}) and in ${p.split} (line ${p.line}); an image may be in one split only`);
+        }
+        if (!prev) seen.set(path, { split: p.split!, line: p.line });
+      }
+    }
+  }
+  return { pairs, files: unique.map((p) => ({ path: p, display: display(p), classLabel: null })), hasSplits };
+}

@@ -1,0 +1,53 @@
+import type { ImportSourceKind, Split } from '../../shared/dto';
+
+/** One image file an import will decode. */
+export interface FileItem {
+  /** absolute path */
+  path: string;
+  /** what the report shows: the path relative to the imported folder/CSV */
+  display: string;
+  classLabel: string | null;
+}
+
+/** Something the plan already knows it will not import (reported, not fatal). */
+export interface SkippedItem {
+  display: string;
+  reason: string;
+}
+
+export interface CsvPair {
+  /** absolute paths */
+  a: string;
+  b: string;
+  label: 0 | 1;
+  split: Split | null;
+  line: number;
+}
+
+export interface IdxSet {
+  officialSplit: 'train' | 'test';
+  imagesPath: string;
+  labels: Uint8Array;
+  count: number;
+  rows: number;
+  cols: number;
+}
+
+/**
+ * Everything an import needs, worked out and checked synchronously before its job
+ * starts (so a wrong path or a malformed file is an immediate, clear error).
+ */
+export type ImportPlan = {
+  /** absolute path of the folder / CSV file / idx folder */
+  path: string;
+  /** dataset name to use (made unique when the dataset is created) */
+  name: string;
+  /** import into this existing dataset instead of creating one */
+  datasetId: number | null;
+} & (
+  | { kind: 'folder'; files: FileItem[]; skipped: SkippedItem[] }
+  | { kind: 'csv'; files: FileItem[]; skipped: SkippedItem[]; pairs: CsvPair[]; hasSplits: boolean }
+  | { kind: 'idx'; sets: IdxSet[]; classNames: string[] | null }
+);
+
+export type PlanKind = ImportSourceKind;

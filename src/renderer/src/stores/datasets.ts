@@ -1,0 +1,78 @@
+import { defineStore } from 'pinia';
+import { computed, ref, watch } from 'vue';
+import type { DatasetDetailDto, DatasetDto } from '../../../shared/dto';
+import { useApi } from '../api';
+import { useAppStore } from './app';
+import { isFinished, useJobsStore } from './jobs';
+
+/** The datasets in the workspace, the selected one's details, and pair generation. */
+export const useDatasetsStore = defineStore('datasets', () => {
+  const api = useApi();
+  const app = useAppStore();
+  const jobs = useJobsStore();
+
+  const list = ref<DatasetDto[]>([]);
+  const loaded = ref(false);
+  const loading = ref(false);
+  const selectedId = ref<number | null>(null);
+  const detail = ref<DatasetDetailDto | null>(null);
+  const generateJobId = ref<number | null>(null);
+  const generateJob = computed(() => (generateJobId.value ? (jobs.byId[generateJobId.value] ?? null) : null));
+  const selected = computed(() => list.value.find((d) => d.id === selectedId.value) ?? null);
+
+  async function refresh(): Promise<void> {
+    loading.value = true;
+    try {
+      list.value = await api['datasets.list']({});
+      loaded.value = true;
+      if (selectedId.value === null || !list.value.some((d) => d.id === selectedId.value)) {
+        selectedId.value = list.value[0]?.id ?? null;
+      }
+      await loadDetail();
+    } catch (error) {
+      app.notify(error);
+    } finally {
+      loading.value = false;
+    }
+  }
+
+  async function loadDetail(): Promise<void> {
+    const id = selectedId.value;
+    if (id === null) {
+      detail.value = null;
+      return;
+    }
+    try {
+      const d = await api['datasets.get']({ id });
+      if (selectedId.value === id) detail.value = d;
+    } catch (error) {
+      app.notify(error);
+    }
+  }
+
+  async function select(id: number): Promise<void> {
+    if (selectedId.value === id && detail.value?.id === id) return;
+    selectedId.value = id;
+    detail.value = null;
+    await loadDetail();
+  }
+
+  async function generatePairs(datasetId: number, seed?: number): Promise<void> {
+    try {
+      const { jobId } = await api['pairs.generate']({ datasetId, seed });
+      generateJobId.value = jobId;
+      jobs.watch(jobId);
+    } catch (error) {
+      app.notify(error);
+    }
+  }
+
+  watch(generateJob, (job, prev) => {
+    if (job && isFinished(job) && !isFinished(prev)) {
+      if (job.status === 'failed') app.notify(new Error(`Pair generation failed: ${job.error ?? 'unknown error'}`));
+      void refresh();
+    }
+  });
+
+  return { list, loaded, loading, selectedId, selected, detail, generateJob, refresh, select, loadDetail, generatePairs };
+});

@@ -1,0 +1,44 @@
+import { expect, test } from '@playwright/test';
+import { appUrl, DEMO_NAME } from './env';
+
+test('starts on the demo dataset with its 10 classes, under the CSP, without leaking the token', async ({ page }) => {
+  const problems: string[] = [];
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' || /Content.Security.Policy/i.test(msg.text())) problems.push(msg.text());
+  });
+  page.on('pageerror', (err) => problems.push(err.message));
+
+  await page.goto(appUrl());
+  await expect(page.getByRole('navigation', { name: 'Main' }).getByRole('button', { name: 'Datasets' })).toHaveAttribute('aria-current', 'page');
+
+  const demo = page.getByTestId('dataset-item').filter({ hasText: DEMO_NAME });
+  await expect(demo).toBeVisible();
+  await demo.click();
+  const detail = page.getByTestId('dataset-detail');
+  await expect(detail.getByRole('heading', { name: DEMO_NAME })).toBeVisible();
+  await expect(detail.getByTestId('class-row')).toHaveCount(10);
+  // Every class has images, and the demo's pair set split them.
+  for (const cell of await detail.getByTestId('class-row').locator('td:nth-child(2)').allTextContents()) {
+    expect(Number(cell.replace(/,/g, ''))).toBeGreaterThan(0);
+  }
+  await expect(detail.getByTestId('pairset-table')).toBeVisible();
+
+  // The shell and backend are shown.
+  await expect(page.getByTestId('app-info')).toContainText('Shell: browser');
+  await expect(page.getByTestId('app-info')).toContainText('Backend:');
+
+  // The token left the address bar (kept in sessionStorage), and a reload still works.
+  await expect.poll(() => new URL(page.url()).hash).toBe('');
+  await page.reload();
+  await expect(page.getByTestId('dataset-item').filter({ hasText: DEMO_NAME })).toBeVisible();
+
+  expect(problems).toEqual([]);
+});
+
+test('without the token the page says how to connect', async ({ page }) => {
+  await page.goto(new URL(appUrl()).origin + '/');
+  const blocker = page.getByRole('alert').filter({ hasText: 'Not connected' });
+  await expect(blocker).toBeVisible();
+  await expect(blocker).toContainText('#token=');
+  await expect(page.getByTestId('dataset-item')).toHaveCount(0);
+});

@@ -1,0 +1,128 @@
+// The wasm training kernels (src/main/engine/kernels) against tfjs's 'cpu' backend.
+// Tolerance: max |wasm - cpu| <= 1e-4 * max(1, max |cpu|) per gradient (float32, different
+// summation orders). Leaks: tf.memory().numTensors AND the wasm backend's own data-id count must be
+// unchanged after each case (kernel intermediates are backend data, not engine tensors).
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../src/main/engine/backend';
+
+type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
+const TOL = 1e-4;
+
+function rand(shape: number[], seed: number): Float32Array {
+  // Deterministic values in [-1, 1) (xorshift), identical on both backends.
+  const out = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  let s = seed * 2654435761 + 1;
+  for (let i = 0; i < out.length; i++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    out[i] = ((s >>> 0) / 4294967296) * 2 - 1;
+  }
+  return out;
+}
+
+function onBackend<T>(name: string, f: () => T): T {
+  tf.setBackend(name);
+  return f();
+}
+
+function maxRelErr(a: Float32Array, ref: Float32Array): number {
+  let err = 0;
+  let mag = 1;
+  for (let i = 0; i < ref.length; i++) {
+    err = Math.max(err, Math.abs(a[i] - ref[i]));
+    mag = Math.max(mag, Math.abs(ref[i]));
+  }
+  return err / mag;
+}
+
+/** Gradients of sum(op(x, w) * dy) w.r.t. x and w on one backend: exactly the two backprop kernels. */
+function grads(backend: string, op: (x: tf.Tensor4D, w: tf.Tensor4D) => tf.Tensor4D, xs: number[], ws: number[], seed: number) {
+  return onBackend(backend, () => {
+    const x = tf.tensor4d(rand(xs, seed), xs as [number, number, number, number]);
+    const w = tf.tensor4d(rand(ws, seed + 1), ws as [number, number, number, number]);
+    const yShape = tf.tidy(() => op(x, w).shape);
+    const dy = tf.tensor(rand(yShape, seed + 2), yShape);
+    const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(op(a as tf.Tensor4D, b as tf.Tensor4D), dy)));
+    const [dx, dw] = g([x, w]);
+    const out = { dx: dx.dataSync() as Float32Array, dw: dw.dataSync() as Float32Array, dxShape: dx.shape, dwShape: dw.shape };
+    tf.dispose([x, w, dy, dx, dw]);
+    return out;
+  });
+}
+
+function checkAgainstCpu(op: (x: tf.Tensor4D, w: tf.Tensor4D) => tf.Tensor4D, xs: number[], ws: number[], seed = 7) {
+  const ref = grads('cpu', op, xs, ws, seed);
+  tf.setBackend('wasm');
+  const tensorsBefore = tf.memory().numTensors;
+  const idsBefore = tf.backend().numDataIds();
+  const got = grads('wasm', op, xs, ws, seed);
+  expect(tf.memory().numTensors).toBe(tensorsBefore);
+  expect(tf.backend().numDataIds()).toBe(idsBefore);
+  expect(got.dxShape).toEqual(ref.dxShape);
+  expect(got.dwShape).toEqual(ref.dwShape);
+  const errX = maxRelErr(got.dx, ref.dx);
+  const errW = maxRelErr(got.dw, ref.dw);
+  expect(errX, 'input gradient').toBeLessThan(TOL);
+  expect(errW, 'filter gradient').toBeLessThan(TOL);
+}
+
+beforeAll(async () => {
+  const info = await initBackend({ force: 'wasm' });
+  expect(info.name).toBe('wasm');
+  await tf.ready();
+});
+
+describe('wasm Conv2DBackpropFilter / Conv2DBackpropInput vs cpu', () => {
+  // [x shape, filter shape [kh,kw,ci,co], strides, pad]
+  const cases: Array<[number[], number[], number | [number, number], Pad]> = [
+    [[1, 5, 5, 1], [3, 3, 1, 1], 1, 'same'],
+    [[1, 5, 5, 1], [3, 3, 1, 8], 1, 'valid'],
+    [[4, 7, 7, 3], [3, 3, 3, 8], 1, 'same'],
+    [[4, 7, 7, 3], [3, 3, 3, 8], 2, 'same'],
+    [[4, 7, 7, 3], [3, 3, 3, 8], 2, 'valid'],
+    [[1, 8, 8, 8], [3, 3, 8, 3], 2, 'same'],
+    [[1, 8, 8, 8], [3, 3, 8, 3], 2, 'valid'],
+    [[4, 9, 6, 3], [1, 1, 3, 8], 2, 'valid'], // ResNet projection shortcut
+    [[4, 9, 6, 3], [1, 1, 3, 8], 1, 'same'],
+    [[1, 11, 11, 3], [7, 7, 3, 8], 2, 'same'], // ResNet stem, small
+    [[2, 10, 12, 8], [2, 2, 8, 1], 2, 'same'], // even kernel
+    [[2, 10, 12, 3], [3, 5, 3, 8], [1, 2], 'same'], // non-square kernel, unequal strides
+    [[2, 10, 12, 3], [5, 3, 3, 8], [2, 1], 'valid'],
+    [[4, 28, 28, 1], [3, 3, 1, 8], 1, 'valid'], // the small CNN's first layer
+    [[2, 9, 9, 3], [3, 3, 3, 8], 1, [[0, 0], [1, 2], [0, 1], [0, 0]]], // explicit pads
+    [[2, 9, 9, 3], [3, 3, 3, 8], 2, [[0, 0], [2, 0], [1, 1], [0, 0]]],
+  ];
+  for (const [xs, ws, strides, pad] of cases) {
+    it(`x ${xs.join('x')}, filter ${ws.join('x')}, strides ${strides}, pad ${JSON.stringify(pad)}`, () => {
+      checkAgainstCpu((x, w) => tf.conv2d(x, w, strides, pad), xs, ws);
+    });
+  }
+  it('fused conv2d (bias + relu, as tf.layers uses it)', () => {
+    const bias = (b: string) => onBackend(b, () => tf.tensor1d(rand([8], 3)));
+    const bc = bias('cpu');
+    const bw = bias('wasm');
+    checkAgainstCpu((x, w) => tf.fused.conv2d({ x, filter: w, strides: 2, pad: 'same', bias: tf.getBackend() === 'cpu' ? bc : bw, activation: 'relu' }), [4, 9, 9, 3], [3, 3, 3, 8]);
+    tf.dispose([bc, bw]);
+  });
+});
+
+describe('wasm DepthwiseConv2dNativeBackpropFilter / Input vs cpu', () => {
+  // [x shape, filter shape [kh,kw,c,m], strides, pad, dilations]. (tfjs has no gradient for dilated
+  // depthwise convolutions, so dilations stay 1 here.)
+  const cases: Array<[number[], number[], number, Pad, number]> = [
+    [[4, 7, 7, 3], [3, 3, 3, 1], 1, 'same', 1],
+    [[4, 7, 7, 8], [3, 3, 8, 1], 2, 'same', 1], // MobileNetV2 stride-2 block
+    [[4, 8, 8, 8], [3, 3, 8, 1], 2, 'valid', 1],
+    [[1, 9, 9, 3], [3, 3, 3, 2], 2, 'valid', 1], // channel multiplier 2
+    [[2, 8, 8, 3], [3, 3, 3, 2], 1, 'same', 1],
+    [[1, 6, 6, 1], [3, 3, 1, 1], 2, 'same', 1],
+    [[2, 9, 9, 3], [5, 5, 3, 1], 1, [[0, 0], [1, 3], [2, 2], [0, 0]], 1],
+  ];
+  for (const [xs, ws, strides, pad, dil] of cases) {
+    it(`x ${xs.join('x')}, filter ${ws.join('x')}, strides ${strides}, pad ${JSON.stringify(pad)}, dilation ${dil}`, () => {
+      checkAgainstCpu((x, w) => tf.depthwiseConv2d(x, w, strides, pad, 'NHWC', dil), xs, ws);
+    });
+  }
+});
