@@ -6,6 +6,10 @@
 //   import  the full Fashion-MNIST train set (60,000 idx images) into a fresh
 //           database, against a baseline measured in the same run: just reading and
 //           gunzipping the idx files and sha256-ing every image.
+//   import-folder  a folder of 200 photo-like 640x480 JPEGs in 4 class folders (made
+//           here, not timed): decode + normalise + PNG + thumbnail per file, against a
+//           baseline of decoding each file to raw pixels with sharp.
+//   pairs   pair generation and paging at Fashion-MNIST scale (scripts/bench-pairs.ts).
 import Module from 'node:module';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -101,7 +105,59 @@ async function importSection(): Promise<Figures> {
   }
 }
 
-const SECTIONS: Record<string, Section> = { import: importSection };
+async function importFolderSection(): Promise<Figures> {
+  const sharp = (await import('sharp')).default;
+  const { openDatabase } = await import('../src/main/store/db');
+  const { JobsRepo } = await import('../src/main/store/jobs-repo');
+  const { JobRunner } = await import('../src/main/services/jobs');
+  const { EventBus } = await import('../src/main/events');
+  const { DatasetService } = await import('../src/main/services/datasets');
+  const FILES = 200;
+  const dir = mkdtempSync(join(tmpdir(), 'simlens-bench-'));
+  try {
+    const source = join(dir, 'photos');
+    const files: string[] = [];
+    for (let i = 0; i < FILES; i++) {
+      const cls = join(source, `class-${i % 4}`);
+      mkdirSync(cls, { recursive: true });
+      const file = join(cls, `img-${i}.jpg`);
+      await sharp({ create: { width: 640, height: 480, channels: 3, background: '#000000', noise: { type: 'gaussian', mean: 100 + (i % 50), sigma: 50 } } })
+        .blur(4)
+        .jpeg({ quality: 85 })
+        .toFile(file);
+      files.push(file);
+    }
+    let t0 = process.hrtime.bigint();
+    for (let i = 0; i < files.length; i += 4) await Promise.all(files.slice(i, i + 4).map((f) => sharp(f).raw().toBuffer()));
+    const baselineS = seconds(t0);
+    const db = openDatabase(join(dir, 'bench.db'));
+    const jobs = new JobRunner(new JobsRepo(db), new EventBus());
+    const datasets = new DatasetService(db, jobs);
+    t0 = process.hrtime.bigint();
+    const done = await jobs.wait(datasets.startImport({ path: source }).id);
+    const importS = seconds(t0);
+    db.close();
+    if (done.status !== 'done') throw new Error(`import job ended ${done.status}: ${done.error}`);
+    const totals = (done.result as { totals: Record<string, number> }).totals;
+    return {
+      files: FILES,
+      imported: totals.imported,
+      import_s: round(importS),
+      files_per_s: Math.round(FILES / importS),
+      baseline_sharp_decode_s: round(baselineS),
+      ratio_import_to_baseline: round(importS / baselineS, 2),
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const SECTIONS: Record<string, Section> = {
+  import: importSection,
+  'import-folder': importFolderSection,
+  // pair generation and paging (scripts/bench-pairs.ts, owned by the pairs code)
+  pairs: async () => (await import('./bench-pairs')).pairsSection(),
+};
 
 async function main() {
   const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
@@ -119,7 +175,7 @@ async function main() {
     console.log(`\n[${name}]`);
     try {
       results[name] = await SECTIONS[name]();
-      for (const [k, v] of Object.entries(results[name])) console.log(`  ${k.padEnd(32)} ${v}`);
+      for (const [k, v] of Object.entries(results[name])) console.log(`  ${k.padEnd(36)} ${v}`);
       console.log(`  json ${JSON.stringify({ section: name, ...results[name] })}`);
     } catch (error) {
       failed = true;

@@ -11,6 +11,8 @@ import { EventBus } from './events';
 import { DatasetService } from './services/datasets';
 import { ImageService } from './services/images';
 import { JobRunner } from './services/jobs';
+import { inProcessModelEngine, ModelService, type ModelEngine } from './services/models';
+import { initBackend } from './engine/backend';
 import { PairService } from './services/pairs';
 import { openDatabase, SCHEMA_VERSION, type Db } from './store/db';
 import { JobsRepo } from './store/jobs-repo';
@@ -21,6 +23,8 @@ export interface AppOptions {
   dbPath: string;
   shell: AppInfoDto['shell'];
   nativeBinding?: string;
+  /** Where model training/evaluation runs; default: in this process (TODO: the engine worker pool). */
+  modelEngine?: ModelEngine;
 }
 
 type Handlers = { [M in MethodName]: (args: ArgsOf<M>) => Promise<ResultOf<M>> | ResultOf<M> };
@@ -32,6 +36,7 @@ export class SimLensApp {
   readonly datasets: DatasetService;
   readonly pairs: PairService;
   readonly images: ImageService;
+  readonly models: ModelService;
   private readonly handlers: Handlers;
 
   constructor(readonly options: AppOptions) {
@@ -41,6 +46,10 @@ export class SimLensApp {
     this.images = new ImageService(this.db);
     this.datasets = new DatasetService(this.db, this.jobs);
     this.pairs = new PairService(this.db, this.jobs);
+    this.models = new ModelService(this.db, this.jobs, {
+      workspaceDir: dirname(options.dbPath),
+      engine: options.modelEngine ?? inProcessModelEngine(() => initBackend()),
+    });
     this.handlers = {
       'app.info': () => this.info(),
       'datasets.list': () => this.datasets.list(),
@@ -54,6 +63,12 @@ export class SimLensApp {
       'pairs.generate': (args) => ({ jobId: this.pairs.startGenerate(args).id }),
       'pairs.page': (args) => this.pairs.page(args),
       'images.thumbnails': ({ ids }) => this.images.thumbnails(ids),
+      'models.list': ({ datasetId }) => this.models.list(datasetId),
+      'models.get': ({ id }) => this.models.get(id),
+      'models.train': (args) => ({ jobId: this.models.startTrain(args).id }),
+      'models.evaluate': (args) => ({ jobId: this.models.startEvaluate(args).id }),
+      'models.delete': ({ id }) => this.models.delete(id),
+      'models.export': ({ id, path }) => this.models.export(id, path),
     };
   }
 

@@ -16,17 +16,26 @@ const SCHEME = 'simlens';
 const APP_ORIGIN = `${SCHEME}://app`;
 /** Set by `electron-vite dev`: the renderer comes from Vite's dev server. */
 const DEV_URL = !app.isPackaged ? process.env.ELECTRON_RENDERER_URL : undefined;
-const pageOrigin = DEV_URL ? new URL(DEV_URL).origin : APP_ORIGIN;
+const pageOrigin = DEV_URL ? new URL(DEV_URL).origin : null;
 
-protocol.registerSchemesAsPrivileged([{ scheme: SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
+// standard + secure: a real origin (simlens://app) that counts as a secure context;
+// corsEnabled: Vite's <script type="module" crossorigin> is fetched in CORS mode (same
+// origin here; no Access-Control-Allow-Origin is ever sent, so other origins get nothing).
+protocol.registerSchemesAsPrivileged([{ scheme: SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true, corsEnabled: true } }]);
 app.enableSandbox();
 
 let simlens: SimLensApp | null = null;
 let mainWindow: BrowserWindow | null = null;
 
+/**
+ * Whether a URL is one of the app's own pages. Compares scheme and host rather than
+ * URL.origin: Node's URL gives a custom scheme the opaque origin "null".
+ */
 function isAppUrl(url: string): boolean {
   try {
-    return new URL(url).origin === pageOrigin;
+    const u = new URL(url);
+    if (DEV_URL) return u.origin === pageOrigin;
+    return u.protocol === `${SCHEME}:` && u.host === 'app';
   } catch {
     return false;
   }

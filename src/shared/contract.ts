@@ -10,6 +10,8 @@ import type {
   ImportReportDto,
   ImportFileStatus,
   JobDto,
+  ModelArch,
+  ModelVersionDto,
   PairPageDto,
 } from './dto';
 import { v, type Check } from './validate';
@@ -79,6 +81,52 @@ export const contract = {
       limit: limit(500),
     }),
   ),
+
+  // models
+  'models.list': method<ModelVersionDto[]>()(v.object({ datasetId: v.optional(id) })),
+  'models.get': method<ModelVersionDto>()(v.object({ id })),
+  /**
+   * Starts a 'train' job on a pair set (default: the dataset's newest); progress messages carry
+   * epoch, loss and val AUC; the job result holds the new version id and its metrics.
+   */
+  'models.train': method<{ jobId: number }>()(
+    v.object({
+      datasetId: id,
+      pairSetId: v.optional(id),
+      name: v.optional(v.string({ min: 1, max: 200 })),
+      arch: v.optional(v.literal<ModelArch>('small', 'resnet18', 'resnet50', 'mobilenetv2', 'pretrained')),
+      /** fine-tune this version (same architecture) instead of starting from fresh weights */
+      parentId: v.optional(id),
+      epochs: v.optional(v.int({ min: 1, max: 1000 })),
+      batchSize: v.optional(v.int({ min: 2, max: 4096 })),
+      learningRate: v.optional(v.number({ min: 1e-9, max: 1 })),
+      margin: v.optional(v.number({ min: 0.01, max: 100 })),
+      embeddingSize: v.optional(v.int({ min: 2, max: 4096 })),
+      seed: v.optional(v.int({ min: 0, max: 2 ** 31 - 1 })),
+      /** square input side in pixels (default: the images' own size up to 64 for the small CNN, 224 otherwise) */
+      inputSize: v.optional(v.int({ min: 8, max: 1024 })),
+      /** width multiplier of the architecture (default 1) */
+      width: v.optional(v.number({ min: 0.01, max: 4 })),
+      augment: v.optional(v.boolean()),
+      earlyStoppingPatience: v.optional(v.int({ min: 0, max: 1000 })),
+      lrPatience: v.optional(v.int({ min: 0, max: 1000 })),
+      /** arch 'pretrained': a tfjs LayersModel folder, the layer to cut at, the blocks kept frozen (-1 = all) */
+      backbone: v.optional(
+        v.object({
+          dir: v.string({ min: 1, max: 4096 }),
+          cutLayer: v.optional(v.string({ min: 1, max: 200 })),
+          frozenBlocks: v.optional(v.int({ min: -1, max: 1000 })),
+        }),
+      ),
+    }),
+  ),
+  /** Starts an 'evaluate' job: re-scores the version's pair set (val + test by default) and stores metrics and scores. */
+  'models.evaluate': method<{ jobId: number }>()(
+    v.object({ id, splits: v.optional(v.array(v.literal('train', 'val', 'test'), { max: 3 })) }),
+  ),
+  'models.delete': method<{ deleted: boolean }>()(v.object({ id })),
+  /** Copies the version's tfjs model folder (model.json + shards + siamese.json) to `path` (must not exist). */
+  'models.export': method<{ path: string }>()(v.object({ id, path: v.string({ min: 1, max: 4096 }) })),
 
   // images
   /** PNG thumbnails as data: URLs, keyed by image id (unknown ids are absent). */

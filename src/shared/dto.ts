@@ -116,3 +116,78 @@ export interface AppInfoDto {
   /** tfjs backend in use and why better ones were not (filled by the engine). */
   backend: { name: string; notes: string[] } | null;
 }
+
+// ---- models (Siamese model versions, training, evaluation) ----
+
+export type ModelArch = 'small' | 'resnet18' | 'resnet50' | 'mobilenetv2' | 'pretrained';
+export const MODEL_ARCHS: readonly ModelArch[] = ['small', 'resnet18', 'resnet50', 'mobilenetv2', 'pretrained'];
+
+export interface RocPointDto {
+  fpr: number;
+  tpr: number;
+  /** "same" when score >= threshold; null for the (0,0) end (threshold +infinity) */
+  threshold: number | null;
+}
+
+export interface ScoreHistogramDto {
+  /** bins + 1 edges over [0, 1] */
+  edges: number[];
+  same: number[];
+  different: number[];
+}
+
+/** Metrics of one split at the version's threshold; AUC over the whole split from continuous scores. */
+export interface SplitMetricsDto {
+  threshold: number;
+  tp: number;
+  fp: number;
+  tn: number;
+  fn: number;
+  accuracy: number;
+  precision: number;
+  recall: number;
+  f1: number;
+  auc: number;
+  pairs: number;
+  same: number;
+  different: number;
+  roc: RocPointDto[];
+  histogram: ScoreHistogramDto;
+}
+
+export interface EpochDto {
+  epoch: number;
+  loss: number;
+  valAuc: number;
+  learningRate: number;
+  seconds: number;
+  /** val AUC rose: this epoch's weights became the best checkpoint */
+  improved: boolean;
+}
+
+export interface ModelMetricsDto {
+  /** decision threshold on the score s, chosen on validation (maximising accuracy) */
+  threshold: number;
+  thresholdSource: 'val' | 'given';
+  splits: Partial<Record<Split, SplitMetricsDto>>;
+  training?: { history: EpochDto[]; bestEpoch: number; bestValAuc: number; stoppedEarly: boolean; seconds: number };
+  evaluatedAt: string;
+}
+
+export interface ModelVersionDto {
+  id: number;
+  name: string;
+  datasetId: number | null;
+  pairSetId: number | null;
+  parentId: number | null;
+  jobId: number | null;
+  arch: ModelArch;
+  /** architecture + training hyper-parameters */
+  config: Record<string, unknown>;
+  /** folder (model.json + shards), relative to the workspace */
+  weightsPath: string | null;
+  seed: number | null;
+  backend: string | null;
+  metrics: ModelMetricsDto | null;
+  createdAt: string;
+}

@@ -27,10 +27,27 @@ test.beforeAll(async () => {
 test.afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 test('imports a folder with progress to completion and reports the corrupt file by name with a reason', async ({ page }) => {
+  // The progress bar's width is an inline style binding: it must work under style-src 'self'.
+  const cspViolations: string[] = [];
+  page.on('console', (msg) => {
+    if (/Content.Security.Policy/i.test(msg.text())) cspViolations.push(msg.text());
+  });
   await page.goto(appUrl());
   await page.getByLabel('Path on this machine').fill(dir);
   await page.getByLabel('Kind').selectOption('folder');
   await page.getByLabel('Name (optional)').fill('e2e shapes');
+  // Listen to the push channel as the app does (EventSource + the token it keeps).
+  await page.evaluate(() => {
+    // (main-side tsconfig: no DOM types)
+    const w = globalThis as unknown as {
+      sessionStorage: { getItem(k: string): string | null };
+      EventSource: new (url: string) => { addEventListener(t: string, cb: (e: { data: string }) => void): void };
+      seenJobs: { id: number; kind: string; status: string; progress: number }[];
+    };
+    w.seenJobs = [];
+    const es = new w.EventSource(`/api/events?token=${encodeURIComponent(w.sessionStorage.getItem('simlens.token') ?? '')}`);
+    es.addEventListener('job.updated', (e) => w.seenJobs.push(JSON.parse(e.data)));
+  });
   await page.getByRole('button', { name: 'Import', exact: true }).click();
 
   const status = page.getByTestId('import-status');
@@ -38,6 +55,12 @@ test('imports a folder with progress to completion and reports the corrupt file 
   await expect(status).toHaveAttribute('data-status', 'done');
   await expect(status.getByRole('progressbar')).toHaveAttribute('aria-valuenow', '100');
   await expect(status).toContainText('Import finished');
+  // The job's progress came as job.updated events, ending in 'done'.
+  const seen = await page.evaluate(() => (globalThis as unknown as { seenJobs: { id: number; kind: string; status: string; progress: number }[] }).seenJobs);
+  const importEvents = seen.filter((j) => j.kind === 'import');
+  expect(importEvents.length).toBeGreaterThanOrEqual(2);
+  expect(importEvents.map((j) => j.status)).toContain('running');
+  expect(importEvents.at(-1)).toMatchObject({ status: 'done', progress: 1 });
 
   const report = page.getByTestId('import-report');
   await expect(report).toBeVisible();
@@ -61,6 +84,7 @@ test('imports a folder with progress to completion and reports the corrupt file 
   await expect(item).toContainText('6 images');
   await item.click();
   await expect(page.getByTestId('dataset-detail').getByTestId('class-row')).toHaveCount(2);
+  expect(cspViolations).toEqual([]);
 });
 
 test('a missing folder is reported clearly', async ({ page }) => {

@@ -30,7 +30,6 @@ const PARAMS: PointwiseRegionParams = {
   score: { kind: 'dot', beta: 0.8, gamma: -0.3 },
 };
 const K = PARAMS.bias.length;
-const D = PARAMS.dense[0].length;
 
 function randomImage(seed: number): Float32Array {
   const rng = createRng(seed, 3);

@@ -126,3 +126,55 @@ describe('wasm DepthwiseConv2dNativeBackpropFilter / Input vs cpu', () => {
     });
   }
 });
+
+describe('wasm MaxPoolGrad (replaced: wasm 4.22 misroutes all-negative windows) vs cpu', () => {
+  const cases: Array<[number[], number, number, 'same' | 'valid']> = [
+    [[1, 4, 4, 1], 2, 2, 'valid'],
+    [[4, 8, 8, 3], 2, 2, 'valid'],
+    [[2, 9, 9, 8], 3, 2, 'same'], // ResNet stem pool: overlapping windows
+    [[2, 7, 7, 3], 3, 1, 'same'],
+    [[1, 7, 5, 2], 2, 2, 'same'], // odd sizes, padded windows
+  ];
+  for (const [xs, size, stride, pad] of cases) {
+    it(`x ${xs.join('x')}, pool ${size}, stride ${stride}, ${pad} (inputs all negative, then mixed)`, () => {
+      for (const shift of [-2, 0]) {
+        const run = (b: string) =>
+          onBackend(b, () => {
+            const x = tf.tensor4d(rand(xs, 11).map((v) => v + shift), xs as [number, number, number, number]);
+            const yShape = tf.tidy(() => tf.maxPool(x, size, stride, pad).shape);
+            const dy = tf.tensor(rand(yShape, 12), yShape);
+            const dx = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, size, stride, pad), dy)))(x);
+            const out = dx.dataSync() as Float32Array;
+            tf.dispose([x, dy, dx]);
+            return out;
+          });
+        const ref = run('cpu');
+        tf.setBackend('wasm');
+        const before = tf.backend().numDataIds();
+        // Same positions; overlapping windows may add their dy in another order (float rounding).
+        expect(maxRelErr(run('wasm'), ref)).toBeLessThan(1e-6);
+        expect(tf.backend().numDataIds()).toBe(before);
+      }
+    });
+  }
+});
+
+describe('wasm BatchMatMul with transposes (wrapped) vs cpu', () => {
+  const cases: Array<[number[], number[], boolean, boolean]> = [
+    [[64, 128], [300, 128], false, true],
+    [[300, 64], [300, 16], true, false],
+    [[3, 40, 50], [3, 60, 40], true, true],
+    [[5, 7], [7, 3], false, false],
+  ];
+  for (const [as, bs, ta, tb] of cases) {
+    it(`a ${as.join('x')}${ta ? 'ᵀ' : ''} · b ${bs.join('x')}${tb ? 'ᵀ' : ''}`, () => {
+      const run = (b: string) =>
+        onBackend(b, () => tf.tidy(() => tf.matMul(tf.tensor(rand(as, 1), as), tf.tensor(rand(bs, 2), bs), ta, tb).dataSync() as Float32Array));
+      const ref = run('cpu');
+      tf.setBackend('wasm');
+      const before = tf.backend().numDataIds();
+      expect(maxRelErr(run('wasm'), ref)).toBeLessThan(TOL);
+      expect(tf.backend().numDataIds()).toBe(before);
+    });
+  }
+});

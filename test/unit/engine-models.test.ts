@@ -70,6 +70,13 @@ describe('architectures', () => {
     const cam = toCamModel(m, 'stage2_block2_out');
     const x = tf.randomUniform([1, 16, 16, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
     expect(maxAbsDiff(cam.head(cam.features(x)), m.embed(x))).toBeLessThan(1e-4);
+    // the CAM sub-models share the layers: the model still saves and reloads as itself
+    const dir = join(tempDir(), 'resnet');
+    await saveSiamese(m, dir);
+    const back = await loadSiamese(dir);
+    expect(back.net.layers.length).toBe(m.net.layers.length);
+    expect(maxAbsDiff(back.embed(x), m.embed(x))).toBe(0);
+    back.dispose();
     m.dispose();
   });
 

@@ -149,7 +149,8 @@ async function tryNative(notes: string[]): Promise<BackendInfo | null> {
     try {
       loadNative(pkg);
     } catch (error) {
-      notes.push(`${pkg} not installed or not loadable: ${message(error)}`);
+      const missing = (error as NodeJS.ErrnoException)?.code === 'MODULE_NOT_FOUND' && message(error).includes(pkg);
+      notes.push(`${pkg} ${missing ? 'not installed' : 'failed to load'}: ${message(error)}`);
       continue;
     }
     if (!tf.findBackendFactory('tensorflow')) {

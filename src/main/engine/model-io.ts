@@ -8,18 +8,18 @@ import * as tf from '@tensorflow/tfjs';
 export const MODEL_JSON = 'model.json';
 const SHARD_BYTES = 4 * 1024 * 1024;
 
-/** IOHandler that writes model.json + group1-shardNofM.bin files into `dir` (created). */
-export function fileSaveHandler(dir: string): tf.io.IOHandler {
+/** IOHandler that writes model.json + group1-shardNofM.bin files (of at most `shardBytes`) into `dir` (created). */
+export function fileSaveHandler(dir: string, shardBytes = SHARD_BYTES): tf.io.IOHandler {
   return {
     save: async (artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> => {
       mkdirSync(dir, { recursive: true });
       const data = artifacts.weightData === undefined ? new ArrayBuffer(0) : tf.io.CompositeArrayBuffer.join(artifacts.weightData);
-      const nShards = Math.max(1, Math.ceil(data.byteLength / SHARD_BYTES));
+      const nShards = Math.max(1, Math.ceil(data.byteLength / shardBytes));
       const paths: string[] = [];
       for (let i = 0; i < nShards; i++) {
         const name = `group1-shard${i + 1}of${nShards}.bin`;
         paths.push(name);
-        writeFileSync(join(dir, name), new Uint8Array(data, i * SHARD_BYTES, Math.min(SHARD_BYTES, data.byteLength - i * SHARD_BYTES)));
+        writeFileSync(join(dir, name), new Uint8Array(data, i * shardBytes, Math.min(shardBytes, data.byteLength - i * shardBytes)));
       }
       const json: tf.io.ModelJSON = {
         modelTopology: artifacts.modelTopology as object,

@@ -94,7 +94,8 @@ export interface TrainResult {
 
 export interface TrainHooks {
   onProgress?: (p: ProgressInfo) => void;
-  onEpoch?: (e: EpochRecord) => void;
+  /** Awaited: may e.g. evaluate the current weights (do not change them). */
+  onEpoch?: (e: EpochRecord) => void | Promise<void>;
   signal?: AbortSignal;
 }
 
@@ -277,7 +278,7 @@ export async function trainSiamese(model: SiameseModel, data: TrainData, config:
       }
       const record: EpochRecord = { epoch, loss: lossSum / Math.max(1, batches.length), valAuc, learningRate: lr, seconds: (Date.now() - te) / 1000, improved };
       history.push(record);
-      hooks.onEpoch?.(record);
+      await hooks.onEpoch?.(record);
       if (cfg.earlyStoppingPatience > 0 && sinceImprovement >= cfg.earlyStoppingPatience && epoch < cfg.epochs) {
         stoppedEarly = true;
         break;

@@ -5,8 +5,9 @@
 // the same picture saved twice (or re-encoded losslessly) is recognised as one.
 import { createHash } from 'node:crypto';
 import sharp from 'sharp';
+import { BmpError, bmpSize, decodeBmp } from './bmp';
 
-/** Formats SimLens imports (sharp's names). BMP only where the sharp build reads it. */
+/** Formats SimLens imports (sharp's names). BMP is decoded by ./bmp when sharp cannot. */
 export const SUPPORTED_FORMATS: ReadonlySet<string> = new Set(['jpeg', 'png', 'webp', 'gif', 'tiff', 'bmp']);
 /** File extensions the folder/CSV importers treat as images (others are reported as skipped). */
 export const IMAGE_EXTENSIONS: ReadonlySet<string> = new Set(['.jpg', '.jpeg', '.jfif', '.png', '.webp', '.gif', '.tif', '.tiff', '.bmp']);
@@ -102,7 +103,7 @@ export async function normalise(input: string | Buffer, options: NormaliseOption
   const maxSide = options.maxSide ?? DEFAULT_MAX_SIDE;
   const maxInputPixels = options.maxInputPixels ?? DEFAULT_MAX_INPUT_PIXELS;
   // pages: 1 → the first frame of an animated GIF/WebP or multi-page TIFF.
-  const open = () => sharp(input, { limitInputPixels: maxInputPixels, failOn: 'truncated', pages: 1, page: 0 });
+  let open = () => sharp(input, { limitInputPixels: maxInputPixels, failOn: 'truncated', pages: 1, page: 0 });
   let format: string;
   const sniffed = typeof input === 'string' ? null : sniffFormat(input);
   try {
@@ -112,8 +113,23 @@ export async function normalise(input: string | Buffer, options: NormaliseOption
       throw new Error('Input image exceeds pixel limit');
     }
   } catch (error) {
-    if (sniffed && sniffed !== 'unknown') throw new ImageRejectedError('skipped', `unsupported image format: ${sniffed} (this sharp build cannot decode it)`);
-    throw explain(error, maxInputPixels);
+    if (sniffed === 'bmp' && typeof input !== 'string') {
+      // sharp's libvips has no BMP loader: decode the common variants ourselves.
+      const size = bmpSize(input);
+      if (size && size.width * size.height > maxInputPixels) throw explain(new Error('Input image exceeds pixel limit'), maxInputPixels);
+      let bmp;
+      try {
+        bmp = decodeBmp(input);
+      } catch (bmpError) {
+        const e = bmpError as BmpError;
+        throw new ImageRejectedError(e.unsupported ? 'skipped' : 'error', e.unsupported ? `unsupported image format: ${e.message}` : `corrupt or unreadable image: ${e.message}`);
+      }
+      format = 'bmp';
+      open = () => sharp(bmp.data, { raw: { width: bmp.width, height: bmp.height, channels: 3 } });
+    } else {
+      if (sniffed && sniffed !== 'unknown') throw new ImageRejectedError('skipped', `unsupported image format: ${sniffed} (this sharp build cannot decode it)`);
+      throw explain(error, maxInputPixels);
+    }
   }
   if (!SUPPORTED_FORMATS.has(format)) {
     throw new ImageRejectedError('skipped', `unsupported image format: ${format}`);
@@ -126,21 +142,15 @@ export async function normalise(input: string | Buffer, options: NormaliseOption
       .toColourspace('srgb')
       .raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true });
+    // toColourspace('srgb') after flatten gives 3 bands; stay safe if a build differs.
     let pixels: Buffer = data;
     let channels: 1 | 3 = 3;
-    if (info.channels !== 3) {
-      // toColourspace('srgb') after flatten should give 3 bands; be defensive.
-      pixels = info.channels === 1 ? data : firstChannel(data, info.channels);
+    if (info.channels === 1 || info.channels === 2) {
+      pixels = info.channels === 1 ? data : firstChannel(data, 2);
       channels = 1;
-      if (info.channels >= 3) {
-        pixels = Buffer.allocUnsafe(info.width * info.height * 3);
-        for (let i = 0, j = 0; j < pixels.length; i += info.channels, j += 3) {
-          pixels[j] = data[i];
-          pixels[j + 1] = data[i + 1];
-          pixels[j + 2] = data[i + 2];
-        }
-        channels = 3;
-      }
+    } else if (info.channels > 3) {
+      pixels = Buffer.allocUnsafe(info.width * info.height * 3);
+      for (let i = 0, j = 0; j < pixels.length; i += info.channels, j += 3) data.copy(pixels, j, i, i + 3);
     }
     if (channels === 3 && isGrey(pixels)) {
       pixels = firstChannel(pixels, 3);
@@ -153,16 +163,21 @@ export async function normalise(input: string | Buffer, options: NormaliseOption
   }
 }
 
-const rawInput = (img: RawImage) => ({ raw: { width: img.width, height: img.height, channels: img.channels } });
+/** A sharp pipeline over normalised pixels that keeps grey images 1-channel. */
+const fromRaw = (img: RawImage) => {
+  const s = sharp(img.data, { raw: { width: img.width, height: img.height, channels: img.channels } });
+  return img.channels === 1 ? s.toColourspace('b-w') : s;
+};
 
 /** Lossless PNG of normalised pixels (what images.pixels holds for pixel_encoding 'png'). */
 export async function encodePng(img: RawImage): Promise<Buffer> {
-  return sharp(img.data, rawInput(img)).png({ compressionLevel: 6 }).toBuffer();
+  // Level 3: about twice as fast as zlib's default 6 on photos, for ~2% more bytes.
+  return fromRaw(img).png({ compressionLevel: 3 }).toBuffer();
 }
 
 /** PNG thumbnail with the longest side at most THUMBNAIL_SIDE (small images are kept as they are). */
 export async function makeThumbnail(img: RawImage): Promise<Buffer> {
-  return sharp(img.data, rawInput(img))
+  return fromRaw(img)
     .resize({ width: THUMBNAIL_SIDE, height: THUMBNAIL_SIDE, fit: 'inside', withoutEnlargement: true })
     .png({ compressionLevel: 6 })
     .toBuffer();

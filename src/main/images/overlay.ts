@@ -103,7 +103,10 @@ export function blendOverlay(image: RawImage, map: ArrayLike<number>, h: number,
 
 /** Decode any image sharp reads (path or buffer) to raw bytes (grey stays 1 channel). */
 export async function decodeImage(input: string | Buffer, size?: { width: number; height: number }): Promise<RawImage> {
+  const meta = await sharp(input).metadata();
   let pipeline = sharp(input).removeAlpha();
+  // sharp outputs sRGB by default; keep grey images (1 channel, or grey + alpha) grey
+  if ((meta.channels ?? 3) <= 2) pipeline = pipeline.toColourspace('b-w');
   if (size) pipeline = pipeline.resize(size.width, size.height, { fit: 'fill' });
   const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
   return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height, channels: info.channels };

@@ -72,12 +72,14 @@ export function planCsv(csvPath: string): CsvPlan {
   const rows = parseCsv(readFileSync(csvPath, 'utf8')).filter((r) => r.some((c) => c.trim() !== ''));
   if (rows.length === 0) throw invalid(`${name} is empty: expected rows of ${EXPECTED}`);
 
-  // Header: the first row is one if it names columns (its label cell is not a label).
   const first = rows[0].map((c) => c.trim().toLowerCase());
   let col = { a: 0, b: 1, label: 2, split: 3 as number | -1 };
   let dataRows = rows;
   let firstLine = 1;
-  const looksLikeHeader = first.length < 3 || parseLabel(first[2]) === undefined;
+  // Header: the first row is one if it names a known column, or cannot be a pair (a
+  // data row with a bad label is reported as such).
+  const KNOWN = new Set(Object.values(COLUMN_ALIASES).flat());
+  const looksLikeHeader = first.some((c) => KNOWN.has(c)) || (first.length < 3 && first.every((c) => !/[./\\]/.test(c)));
   if (looksLikeHeader) {
     const find = (key: keyof typeof COLUMN_ALIASES) => first.findIndex((c) => COLUMN_ALIASES[key].includes(c));
     const found = { a: find('a'), b: find('b'), label: find('label'), split: find('split') };

@@ -1,6 +1,6 @@
 // Source (1): a folder with one sub-folder per class; the class label is the
 // sub-folder's name. Files deeper inside a class folder belong to that class.
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, realpathSync, statSync } from 'node:fs';
 import { extname, join, relative, sep } from 'node:path';
 import { IMAGE_EXTENSIONS } from '../images/decode';
 import { invalid } from '../errors';
@@ -24,7 +24,19 @@ export function planFolder(root: string): { files: FileItem[]; skipped: SkippedI
   const skipped: SkippedItem[] = [];
   const display = (p: string) => relative(root, p).split(sep).join('/');
 
+  const visited = new Set<string>(); // real paths: a symlink loop is walked once
   const walk = (dir: string, classLabel: string, depth: number) => {
+    let real: string;
+    try {
+      real = realpathSync(dir);
+    } catch {
+      real = dir;
+    }
+    if (visited.has(real)) {
+      skipped.push({ display: display(dir), reason: 'folder already imported through another path (symbolic link)' });
+      return;
+    }
+    visited.add(real);
     let names: string[];
     try {
       names = readdirSync(dir).filter((n) => !isHidden(n)).sort(byName);
@@ -50,6 +62,7 @@ export function planFolder(root: string): { files: FileItem[]; skipped: SkippedI
 
   const top = readdirSync(root).filter((n) => !isHidden(n)).sort(byName);
   let rootImages = 0;
+  let rootCsvs = 0;
   for (const name of top) {
     const p = join(root, name);
     const kind = kindOf(p);
@@ -57,6 +70,7 @@ export function planFolder(root: string): { files: FileItem[]; skipped: SkippedI
       walk(p, name, 1);
     } else {
       if (IMAGE_EXTENSIONS.has(extname(name).toLowerCase())) rootImages++;
+      if (extname(name).toLowerCase() === '.csv') rootCsvs++;
       skipped.push({ display: name, reason: 'not in a class sub-folder (the class label is the name of the sub-folder a file is in)' });
     }
   }
@@ -64,7 +78,9 @@ export function planFolder(root: string): { files: FileItem[]; skipped: SkippedI
     const hint =
       rootImages > 0
         ? ` It has ${rootImages} image file(s) directly inside it; put them into one sub-folder per class.`
-        : ' Expected one sub-folder per class holding jpg, png, webp, gif, tiff or bmp files.';
+        : rootCsvs > 0
+          ? ' To import a CSV of pairs, choose the CSV file itself.'
+          : ' Expected one sub-folder per class holding jpg, png, webp, gif, tiff or bmp files.';
     throw invalid(`The folder ${root} contains no images to import.${hint}`);
   }
   return { files, skipped };

@@ -30,7 +30,7 @@ export function planImport(args: ArgsOf<'datasets.import'>, datasets: DatasetsRe
   let kind = args.kind ?? 'auto';
   if (kind === 'auto') {
     if (isDir) kind = folderHasIdx(path) ? 'idx' : 'folder';
-    else if (['.csv', '.txt'].includes(extname(path).toLowerCase())) kind = 'csv';
+    else if (extname(path).toLowerCase() === '.csv') kind = 'csv';
     else if (isIdxFileName(basename(path))) kind = 'idx';
     else throw invalid(`${path} is a file, but not a CSV of pairs or an idx file; import a folder with one sub-folder per class, a pairs CSV, or a folder of idx files`);
   }

@@ -30,6 +30,10 @@ export const CSV_SPLIT_SEED = 1;
 export const CSV_SPLIT_RATIOS: [number, number, number] = [80, 10, 10];
 
 export interface ImportOptions extends NormaliseOptions {
+  /** files per transaction (default FILE_BATCH) */
+  fileBatch?: number;
+  /** idx records per transaction (default IDX_BATCH) */
+  idxBatch?: number;
   /** test hook: called after each committed batch */
   afterBatch?: (done: number, total: number) => void | Promise<void>;
 }
@@ -84,6 +88,9 @@ export async function runImport(db: Db, plan: ImportPlan, ctx: JobContext, optio
   }
   const dsId = datasetId;
   const datasetName = datasets.get(dsId)!.name;
+  // Records the dataset in the job row (jobs.checkpoint): a cancelled or failed import
+  // has no result, and re-importing into this dataset resumes it (imported files are duplicates).
+  ctx.saveCheckpoint({ datasetId: dsId });
   const report = (path: string, status: ImportFileStatus, reason: string | null, imageId: number | null) => {
     reports.add(ctx.jobId, { path, status, reason, imageId });
     totals[status]++;
@@ -179,9 +186,11 @@ export async function runImport(db: Db, plan: ImportPlan, ctx: JobContext, optio
       }
     };
     const total = files.length;
-    for (let start = 0; start < total; start += FILE_BATCH) {
+    const batch = options.fileBatch ?? FILE_BATCH;
+    ctx.progress(0, `0/${total} files`);
+    for (let start = 0; start < total; start += batch) {
       ctx.throwIfCancelled();
-      const prepared = await mapLimit(files.slice(start, start + FILE_BATCH), DECODE_CONCURRENCY, prepare);
+      const prepared = await mapLimit(files.slice(start, start + batch), DECODE_CONCURRENCY, prepare);
       ctx.throwIfCancelled(); // the batch in flight is dropped, never half-written
       db.transaction(() => {
         for (const p of prepared) {
@@ -190,7 +199,12 @@ export async function runImport(db: Db, plan: ImportPlan, ctx: JobContext, optio
             continue;
           }
           if (p.status === 'known') {
-            const dup = images.findDuplicate(dsId, p.sha256)!;
+            const dup = images.findDuplicate(dsId, p.sha256);
+            if (!dup) {
+              // deleted since it was looked up (another job or a delete): nothing to point at
+              report(p.item.display, 'error', 'its content matched an image that was deleted during the import; import it again', null);
+              continue;
+            }
             idOfPath.set(p.item.path, dup.id);
             report(p.item.display, 'duplicate', `same content as image ${dup.id} (${dup.sourcePath})`, dup.id);
             continue;
@@ -205,7 +219,7 @@ export async function runImport(db: Db, plan: ImportPlan, ctx: JobContext, optio
           }
         }
       })();
-      const done = Math.min(total, start + FILE_BATCH);
+      const done = Math.min(total, start + batch);
       ctx.progress(done / total, `${done}/${total} files`);
       await options.afterBatch?.(done, total);
     }
@@ -214,6 +228,7 @@ export async function runImport(db: Db, plan: ImportPlan, ctx: JobContext, optio
 
   async function importIdx(sets: IdxSet[], classNames: string[] | null): Promise<void> {
     const total = sets.reduce((a, s) => a + s.count, 0);
+    const batch = options.idxBatch ?? IDX_BATCH;
     let done = 0;
     for (const set of sets) {
       ctx.throwIfCancelled();
@@ -223,9 +238,9 @@ export async function runImport(db: Db, plan: ImportPlan, ctx: JobContext, optio
       if (count !== set.count || rows !== set.rows || cols !== set.cols) throw new Error(`${basename(set.imagesPath)} changed while it was being imported`);
       const size = rows * cols;
       const name = basename(set.imagesPath);
-      for (let start = 0; start < count; start += IDX_BATCH) {
+      for (let start = 0; start < count; start += batch) {
         ctx.throwIfCancelled();
-        const end = Math.min(count, start + IDX_BATCH);
+        const end = Math.min(count, start + batch);
         db.transaction(() => {
           for (let i = start; i < end; i++) {
             const pixels = arr.data.subarray(i * size, (i + 1) * size);

@@ -17,9 +17,11 @@
 // HiResCAM) the raw counterfactual is exactly -R; for Grad-CAM++ and LayerCAM it is the
 // method applied to -g (ReLU(-g) etc.). No second backward pass either way.
 //
-// Batches: x1, x2 may hold b > 1 pairs; the backward pass uses ds = ones([b]), which is
-// exact as long as the model does not mix samples of a batch (inference-mode batch norm
-// is fine; training-mode batch norm is not).
+// Batches: x1, x2 may hold b > 1 pairs, and the two images of a pair go through
+// features() (and head()) as ONE batch of 2b; the backward pass uses ds = ones([b]). Both
+// are exact as long as the model does not mix the samples of a batch (inference-mode
+// batch norm is fine; training-mode batch norm is not — CamModel wrappers must apply
+// their layers with training = false).
 import * as tf from '@tensorflow/tfjs';
 import type { CamModel } from '../cam-model';
 import { imageExplanation } from './normalize';
@@ -44,11 +46,27 @@ function checkPairInputs(x1: tf.Tensor4D, x2: tf.Tensor4D): void {
 /** One forward of both images and one backward of s w.r.t. both activations. Call inside tf.tidy. */
 function forwardBackward(model: CamModel, x1: tf.Tensor4D, x2: tf.Tensor4D): ForwardBackward {
   checkPairInputs(x1, x2);
-  const a1 = model.features(x1);
-  const a2 = model.features(x2);
+  const b = x1.shape[0];
+  const sameShape = x1.shape.every((d, i) => d === x2.shape[i]);
+  let a1: tf.Tensor4D;
+  let a2: tf.Tensor4D;
+  if (sameShape) {
+    // both images through the backbone in ONE batched call (one forward of the pair)
+    const a = model.features(tf.concat([x1, x2], 0));
+    if (a.rank !== 4) throw new Error(`features() must return [b, h, w, K], got rank ${a.rank}`);
+    [a1, a2] = tf.split(a, [b, b], 0) as [tf.Tensor4D, tf.Tensor4D];
+  } else {
+    a1 = model.features(x1);
+    a2 = model.features(x2);
+  }
   if (a1.rank !== 4 || a2.rank !== 4) throw new Error(`features() must return [b, h, w, K], got ranks ${a1.rank} and ${a2.rank}`);
-  const f = (p: tf.Tensor, q: tf.Tensor) => model.score(model.head(p as tf.Tensor4D), model.head(q as tf.Tensor4D));
-  const dy = tf.ones([x1.shape[0]]) as tf.Tensor1D;
+  if (a1.shape.some((d, i) => d !== a2.shape[i])) throw new Error(`the two images give activations of different shapes [${a1.shape}] and [${a2.shape}]`);
+  // the head of both images in one call too; the gradient flows back through concat/split
+  const f = (p: tf.Tensor, q: tf.Tensor) => {
+    const [e1, e2] = tf.split(model.head(tf.concat([p, q], 0) as tf.Tensor4D), [b, b], 0) as [tf.Tensor2D, tf.Tensor2D];
+    return model.score(e1, e2);
+  };
+  const dy = tf.ones([b]) as tf.Tensor1D;
   const { value, grads } = tf.valueAndGrads(f)([a1, a2], dy);
   return { s: value as tf.Tensor1D, a1, a2, g1: grads[0] as tf.Tensor4D, g2: grads[1] as tf.Tensor4D };
 }

@@ -8,9 +8,12 @@
 //
 // RISE (Petsiuk et al. 2018, on s): N random smooth masks M_m (a (g+1) x (g+1) binary
 // grid, cells kept with probability p, upsampled bilinearly with cell size ceil(H/g) and
-// cropped at a random shift, seeded); S(u) = sum_m s_m M_m(u) / (N p). The stored map is
-// S(u) - mean_m s_m (the same ranking as S, but the constant offset removed so that
-// normalising by the max shows contrast). RISE defines no counterfactual (null).
+// cropped at a random shift, seeded). The paper's estimate of E[s | u kept] is
+// sum_m s_m M_m(u) / (N p); we divide by the realised mask mass sum_m M_m(u) instead
+// (same expectation, much lower variance: with N p the random fluctuation of the mask
+// count at u swamps the effect of a small region), and store
+// E[s | u kept] - mean_m s_m, so the constant offset is removed before normalising by
+// the max. RISE defines no counterfactual (null).
 import * as tf from '@tensorflow/tfjs';
 import type { CamModel } from '../cam-model';
 import { createRng } from '../../pairs/rng';
@@ -136,12 +139,16 @@ export async function risePair(model: CamModel, x1: tf.Tensor4D, x2: tf.Tensor4D
       let mean = 0;
       for (let m = 0; m < n; m++) mean += s[m] / n;
       const sal = new Float64Array(H * W);
+      const mass = new Float64Array(H * W);
       for (let m = 0; m < n; m++) {
         const off = m * H * W;
-        for (let q = 0; q < H * W; q++) sal[q] += s[m] * masks[off + q];
+        for (let q = 0; q < H * W; q++) {
+          sal[q] += s[m] * masks[off + q];
+          mass[q] += masks[off + q];
+        }
       }
       const raw = new Float32Array(H * W);
-      for (let q = 0; q < H * W; q++) raw[q] = sal[q] / (n * p) - mean;
+      for (let q = 0; q < H * W; q++) raw[q] = mass[q] > 0 ? sal[q] / mass[q] - mean : 0;
       images.push(imageExplanation(raw, null, H, W, opts.keepRaw ?? false));
     }
     return { method: 'rise', layer: 'input', score: fwd.score, counterfactualDefined: false, images: images as [ImageExplanation, ImageExplanation] };

@@ -4,6 +4,8 @@
 //                                        this XNNPACK-based one (phase-split when strided)
 //   DepthwiseConv2dNativeBackpropFilter  missing (MobileNetV2): one depthwise conv, batch folded
 //   DepthwiseConv2dNativeBackpropInput   missing (MobileNetV2): depthwise conv with flipped filter
+//   MaxPoolGrad                          replaced: wasm's sends the gradient to the wrong place when
+//                                        a whole window is negative (and is 3-4x slower)
 //   BatchMatMul                          wrapped: with transposeA/B wasm's is 5-15x slower than a
 //                                        Transpose + the plain product (dense-layer gradients)
 // Every kernel is composed of kernels wasm already has (Transpose, Slice, Reverse, StridedSlice,
@@ -13,16 +15,18 @@ import * as tf from '@tensorflow/tfjs';
 import { makeBatchMatMulConfig } from './batch-matmul';
 import { makeConv2dBackpropFilterConfig } from './conv2d-backprop-filter';
 import { makeConv2dBackpropInputConfig } from './conv2d-backprop-input';
+import { makeMaxPoolGradConfig } from './max-pool-grad';
 import { makeDepthwiseBackpropFilterConfig, makeDepthwiseBackpropInputConfig } from './depthwise-backprop';
 
 export { conv2dBackpropFilterImpl } from './conv2d-backprop-filter';
 export { conv2dBackpropInputImpl } from './conv2d-backprop-input';
 export { depthwiseBackpropFilterImpl, depthwiseBackpropInputImpl } from './depthwise-backprop';
+export { maxPoolGradImpl } from './max-pool-grad';
 
 /** Kernels registered only when wasm lacks them. */
 const ADD_IF_MISSING = [makeConv2dBackpropFilterConfig, makeDepthwiseBackpropFilterConfig, makeDepthwiseBackpropInputConfig];
 /** Kernels replaced even when wasm has them (theirs is much slower). */
-const REPLACE = [makeConv2dBackpropInputConfig];
+const REPLACE = [makeConv2dBackpropInputConfig, makeMaxPoolGradConfig];
 
 const registered = new Map<string, string[]>();
 
@@ -57,4 +61,4 @@ export function registerWasmTrainingKernels(backendName = 'wasm'): string[] {
 }
 
 /** Tests and benchmarks: the kernel configs, to compare against the backend's own. */
-export const kernelFactories = { makeBatchMatMulConfig, makeConv2dBackpropFilterConfig, makeConv2dBackpropInputConfig, makeDepthwiseBackpropFilterConfig, makeDepthwiseBackpropInputConfig };
+export const kernelFactories = { makeMaxPoolGradConfig, makeBatchMatMulConfig, makeConv2dBackpropFilterConfig, makeConv2dBackpropInputConfig, makeDepthwiseBackpropFilterConfig, makeDepthwiseBackpropInputConfig };

@@ -1,6 +1,8 @@
 // A pretrained backbone from a local folder (a tfjs LayersModel: model.json + shards,
 // e.g. a Keras ResNet50 converted with tensorflowjs_converter), cut at a chosen layer,
 // with the first N blocks frozen, topped by the paper's embedding head.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { loadLayersModel } from '../model-io';
 import type { ModelConfig } from './config';
@@ -88,4 +90,19 @@ export function buildFromBackbone(backbone: tf.LayersModel, cfg: ModelConfig): {
   const out = embeddingHead(features, config, new SeedSequence(cfg.seed));
   const net = tf.model({ inputs: backbone.inputs, outputs: out, name: 'pretrained_siamese' });
   return { net, config };
+}
+
+/**
+ * The [H, W, C] input of a saved LayersModel, read from its model.json alone (no
+ * weights, no backend): what the images must be resized to before training.
+ */
+export function savedModelInputShape(dir: string): [number, number, number] {
+  const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as { modelTopology?: Record<string, unknown> };
+  const topo = (json.modelTopology ?? {}) as { model_config?: { config?: { layers?: { config?: { batch_input_shape?: (number | null)[] } }[] } }; config?: unknown };
+  const layers = topo.model_config?.config?.layers ?? [];
+  for (const l of layers) {
+    const shape = l.config?.batch_input_shape;
+    if (shape && shape.length === 4 && shape.slice(1).every((d) => typeof d === 'number' && d > 0)) return shape.slice(1) as [number, number, number];
+  }
+  throw new Error(`Cannot read a fixed [H, W, C] input shape from ${join(dir, 'model.json')}`);
 }

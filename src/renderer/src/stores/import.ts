@@ -91,7 +91,9 @@ export const useImportStore = defineStore('import', () => {
   watch(job, (now, before) => {
     if (now && isFinished(now) && !isFinished(before)) {
       void loadReport();
-      void datasets.refresh();
+      // Show what was imported: the dataset the job wrote into, when it names one.
+      const target = typeof now.result?.datasetId === 'number' ? now.result.datasetId : null;
+      void datasets.refresh().then(() => (target !== null ? datasets.select(target) : undefined));
     }
   });
 

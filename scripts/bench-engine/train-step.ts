@@ -1,0 +1,108 @@
+// Benchmark: ONE training step (forward + backward + Adam update, contrastive loss) of the small
+// CNN (conv32-conv32-pool-conv64-conv64-pool-dense128-dense64, 3x3 'same') on 32 pairs of 28x28x1
+// images, on the wasm backend (with SimLens's kernels) against the pure-JS 'cpu' backend measured in
+// the same run. Reference (ENVIRONMENT.md / issue 3): PyTorch CPU on 2 threads ~37 ms; target
+// <= 55 ms (1.5x).
+//
+// Two layouts of the 32 pairs: 'pairs' = 64 images (x1, x2 per pair, as the PyTorch reference);
+// 'anchors' = 48 images (16 anchors + a positive and a negative partner each, as
+// src/main/engine/train.ts batches them).
+//
+//   npx tsx scripts/bench-engine/train-step.ts [--steps 20] [--cpu-steps 1] [--no-cpu]
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../../src/main/engine/backend';
+import { contrastiveLoss } from '../../src/main/engine/loss';
+import { buildSiamese, defaultModelConfig, type SiameseModel } from '../../src/main/engine/models';
+import { arg, flag, machine, median, report, round, type Figures } from './common';
+
+const PYTORCH_MS = 37;
+const TARGET_MS = 55;
+const PAIRS = 32;
+
+type Layout = 'pairs' | 'anchors';
+
+function makeStep(model: SiameseModel, layout: Layout) {
+  const optimizer = tf.train.adam(1e-3);
+  const nImages = layout === 'pairs' ? 2 * PAIRS : PAIRS + PAIRS / 2;
+  const dim = model.config.embeddingSize;
+  const x = tf.randomUniform([nImages, 28, 28, 1], 0, 1, 'float32', 1) as tf.Tensor4D;
+  const y = tf.tensor1d(Array.from({ length: PAIRS }, (_, i) => (layout === 'anchors' ? (i < PAIRS / 2 ? 1 : 0) : i % 2)), 'float32');
+  const vars = model.net.trainableWeights.map((w) => w.read() as tf.Variable);
+  const step = async (): Promise<number> => {
+    const t0 = performance.now();
+    const loss = tf.tidy(() =>
+      optimizer.minimize(
+        () => {
+          const e = model.embed(x, true);
+          if (layout === 'pairs') {
+            const e1 = tf.slice(e, [0, 0], [PAIRS, dim]) as tf.Tensor2D;
+            const e2 = tf.slice(e, [PAIRS, 0], [PAIRS, dim]) as tf.Tensor2D;
+            return contrastiveLoss(e1, e2, y, model.config.margin);
+          }
+          const k = PAIRS / 2;
+          const anchors = tf.slice(e, [0, 0], [k, dim]) as tf.Tensor2D;
+          const partners = tf.slice(e, [k, 0], [PAIRS, dim]) as tf.Tensor2D;
+          return contrastiveLoss(tf.concat([anchors, anchors], 0) as tf.Tensor2D, partners, y, model.config.margin);
+        },
+        true,
+        vars,
+      )!,
+    );
+    await loss.data();
+    loss.dispose();
+    return performance.now() - t0;
+  };
+  const dispose = () => {
+    optimizer.dispose();
+    tf.dispose([x, y]);
+  };
+  return { step, dispose, nImages };
+}
+
+async function timeSteps(backend: 'wasm' | 'cpu', layout: Layout, steps: number, warmup: number): Promise<{ median: number; min: number }> {
+  await initBackend({ force: backend });
+  const model = await buildSiamese(defaultModelConfig({ arch: 'small', inputShape: [28, 28, 1], embeddingSize: 64, seed: 1 }));
+  const { step, dispose } = makeStep(model, layout);
+  try {
+    for (let i = 0; i < warmup; i++) await step();
+    const times: number[] = [];
+    for (let i = 0; i < steps; i++) times.push(await step());
+    return { median: median(times), min: Math.min(...times) };
+  } finally {
+    dispose();
+    model.dispose();
+  }
+}
+
+export async function benchTrainStep(options: { steps?: number; cpuSteps?: number } = {}): Promise<Figures> {
+  const steps = options.steps ?? 20;
+  const cpuSteps = options.cpuSteps ?? 1;
+  const figures: Figures = { ...machine() };
+  for (const layout of ['pairs', 'anchors'] as Layout[]) {
+    const w = await timeSteps('wasm', layout, steps, 3);
+    figures[`wasm_${layout}_ms_median`] = round(w.median);
+    figures[`wasm_${layout}_ms_min`] = round(w.min);
+  }
+  figures.images_pairs_layout = 2 * PAIRS;
+  figures.images_anchors_layout = PAIRS + PAIRS / 2;
+  if (cpuSteps > 0) {
+    const c = await timeSteps('cpu', 'pairs', cpuSteps, 0);
+    figures.cpu_pairs_ms = round(c.median);
+    figures.ratio_cpu_over_wasm = round(c.median / (figures.wasm_pairs_ms_median as number), 1);
+  }
+  figures.pytorch_reference_ms = PYTORCH_MS;
+  figures.ratio_wasm_over_pytorch = round((figures.wasm_pairs_ms_median as number) / PYTORCH_MS, 2);
+  figures.target_ms = TARGET_MS;
+  figures.meets_target = (figures.wasm_pairs_ms_median as number) <= TARGET_MS;
+  await initBackend({ force: 'wasm' });
+  return figures;
+}
+
+if (require.main === module) {
+  benchTrainStep({ steps: arg('steps', 20), cpuSteps: flag('no-cpu') ? 0 : arg('cpu-steps', 1) })
+    .then((f) => report('engine: small-CNN training step (32 pairs, 28x28)', f))
+    .catch((e) => {
+      console.error(e);
+      process.exit(1);
+    });
+}

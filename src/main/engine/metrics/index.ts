@@ -1,0 +1,4 @@
+export * from './spearman';
+export * from './localization';
+export * from './deletion';
+export * from './sanity';

@@ -1,0 +1,92 @@
+// The model jobs as plain functions over serialisable requests (typed arrays + JSON):
+// the same code runs in-process or as a worker-pool task (see pool-tasks.ts).
+// They never touch the store: the service reads the data and writes the results.
+import * as tf from '@tensorflow/tfjs';
+import type { ImageSet, PairList } from '../dataset';
+import { evaluateModel, type EvaluationResult, type PairScores } from '../evaluate';
+import { trainSiamese, type EpochRecord, type ProgressInfo, type TrainConfig, type TrainData, type TrainResult } from '../train';
+import type { ModelConfig } from './config';
+import { buildSiamese, loadSiamese, saveSiamese } from './siamese';
+
+export type SplitName = 'train' | 'val' | 'test';
+
+export interface TrainRequest {
+  model: ModelConfig;
+  /** Continue from this saved version folder instead of fresh weights (fine-tuning). */
+  initFromDir?: string;
+  train: Partial<TrainConfig>;
+  data: TrainData;
+  /** Pairs to evaluate after training (val is required: it fixes the threshold). */
+  evaluate: Partial<Record<SplitName, PairList>>;
+  /** Folder to save the trained model into (created atomically). */
+  outDir: string;
+}
+
+export interface TrainOutcome {
+  config: ModelConfig;
+  training: TrainResult;
+  evaluation: EvaluationResult;
+  scores: Partial<Record<SplitName, PairScores>>;
+  backend: string;
+}
+
+export interface EvaluateRequest {
+  modelDir: string;
+  images: ImageSet;
+  splits: Partial<Record<SplitName, PairList>>;
+  threshold?: number;
+}
+
+export interface EvaluateOutcome {
+  evaluation: EvaluationResult;
+  scores: Partial<Record<SplitName, PairScores>>;
+}
+
+/** What a task reports: a fraction plus, for training, the step or epoch record. */
+export type ModelTaskProgress = { kind: 'step'; info: ProgressInfo } | { kind: 'epoch'; record: EpochRecord } | { kind: 'phase'; phase: string };
+
+export interface ModelTaskHooks {
+  signal?: AbortSignal;
+  progress?: (fraction: number, message: string, data: ModelTaskProgress) => void;
+}
+
+/** Builds (or loads) a model, trains it, evaluates it, saves it into req.outDir. */
+export async function trainTask(req: TrainRequest, hooks: ModelTaskHooks = {}): Promise<TrainOutcome> {
+  const model = req.initFromDir ? await loadSiamese(req.initFromDir) : await buildSiamese(req.model);
+  try {
+    const report = hooks.progress ?? (() => undefined);
+    const training = await trainSiamese(model, req.data, req.train, {
+      signal: hooks.signal,
+      onProgress: (info) =>
+        report(0.95 * info.fraction, `epoch ${info.epoch}/${info.epochs} step ${info.step}/${info.steps} loss ${info.loss.toFixed(4)} eta ${Math.round(info.etaSeconds)} s`, {
+          kind: 'step',
+          info,
+        }),
+      onEpoch: (record) =>
+        report(
+          0.95 * (record.epoch / (req.train.epochs ?? record.epoch)),
+          `epoch ${record.epoch}: loss ${record.loss.toFixed(4)} val AUC ${record.valAuc.toFixed(4)}`,
+          { kind: 'epoch', record },
+        ),
+    });
+    report(0.96, 'evaluating', { kind: 'phase', phase: 'evaluate' });
+    const { result: evaluation, scores } = await evaluateModel(model, req.data.images, req.evaluate, { signal: hooks.signal });
+    if (hooks.signal?.aborted) throw new Error('cancelled');
+    report(0.99, 'saving', { kind: 'phase', phase: 'save' });
+    await saveSiamese(model, req.outDir, { training, threshold: evaluation.threshold });
+    return { config: model.config, training, evaluation, scores, backend: tf.getBackend() };
+  } finally {
+    model.dispose();
+  }
+}
+
+export async function evaluateTask(req: EvaluateRequest, hooks: ModelTaskHooks = {}): Promise<EvaluateOutcome> {
+  const model = await loadSiamese(req.modelDir);
+  try {
+    hooks.progress?.(0.1, 'scoring pairs', { kind: 'phase', phase: 'score' });
+    const { result, scores } = await evaluateModel(model, req.images, req.splits, { threshold: req.threshold, signal: hooks.signal });
+    return { evaluation: result, scores };
+  } finally {
+    model.dispose();
+  }
+}

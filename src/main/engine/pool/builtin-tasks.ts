@@ -1,0 +1,28 @@
+// Tasks every engine worker has: introspection and cache control (plus echo/sleep, handy to test
+// the plumbing: transfer, progress, cancellation).
+import * as tf from '@tensorflow/tfjs';
+import { backendInfo } from '../backend';
+import { clearCache, registerTask, taskNames } from './tasks';
+
+registerTask('engine.info', (_p: unknown, ctx) => ({
+  workerIndex: ctx.workerIndex,
+  backend: backendInfo(),
+  tasks: taskNames(),
+  memory: { numTensors: tf.memory().numTensors, numBytes: tf.memory().numBytes },
+}));
+
+registerTask('engine.clearCache', (p: { prefix?: string } | undefined) => clearCache(p?.prefix ?? ''));
+
+registerTask('engine.echo', <T>(p: T) => p);
+
+/** Sleeps `ms` in steps of `step` ms, reporting progress and stopping when cancelled. */
+registerTask('engine.sleep', async (p: { ms: number; step?: number }, ctx) => {
+  const step = p.step ?? 10;
+  const t0 = Date.now();
+  while (Date.now() - t0 < p.ms) {
+    ctx.throwIfCancelled();
+    await new Promise((r) => setTimeout(r, step));
+    ctx.progress(Math.min(1, (Date.now() - t0) / p.ms));
+  }
+  return { slept: Date.now() - t0 };
+});

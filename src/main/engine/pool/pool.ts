@@ -1,0 +1,358 @@
+// A pool of engine worker threads, each with its own tfjs backend. wasm (and cpu) run on ONE thread
+// in Node, so N workers use N cores; with tfjs-node (multi-threaded libtensorflow) one worker is
+// enough. Tasks are functions registered by name in the workers (tasks.ts); the pool queues calls,
+// hands each to an idle worker, relays progress, cancels (AbortSignal) and propagates errors with
+// their original message. Idle workers do not keep the process alive; close() terminates them.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { BackendInfo, BackendName } from '../backend';
+import type { FromWorker, SerializedError, ToWorker, WorkerInit } from './protocol';
+
+export interface WorkerPoolOptions {
+  /** Number of workers; default SIMLENS_WORKERS, else os.availableParallelism(). */
+  size?: number;
+  /** Backend to force in every worker (default: SIMLENS_BACKEND / the best available). */
+  backend?: BackendName;
+  /** Extra task modules (absolute paths) each worker imports after the built-in ones. */
+  modules?: string[];
+  /** Worker script; default: engine-worker.js next to the bundle, or worker.ts through tsx from sources. */
+  workerScript?: string;
+  /** After cancelling a running task, how long to wait for it to stop before terminating its worker. */
+  cancelGraceMs?: number;
+  /** Extra environment for the workers (default: this process's). */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface RunOptions {
+  signal?: AbortSignal;
+  onProgress?: (fraction: number, message?: string, data?: unknown) => void;
+  /** Buffers to move to the worker instead of copying (they become unusable here). */
+  transfer?: ArrayBuffer[];
+}
+
+/** A task's error, re-thrown in the caller with the worker's name and message. */
+export class WorkerTaskError extends Error {
+  readonly workerStack?: string;
+  constructor(
+    error: SerializedError,
+    readonly task: string,
+  ) {
+    super(error.message);
+    this.name = error.name;
+    this.workerStack = error.stack;
+  }
+}
+
+/** Rejection of a cancelled call (name 'AbortError', like fetch's). */
+export class PoolAbortError extends Error {
+  constructor(message = 'cancelled') {
+    super(message);
+    this.name = 'AbortError';
+  }
+}
+
+interface Job {
+  id: number;
+  task: string;
+  payload: unknown;
+  options: RunOptions;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+  settled: boolean;
+  slot?: Slot;
+  onAbort?: () => void;
+}
+
+interface Slot {
+  index: number;
+  worker: Worker;
+  cancelFlag: Int32Array;
+  ready: Promise<BackendInfo>;
+  job: Job | null;
+  /** A cancelled job still running in the worker: the slot stays busy until it reports back. */
+  draining: boolean;
+  killTimer?: NodeJS.Timeout;
+  /** The worker said 'ready' (backend initialised, task modules imported). */
+  isReady: boolean;
+  /** The worker could not start: it is not replaced (it would fail again). */
+  failed: boolean;
+  exited: boolean;
+}
+
+const requireFromHere = createRequire(__filename);
+
+/** Default worker count: SIMLENS_WORKERS, else the number of cores. */
+export function defaultPoolSize(env: NodeJS.ProcessEnv = process.env): number {
+  const v = Number(env.SIMLENS_WORKERS);
+  if (Number.isInteger(v) && v > 0) return v;
+  return Math.max(1, availableParallelism());
+}
+
+/**
+ * How to start the worker: the bundled engine-worker.js, or, from sources (vitest, tsx), worker.ts
+ * through tsx's CommonJS hook, registered by a two-line eval bootstrap (module hooks given with
+ * `--import tsx` in a worker's execArgv do not apply to the worker's own entry on Node 20).
+ */
+export function resolveWorkerScript(explicit?: string): { script: string; eval: boolean } {
+  const fromSources = __filename.endsWith('.ts');
+  // In the bundle this code may sit in out/main or in a shared chunk under out/main/chunks.
+  const candidates = explicit ? [explicit] : fromSources ? [join(__dirname, 'worker.ts')] : [join(__dirname, 'engine-worker.js'), join(__dirname, '..', 'engine-worker.js')];
+  const script = candidates.find((c) => existsSync(c));
+  if (!script) throw new Error(`Engine worker script not found: ${candidates.join(' or ')}`);
+  if (!script.endsWith('.ts')) return { script, eval: false };
+  const tsxCjs = requireFromHere.resolve('tsx/cjs');
+  return { script: `require(${JSON.stringify(tsxCjs)});\nrequire(${JSON.stringify(script)});\n`, eval: true };
+}
+
+export class WorkerPool {
+  readonly size: number;
+  private readonly slots: Slot[] = [];
+  private readonly queue: Job[] = [];
+  private nextId = 1;
+  private closed = false;
+  private readonly options: WorkerPoolOptions;
+  private readonly start: { script: string; eval: boolean };
+
+  constructor(options: WorkerPoolOptions = {}) {
+    this.options = options;
+    this.size = Math.max(1, Math.floor(options.size ?? defaultPoolSize(options.env)));
+    this.start = resolveWorkerScript(options.workerScript);
+    for (let i = 0; i < this.size; i++) this.slots.push(this.spawn(i));
+  }
+
+  /** Resolves when every worker has initialised its backend: their BackendInfo. */
+  ready(): Promise<BackendInfo[]> {
+    return Promise.all(this.slots.map((s) => s.ready));
+  }
+
+  /** Number of calls waiting for a worker. */
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  /** Number of workers busy with a task (including cancelled ones still stopping). */
+  get busy(): number {
+    return this.slots.filter((s) => s.job || s.draining).length;
+  }
+
+  /** For diagnostics and tests: one entry per worker slot. */
+  workers(): Array<{ index: number; threadId: number; ready: boolean; busy: boolean; exited: boolean }> {
+    return this.slots.map((s) => ({ index: s.index, threadId: s.worker.threadId, ready: s.isReady, busy: Boolean(s.job || s.draining), exited: s.exited }));
+  }
+
+  /** Runs `task(payload)` on a worker. Rejects with the task's error, or AbortError when cancelled. */
+  run<R = unknown>(task: string, payload?: unknown, options: RunOptions = {}): Promise<R> {
+    if (this.closed) return Promise.reject(new Error('WorkerPool is closed'));
+    if (options.signal?.aborted) return Promise.reject(new PoolAbortError());
+    return new Promise<R>((resolve, reject) => {
+      const job: Job = { id: this.nextId++, task, payload, options, resolve: resolve as (v: unknown) => void, reject, settled: false };
+      if (options.signal) {
+        job.onAbort = () => this.cancel(job);
+        options.signal.addEventListener('abort', job.onAbort, { once: true });
+      }
+      this.queue.push(job);
+      this.dispatch();
+    });
+  }
+
+  /** Runs `task` once on EVERY worker (e.g. to load a model everywhere, or clear caches). */
+  broadcast<R = unknown>(task: string, payload?: unknown, options: Omit<RunOptions, 'transfer'> = {}): Promise<R[]> {
+    return Promise.all(this.slots.map((slot) => this.runOn<R>(slot, task, payload, options)));
+  }
+
+  /** Terminates every worker; calls not finished are rejected. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const error = new Error('WorkerPool closed');
+    for (const job of this.queue.splice(0)) this.settle(job, error, false);
+    await Promise.all(
+      this.slots.map(async (slot) => {
+        if (slot.killTimer) clearTimeout(slot.killTimer);
+        if (slot.job) this.settle(slot.job, error, false);
+        slot.ready.catch(() => undefined);
+        if (!slot.exited) await slot.worker.terminate();
+      }),
+    );
+  }
+
+  // -- internals --
+
+  private spawn(index: number): Slot {
+    const cancelFlag = new SharedArrayBuffer(4);
+    const init: WorkerInit = { backend: this.options.backend, modules: this.options.modules ?? [], cancelFlag, index };
+    const worker = new Worker(this.start.script, { eval: this.start.eval, workerData: init, execArgv: [], env: this.options.env ?? process.env });
+    const slot: Slot = { index, worker, cancelFlag: new Int32Array(cancelFlag), ready: null as unknown as Promise<BackendInfo>, job: null, draining: false, isReady: false, failed: false, exited: false };
+    let settleReady: { resolve: (b: BackendInfo) => void; reject: (e: unknown) => void };
+    slot.ready = new Promise<BackendInfo>((resolve, reject) => {
+      settleReady = { resolve, reject };
+    });
+    slot.ready.catch(() => undefined); // observed through ready() / run()
+    worker.on('message', (msg: FromWorker) => {
+      switch (msg.type) {
+        case 'ready':
+          slot.isReady = true;
+          settleReady.resolve(msg.backend);
+          this.dispatch();
+          if (!slot.job) worker.unref(); // idle workers never keep the process alive
+          break;
+        case 'init-error': {
+          const error = new WorkerTaskError(msg.error, 'init');
+          error.message = `Engine worker ${index} failed to start: ${msg.error.message}`;
+          slot.failed = true;
+          settleReady.reject(error);
+          this.failWorkerJobs(slot, error);
+          break;
+        }
+        case 'progress':
+          if (slot.job && slot.job.id === msg.id && !slot.job.settled) slot.job.options.onProgress?.(msg.fraction, msg.message, msg.data);
+          break;
+        case 'result':
+        case 'error':
+          this.finished(slot, msg);
+          break;
+      }
+    });
+    worker.on('error', (error) => {
+      settleReady.reject(error);
+      this.crashed(slot, error);
+    });
+    worker.on('exit', (code) => {
+      slot.exited = true;
+      settleReady.reject(new Error(`Engine worker ${index} exited (code ${code}) before it was ready`));
+      this.crashed(slot, new Error(`Engine worker ${index} exited with code ${code}`));
+    });
+    // A starting worker keeps the process alive (someone may await ready()); once ready, only busy ones do.
+    return slot;
+  }
+
+  private runOn<R>(slot: Slot, task: string, payload: unknown, options: RunOptions): Promise<R> {
+    if (this.closed) return Promise.reject(new Error('WorkerPool is closed'));
+    return new Promise<R>((resolve, reject) => {
+      const job: Job = { id: this.nextId++, task, payload, options, resolve: resolve as (v: unknown) => void, reject, settled: false, slot };
+      if (options.signal) {
+        if (options.signal.aborted) return reject(new PoolAbortError());
+        job.onAbort = () => this.cancel(job);
+        options.signal.addEventListener('abort', job.onAbort, { once: true });
+      }
+      this.queue.push(job);
+      this.dispatch();
+    });
+  }
+
+  private dispatch(): void {
+    if (this.closed) return;
+    for (const slot of this.slots) {
+      if (slot.job || slot.draining || slot.exited) continue;
+      // Jobs pinned to this slot (broadcast) first, then any unpinned job.
+      const i = this.queue.findIndex((j) => j.slot === slot || j.slot === undefined);
+      if (i < 0) continue;
+      const job = this.queue[i];
+      if (!slot.isReady) continue; // still starting: dispatched again on 'ready'
+      this.queue.splice(i, 1);
+      this.send(slot, job);
+    }
+  }
+
+  private send(slot: Slot, job: Job): void {
+    slot.job = job;
+    job.slot = slot;
+    Atomics.store(slot.cancelFlag, 0, 0);
+    slot.worker.ref(); // a busy worker keeps the process alive until it answers
+    const msg: ToWorker = { type: 'run', id: job.id, task: job.task, payload: job.payload };
+    try {
+      slot.worker.postMessage(msg, job.options.transfer ?? []);
+    } catch (error) {
+      slot.job = null;
+      slot.worker.unref();
+      this.settle(job, error, false);
+      this.dispatch();
+    }
+  }
+
+  private finished(slot: Slot, msg: Extract<FromWorker, { type: 'result' | 'error' }>): void {
+    const job = slot.job;
+    if (slot.draining && (!job || job.id === msg.id)) {
+      // The cancelled task has stopped: the worker is free again.
+      slot.draining = false;
+      if (slot.killTimer) clearTimeout(slot.killTimer);
+      slot.killTimer = undefined;
+    }
+    if (job && job.id === msg.id) {
+      slot.job = null;
+      if (msg.type === 'result') this.settle(job, null, true, msg.result);
+      else this.settle(job, msg.error.cancelled ? new PoolAbortError() : new WorkerTaskError(msg.error, job.task), false);
+    }
+    if (!slot.job && !slot.draining) slot.worker.unref();
+    this.dispatch();
+  }
+
+  private cancel(job: Job): void {
+    if (job.settled) return;
+    const queued = this.queue.indexOf(job);
+    if (queued >= 0) {
+      this.queue.splice(queued, 1);
+      this.settle(job, new PoolAbortError(), false);
+      return;
+    }
+    const slot = job.slot;
+    if (!slot || slot.job !== job) return;
+    // Running: tell the worker (synchronous flag + message), reject now, keep the slot busy until it stops.
+    Atomics.store(slot.cancelFlag, 0, job.id);
+    slot.worker.postMessage({ type: 'cancel', id: job.id } satisfies ToWorker);
+    slot.job = null;
+    slot.draining = true;
+    this.settle(job, new PoolAbortError(), false);
+    const grace = this.options.cancelGraceMs ?? 10_000;
+    slot.killTimer = setTimeout(() => {
+      // The task ignores cancellation: replace the worker.
+      if (!slot.draining || this.closed) return;
+      slot.draining = false;
+      void slot.worker.terminate();
+    }, grace);
+    slot.killTimer.unref();
+  }
+
+  private crashed(slot: Slot, error: Error): void {
+    if (slot.killTimer) clearTimeout(slot.killTimer);
+    slot.exited = true;
+    const job = slot.job;
+    slot.job = null;
+    slot.draining = false;
+    if (job) this.settle(job, error, false);
+    if (this.closed) return;
+    if (slot.failed || !slot.isReady) {
+      // It never started: replacing it would fail the same way.
+      slot.failed = true;
+      this.failWorkerJobs(slot, error);
+      return;
+    }
+    // Replace the worker so the pool keeps its size.
+    const replacement = this.spawn(slot.index);
+    this.slots[this.slots.indexOf(slot)] = replacement;
+    for (const j of this.queue) if (j.slot === slot) j.slot = replacement;
+    this.dispatch();
+  }
+
+  private failWorkerJobs(slot: Slot, error: unknown): void {
+    // A worker that cannot start fails the calls pinned to it and, if no worker can start, all calls.
+    for (const job of this.queue.filter((j) => j.slot === slot)) {
+      this.queue.splice(this.queue.indexOf(job), 1);
+      this.settle(job, error, false);
+    }
+    if (this.slots.every((s) => s.failed)) {
+      for (const job of this.queue.splice(0)) this.settle(job, error, false);
+    }
+  }
+
+  private settle(job: Job, error: unknown, ok: boolean, value?: unknown): void {
+    if (job.settled) return;
+    job.settled = true;
+    if (job.onAbort) job.options.signal?.removeEventListener('abort', job.onAbort);
+    if (ok) job.resolve(value);
+    else job.reject(error);
+  }
+}

@@ -1,0 +1,430 @@
+// Model versions: training and evaluation as jobs, list/get/delete/export, and
+// loading a version for the explanation methods. The tensor work goes through a
+// ModelEngine: in-process by default, or the worker pool (poolModelEngine).
+import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import type { ArgsOf } from '../../shared/contract';
+import type { EpochDto, JobDto, ModelArch, ModelMetricsDto, ModelVersionDto, Split, SplitMetricsDto } from '../../shared/dto';
+import { AppError, invalid, notFound } from '../errors';
+import { DEFAULT_AUGMENT, NO_AUGMENT } from '../engine/augment';
+import { buildImageSet, pairListFrom, type PairList, type Shape3 } from '../engine/dataset';
+import type { EvaluationResult, SplitMetrics } from '../engine/evaluate';
+import { defaultModelConfig, type ModelConfig } from '../engine/models/config';
+import { savedModelInputShape } from '../engine/models/pretrained';
+import { loadSiamese, type SiameseModel } from '../engine/models/siamese';
+import { evaluateTask, trainTask, type EvaluateOutcome, type EvaluateRequest, type ModelTaskProgress, type SplitName, type TrainOutcome, type TrainRequest } from '../engine/models/tasks';
+import type { TrainData } from '../engine/train';
+import type { Db } from '../store/db';
+import { ModelsRepo, type ModelVersionRow, type SplitImageRow } from '../store/models-repo';
+import { ScoresRepo } from '../store/scores-repo';
+import type { JobContext, JobRunner } from './jobs';
+
+export interface EngineCallOptions {
+  signal?: AbortSignal;
+  onProgress?: (fraction: number, message: string, data?: ModelTaskProgress) => void;
+}
+
+/** Where model tasks run. */
+export interface ModelEngine {
+  train(req: TrainRequest, options: EngineCallOptions): Promise<TrainOutcome>;
+  evaluate(req: EvaluateRequest, options: EngineCallOptions): Promise<EvaluateOutcome>;
+  /** Loads a version for in-process use (explanations). */
+  load(dir: string): Promise<SiameseModel>;
+}
+
+/** Runs the tasks in this thread, after `ready` (e.g. initBackend). */
+export function inProcessModelEngine(ready: () => Promise<unknown> = async () => undefined): ModelEngine {
+  return {
+    train: async (req, o) => {
+      await ready();
+      return trainTask(req, { signal: o.signal, progress: o.onProgress });
+    },
+    evaluate: async (req, o) => {
+      await ready();
+      return evaluateTask(req, { signal: o.signal, progress: o.onProgress });
+    },
+    load: async (dir) => {
+      await ready();
+      return loadSiamese(dir);
+    },
+  };
+}
+
+/** The subset of WorkerPool this needs (engine/pool). Workers must import engine/models/pool-tasks. */
+export interface PoolLike {
+  run<R>(task: string, payload?: unknown, options?: { signal?: AbortSignal; onProgress?: (f: number, m?: string, d?: unknown) => void; transfer?: ArrayBuffer[] }): Promise<R>;
+}
+
+export function poolModelEngine(pool: PoolLike, local: ModelEngine = inProcessModelEngine()): ModelEngine {
+  const relay = (o: EngineCallOptions) => (f: number, m?: string, d?: unknown) => o.onProgress?.(f, m ?? '', d as ModelTaskProgress | undefined);
+  return {
+    train: (req, o) => pool.run<TrainOutcome>('models.train', req, { signal: o.signal, onProgress: relay(o), transfer: [req.data.images.pixels.buffer as ArrayBuffer] }),
+    evaluate: (req, o) => pool.run<EvaluateOutcome>('models.evaluate', req, { signal: o.signal, onProgress: relay(o), transfer: [req.images.pixels.buffer as ArrayBuffer] }),
+    load: (dir) => local.load(dir),
+  };
+}
+
+export interface ModelServiceOptions {
+  /** The workspace folder: versions live in <workspace>/models/<id>/. */
+  workspaceDir: string;
+  engine?: ModelEngine;
+}
+
+const toRoc = (m: SplitMetrics): SplitMetricsDto => ({
+  ...m,
+  roc: m.roc.map((p) => ({ fpr: p.fpr, tpr: p.tpr, threshold: Number.isFinite(p.threshold) ? p.threshold : null })),
+});
+
+function metricsDto(ev: EvaluationResult, training?: ModelMetricsDto['training'], previous?: ModelMetricsDto | null): ModelMetricsDto {
+  const splits: ModelMetricsDto['splits'] = {};
+  for (const [k, m] of Object.entries(ev.splits) as [Split, SplitMetrics][]) splits[k] = toRoc(m);
+  return {
+    threshold: ev.threshold,
+    thresholdSource: ev.thresholdSource,
+    splits: { ...(previous && previous.threshold === ev.threshold ? previous.splits : {}), ...splits },
+    ...(training ? { training } : previous?.training ? { training: previous.training } : {}),
+    evaluatedAt: new Date().toISOString(),
+  };
+}
+
+function toDto(r: ModelVersionRow): ModelVersionDto {
+  return {
+    id: r.id,
+    name: r.name,
+    datasetId: r.dataset_id,
+    pairSetId: r.pair_set_id,
+    parentId: r.parent_id,
+    jobId: r.job_id,
+    arch: r.arch as ModelArch,
+    config: JSON.parse(r.config) as Record<string, unknown>,
+    weightsPath: r.weights_path,
+    seed: r.seed,
+    backend: r.backend,
+    metrics: r.metrics === null ? null : (JSON.parse(r.metrics) as ModelMetricsDto),
+    createdAt: r.created_at,
+  };
+}
+
+/** Short numbers for job results and messages. */
+function summary(m: ModelMetricsDto): Record<string, number> {
+  const out: Record<string, number> = { threshold: m.threshold };
+  for (const [k, s] of Object.entries(m.splits)) {
+    out[`${k}Auc`] = s.auc;
+    out[`${k}Accuracy`] = s.accuracy;
+  }
+  return out;
+}
+
+export class ModelService {
+  readonly repo: ModelsRepo;
+  readonly scores: ScoresRepo;
+  readonly engine: ModelEngine;
+  private readonly modelsDir: string;
+  private readonly loaded = new Map<number, Promise<SiameseModel>>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly jobs: JobRunner,
+    private readonly options: ModelServiceOptions,
+  ) {
+    this.repo = new ModelsRepo(db);
+    this.scores = new ScoresRepo(db);
+    this.engine = options.engine ?? inProcessModelEngine();
+    this.modelsDir = join(options.workspaceDir, 'models');
+    this.removeOrphans();
+  }
+
+  /**
+   * After a crash or a kill: staging folders of unfinished jobs (.job-N, .tmp-*) and
+   * version folders without a row are removed. (Like JobRunner, this assumes one app
+   * per workspace: at start-up no job of this workspace is running.)
+   */
+  removeOrphans(): string[] {
+    if (!existsSync(this.modelsDir)) return [];
+    const removed: string[] = [];
+    for (const name of readdirSync(this.modelsDir)) {
+      const orphan = name.startsWith('.job-') || name.startsWith('.tmp-') || (/^\d+$/.test(name) && !this.repo.get(Number(name)));
+      if (!orphan) continue;
+      rmSync(join(this.modelsDir, name), { recursive: true, force: true });
+      removed.push(name);
+    }
+    return removed;
+  }
+
+  list(datasetId?: number): ModelVersionDto[] {
+    return this.repo.list(datasetId).map(toDto);
+  }
+
+  get(id: number): ModelVersionDto {
+    const row = this.repo.get(id);
+    if (!row) throw notFound('Model version', id);
+    return toDto(row);
+  }
+
+  /** Absolute folder of a version's weights. */
+  weightsDir(id: number): string {
+    const row = this.repo.get(id);
+    if (!row) throw notFound('Model version', id);
+    if (!row.weights_path) throw new AppError('conflict', `Model version ${id} has no weights`);
+    return resolve(this.options.workspaceDir, row.weights_path);
+  }
+
+  /** The loaded model of a version (cached; for explanations). Do not dispose it: delete() does. */
+  load(id: number): Promise<SiameseModel> {
+    let p = this.loaded.get(id);
+    if (!p) {
+      p = this.engine.load(this.weightsDir(id));
+      this.loaded.set(id, p);
+      p.catch(() => this.loaded.delete(id));
+    }
+    return p;
+  }
+
+  delete(id: number): { deleted: boolean } {
+    const row = this.repo.get(id);
+    if (!row) return { deleted: false };
+    const deleted = this.repo.delete(id); // scores and explanations cascade
+    if (row.weights_path) rmSync(resolve(this.options.workspaceDir, row.weights_path), { recursive: true, force: true });
+    const cached = this.loaded.get(id);
+    this.loaded.delete(id);
+    cached?.then((m) => m.dispose()).catch(() => undefined);
+    return { deleted };
+  }
+
+  export(id: number, path: string): { path: string } {
+    const src = this.weightsDir(id);
+    if (!existsSync(src)) throw new AppError('failed', `The weights folder of model version ${id} is missing (${src})`);
+    const dest = isAbsolute(path) ? path : resolve(path);
+    if (existsSync(dest) && readdirSync(dest).length > 0) throw invalid(`${dest} exists and is not empty`);
+    mkdirSync(dest, { recursive: true });
+    cpSync(src, dest, { recursive: true });
+    return { path: dest };
+  }
+
+  // ---- training ----
+
+  private resolvePairSet(datasetId: number, pairSetId?: number): number {
+    if (!this.repo.datasetExists(datasetId)) throw notFound('Dataset', datasetId);
+    const ps = pairSetId ?? this.repo.latestPairSetId(datasetId);
+    if (ps === undefined) throw invalid(`Dataset ${datasetId} has no pairs yet: generate pairs first`);
+    const info = this.repo.pairSet(ps);
+    if (!info) throw notFound('Pair set', ps);
+    if (info.datasetId !== datasetId) throw invalid(`Pair set ${ps} belongs to dataset ${info.datasetId}, not ${datasetId}`);
+    return ps;
+  }
+
+  /** Model config from the arguments and the images' sizes. */
+  private modelConfig(args: ArgsOf<'models.train'>, pairSetId: number, parent?: ModelVersionRow): ModelConfig {
+    if (parent) {
+      const cfg = JSON.parse(parent.config) as { model: ModelConfig };
+      return cfg.model;
+    }
+    const sizes = this.repo.imageSizes(pairSetId);
+    if (sizes.length === 0) throw invalid(`Pair set ${pairSetId} has no images`);
+    const maxSide = Math.max(...sizes.map((s) => Math.max(s.width, s.height)));
+    const channels = sizes.some((s) => s.channels === 3) ? 3 : 1;
+    const arch: ModelArch = args.arch ?? (maxSide <= 64 ? 'small' : 'resnet18');
+    let shape: Shape3;
+    if (arch === 'pretrained') {
+      if (!args.backbone) throw invalid('arch "pretrained" needs backbone.dir');
+      shape = savedModelInputShape(args.backbone.dir);
+    } else if (args.inputSize) {
+      shape = [args.inputSize, args.inputSize, channels];
+    } else if (sizes.length === 1 && maxSide <= 64) {
+      shape = [sizes[0].height, sizes[0].width, channels];
+    } else {
+      const side = arch === 'small' ? Math.min(64, maxSide) : maxSide <= 64 ? maxSide : 224;
+      shape = [side, side, channels];
+    }
+    return defaultModelConfig({
+      arch,
+      inputShape: shape,
+      embeddingSize: args.embeddingSize,
+      margin: args.margin,
+      seed: args.seed ?? 0,
+      width: args.width,
+      ...(args.backbone ? { backbone: args.backbone } : {}),
+    });
+  }
+
+  /** Reads and decodes what a job needs: the images of the pair set and the pairs of `splits`. */
+  private async loadData(
+    pairSetId: number,
+    shape: Shape3,
+    splits: SplitName[],
+    withTrainImages: boolean,
+    ctx: JobContext,
+  ): Promise<{ images: TrainData['images']; pairs: Partial<Record<SplitName, PairList>>; trainImages: SplitImageRow[]; index: Map<number, number> }> {
+    const pairRows = Object.fromEntries(splits.map((s) => [s, this.repo.pairs(pairSetId, s)])) as Record<SplitName, ReturnType<ModelsRepo['pairs']>>;
+    const rows: Omit<SplitImageRow, 'split'>[] = withTrainImages ? this.repo.splitImages(pairSetId, ['train']) : [];
+    const trainImages = rows as SplitImageRow[];
+    const have = new Set(rows.map((r) => r.id));
+    const needed = new Set<number>();
+    for (const s of splits) for (const p of pairRows[s]) for (const id of [p.image_a, p.image_b]) if (!have.has(id)) needed.add(id);
+    rows.push(...this.repo.imagesById([...needed].sort((a, b) => a - b)));
+    ctx.throwIfCancelled();
+    const images = await buildImageSet(rows, shape, (done) => {
+      ctx.progress(0.02 * (done / rows.length), `decoding images ${done}/${rows.length}`);
+      ctx.throwIfCancelled();
+    });
+    const index = new Map(rows.map((r, i) => [r.id, i]));
+    const pairs: Partial<Record<SplitName, PairList>> = {};
+    for (const s of splits) {
+      pairs[s] = pairListFrom(pairRows[s].map((p) => ({ a: index.get(p.image_a)!, b: index.get(p.image_b)!, label: p.label, id: p.id })));
+    }
+    return { images, pairs, trainImages, index };
+  }
+
+  startTrain(args: ArgsOf<'models.train'>): JobDto {
+    const pairSetId = this.resolvePairSet(args.datasetId, args.pairSetId);
+    let parent: ModelVersionRow | undefined;
+    if (args.parentId !== undefined) {
+      parent = this.repo.get(args.parentId);
+      if (!parent) throw notFound('Model version', args.parentId);
+      if (!parent.weights_path) throw new AppError('conflict', `Model version ${args.parentId} has no weights`);
+    }
+    const model = this.modelConfig(args, pairSetId, parent);
+    const train = {
+      epochs: args.epochs ?? 10,
+      batchSize: args.batchSize ?? 128,
+      learningRate: args.learningRate ?? (parent ? 1e-4 : 1e-3),
+      margin: model.margin,
+      seed: args.seed ?? 0,
+      earlyStoppingPatience: args.earlyStoppingPatience ?? 3,
+      lrPatience: args.lrPatience ?? 2,
+      augment: args.augment ? DEFAULT_AUGMENT : NO_AUGMENT,
+    };
+    const name = args.name ?? `${model.arch} · ${new Date().toISOString().slice(0, 16).replace('T', ' ')}`;
+    return this.jobs.start('train', { ...args, pairSetId }, (ctx) => this.runTrain(ctx, { name, datasetId: args.datasetId, pairSetId, model, train, parent }));
+  }
+
+  private async runTrain(
+    ctx: JobContext,
+    p: { name: string; datasetId: number; pairSetId: number; model: ModelConfig; train: TrainRequest['train']; parent?: ModelVersionRow },
+  ): Promise<Record<string, unknown>> {
+    ctx.progress(0, 'loading images');
+    const { images, pairs, trainImages, index } = await this.loadData(p.pairSetId, p.model.inputShape, ['train', 'val', 'test'], true, ctx);
+    if (!pairs.val || pairs.val.a.length === 0) throw invalid(`Pair set ${p.pairSetId} has no validation pairs: training needs them (best epoch, threshold)`);
+    const labelled = trainImages.length > 0 && trainImages.every((r) => r.class_label !== null);
+    const classIds = new Map<string, number>();
+    const data: TrainData = {
+      images,
+      val: pairs.val,
+      ...(labelled
+        ? {
+            train: {
+              indices: Int32Array.from(trainImages, (r) => index.get(r.id)!),
+              classes: Int32Array.from(trainImages, (r) => {
+                const key = r.class_label!;
+                if (!classIds.has(key)) classIds.set(key, classIds.size);
+                return classIds.get(key)!;
+              }),
+            },
+          }
+        : { trainPairs: pairs.train }),
+    };
+    if (!data.train && (!data.trainPairs || data.trainPairs.a.length === 0)) throw invalid(`Pair set ${p.pairSetId} has no training data`);
+    const evaluate: Partial<Record<SplitName, PairList>> = { val: pairs.val };
+    if (pairs.test && pairs.test.a.length > 0) evaluate.test = pairs.test;
+    const pairIds = { val: pairs.val.ids, test: pairs.test?.ids };
+
+    mkdirSync(this.modelsDir, { recursive: true });
+    const staging = join(this.modelsDir, `.job-${ctx.jobId}`);
+    const history: EpochDto[] = [];
+    try {
+      const outcome = await this.engine.train(
+        { model: p.model, ...(p.parent ? { initFromDir: resolve(this.options.workspaceDir, p.parent.weights_path!) } : {}), train: p.train, data, evaluate, outDir: staging },
+        {
+          signal: ctx.signal,
+          onProgress: (fraction, message, d) => {
+            // Every message carries the latest epoch's val AUC, so throttled updates lose nothing.
+            if (d?.kind === 'epoch') {
+              history.push(d.record);
+              ctx.saveCheckpoint({ history });
+            }
+            const last = history[history.length - 1];
+            const text =
+              d?.kind === 'step'
+                ? `epoch ${d.info.epoch}/${d.info.epochs} · step ${d.info.step}/${d.info.steps} · loss ${d.info.loss.toFixed(4)}` +
+                  (last ? ` · val AUC ${last.valAuc.toFixed(4)} (epoch ${last.epoch})` : '') +
+                  ` · ETA ${Math.round(d.info.etaSeconds)} s`
+                : message;
+            ctx.progress(0.02 + 0.98 * fraction, text);
+          },
+        },
+      );
+      ctx.throwIfCancelled();
+      const metrics = metricsDto(outcome.evaluation, {
+        history: outcome.training.history,
+        bestEpoch: outcome.training.bestEpoch,
+        bestValAuc: outcome.training.bestValAuc,
+        stoppedEarly: outcome.training.stoppedEarly,
+        seconds: outcome.training.seconds,
+      });
+      // Commit: row + folder + scores, all or nothing (synchronous: no cancel can interleave).
+      const modelId = this.repo.transaction(() => {
+        const id = this.repo.insert({
+          name: p.name,
+          datasetId: p.datasetId,
+          pairSetId: p.pairSetId,
+          parentId: p.parent?.id ?? null,
+          jobId: ctx.jobId,
+          arch: outcome.config.arch,
+          config: { model: outcome.config, train: p.train },
+          weightsPath: null,
+          seed: p.train.seed ?? null,
+          backend: outcome.backend,
+          metrics,
+        });
+        const rel = `models/${id}`;
+        const final = resolve(this.options.workspaceDir, rel);
+        if (existsSync(final)) rmSync(final, { recursive: true, force: true }); // an orphan of a crash: no row owns it
+        renameSync(staging, final);
+        this.repo.setWeightsPath(id, rel);
+        for (const s of ['val', 'test'] as const) {
+          const sc = outcome.scores[s];
+          const ids = pairIds[s];
+          if (sc && ids) this.scores.upsert(id, Array.from(ids, (pairId, i) => ({ pairId, score: sc.score[i], distance: sc.distance[i] })));
+        }
+        return id;
+      });
+      return { modelId, ...summary(metrics), bestEpoch: outcome.training.bestEpoch, epochs: outcome.training.history.length, history: outcome.training.history };
+    } finally {
+      rmSync(staging, { recursive: true, force: true });
+    }
+  }
+
+  // ---- evaluation ----
+
+  startEvaluate(args: ArgsOf<'models.evaluate'>): JobDto {
+    const row = this.repo.get(args.id);
+    if (!row) throw notFound('Model version', args.id);
+    if (row.pair_set_id === null) throw new AppError('conflict', `Model version ${args.id} has no pair set to evaluate on (it was deleted)`);
+    const splits = [...new Set(args.splits ?? ['val', 'test'])] as SplitName[];
+    const previous = row.metrics ? (JSON.parse(row.metrics) as ModelMetricsDto) : null;
+    if (!splits.includes('val') && !previous) throw invalid('Without stored metrics the threshold must be chosen on val: include "val"');
+    const dir = this.weightsDir(args.id);
+    const cfg = JSON.parse(row.config) as { model: ModelConfig };
+    return this.jobs.start('evaluate', { id: args.id, splits }, async (ctx) => {
+      ctx.progress(0, 'loading images');
+      const { images, pairs } = await this.loadData(row.pair_set_id!, cfg.model.inputShape, splits, false, ctx);
+      const nonEmpty = Object.fromEntries(Object.entries(pairs).filter(([, pl]) => pl.a.length > 0)) as Partial<Record<SplitName, PairList>>;
+      if (Object.keys(nonEmpty).length === 0) throw invalid('No pairs in the chosen splits');
+      const threshold = nonEmpty.val ? undefined : previous?.threshold;
+      const out = await this.engine.evaluate(
+        { modelDir: dir, images, splits: nonEmpty, ...(threshold !== undefined ? { threshold } : {}) },
+        { signal: ctx.signal, onProgress: (f, m) => ctx.progress(0.05 + 0.9 * f, m) },
+      );
+      ctx.throwIfCancelled();
+      const metrics = metricsDto(out.evaluation, undefined, previous);
+      this.repo.transaction(() => {
+        this.repo.setMetrics(args.id, metrics);
+        for (const [s, sc] of Object.entries(out.scores) as [SplitName, { score: Float32Array; distance: Float32Array }][]) {
+          const ids = nonEmpty[s]!.ids!;
+          this.scores.upsert(args.id, Array.from(ids, (pairId, i) => ({ pairId, score: sc.score[i], distance: sc.distance[i] })));
+        }
+      });
+      return { modelId: args.id, ...summary(metrics) };
+    });
+  }
+}

@@ -1,0 +1,61 @@
+// Tasks for test/integration/engine-pool.test.ts, imported by the pool's workers (`modules`).
+import * as tf from '@tensorflow/tfjs';
+import { registerTask } from '../../src/main/engine/pool/tasks';
+
+/** Deterministic weights in [-0.5, 0.5). */
+function weights(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s / 4294967296 - 0.5;
+  }
+  return out;
+}
+
+/** A tiny conv "embedding": rows of 12x12x1 images -> 16 floats each. Same code in the test process and the workers. */
+export function tinyEmbed(rows: Float32Array, count: number): Float32Array {
+  return tf.tidy(() => {
+    const x = tf.tensor4d(rows, [count, 12, 12, 1]);
+    const w1 = tf.tensor4d(weights(3 * 3 * 1 * 8, 1), [3, 3, 1, 8]);
+    const w2 = tf.tensor2d(weights(6 * 6 * 8 * 16, 2), [6 * 6 * 8, 16]);
+    const h = tf.maxPool(tf.relu(tf.conv2d(x, w1, 1, 'same')), 2, 2, 'valid');
+    return tf.matMul(tf.reshape(h, [count, 6 * 6 * 8]), w2).dataSync() as Float32Array;
+  });
+}
+
+registerTask('test.embed', (p: { rows: Float32Array; count: number }) => tinyEmbed(p.rows, p.count));
+
+registerTask('test.fail', (p: { message: string }) => {
+  throw new RangeError(p.message);
+});
+
+/** Busy loop (never yields) that stops only through the synchronous cancel flag. */
+registerTask('test.spin', (p: { ms: number }, ctx) => {
+  const t0 = Date.now();
+  let n = 0;
+  while (Date.now() - t0 < p.ms) {
+    ctx.throwIfCancelled();
+    n++;
+  }
+  return n;
+});
+
+/** Ignores cancellation: the pool must terminate and replace its worker after the grace period. */
+registerTask('test.stubborn', (p: { ms: number }) => {
+  const t0 = Date.now();
+  while (Date.now() - t0 < p.ms) {
+    /* busy */
+  }
+  return 'done';
+});
+
+registerTask('test.progress', async (p: { steps: number }, ctx) => {
+  for (let i = 1; i <= p.steps; i++) {
+    await new Promise((r) => setImmediate(r));
+    ctx.progress(i / p.steps, `step ${i}`);
+  }
+  return p.steps;
+});
+
+registerTask('test.backend', () => ({ backend: tf.getBackend(), numTensors: tf.memory().numTensors }));

@@ -1,0 +1,150 @@
+// The engine worker pool: real worker_threads running src/main/engine/pool/worker.ts through tsx,
+// each with its own wasm backend.
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../src/main/engine/backend';
+import { parallelMapRows, PoolAbortError, WorkerPool, WorkerTaskError } from '../../src/main/engine/pool';
+import { tinyEmbed } from './engine-pool.fixture-tasks';
+
+const FIXTURE = join(__dirname, 'engine-pool.fixture-tasks.ts');
+let pool: WorkerPool;
+
+beforeAll(async () => {
+  await initBackend({ force: 'wasm' });
+  pool = new WorkerPool({ size: 2, backend: 'wasm', modules: [FIXTURE], cancelGraceMs: 500 });
+  const infos = await pool.ready();
+  expect(infos.map((i) => i.name)).toEqual(['wasm', 'wasm']);
+});
+
+afterAll(async () => {
+  await pool?.close();
+  expect(pool.workers().every((w) => w.exited)).toBe(true);
+});
+
+describe('WorkerPool', () => {
+  it('initialises a backend in every worker and lists the registered tasks', async () => {
+    const infos = await pool.broadcast<{ workerIndex: number; backend: { name: string; wasm: { kernels: string[] } }; tasks: string[] }>('engine.info');
+    expect(infos.map((i) => i.workerIndex).sort()).toEqual([0, 1]);
+    for (const info of infos) {
+      expect(info.backend.name).toBe('wasm');
+      expect(info.backend.wasm.kernels).toContain('Conv2DBackpropFilter');
+      expect(info.tasks).toEqual(expect.arrayContaining(['engine.info', 'engine.sleep', 'test.embed', 'test.fail']));
+    }
+    expect(new Set(pool.workers().map((w) => w.threadId)).size).toBe(2);
+  });
+
+  it('parallelMapRows gives exactly the single-thread result, in order', async () => {
+    const n = 53; // not a multiple of the chunk size
+    const rows = new Float32Array(n * 144).map((_, i) => Math.sin(i * 0.37));
+    const reference = tinyEmbed(rows, n); // this thread, wasm, one batch
+    let lastProgress = 0;
+    const out = await parallelMapRows(pool, 'test.embed', rows, 144, { chunkSize: 7, onProgress: (done) => (lastProgress = done) });
+    expect(out.rows).toBe(n);
+    expect(out.outSize).toBe(16);
+    expect(Array.from(out.data)).toEqual(Array.from(reference));
+    expect(lastProgress).toBe(n);
+    expect(rows.length).toBe(n * 144); // the caller's buffer is not detached
+  });
+
+  it('spreads calls over both workers', async () => {
+    const t0 = Date.now();
+    await Promise.all([pool.run('engine.sleep', { ms: 300 }), pool.run('engine.sleep', { ms: 300 })]);
+    expect(Date.now() - t0).toBeLessThan(550); // ran side by side
+  });
+
+  it('moves Float32Array buffers both ways when asked', async () => {
+    const data = new Float32Array([1, 2, 3]);
+    const back = await pool.run<Float32Array>('engine.echo', data, { transfer: [data.buffer] });
+    expect(data.length).toBe(0); // transferred
+    expect(Array.from(back)).toEqual([1, 2, 3]);
+  });
+
+  it('propagates errors with the original name and message', async () => {
+    const error = await pool.run('test.fail', { message: 'bad input 42' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WorkerTaskError);
+    expect((error as Error).name).toBe('RangeError');
+    expect((error as Error).message).toBe('bad input 42');
+    expect((error as WorkerTaskError).workerStack).toContain('engine-pool.fixture-tasks');
+    await expect(pool.run('no.such.task')).rejects.toThrow(/Unknown engine task 'no.such.task'/);
+  });
+
+  it('relays progress', async () => {
+    const seen: Array<[number, string | undefined]> = [];
+    await pool.run('test.progress', { steps: 4 }, { onProgress: (f, m) => seen.push([f, m]) });
+    expect(seen).toEqual([
+      [0.25, 'step 1'],
+      [0.5, 'step 2'],
+      [0.75, 'step 3'],
+      [1, 'step 4'],
+    ]);
+  });
+
+  it('cancels: queued calls are rejected, running ones stop, the pool keeps working', async () => {
+    const controller = new AbortController();
+    const calls = Array.from({ length: 5 }, () => pool.run('test.spin', { ms: 20_000 }, { signal: controller.signal }).catch((e: unknown) => e));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(pool.busy).toBe(2);
+    expect(pool.pending).toBe(3);
+    const t0 = Date.now();
+    controller.abort();
+    const errors = await Promise.all(calls);
+    for (const e of errors) expect(e).toBeInstanceOf(PoolAbortError);
+    // The spinning tasks saw the synchronous flag and stopped: both workers free again quickly.
+    const r = await pool.run<{ slept: number }>('engine.sleep', { ms: 1 });
+    expect(r.slept).toBeGreaterThanOrEqual(1);
+    expect(Date.now() - t0).toBeLessThan(2000);
+    expect(pool.pending).toBe(0);
+    await expect(pool.run('engine.echo', 1, { signal: AbortSignal.abort() })).rejects.toBeInstanceOf(PoolAbortError);
+  });
+
+  it('cancelling a parallelMap rejects it with AbortError', async () => {
+    const controller = new AbortController();
+    const rows = new Float32Array(4000 * 144);
+    const p = parallelMapRows(pool, 'test.embed', rows, 144, { chunkSize: 10, signal: controller.signal });
+    setTimeout(() => controller.abort(), 20);
+    await expect(p).rejects.toBeInstanceOf(PoolAbortError);
+    expect(pool.pending).toBe(0);
+  });
+
+  it('replaces a worker whose task ignores cancellation', async () => {
+    const before = pool.workers().map((w) => w.threadId);
+    const controller = new AbortController();
+    const p = pool.run('test.stubborn', { ms: 3000 }, { signal: controller.signal });
+    await new Promise((r) => setTimeout(r, 100));
+    controller.abort();
+    await expect(p).rejects.toBeInstanceOf(PoolAbortError);
+    await new Promise((r) => setTimeout(r, 900)); // grace 500 ms, then terminate + respawn
+    await pool.ready();
+    const after = pool.workers().map((w) => w.threadId);
+    expect(after.filter((id) => !before.includes(id))).toHaveLength(1);
+    expect(await pool.run('test.backend')).toEqual({ backend: 'wasm', numTensors: 0 });
+  });
+});
+
+describe('WorkerPool lifecycle', () => {
+  it('rejects calls after close and when workers cannot start', async () => {
+    const p = new WorkerPool({ size: 1, backend: 'wasm', modules: ['/nonexistent/tasks.ts'] });
+    await expect(p.ready()).rejects.toThrow(/failed to start/);
+    await expect(p.run('engine.info')).rejects.toThrow(/failed to start|exited/);
+    await p.close();
+    await expect(p.run('engine.info')).rejects.toThrow(/closed/);
+  });
+
+  it('an idle pool does not keep the process alive', () => {
+    const script = [
+      `const { WorkerPool } = require(${JSON.stringify(join(__dirname, '../../src/main/engine/pool/pool.ts'))});`,
+      'const pool = new WorkerPool({ size: 2, backend: "cpu" });',
+      'pool.run("engine.sleep", { ms: 50 }).then((r) => console.log("done", r.slept >= 50));',
+    ].join('\n');
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: join(__dirname, '../..'), encoding: 'utf8', timeout: 30_000 });
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe('done true');
+    expect(r.status).toBe(0);
+  });
+});
+
+afterAll(() => {
+  expect(tf.memory().numTensors).toBe(0);
+});

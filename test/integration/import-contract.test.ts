@@ -1,0 +1,54 @@
+// The import through the one contract (what IPC, HTTP and the CLI call): error codes
+// cross the boundary, the job result and report come back as plain JSON.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SimLensApp } from '../../src/main/app';
+import { DEMO_DIR, solid, write } from './import-helpers';
+
+let dir: string;
+let app: SimLensApp;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'simlens-contract-'));
+  app = new SimLensApp({ dbPath: join(dir, 'ws', 'simlens.db'), shell: 'cli' });
+});
+afterAll(async () => {
+  await app.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('datasets.import over the contract', () => {
+  it('returns clear error codes for a missing path, an empty folder, and bad arguments', async () => {
+    expect(await app.dispatch('datasets.import', { path: join(dir, 'missing') })).toEqual({
+      ok: false,
+      error: { code: 'not_found', message: `${join(dir, 'missing')} does not exist` },
+    });
+    const empty = join(dir, 'empty');
+    write(join(empty, 'readme.md'), 'no images here');
+    const res = await app.dispatch('datasets.import', { path: empty });
+    expect(res).toMatchObject({ ok: false, error: { code: 'invalid_argument', message: expect.stringMatching(/contains no images to import/) } });
+    expect(await app.dispatch('datasets.import', { path: empty, kind: 'zip' })).toMatchObject({ ok: false, error: { code: 'invalid_argument' } });
+    expect(await app.call('jobs.list', { limit: 10 })).toEqual([]);
+  });
+
+  it('imports, reports and serves thumbnails through the contract', async () => {
+    const folder = join(dir, 'tiny');
+    write(join(folder, 'x/a.png'), await solid('png', 12, 9, '#c08040'));
+    write(join(folder, 'y/b.png'), await solid('png', 9, 12, '#4080c0'));
+    const { jobId } = await app.call('datasets.import', { path: folder, name: 'Tiny' });
+    const job = await app.jobs.wait(jobId);
+    expect(job).toMatchObject({ kind: 'import', status: 'done', progress: 1, message: '2/2 files' });
+    const report = await app.call('jobs.importReport', { jobId });
+    expect(report.totals).toEqual({ imported: 2, duplicate: 0, skipped: 0, error: 0 });
+    const [dataset] = await app.call('datasets.list', {});
+    expect(dataset).toMatchObject({ name: 'Tiny', sourceKind: 'folder', imageCount: 2 });
+    const ids = report.entries.map((e) => e.imageId!);
+    const thumbs = await app.call('images.thumbnails', { ids });
+    expect(Object.keys(thumbs).map(Number)).toEqual(ids);
+    const demo = await app.call('datasets.import', { path: DEMO_DIR, kind: 'idx' });
+    expect((await app.jobs.wait(demo.jobId)).result).toMatchObject({ datasetName: 'fashion-mnist', totals: { imported: 700 } });
+    expect(await app.call('datasets.delete', { id: dataset.id })).toEqual({ deleted: true });
+    expect((await app.call('datasets.list', {})).map((d) => [d.name, d.imageCount])).toEqual([['fashion-mnist', 700]]);
+  });
+});

@@ -1,0 +1,202 @@
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SimLensApp } from '../../src/main/app';
+import { buildImageSet } from '../../src/main/engine/dataset';
+import { scorePairs } from '../../src/main/engine/evaluate';
+import { loadSiamese } from '../../src/main/engine/models';
+import { createRng } from '../../src/main/pairs/rng';
+import { WorkerPool } from '../../src/main/engine/pool';
+import { inProcessModelEngine, poolModelEngine, type ModelEngine } from '../../src/main/services/models';
+import type { Db } from '../../src/main/store/db';
+
+const dirs: string[] = [];
+const apps: SimLensApp[] = [];
+afterEach(async () => {
+  for (const a of apps.splice(0)) await a.close();
+  dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true }));
+});
+
+function makeApp(modelEngine: ModelEngine = inProcessModelEngine(() => tf.setBackend('cpu'))): { app: SimLensApp; dir: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'simlens-models-svc-'));
+  dirs.push(dir);
+  const app = new SimLensApp({ dbPath: join(dir, 'simlens.db'), shell: 'cli', modelEngine });
+  apps.push(app);
+  return { app, dir };
+}
+
+/**
+ * A toy dataset straight into the store: 8x8 grey 'raw' images, 4 classes (a bright
+ * blob in quadrant c), 12 per class; images split 8/2/2 per class; all pairs inside val
+ * and test, and some train pairs.
+ */
+function seedToyDataset(db: Db): { datasetId: number; pairSetId: number; counts: Record<string, number> } {
+  const rng = createRng(11);
+  const datasetId = Number(db.prepare("INSERT INTO datasets (name, source_kind, source_path) VALUES ('toy', 'folder', '/toy')").run().lastInsertRowid);
+  const insertImage = db.prepare(
+    "INSERT INTO images (dataset_id, sha256, source_path, class_label, width, height, channels, pixel_encoding, pixels) VALUES (?, ?, ?, ?, 8, 8, 1, 'raw', ?)",
+  );
+  const images: { id: number; cls: number; split: 'train' | 'val' | 'test' }[] = [];
+  for (let i = 0; i < 48; i++) {
+    const c = i % 4;
+    const px = Buffer.alloc(64);
+    for (let p = 0; p < 64; p++) px[p] = Math.floor(rng.next() * 70);
+    const oy = c < 2 ? 1 : 4;
+    const ox = c % 2 === 0 ? 1 : 4;
+    for (let y = 0; y < 3; y++) for (let x = 0; x < 3; x++) px[(oy + y) * 8 + ox + x] = 180 + Math.floor(rng.next() * 75);
+    const id = Number(insertImage.run(datasetId, `sha-${i}`, `/toy/${i}.png`, `class${c}`, px).lastInsertRowid);
+    const k = Math.floor(i / 4);
+    images.push({ id, cls: c, split: k < 8 ? 'train' : k < 10 ? 'val' : 'test' });
+  }
+  const pairSetId = Number(db.prepare("INSERT INTO pair_sets (dataset_id, source, seed) VALUES (?, 'generated', 1)").run(datasetId).lastInsertRowid);
+  const insertSplit = db.prepare('INSERT INTO image_splits (pair_set_id, image_id, split) VALUES (?, ?, ?)');
+  const insertPair = db.prepare('INSERT INTO pairs (pair_set_id, image_a, image_b, label, split) VALUES (?, ?, ?, ?, ?)');
+  const counts: Record<string, number> = { train: 0, val: 0, test: 0 };
+  for (const im of images) insertSplit.run(pairSetId, im.id, im.split);
+  for (const split of ['train', 'val', 'test'] as const) {
+    const inSplit = images.filter((im) => im.split === split);
+    for (let i = 0; i < inSplit.length; i++)
+      for (let j = i + 1; j < inSplit.length; j++) {
+        if (split === 'train' && (i + j) % 7 !== 0) continue;
+        insertPair.run(pairSetId, inSplit[i].id, inSplit[j].id, inSplit[i].cls === inSplit[j].cls ? 1 : 0, split);
+        counts[split]++;
+      }
+  }
+  return { datasetId, pairSetId, counts };
+}
+
+const trainArgs = { epochs: 5, batchSize: 16, learningRate: 3e-3, seed: 1, width: 0.125, embeddingSize: 8 };
+
+describe('ModelService', () => {
+  it('trains a version through the contract: row, weights folder, metrics, scores; evaluate, export, delete', async () => {
+    const { app, dir } = makeApp();
+    const { datasetId, pairSetId, counts } = seedToyDataset(app.db);
+    await tf.setBackend('cpu');
+    const tensorsBefore = tf.memory().numTensors;
+    const { jobId } = await app.call('models.train', { datasetId, ...trainArgs });
+    const job = await app.jobs.wait(jobId);
+    expect(job.error).toBeNull();
+    expect(job.status).toBe('done');
+    const modelId = job.result!.modelId as number;
+    expect(job.result!.valAuc as number).toBeGreaterThan(0.9);
+    expect((job.result!.history as unknown[]).length).toBeGreaterThan(0);
+
+    const version = await app.call('models.get', { id: modelId });
+    expect(version).toMatchObject({ datasetId, pairSetId, arch: 'small', seed: 1, weightsPath: `models/${modelId}`, backend: 'cpu' });
+    expect((version.config as { model: { inputShape: number[] } }).model.inputShape).toEqual([8, 8, 1]);
+    const m = version.metrics!;
+    expect(m.thresholdSource).toBe('val');
+    expect(m.splits.val!.pairs).toBe(counts.val);
+    expect(m.splits.test!.pairs).toBe(counts.test);
+    expect(m.splits.test!.auc).toBeGreaterThan(0.9);
+    expect(m.splits.test!.roc[0]).toEqual({ fpr: 0, tpr: 0, threshold: null });
+    expect(m.training!.bestEpoch).toBeGreaterThanOrEqual(1);
+    expect(m.training!.bestValAuc).toBe(Math.max(...m.training!.history.map((h) => h.valAuc)));
+    expect(m.splits.val!.auc).toBeCloseTo(m.training!.bestValAuc, 6); // the best checkpoint is what was saved
+    expect(existsSync(join(dir, 'models', String(modelId), 'model.json'))).toBe(true);
+    expect(readdirSync(join(dir, 'models')).filter((n) => n.startsWith('.'))).toEqual([]);
+    expect(app.models.scores.count(modelId)).toBe(counts.val + counts.test);
+    expect(await app.call('models.list', {})).toHaveLength(1);
+
+    // the stored scores are those of the saved weights (round trip through the folder)
+    const loaded = await loadSiamese(join(dir, 'models', String(modelId)));
+    const testPairs = app.models.repo.pairs(pairSetId, 'test');
+    const rows = app.models.repo.imagesById([...new Set(testPairs.flatMap((p) => [p.image_a, p.image_b]))]);
+    const images = await buildImageSet(rows, [8, 8, 1]);
+    const idx = new Map(rows.map((r, i) => [r.id, i]));
+    const fresh = await scorePairs(loaded, images, {
+      a: Int32Array.from(testPairs, (p) => idx.get(p.image_a)!),
+      b: Int32Array.from(testPairs, (p) => idx.get(p.image_b)!),
+      label: Uint8Array.from(testPairs, (p) => p.label),
+    });
+    const stored = app.models.scores.forModel(modelId, testPairs.map((p) => p.id));
+    stored.forEach((s, i) => expect(s.score).toBeCloseTo(fresh.score[i], 6));
+    loaded.dispose();
+
+    // evaluate again: same metrics (deterministic inference)
+    const ev = await app.jobs.wait((await app.call('models.evaluate', { id: modelId })).jobId);
+    expect(ev.status).toBe('done');
+    const after = (await app.call('models.get', { id: modelId })).metrics!;
+    expect(after.splits.test!.auc).toBeCloseTo(m.splits.test!.auc, 6);
+    expect(after.training).toEqual(m.training);
+
+    // export
+    const exportDir = join(dir, 'exported');
+    expect((await app.call('models.export', { id: modelId, path: exportDir })).path).toBe(exportDir);
+    expect(readdirSync(exportDir).sort()).toEqual(expect.arrayContaining(['model.json', 'siamese.json']));
+    await expect(app.call('models.export', { id: modelId, path: exportDir })).rejects.toThrow(/not empty/);
+
+    // delete: row, scores and folder
+    expect(await app.call('models.delete', { id: modelId })).toEqual({ deleted: true });
+    expect(existsSync(join(dir, 'models', String(modelId)))).toBe(false);
+    expect(app.models.scores.count(modelId)).toBe(0);
+    await expect(app.call('models.get', { id: modelId })).rejects.toThrow(/does not exist/);
+    expect(await app.call('models.delete', { id: modelId })).toEqual({ deleted: false });
+    // a whole train / evaluate cycle leaves no tensors behind
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+  });
+
+  it('cancelling a training job leaves a consistent store: no version row, no folder, no scores', async () => {
+    const { app, dir } = makeApp();
+    const { datasetId } = seedToyDataset(app.db);
+    const { jobId } = await app.call('models.train', { datasetId, ...trainArgs, epochs: 200 });
+    // wait until training runs, then cancel
+    for (let i = 0; i < 500; i++) {
+      const j = app.jobs.get(jobId);
+      if (j.status === 'running' && (j.message ?? '').startsWith('epoch')) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    app.jobs.cancel(jobId);
+    const job = await app.jobs.wait(jobId);
+    expect(job.status).toBe('cancelled');
+    expect(app.models.repo.count()).toBe(0);
+    expect((app.db.prepare('SELECT count(*) AS n FROM scores').get() as { n: number }).n).toBe(0);
+    const modelsDir = join(dir, 'models');
+    expect(existsSync(modelsDir) ? readdirSync(modelsDir) : []).toEqual([]);
+  });
+
+  it('trains in an engine worker thread (wasm) through the pool, with progress and a stored version', async () => {
+    const pool = new WorkerPool({ size: 1, backend: 'wasm', modules: [join(__dirname, '../../src/main/engine/models/pool-tasks.ts')] });
+    try {
+      const { app, dir } = makeApp(poolModelEngine(pool));
+      const { datasetId } = seedToyDataset(app.db);
+      const messages: string[] = [];
+      app.events.on('job.updated', (j) => j.message && messages.push(j.message));
+      const job = await app.jobs.wait((await app.call('models.train', { datasetId, ...trainArgs })).jobId);
+      expect(job.error).toBeNull();
+      expect(job.status).toBe('done');
+      const version = await app.call('models.get', { id: job.result!.modelId as number });
+      expect(version.backend).toBe('wasm');
+      expect(version.metrics!.splits.test!.auc).toBeGreaterThan(0.9);
+      expect(messages.some((m) => /^epoch \d+\/5 · step \d+\/\d+ · loss [\d.]+ · val AUC [\d.]+ \(epoch \d+\)/.test(m))).toBe(true);
+      expect((job.result!.history as { valAuc: number }[]).length).toBeGreaterThan(0);
+      expect(existsSync(join(dir, 'models', String(version.id), 'model.json'))).toBe(true);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('on start-up removes what a killed job left: staging folders and folders without a version row', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'simlens-models-svc-'));
+    dirs.push(dir);
+    mkdirSync(join(dir, 'models', '.job-3'), { recursive: true });
+    mkdirSync(join(dir, 'models', '.tmp-1-2-x'), { recursive: true });
+    mkdirSync(join(dir, 'models', '7'), { recursive: true });
+    writeFileSync(join(dir, 'models', '7', 'model.json'), '{}');
+    const app = new SimLensApp({ dbPath: join(dir, 'simlens.db'), shell: 'cli', modelEngine: inProcessModelEngine() });
+    apps.push(app);
+    expect(readdirSync(join(dir, 'models'))).toEqual([]);
+  });
+
+  it('rejects bad requests before starting a job', async () => {
+    const { app } = makeApp();
+    await expect(app.call('models.train', { datasetId: 99 })).rejects.toThrow(/Dataset 99 does not exist/);
+    const { datasetId } = seedToyDataset(app.db);
+    await expect(app.call('models.train', { datasetId, pairSetId: 999 })).rejects.toThrow(/Pair set 999/);
+    await expect(app.call('models.train', { datasetId, arch: 'pretrained' })).rejects.toThrow(/backbone/);
+    await expect(app.call('models.evaluate', { id: 5 })).rejects.toThrow(/does not exist/);
+    expect(app.jobs.list()).toHaveLength(0);
+  });
+});
