@@ -41,4 +41,9 @@ test('without the token the page says how to connect', async ({ page }) => {
   await expect(blocker).toBeVisible();
   await expect(blocker).toContainText('#token=');
   await expect(page.getByTestId('dataset-item')).toHaveCount(0);
+
+  // Pasting the printed URL into this tab only changes the fragment; the app picks the token up.
+  await page.goto(appUrl());
+  await expect(page.getByTestId('dataset-item').filter({ hasText: DEMO_NAME })).toBeVisible();
+  await expect(blocker).toHaveCount(0);
 });

@@ -1,6 +1,7 @@
 // The engine worker pool: real worker_threads running src/main/engine/pool/worker.ts through tsx,
 // each with its own wasm backend.
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -130,6 +131,19 @@ describe('WorkerPool lifecycle', () => {
     await expect(p.run('engine.info')).rejects.toThrow(/failed to start|exited/);
     await p.close();
     await expect(p.run('engine.info')).rejects.toThrow(/closed/);
+  });
+
+  const bundled = join(__dirname, '../../out/main/engine-worker.js');
+  it.skipIf(!existsSync(bundled))('runs the bundled worker (out/main/engine-worker.js, after npm run build)', async () => {
+    const p = new WorkerPool({ size: 1, backend: 'wasm', workerScript: bundled });
+    try {
+      const [info] = await p.ready();
+      expect(info.name).toBe('wasm');
+      expect(info.wasm!.kernels).toContain('Conv2DBackpropFilter');
+      expect(await p.run<{ slept: number }>('engine.sleep', { ms: 5 })).toMatchObject({ slept: expect.any(Number) });
+    } finally {
+      await p.close();
+    }
   });
 
   it('an idle pool does not keep the process alive', () => {

@@ -78,8 +78,27 @@ export function sniffFormat(head: Uint8Array): string {
   return 'unknown';
 }
 
+/**
+ * Whether a JPEG or PNG stops before its end marker (EOI / IEND). libvips usually says
+ * so itself, but under concurrent decodes its error text can come back as "Unknown
+ * error"; the container's own structure is the reliable answer.
+ */
+export function looksTruncated(bytes: Uint8Array): boolean {
+  const n = bytes.length;
+  if (n >= 4 && bytes[0] === 0xff && bytes[1] === 0xd8) {
+    // JPEG: the EOI marker FF D9 ends the stream (some writers pad a few bytes after it).
+    for (let i = n - 2; i >= Math.max(2, n - 64); i--) if (bytes[i] === 0xff && bytes[i + 1] === 0xd9) return false;
+    return true;
+  }
+  if (n >= 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47) {
+    const tail = Buffer.from(bytes.subarray(Math.max(0, n - 64))).toString('latin1');
+    return !tail.includes('IEND');
+  }
+  return false;
+}
+
 /** Turns sharp/libvips messages into a reason a user can act on. */
-function explain(error: unknown, maxInputPixels: number): ImageRejectedError {
+function explain(error: unknown, maxInputPixels: number, input?: string | Buffer): ImageRejectedError {
   const message = error instanceof Error ? error.message : String(error);
   if (/pixel limit/i.test(message)) {
     return new ImageRejectedError('error', `image too large: more than ${maxInputPixels.toLocaleString('en-US')} pixels (decompression-bomb guard)`);
@@ -89,6 +108,9 @@ function explain(error: unknown, maxInputPixels: number): ImageRejectedError {
   }
   if (/premature end|truncated|unexpected end|read error|end of (file|stream)/i.test(message)) {
     return new ImageRejectedError('error', `truncated image: ${firstLine(message)}`);
+  }
+  if (input !== undefined && typeof input !== 'string' && looksTruncated(input)) {
+    return new ImageRejectedError('error', `truncated image: the file ends before its end marker (${firstLine(message)})`);
   }
   return new ImageRejectedError('error', `corrupt or unreadable image: ${firstLine(message)}`);
 }
@@ -128,7 +150,7 @@ export async function normalise(input: string | Buffer, options: NormaliseOption
       open = () => sharp(bmp.data, { raw: { width: bmp.width, height: bmp.height, channels: 3 } });
     } else {
       if (sniffed && sniffed !== 'unknown') throw new ImageRejectedError('skipped', `unsupported image format: ${sniffed} (this sharp build cannot decode it)`);
-      throw explain(error, maxInputPixels);
+      throw explain(error, maxInputPixels, input);
     }
   }
   if (!SUPPORTED_FORMATS.has(format)) {
@@ -159,7 +181,7 @@ export async function normalise(input: string | Buffer, options: NormaliseOption
     return { width: info.width, height: info.height, channels, data: pixels, format, sha256: pixelHash(info.width, info.height, channels, pixels) };
   } catch (error) {
     if (error instanceof ImageRejectedError) throw error;
-    throw explain(error, maxInputPixels);
+    throw explain(error, maxInputPixels, input);
   }
 }
 

@@ -134,6 +134,16 @@ export function httpTransport(deps: HttpDeps): Transport {
 
 function detectTransport(): Transport {
   if (typeof window !== 'undefined' && window.simlens) return electronTransport(window.simlens);
+  if (typeof window !== 'undefined') {
+    // Pasting the printed URL into a tab already on the app only changes the fragment
+    // (no page load): take the new token and start afresh with it.
+    window.addEventListener('hashchange', () => {
+      if (new URLSearchParams(window.location.hash.slice(1)).has('token')) {
+        takeToken(window.location, window.sessionStorage, (url) => window.history.replaceState(null, '', url));
+        window.location.reload();
+      }
+    });
+  }
   const token =
     typeof window !== 'undefined' ? takeToken(window.location, window.sessionStorage, (url) => window.history.replaceState(null, '', url)) : null;
   return httpTransport({

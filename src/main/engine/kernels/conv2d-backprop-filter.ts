@@ -8,9 +8,13 @@
 //   F  = transpose(dy, [1,2,0,3])  [Ho, Wo, N, Co]   (dy as the filter)
 //   O  = conv2d(X', F, stride 1, dilation s, pads (pt, kh-1+(Ho-1)s+1-H-pt, ...))   [Ci, kh, kw, Co]
 //   dW = transpose(O, [1,2,0,3])
-// so all the arithmetic runs in wasm's XNNPACK Conv2D (~25 GFLOP/s here). Measured against the
-// alternatives on the small CNN's layers (64 images): 1.3-1.9x a forward conv; a per-tap or im2col
-// matMul formulation is 3-15x slower because wasm's BatchMatMul with transposeA is not XNNPACK.
+// so all the arithmetic runs in wasm's XNNPACK Conv2D (~25-40 GFLOP/s here). Measured against the
+// alternatives on the small CNN's layers (64 images): 1.3-1.9x a forward conv; a per-tap matMul
+// with transposeA is 3-15x slower (wasm's BatchMatMul with transposeA is not XNNPACK).
+// Few input channels (the first layer: grey or RGB images) make that conv inefficient (Ci is its
+// batch): there the transposed im2col is cheap and one plain matMul does it,
+//   dW[(i,j,ci), co] = sum_k P[(i,j,ci), k] * dy[k, co],  P = taps of transpose(x, [3,0,1,2])
+// (64x28x28x1 -> 32: ~6 ms instead of ~15-60 ms).
 import * as tf from '@tensorflow/tfjs';
 import { type ExplicitPadding, type KernelBackend, type TensorInfo, withScope } from './util';
 
@@ -42,6 +46,7 @@ export function conv2dBackpropFilterImpl(
   if (dy.shape[0] !== n || dy.shape[1] !== ho || dy.shape[2] !== wo || dy.shape[3] !== co) {
     throw new Error(`Conv2DBackpropFilter (${backendName}): dy shape ${dy.shape} does not match the forward output [${[n, ho, wo, co]}]`);
   }
+  if (ci <= IM2COL_MAX_CHANNELS) return im2col(backend, backendName, x, dy, { n, h, w, ci, co, ho, wo, sh, sw, kh, kw, pt, pl });
   return withScope(backend, backendName, (s) => {
     // Rows/columns of x the forward pass never read (valid padding with a stride) are cropped so
     // that the correlation's output is exactly kh x kw; missing ones are zero-padded.
@@ -63,6 +68,46 @@ export function conv2dBackpropFilterImpl(
     const o = s.run('Conv2D', { x: xt, filter: f }, { strides: [1, 1], pad: padding, dataFormat: 'NHWC', dilations: [sh, sw], dimRoundingMode: undefined } as unknown as tf.NamedAttrMap); // [Ci, kh, kw, Co]
     if (o.shape[1] !== kh || o.shape[2] !== kw) throw new Error(`Conv2DBackpropFilter (${backendName}): internal shape ${o.shape}`);
     return s.transpose(o, [1, 2, 0, 3]);
+  });
+}
+
+/** Up to this many input channels the im2col + matMul form is used. */
+export const IM2COL_MAX_CHANNELS = 4;
+
+function im2col(
+  backend: KernelBackend,
+  backendName: string,
+  x: TensorInfo,
+  dy: TensorInfo,
+  g: { n: number; h: number; w: number; ci: number; co: number; ho: number; wo: number; sh: number; sw: number; kh: number; kw: number; pt: number; pl: number },
+): TensorInfo {
+  const { n, h, w, ci, co, ho, wo, sh, sw, kh, kw, pt, pl } = g;
+  const k = n * ho * wo;
+  return withScope(backend, backendName, (s) => {
+    const xt = s.transpose(x, [3, 0, 1, 2]); // [Ci, N, H, W]
+    const needH = kh + (ho - 1) * sh - pt;
+    const needW = kw + (wo - 1) * sw - pl;
+    const xp = s.pad(xt, [
+      [0, 0],
+      [0, 0],
+      [pt, Math.max(0, needH - h)],
+      [pl, Math.max(0, needW - w)],
+    ]);
+    const taps: TensorInfo[] = [];
+    for (let i = 0; i < kh; i++) {
+      for (let j = 0; j < kw; j++) {
+        const tap = s.run(
+          'StridedSlice',
+          { x: xp },
+          { begin: [0, 0, i, j], end: [ci, n, i + (ho - 1) * sh + 1, j + (wo - 1) * sw + 1], strides: [1, 1, sh, sw], beginMask: 0, endMask: 0, ellipsisMask: 0, newAxisMask: 0, shrinkAxisMask: 0 },
+        ); // [Ci, N, Ho, Wo]
+        taps.push(s.reshape(tap, [ci, k]));
+      }
+    }
+    const p = taps.length === 1 ? taps[0] : s.run('Concat', taps as unknown as Record<string, TensorInfo>, { axis: 0 }); // [kh*kw*Ci, K]
+    const d = s.reshape(dy, [k, co]);
+    const out = s.run('BatchMatMul', { a: p, b: d }, { transposeA: false, transposeB: false }); // [kh*kw*Ci, Co]
+    return s.run('Reshape', { x: out }, { shape: [kh, kw, ci, co] });
   });
 }
 

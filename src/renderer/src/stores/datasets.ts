@@ -1,7 +1,7 @@
 import { defineStore } from 'pinia';
 import { computed, ref, watch } from 'vue';
 import type { DatasetDetailDto, DatasetDto } from '../../../shared/dto';
-import { useApi } from '../api';
+import { onEvent, useApi } from '../api';
 import { useAppStore } from './app';
 import { isFinished, useJobsStore } from './jobs';
 
@@ -71,6 +71,19 @@ export const useDatasetsStore = defineStore('datasets', () => {
     if (job && isFinished(job) && !isFinished(prev)) {
       if (job.status === 'failed') app.notify(new Error(`Pair generation failed: ${job.error ?? 'unknown error'}`));
       void refresh();
+    }
+  });
+
+  // Imports and pair generations started elsewhere (another tab, the CLI on the same
+  // workspace, the first-start demo) show up when they end.
+  let refreshTimer: ReturnType<typeof setTimeout> | null = null;
+  onEvent('job.updated', (job) => {
+    if ((job.kind === 'import' || job.kind === 'pairs') && isFinished(job) && loaded.value) {
+      if (refreshTimer) clearTimeout(refreshTimer);
+      refreshTimer = setTimeout(() => {
+        refreshTimer = null;
+        void refresh();
+      }, 300);
     }
   });
 
