@@ -2,7 +2,7 @@
 // Fashion-MNIST test pairs (report the mean and the share of pairs where it does)."
 //
 //   npx tsx scripts/bench-cam/deletion-fashion.ts [--model DIR] [--pairs 100] [--steps 28]
-//        [--method gradcam] [--seed 0] [--json]
+//        [--method gradcam] [--layer NAME] [--seed 0]
 //
 // DIR: a saved Siamese model (saveSiamese; e.g. from scripts/train-fashion.ts --out DIR);
 // default /tmp/simlens-fashion-model, else /tmp/simlens-fashion-smoke. Pairs: seeded,
@@ -16,7 +16,7 @@ import { gunzipSync } from 'node:zlib';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/main/engine/backend';
 import { explainPair, isCamMethod, type CamMethod } from '../../src/main/engine/cam';
-import { faithfulness } from '../../src/main/engine/metrics';
+import { aggregateFaithfulness, faithfulness, type FaithfulnessReport } from '../../src/main/engine/metrics';
 import { loadSiamese, toCamModel } from '../../src/main/engine/models';
 import { createRng } from '../../src/main/pairs/rng';
 
@@ -33,16 +33,6 @@ function readIdx(file: string): { dims: number[]; data: Uint8Array } {
   return { dims, data: new Uint8Array(buf.buffer, buf.byteOffset + 4 + 4 * nd, dims.reduce((a, b) => a * b, 1)) };
 }
 
-interface Agg {
-  n: number;
-  map: number;
-  random: number;
-  centre: number;
-  beatsRandom: number;
-  beatsCentre: number;
-}
-const agg = (): Agg => ({ n: 0, map: 0, random: 0, centre: 0, beatsRandom: 0, beatsCentre: 0 });
-
 async function main() {
   const modelDir = arg('model', existsSync('/tmp/simlens-fashion-model/siamese.json') ? '/tmp/simlens-fashion-model' : '/tmp/simlens-fashion-smoke');
   const nPairs = Number(arg('pairs', '100'));
@@ -52,17 +42,15 @@ async function main() {
   const seed = Number(arg('seed', '0'));
   const backend = await initBackend();
   const siamese = await loadSiamese(modelDir);
-  const cam = toCamModel(siamese);
+  const layerArg = arg('layer', '');
+  const cam = toCamModel(siamese, layerArg || undefined);
   const meta = JSON.parse(readFileSync(join(modelDir, 'siamese.json'), 'utf8'));
   const img = readIdx('t10k-images-idx3-ubyte.gz');
   const lab = readIdx('t10k-labels-idx1-ubyte.gz').data;
   const rng = createRng(seed, 4242);
   const byClass = Array.from({ length: 10 }, (_, c) => Array.from(lab.keys()).filter((i) => lab[i] === c));
   const image = (i: number) => tf.tensor4d(Float32Array.from(img.data.subarray(i * 784, (i + 1) * 784), (v) => v / 255), [1, 28, 28, 1]);
-  const result = {
-    same: { deletion: agg(), insertion: agg() },
-    different: { deletion: agg(), insertion: agg() },
-  };
+  const reports: { same: FaithfulnessReport[]; different: FaithfulnessReport[] } = { same: [], different: [] };
   const t0 = Date.now();
   const before = tf.memory().numTensors;
   let noEvidence = 0;
@@ -86,32 +74,12 @@ async function main() {
         continue; // nothing to rank by: a zero map is not an explanation to test
       }
       const rep = await faithfulness(cam, x1, x2, which, { data: im.factual, h: im.h, w: im.w }, { steps, seed: p, randomSeed: 1000 + p, batchSize: steps + 1 });
-      const r = result[same ? 'same' : 'different'];
-      for (const mode of ['deletion', 'insertion'] as const) {
-        const g = r[mode];
-        const better = (x: number, y: number) => (mode === 'deletion' ? x < y : x > y);
-        g.n++;
-        g.map += rep.map[mode].auc;
-        g.random += rep.random[mode].auc;
-        g.centre += rep.centre[mode].auc;
-        if (better(rep.map[mode].auc, rep.random[mode].auc)) g.beatsRandom++;
-        if (better(rep.map[mode].auc, rep.centre[mode].auc)) g.beatsCentre++;
-      }
+      reports[same ? 'same' : 'different'].push(rep);
     }
     tf.dispose([x1, x2]);
   }
   const leaked = tf.memory().numTensors - before;
-  const summary = Object.fromEntries(
-    Object.entries(result).map(([k, v]) => [
-      k,
-      Object.fromEntries(
-        Object.entries(v).map(([mode, g]) => [
-          mode,
-          { images: g.n, meanAuc: { map: g.map / g.n, random: g.random / g.n, centre: g.centre / g.n }, shareBeatsRandom: g.beatsRandom / g.n, shareBeatsCentre: g.beatsCentre / g.n },
-        ]),
-      ),
-    ]),
-  );
+  const summary = { same: aggregateFaithfulness(reports.same), different: aggregateFaithfulness(reports.different) };
   const out = {
     backend: backend.name,
     model: { dir: modelDir, testAuc: meta.evaluation?.test?.auc ?? null, layer: cam.layer },

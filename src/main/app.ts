@@ -14,6 +14,8 @@ import { JobRunner } from './services/jobs';
 import { inProcessModelEngine, ModelService, type ModelEngine } from './services/models';
 import { initBackend } from './engine/backend';
 import { PairService } from './services/pairs';
+import { ExplainService } from './services/explain';
+import type { WorkerPool } from './engine/pool';
 import { openDatabase, SCHEMA_VERSION, type Db } from './store/db';
 import { JobsRepo } from './store/jobs-repo';
 
@@ -25,6 +27,8 @@ export interface AppOptions {
   nativeBinding?: string;
   /** Where model training/evaluation runs; default: in this process (TODO: the engine worker pool). */
   modelEngine?: ModelEngine;
+  /** Engine worker pool for batch explanations and metrics (its workers must register engine/explain-task); default: this thread. */
+  enginePool?: WorkerPool;
 }
 
 type Handlers = { [M in MethodName]: (args: ArgsOf<M>) => Promise<ResultOf<M>> | ResultOf<M> };
@@ -37,6 +41,7 @@ export class SimLensApp {
   readonly pairs: PairService;
   readonly images: ImageService;
   readonly models: ModelService;
+  readonly explain: ExplainService;
   private readonly handlers: Handlers;
 
   constructor(readonly options: AppOptions) {
@@ -50,6 +55,7 @@ export class SimLensApp {
       workspaceDir: dirname(options.dbPath),
       engine: options.modelEngine ?? inProcessModelEngine(() => initBackend()),
     });
+    this.explain = new ExplainService(this.db, this.jobs, this.models, { pool: options.enginePool });
     this.handlers = {
       'app.info': () => this.info(),
       'datasets.list': () => this.datasets.list(),
@@ -69,6 +75,12 @@ export class SimLensApp {
       'models.evaluate': (args) => ({ jobId: this.models.startEvaluate(args).id }),
       'models.delete': ({ id }) => this.models.delete(id),
       'models.export': ({ id, path }) => this.models.export(id, path),
+      'explain.layers': ({ modelId }) => this.explain.layers(modelId),
+      'explain.pair': (args) => this.explain.explainPair(args),
+      'explain.overlay': (args) => this.explain.overlay(args),
+      'explain.batch': async (args) => ({ jobId: (await this.explain.startBatch(args)).id }),
+      'explain.metrics': async (args) => ({ jobId: (await this.explain.startMetrics(args)).id }),
+      'explain.sanity': (args) => this.explain.sanity(args),
     };
   }
 

@@ -14,6 +14,7 @@ import type {
   ModelVersionDto,
   PairPageDto,
 } from './dto';
+import { EXPLAIN_METHODS, type ColormapName, type ExplainLayersDto, type ExplainMethod, type ExplanationDto, type OverlayDto, type SanityDto, type Split } from './dto';
 import { v, type Check } from './validate';
 
 interface MethodSpec<A, R> {
@@ -28,6 +29,7 @@ function method<R>() {
 
 const id = v.int({ min: 1 });
 const limit = (max: number) => v.optional(v.int({ min: 1, max }));
+const explainMethod = v.literal<ExplainMethod>(...EXPLAIN_METHODS);
 
 export const contract = {
   // app
@@ -127,6 +129,77 @@ export const contract = {
   'models.delete': method<{ deleted: boolean }>()(v.object({ id })),
   /** Copies the version's tfjs model folder (model.json + shards + siamese.json) to `path` (must not exist). */
   'models.export': method<{ path: string }>()(v.object({ id, path: v.string({ min: 1, max: 4096 }) })),
+
+  // explanations (src/main/services/explain.ts)
+  /** The model's selectable target layers (with the default: the last conv block) and the methods. */
+  'explain.layers': method<ExplainLayersDto>()(v.object({ modelId: id })),
+  /** Explains one pair (or returns the stored explanation): per-image map summaries and the score. */
+  'explain.pair': method<ExplanationDto>()(
+    v.object({
+      pairId: id,
+      modelId: id,
+      method: v.optional(explainMethod),
+      layer: v.optional(v.string({ min: 1, max: 200 })),
+      /** recompute even when stored */
+      refresh: v.optional(v.boolean()),
+    }),
+  ),
+  /** A stored map upsampled onto its image as a PNG data URL (computed first if not stored); cached. */
+  'explain.overlay': method<OverlayDto>()(
+    v.object({
+      pairId: id,
+      modelId: id,
+      method: v.optional(explainMethod),
+      layer: v.optional(v.string({ min: 1, max: 200 })),
+      image: v.literal('a', 'b'),
+      kind: v.optional(v.literal('factual', 'counterfactual')),
+      colormap: v.optional(v.literal<ColormapName>('jet', 'viridis')),
+      opacity: v.optional(v.number({ min: 0, max: 1 })),
+    }),
+  ),
+  /** Starts an 'explain' job over a split of the model's pair set or a list of pairs; stores the maps. */
+  'explain.batch': method<{ jobId: number }>()(
+    v.object({
+      modelId: id,
+      split: v.optional(v.literal<Split>('train', 'val', 'test')),
+      pairIds: v.optional(v.array(id, { max: 100_000 })),
+      /** only same (1) or different (0) pairs */
+      label: v.optional(v.literal(0, 1)),
+      method: v.optional(explainMethod),
+      layer: v.optional(v.string({ min: 1, max: 200 })),
+      limit: v.optional(v.int({ min: 1, max: 1_000_000 })),
+      /** skip pairs already explained with this method and layer (default true) */
+      skipExisting: v.optional(v.boolean()),
+    }),
+  ),
+  /** Starts a 'metrics' job: deletion / insertion AUC vs random and centre-prior maps; EPG, pointing game, IoU where masks exist. */
+  'explain.metrics': method<{ jobId: number }>()(
+    v.object({
+      modelId: id,
+      split: v.optional(v.literal<Split>('train', 'val', 'test')),
+      pairIds: v.optional(v.array(id, { max: 100_000 })),
+      /** only same (1) or different (0) pairs */
+      label: v.optional(v.literal(0, 1)),
+      method: v.optional(explainMethod),
+      layer: v.optional(v.string({ min: 1, max: 200 })),
+      limit: v.optional(v.int({ min: 1, max: 100_000 })),
+      steps: v.optional(v.int({ min: 2, max: 1000 })),
+      seed: v.optional(v.int({ min: 0, max: 2 ** 31 - 1 })),
+      iouThreshold: v.optional(v.number({ min: 0, max: 1 })),
+    }),
+  ),
+  /** Adebayo et al.'s sanity check: cascading randomisation of the weights from the top; rank correlations per step. */
+  'explain.sanity': method<SanityDto>()(
+    v.object({
+      pairId: id,
+      modelId: id,
+      method: v.optional(explainMethod),
+      layer: v.optional(v.string({ min: 1, max: 200 })),
+      /** randomise at most this many layers (default: all with weights) */
+      maxLayers: v.optional(v.int({ min: 1, max: 500 })),
+      seed: v.optional(v.int({ min: 0, max: 2 ** 31 - 1 })),
+    }),
+  ),
 
   // images
   /** PNG thumbnails as data: URLs, keyed by image id (unknown ids are absent). */

@@ -191,3 +191,131 @@ export interface ModelVersionDto {
   metrics: ModelMetricsDto | null;
   createdAt: string;
 }
+
+// ---- explanations (Grad-CAM family for pairs, overlays, faithfulness) ----
+
+/** Explanation methods (the ids of src/main/engine/cam). */
+export type ExplainMethod = 'gradcam' | 'gradcampp' | 'xgradcam' | 'hirescam' | 'layercam' | 'scorecam' | 'occlusion' | 'rise';
+export const EXPLAIN_METHODS: readonly ExplainMethod[] = ['gradcam', 'gradcampp', 'xgradcam', 'hirescam', 'layercam', 'scorecam', 'occlusion', 'rise'];
+export type ColormapName = 'jet' | 'viridis';
+
+export interface ExplainMethodDto {
+  id: ExplainMethod;
+  label: string;
+  kind: 'gradient' | 'perturbation';
+  /** false: the method defines no counterfactual map (the UI says so) */
+  counterfactualDefined: boolean;
+  counterfactualHow: string;
+  /** works on a target layer (false: input space, e.g. occlusion) */
+  usesLayer: boolean;
+}
+
+export interface ExplainLayersDto {
+  modelId: number;
+  /** the model's selectable target layers, input to output */
+  layers: string[];
+  /** the last convolutional block */
+  default: string;
+  methods: ExplainMethodDto[];
+}
+
+export interface MapSummaryDto {
+  /** the ReLU'd map is all zero: nothing in this image supports that direction */
+  noEvidence: boolean;
+  /** max before normalisation (comparable across images and directions) */
+  scale: number;
+  /** argmax (row, col) in map cells; null without evidence */
+  peak: [number, number] | null;
+  /** share of cells >= 0.5 after normalisation */
+  areaAbove50: number;
+}
+
+export interface ExplanationImageDto {
+  imageId: number;
+  factual: MapSummaryDto;
+  /** null when the method defines no counterfactual */
+  counterfactual: MapSummaryDto | null;
+}
+
+export interface ExplanationDto {
+  pairId: number;
+  modelId: number;
+  method: ExplainMethod;
+  /** target layer ('input' for input-space methods) */
+  layer: string;
+  /** map grid before upsampling */
+  mapHeight: number;
+  mapWidth: number;
+  /** s of the pair */
+  score: number;
+  counterfactualDefined: boolean;
+  a: ExplanationImageDto;
+  b: ExplanationImageDto;
+  /** true when read from the store, false when computed by this call */
+  cached: boolean;
+  explainMs: number;
+  createdAt: string;
+}
+
+export interface OverlayDto {
+  /** data:image/png;base64,... at the stored image's size */
+  dataUrl: string;
+  width: number;
+  height: number;
+  noEvidence: boolean;
+}
+
+export interface AucTripleDto {
+  /** mean AUC of the method's maps */
+  map: number;
+  random: number;
+  centre: number;
+  /** share of images where the map beats the random map (deletion: lower; insertion: higher) */
+  shareBeatsRandom: number;
+  shareBeatsCentre: number;
+}
+
+/** Result of an 'explain.metrics' job. */
+export interface ExplainMetricsDto {
+  modelId: number;
+  method: ExplainMethod;
+  layer: string;
+  split: Split | null;
+  /** only same (1) / different (0) pairs; null: both */
+  label: 0 | 1 | null;
+  pairs: number;
+  /** images with a factual map (those measured) and without (no evidence) */
+  images: number;
+  noEvidence: number;
+  steps: number;
+  deletion: AucTripleDto | null;
+  insertion: AucTripleDto | null;
+  /** per PAIR (mean over its measured images): share where the map's deletion AUC < the random map's */
+  pairShareDeletionBeatsRandom: number | null;
+  pairShareInsertionBeatsRandom: number | null;
+  /** mean curves: s over the fraction removed / inserted */
+  curves: { fractions: number[]; deletion: { map: number[]; random: number[]; centre: number[] }; insertion: { map: number[]; random: number[]; centre: number[] } } | null;
+  /** agreement with the images' newest masks, when any image has one */
+  masks: { images: number; epg: number | null; pointingGame: number | null; iou: number | null } | null;
+  seconds: number;
+}
+
+export interface SanityStepDto {
+  layersRandomized: number;
+  /** the last layer randomised */
+  label: string | null;
+  /** Spearman rho of each image's map with the original's (null: undefined, e.g. a constant map) */
+  factual: [number | null, number | null];
+  counterfactual: [number | null, number | null];
+  absRaw: [number | null, number | null];
+}
+
+export interface SanityDto {
+  pairId: number;
+  modelId: number;
+  method: ExplainMethod;
+  layer: string;
+  /** the layers in the order they were randomised (top first) */
+  order: string[];
+  steps: SanityStepDto[];
+}

@@ -44,12 +44,16 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   process.env.SIMLENS_E2E_WORKSPACE = workspace;
 
   return async () => {
+    let clean = true;
     if (child.exitCode === null) {
-      const exited = new Promise((r) => child.once('exit', r));
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
       child.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-      if (child.exitCode === null) child.kill('SIGKILL');
+      const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 10_000))]);
+      if (code === 'timeout') child.kill('SIGKILL');
+      clean = code === 0;
     }
     rmSync(workspace, { recursive: true, force: true });
+    // Browser mode must shut down cleanly on SIGTERM (jobs stopped, database closed, exit 0).
+    if (!clean) throw new Error(`browser mode did not exit cleanly on SIGTERM:\n${output.slice(-2000)}`);
   };
 }

@@ -80,4 +80,11 @@ test('pages forward and back with buttons and keys', async ({ page }) => {
   await expect(pager).toContainText(/^26–50 of/);
   await page.getByRole('button', { name: 'Previous page' }).click();
   await expect(pager).toContainText(/^1–25 of/);
+
+  // Paging from the bottom of a page shows the next one from its top.
+  await page.getByTestId('pair-row').last().scrollIntoViewIfNeeded();
+  await expect(page.getByTestId('pair-row').first()).not.toBeInViewport();
+  await page.keyboard.press('j');
+  await expect(pager).toContainText(/^26–50 of/);
+  await expect(page.getByTestId('pair-row').first()).toBeInViewport();
 });

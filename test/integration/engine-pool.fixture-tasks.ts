@@ -59,3 +59,8 @@ registerTask('test.progress', async (p: { steps: number }, ctx) => {
 });
 
 registerTask('test.backend', () => ({ backend: tf.getBackend(), numTensors: tf.memory().numTensors }));
+
+/** Ends the worker thread (process.exit in a worker only stops that thread). */
+registerTask('test.exit', (p: { code: number }) => {
+  process.exit(p.code);
+});

@@ -109,6 +109,14 @@ describe('WorkerPool', () => {
     expect(pool.pending).toBe(0);
   });
 
+  it('a worker that dies fails its call and is replaced', async () => {
+    const before = pool.workers().map((w) => w.threadId);
+    await expect(pool.run('test.exit', { code: 3 })).rejects.toThrow(/exited with code 3/);
+    await pool.ready();
+    expect(pool.workers().filter((w) => !before.includes(w.threadId))).toHaveLength(1);
+    expect(await pool.run('test.backend')).toMatchObject({ backend: 'wasm' });
+  });
+
   it('replaces a worker whose task ignores cancellation', async () => {
     const before = pool.workers().map((w) => w.threadId);
     const controller = new AbortController();
@@ -116,7 +124,9 @@ describe('WorkerPool', () => {
     await new Promise((r) => setTimeout(r, 100));
     controller.abort();
     await expect(p).rejects.toBeInstanceOf(PoolAbortError);
-    await new Promise((r) => setTimeout(r, 900)); // grace 500 ms, then terminate + respawn
+    // Grace 500 ms, then terminate + respawn (waits longer on a loaded machine).
+    const deadline = Date.now() + 15_000;
+    while (pool.workers().every((w) => before.includes(w.threadId)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     await pool.ready();
     const after = pool.workers().map((w) => w.threadId);
     expect(after.filter((id) => !before.includes(id))).toHaveLength(1);

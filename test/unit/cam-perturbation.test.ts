@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { quadrantModel, tinyCnnModel } from '../../src/main/engine/cam/analytic-models';
-import { CAM_METHODS, explainPair, type ExplainOptions } from '../../src/main/engine/cam';
+import { CAM_METHODS, GRADIENT_CAM_METHODS, decodeMap, encodeMap, explainPair, gradientCams, summariseExplanation, type ExplainOptions } from '../../src/main/engine/cam';
 import { energyPointingGame } from '../../src/main/engine/metrics';
 import { createRng } from '../../src/main/pairs/rng';
 
@@ -129,6 +129,34 @@ describe('cancellation, progress and tensor lifetime', () => {
       expect(res.method).toBe(m);
       expect(tf.memory().numTensors).toBe(before);
     }
+    // a batch explain: 3 pairs, all gradient methods from one backward
+    const b1 = tf.concat([x1, x2, x1]) as tf.Tensor4D;
+    const b2 = tf.concat([x2, x1, x1]) as tf.Tensor4D;
+    const inputs = tf.memory().numTensors;
+    const batch = await gradientCams(model, b1, b2, GRADIENT_CAM_METHODS);
+    expect(batch.layercam.length).toBe(3);
+    expect(tf.memory().numTensors).toBe(inputs);
+    tf.dispose([b1, b2]);
+    tf.dispose([x1, x2]);
+    model.dispose();
+  });
+});
+
+describe('storage form', () => {
+  it('maps round-trip through little-endian float32 blobs; the summary is JSON-safe', async () => {
+    const model = quadrantModel(S, S);
+    const [x1, x2] = [image(1), image(2)];
+    const res = await explainPair(model, x1, x2, 'gradcam');
+    const im = res.images[0];
+    const blob = encodeMap(im.factual);
+    expect(blob.length).toBe(S * S * 4);
+    expect(Array.from(decodeMap(blob, im.h, im.w))).toEqual(Array.from(im.factual));
+    expect(() => decodeMap(blob, S, S + 1)).toThrow(/expected/);
+    const summary = summariseExplanation(res);
+    expect(JSON.parse(JSON.stringify(summary))).toEqual(summary);
+    const [pu, pv] = summary.images[0].factual.peak!;
+    expect(pu < S / 2 && pv < S / 2).toBe(true); // the peak is in the quadrant the score reads
+    expect(summary.images[0].counterfactual!.noEvidence).toBe(true);
     tf.dispose([x1, x2]);
     model.dispose();
   });

@@ -2,7 +2,7 @@
 // so the auto choice is wasm; the tfjs-node path is exercised with a stand-in package that
 // registers a 'tensorflow' backend the way the real one does (as a side effect of require).
 import * as tf from '@tensorflow/tfjs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { initBackend, requireNative, setNativeLoaderForTests, type TfjsNodeModule } from '../../src/main/engine/backend';
 
 afterEach(async () => {
@@ -64,6 +64,7 @@ describe('initBackend', () => {
   });
 
   it('a native package that loads but cannot initialise falls back to wasm with a note', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined); // tfjs logs the failure
     const restore = setNativeLoaderForTests(() => {
       tf.registerBackend('tensorflow', () => {
         throw new Error('libtensorflow.so.2: cannot open shared object file');
@@ -75,8 +76,23 @@ describe('initBackend', () => {
       expect(info.name).toBe('wasm');
       expect(info.notes.join('\n')).toMatch(/'tensorflow' backend failed to initialise/);
     } finally {
+      warn.mockRestore();
       restore();
       tf.removeBackend('tensorflow');
     }
+  });
+});
+
+describe('pool sizing without loading tfjs', () => {
+  it('one worker per core for wasm/cpu, one for tfjs-node, SIMLENS_WORKERS overrides', async () => {
+    const { defaultPoolSize } = await import('../../src/main/engine/pool/pool');
+    const { preferredBackend } = await import('../../src/main/engine/backend-env');
+    const { availableParallelism } = await import('node:os');
+    expect(preferredBackend({})).toBe('wasm'); // tfjs-node(-gpu) not installed here
+    expect(preferredBackend({ SIMLENS_BACKEND: 'native' })).toBe('tensorflow');
+    expect(defaultPoolSize({})).toBe(availableParallelism());
+    expect(defaultPoolSize({}, 'tensorflow')).toBe(1);
+    expect(defaultPoolSize({ SIMLENS_BACKEND: 'tensorflow' })).toBe(1);
+    expect(defaultPoolSize({ SIMLENS_WORKERS: '3' })).toBe(3);
   });
 });

@@ -93,6 +93,12 @@ describe('wasm Conv2DBackpropFilter / Conv2DBackpropInput vs cpu', () => {
     [[4, 28, 28, 1], [3, 3, 1, 8], 1, 'valid'], // the small CNN's first layer
     [[2, 9, 9, 3], [3, 3, 3, 8], 1, [[0, 0], [1, 2], [0, 1], [0, 0]]], // explicit pads
     [[2, 9, 9, 3], [3, 3, 3, 8], 2, [[0, 0], [2, 0], [1, 1], [0, 0]]],
+    // More than 4 input channels: the dilated-conv form of the filter gradient (<= 4: im2col + matMul).
+    [[4, 9, 9, 8], [3, 3, 8, 8], 2, 'valid'],
+    [[2, 9, 9, 6], [3, 3, 6, 4], 2, [[0, 0], [2, 0], [1, 1], [0, 0]]],
+    [[2, 10, 12, 5], [3, 5, 5, 8], [1, 2], 'same'],
+    [[2, 11, 11, 16], [1, 1, 16, 8], 2, 'valid'],
+    [[4, 14, 14, 32], [3, 3, 32, 16], 1, 'same'],
   ];
   for (const [xs, ws, strides, pad] of cases) {
     it(`x ${xs.join('x')}, filter ${ws.join('x')}, strides ${strides}, pad ${JSON.stringify(pad)}`, () => {

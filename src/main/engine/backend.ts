@@ -11,12 +11,10 @@ import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels } from './kernels';
 
-export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
-export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
+import { NATIVE_PACKAGES, parseForced, type BackendName, type NativePackage } from './backend-env';
 
-/** The optional native packages, best first. Both register the 'tensorflow' backend. */
-export const NATIVE_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const;
-export type NativePackage = (typeof NATIVE_PACKAGES)[number];
+export { BACKEND_NAMES, NATIVE_PACKAGES, installedNativePackage, parseForced, preferredBackend } from './backend-env';
+export type { BackendName, NativePackage } from './backend-env';
 
 export interface BackendInfo {
   /** The tfjs backend in use: tf.getBackend(). */
@@ -86,15 +84,6 @@ export function backendInfo(): BackendInfo | null {
 /** The folder holding tfjs-backend-wasm's .wasm binaries (its dist folder). */
 export function wasmBinaryDir(): string {
   return dirname(requireFromHere.resolve('@tensorflow/tfjs-backend-wasm'));
-}
-
-function parseForced(value: string | undefined): BackendName | undefined {
-  if (value === undefined || value.trim() === '') return undefined;
-  const v = value.trim().toLowerCase();
-  const alias: Record<string, BackendName> = { tensorflow: 'tensorflow', node: 'tensorflow', 'tfjs-node': 'tensorflow', native: 'tensorflow', wasm: 'wasm', cpu: 'cpu' };
-  const name = alias[v];
-  if (!name) throw new Error(`SIMLENS_BACKEND=${value} is not one of ${BACKEND_NAMES.join(', ')}`);
-  return name;
 }
 
 /**

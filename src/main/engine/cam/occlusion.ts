@@ -18,8 +18,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { CamModel } from '../cam-model';
 import { createRng } from '../../pairs/rng';
 import { imageExplanation } from './normalize';
-import { blendWithBaseline, disposePairForward, pairForward, scoreInChunks } from './perturb';
-import type { ExplainOptions, ImageExplanation, PairExplanation } from './types';
+import { blendWithBaseline, DEFAULT_BATCH_SIZE, disposePairForward, pairForward, scoreAgainst, scoreInChunks } from './perturb';
+import { checkAborted, type ExplainOptions, type ImageExplanation, type PairExplanation } from './types';
 
 /** Top-left corners along one axis: 0, stride, ..., and size - patch so the far edge is covered. */
 export function patchStarts(size: number, patch: number, stride: number): number[] {
@@ -123,30 +123,39 @@ export async function risePair(model: CamModel, x1: tf.Tensor4D, x2: tf.Tensor4D
     const p = opts.keepProb ?? 0.5;
     const baselineValue = opts.baselineValue ?? 0;
     const images: ImageExplanation[] = [];
+    const bs = Math.max(1, Math.floor(opts.batchSize ?? DEFAULT_BATCH_SIZE));
     for (const i of [0, 1] as const) {
       const x = i === 0 ? x1 : x2;
-      const masks = riseMasks(n, H, W, grid, p, createRng(opts.seed ?? 0, 100 + i));
-      const s = await scoreInChunks(
-        model,
-        n,
-        (start, end) => blendWithBaseline(x, tf.tensor4d(masks.subarray(start * H * W, end * H * W), [end - start, H, W, 1]), baselineValue),
-        fwd.e[1 - i],
-        i,
-        opts,
-        i * 0.5,
-        i * 0.5 + 0.5,
-      );
-      let mean = 0;
-      for (let m = 0; m < n; m++) mean += s[m] / n;
+      const eOther = fwd.e[1 - i];
+      const rng = createRng(opts.seed ?? 0, 100 + i);
+      // masks are drawn chunk by chunk (same sequence as all at once) and accumulated, so
+      // memory stays at one chunk of masks (1000 masks at 224x224 would be 200 MB)
       const sal = new Float64Array(H * W);
       const mass = new Float64Array(H * W);
-      for (let m = 0; m < n; m++) {
-        const off = m * H * W;
-        for (let q = 0; q < H * W; q++) {
-          sal[q] += s[m] * masks[off + q];
-          mass[q] += masks[off + q];
+      let sum = 0;
+      for (let start = 0; start < n; start += bs) {
+        checkAborted(opts.signal);
+        const m = Math.min(bs, n - start);
+        const masks = riseMasks(m, H, W, grid, p, rng);
+        const sT = tf.tidy(() => scoreAgainst(model, blendWithBaseline(x, tf.tensor4d(masks, [m, H, W, 1]), baselineValue), eOther, i));
+        let s: Float32Array;
+        try {
+          s = (await sT.data()) as Float32Array;
+        } finally {
+          sT.dispose();
         }
+        for (let j = 0; j < m; j++) {
+          sum += s[j];
+          const off = j * H * W;
+          for (let q = 0; q < H * W; q++) {
+            sal[q] += s[j] * masks[off + q];
+            mass[q] += masks[off + q];
+          }
+        }
+        opts.onProgress?.((i + (start + m) / n) / 2);
       }
+      checkAborted(opts.signal);
+      const mean = sum / n;
       const raw = new Float32Array(H * W);
       for (let q = 0; q < H * W; q++) raw[q] = mass[q] > 0 ? sal[q] / mass[q] - mean : 0;
       images.push(imageExplanation(raw, null, H, W, opts.keepRaw ?? false));

@@ -2,3 +2,4 @@ export * from './spearman';
 export * from './localization';
 export * from './deletion';
 export * from './sanity';
+export * from './aggregate';

@@ -8,11 +8,12 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { BackendInfo, BackendName } from '../backend';
+import type { BackendInfo } from '../backend';
+import { preferredBackend, type BackendName } from '../backend-env';
 import type { FromWorker, SerializedError, ToWorker, WorkerInit } from './protocol';
 
 export interface WorkerPoolOptions {
-  /** Number of workers; default SIMLENS_WORKERS, else os.availableParallelism(). */
+  /** Number of workers; default: defaultPoolSize() (SIMLENS_WORKERS, else 1 with tfjs-node, else one per core). */
   size?: number;
   /** Backend to force in every worker (default: SIMLENS_BACKEND / the best available). */
   backend?: BackendName;
@@ -84,10 +85,15 @@ interface Slot {
 
 const requireFromHere = createRequire(__filename);
 
-/** Default worker count: SIMLENS_WORKERS, else the number of cores. */
-export function defaultPoolSize(env: NodeJS.ProcessEnv = process.env): number {
+/**
+ * Default worker count: SIMLENS_WORKERS; else 1 when the backend will be tfjs-node(-gpu)
+ * (libtensorflow uses every core, or the GPU, from one thread); else one per core (wasm and cpu
+ * run on a single thread in Node).
+ */
+export function defaultPoolSize(env: NodeJS.ProcessEnv = process.env, backend?: BackendName): number {
   const v = Number(env.SIMLENS_WORKERS);
   if (Number.isInteger(v) && v > 0) return v;
+  if ((backend ?? preferredBackend(env)) === 'tensorflow') return 1;
   return Math.max(1, availableParallelism());
 }
 
@@ -118,7 +124,7 @@ export class WorkerPool {
 
   constructor(options: WorkerPoolOptions = {}) {
     this.options = options;
-    this.size = Math.max(1, Math.floor(options.size ?? defaultPoolSize(options.env)));
+    this.size = Math.max(1, Math.floor(options.size ?? defaultPoolSize(options.env ?? process.env, options.backend)));
     this.start = resolveWorkerScript(options.workerScript);
     for (let i = 0; i < this.size; i++) this.slots.push(this.spawn(i));
   }

@@ -1,0 +1,331 @@
+import { defineStore } from 'pinia';
+import { computed, ref, watch } from 'vue';
+import type { ArgsOf } from '../../../shared/contract';
+import type { EpochDto, JobDto, ModelArch, ModelVersionDto, PairSetDto, Split } from '../../../shared/dto';
+import { onEvent, useApi } from '../api';
+import { useAppStore } from './app';
+import { isFinished, useJobsStore } from './jobs';
+
+// ---- live training progress, from job.updated messages ----
+//
+// The train job's messages (services/models.ts) come in two forms:
+//   step:  "epoch 2/10 · step 14/47 · loss 0.4123 · val AUC 0.9312 (epoch 1) · ETA 37 s"
+//   epoch: "epoch 2: loss 0.3982 val AUC 0.9411"
+// Progress is throttled (100 ms), so any message may be skipped; every step message
+// repeats the latest epoch's val AUC, so AUCs are not lost, and an epoch's loss falls
+// back to the last step loss seen in it when its own "epoch N:" message was dropped.
+// When the job is done its result carries the exact history (EpochDto[]).
+
+export interface TrainProgress {
+  kind: 'step' | 'epoch';
+  epoch: number;
+  epochs: number | null;
+  step: number | null;
+  steps: number | null;
+  loss: number;
+  /** the latest finished epoch's validation AUC and which epoch it belongs to */
+  valAuc: number | null;
+  valAucEpoch: number | null;
+  etaSeconds: number | null;
+}
+
+const NUM = '(-?\\d+(?:\\.\\d+)?(?:e[-+]?\\d+)?|NaN|Infinity)';
+const STEP_RE = new RegExp(`^epoch (\\d+)/(\\d+) · step (\\d+)/(\\d+) · loss ${NUM}(?: · val AUC ${NUM} \\(epoch (\\d+)\\))?(?: · ETA (\\d+) s)?`);
+const EPOCH_RE = new RegExp(`^epoch (\\d+): loss ${NUM} val AUC ${NUM}`);
+
+/** Parses one train job message; null for other messages ("loading images", "evaluating", ...). */
+export function parseTrainMessage(message: string | null | undefined): TrainProgress | null {
+  if (!message) return null;
+  let m = STEP_RE.exec(message);
+  if (m) {
+    return {
+      kind: 'step',
+      epoch: Number(m[1]),
+      epochs: Number(m[2]),
+      step: Number(m[3]),
+      steps: Number(m[4]),
+      loss: Number(m[5]),
+      valAuc: m[6] !== undefined ? Number(m[6]) : null,
+      valAucEpoch: m[7] !== undefined ? Number(m[7]) : null,
+      etaSeconds: m[8] !== undefined ? Number(m[8]) : null,
+    };
+  }
+  m = EPOCH_RE.exec(message);
+  if (m) {
+    const epoch = Number(m[1]);
+    return { kind: 'epoch', epoch, epochs: null, step: null, steps: null, loss: Number(m[2]), valAuc: Number(m[3]), valAucEpoch: epoch, etaSeconds: null };
+  }
+  return null;
+}
+
+export interface LiveEpoch {
+  epoch: number;
+  /** the epoch's mean loss (exact) or, until/unless that arrives, the last step loss seen */
+  loss: number | null;
+  lossExact: boolean;
+  valAuc: number | null;
+}
+
+export interface LiveTraining {
+  epochs: number | null;
+  /** per-step loss points, x = epoch - 1 + step / steps */
+  steps: { x: number; loss: number }[];
+  perEpoch: LiveEpoch[];
+}
+
+export const emptyLive = (): LiveTraining => ({ epochs: null, steps: [], perEpoch: [] });
+
+/** Folds one message into the live series (pure; returns a new object). */
+export function foldTrainMessage(live: LiveTraining, message: string | null | undefined): LiveTraining {
+  const p = parseTrainMessage(message);
+  if (!p) return live;
+  const perEpoch = live.perEpoch.map((e) => ({ ...e }));
+  const at = (epoch: number): LiveEpoch => {
+    let e = perEpoch.find((x) => x.epoch === epoch);
+    if (!e) {
+      e = { epoch, loss: null, lossExact: false, valAuc: null };
+      perEpoch.push(e);
+      perEpoch.sort((a, b) => a.epoch - b.epoch);
+    }
+    return e;
+  };
+  let steps = live.steps;
+  if (p.kind === 'step') {
+    const x = p.epoch - 1 + (p.steps ? p.step! / p.steps : 1);
+    if (!steps.length || x > steps[steps.length - 1].x) steps = [...steps, { x, loss: p.loss }];
+    const e = at(p.epoch);
+    if (!e.lossExact) e.loss = p.loss;
+    if (p.valAuc !== null && p.valAucEpoch !== null) at(p.valAucEpoch).valAuc = p.valAuc;
+  } else {
+    const e = at(p.epoch);
+    e.loss = p.loss;
+    e.lossExact = true;
+    e.valAuc = p.valAuc;
+  }
+  return { epochs: p.epochs ?? live.epochs, steps, perEpoch };
+}
+
+/** The exact history from a finished job's result (or a version's metrics). */
+export function historyOf(job: JobDto | null | undefined): EpochDto[] | null {
+  const h = job?.result?.history;
+  return Array.isArray(h) ? (h as EpochDto[]) : null;
+}
+
+// ---- the store ----
+
+export const ARCHS: readonly Exclude<ModelArch, 'pretrained'>[] = ['small', 'resnet18', 'resnet50', 'mobilenetv2'];
+
+export interface TrainForm {
+  datasetId: number | null;
+  pairSetId: number | null;
+  name: string;
+  arch: Exclude<ModelArch, 'pretrained'>;
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  margin: number;
+  embeddingSize: number;
+  seed: number;
+  augment: boolean;
+}
+
+export const defaultTrainForm = (): TrainForm => ({
+  datasetId: null,
+  pairSetId: null,
+  name: '',
+  arch: 'small',
+  epochs: 10,
+  batchSize: 128,
+  learningRate: 0.001,
+  margin: 2,
+  embeddingSize: 64,
+  seed: 0,
+  augment: false,
+});
+
+/** Contract arguments from the form (validated again in main). */
+export function trainArgs(f: TrainForm): ArgsOf<'models.train'> {
+  if (f.datasetId === null) throw new Error('Choose a dataset');
+  return {
+    datasetId: f.datasetId,
+    ...(f.pairSetId !== null ? { pairSetId: f.pairSetId } : {}),
+    ...(f.name.trim() ? { name: f.name.trim() } : {}),
+    arch: f.arch,
+    epochs: f.epochs,
+    batchSize: f.batchSize,
+    learningRate: f.learningRate,
+    margin: f.margin,
+    embeddingSize: f.embeddingSize,
+    seed: f.seed,
+    augment: f.augment,
+  };
+}
+
+/**
+ * Model versions: training (with its live per-epoch series), the list of versions,
+ * and, for the selected version, evaluation, delete and export.
+ */
+export const useModelsStore = defineStore('models', () => {
+  const api = useApi();
+  const app = useAppStore();
+  const jobs = useJobsStore();
+
+  const versions = ref<ModelVersionDto[]>([]);
+  const loaded = ref(false);
+  const selectedId = ref<number | null>(null);
+  const selected = computed(() => versions.value.find((v) => v.id === selectedId.value) ?? null);
+
+  const form = ref<TrainForm>(defaultTrainForm());
+  /** The pair sets of the form's dataset (newest last). */
+  const pairSets = ref<PairSetDto[]>([]);
+  const trainJobId = ref<number | null>(null);
+  const trainJob = computed(() => (trainJobId.value ? (jobs.byId[trainJobId.value] ?? null) : null));
+  const training = computed(() => !!trainJob.value && !isFinished(trainJob.value));
+  const live = ref<LiveTraining>(emptyLive());
+  const starting = ref(false);
+
+  const evalJobId = ref<number | null>(null);
+  const evalJob = computed(() => (evalJobId.value ? (jobs.byId[evalJobId.value] ?? null) : null));
+  const evaluating = computed(() => !!evalJob.value && !isFinished(evalJob.value));
+  const lastExport = ref<string | null>(null);
+
+  async function refresh(): Promise<void> {
+    try {
+      versions.value = await api['models.list']({});
+      loaded.value = true;
+      if (selectedId.value !== null && !versions.value.some((v) => v.id === selectedId.value)) selectedId.value = null;
+    } catch (error) {
+      app.notify(error);
+    }
+  }
+
+  /** Sets the form's dataset and loads its pair sets (choosing the newest). */
+  async function setFormDataset(id: number | null): Promise<void> {
+    form.value.datasetId = id;
+    form.value.pairSetId = null;
+    pairSets.value = [];
+    if (id === null) return;
+    try {
+      const detail = await api['datasets.get']({ id });
+      if (form.value.datasetId !== id) return;
+      pairSets.value = [...detail.pairSets].sort((a, b) => a.id - b.id);
+      form.value.pairSetId = pairSets.value.at(-1)?.id ?? null;
+    } catch (error) {
+      app.notify(error);
+    }
+  }
+
+  function select(id: number | null): void {
+    selectedId.value = id;
+    lastExport.value = null;
+  }
+
+  async function startTrain(): Promise<void> {
+    if (starting.value || training.value) return;
+    starting.value = true;
+    try {
+      const { jobId } = await api['models.train'](trainArgs(form.value));
+      live.value = emptyLive();
+      live.value.epochs = form.value.epochs;
+      trainJobId.value = jobId;
+      jobs.watch(jobId);
+    } catch (error) {
+      app.notify(error);
+    } finally {
+      starting.value = false;
+    }
+  }
+
+  async function cancelTrain(): Promise<void> {
+    if (trainJobId.value === null) return;
+    try {
+      await jobs.cancel(trainJobId.value);
+    } catch (error) {
+      app.notify(error);
+    }
+  }
+
+  watch(
+    () => trainJob.value?.message,
+    (message) => {
+      live.value = foldTrainMessage(live.value, message);
+    },
+  );
+
+  watch(trainJob, async (job, prev) => {
+    if (!job || !isFinished(job) || (prev && prev.id === job.id && isFinished(prev))) return;
+    const history = historyOf(job);
+    if (history) {
+      live.value = {
+        epochs: live.value.epochs,
+        steps: live.value.steps,
+        perEpoch: history.map((h) => ({ epoch: h.epoch, loss: h.loss, lossExact: true, valAuc: h.valAuc })),
+      };
+    }
+    if (job.status === 'failed') app.notify(new Error(`Training failed: ${job.error ?? 'unknown error'}`));
+    await refresh();
+    const modelId = job.result?.modelId;
+    if (job.status === 'done' && typeof modelId === 'number') select(modelId);
+    void app.loadInfo(); // the engine has started: the backend is known now
+  });
+
+  async function evaluate(id: number, splits: Split[]): Promise<void> {
+    try {
+      const { jobId } = await api['models.evaluate']({ id, splits });
+      evalJobId.value = jobId;
+      jobs.watch(jobId);
+    } catch (error) {
+      app.notify(error);
+    }
+  }
+
+  async function cancelEvaluate(): Promise<void> {
+    if (evalJobId.value === null) return;
+    try {
+      await jobs.cancel(evalJobId.value);
+    } catch (error) {
+      app.notify(error);
+    }
+  }
+
+  watch(evalJob, async (job, prev) => {
+    if (!job || !isFinished(job) || (prev && prev.id === job.id && isFinished(prev))) return;
+    if (job.status === 'failed') app.notify(new Error(`Evaluation failed: ${job.error ?? 'unknown error'}`));
+    await refresh();
+  });
+
+  async function remove(id: number): Promise<boolean> {
+    try {
+      const { deleted } = await api['models.delete']({ id });
+      if (selectedId.value === id) select(null);
+      await refresh();
+      return deleted;
+    } catch (error) {
+      app.notify(error);
+      return false;
+    }
+  }
+
+  async function exportTo(id: number, path: string): Promise<void> {
+    lastExport.value = null;
+    try {
+      const res = await api['models.export']({ id, path });
+      lastExport.value = res.path;
+      app.notify(`Exported model version ${id} to ${res.path}`, 'info');
+    } catch (error) {
+      app.notify(error);
+    }
+  }
+
+  // Versions made elsewhere (the CLI on the same workspace, another window) show up when their job ends.
+  onEvent('job.updated', (job) => {
+    if ((job.kind === 'train' || job.kind === 'evaluate') && isFinished(job) && loaded.value && job.id !== trainJobId.value && job.id !== evalJobId.value) {
+      void refresh();
+    }
+  });
+
+  return {
+    versions, loaded, selectedId, selected, form, pairSets, trainJob, training, live, starting, evalJob, evaluating, lastExport,
+    refresh, setFormDataset, select, startTrain, cancelTrain, evaluate, cancelEvaluate, remove, exportTo,
+  };
+});
