@@ -14,6 +14,7 @@ import { parallelMapRows, WorkerPool } from '../../src/main/engine/pool';
 import { arg, machine, report, round, type Figures } from './common';
 
 const TARGET_MS = 160;
+const cpuMs = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000;
 const PYTORCH_MS = 55;
 
 export async function benchEmbedResnet50(options: { images?: number; batch?: number; workers?: number; singleImages?: number } = {}): Promise<Figures> {
@@ -37,23 +38,32 @@ export async function benchEmbedResnet50(options: { images?: number; batch?: num
     return out;
   };
   await embedBatch(0, batch); // warm-up (XNNPACK operators, memory)
+  let cpu0 = process.cpuUsage();
   let t0 = performance.now();
   const single: Float32Array[] = [];
   for (let s = 0; s < singleImages; s += batch) single.push((await embedBatch(s, Math.min(batch, singleImages - s))) as Float32Array);
   const singleMs = (performance.now() - t0) / singleImages;
+  const singleCpu = cpuMs(process.cpuUsage(cpu0)) / singleImages;
   model.dispose();
   figures.single_thread_ms_per_image = round(singleMs);
+  figures.single_thread_cpu_ms_per_image = round(singleCpu);
 
   // The pool: each worker builds the same seeded model once (warm-up), then the images are split.
   const pool = new WorkerPool({ size: workers, backend: 'wasm', modules: [join(__dirname, 'tasks.ts')] });
   try {
     await pool.ready();
     await pool.broadcast('bench.embed', { config, rows: data.slice(0, batch * rowSize), count: batch });
+    cpu0 = process.cpuUsage();
     t0 = performance.now();
     const out = await parallelMapRows(pool, 'bench.embed', data, rowSize, { chunkSize: batch, extra: { config } });
     const poolMs = (performance.now() - t0) / images;
+    const poolCpu = cpuMs(process.cpuUsage(cpu0)) / images;
     figures.pool_ms_per_image = round(poolMs);
     figures.speedup = round(singleMs / poolMs, 2);
+    // CPU time of the whole process (all threads) per image: the pool's overhead, independent of
+    // other load on the machine; divided by the workers it is the wall time on otherwise idle cores.
+    figures.pool_cpu_ms_per_image = round(poolCpu);
+    figures.pool_idle_machine_estimate_ms_per_image = round(poolCpu / workers);
     // Same model, same backend: the pool's embeddings equal the single-thread ones.
     const ref = new Float32Array(single.reduce((n, a) => n + a.length, 0));
     let o = 0;

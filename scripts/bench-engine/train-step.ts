@@ -66,22 +66,25 @@ function makeStep(model: SiameseModel, layout: Layout) {
   return { step, dispose, nImages };
 }
 
-async function timeSteps(backend: 'wasm' | 'cpu', layout: Layout, steps: number, warmup: number): Promise<{ median: number; min: number }> {
+const cpuMs = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000;
+
+async function timeSteps(backend: 'wasm' | 'cpu', layout: Layout, steps: number, warmup: number): Promise<{ median: number; min: number; cpu: number }> {
   await initBackend({ force: backend });
   const model = await buildSiamese(defaultModelConfig({ arch: 'small', inputShape: [28, 28, 1], embeddingSize: 64, seed: 1 }));
   const { step, dispose } = makeStep(model, layout);
   try {
     for (let i = 0; i < warmup; i++) await step();
     const times: number[] = [];
+    const cpu0 = process.cpuUsage();
     for (let i = 0; i < steps; i++) times.push(await step());
-    return { median: median(times), min: Math.min(...times) };
+    return { median: median(times), min: Math.min(...times), cpu: cpuMs(process.cpuUsage(cpu0)) / steps };
   } finally {
     dispose();
     model.dispose();
   }
 }
 
-async function timeDataParallel(workers: number, steps: number, warmup: number): Promise<{ median: number; min: number }> {
+async function timeDataParallel(workers: number, steps: number, warmup: number): Promise<{ median: number; min: number; cpu: number }> {
   const config = defaultModelConfig({ arch: 'small', inputShape: [28, 28, 1], embeddingSize: 64, seed: 1 });
   const pool = new WorkerPool({ size: workers, backend: 'wasm', modules: [join(__dirname, 'tasks.ts')] });
   try {
@@ -110,8 +113,9 @@ async function timeDataParallel(workers: number, steps: number, warmup: number):
     };
     for (let i = 0; i < warmup; i++) await step();
     const times: number[] = [];
+    const cpu0 = process.cpuUsage();
     for (let i = 0; i < steps; i++) times.push(await step());
-    return { median: median(times), min: Math.min(...times) };
+    return { median: median(times), min: Math.min(...times), cpu: cpuMs(process.cpuUsage(cpu0)) / steps };
   } finally {
     await pool.close();
   }
@@ -126,11 +130,15 @@ export async function benchTrainStep(options: { steps?: number; cpuSteps?: numbe
     const w = await timeSteps('wasm', layout, steps, 3);
     figures[`wasm_${layout}_ms_median`] = round(w.median);
     figures[`wasm_${layout}_ms_min`] = round(w.min);
+    figures[`wasm_${layout}_cpu_ms`] = round(w.cpu);
   }
   const dp = await timeDataParallel(workers, steps, 3);
   figures.workers = workers;
   figures.wasm_pool_pairs_ms_median = round(dp.median);
   figures.wasm_pool_pairs_ms_min = round(dp.min);
+  // Process CPU time (all threads) per step; divided by the workers: the wall time on idle cores.
+  figures.wasm_pool_pairs_cpu_ms = round(dp.cpu);
+  figures.wasm_pool_pairs_idle_machine_estimate_ms = round(dp.cpu / workers);
   figures.images_pairs_layout = 2 * PAIRS;
   figures.images_anchors_layout = PAIRS + PAIRS / 2;
   if (cpuSteps > 0) {

@@ -45,6 +45,8 @@ const methodsAgree: Same<ExplainMethod, CamMethod> = true;
 void methodsAgree;
 
 export const INPUT_LAYER = 'input';
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 const INPUT_SPACE: ReadonlySet<CamMethod> = new Set(['occlusion', 'rise']);
 
 export interface ExplainServiceOptions {
@@ -459,6 +461,7 @@ export class ExplainService {
       let explainMs = 0;
       ctx.progress(0, `explaining ${todo.length} pairs (${have.size} already explained)`);
       for (let g = 0; g < todo.length; g += group) {
+        await yieldToEventLoop(); // tensor work resolves in microtasks: let calls and cancels in
         ctx.throwIfCancelled();
         const pairs = todo.slice(g, g + group);
         const { batch } = await this.batchOf(pairs, t.shape);
@@ -508,6 +511,7 @@ export class ExplainService {
       const group = this.options.groupSize ?? (pool ? 16 * pool.size : 32);
       const results: PairMetrics[] = [];
       for (let g = 0; g < pairs.length; g += group) {
+        await yieldToEventLoop();
         ctx.throwIfCancelled();
         const chunk = pairs.slice(g, g + group);
         const { batch, imageIds } = await this.batchOf(chunk, t.shape);

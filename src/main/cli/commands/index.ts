@@ -1,8 +1,10 @@
 // The command registry: one module per command. A later command (train, eval,
 // explain, metrics, export) is a new file here and one line in this list.
 import type { CliCommand } from '../types';
+import { explainCommand } from './explain';
 import { importCommand } from './import';
+import { metricsCommand } from './metrics';
 import { infoCommand } from './info';
 import { pairsCommand } from './pairs';
 
-export const COMMANDS: CliCommand[] = [importCommand, pairsCommand, infoCommand];
+export const COMMANDS: CliCommand[] = [importCommand, pairsCommand, infoCommand, explainCommand, metricsCommand];

@@ -2,3 +2,5 @@
 // as `registerTask('name', fn)` in an engine module and import that module here (the worker bundle,
 // out/main/engine-worker.js, contains exactly what this file imports).
 import './builtin-tasks';
+import '../models/pool-tasks'; // models.train, models.evaluate
+import '../explain-task'; // explain.pairs, explain.metrics

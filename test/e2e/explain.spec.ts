@@ -1,0 +1,163 @@
+// The explanation view against browser mode: open a pair from the pairs browser, see
+// factual and counterfactual overlays on BOTH images, switch method (keys and buttons),
+// colormap and opacity, move to the next pair, see "not defined" for a method without
+// a counterfactual, and run the faithfulness metrics and the sanity check.
+import { expect, test, type APIRequestContext, type Locator, type Page } from '@playwright/test';
+import { appOrigin, appToken, appUrl, DEMO_NAME } from './env';
+
+async function call<T>(request: APIRequestContext, method: string, args: Record<string, unknown>): Promise<T> {
+  const res = await request.post(`${appOrigin()}/api/${method}`, { headers: { Authorization: `Bearer ${appToken()}` }, data: args });
+  const body = (await res.json()) as { ok: boolean; value?: T; error?: { message: string } };
+  if (!body.ok) throw new Error(`${method}: ${body.error?.message}`);
+  return body.value as T;
+}
+
+/** A trained model on the demo pairs: the newest one, or a 1-epoch small CNN trained now through the API. */
+async function ensureModel(request: APIRequestContext): Promise<number> {
+  const datasets = await call<{ id: number; name: string }[]>(request, 'datasets.list', {});
+  const demo = datasets.find((d) => d.name === DEMO_NAME);
+  if (!demo) throw new Error('no demo dataset');
+  const models = await call<{ id: number; datasetId: number; weightsPath: string | null }[]>(request, 'models.list', { datasetId: demo.id });
+  const have = models.find((m) => m.weightsPath);
+  if (have) return have.id;
+  const { jobId } = await call<{ jobId: number }>(request, 'models.train', { datasetId: demo.id, arch: 'small', epochs: 1, batchSize: 32, embeddingSize: 32, seed: 1, name: 'e2e explain model' });
+  for (let i = 0; i < 240; i++) {
+    const job = await call<{ status: string; error: string | null; result: { modelId?: number } | null }>(request, 'jobs.get', { id: jobId });
+    if (job.status === 'done' && job.result?.modelId) return job.result.modelId;
+    if (['failed', 'cancelled', 'interrupted'].includes(job.status)) throw new Error(`training ${job.status}: ${job.error}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error('training did not finish in 120 s');
+}
+
+/** naturalWidth of an <img> (0 until decoded). (Main-side tsconfig: no DOM types.) */
+const naturalWidth = (img: Locator) => img.evaluate((el) => (el as unknown as { complete: boolean; naturalWidth: number }).naturalWidth);
+
+/** Each image shows at least one rendered overlay (Grad-CAM-like maps: factual = ReLU(raw), counterfactual = ReLU(-raw), so both are zero only for an all-zero raw map). */
+async function expectOverlaysOnBothImages(page: Page, alt: RegExp): Promise<void> {
+  for (const side of ['a', 'b']) {
+    const col = page.locator(`[data-testid="overlay-grid"] [data-side="${side}"]`);
+    await expect(col.locator('[data-state="loading"]')).toHaveCount(0, { timeout: 60_000 });
+    const imgs = col.getByTestId('overlay-img');
+    await expect(imgs.first()).toBeVisible();
+    await expect(imgs.first()).toHaveAttribute('alt', alt);
+    await expect.poll(() => naturalWidth(imgs.first())).toBeGreaterThan(0);
+  }
+}
+
+let modelId = 0;
+test.beforeAll(async ({ request }) => {
+  test.setTimeout(180_000);
+  modelId = await ensureModel(request);
+});
+
+async function openFirstPair(page: Page): Promise<string> {
+  await page.goto(appUrl());
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('button', { name: 'Pairs' }).click();
+  await page.getByLabel('Dataset').selectOption({ label: DEMO_NAME });
+  await page.getByLabel('Split').selectOption('test');
+  const row = page.getByTestId('pair-row').first();
+  await expect(row).toHaveAttribute('data-split', 'test');
+  const pairText = ((await row.locator('td').first().textContent()) ?? '').trim();
+  await row.getByTestId('explain-pair').click();
+  await expect(page.getByRole('navigation', { name: 'Main' }).getByRole('button', { name: 'Explanations' })).toHaveAttribute('aria-current', 'page');
+  await expect(page.getByTestId('explain-pair')).toContainText(`Pair ${pairText}`);
+  await expect(page.locator('select[name="model"]')).toHaveValue(String(modelId));
+  return pairText;
+}
+
+test('opens a pair from the pairs browser and renders overlays on both images', async ({ page }) => {
+  await openFirstPair(page);
+  await expect(page.locator('button[data-method="gradcam"]')).toHaveAttribute('aria-pressed', 'true');
+  await expectOverlaysOnBothImages(page, /Grad-CAM$/);
+  await expect(page.getByTestId('explain-score')).toContainText(/score s = [01]\.\d{4}/);
+  // Both directions are shown on both images: 4 panels, each an overlay or "no evidence".
+  const panels = page.locator('[data-testid^="overlay-"][data-state]');
+  await expect(panels).toHaveCount(4);
+  await expect(page.locator('[data-testid="overlay-grid"] [data-state="ready"], [data-testid="overlay-grid"] [data-state="no-evidence"]')).toHaveCount(4);
+  // The target layer is the model's default conv layer.
+  await expect(page.locator('select[name="layer"] option:checked')).toContainText('(default)');
+});
+
+test('switches method, colormap, opacity, shown maps and pair with the keyboard and controls', async ({ page }) => {
+  const first = await openFirstPair(page);
+  await expectOverlaysOnBothImages(page, /Grad-CAM$/);
+  const img = page.locator('[data-testid="overlay-grid"] [data-side="a"]').getByTestId('overlay-img').first();
+  const jetSrc = await img.getAttribute('src');
+
+  // Colormap: new overlays, still rendered.
+  await page.locator('select[name="colormap"]').selectOption('viridis');
+  await expect(img).not.toHaveAttribute('src', jetSrc ?? '');
+  await expectOverlaysOnBothImages(page, /Grad-CAM$/);
+
+  // Key 3 = XGrad-CAM; a button = HiResCAM.
+  await page.locator('body').click({ position: { x: 5, y: 200 } });
+  await page.keyboard.press('3');
+  await expect(page.locator('button[data-method="xgradcam"]')).toHaveAttribute('aria-pressed', 'true');
+  await expectOverlaysOnBothImages(page, /XGrad-CAM$/);
+  await page.locator('button[data-method="hirescam"]').click();
+  await expect(page.locator('button[data-method="hirescam"]')).toHaveAttribute('aria-pressed', 'true');
+  await expectOverlaysOnBothImages(page, /HiResCAM$/);
+
+  // Opacity: ] raises it by 10 points, [ lowers it; the overlay follows.
+  await page.locator('body').click({ position: { x: 5, y: 200 } });
+  await expect(page.getByText('Opacity 50%')).toBeVisible();
+  await page.keyboard.press(']');
+  await expect(page.getByText('Opacity 60%')).toBeVisible();
+  await expect(img).toHaveCSS('opacity', '0.6');
+  await page.keyboard.press('[');
+  await page.keyboard.press('[');
+  await expect(page.getByText('Opacity 40%')).toBeVisible();
+  await expect(img).toHaveCSS('opacity', '0.4');
+
+  // f / c / b: factual only, counterfactual only, both.
+  await page.keyboard.press('f');
+  await expect(page.locator('[data-testid^="overlay-"][data-state]')).toHaveCount(2);
+  await expect(page.getByTestId('overlay-a-factual')).toBeVisible();
+  await page.keyboard.press('c');
+  await expect(page.getByTestId('overlay-b-counterfactual')).toBeVisible();
+  await expect(page.getByTestId('overlay-b-factual')).toHaveCount(0);
+  await page.keyboard.press('b');
+  await expect(page.locator('[data-testid^="overlay-"][data-state]')).toHaveCount(4);
+
+  // → next pair (same split), ← back.
+  await page.keyboard.press('ArrowRight');
+  await expect(page.getByTestId('explain-pair')).not.toContainText(`Pair ${first}`);
+  await expect(page.getByTestId('explain-pair')).toContainText('test');
+  await expectOverlaysOnBothImages(page, /HiResCAM$/);
+  await page.keyboard.press('ArrowLeft');
+  await expect(page.getByTestId('explain-pair')).toContainText(`Pair ${first}`);
+});
+
+test('says "not defined" where a method has no counterfactual', async ({ page }) => {
+  await openFirstPair(page);
+  await page.locator('button[data-method="rise"]').click();
+  await expect(page.locator('button[data-method="rise"]')).toHaveAttribute('aria-pressed', 'true');
+  await expect(page.getByTestId('overlay-a-counterfactual')).toHaveAttribute('data-state', 'undefined', { timeout: 60_000 });
+  await expect(page.getByTestId('overlay-b-counterfactual')).toHaveAttribute('data-state', 'undefined');
+  await expect(page.getByTestId('overlay-a-counterfactual')).toContainText('Not defined for this method');
+  await expect(page.getByTestId('overlay-a-factual')).toHaveAttribute('data-state', /ready|no-evidence/);
+  // RISE works in input space: no layer to choose.
+  await expect(page.locator('select[name="layer"]')).toBeDisabled();
+});
+
+test('measures deletion / insertion for the pair and runs the sanity check', async ({ page }) => {
+  test.setTimeout(150_000);
+  await openFirstPair(page);
+  await expectOverlaysOnBothImages(page, /Grad-CAM$/);
+
+  await page.getByTestId('metrics-pair').click();
+  const result = page.getByTestId('metrics-result');
+  await expect(result).toBeVisible({ timeout: 90_000 });
+  await expect(result).toContainText('1 pair');
+  await expect(result.locator('tr[data-mode="deletion"] td.num').first()).toHaveText(/^-?\d\.\d{3}$/);
+  await expect(result.getByRole('img', { name: 'Deletion' })).toBeVisible();
+  await expect(result.getByRole('img', { name: 'Insertion' })).toBeVisible();
+
+  await page.getByTestId('run-sanity').click();
+  const sanity = page.getByTestId('sanity-result');
+  await expect(sanity).toBeVisible({ timeout: 90_000 });
+  await expect(sanity.locator('tbody tr').first()).toBeVisible();
+  expect(await sanity.locator('tbody tr').count()).toBeGreaterThan(1);
+  await expect(sanity.getByRole('img', { name: 'Rank correlation with the original maps' })).toBeVisible();
+});
