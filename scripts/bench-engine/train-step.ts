@@ -8,6 +8,10 @@
 // 'anchors' = 48 images (16 anchors + a positive and a negative partner each, as
 // src/main/engine/train.ts batches them).
 //
+// Arithmetic floor: 64 images x 3 x 37.4 MFLOP (forward) = 7.2 GFLOP per step; XNNPACK on wasm
+// SIMD128 (no FMA) peaks near 40-45 GFLOP/s per core here, so >= ~165 ms per core; PyTorch's 37 ms
+// is ~195 GFLOP/s (AVX-512 FMA, 2 threads). The 55 ms target is out of reach on wasm on this CPU.
+//
 // Also measured: the same step data-parallel over the engine's worker pool (one wasm replica per
 // worker, each computing the gradients of its share of the pairs; the averaged gradients are applied
 // by every replica's own Adam), i.e. what both cores give.
@@ -151,6 +155,7 @@ export async function benchTrainStep(options: { steps?: number; cpuSteps?: numbe
   figures.ratio_wasm_pool_over_pytorch = round((figures.wasm_pool_pairs_ms_median as number) / PYTORCH_MS, 2);
   figures.target_ms = TARGET_MS;
   figures.meets_target = Math.min(figures.wasm_pairs_ms_median as number, figures.wasm_pool_pairs_ms_median as number) <= TARGET_MS;
+  figures.meets_target_on_idle_machine_estimate = (figures.wasm_pool_pairs_idle_machine_estimate_ms as number) <= TARGET_MS;
   await initBackend({ force: 'wasm' });
   return figures;
 }

@@ -67,6 +67,12 @@ async function openFirstPair(page: Page): Promise<string> {
 }
 
 test('opens a pair from the pairs browser and renders overlays on both images', async ({ page }) => {
+  // No console errors (e.g. CSP violations from the overlay/opacity styling).
+  const problems: string[] = [];
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' || /Content.Security.Policy/i.test(msg.text())) problems.push(msg.text());
+  });
+  page.on('pageerror', (err) => problems.push(err.message));
   await openFirstPair(page);
   await expect(page.locator('button[data-method="gradcam"]')).toHaveAttribute('aria-pressed', 'true');
   await expectOverlaysOnBothImages(page, /Grad-CAM$/);
@@ -77,6 +83,8 @@ test('opens a pair from the pairs browser and renders overlays on both images', 
   await expect(page.locator('[data-testid="overlay-grid"] [data-state="ready"], [data-testid="overlay-grid"] [data-state="no-evidence"]')).toHaveCount(4);
   // The target layer is the model's default conv layer.
   await expect(page.locator('select[name="layer"] option:checked')).toContainText('(default)');
+  await expect(page.getByRole('img', { name: 'jet colour scale from 0 to 1' })).toBeVisible();
+  expect(problems).toEqual([]);
 });
 
 test('switches method, colormap, opacity, shown maps and pair with the keyboard and controls', async ({ page }) => {
@@ -141,7 +149,7 @@ test('says "not defined" where a method has no counterfactual', async ({ page })
   await expect(page.locator('select[name="layer"]')).toBeDisabled();
 });
 
-test('measures deletion / insertion for the pair and runs the sanity check', async ({ page }) => {
+test('measures deletion / insertion for the pair, explains a split as a job and runs the sanity check', async ({ page }) => {
   test.setTimeout(150_000);
   await openFirstPair(page);
   await expectOverlaysOnBothImages(page, /Grad-CAM$/);
@@ -153,6 +161,13 @@ test('measures deletion / insertion for the pair and runs the sanity check', asy
   await expect(result.locator('tr[data-mode="deletion"] td.num').first()).toHaveText(/^-?\d\.\d{3}$/);
   await expect(result.getByRole('img', { name: 'Deletion' })).toBeVisible();
   await expect(result.getByRole('img', { name: 'Insertion' })).toBeVisible();
+
+  // Batch explain a few test pairs as a job.
+  await page.locator('select[name="batch-split"]').selectOption('test');
+  await page.locator('input[name="batch-limit"]').fill('5');
+  await page.getByTestId('run-batch').click();
+  await expect(page.getByTestId('batch-status').locator('.badge')).toHaveText('done', { timeout: 90_000 });
+  await expect(page.getByTestId('batch-status')).toContainText(/explained, \d+ already stored/);
 
   await page.getByTestId('run-sanity').click();
   const sanity = page.getByTestId('sanity-result');

@@ -31,6 +31,11 @@ async function fillTiny(page: Page, epochs: number): Promise<void> {
 
 test('trains a tiny model from the form and shows the new version with its metrics and plots', async ({ page }) => {
   test.setTimeout(150_000);
+  const problems: string[] = [];
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' || /Content.Security.Policy/i.test(msg.text())) problems.push(msg.text());
+  });
+  page.on('pageerror', (err) => problems.push(err.message));
   await openModels(page);
   await fillTiny(page, 1);
   const name = `e2e tiny ${Date.now()}`;
@@ -65,6 +70,7 @@ test('trains a tiny model from the form and shows the new version with its metri
 
   // The engine ran: the backend is shown.
   await expect(page.getByTestId('backend-info')).toContainText(/tfjs backend: (wasm|cpu|tensorflow|webgl)/);
+  expect(problems).toEqual([]);
 });
 
 test('evaluates, exports and deletes a version (with confirmation)', async ({ page }) => {

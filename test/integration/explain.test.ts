@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeMap } from '../../src/main/engine/cam';
+import type { ExplainMetricsDto } from '../../src/shared/dto';
 import { WorkerPool } from '../../src/main/engine/pool';
 import { ExplainService } from '../../src/main/services/explain';
 import { demoWorkspace, trainModel, type Workspace } from './explain-fixture';
@@ -22,7 +23,7 @@ afterAll(async () => {
   await ws?.close();
 });
 
-async function decodePng(dataUrl: string): Promise<{ data: Buffer; info: sharp.OutputInfo }> {
+async function decodePng(dataUrl: string): Promise<{ data: Buffer; info: { width: number; height: number; channels: number } }> {
   expect(dataUrl.startsWith('data:image/png;base64,')).toBe(true);
   return sharp(Buffer.from(dataUrl.slice('data:image/png;base64,'.length), 'base64')).raw().toBuffer({ resolveWithObject: true });
 }
@@ -289,26 +290,26 @@ describe('explain.metrics and explain.sanity', () => {
     const job = await ws.app.jobs.wait(jobId);
     expect(job.error).toBeNull();
     expect(job.kind).toBe('metrics');
-    const r = job.result as Record<string, any>;
+    const r = job.result as unknown as ExplainMetricsDto;
     expect(r).toMatchObject({ modelId, method: 'gradcam', layer: 'conv4', split: null, pairs: 6, steps: 8 });
     expect(r.images + r.noEvidence).toBe(12);
-    for (const mode of ['deletion', 'insertion']) {
-      for (const k of ['map', 'random', 'centre', 'shareBeatsRandom', 'shareBeatsCentre']) {
-        expect(r[mode][k]).toBeGreaterThanOrEqual(0);
-        expect(r[mode][k]).toBeLessThanOrEqual(1);
+    for (const mode of ['deletion', 'insertion'] as const) {
+      for (const k of ['map', 'random', 'centre', 'shareBeatsRandom', 'shareBeatsCentre'] as const) {
+        expect(r[mode]![k]).toBeGreaterThanOrEqual(0);
+        expect(r[mode]![k]).toBeLessThanOrEqual(1);
       }
     }
-    expect(r.curves.fractions).toHaveLength(9);
-    expect(r.curves.deletion.map).toHaveLength(9);
-    expect(r.curves.fractions[8]).toBe(1);
+    expect(r.curves!.fractions).toHaveLength(9);
+    expect(r.curves!.deletion.map).toHaveLength(9);
+    expect(r.curves!.fractions[8]).toBe(1);
     const masked = new Set(pairs.map((p) => p.image_a));
-    expect(r.masks.images).toBe(pairs.filter((p) => masked.has(p.image_a)).length + pairs.filter((p) => masked.has(p.image_b)).length);
-    expect(r.masks.epg).toBeGreaterThan(0);
-    expect(r.masks.epg).toBeLessThanOrEqual(1);
-    expect(r.masks.iou).toBeGreaterThanOrEqual(0);
-    expect(r.masks.pointingGame).toBeGreaterThanOrEqual(0);
+    expect(r.masks!.images).toBe(pairs.filter((p) => masked.has(p.image_a)).length + pairs.filter((p) => masked.has(p.image_b)).length);
+    expect(r.masks!.epg).toBeGreaterThan(0);
+    expect(r.masks!.epg).toBeLessThanOrEqual(1);
+    expect(r.masks!.iou).toBeGreaterThanOrEqual(0);
+    expect(r.masks!.pointingGame).toBeGreaterThanOrEqual(0);
     // same seed, same figures
-    const again = (await ws.app.jobs.wait((await ws.app.call('explain.metrics', { modelId, pairIds: pairs.map((p) => p.id), steps: 8, seed: 3 })).jobId)).result as Record<string, any>;
+    const again = (await ws.app.jobs.wait((await ws.app.call('explain.metrics', { modelId, pairIds: pairs.map((p) => p.id), steps: 8, seed: 3 })).jobId)).result as unknown as ExplainMetricsDto;
     expect(again.deletion).toEqual(r.deletion);
   });
 

@@ -141,6 +141,9 @@ export const useExplainStore = defineStore('explain', () => {
     return j && j.status === 'done' && j.result ? (j.result as unknown as ExplainMetricsDto) : null;
   });
   const metricsScope = ref<'pair' | 'split'>('pair');
+  const batchJobId = ref<number | null>(null);
+  const batchJob = computed(() => (batchJobId.value ? (jobs.byId[batchJobId.value] ?? null) : null));
+  const batchRunning = computed(() => !!batchJob.value && !isFinished(batchJob.value));
   const sanity = ref<SanityDto | null>(null);
   const sanityRunning = ref(false);
   const sanityError = ref<string | null>(null);
@@ -452,6 +455,32 @@ export const useExplainStore = defineStore('explain', () => {
     if (job && job.status === 'failed' && prev?.status !== 'failed') app.notify(new Error(`Faithfulness metrics failed: ${job.error ?? 'unknown error'}`));
   });
 
+  // ---- batch explain (a job): stores the maps of a split, so browsing them is instant ----
+  async function runBatch(split: Split, limit?: number): Promise<void> {
+    const mid = modelId.value;
+    if (mid === null) return;
+    try {
+      const { jobId } = await api['explain.batch']({ modelId: mid, split, method: method.value, ...(effectiveLayer.value ? { layer: effectiveLayer.value } : {}), ...(limit ? { limit } : {}) });
+      batchJobId.value = jobId;
+      jobs.watch(jobId);
+    } catch (error) {
+      app.notify(error);
+    }
+  }
+
+  async function cancelBatch(): Promise<void> {
+    if (batchJobId.value === null) return;
+    try {
+      await jobs.cancel(batchJobId.value);
+    } catch (error) {
+      app.notify(error);
+    }
+  }
+
+  watch(batchJob, (job, prev) => {
+    if (job && job.status === 'failed' && prev?.status !== 'failed') app.notify(new Error(`Batch explanation failed: ${job.error ?? 'unknown error'}`));
+  });
+
   // ---- sanity check (one call) ----
   async function runSanity(maxLayers?: number): Promise<void> {
     const p = pair.value;
@@ -480,9 +509,9 @@ export const useExplainStore = defineStore('explain', () => {
     models, modelId, model, layersInfo, method, layer, colormap, opacity, show, methods, methodInfo, effectiveLayer,
     context, pair, moving, atEnd, atStart,
     explanation, explaining, explainStartedAt, explainError, overlays,
-    metricsJob, metricsRunning, metrics, metricsScope, sanity, sanityRunning, sanityError,
+    metricsJob, metricsRunning, metrics, metricsScope, batchJob, batchRunning, sanity, sanityRunning, sanityError,
     init, loadModels, setModel, openPair, step, goTo, explain, abandonExplain, panel,
     setMethod, setMethodIndex, setLayer, setColormap, setOpacity,
-    runMetrics, cancelMetrics, runSanity, abandonSanity,
+    runMetrics, cancelMetrics, runBatch, cancelBatch, runSanity, abandonSanity,
   };
 });

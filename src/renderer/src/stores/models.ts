@@ -192,11 +192,23 @@ export const useModelsStore = defineStore('models', () => {
   async function refresh(): Promise<void> {
     try {
       versions.value = await api['models.list']({});
+      if (!loaded.value) await adoptRunningTraining().catch(() => undefined);
       loaded.value = true;
       if (selectedId.value !== null && !versions.value.some((v) => v.id === selectedId.value)) selectedId.value = null;
     } catch (error) {
       app.notify(error);
     }
+  }
+
+  /** After a reload (or from another window): follow a training job that is still running. */
+  async function adoptRunningTraining(): Promise<void> {
+    if (trainJobId.value !== null) return;
+    const running = (await api['jobs.list']({ limit: 50 })).find((j) => j.kind === 'train' && !isFinished(j));
+    if (!running) return;
+    jobs.put(running);
+    live.value = foldTrainMessage(emptyLive(), running.message);
+    trainJobId.value = running.id;
+    jobs.watch(running.id);
   }
 
   /** Sets the form's dataset and loads its pair sets (choosing the newest). */
