@@ -10,6 +10,14 @@
 //           here, not timed): decode + normalise + PNG + thumbnail per file, against a
 //           baseline of decoding each file to raw pixels with sharp.
 //   pairs   pair generation and paging at Fashion-MNIST scale (scripts/bench-pairs.ts).
+//   train-step  one contrastive training step of the small CNN on 32 pairs of 28x28 on
+//           wasm, single thread and data-parallel over the worker pool, against the pure-JS
+//           cpu backend in the same run (scripts/bench-engine/train-step.ts).
+//   embed-resnet50  ResNet50 embedding at 224x224: single-thread wasm baseline vs the
+//           worker pool over every core (scripts/bench-engine/embed-resnet50.ts).
+//   explain-latency  one pair, both images, factual + counterfactual Grad-CAM, small CNN
+//           at 28x28 and ResNet50 at 224x224, against the plain forward of the pair
+//           (scripts/bench-cam/pair-latency.ts, run in its own process).
 import Module from 'node:module';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -157,7 +165,24 @@ const SECTIONS: Record<string, Section> = {
   'import-folder': importFolderSection,
   // pair generation and paging (scripts/bench-pairs.ts, owned by the pairs code)
   pairs: async () => (await import('./bench-pairs')).pairsSection(),
+  'train-step': async () => (await import('./bench-engine/train-step')).benchTrainStep({ steps: 10, cpuSteps: 1, workers: Math.max(2, cpus().length) }),
+  'embed-resnet50': async () => (await import('./bench-engine/embed-resnet50')).benchEmbedResnet50({ images: 16, batch: 4, workers: Math.max(2, cpus().length) }),
+  'explain-latency': explainLatencySection,
 };
+
+async function explainLatencySection(): Promise<Figures> {
+  const { execFileSync } = await import('node:child_process');
+  const tsx = resolve(__dirname, '..', 'node_modules', '.bin', 'tsx');
+  const out = execFileSync(tsx, [resolve(__dirname, 'bench-cam', 'pair-latency.ts'), '--json'], { encoding: 'utf8', maxBuffer: 16 << 20 });
+  const parsed = JSON.parse(out.slice(out.indexOf('{'))) as { backend: string; rows: { model: string; case: string; medianMs: number; ratioToForward: number | null }[] };
+  const figures: Figures = { backend: parsed.backend };
+  for (const r of parsed.rows) {
+    const key = `${r.model} ${r.case}`.replace(/[^a-z0-9]+/gi, '_').toLowerCase();
+    figures[`${key}_ms`] = round(r.medianMs, 1);
+    if (r.ratioToForward !== null) figures[`${key}_ratio_to_forward`] = round(r.ratioToForward, 2);
+  }
+  return figures;
+}
 
 async function main() {
   const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -2,21 +2,24 @@
 // "Deletion AUC of Grad-CAM beats the random map on a trained small CNN over Fashion-MNIST
 // test pairs (report the mean and the share of pairs where it does)."
 //
-//   npx tsx scripts/explain-fashion.ts [--workspace DIR] [--epochs 5] [--width 1] [--limit 1000]
-//        [--steps 32] [--method gradcam] [--workers 2] [--seed 0]
+//   npx tsx scripts/explain-fashion.ts [--workspace DIR] [--model-dir DIR | --epochs 5 --width 1]
+//        [--limit 1000] [--steps 32] [--method gradcam] [--workers 2] [--seed 0]
 //
 // 1. imports Fashion-MNIST (Debian package dataset-fashion-mnist: 60k train + 10k official
 //    test images, idx files) into a workspace (default: a new temp folder; with --workspace
 //    an existing one is reused and nothing is imported or trained twice);
 // 2. generates pairs (seed 42; the official test images are the test split);
-// 3. trains the small CNN through models.train (wasm backend, best epoch by validation AUC);
+// 3. trains the small CNN through models.train (wasm backend, best epoch by validation AUC;
+//    about 1100 steps per epoch on the full data: long), or, with --model-dir, registers a
+//    model already trained on the same protocol (e.g. scripts/train-fashion.ts --out DIR) as
+//    a version and evaluates it (models.evaluate: val threshold, test AUC, stored scores);
 // 4. runs 'explain.metrics' jobs on the test split (first --limit pairs by id) for the
 //    same-class pairs, the different-class pairs and all of them, on an engine worker pool
 //    of --workers threads, and prints the mean deletion / insertion AUC of the method's maps,
 //    of a random map and of a centre prior, and the share of images / pairs where the
 //    method's map beats the random one.
 import Module from 'node:module';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 
@@ -95,6 +98,29 @@ async function main(): Promise<void> {
       await done((await app.call('pairs.generate', { datasetId, seed: 42 })).jobId, 'pairs');
     }
     let model = (await app.call('models.list', { datasetId }))[0];
+    const modelDir = arg('model-dir', '');
+    if (!model && modelDir) {
+      const meta = JSON.parse(readFileSync(join(modelDir, 'siamese.json'), 'utf8')) as { config: { arch: string; seed?: number } };
+      const pairSetId = (await app.call('datasets.get', { id: datasetId })).pairSets[0].id;
+      const id = app.models.repo.insert({
+        name: `from ${modelDir}`,
+        datasetId,
+        pairSetId,
+        parentId: null,
+        jobId: null,
+        arch: meta.config.arch,
+        config: { model: meta.config },
+        weightsPath: null,
+        seed: meta.config.seed ?? null,
+        backend: backend.name,
+        metrics: null,
+      });
+      cpSync(modelDir, join(workspace, 'models', String(id)), { recursive: true });
+      app.models.repo.setWeightsPath(id, `models/${id}`);
+      log(`registered ${modelDir} as model version ${id}; evaluating`);
+      await done((await app.call('models.evaluate', { id })).jobId, 'evaluate');
+      model = await app.call('models.get', { id });
+    }
     if (!model) {
       log(`training the small CNN (width ${width}, up to ${epochs} epochs)`);
       const job = await done((await app.call('models.train', { datasetId, arch: 'small', epochs, width, batchSize: 128, learningRate: 1e-3, seed: 0 })).jobId, 'train');
