@@ -310,3 +310,16 @@ describe('useExplainStore', () => {
     expect(ex.layersInfo?.default).toBe('conv2');
   });
 });
+
+describe('useExplainStore.useVersion', () => {
+  it('switches to a version and its own test pairs, even while the view initialises', async () => {
+    modelsList = [version(4), { ...version(3), datasetId: 1 }];
+    const ex = useExplainStore();
+    const a = ex.useVersion(3);
+    const b = ex.init();
+    await Promise.all([a, b]);
+    expect(ex.modelId).toBe(3);
+    expect(ex.pair?.id).toBe(10);
+    expect(ex.context).toEqual({ datasetId: 1, pairSetId: 7, split: 'test', label: null });
+  });
+});

@@ -186,6 +186,10 @@ export const useExplainStore = defineStore('explain', () => {
 
   /** Opens the view on a model and pair when nothing is chosen yet: the newest model's test pairs. */
   async function init(): Promise<void> {
+    if (pending) {
+      await pending; // useVersion() chose the model and pair
+      return;
+    }
     await loadModels();
     if (pair.value === null) {
       const m = model.value ?? models.value.find((x) => x.weightsPath && x.datasetId !== null && x.pairSetId !== null);
@@ -208,6 +212,37 @@ export const useExplainStore = defineStore('explain', () => {
     sanity.value = null;
     await loadLayers();
     void explain();
+  }
+
+  /** Explains with this version (from the models view): its own pair set's test pairs unless the current pair fits. */
+  let pending: Promise<void> | null = null;
+  async function useVersion(id: number): Promise<void> {
+    const run = switchVersion(id);
+    pending = run;
+    try {
+      await run;
+    } finally {
+      if (pending === run) pending = null;
+    }
+  }
+
+  async function switchVersion(id: number): Promise<void> {
+    await loadModels();
+    const m = models.value.find((x) => x.id === id);
+    if (!m) return;
+    const fits = !!pair.value && context.value?.datasetId === m.datasetId;
+    modelId.value = id;
+    layer.value = null;
+    sanity.value = null;
+    explanation.value = null;
+    await loadLayers();
+    if (fits) {
+      void explain();
+    } else if (m.datasetId !== null) {
+      pair.value = null;
+      context.value = { datasetId: m.datasetId, pairSetId: m.pairSetId, split: 'test', label: null };
+      await step(1, 0);
+    }
   }
 
   /** Opens a pair (from the pairs browser), remembering its filters for prev/next. */
@@ -510,7 +545,7 @@ export const useExplainStore = defineStore('explain', () => {
     context, pair, moving, atEnd, atStart,
     explanation, explaining, explainStartedAt, explainError, overlays,
     metricsJob, metricsRunning, metrics, metricsScope, batchJob, batchRunning, sanity, sanityRunning, sanityError,
-    init, loadModels, setModel, openPair, step, goTo, explain, abandonExplain, panel,
+    init, loadModels, setModel, useVersion, openPair, step, goTo, explain, abandonExplain, panel,
     setMethod, setMethodIndex, setLayer, setColormap, setOpacity,
     runMetrics, cancelMetrics, runBatch, cancelBatch, runSanity, abandonSanity,
   };
