@@ -84,8 +84,13 @@ export class SimLensApp {
     };
   }
 
-  info(): AppInfoDto {
-    return { version: APP_VERSION, shell: this.options.shell, dbPath: this.options.dbPath, schemaVersion: SCHEMA_VERSION, backend: null };
+  /** App facts, including the tfjs backend chosen at run time and why better ones were not. */
+  async info(): Promise<AppInfoDto> {
+    const backend = await initBackend().then(
+      (b) => ({ name: b.name, notes: b.notes }),
+      (error: unknown) => ({ name: 'none', notes: [`no tfjs backend could start: ${error instanceof Error ? error.message : String(error)}`] }),
+    );
+    return { version: APP_VERSION, shell: this.options.shell, dbPath: this.options.dbPath, schemaVersion: SCHEMA_VERSION, backend };
   }
 
   /**
