@@ -3,7 +3,6 @@
 // Images are synthetic rows (4 raw bytes each): generation and paging never read pixels.
 // Baseline for paging, measured in the same run: naive paging (LIMIT/OFFSET and a
 // count, with the indexes disabled), i.e. what a page costs without keyset + index.
-// Requires the `?raw` loader hook that scripts/bench.ts installs before it runs sections.
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -18,28 +18,11 @@
 //   explain-latency  one pair, both images, factual + counterfactual Grad-CAM, small CNN
 //           at 28x28 and ResNet50 at 224x224, against the plain forward of the pair
 //           (scripts/bench-cam/pair-latency.ts, run in its own process).
-import Module from 'node:module';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-
-// The store's migrations are imported as Vite `?raw` strings; teach Node's loader the
-// same (tsx runs these files as CommonJS), before any app module is loaded.
-type ModuleInternals = {
-  _resolveFilename: (request: string, parent: { filename?: string } | undefined, ...rest: unknown[]) => string;
-  _extensions: Record<string, (m: { exports: unknown }, filename: string) => void>;
-};
-const M = Module as unknown as ModuleInternals;
-const resolveFilename = M._resolveFilename;
-M._resolveFilename = function (request, parent, ...rest) {
-  if (request.endsWith('?raw') && parent?.filename) return resolve(dirname(parent.filename), request);
-  return resolveFilename.call(this, request, parent, ...rest);
-};
-M._extensions['.sql?raw'] = (m, filename) => {
-  m.exports = { __esModule: true, default: readFileSync(filename.slice(0, -'?raw'.length), 'utf8') };
-};
 
 const FASHION = process.env.SIMLENS_FASHION_MNIST ?? '/usr/share/datasets/fashion-mnist';
 const IMPORT_TARGET_S = 20;

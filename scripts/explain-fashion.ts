@@ -18,25 +18,9 @@
 //    of --workers threads, and prints the mean deletion / insertion AUC of the method's maps,
 //    of a random map and of a centre prior, and the share of images / pairs where the
 //    method's map beats the random one.
-import Module from 'node:module';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-
-// The store's migrations are Vite `?raw` imports: teach Node's loader (as scripts/bench.ts does).
-type ModuleInternals = {
-  _resolveFilename: (request: string, parent: { filename?: string } | undefined, ...rest: unknown[]) => string;
-  _extensions: Record<string, (m: { exports: unknown }, filename: string) => void>;
-};
-const M = Module as unknown as ModuleInternals;
-const resolveFilename = M._resolveFilename;
-M._resolveFilename = function (request, parent, ...rest) {
-  if (request.endsWith('?raw') && parent?.filename) return resolve(dirname(parent.filename), request);
-  return resolveFilename.call(this, request, parent, ...rest);
-};
-M._extensions['.sql?raw'] = (m, filename) => {
-  m.exports = { __esModule: true, default: readFileSync(filename.slice(0, -'?raw'.length), 'utf8') };
-};
+import { join, resolve } from 'node:path';
 
 const FASHION = process.env.SIMLENS_FASHION_MNIST ?? '/usr/share/datasets/fashion-mnist';
 const arg = (name: string, fallback: string) => {

@@ -1,8 +1,8 @@
-// Numbered migrations, applied in order. Add NNNN-verb-noun.sql and list it here;
-// never edit one that has shipped.
-import m0001 from './0001-create-schema.sql?raw';
-import m0002 from './0002-index-pairs-paging.sql?raw';
-import m0003 from './0003-index-image-references.sql?raw';
+// Numbered migrations, applied in order. Add NNNN-verb-noun.ts (exporting its SQL) and
+// list it here; never edit one that has shipped.
+import m0001 from './0001-create-schema';
+import m0002 from './0002-index-pairs-paging';
+import m0003 from './0003-index-image-references';
 
 export interface Migration {
   version: number;

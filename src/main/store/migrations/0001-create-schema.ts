@@ -1,3 +1,6 @@
+// Migration 0001-create-schema (SQL kept as a string module so it loads the same under
+// Vite, vitest, tsx and the worker threads, with no loader tricks).
+export default /* sql */ `
 -- SimLens schema v1: everything the workbench needs, so later features add rows, not rewrites.
 
 CREATE TABLE datasets (
@@ -155,3 +158,4 @@ CREATE TABLE masks (
   created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 );
 CREATE INDEX masks_by_image ON masks (image_id, author, id);
+`;
