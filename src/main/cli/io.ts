@@ -70,3 +70,11 @@ export function parseIntOption(name: string, value: string, min: number, max: nu
   if (n < min || n > max) throw new CliError(`--${name}: expected an integer in [${min}, ${max}], got ${n}`, 2, true);
   return n;
 }
+
+/** Strict decimal parsing for option values ("0.001", "1e-3"; not "", "abc" or "1x"), within [min, max]. */
+export function parseNumberOption(name: string, value: string, min: number, max: number): number {
+  const n = value.trim() === '' ? NaN : Number(value);
+  if (!Number.isFinite(n)) throw new CliError(`--${name}: expected a number, got '${value}'`, 2, true);
+  if (n < min || n > max) throw new CliError(`--${name}: expected a number in [${min}, ${max}], got ${n}`, 2, true);
+  return n;
+}

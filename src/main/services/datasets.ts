@@ -7,6 +7,7 @@ import { runImport, type ImportOptions } from '../import/run';
 import type { Db } from '../store/db';
 import { DatasetsRepo } from '../store/datasets-repo';
 import { ImportReportsRepo } from '../store/import-reports-repo';
+import { PairsRepo } from '../store/pairs-repo';
 import type { JobRunner } from './jobs';
 
 /** Label shown for images without a class (CSV imports). */
@@ -16,6 +17,7 @@ export const UNLABELLED = '(unlabelled)';
 export class DatasetService {
   private readonly repo: DatasetsRepo;
   private readonly reports: ImportReportsRepo;
+  private readonly pairsRepo: PairsRepo;
 
   constructor(
     private readonly db: Db,
@@ -24,6 +26,7 @@ export class DatasetService {
     private readonly importOptions: ImportOptions = {},
   ) {
     this.repo = new DatasetsRepo(db);
+    this.pairsRepo = new PairsRepo(db);
     this.reports = new ImportReportsRepo(db);
   }
 
@@ -44,7 +47,7 @@ export class DatasetService {
       if (row.split) c[row.split] += row.count;
       else c.unassigned += row.count;
     }
-    return { ...dataset, classes: [...classes.values()], pairSets: this.repo.pairSets(id) };
+    return { ...dataset, classes: [...classes.values()], pairSets: this.pairsRepo.listPairSets(id) };
   }
 
   /**

@@ -1,4 +1,4 @@
-import type { DatasetDto, ImportSourceKind, PairSetDto, Split } from '../../shared/dto';
+import type { DatasetDto, ImportSourceKind, Split } from '../../shared/dto';
 import type { Db } from './db';
 
 interface DatasetRow {
@@ -93,34 +93,5 @@ export class DatasetsRepo {
          WHERE i.dataset_id = ? GROUP BY i.class_label, s.split ORDER BY i.class_label`,
       )
       .all(pairSetId ?? -1, datasetId) as ClassSplitCount[];
-  }
-
-  pairSets(datasetId: number): PairSetDto[] {
-    const sets = this.db
-      .prepare('SELECT id, dataset_id, source, seed, ratios, pairs_per_anchor, created_at FROM pair_sets WHERE dataset_id = ? ORDER BY id DESC')
-      .all(datasetId) as {
-      id: number;
-      dataset_id: number;
-      source: 'generated' | 'csv';
-      seed: number | null;
-      ratios: string | null;
-      pairs_per_anchor: number | null;
-      created_at: string;
-    }[];
-    const countsOf = this.db.prepare('SELECT split, label, count(*) AS count FROM pairs WHERE pair_set_id = ? GROUP BY split, label ORDER BY split, label');
-    return sets.map((s) => {
-      const counts = countsOf.all(s.id) as { split: Split; label: 0 | 1; count: number }[];
-      return {
-        id: s.id,
-        datasetId: s.dataset_id,
-        source: s.source,
-        seed: s.seed,
-        ratios: s.ratios ? (JSON.parse(s.ratios) as [number, number, number]) : null,
-        pairsPerAnchor: s.pairs_per_anchor,
-        createdAt: s.created_at,
-        pairCount: counts.reduce((a, c) => a + c.count, 0),
-        counts,
-      };
-    });
   }
 }
