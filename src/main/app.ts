@@ -11,23 +11,48 @@ import { EventBus } from './events';
 import { DatasetService } from './services/datasets';
 import { ImageService } from './services/images';
 import { JobRunner } from './services/jobs';
-import { inProcessModelEngine, ModelService, type ModelEngine } from './services/models';
+import { inProcessModelEngine, ModelService, poolModelEngine, type ModelEngine } from './services/models';
 import { initBackend } from './engine/backend';
 import { PairService } from './services/pairs';
 import { ExplainService } from './services/explain';
-import type { WorkerPool } from './engine/pool';
+// engine/pool/pool.ts, not the index: the main side only (no tfjs), so app start stays light.
+import { WorkerPool, type WorkerPoolOptions } from './engine/pool/pool';
 import { openDatabase, SCHEMA_VERSION, type Db } from './store/db';
 import { JobsRepo } from './store/jobs-repo';
 
 export const APP_VERSION = '0.1.0';
 
+/**
+ * Where the tensor work of jobs runs:
+ * - 'pool': engine worker threads (engine/pool), so the thread that serves the UI never blocks on
+ *   it: training, evaluation, batch explanations and metrics. The pool is created on first use
+ *   (app start and calls that never train or explain in batch spawn no worker) and closed by close().
+ * - 'in-process': this thread (tests, and anything that wants no threads).
+ * Single-pair explanations, overlays and the sanity check run in this thread either way.
+ */
+export type EngineMode = 'pool' | 'in-process';
+
+/** The default engine of a shell: the pool where a UI is served (electron, browser); in-process for
+ * 'cli' apps constructed directly (tests, scripts). The CLI runner itself asks for 'pool' (cli/run.ts). */
+export function defaultEngine(shell: AppInfoDto['shell']): EngineMode {
+  return shell === 'cli' ? 'in-process' : 'pool';
+}
+
 export interface AppOptions {
   dbPath: string;
   shell: AppInfoDto['shell'];
   nativeBinding?: string;
-  /** Where model training/evaluation runs; default: in this process (TODO: the engine worker pool). */
+  /** Where jobs' tensor work runs (see EngineMode); default: defaultEngine(shell). */
+  engine?: EngineMode;
+  /** Options of the worker pool the app creates in 'pool' mode (size, backend, ...). */
+  poolOptions?: WorkerPoolOptions;
+  /** Where model training/evaluation runs; overrides `engine` for models. */
   modelEngine?: ModelEngine;
-  /** Engine worker pool for batch explanations and metrics (its workers must register engine/explain-task); default: this thread. */
+  /**
+   * A pool owned by the caller (not closed by close()), used instead of creating one: for batch
+   * explanations and metrics always, and for models in 'pool' mode. Its workers must register the
+   * engine tasks (engine/pool/registered-tasks.ts does for the default worker).
+   */
   enginePool?: WorkerPool;
 }
 
@@ -42,7 +67,11 @@ export class SimLensApp {
   readonly images: ImageService;
   readonly models: ModelService;
   readonly explain: ExplainService;
+  /** 'pool' or 'in-process': see EngineMode. */
+  readonly engine: EngineMode;
   private readonly handlers: Handlers;
+  private ownPool: WorkerPool | null = null;
+  private closed = false;
 
   constructor(readonly options: AppOptions) {
     mkdirSync(dirname(options.dbPath), { recursive: true });
@@ -51,11 +80,16 @@ export class SimLensApp {
     this.images = new ImageService(this.db);
     this.datasets = new DatasetService(this.db, this.jobs);
     this.pairs = new PairService(this.db, this.jobs);
+    this.engine = options.engine ?? defaultEngine(options.shell);
+    const local = inProcessModelEngine(() => initBackend());
+    // The pool is looked up at each call, so it is only created when a job first needs it.
+    const lazyPool = { run: <R>(...args: Parameters<WorkerPool['run']>) => this.enginePool().run<R>(...args) };
     this.models = new ModelService(this.db, this.jobs, {
       workspaceDir: dirname(options.dbPath),
-      engine: options.modelEngine ?? inProcessModelEngine(() => initBackend()),
+      engine: options.modelEngine ?? (this.engine === 'pool' ? poolModelEngine(lazyPool, local) : local),
     });
-    this.explain = new ExplainService(this.db, this.jobs, this.models, { pool: options.enginePool });
+    const explainPool = options.enginePool ?? (this.engine === 'pool' ? () => this.enginePool() : undefined);
+    this.explain = new ExplainService(this.db, this.jobs, this.models, { pool: explainPool });
     this.handlers = {
       'app.info': () => this.info(),
       'datasets.list': () => this.datasets.list(),
@@ -115,8 +149,24 @@ export class SimLensApp {
     return res.value as ResultOf<M>;
   }
 
+  /** The engine worker pool: the caller's (options.enginePool), or the app's own, created on first use. */
+  enginePool(): WorkerPool {
+    if (this.options.enginePool) return this.options.enginePool;
+    if (this.closed) throw new AppError('failed', 'The app is closed');
+    this.ownPool ??= new WorkerPool(this.options.poolOptions);
+    return this.ownPool;
+  }
+
+  /** Whether the app has started its own worker pool (for diagnostics and tests). */
+  get hasOwnPool(): boolean {
+    return this.ownPool !== null;
+  }
+
   async close(): Promise<void> {
+    this.closed = true;
     await this.jobs.stopAll();
+    await this.ownPool?.close();
+    this.ownPool = null;
     this.db.close();
   }
 }

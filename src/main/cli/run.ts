@@ -73,6 +73,7 @@ function parseError(error: unknown): CliError {
     case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
       return usageError(`unknown option '${quoted ?? '?'}'`);
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      if (/ambiguous/.test(e.message ?? '')) return usageError(`option '${quoted ?? '?'}' needs a value (for one starting with '-', write ${quoted ?? '--option'}=VALUE)`);
       return usageError((e.message ?? 'invalid option value').split('\n')[0].replace(/^Option /, 'option '));
     case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
       return usageError(`unexpected argument '${quoted ?? '?'}'`);
@@ -156,7 +157,9 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
         if (cmd.db === 'existing' && !existsSync(dbPath)) {
           throw new CliError(`No SimLens database at ${dbPath} (create one with: simlens import <path> --db ${dbPath})`);
         }
-        app = new SimLensApp({ dbPath, shell: 'cli' });
+        // Engine work (train/eval, explain --split, metrics) on worker threads: the pool starts only
+        // when a command first needs it, so small commands never spawn a worker.
+        app = new SimLensApp({ dbPath, shell: 'cli', engine: 'pool' });
         return app;
       },
     });

@@ -50,8 +50,11 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
 const INPUT_SPACE: ReadonlySet<CamMethod> = new Set(['occlusion', 'rise']);
 
 export interface ExplainServiceOptions {
-  /** Engine worker pool; used when its workers have the 'explain.pairs' / 'explain.metrics' tasks. */
-  pool?: WorkerPool;
+  /**
+   * Engine worker pool, or a function that gives it (called on the first batch job, so a pool
+   * can be created lazily); used when its workers have the 'explain.pairs' / 'explain.metrics' tasks.
+   */
+  pool?: WorkerPool | (() => WorkerPool);
   /** Overlay cache bounds (default 256 entries, 32 MiB). */
   overlayCacheEntries?: number;
   overlayCacheBytes?: number;
@@ -396,8 +399,14 @@ export class ExplainService {
 
   /** Whether the pool's workers can run the explain tasks (checked once). */
   private async usePool(): Promise<WorkerPool | null> {
-    const pool = this.options.pool;
-    if (!pool) return null;
+    const option = this.options.pool;
+    if (!option) return null;
+    let pool: WorkerPool;
+    try {
+      pool = typeof option === 'function' ? option() : option;
+    } catch {
+      return null; // no pool can start here (e.g. no worker script): this thread does the work
+    }
     this.poolHasTasks ??= pool
       .run<{ tasks: string[] }>('engine.info')
       .then((info) => info.tasks.includes('explain.pairs') && info.tasks.includes('explain.metrics'))

@@ -1,10 +1,13 @@
 // The command registry: one module per command. A later command (train, eval,
 // explain, metrics, export) is a new file here and one line in this list.
 import type { CliCommand } from '../types';
+import { evalCommand } from './eval';
 import { explainCommand } from './explain';
 import { importCommand } from './import';
 import { metricsCommand } from './metrics';
+import { modelsCommand } from './models';
 import { infoCommand } from './info';
 import { pairsCommand } from './pairs';
+import { trainCommand } from './train';
 
-export const COMMANDS: CliCommand[] = [importCommand, pairsCommand, infoCommand, explainCommand, metricsCommand];
+export const COMMANDS: CliCommand[] = [importCommand, pairsCommand, infoCommand, trainCommand, evalCommand, modelsCommand, explainCommand, metricsCommand];

@@ -98,10 +98,12 @@ export function buildFromBackbone(backbone: tf.LayersModel, cfg: ModelConfig): {
  */
 export function savedModelInputShape(dir: string): [number, number, number] {
   const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as { modelTopology?: Record<string, unknown> };
-  const topo = (json.modelTopology ?? {}) as { model_config?: { config?: { layers?: { config?: { batch_input_shape?: (number | null)[] } }[] } }; config?: unknown };
-  const layers = topo.model_config?.config?.layers ?? [];
+  type Layers = { config?: { batch_input_shape?: (number | null)[]; batch_shape?: (number | null)[] } }[];
+  // tensorflowjs_converter writes {model_config: {config: {layers}}}; tfjs's own save() writes {config: {layers}}.
+  const topo = (json.modelTopology ?? {}) as { model_config?: { config?: { layers?: Layers } }; config?: { layers?: Layers } };
+  const layers = topo.model_config?.config?.layers ?? topo.config?.layers ?? [];
   for (const l of layers) {
-    const shape = l.config?.batch_input_shape;
+    const shape = l.config?.batch_input_shape ?? l.config?.batch_shape; // batch_shape: Keras 3
     if (shape && shape.length === 4 && shape.slice(1).every((d) => typeof d === 'number' && d > 0)) return shape.slice(1) as [number, number, number];
   }
   throw new Error(`Cannot read a fixed [H, W, C] input shape from ${join(dir, 'model.json')}`);

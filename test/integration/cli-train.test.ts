@@ -1,0 +1,278 @@
+// `simlens train`, `eval` and `models`: the built CLI (out/main/cli.js, rebuilt when the
+// sources are newer) run as a child process on temp databases with the bundled demo data.
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { saveLayersModel } from '../../src/main/engine/model-io';
+import type { ModelVersionDto, Split } from '../../src/shared/dto';
+
+const ROOT = resolve(__dirname, '../..');
+const CLI = join(ROOT, 'out/main/cli.js');
+const DEMO = join(ROOT, 'resources/demo/fashion-mnist');
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+const env = () => ({ ...process.env, SIMLENS_WORKSPACE: work, SIMLENS_BACKEND: 'wasm' });
+
+function simlens(args: string[]): Promise<Run> {
+  return new Promise((done) => {
+    execFile(process.execPath, [CLI, ...args], { cwd: ROOT, env: env(), maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      done({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+async function json<T>(args: string[]): Promise<T> {
+  const run = await simlens([...args, '--json']);
+  expect(run.stderr, run.stderr).toBe('');
+  expect(run.code).toBe(0);
+  return JSON.parse(run.stdout) as T;
+}
+
+interface SplitSummary {
+  auc: number;
+  accuracy: number;
+  precision: number;
+  recall: number;
+  f1: number;
+  threshold: number;
+  pairs: number;
+  same: number;
+  different: number;
+  tp: number;
+  fp: number;
+  tn: number;
+  fn: number;
+}
+interface MetricsSummary {
+  threshold: number;
+  thresholdSource: string;
+  splits: Partial<Record<Split, SplitSummary>>;
+}
+interface TrainOut {
+  jobId: number;
+  modelId: number;
+  name: string;
+  arch: string;
+  datasetId: number;
+  pairSetId: number;
+  seed: number;
+  inputShape: number[];
+  training: { epochs: number; bestEpoch: number; bestValAuc: number };
+  metrics: MetricsSummary;
+  history: { epoch: number; loss: number; valAuc: number }[];
+}
+
+const KEYS = ['auc', 'accuracy', 'precision', 'recall', 'f1', 'threshold', 'pairs', 'same', 'different', 'tp', 'fp', 'tn', 'fn'] as const;
+const pick = (m: object) => Object.fromEntries(KEYS.map((k) => [k, (m as Record<string, unknown>)[k]]));
+
+let work: string;
+let db: string;
+let pairSetId: number;
+beforeAll(async () => {
+  const sources = Math.max(newestMtime(join(ROOT, 'src/main')), newestMtime(join(ROOT, 'src/shared')));
+  if (!existsSync(CLI) || statSync(CLI).mtimeMs < sources) {
+    execFileSync(process.execPath, [join(ROOT, 'node_modules/electron-vite/bin/electron-vite.js'), 'build'], { cwd: ROOT, stdio: 'pipe' });
+  }
+  work = mkdtempSync(join(tmpdir(), 'simlens-cli-train-'));
+  db = join(work, 'demo.db');
+  await json(['import', DEMO, '--db', db, '--kind', 'idx']);
+  pairSetId = (await json<{ pairSetId: number }>(['pairs', '--db', db, '--seed', '1'])).pairSetId;
+}, 120_000);
+afterAll(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+describe('simlens train / eval / models', () => {
+  let trained: TrainOut;
+
+  it('train --json prints the new version id and its val/test metrics', async () => {
+    const started = Date.now();
+    const run = await simlens(['train', '--db', db, '--epochs', '1', '--batch', '32', '--seed', '1', '--name', 'cli smoke', '--json']);
+    const seconds = (Date.now() - started) / 1000;
+    expect(run.stderr, run.stderr).toBe(''); // not a terminal: no progress
+    expect(run.code).toBe(0);
+    expect(seconds).toBeLessThan(40);
+    trained = JSON.parse(run.stdout) as TrainOut;
+    expect(trained.modelId).toBeGreaterThan(0);
+    expect(trained).toMatchObject({ name: 'cli smoke', arch: 'small', datasetId: 1, pairSetId, seed: 1, inputShape: [28, 28, 1] });
+    expect(trained.training).toMatchObject({ epochs: 1, bestEpoch: 1 });
+    expect(trained.history).toHaveLength(1);
+    expect(trained.metrics.thresholdSource).toBe('val');
+    expect(Object.keys(trained.metrics.splits).sort()).toEqual(['test', 'val']);
+    for (const s of ['val', 'test'] as const) {
+      const m = trained.metrics.splits[s]!;
+      expect(Object.keys(m).sort()).toEqual([...KEYS].sort());
+      expect(m.auc).toBeGreaterThan(0);
+      expect(m.auc).toBeLessThanOrEqual(1);
+      for (const k of ['accuracy', 'precision', 'recall', 'f1'] as const) expect(m[k]).toBeGreaterThanOrEqual(0);
+      expect(m.threshold).toBe(trained.metrics.threshold);
+      expect(m.tp + m.fp + m.tn + m.fn).toBe(m.pairs);
+    }
+    // the stored version carries the same numbers
+    const stored = await json<ModelVersionDto>(['models', '--db', db, '--model', String(trained.modelId)]);
+    expect(stored.metrics!.splits.test!.roc.length).toBeGreaterThan(1);
+    for (const s of ['val', 'test'] as const) expect(pick(stored.metrics!.splits[s]!)).toEqual(trained.metrics.splits[s]);
+  }, 60_000);
+
+  it('eval --split test re-scores the test pairs: metrics equal the stored ones', async () => {
+    const out = await json<{ jobId: number; modelId: number; metrics: MetricsSummary }>(['eval', '--db', db, '--model', String(trained.modelId), '--split', 'test']);
+    expect(out.modelId).toBe(trained.modelId);
+    expect(Object.keys(out.metrics.splits)).toEqual(['test']);
+    const test = out.metrics.splits.test!;
+    expect(out.metrics.threshold).toBe(trained.metrics.threshold); // kept: val was not evaluated
+    const stored = await json<ModelVersionDto>(['models', '--db', db, '--model', String(trained.modelId)]);
+    expect(pick(stored.metrics!.splits.test!)).toEqual(test);
+    // the weights on disk score as the model did at the end of training
+    const before = trained.metrics.splits.test!;
+    for (const k of KEYS) expect(test[k]).toBeCloseTo(before[k], 6);
+
+    const human = await simlens(['eval', '--db', db, '--model', String(trained.modelId)]);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toContain(`Model version ${trained.modelId} "cli smoke" (small)`);
+    expect(human.stdout).toMatch(/^val\s+\d+\s+0\.\d{4}/m);
+    expect(human.stdout).toMatch(/^test\s+\d+\s+0\.\d{4}/m);
+
+    const list = await json<{ id: number; metrics: MetricsSummary | null }[]>(['models', '--db', db]);
+    expect(list.map((m) => m.id)).toContain(trained.modelId);
+  });
+
+  it('rejects bad flags with a one-line message and exit code 2', async () => {
+    const m = String(trained.modelId);
+    const cases: [string[], RegExp][] = [
+      [['train', '--db', db, '--epochs', '0'], /--epochs: expected an integer in \[1, 1000\], got 0/],
+      [['train', '--db', db, '--epochs', '1.5'], /--epochs: expected an integer, got '1.5'/],
+      [['train', '--db', db, '--lr', '-1'], /option '--lr' needs a value/],
+      [['train', '--db', db, '--lr=-1'], /--lr: expected a number in \[1e-9, 1\], got -1/],
+      [['train', '--db', db, '--lr', 'fast'], /--lr: expected a number, got 'fast'/],
+      [['train', '--db', db, '--margin', '0'], /--margin: expected a number in/],
+      [['train', '--db', db, '--batch', '1'], /--batch: expected an integer in \[2, 4096\]/],
+      [['train', '--db', db, '--arch', 'vgg16'], /--arch: expected one of small, resnet18, resnet50, mobilenetv2, got 'vgg16'/],
+      [['train', '--db', db, '--frozen-blocks', '2'], /--cut-layer and --frozen-blocks need --backbone DIR/],
+      [['train', '--db', db, '--backbone', work, '--arch', 'small'], /--arch and --backbone exclude each other/],
+      [['train', '--db', db, '--pair-set', String(pairSetId), '--dataset', '2'], /belongs to dataset 1, not 2/],
+      [['eval', '--db', db], /missing --model ID/],
+      [['eval', '--db', db, '--model', 'x'], /--model: expected an integer/],
+      [['eval', '--db', db, '--model', m, '--split', 'holdout'], /--split: expected one or more of train, val, test/],
+    ];
+    for (const [args, message] of cases) {
+      const run = await simlens([...args, '--json']);
+      expect(run.code, `${args.join(' ')}: ${run.stderr}`).toBe(2);
+      expect(run.stdout).toBe('');
+      expect(run.stderr.split('\n')[0]).toMatch(/^simlens (train|eval): /);
+      expect(run.stderr.split('\n')[0]).toMatch(message);
+    }
+  });
+
+  it('fails with exit code 1 on an unknown model, a missing backbone, or no pairs; 2 when the dataset is ambiguous', async () => {
+    for (const args of [
+      ['eval', '--db', db, '--model', '999', '--json'],
+      ['models', '--db', db, '--model', '999', '--json'],
+    ]) {
+      const run = await simlens(args);
+      expect(run.code).toBe(1);
+      expect(run.stdout).toBe('');
+      expect(run.stderr.trim().split('\n')).toHaveLength(1);
+      expect(run.stderr).toMatch(/Model version 999 does not exist/);
+    }
+    const backbone = await simlens(['train', '--db', db, '--backbone', join(work, 'no-such-model')]);
+    expect(backbone.code).toBe(1);
+    expect(backbone.stderr).toMatch(/^simlens train: --backbone: no such folder .*no-such-model/);
+
+    const other = join(work, 'no-pairs.db');
+    await json(['import', DEMO, '--db', other, '--kind', 'idx']);
+    const noPairs = await simlens(['train', '--db', other, '--json']);
+    expect(noPairs.code).toBe(1);
+    expect(noPairs.stdout).toBe('');
+    expect(noPairs.stderr).toMatch(/^simlens train: Dataset 1 has no pairs yet: generate them first \(simlens pairs --dataset 1\)/);
+
+    // two datasets: the CLI does not guess
+    await json(['import', DEMO, '--db', other, '--kind', 'idx', '--name', 'second']);
+    const ambiguous = await simlens(['train', '--db', other, '--json']);
+    expect(ambiguous.code).toBe(2);
+    expect(ambiguous.stderr).toMatch(/^simlens train: The database has 2 datasets: choose one with --dataset ID/);
+  });
+
+  it('train --backbone DIR trains on a saved tfjs LayersModel, cut and partly frozen', async () => {
+    // a small "pretrained" CNN with a classifier top, as a tfjs LayersModel folder
+    await tf.setBackend('cpu');
+    const input = tf.input({ shape: [28, 28, 1] });
+    let x = tf.layers.conv2d({ name: 'b1_conv', filters: 8, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed: 1 }) }).apply(input) as tf.SymbolicTensor;
+    x = tf.layers.maxPooling2d({ name: 'b1_pool', poolSize: 2 }).apply(x) as tf.SymbolicTensor;
+    x = tf.layers.conv2d({ name: 'b2_conv', filters: 8, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed: 2 }) }).apply(x) as tf.SymbolicTensor;
+    x = tf.layers.conv2d({ name: 'b3_conv', filters: 8, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed: 3 }) }).apply(x) as tf.SymbolicTensor;
+    x = tf.layers.globalAveragePooling2d({ name: 'gap' }).apply(x) as tf.SymbolicTensor;
+    const top = tf.layers.dense({ name: 'classes', units: 10, activation: 'softmax' }).apply(x) as tf.SymbolicTensor;
+    const model = tf.model({ inputs: input, outputs: top });
+    const dir = join(work, 'backbone');
+    await saveLayersModel(model, dir);
+    model.dispose();
+
+    const out = await json<TrainOut>(['train', '--db', db, '--backbone', dir, '--cut-layer', 'b2_conv', '--frozen-blocks', '1', '--epochs', '1', '--batch', '32', '--seed', '3', '--embedding', '16']);
+    expect(out).toMatchObject({ arch: 'pretrained', inputShape: [28, 28, 1] });
+    expect(out.metrics.splits.test!.auc).toBeGreaterThan(0);
+    const stored = await json<ModelVersionDto>(['models', '--db', db, '--model', String(out.modelId)]);
+    expect((stored.config.model as { backbone: unknown; embeddingSize: number }).backbone).toMatchObject({ dir, cutLayer: 'b2_conv', frozenBlocks: 1 });
+    expect((stored.config.model as { embeddingSize: number }).embeddingSize).toBe(16);
+
+    const badCut = await simlens(['train', '--db', db, '--backbone', dir, '--cut-layer', 'zzz', '--epochs', '1', '--json']);
+    expect(badCut.code).toBe(1);
+    expect(badCut.stdout).toBe('');
+    expect(badCut.stderr.trim().split('\n')).toHaveLength(1);
+    expect(badCut.stderr).toMatch(/^simlens train: train failed: .*zzz/);
+  }, 60_000);
+
+  it('lists train, eval and models in the help', async () => {
+    const listed = await json<{ commands: { name: string; synopsis: string }[] }>(['help']);
+    expect(listed.commands.map((c) => c.name)).toEqual(expect.arrayContaining(['train', 'eval', 'models', 'explain', 'metrics']));
+    const help = await simlens(['help', 'train']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/Usage: simlens train .*--arch small\|resnet18\|resnet50\|mobilenetv2.*--backbone DIR/);
+    expect(help.stdout).toMatch(/--frozen-blocks K/);
+    expect((await simlens(['eval', '--help'])).stdout).toMatch(/Usage: simlens eval --model ID \[--split test\]/);
+  });
+
+  it('Ctrl-C cancels the training job: exit 130, no new version', async () => {
+    const before = (await json<{ id: number }[]>(['models', '--db', db])).length;
+    const child = spawn(process.execPath, [CLI, 'train', '--db', db, '--epochs', '50', '--batch', '32', '--json'], { cwd: ROOT, env: env() });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+    // wait until training steps run (the CLI then waits for the job with its SIGINT handler set)
+    const sqlite = new Database(db, { readonly: true, fileMustExist: true });
+    const deadline = Date.now() + 30_000;
+    let job: { id: number } | undefined;
+    while (!job && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      job = sqlite.prepare("SELECT id FROM jobs WHERE kind = 'train' AND status = 'running' AND message LIKE 'epoch %'").get() as { id: number } | undefined;
+    }
+    expect(job).toBeDefined();
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/simlens train: train cancelled/);
+    expect((sqlite.prepare('SELECT status FROM jobs WHERE id = ?').get(job!.id) as { status: string }).status).toBe('cancelled');
+    sqlite.close();
+    expect(await json<{ id: number }[]>(['models', '--db', db])).toHaveLength(before);
+    expect(readdirSync(join(work, 'models')).filter((n) => n.startsWith('.'))).toEqual([]);
+  }, 60_000);
+});

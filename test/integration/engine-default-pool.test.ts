@@ -1,0 +1,141 @@
+// Where the engine runs by default (issue 3): an app that serves a UI (shell 'browser' or
+// 'electron') trains on an engine worker thread, started on first use, so this thread stays
+// responsive while it trains; cancelling stops the job; close() ends the workers. The worker
+// runs from sources here (src/main/engine/pool/worker.ts through tsx); the browser-mode e2e
+// tests (test/e2e/models.spec.ts) train the same way from the bundle (out/main/engine-worker.js).
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { threadId } from 'node:worker_threads';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultEngine, SimLensApp } from '../../src/main/app';
+import { ensureDemoWorkspace } from '../../src/main/demo';
+import type { JobDto } from '../../src/shared/dto';
+
+let dir: string;
+let app: SimLensApp;
+let datasetId: number;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'simlens-default-pool-'));
+  // As web-entry.ts builds it, but with one worker (the test needs no more; the default is one per core).
+  app = new SimLensApp({ dbPath: join(dir, 'simlens.db'), shell: 'browser', poolOptions: { size: 1 } });
+  const demo = await ensureDemoWorkspace(app);
+  datasetId = demo.datasetId!;
+});
+
+afterAll(async () => {
+  await app?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Largest gap between ticks of a 10 ms interval (this thread's event loop) while `work` runs. */
+async function maxTickGap<T>(work: () => Promise<T>): Promise<{ value: T; maxGapMs: number; ticks: number }> {
+  let last = performance.now();
+  let maxGapMs = 0;
+  let ticks = 0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    maxGapMs = Math.max(maxGapMs, now - last);
+    last = now;
+    ticks++;
+  }, 10);
+  try {
+    const value = await work();
+    return { value, maxGapMs, ticks };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+const tiny = { epochs: 1, batchSize: 32, width: 0.25, embeddingSize: 8, seed: 1 };
+
+describe('the default engine of a UI app is the worker pool', () => {
+  it('defaults: pool for electron and browser, in-process for apps built as shell "cli"', () => {
+    expect(defaultEngine('browser')).toBe('pool');
+    expect(defaultEngine('electron')).toBe('pool');
+    expect(defaultEngine('cli')).toBe('in-process');
+    expect(app.engine).toBe('pool');
+  });
+
+  it('starts no worker until a job needs one', async () => {
+    await app.call('pairs.page', { datasetId, limit: 10 });
+    await app.call('models.list', {});
+    expect(app.hasOwnPool).toBe(false);
+  });
+
+  it('trains 1 epoch on a worker thread while this thread keeps answering', async () => {
+    const progress: number[] = [];
+    const off = app.events.on('job.updated', (job: JobDto) => {
+      if (job.kind === 'train' && job.status === 'running') progress.push(job.progress);
+    });
+    const callLatencies: number[] = [];
+    const { value: job, maxGapMs, ticks } = await maxTickGap(async () => {
+      const { jobId } = await app.call('models.train', { datasetId, ...tiny });
+      const done = app.jobs.wait(jobId);
+      // Meanwhile the API answers: cheap calls, timed.
+      let finished = false;
+      void done.then(() => (finished = true));
+      while (!finished) {
+        const t = performance.now();
+        await app.call('pairs.page', { datasetId, limit: 100 });
+        await app.call('jobs.get', { id: jobId });
+        callLatencies.push(performance.now() - t);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      return done;
+    });
+    off();
+    expect(job.status, job.error ?? '').toBe('done');
+    expect(job.result).toMatchObject({ epochs: 1 });
+    expect(app.models.get(job.result!.modelId as number).weightsPath).toBe(`models/${job.result!.modelId as number}`);
+    // The work ran on the pool's worker, not on this thread.
+    expect(app.hasOwnPool).toBe(true);
+    const workers = app.enginePool().workers();
+    expect(workers).toHaveLength(1);
+    expect(workers[0].threadId).not.toBe(threadId);
+    expect(progress.some((p) => p > 0.5)).toBe(true);
+    const maxCall = Math.max(...callLatencies);
+    console.log(`train on the pool: max event-loop gap ${maxGapMs.toFixed(0)} ms over ${ticks} ticks; ${callLatencies.length} API round trips, max ${maxCall.toFixed(0)} ms`);
+    expect(maxGapMs).toBeLessThan(250);
+    expect(maxCall).toBeLessThan(250);
+  });
+
+  it('cancels a running training job quickly; the worker is free again', async () => {
+    const { jobId } = await app.call('models.train', { datasetId, ...tiny, epochs: 50 });
+    // Wait until the worker is in the training loop (step progress), then cancel.
+    await new Promise<void>((resolve) => {
+      const off = app.events.on('job.updated', (job: JobDto) => {
+        if (job.id === jobId && job.status === 'running' && job.message?.includes('step')) {
+          off();
+          resolve();
+        }
+      });
+    });
+    const before = app.models.list().length;
+    const t = performance.now();
+    await app.call('jobs.cancel', { id: jobId });
+    const job = await app.jobs.wait(jobId);
+    const cancelMs = performance.now() - t;
+    expect(job.status).toBe('cancelled');
+    expect(cancelMs).toBeLessThan(1000);
+    expect(app.models.list()).toHaveLength(before);
+    // The task stops at its next step and the slot is free again (not replaced: same thread).
+    const pool = app.enginePool();
+    const thread = pool.workers()[0].threadId;
+    const deadline = Date.now() + 10_000;
+    while (pool.busy > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(pool.busy).toBe(0);
+    expect(pool.workers()[0].threadId).toBe(thread);
+    console.log(`cancel: job cancelled ${cancelMs.toFixed(0)} ms after jobs.cancel`);
+    const models = join(dir, 'models');
+    expect(existsSync(models) ? readdirSync(models).filter((n) => n.startsWith('.job-')) : []).toEqual([]);
+  });
+
+  it('close() ends the pool', async () => {
+    const pool = app.enginePool();
+    await app.close();
+    await expect(pool.run('engine.info')).rejects.toThrow(/closed/);
+    expect(() => app.enginePool()).toThrow(/closed/);
+  });
+});
