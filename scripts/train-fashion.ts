@@ -6,6 +6,7 @@
 // Adam 1e-3, batch 128 pairs, at most 10 epochs, best epoch by validation ROC AUC.
 //
 //   npx tsx scripts/train-fashion.ts [--epochs 10] [--seed 0] [--backend wasm] [--out DIR] [--limit N]
+//        [--head flatten|gap] [--width 1]
 //
 // Reads the idx files directly (the same bytes the importer stores as 'raw' uint8 HWC).
 import { readFileSync } from 'node:fs';
@@ -14,7 +15,7 @@ import { join } from 'node:path';
 import { initBackend, type BackendName } from '../src/main/engine/backend';
 import { imageSetFromBytes, type ImageSet, type PairList } from '../src/main/engine/dataset';
 import { evaluateModel, scorePairs } from '../src/main/engine/evaluate';
-import { buildSiamese, defaultModelConfig, saveSiamese } from '../src/main/engine/models';
+import { buildSiamese, defaultModelConfig, saveSiamese, type SmallHead } from '../src/main/engine/models';
 import { chooseThreshold, metricsAt, rocAuc } from '../src/main/engine/roc';
 import { trainSiamese } from '../src/main/engine/train';
 import { createRng, shuffleInPlace } from '../src/main/pairs/rng';
@@ -99,7 +100,9 @@ async function main(): Promise<void> {
   const test = anchorPairs(Array.from({ length: nTe }, (_, i) => i), testLabels, nTr, seed * 7 + 2);
   console.log(`images: train ${split.train.length}, val ${split.val.length}, test ${nTe}; pairs: val ${val.a.length}, test ${test.a.length}, train ${2 * split.train.length} per epoch (redrawn)`);
 
-  const model = await buildSiamese(defaultModelConfig({ arch: 'small', inputShape: [28, 28, 1], embeddingSize: 64, margin: 2.0, seed }));
+  const head = arg('head', 'flatten') as SmallHead;
+  const width = Number(arg('width', '1'));
+  const model = await buildSiamese(defaultModelConfig({ arch: 'small', inputShape: [28, 28, 1], embeddingSize: 64, margin: 2.0, seed, width, ...(head !== 'flatten' ? { head } : {}) }));
   const started = Date.now();
   let lastLog = 0;
   const result = await trainSiamese(

@@ -109,6 +109,8 @@ export const contract = {
       inputSize: v.optional(v.int({ min: 8, max: 1024 })),
       /** width multiplier of the architecture (default 1) */
       width: v.optional(v.number({ min: 0.01, max: 4 })),
+      /** small CNN only: 'flatten' (default) or 'gap' (global average pooling of the last conv block; Grad-CAM is exact there) */
+      head: v.optional(v.literal('flatten', 'gap')),
       augment: v.optional(v.boolean()),
       earlyStoppingPatience: v.optional(v.int({ min: 0, max: 1000 })),
       lrPatience: v.optional(v.int({ min: 0, max: 1000 })),

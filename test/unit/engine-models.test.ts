@@ -50,6 +50,51 @@ function checkCam(cfg: ModelConfig, expectDefault: string) {
 describe('architectures', () => {
   it('small CNN: named layers, conv4 is the default CAM layer, head(features(x)) == embed(x)', checkCam(defaultModelConfig({ inputShape: [16, 16, 1], width: 0.25, embeddingSize: 8 }), 'conv4'));
 
+  it('small CNN, head "gap": conv4 is the default CAM layer, head(features(x)) == embed(x)', checkCam(defaultModelConfig({ inputShape: [16, 16, 1], width: 0.25, embeddingSize: 8, head: 'gap' }), 'conv4'));
+
+  it('small CNN heads: "flatten" (default) pools and flattens conv4, "gap" averages it; the convolutions are the same', async () => {
+    const flat = await buildSiamese(defaultModelConfig({ inputShape: [16, 16, 1], width: 0.25, embeddingSize: 8, seed: 2 }));
+    const gap = await buildSiamese(defaultModelConfig({ inputShape: [16, 16, 1], width: 0.25, embeddingSize: 8, seed: 2, head: 'gap' }));
+    try {
+      const names = (m: typeof flat) => m.net.layers.map((l) => l.name);
+      expect(names(flat)).toEqual(['input', 'conv1', 'conv2', 'pool1', 'conv3', 'conv4', 'pool2', 'flatten', 'dense1', 'embedding']);
+      expect(names(gap)).toEqual(['input', 'conv1', 'conv2', 'pool1', 'conv3', 'conv4', 'gap', 'dense1', 'embedding']);
+      expect(gap.config.head).toBe('gap');
+      expect(flat.config.head).toBeUndefined(); // default stays 'flatten' and old configs read the same
+      // same seed -> same conv weights whatever the head
+      const w = (m: typeof flat) => m.net.getLayer('conv4').getWeights()[0];
+      expect(maxAbsDiff(w(flat), w(gap))).toBe(0);
+      // dense1 sees 4*4*16 = 256 features after flatten, 16 after GAP
+      expect(flat.net.getLayer('dense1').getWeights()[0].shape).toEqual([256, 32]);
+      expect(gap.net.getLayer('dense1').getWeights()[0].shape).toEqual([16, 32]);
+      await expect(buildSiamese({ ...defaultModelConfig({ inputShape: [8, 8, 1] }), head: 'nope' as 'gap' })).rejects.toThrow(/Unknown small CNN head/);
+    } finally {
+      flat.dispose();
+      gap.dispose();
+    }
+  });
+
+  it('small CNN, head "gap": ds/dA at conv4 is the same at every position, so Grad-CAM equals HiResCAM', async () => {
+    const m = await buildSiamese(defaultModelConfig({ inputShape: [12, 12, 1], width: 0.25, embeddingSize: 8, seed: 4, head: 'gap' }));
+    try {
+      const cam = toCamModel(m);
+      tf.tidy(() => {
+        const x1 = tf.randomUniform([1, 12, 12, 1], 0, 1, 'float32', 1) as tf.Tensor4D;
+        const x2 = tf.randomUniform([1, 12, 12, 1], 0, 1, 'float32', 2) as tf.Tensor4D;
+        const e2 = cam.head(cam.features(x2));
+        const a = cam.features(x1);
+        const g = tf.grad((act: tf.Tensor) => tf.sum(cam.score(cam.head(act as tf.Tensor4D), e2)))(a);
+        const spread = tf.sub(tf.max(g, [1, 2]), tf.min(g, [1, 2]));
+        expect(tf.max(spread).dataSync()[0]).toBeLessThan(1e-7);
+        const gradcam = tf.sum(tf.mul(tf.mean(g, [1, 2], true), a), -1);
+        const hirescam = tf.sum(tf.mul(g, a), -1);
+        expect(maxAbsDiff(gradcam, hirescam)).toBeLessThan(1e-6);
+      });
+    } finally {
+      m.dispose();
+    }
+  });
+
   it('small CNN has the recipe layer sizes at width 1', async () => {
     const m = await buildSiamese(defaultModelConfig({ inputShape: [28, 28, 1] }));
     const units = (n: string) => (m.net.getLayer(n).getConfig() as { filters?: number; units?: number });

@@ -224,6 +224,7 @@ export class ModelService {
     const maxSide = Math.max(...sizes.map((s) => Math.max(s.width, s.height)));
     const channels = sizes.some((s) => s.channels === 3) ? 3 : 1;
     const arch: ModelArch = args.arch ?? (maxSide <= 64 ? 'small' : 'resnet18');
+    if (args.head && arch !== 'small') throw invalid(`head "${args.head}" is an option of the small CNN, not of ${arch}`);
     let shape: Shape3;
     if (arch === 'pretrained') {
       if (!args.backbone) throw invalid('arch "pretrained" needs backbone.dir');
@@ -243,6 +244,7 @@ export class ModelService {
       margin: args.margin,
       seed: args.seed ?? 0,
       width: args.width,
+      ...(args.head ? { head: args.head } : {}),
       ...(args.backbone ? { backbone: args.backbone } : {}),
     });
   }

@@ -4,6 +4,16 @@
 export type Arch = 'small' | 'resnet18' | 'resnet50' | 'mobilenetv2' | 'pretrained';
 export const ARCHS: readonly Arch[] = ['small', 'resnet18', 'resnet50', 'mobilenetv2', 'pretrained'];
 
+/**
+ * What the small CNN puts after its last conv block (conv4):
+ *  - 'flatten' (the recipe): pool2 -> flatten -> dense1 -> embedding;
+ *  - 'gap': global average pooling of conv4 -> dense1 -> embedding. ds/dA at conv4 is then
+ *    the same at every position, so Grad-CAM's averaged weights lose nothing (Grad-CAM =
+ *    HiResCAM = CAM up to the head's non-linearity; Draelos 2020).
+ */
+export type SmallHead = 'flatten' | 'gap';
+export const SMALL_HEADS: readonly SmallHead[] = ['flatten', 'gap'];
+
 export interface PretrainedBackboneConfig {
   /** Folder with a tfjs LayersModel (model.json + weight shards). */
   dir: string;
@@ -38,6 +48,8 @@ export interface ModelConfig {
   width: number;
   /** Units of the hidden dense layer before the embedding (resnet/mobilenet/pretrained head; paper: 256). */
   headUnits: number;
+  /** Small CNN only: the head after conv4 (default 'flatten'; absent in configs saved before it existed). */
+  head?: SmallHead;
   backbone?: PretrainedBackboneConfig;
 }
 
@@ -53,6 +65,7 @@ export function defaultModelConfig(partial: Partial<ModelConfig> & Pick<ModelCon
     seed: partial.seed ?? 0,
     width: partial.width ?? 1,
     headUnits: partial.headUnits ?? 256,
+    ...(partial.head ? { head: partial.head } : {}),
     ...(partial.backbone ? { backbone: partial.backbone } : {}),
   };
 }
