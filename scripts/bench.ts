@@ -18,6 +18,9 @@
 //   explain-latency  one pair, both images, factual + counterfactual Grad-CAM, small CNN
 //           at 28x28 and ResNet50 at 224x224, against the plain forward of the pair
 //           (scripts/bench-cam/pair-latency.ts, run in its own process).
+//   explain-batch  batch throughput of pair Grad-CAM (both images, factual + counterfactual), ResNet50
+//           at 224x224: single-thread wasm baseline vs the pool's 'explain.pairs' over every core
+//           (scripts/bench-cam/batch-throughput.ts).
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -151,6 +154,7 @@ const SECTIONS: Record<string, Section> = {
   'train-step': async () => (await import('./bench-engine/train-step')).benchTrainStep({ steps: 10, cpuSteps: 1, workers: Math.max(2, cpus().length) }),
   'embed-resnet50': async () => (await import('./bench-engine/embed-resnet50')).benchEmbedResnet50({ images: 16, batch: 4, workers: Math.max(2, cpus().length) }),
   'explain-latency': explainLatencySection,
+  'explain-batch': async () => (await import('./bench-cam/batch-throughput')).benchExplainBatch({ pairs: 8, workers: Math.max(2, cpus().length) }),
 };
 
 async function explainLatencySection(): Promise<Figures> {
