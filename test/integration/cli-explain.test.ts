@@ -1,39 +1,15 @@
 // `simlens explain` and `simlens metrics`: the built CLI (out/main/cli.js, rebuilt when the
 // sources are newer) run as a child process on a temp workspace with the demo data and a
 // model version with fixed (seeded) weights.
-import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExplainMetricsDto, ExplanationDto } from '../../src/shared/dto';
+import { ensureBuiltCli, runCli, type CliRun } from './cli-harness';
 import { demoWorkspace, fixedModel } from './explain-fixture';
 
-const ROOT = resolve(__dirname, '../..');
-const CLI = join(ROOT, 'out/main/cli.js');
-
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function simlens(args: string[]): Promise<Run> {
-  return new Promise((done) => {
-    execFile(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, SIMLENS_BACKEND: 'wasm' }, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      done({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const simlens = (args: string[]): Promise<CliRun> => runCli(args, { env: { SIMLENS_BACKEND: 'wasm' } });
 
 let dir: string;
 let db: string;
@@ -41,10 +17,7 @@ let modelId: number;
 let testPairIds: number[];
 
 beforeAll(async () => {
-  const sources = Math.max(newestMtime(join(ROOT, 'src/main')), newestMtime(join(ROOT, 'src/shared')));
-  if (!existsSync(CLI) || statSync(CLI).mtimeMs < sources) {
-    execFileSync(process.execPath, [join(ROOT, 'node_modules/electron-vite/bin/electron-vite.js'), 'build'], { cwd: ROOT, stdio: 'pipe' });
-  }
+  ensureBuiltCli();
   const ws = await demoWorkspace('simlens-cli-explain-');
   dir = ws.dir;
   db = ws.dbPath;

@@ -1,50 +1,19 @@
 // `simlens train`, `eval` and `models`: the built CLI (out/main/cli.js, rebuilt when the
 // sources are newer) run as a child process on temp databases with the bundled demo data.
-import { execFile, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveLayersModel } from '../../src/main/engine/model-io';
 import type { ModelVersionDto, Split } from '../../src/shared/dto';
+import { CLI, DEMO, ensureBuiltCli, ROOT, runCli, runCliJson, type CliRun } from './cli-harness';
 
-const ROOT = resolve(__dirname, '../..');
-const CLI = join(ROOT, 'out/main/cli.js');
-const DEMO = join(ROOT, 'resources/demo/fashion-mnist');
-
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-const env = () => ({ ...process.env, SIMLENS_WORKSPACE: work, SIMLENS_BACKEND: 'wasm' });
-
-function simlens(args: string[]): Promise<Run> {
-  return new Promise((done) => {
-    execFile(process.execPath, [CLI, ...args], { cwd: ROOT, env: env(), maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      done({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
-
-async function json<T>(args: string[]): Promise<T> {
-  const run = await simlens([...args, '--json']);
-  expect(run.stderr, run.stderr).toBe('');
-  expect(run.code).toBe(0);
-  return JSON.parse(run.stdout) as T;
-}
+const env = () => ({ SIMLENS_WORKSPACE: work, SIMLENS_BACKEND: 'wasm' });
+const simlens = (args: string[]): Promise<CliRun> => runCli(args, { env: env() });
+const json = <T>(args: string[]): Promise<T> => runCliJson<T>(args, env());
 
 interface SplitSummary {
   auc: number;
@@ -87,10 +56,7 @@ let work: string;
 let db: string;
 let pairSetId: number;
 beforeAll(async () => {
-  const sources = Math.max(newestMtime(join(ROOT, 'src/main')), newestMtime(join(ROOT, 'src/shared')));
-  if (!existsSync(CLI) || statSync(CLI).mtimeMs < sources) {
-    execFileSync(process.execPath, [join(ROOT, 'node_modules/electron-vite/bin/electron-vite.js'), 'build'], { cwd: ROOT, stdio: 'pipe' });
-  }
+  ensureBuiltCli();
   work = mkdtempSync(join(tmpdir(), 'simlens-cli-train-'));
   db = join(work, 'demo.db');
   await json(['import', DEMO, '--db', db, '--kind', 'idx']);
@@ -251,7 +217,7 @@ describe('simlens train / eval / models', () => {
 
   it('Ctrl-C cancels the training job: exit 130, no new version', async () => {
     const before = (await json<{ id: number }[]>(['models', '--db', db])).length;
-    const child = spawn(process.execPath, [CLI, 'train', '--db', db, '--epochs', '50', '--batch', '32', '--json'], { cwd: ROOT, env: env() });
+    const child = spawn(process.execPath, [CLI, 'train', '--db', db, '--epochs', '50', '--batch', '32', '--json'], { cwd: ROOT, env: { ...process.env, ...env() } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -1,54 +1,19 @@
 // The built `simlens` CLI (out/main/cli.js, rebuilt here when the sources are newer),
 // run as a child process on temp databases, with the bundled demo data.
-import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { SCHEMA_VERSION } from '../../src/main/store/db';
+import { BIN, CLI, DEMO, ensureBuiltCli, runCli, runCliJson, type CliRun } from './cli-harness';
 
-const ROOT = resolve(__dirname, '../..');
-const CLI = join(ROOT, 'out/main/cli.js');
-const BIN = join(ROOT, 'bin/simlens.cjs');
-const DEMO = join(ROOT, 'resources/demo/fashion-mnist');
-
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function simlens(args: string[], entry = CLI): Promise<Run> {
-  return new Promise((done) => {
-    execFile(process.execPath, [entry, ...args], { cwd: ROOT, env: { ...process.env, SIMLENS_WORKSPACE: work } }, (error, stdout, stderr) => {
-      done({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
-
-async function json<T>(args: string[]): Promise<T> {
-  const run = await simlens([...args, '--json']);
-  expect(run.stderr, run.stderr).toBe('');
-  expect(run.code).toBe(0);
-  return JSON.parse(run.stdout) as T;
-}
+const simlens = (args: string[], entry = CLI): Promise<CliRun> => runCli(args, { entry, env: { SIMLENS_WORKSPACE: work } });
+const json = <T>(args: string[]): Promise<T> => runCliJson<T>(args, { SIMLENS_WORKSPACE: work });
 
 let work: string;
 beforeAll(() => {
-  const sources = Math.max(newestMtime(join(ROOT, 'src/main')), newestMtime(join(ROOT, 'src/shared')));
-  if (!existsSync(CLI) || statSync(CLI).mtimeMs < sources) {
-    execFileSync(process.execPath, [join(ROOT, 'node_modules/electron-vite/bin/electron-vite.js'), 'build'], { cwd: ROOT, stdio: 'pipe' });
-  }
+  ensureBuiltCli();
   work = mkdtempSync(join(tmpdir(), 'simlens-cli-'));
 }, 120_000);
 afterAll(() => rmSync(work, { recursive: true, force: true }));
