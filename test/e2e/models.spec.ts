@@ -73,7 +73,7 @@ test('trains a tiny model from the form and shows the new version with its metri
 
   // From the version to its explanations: the view opens on this version and a test pair of its pair set.
   const id = /version #(\d+)/.exec((await status.textContent()) ?? '')?.[1];
-  expect(id).toBeTruthy();
+  expect(id).toMatch(/^\d+$/);
   await detail.getByTestId('explain-with').click();
   await expect(page.getByRole('navigation', { name: 'Main' }).getByRole('button', { name: 'Explanations' })).toHaveAttribute('aria-current', 'page');
   await expect(page.locator('select[name="model"]')).toHaveValue(id ?? '');
