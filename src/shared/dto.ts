@@ -136,8 +136,8 @@ export interface ScoreHistogramDto {
   different: number[];
 }
 
-/** Metrics of one split at the version's threshold; AUC over the whole split from continuous scores. */
-export interface SplitMetricsDto {
+/** Confusion counts and the metrics derived from them at one threshold on the score. */
+export interface BinaryMetricsDto {
   threshold: number;
   tp: number;
   fp: number;
@@ -147,6 +147,10 @@ export interface SplitMetricsDto {
   precision: number;
   recall: number;
   f1: number;
+}
+
+/** Metrics of one split at the version's threshold; AUC over the whole split from continuous scores. */
+export interface SplitMetricsDto extends BinaryMetricsDto {
   auc: number;
   pairs: number;
   same: number;

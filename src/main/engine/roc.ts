@@ -2,6 +2,7 @@
 // over a WHOLE split (never per batch, never from 0/1 predictions).
 // Convention: label 1 = same; a higher score means "more similar"; a pair is
 // predicted "same" when score >= threshold.
+import type { BinaryMetricsDto, ScoreHistogramDto } from '../../shared/dto';
 
 export interface RocPoint {
   /** false positive rate */
@@ -12,24 +13,8 @@ export interface RocPoint {
   threshold: number;
 }
 
-export interface BinaryMetrics {
-  threshold: number;
-  tp: number;
-  fp: number;
-  tn: number;
-  fn: number;
-  accuracy: number;
-  precision: number;
-  recall: number;
-  f1: number;
-}
-
-export interface ScoreHistogram {
-  /** bins + 1 edges over [0, 1] */
-  edges: number[];
-  same: number[];
-  different: number[];
-}
+export type BinaryMetrics = BinaryMetricsDto;
+export type ScoreHistogram = ScoreHistogramDto;
 
 export class SingleClassError extends Error {
   constructor(what: string) {

@@ -9,6 +9,7 @@
 // the whole validation split from continuous scores; the best epoch's weights are kept
 // and restored at the end; early stopping and LR-on-plateau count a RISE of AUC as
 // an improvement.
+import type { EpochDto } from '../../shared/dto';
 import * as tf from '@tensorflow/tfjs';
 import { createRng, shuffleInPlace, type Rng } from '../pairs/rng';
 import { augmentInto, isIdentity, NO_AUGMENT, type AugmentConfig } from './augment';
@@ -75,14 +76,8 @@ export interface ProgressInfo {
   etaSeconds: number;
 }
 
-export interface EpochRecord {
-  epoch: number;
-  loss: number;
-  valAuc: number;
-  learningRate: number;
-  seconds: number;
-  improved: boolean;
-}
+/** One epoch of training history (the same shape the UI receives). */
+export type EpochRecord = EpochDto;
 
 export interface TrainResult {
   history: EpochRecord[];
