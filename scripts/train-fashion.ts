@@ -6,7 +6,11 @@
 // Adam 1e-3, batch 128 pairs, at most 10 epochs, best epoch by validation ROC AUC.
 //
 //   npx tsx scripts/train-fashion.ts [--epochs 10] [--seed 0] [--backend wasm] [--out DIR] [--limit N]
-//        [--head flatten|gap] [--width 1]
+//        [--head flatten|gap] [--width 1] [--workers 1]
+//
+// --workers N (default 1): N > 1 trains data-parallel over N engine worker threads (one backend
+// each; src/main/engine/train-parallel.ts); 1 trains in this thread as before. The batches, and so
+// the results up to float rounding, are the same for a seed.
 //
 // Reads the idx files directly (the same bytes the importer stores as 'raw' uint8 HWC).
 import { readFileSync } from 'node:fs';
@@ -14,10 +18,12 @@ import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { initBackend, type BackendName } from '../src/main/engine/backend';
 import { imageSetFromBytes, type ImageSet, type PairList } from '../src/main/engine/dataset';
-import { evaluateModel, scorePairs } from '../src/main/engine/evaluate';
+import { scorePairs, splitMetrics } from '../src/main/engine/evaluate';
 import { buildSiamese, defaultModelConfig, saveSiamese, type SmallHead } from '../src/main/engine/models';
+import { WorkerPool } from '../src/main/engine/pool';
 import { chooseThreshold, metricsAt, rocAuc } from '../src/main/engine/roc';
-import { trainSiamese } from '../src/main/engine/train';
+import { localStepRunner, trainLoop, type StepRunner, type TrainConfig } from '../src/main/engine/train';
+import { createDataParallelRunner } from '../src/main/engine/train-parallel';
 import { createRng, shuffleInPlace } from '../src/main/pairs/rng';
 
 const DIR = '/usr/share/datasets/fashion-mnist';
@@ -102,39 +108,68 @@ async function main(): Promise<void> {
 
   const head = arg('head', 'flatten') as SmallHead;
   const width = Number(arg('width', '1'));
-  const model = await buildSiamese(defaultModelConfig({ arch: 'small', inputShape: [28, 28, 1], embeddingSize: 64, margin: 2.0, seed, width, ...(head !== 'flatten' ? { head } : {}) }));
+  const workers = Math.max(1, Math.floor(Number(arg('workers', '1'))));
+  const config = defaultModelConfig({ arch: 'small', inputShape: [28, 28, 1], embeddingSize: 64, margin: 2.0, seed, width, ...(head !== 'flatten' ? { head } : {}) });
+  const trainConfig: Partial<TrainConfig> = { epochs, batchSize: 128, learningRate: 1e-3, seed, earlyStoppingPatience: 3, lrPatience: 2 };
+  // The step runner: this thread, or data-parallel replicas in `workers` engine workers.
+  let runner: StepRunner;
+  let score: (pairs: PairList) => Promise<Float32Array>;
+  let save: (extra: Record<string, unknown>) => Promise<unknown>;
+  let pool: WorkerPool | null = null;
+  if (workers > 1) {
+    pool = new WorkerPool({ size: workers, backend: backend.name });
+    await pool.ready();
+    const dp = await createDataParallelRunner(pool, { model: config, learningRate: 1e-3, margin: config.margin });
+    runner = dp;
+    score = async (pairs) => (await dp.scorePairs(images, pairs)).score;
+    save = (extra) => dp.save(out, extra);
+    console.log(`data-parallel over ${workers} engine workers (${backend.name})`);
+  } else {
+    const model = await buildSiamese(config);
+    const local = localStepRunner(model, { learningRate: 1e-3, margin: config.margin });
+    runner = { ...local, dispose: async () => (await local.dispose(), model.dispose()) };
+    score = async (pairs) => (await scorePairs(model, images, pairs)).score;
+    save = (extra) => saveSiamese(model, out, extra);
+  }
   const started = Date.now();
   let lastLog = 0;
-  const result = await trainSiamese(
-    model,
-    { images, train: { indices: Int32Array.from(split.train), classes: Int32Array.from(split.train, (i) => trainLabels[i]) }, val },
-    { epochs, batchSize: 128, learningRate: 1e-3, seed, earlyStoppingPatience: 3, lrPatience: 2 },
-    {
-      onProgress: (p) => {
-        if (Date.now() - lastLog < 15_000) return;
-        lastLog = Date.now();
-        console.log(`  epoch ${p.epoch} step ${p.step}/${p.steps} loss ${p.loss.toFixed(4)} lr ${p.learningRate} eta ${Math.round(p.etaSeconds)} s`);
+  try {
+    const result = await trainLoop(
+      runner,
+      { images, train: { indices: Int32Array.from(split.train), classes: Int32Array.from(split.train, (i) => trainLabels[i]) }, val },
+      trainConfig,
+      {
+        onProgress: (p) => {
+          if (Date.now() - lastLog < 15_000) return;
+          lastLog = Date.now();
+          console.log(`  epoch ${p.epoch} step ${p.step}/${p.steps} loss ${p.loss.toFixed(4)} lr ${p.learningRate} eta ${Math.round(p.etaSeconds)} s`);
+        },
+        onEpoch: async (e) => {
+          // test figures of THIS epoch's weights (threshold chosen on val), for partial reports
+          const vs = await score(val);
+          const ts = await score(test);
+          const th = chooseThreshold(vs, val.label).threshold;
+          const m = metricsAt(ts, test.label, th);
+          console.log(
+            `epoch ${e.epoch}: loss ${e.loss.toFixed(4)} val AUC ${e.valAuc.toFixed(4)} | this epoch's weights: test AUC ${rocAuc(ts, test.label).toFixed(4)} accuracy ${m.accuracy.toFixed(4)} | lr ${e.learningRate} | ${e.seconds.toFixed(1)} s (train + val)${e.improved ? ' | best so far' : ''}`,
+          );
+        },
       },
-      onEpoch: async (e) => {
-        // test figures of THIS epoch's weights (threshold chosen on val), for partial reports
-        const vs = await scorePairs(model, images, val);
-        const ts = await scorePairs(model, images, test);
-        const th = chooseThreshold(vs.score, val.label).threshold;
-        const m = metricsAt(ts.score, test.label, th);
-        console.log(
-          `epoch ${e.epoch}: loss ${e.loss.toFixed(4)} val AUC ${e.valAuc.toFixed(4)} | this epoch's weights: test AUC ${rocAuc(ts.score, test.label).toFixed(4)} accuracy ${m.accuracy.toFixed(4)} | lr ${e.learningRate} | ${e.seconds.toFixed(1)} s (train + val)${e.improved ? ' | best so far' : ''}`,
-        );
-      },
-    },
-  );
-  for (const e of result.history) console.log(`summary epoch ${e.epoch}: loss ${e.loss.toFixed(4)} val AUC ${e.valAuc.toFixed(4)} lr ${e.learningRate} ${e.seconds.toFixed(1)} s${e.improved ? ' *' : ''}`);
-  const { result: ev } = await evaluateModel(model, images, { val, test });
-  const t = ev.splits.test!;
-  console.log(
-    `RESULT best epoch ${result.bestEpoch}/${result.history.length} val AUC ${result.bestValAuc.toFixed(4)} | test AUC ${t.auc.toFixed(4)} accuracy ${t.accuracy.toFixed(4)} precision ${t.precision.toFixed(4)} recall ${t.recall.toFixed(4)} F1 ${t.f1.toFixed(4)} threshold ${ev.threshold.toFixed(4)} | ${(result.seconds / result.history.length).toFixed(1)} s/epoch (incl. val), total ${((Date.now() - started) / 1000).toFixed(0)} s on ${backend.name}`,
-  );
-  await saveSiamese(model, out, { result, evaluation: { threshold: ev.threshold, test: { auc: t.auc, accuracy: t.accuracy } } });
-  console.log(`saved to ${out}`);
+    );
+    for (const e of result.history) console.log(`summary epoch ${e.epoch}: loss ${e.loss.toFixed(4)} val AUC ${e.valAuc.toFixed(4)} lr ${e.learningRate} ${e.seconds.toFixed(1)} s${e.improved ? ' *' : ''}`);
+    // the best epoch's weights (restored by trainLoop): threshold on val, metrics on test
+    const vs = await score(val);
+    const threshold = chooseThreshold(vs, val.label).threshold;
+    const t = splitMetrics(await score(test), test.label, threshold);
+    console.log(
+      `RESULT best epoch ${result.bestEpoch}/${result.history.length} val AUC ${result.bestValAuc.toFixed(4)} | test AUC ${t.auc.toFixed(4)} accuracy ${t.accuracy.toFixed(4)} precision ${t.precision.toFixed(4)} recall ${t.recall.toFixed(4)} F1 ${t.f1.toFixed(4)} threshold ${threshold.toFixed(4)} | ${(result.seconds / result.history.length).toFixed(1)} s/epoch (incl. val), total ${((Date.now() - started) / 1000).toFixed(0)} s on ${backend.name} x ${workers} thread(s)`,
+    );
+    await save({ result, evaluation: { threshold, test: { auc: t.auc, accuracy: t.accuracy } } });
+    console.log(`saved to ${out}`);
+  } finally {
+    await runner.dispose();
+    await pool?.close();
+  }
 }
 
 main().catch((error: unknown) => {

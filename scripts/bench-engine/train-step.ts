@@ -12,114 +12,82 @@
 // SIMD128 (no FMA) peaks near 40-45 GFLOP/s per core here, so >= ~165 ms per core; PyTorch's 37 ms
 // is ~195 GFLOP/s (AVX-512 FMA, 2 threads). The 55 ms target is out of reach on wasm on this CPU.
 //
-// Also measured: the same step data-parallel over the engine's worker pool (one wasm replica per
-// worker, each computing the gradients of its share of the pairs; the averaged gradients are applied
-// by every replica's own Adam), i.e. what both cores give.
+// Also measured: the same step data-parallel over the engine's worker pool, through the REAL
+// trainer's code path (src/main/engine/train-parallel.ts: one replica per worker, each computing
+// the gradients of its share of the anchors; the pair-weighted average is applied by every
+// replica's own Adam), i.e. what both cores give. The single-thread figures time the trainer's
+// local step runner (src/main/engine/train.ts: localStepRunner).
 //
 //   npx tsx scripts/bench-engine/train-step.ts [--steps 20] [--cpu-steps 1] [--no-cpu] [--workers 2]
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/main/engine/backend';
-import { contrastiveLoss } from '../../src/main/engine/loss';
-import { buildSiamese, defaultModelConfig, type SiameseModel } from '../../src/main/engine/models';
+import { buildSiamese, defaultModelConfig } from '../../src/main/engine/models';
 import { WorkerPool } from '../../src/main/engine/pool';
+import { localStepRunner, type StepBatch, type StepRunner } from '../../src/main/engine/train';
+import { createDataParallelRunner } from '../../src/main/engine/train-parallel';
 import { arg, flag, machine, median, report, round, type Figures } from './common';
 
 const PYTORCH_MS = 37;
 const TARGET_MS = 55;
 const PAIRS = 32;
+/** The trainer's default batch (TrainConfig.batchSize): 128 pairs = 64 anchors + partners, 192 images. */
+const TRAINER_PAIRS = 128;
+const CONFIG = defaultModelConfig({ arch: 'small', inputShape: [28, 28, 1], embeddingSize: 64, seed: 1 });
 
 type Layout = 'pairs' | 'anchors';
 
-function makeStep(model: SiameseModel, layout: Layout) {
-  const optimizer = tf.train.adam(1e-3);
-  const nImages = layout === 'pairs' ? 2 * PAIRS : PAIRS + PAIRS / 2;
-  const dim = model.config.embeddingSize;
-  const x = tf.randomUniform([nImages, 28, 28, 1], 0, 1, 'float32', 1) as tf.Tensor4D;
-  const y = tf.tensor1d(Array.from({ length: PAIRS }, (_, i) => (layout === 'anchors' ? (i < PAIRS / 2 ? 1 : 0) : i % 2)), 'float32');
-  const vars = model.net.trainableWeights.map((w) => w.read() as tf.Variable);
-  const step = async (): Promise<number> => {
+/** `pairs` pairs as the trainer batches them: 'pairs' = [a(P); b(P)]; 'anchors' = [a(P/2); pos(P/2); neg(P/2)]. */
+function makeBatch(layout: Layout, pairs = PAIRS): StepBatch {
+  const anchors = layout === 'pairs' ? pairs : pairs / 2;
+  const count = layout === 'pairs' ? 2 * pairs : pairs + pairs / 2;
+  const images = new Float32Array(count * 28 * 28).map((_, i) => ((i * 7919) % 255) / 255); // [count, 28, 28, 1]
+  const labels = Float32Array.from({ length: pairs }, (_, i) => (layout === 'anchors' ? (i < pairs / 2 ? 1 : 0) : i % 2));
+  return { images, count, anchors, labels };
+}
+
+async function timeRunner(runner: StepRunner, layout: Layout, steps: number, warmup: number, pairs = PAIRS): Promise<{ median: number; min: number; cpu: number }> {
+  const batch = makeBatch(layout, pairs);
+  const step = async () => {
     const t0 = performance.now();
-    const loss = tf.tidy(() =>
-      optimizer.minimize(
-        () => {
-          const e = model.embed(x, true);
-          if (layout === 'pairs') {
-            const e1 = tf.slice(e, [0, 0], [PAIRS, dim]) as tf.Tensor2D;
-            const e2 = tf.slice(e, [PAIRS, 0], [PAIRS, dim]) as tf.Tensor2D;
-            return contrastiveLoss(e1, e2, y, model.config.margin);
-          }
-          const k = PAIRS / 2;
-          const anchors = tf.slice(e, [0, 0], [k, dim]) as tf.Tensor2D;
-          const partners = tf.slice(e, [k, 0], [PAIRS, dim]) as tf.Tensor2D;
-          return contrastiveLoss(tf.concat([anchors, anchors], 0) as tf.Tensor2D, partners, y, model.config.margin);
-        },
-        true,
-        vars,
-      )!,
-    );
-    await loss.data();
-    loss.dispose();
+    await runner.step(batch, 1e-3);
     return performance.now() - t0;
   };
-  const dispose = () => {
-    optimizer.dispose();
-    tf.dispose([x, y]);
-  };
-  return { step, dispose, nImages };
+  for (let i = 0; i < warmup; i++) await step();
+  const times: number[] = [];
+  const cpu0 = process.cpuUsage();
+  for (let i = 0; i < steps; i++) times.push(await step());
+  return { median: median(times), min: Math.min(...times), cpu: cpuMs(process.cpuUsage(cpu0)) / steps };
 }
 
 const cpuMs = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000;
 
-async function timeSteps(backend: 'wasm' | 'cpu', layout: Layout, steps: number, warmup: number): Promise<{ median: number; min: number; cpu: number }> {
+async function timeSteps(backend: 'wasm' | 'cpu', layout: Layout, steps: number, warmup: number, pairs = PAIRS): Promise<{ median: number; min: number; cpu: number }> {
   await initBackend({ force: backend });
-  const model = await buildSiamese(defaultModelConfig({ arch: 'small', inputShape: [28, 28, 1], embeddingSize: 64, seed: 1 }));
-  const { step, dispose } = makeStep(model, layout);
+  const model = await buildSiamese(CONFIG);
+  const runner = localStepRunner(model, { learningRate: 1e-3, margin: CONFIG.margin });
   try {
-    for (let i = 0; i < warmup; i++) await step();
-    const times: number[] = [];
-    const cpu0 = process.cpuUsage();
-    for (let i = 0; i < steps; i++) times.push(await step());
-    return { median: median(times), min: Math.min(...times), cpu: cpuMs(process.cpuUsage(cpu0)) / steps };
+    return await timeRunner(runner, layout, steps, warmup, pairs);
   } finally {
-    dispose();
+    await runner.dispose();
     model.dispose();
   }
 }
 
-async function timeDataParallel(workers: number, steps: number, warmup: number): Promise<{ median: number; min: number; cpu: number }> {
-  const config = defaultModelConfig({ arch: 'small', inputShape: [28, 28, 1], embeddingSize: 64, seed: 1 });
-  const pool = new WorkerPool({ size: workers, backend: 'wasm', modules: [join(__dirname, 'tasks.ts')] });
+/** The trainer's data-parallel step over a pool of `workers` wasm workers, for each layout. */
+async function timeDataParallel(workers: number, steps: number, warmup: number): Promise<Record<Layout | 'trainer', { median: number; min: number; cpu: number }>> {
+  const pool = new WorkerPool({ size: workers, backend: 'wasm' });
   try {
-    await pool.broadcast('bench.dp.init', { config, learningRate: 1e-3 });
-    const rowSize = 28 * 28;
-    const x1 = new Float32Array(PAIRS * rowSize).map((_, i) => ((i * 7919) % 255) / 255);
-    const x2 = new Float32Array(PAIRS * rowSize).map((_, i) => ((i * 104729) % 255) / 255);
-    const labels = new Float32Array(PAIRS).map((_, i) => i % 2);
-    const per = Math.ceil(PAIRS / workers);
-    const step = async (): Promise<number> => {
-      const t0 = performance.now();
-      const parts = await Promise.all(
-        Array.from({ length: workers }, (_, k) => {
-          const a = k * per;
-          const b = Math.min(PAIRS, a + per);
-          const rows = new Float32Array(2 * (b - a) * rowSize);
-          rows.set(x1.subarray(a * rowSize, b * rowSize), 0);
-          rows.set(x2.subarray(a * rowSize, b * rowSize), (b - a) * rowSize);
-          return pool.run<{ loss: number; grads: Float32Array }>('bench.dp.grads', { config, rows, pairs: b - a, labels: labels.slice(a, b) }, { transfer: [rows.buffer] });
-        }),
-      );
-      const mean = new Float32Array(parts[0].grads.length);
-      for (const p of parts) for (let i = 0; i < mean.length; i++) mean[i] += p.grads[i] / parts.length;
-      await pool.broadcast('bench.dp.apply', { config, grads: mean });
-      return performance.now() - t0;
-    };
-    for (let i = 0; i < warmup; i++) await step();
-    const times: number[] = [];
-    const cpu0 = process.cpuUsage();
-    for (let i = 0; i < steps; i++) times.push(await step());
-    return { median: median(times), min: Math.min(...times), cpu: cpuMs(process.cpuUsage(cpu0)) / steps };
+    await pool.ready();
+    const runner = await createDataParallelRunner(pool, { model: CONFIG, learningRate: 1e-3, margin: CONFIG.margin });
+    try {
+      return {
+        pairs: await timeRunner(runner, 'pairs', steps, warmup),
+        anchors: await timeRunner(runner, 'anchors', steps, warmup),
+        trainer: await timeRunner(runner, 'anchors', Math.ceil(steps / 2), 2, TRAINER_PAIRS),
+      };
+    } finally {
+      await runner.dispose();
+    }
   } finally {
     await pool.close();
   }
@@ -138,11 +106,20 @@ export async function benchTrainStep(options: { steps?: number; cpuSteps?: numbe
   }
   const dp = await timeDataParallel(workers, steps, 3);
   figures.workers = workers;
-  figures.wasm_pool_pairs_ms_median = round(dp.median);
-  figures.wasm_pool_pairs_ms_min = round(dp.min);
-  // Process CPU time (all threads) per step; divided by the workers: the wall time on idle cores.
-  figures.wasm_pool_pairs_cpu_ms = round(dp.cpu);
-  figures.wasm_pool_pairs_idle_machine_estimate_ms = round(dp.cpu / workers);
+  for (const layout of ['pairs', 'anchors'] as Layout[]) {
+    figures[`wasm_pool_${layout}_ms_median`] = round(dp[layout].median);
+    figures[`wasm_pool_${layout}_ms_min`] = round(dp[layout].min);
+    // Process CPU time (all threads) per step; divided by the workers: the wall time on idle cores.
+    figures[`wasm_pool_${layout}_cpu_ms`] = round(dp[layout].cpu);
+    figures[`wasm_pool_${layout}_idle_machine_estimate_ms`] = round(dp[layout].cpu / workers);
+    figures[`speedup_${layout}`] = round((figures[`wasm_${layout}_ms_median`] as number) / dp[layout].median, 2);
+  }
+  // the trainer's default batch (128 pairs, anchor layout): shares of 32 anchors per worker
+  const t = await timeSteps('wasm', 'anchors', Math.ceil(steps / 2), 2, TRAINER_PAIRS);
+  figures.wasm_batch128_anchors_ms_median = round(t.median);
+  figures.wasm_pool_batch128_anchors_ms_median = round(dp.trainer.median);
+  figures.wasm_pool_batch128_anchors_cpu_ms = round(dp.trainer.cpu);
+  figures.speedup_batch128_anchors = round(t.median / dp.trainer.median, 2);
   figures.images_pairs_layout = 2 * PAIRS;
   figures.images_anchors_layout = PAIRS + PAIRS / 2;
   if (cpuSteps > 0) {

@@ -82,11 +82,11 @@ export class SimLensApp {
     this.pairs = new PairService(this.db, this.jobs);
     this.engine = options.engine ?? defaultEngine(options.shell);
     const local = inProcessModelEngine(() => initBackend());
-    // The pool is looked up at each call, so it is only created when a job first needs it.
-    const lazyPool = { run: <R>(...args: Parameters<WorkerPool['run']>) => this.enginePool().run<R>(...args) };
     this.models = new ModelService(this.db, this.jobs, {
       workspaceDir: dirname(options.dbPath),
-      engine: options.modelEngine ?? (this.engine === 'pool' ? poolModelEngine(lazyPool, local) : local),
+      // The pool is looked up at each call, so it is only created when a job first needs it; with
+      // several workers, training runs data-parallel over all of them (engine/train-parallel.ts).
+      engine: options.modelEngine ?? (this.engine === 'pool' ? poolModelEngine(() => this.enginePool(), local) : local),
     });
     const explainPool = options.enginePool ?? (this.engine === 'pool' ? () => this.enginePool() : undefined);
     this.explain = new ExplainService(this.db, this.jobs, this.models, { pool: explainPool });

@@ -9,6 +9,7 @@ import type {
   DatasetDto,
   ImportReportDto,
   ImportFileStatus,
+  InputPreprocess,
   JobDto,
   ModelArch,
   ModelVersionDto,
@@ -30,6 +31,8 @@ function method<R>() {
 const id = v.int({ min: 1 });
 const limit = (max: number) => v.optional(v.int({ min: 1, max }));
 const explainMethod = v.literal<ExplainMethod>(...EXPLAIN_METHODS);
+/** Score-CAM channel cap: 1 .. 8192 (more than any supported layer has: ResNet50's last block has 2048). */
+const maxChannels = v.optional(v.int({ min: 1, max: 8192 }));
 
 export const contract = {
   // app
@@ -89,7 +92,8 @@ export const contract = {
   'models.get': method<ModelVersionDto>()(v.object({ id })),
   /**
    * Starts a 'train' job on a pair set (default: the dataset's newest); progress messages carry
-   * epoch, loss and val AUC; the job result holds the new version id and its metrics.
+   * epoch, loss and val AUC, as text and as `job.data` (JobProgressData 'train.step' / 'train.epoch');
+   * the job result holds the new version id and its metrics.
    */
   'models.train': method<{ jobId: number }>()(
     v.object({
@@ -122,6 +126,8 @@ export const contract = {
           frozenBlocks: v.optional(v.int({ min: -1, max: 1000 })),
         }),
       ),
+      /** input preprocessing inside the network (default 'none'): 'tf' [-1, 1], 'caffe' BGR 0-255 minus ImageNet means, 'torch' ImageNet mean/std */
+      preprocess: v.optional(v.literal<InputPreprocess>('none', 'tf', 'caffe', 'torch')),
     }),
   ),
   /** Starts an 'evaluate' job: re-scores the version's pair set (val + test by default) and stores metrics and scores. */
@@ -144,6 +150,8 @@ export const contract = {
       layer: v.optional(v.string({ min: 1, max: 200 })),
       /** recompute even when stored */
       refresh: v.optional(v.boolean()),
+      /** Score-CAM only: mask at most this many channels per image, those with the most activation (default 256) */
+      maxChannels,
     }),
   ),
   /** A stored map upsampled onto its image as a PNG data URL (computed first if not stored); cached. */
@@ -172,6 +180,8 @@ export const contract = {
       limit: v.optional(v.int({ min: 1, max: 1_000_000 })),
       /** skip pairs already explained with this method and layer (default true) */
       skipExisting: v.optional(v.boolean()),
+      /** Score-CAM only: mask at most this many channels per image, those with the most activation (default 256) */
+      maxChannels,
     }),
   ),
   /** Starts a 'metrics' job: deletion / insertion AUC vs random and centre-prior maps; EPG, pointing game, IoU where masks exist. */
@@ -219,6 +229,7 @@ export type Api = { [M in MethodName]: (args: ArgsOf<M>) => Promise<ResultOf<M>>
 
 /** Events pushed from main to the UI. */
 export interface Events {
+  /** A job changed; `data` (JobDto) carries the structured progress of the latest update while it runs. */
   'job.updated': JobDto;
 }
 export type EventName = keyof Events;

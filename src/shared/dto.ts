@@ -20,7 +20,22 @@ export interface JobDto {
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;
+  /**
+   * Structured progress of the latest update, while the job runs in this process (absent when
+   * finished, or for a job another process runs, e.g. the CLI on the same workspace: then only
+   * `message` tells). 'train.epoch' updates are never throttled away.
+   */
+  data?: JobProgressData;
 }
+
+/** Structured job progress (JobDto.data), by kind. */
+export type JobProgressData =
+  /** a training step: running mean loss of the epoch so far */
+  | { kind: 'train.step'; epoch: number; epochs: number; step: number; steps: number; loss: number; learningRate: number; etaSeconds: number }
+  /** an epoch finished: its record (the same as in the result's history) */
+  | { kind: 'train.epoch'; record: EpochDto; epochs: number | null }
+  /** explain / metrics jobs: pairs done of the total */
+  | { kind: 'pairs'; done: number; total: number };
 
 export type ImportSourceKind = 'folder' | 'csv' | 'idx';
 
@@ -121,6 +136,13 @@ export interface AppInfoDto {
 
 export type ModelArch = 'small' | 'resnet18' | 'resnet50' | 'mobilenetv2' | 'pretrained';
 export const MODEL_ARCHS: readonly ModelArch[] = ['small', 'resnet18', 'resnet50', 'mobilenetv2', 'pretrained'];
+/**
+ * Input preprocessing applied inside the network as its first op (images stay in [0, 1]):
+ * 'none'; 'tf' ([-1, 1]: Keras MobileNetV2 / Inception); 'caffe' (RGB -> BGR, 0-255 minus the
+ * ImageNet BGR means: Keras ResNet50 / VGG); 'torch' (ImageNet mean / std per channel).
+ */
+export type InputPreprocess = 'none' | 'tf' | 'caffe' | 'torch';
+export const INPUT_PREPROCESS: readonly InputPreprocess[] = ['none', 'tf', 'caffe', 'torch'];
 
 export interface RocPointDto {
   fpr: number;
@@ -255,10 +277,23 @@ export interface ExplanationDto {
   counterfactualDefined: boolean;
   a: ExplanationImageDto;
   b: ExplanationImageDto;
+  /** Score-CAM: channels masked per image (a, b), of the layer's `total`, under the cap `maxChannels` */
+  channels?: ScoreCamChannelsDto;
   /** true when read from the store, false when computed by this call */
   cached: boolean;
   explainMs: number;
   createdAt: string;
+}
+
+export interface ScoreCamChannelsDto {
+  /** channels whose masks were scored, per image: the active ones, at most maxChannels */
+  used: [number, number];
+  /** channels that vary spatially, per image */
+  active: [number, number];
+  /** the target layer's channels */
+  total: number;
+  /** the cap (null: none) */
+  maxChannels: number | null;
 }
 
 export interface OverlayDto {

@@ -9,6 +9,11 @@
 // the whole validation split from continuous scores; the best epoch's weights are kept
 // and restored at the end; early stopping and LR-on-plateau count a RISE of AUC as
 // an improvement.
+//
+// The epoch loop (trainLoop) is shared; the per-step compute sits behind StepRunner:
+// localStepRunner (this thread: trainSiamese) or the data-parallel runner over the engine
+// worker pool (train-parallel.ts). Batches are assembled here either way, so a seed gives the
+// same batches whatever runs the steps.
 import type { EpochDto } from '../../shared/dto';
 import * as tf from '@tensorflow/tfjs';
 import { createRng, shuffleInPlace, type Rng } from '../pairs/rng';
@@ -174,120 +179,194 @@ function assemble(images: ImageSet, batch: Batch, augment: AugmentConfig, rng: R
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** One assembled training batch, as a step runner gets it (plain arrays: it may go to workers). */
+export interface StepBatch {
+  /** [count, H, W, C]: anchors(k), then `reps` blocks of k partners (reps = pairs / k: 2 for anchor batches, 1 for fixed pairs) */
+  images: Float32Array;
+  count: number;
+  /** k: pair i = (image i mod k, image k + i) */
+  anchors: number;
+  /** [pairs] 1 = same */
+  labels: Float32Array;
+}
+
 /**
- * Trains `model` in place. On return the model holds the weights of the best epoch
- * (by validation AUC). Throws TrainingCancelledError when `signal` aborts; the model's
- * weights are then undefined (discard it). Leaves no tensors behind.
+ * The per-step compute of a training run, behind the shared epoch loop (trainLoop): in this
+ * thread (localStepRunner) or data-parallel over the engine worker pool (train-parallel.ts).
  */
-export async function trainSiamese(model: SiameseModel, data: TrainData, config: Partial<TrainConfig>, hooks: TrainHooks = {}): Promise<TrainResult> {
+export interface StepRunner {
+  /** One optimizer step on the batch's mean contrastive loss at learning rate `lr`; resolves with that loss. */
+  step(batch: StepBatch, lr: number, signal?: AbortSignal): Promise<number>;
+  /** Scores [pairs] of the validation pairs with the current weights. */
+  scoreVal(images: ImageSet, pairs: PairList, signal?: AbortSignal): Promise<Float32Array>;
+  /** Keeps the current weights as the best so far (replacing the previous snapshot). */
+  snapshot(): Promise<void>;
+  /** Puts the snapshot's weights back (no-op without one). */
+  restore(): Promise<void>;
+  /** Frees the runner's tensors (optimizer, snapshot; never the caller's model). */
+  dispose(): Promise<void>;
+}
+
+/** The run's config with defaults, checked against the data. */
+export function resolveTrainConfig(data: TrainData, config: Partial<TrainConfig>): TrainConfig {
   const cfg: TrainConfig = { ...DEFAULT_TRAIN_CONFIG, ...config };
-  const margin = cfg.margin ?? model.config.margin;
   if (!data.train && !data.trainPairs) throw new Error('No training data');
   if (data.val.a.length === 0) throw new Error('The validation split has no pairs');
-  const valLabels = data.val.label;
   let vs = 0;
-  for (const l of valLabels) vs += l;
-  if (vs === 0 || vs === valLabels.length) throw new Error('The validation split needs both same and different pairs');
+  for (const l of data.val.label) vs += l;
+  if (vs === 0 || vs === data.val.label.length) throw new Error('The validation split needs both same and different pairs');
+  return cfg;
+}
 
-  const optimizer = tf.train.adam(cfg.learningRate);
-  const setLr = (lr: number) => {
-    (optimizer as unknown as { learningRate: number }).learningRate = lr;
-  };
+/**
+ * The epoch loop, whatever runs the steps: pair redraw and batch assembly (augmentation) here,
+ * so a seed gives the same batches with any runner; progress/ETA; val AUC each epoch; best
+ * snapshot; early stopping; LR-on-plateau; cancel; NaN check. On return the runner holds the
+ * best epoch's weights. Does not dispose the runner.
+ */
+export async function trainLoop(runner: StepRunner, data: TrainData, config: Partial<TrainConfig>, hooks: TrainHooks = {}): Promise<TrainResult> {
+  const cfg = resolveTrainConfig(data, config);
+  const valLabels = data.val.label;
+  const cancelled = () => hooks.signal?.aborted === true;
   let lr = cfg.learningRate;
-  const varList = model.net.trainableWeights.map((w) => w.read() as tf.Variable);
-  const dim = model.config.embeddingSize;
   const history: EpochRecord[] = [];
-  let best: { auc: number; epoch: number; weights: tf.Tensor[] } | null = null;
+  let best: { auc: number; epoch: number } | null = null;
   let sinceImprovement = 0;
   let sinceLrChange = 0;
   let stoppedEarly = false;
   const t0 = Date.now();
   let stepsDone = 0;
-  try {
-    for (let epoch = 1; epoch <= cfg.epochs; epoch++) {
-      const te = Date.now();
-      const rng = createRng(cfg.seed, 1000 + epoch);
-      const augRng = createRng(cfg.seed, 2000 + epoch);
-      let batches = data.train ? drawEpochBatches(data.train, cfg.batchSize, rng) : fixedPairBatches(data.trainPairs!, cfg.batchSize, rng);
-      if (cfg.maxStepsPerEpoch > 0) batches = batches.slice(0, cfg.maxStepsPerEpoch);
-      let lossSum = 0;
-      for (let s = 0; s < batches.length; s++) {
-        if (hooks.signal?.aborted) throw new TrainingCancelledError();
-        const batch = batches[s];
-        const buf = assemble(data.images, batch, cfg.augment, augRng);
-        const k = batch.anchors;
-        const nPairs = batch.labels.length;
-        const reps = nPairs / k; // 1 for fixed pairs, 2 for anchor batches
-        const cost = tf.tidy(() => {
-          const x = tf.tensor4d(buf, [batch.images.length, ...data.images.shape]);
-          const y = tf.tensor1d(batch.labels, 'float32');
-          return optimizer.minimize(
-            () => {
-              const e = model.embed(x, true); // [k + nPairs, D]
-              const anchors = tf.slice(e, [0, 0], [k, dim]) as tf.Tensor2D;
-              const partners = tf.slice(e, [k, 0], [nPairs, dim]) as tf.Tensor2D;
-              const left = reps === 1 ? anchors : (tf.concat(Array.from({ length: reps }, () => anchors), 0) as tf.Tensor2D);
-              return contrastiveLoss(left, partners, y, margin);
-            },
-            true,
-            varList,
-          )!;
-        });
-        const loss = (await cost.data())[0];
-        cost.dispose();
-        if (!Number.isFinite(loss)) throw new Error(`The loss became ${loss} at epoch ${epoch}, step ${s + 1}: lower the learning rate`);
-        lossSum += loss;
-        stepsDone++;
-        const elapsed = (Date.now() - t0) / 1000;
-        const totalSteps = stepsDone + (batches.length - s - 1) + (cfg.epochs - epoch) * batches.length;
-        hooks.onProgress?.({
-          epoch,
-          epochs: cfg.epochs,
-          step: s + 1,
-          steps: batches.length,
-          loss: lossSum / (s + 1),
-          learningRate: lr,
-          fraction: stepsDone / totalSteps,
-          etaSeconds: (elapsed / stepsDone) * (totalSteps - stepsDone),
-        });
-        await yieldToEventLoop();
-      }
-      if (hooks.signal?.aborted) throw new TrainingCancelledError();
-      let score: Float32Array;
-      try {
-        ({ score } = await scorePairs(model, data.images, data.val, 256, hooks.signal));
-      } catch (error) {
-        if (hooks.signal?.aborted) throw new TrainingCancelledError();
-        throw error;
-      }
-      const valAuc = rocAuc(score, valLabels);
-      const improved = best === null || valAuc > best.auc + cfg.minDelta;
-      if (improved) {
-        best?.weights.forEach((w) => w.dispose());
-        best = { auc: valAuc, epoch, weights: model.net.getWeights().map((w) => w.clone()) };
-        sinceImprovement = 0;
-        sinceLrChange = 0;
-      } else {
-        sinceImprovement++;
-        sinceLrChange++;
-      }
-      const record: EpochRecord = { epoch, loss: lossSum / Math.max(1, batches.length), valAuc, learningRate: lr, seconds: (Date.now() - te) / 1000, improved };
-      history.push(record);
-      await hooks.onEpoch?.(record);
-      if (cfg.earlyStoppingPatience > 0 && sinceImprovement >= cfg.earlyStoppingPatience && epoch < cfg.epochs) {
-        stoppedEarly = true;
-        break;
-      }
-      if (cfg.lrPatience > 0 && sinceLrChange >= cfg.lrPatience) {
-        lr = Math.max(cfg.minLearningRate, lr * cfg.lrFactor);
-        setLr(lr);
-        sinceLrChange = 0;
-      }
+  // A failure of the runner after an abort (a cancelled worker task) is the cancellation.
+  const guard = async <T>(p: Promise<T>): Promise<T> => {
+    try {
+      return await p;
+    } catch (error) {
+      if (cancelled()) throw new TrainingCancelledError();
+      throw error;
     }
-    if (best) model.net.setWeights(best.weights);
-    return { history, bestEpoch: best?.epoch ?? 0, bestValAuc: best?.auc ?? NaN, stoppedEarly, seconds: (Date.now() - t0) / 1000 };
+  };
+  for (let epoch = 1; epoch <= cfg.epochs; epoch++) {
+    const te = Date.now();
+    const rng = createRng(cfg.seed, 1000 + epoch);
+    const augRng = createRng(cfg.seed, 2000 + epoch);
+    let batches = data.train ? drawEpochBatches(data.train, cfg.batchSize, rng) : fixedPairBatches(data.trainPairs!, cfg.batchSize, rng);
+    if (cfg.maxStepsPerEpoch > 0) batches = batches.slice(0, cfg.maxStepsPerEpoch);
+    let lossSum = 0;
+    for (let s = 0; s < batches.length; s++) {
+      if (cancelled()) throw new TrainingCancelledError();
+      const batch = batches[s];
+      const images = assemble(data.images, batch, cfg.augment, augRng);
+      const loss = await guard(runner.step({ images, count: batch.images.length, anchors: batch.anchors, labels: Float32Array.from(batch.labels) }, lr, hooks.signal));
+      if (!Number.isFinite(loss)) throw new Error(`The loss became ${loss} at epoch ${epoch}, step ${s + 1}: lower the learning rate`);
+      lossSum += loss;
+      stepsDone++;
+      const elapsed = (Date.now() - t0) / 1000;
+      const totalSteps = stepsDone + (batches.length - s - 1) + (cfg.epochs - epoch) * batches.length;
+      hooks.onProgress?.({
+        epoch,
+        epochs: cfg.epochs,
+        step: s + 1,
+        steps: batches.length,
+        loss: lossSum / (s + 1),
+        learningRate: lr,
+        fraction: stepsDone / totalSteps,
+        etaSeconds: (elapsed / stepsDone) * (totalSteps - stepsDone),
+      });
+      await yieldToEventLoop();
+    }
+    if (cancelled()) throw new TrainingCancelledError();
+    const score = await guard(runner.scoreVal(data.images, data.val, hooks.signal));
+    const valAuc = rocAuc(score, valLabels);
+    const improved = best === null || valAuc > best.auc + cfg.minDelta;
+    if (improved) {
+      await guard(runner.snapshot());
+      best = { auc: valAuc, epoch };
+      sinceImprovement = 0;
+      sinceLrChange = 0;
+    } else {
+      sinceImprovement++;
+      sinceLrChange++;
+    }
+    const record: EpochRecord = { epoch, loss: lossSum / Math.max(1, batches.length), valAuc, learningRate: lr, seconds: (Date.now() - te) / 1000, improved };
+    history.push(record);
+    await hooks.onEpoch?.(record);
+    if (cfg.earlyStoppingPatience > 0 && sinceImprovement >= cfg.earlyStoppingPatience && epoch < cfg.epochs) {
+      stoppedEarly = true;
+      break;
+    }
+    if (cfg.lrPatience > 0 && sinceLrChange >= cfg.lrPatience) {
+      lr = Math.max(cfg.minLearningRate, lr * cfg.lrFactor);
+      sinceLrChange = 0;
+    }
+  }
+  if (best) await guard(runner.restore());
+  return { history, bestEpoch: best?.epoch ?? 0, bestValAuc: best?.auc ?? NaN, stoppedEarly, seconds: (Date.now() - t0) / 1000 };
+}
+
+/**
+ * Today's single-thread step: one pass over [anchors; partners] of the whole batch, Adam via
+ * optimizer.minimize; the best weights are kept as tensor clones.
+ */
+export function localStepRunner(model: SiameseModel, options: { learningRate: number; margin: number }): StepRunner {
+  const optimizer = tf.train.adam(options.learningRate);
+  const varList = model.net.trainableWeights.map((w) => w.read() as tf.Variable);
+  const dim = model.config.embeddingSize;
+  const [h, w, c] = model.config.inputShape;
+  let best: tf.Tensor[] | null = null;
+  return {
+    async step(batch, lr) {
+      (optimizer as unknown as { learningRate: number }).learningRate = lr;
+      const k = batch.anchors;
+      const nPairs = batch.labels.length;
+      const reps = nPairs / k; // 1 for fixed pairs, 2 for anchor batches
+      const cost = tf.tidy(() => {
+        const x = tf.tensor4d(batch.images, [batch.count, h, w, c]);
+        const y = tf.tensor1d(batch.labels, 'float32');
+        return optimizer.minimize(
+          () => {
+            const e = model.embed(x, true); // [k + nPairs, D]
+            const anchors = tf.slice(e, [0, 0], [k, dim]) as tf.Tensor2D;
+            const partners = tf.slice(e, [k, 0], [nPairs, dim]) as tf.Tensor2D;
+            const left = reps === 1 ? anchors : (tf.concat(Array.from({ length: reps }, () => anchors), 0) as tf.Tensor2D);
+            return contrastiveLoss(left, partners, y, options.margin);
+          },
+          true,
+          varList,
+        )!;
+      });
+      const loss = (await cost.data())[0];
+      cost.dispose();
+      return loss;
+    },
+    async scoreVal(images, pairs, signal) {
+      return (await scorePairs(model, images, pairs, 256, signal)).score;
+    },
+    async snapshot() {
+      best?.forEach((t) => t.dispose());
+      best = model.net.getWeights().map((t) => t.clone());
+    },
+    async restore() {
+      if (best) model.net.setWeights(best);
+    },
+    async dispose() {
+      best?.forEach((t) => t.dispose());
+      best = null;
+      optimizer.dispose();
+    },
+  };
+}
+
+/**
+ * Trains `model` in place, in this thread. On return the model holds the weights of the best
+ * epoch (by validation AUC). Throws TrainingCancelledError when `signal` aborts; the model's
+ * weights are then undefined (discard it). Leaves no tensors behind.
+ */
+export async function trainSiamese(model: SiameseModel, data: TrainData, config: Partial<TrainConfig>, hooks: TrainHooks = {}): Promise<TrainResult> {
+  const cfg = resolveTrainConfig(data, config);
+  const runner = localStepRunner(model, { learningRate: cfg.learningRate, margin: cfg.margin ?? model.config.margin });
+  try {
+    return await trainLoop(runner, data, cfg, hooks);
   } finally {
-    best?.weights.forEach((w) => w.dispose());
-    optimizer.dispose();
+    await runner.dispose();
   }
 }

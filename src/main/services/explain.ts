@@ -1,7 +1,11 @@
 // Explanations in the app: explain a pair (stored, or computed and stored), overlays
 // rendered on demand from the stored maps (LRU-cached), batch explanation and
-// faithfulness / localisation metrics as jobs (on the engine worker pool when it has the
-// explain tasks, else in this thread), and the model-randomisation sanity check.
+// faithfulness / localisation metrics as jobs, and the model-randomisation sanity check.
+// The tensor work of all of them (one pair, a batch, metrics, the sanity check) runs on
+// the engine worker pool when there is one whose workers have the explain tasks, else in
+// this thread; the results, stored rows and DTOs are the same either way. So does loading
+// a model version to learn its target layers and input shape (task 'explain.describe',
+// cached here per version): with a pool, this thread never loads a tfjs model.
 //
 // Maps are stored per (pair, model version, method, layer) before upsampling
 // (store/explanations-repo.ts); the target layer of input-space methods (occlusion,
@@ -19,17 +23,32 @@ import {
   type ExplainMetricsDto,
   type ExplanationDto,
   type JobDto,
+  type JobProgressData,
   type OverlayDto,
   type SanityDto,
+  type ScoreCamChannelsDto,
   type Split,
 } from '../../shared/dto';
 import { METHOD_INFO, summariseExplanation, encodeMap, decodeMap, type CamMethod, type ImageExplanation, type MapSummary, type PairExplanation } from '../engine/cam';
 import type { CamModel } from '../engine/cam-model';
 import { buildImageSet, decodeImage as decodeForModel, type ImageSet, type Shape3 } from '../engine/dataset';
-import { explainPairs, metricsForPairs, type ExplainedPair, type ExplainTaskPayload, type MetricsTaskPayload, type PairBatch, type PairMetrics } from '../engine/explain-task';
-import { sanityCheck, type Grid } from '../engine/metrics';
+import {
+  describeModel,
+  explainPairs,
+  metricsForPairs,
+  sanityForPair,
+  type DescribeTaskPayload,
+  type ExplainedPair,
+  type ExplainTaskPayload,
+  type MetricsTaskPayload,
+  type PairBatch,
+  type ModelDescription,
+  type PairMetrics,
+  type SanityResult,
+  type SanityTaskPayload,
+} from '../engine/explain-task';
+import type { Grid } from '../engine/metrics';
 import { toCamModel } from '../engine/models/cam';
-import type { SiameseModel } from '../engine/models/siamese';
 import { parallelMap, type WorkerPool } from '../engine/pool';
 import { backendInfo } from '../engine/backend';
 import { decodeImage as decodeForOverlay, overlayPng, type RawImage } from '../images/overlay';
@@ -51,8 +70,10 @@ const INPUT_SPACE: ReadonlySet<CamMethod> = new Set(['occlusion', 'rise']);
 
 export interface ExplainServiceOptions {
   /**
-   * Engine worker pool, or a function that gives it (called on the first batch job, so a pool
-   * can be created lazily); used when its workers have the 'explain.pairs' / 'explain.metrics' tasks.
+   * Engine worker pool, or a function that gives it (called on first use, so a pool can be
+   * created lazily); used for each kind of work whose task its workers have: 'explain.describe'
+   * (a version's target layers and input shape), 'explain.pairs' (one pair, batch jobs),
+   * 'explain.metrics', 'explain.sanity'.
    */
   pool?: WorkerPool | (() => WorkerPool);
   /** Overlay cache bounds (default 256 entries, 32 MiB). */
@@ -174,16 +195,22 @@ function subBatch(batch: PairBatch, start: number, end: number, masks?: Record<n
   return { batch: { shape: batch.shape, pixels, a, b }, ...(masks ? { masks: subMasks } : {}) };
 }
 
+/** A validated request's model version, method and layer; no loaded model (see localCam). */
 interface Target {
-  siamese: SiameseModel;
-  cam: CamModel;
+  modelId: number;
   method: CamMethod;
   /** the stored layer key ('input' for input-space methods) */
   layer: string;
+  /** the target layer the maps are computed at (input-space methods: the default one; unused) */
+  camLayer: string;
   shape: Shape3;
   modelKey: string;
   modelDir: string;
+  model: ModelDescription;
 }
+
+/** Descriptions of model versions kept (small: layer names); versions are immutable. */
+const MAX_DESCRIPTIONS = 128;
 
 interface PairRef {
   id: number;
@@ -191,10 +218,20 @@ interface PairRef {
   image_b: number;
 }
 
+/** The stored meta of an explanation: the repo's, plus Score-CAM's channel counts. */
+type StoredMeta = ExplanationMeta & { channels?: ScoreCamChannelsDto };
+
+type PoolTask = 'explain.describe' | 'explain.pairs' | 'explain.metrics' | 'explain.sanity';
+
+/** Pairs done of the total, as job data. */
+const pairsData = (done: number, total: number): JobProgressData => ({ kind: 'pairs', done, total });
+
 export class ExplainService {
   readonly repo: ExplanationsRepo;
   private readonly overlays: OverlayCache;
-  private poolHasTasks: Promise<boolean> | null = null;
+  private poolTasks: Promise<Set<string>> | null = null;
+  /** model key -> its description (from the pool, or from the model loaded here) */
+  private readonly descriptions = new Map<string, Promise<ModelDescription>>();
 
   constructor(
     db: Db,
@@ -213,33 +250,70 @@ export class ExplainService {
 
   // ---- model / layer / method ----
 
+  /**
+   * What the service needs of a model version (engine/explain-task describeModel): from a
+   * worker (task 'explain.describe', which keeps the model loaded there for the explain
+   * tasks) when the pool has it, else from the model loaded in this thread. Cached per
+   * version; a failed look-up is not.
+   */
+  private describe(modelId: number, modelDir: string, modelKey: string): Promise<ModelDescription> {
+    let p = this.descriptions.get(modelKey);
+    if (p) {
+      this.descriptions.delete(modelKey); // most recently used last
+      this.descriptions.set(modelKey, p);
+      return p;
+    }
+    p = (async () => {
+      const pool = await this.usePool('explain.describe');
+      if (pool) return pool.run<ModelDescription>('explain.describe', { modelDir, modelKey } satisfies DescribeTaskPayload);
+      return describeModel(await this.models.load(modelId));
+    })();
+    this.descriptions.set(modelKey, p);
+    p.catch(() => {
+      if (this.descriptions.get(modelKey) === p) this.descriptions.delete(modelKey);
+    });
+    for (const key of this.descriptions.keys()) {
+      if (this.descriptions.size <= MAX_DESCRIPTIONS) break;
+      this.descriptions.delete(key);
+    }
+    return p;
+  }
+
   private async target(modelId: number, method: CamMethod = 'gradcam', layer?: string): Promise<Target> {
     const row = this.models.repo.get(modelId);
     if (!row) throw notFound('Model version', modelId);
-    const siamese = await this.models.load(modelId);
-    const layers = siamese.camLayers();
+    const modelDir = this.models.weightsDir(modelId);
+    const modelKey = `${modelDir}@${row.created_at}`;
+    const model = await this.describe(modelId, modelDir, modelKey);
+    const layers = model.camLayers;
     if (layer !== undefined && layer !== INPUT_LAYER && !layers.includes(layer)) {
       throw invalid(`args.layer: "${layer}" is not a target layer of model version ${modelId}; choose one of: ${layers.join(', ')}`);
     }
-    const camLayer = layer === undefined || layer === INPUT_LAYER ? siamese.defaultCamLayer() : layer;
+    const camLayer = layer === undefined || layer === INPUT_LAYER ? defaultCamLayer(model) : layer;
     if (layer === INPUT_LAYER && !INPUT_SPACE.has(method)) throw invalid(`args.layer: "input" is only for input-space methods (occlusion, rise)`);
     return {
-      siamese,
-      cam: toCamModel(siamese, camLayer),
+      modelId,
       method,
       layer: INPUT_SPACE.has(method) ? INPUT_LAYER : camLayer,
-      shape: siamese.config.inputShape,
-      modelKey: `${this.models.weightsDir(modelId)}@${row.created_at}`,
-      modelDir: this.models.weightsDir(modelId),
+      camLayer,
+      shape: [...model.inputShape] as Shape3,
+      modelKey,
+      modelDir,
+      model,
     };
   }
 
+  /** The target's CamModel in THIS thread (loads the model here): only for work done without a pool. */
+  private async localCam(t: Target): Promise<CamModel> {
+    return toCamModel(await this.models.load(t.modelId), t.camLayer);
+  }
+
   async layers(modelId: number): Promise<ExplainLayersDto> {
-    const { siamese } = await this.target(modelId);
+    const { model } = await this.target(modelId);
     return {
       modelId,
-      layers: siamese.camLayers(),
-      default: siamese.defaultCamLayer(),
+      layers: [...model.camLayers],
+      default: defaultCamLayer(model),
       methods: EXPLAIN_METHODS.map((id) => ({
         id,
         label: METHOD_INFO[id].label,
@@ -253,13 +327,15 @@ export class ExplainService {
 
   // ---- one pair ----
 
-  private toRecord(pairId: number, modelId: number, t: Target, e: ExplainedPair, extra: Partial<ExplanationMeta['timings']> = {}): NewExplanation {
-    const meta: ExplanationMeta = {
+  /** `backend`: where the maps were computed (a worker's backend; default: this thread's). */
+  private toRecord(pairId: number, modelId: number, t: Target, e: ExplainedPair, extra: Partial<ExplanationMeta['timings']> = {}, backend?: string | null): NewExplanation {
+    const meta: StoredMeta = {
       counterfactualDefined: e.counterfactualDefined,
       noEvidence: { a: e.noEvidence[0], b: e.noEvidence[1] },
       scale: { a: e.scale[0], b: e.scale[1] },
-      timings: { explainMs: e.ms, backend: backendInfo()?.name ?? tf.getBackend() ?? null, ...extra },
+      timings: { explainMs: e.ms, backend: backend ?? backendInfo()?.name ?? tf.getBackend() ?? null, ...extra },
       inputShape: t.shape,
+      ...(e.channels ? { channels: e.channels } : {}),
     };
     return {
       pairId,
@@ -299,7 +375,7 @@ export class ExplainService {
 
   private dto(row: ExplanationRow, imageIds: [number, number], cached: boolean): ExplanationDto {
     const s = summariseExplanation(ExplainService.explanationOf(row));
-    const meta = JSON.parse(row.meta ?? '{}') as Partial<ExplanationMeta>;
+    const meta = JSON.parse(row.meta ?? '{}') as Partial<StoredMeta>;
     const img = (i: 0 | 1) => ({ imageId: imageIds[i], factual: mapSummaryDto(s.images[i].factual), counterfactual: s.images[i].counterfactual ? mapSummaryDto(s.images[i].counterfactual) : null });
     return {
       pairId: row.pair_id,
@@ -312,34 +388,65 @@ export class ExplainService {
       counterfactualDefined: s.counterfactualDefined,
       a: img(0),
       b: img(1),
+      ...(meta.channels ? { channels: meta.channels } : {}),
       cached,
       explainMs: meta.timings?.explainMs ?? 0,
       createdAt: row.created_at,
     };
   }
 
-  /** The stored explanation row of a pair, computing it first when missing (or when refresh). */
-  private async ensure(args: { pairId: number; modelId: number; method?: ExplainMethod; layer?: string; refresh?: boolean }): Promise<{ row: ExplanationRow; cached: boolean; imageIds: [number, number]; pair: NonNullable<ReturnType<ExplanationsRepo['pairWithImages']>> }> {
+  /**
+   * The stored explanation row of a pair, computing it first when missing, when refresh, or
+   * (Score-CAM) when stored under another channel cap than an explicit `maxChannels`.
+   * Computed on the pool (task 'explain.pairs', a batch of one) when there is one.
+   */
+  private async ensure(
+    args: { pairId: number; modelId: number; method?: ExplainMethod; layer?: string; refresh?: boolean; maxChannels?: number },
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<{ row: ExplanationRow; cached: boolean; imageIds: [number, number]; pair: NonNullable<ReturnType<ExplanationsRepo['pairWithImages']>> }> {
     const pair = this.repo.pairWithImages(args.pairId);
     if (!pair) throw notFound('Pair', args.pairId);
     const t = await this.target(args.modelId, args.method ?? 'gradcam', args.layer);
+    const maxChannels = checkMaxChannels(t.method, args.maxChannels);
     const imageIds: [number, number] = [pair.a.id, pair.b.id];
     if (!args.refresh) {
       const row = this.repo.get(args.pairId, args.modelId, t.method, t.layer);
-      if (row) return { row, cached: true, imageIds, pair };
+      if (row && (maxChannels === undefined || storedCap(row) === maxChannels)) return { row, cached: true, imageIds, pair };
     }
-    const size = t.shape[0] * t.shape[1] * t.shape[2];
-    const pixels = new Float32Array(2 * size);
-    pixels.set(await decodeForModel(pair.a, t.shape), 0);
-    pixels.set(await decodeForModel(pair.b, t.shape), size);
-    const [e] = await explainPairs(t.cam, { shape: t.shape, pixels, a: Int32Array.of(0), b: Int32Array.of(1) }, t.method);
-    this.repo.upsert(this.toRecord(args.pairId, args.modelId, t, e));
+    const batch = await this.pairBatch(pair, t.shape);
+    const pool = await this.usePool('explain.pairs');
+    let e: ExplainedPair;
+    let backend: string | null | undefined;
+    if (pool) {
+      const res = await pool.run<{ backend: string | null; pairs: ExplainedPair[] }>('explain.pairs', this.explainPayload(t, batch, maxChannels), {
+        signal: opts.signal,
+        transfer: [batch.pixels.buffer as ArrayBuffer],
+      });
+      [e] = res.pairs;
+      backend = res.backend;
+    } else {
+      [e] = await explainPairs(await this.localCam(t), batch, t.method, { signal: opts.signal, maxChannels });
+    }
+    this.repo.upsert(this.toRecord(args.pairId, args.modelId, t, e, {}, backend));
     const row = this.repo.get(args.pairId, args.modelId, t.method, t.layer)!;
     return { row, cached: false, imageIds, pair };
   }
 
-  async explainPair(args: ArgsOf<'explain.pair'>): Promise<ExplanationDto> {
-    const { row, cached, imageIds } = await this.ensure(args);
+  /** The pair's two images at the model's input shape as a batch of one pair. */
+  private async pairBatch(pair: NonNullable<ReturnType<ExplanationsRepo['pairWithImages']>>, shape: Shape3): Promise<PairBatch> {
+    const size = shape[0] * shape[1] * shape[2];
+    const pixels = new Float32Array(2 * size);
+    pixels.set(await decodeForModel(pair.a, shape), 0);
+    pixels.set(await decodeForModel(pair.b, shape), size);
+    return { shape, pixels, a: Int32Array.of(0), b: Int32Array.of(1) };
+  }
+
+  private explainPayload(t: Target, b: PairBatch, maxChannels: number | undefined): ExplainTaskPayload {
+    return { ...b, modelDir: t.modelDir, modelKey: t.modelKey, layer: t.camLayer, method: t.method, ...(maxChannels !== undefined ? { maxChannels } : {}) };
+  }
+
+  async explainPair(args: ArgsOf<'explain.pair'>, opts: { signal?: AbortSignal } = {}): Promise<ExplanationDto> {
+    const { row, cached, imageIds } = await this.ensure(args, opts);
     return this.dto(row, imageIds, cached);
   }
 
@@ -397,8 +504,8 @@ export class ExplainService {
     return { pairs, split: args.split ?? null };
   }
 
-  /** Whether the pool's workers can run the explain tasks (checked once). */
-  private async usePool(): Promise<WorkerPool | null> {
+  /** The pool, if there is one whose workers have `task` (their task list is asked once). */
+  private async usePool(task: PoolTask): Promise<WorkerPool | null> {
     const option = this.options.pool;
     if (!option) return null;
     let pool: WorkerPool;
@@ -407,11 +514,11 @@ export class ExplainService {
     } catch {
       return null; // no pool can start here (e.g. no worker script): this thread does the work
     }
-    this.poolHasTasks ??= pool
+    this.poolTasks ??= pool
       .run<{ tasks: string[] }>('engine.info')
-      .then((info) => info.tasks.includes('explain.pairs') && info.tasks.includes('explain.metrics'))
-      .catch(() => false);
-    return (await this.poolHasTasks) ? pool : null;
+      .then((info) => new Set(info.tasks))
+      .catch(() => new Set<string>());
+    return (await this.poolTasks).has(task) ? pool : null;
   }
 
   /** Decodes the images of `pairs` at the model's input shape into one pair batch. */
@@ -440,10 +547,11 @@ export class ExplainService {
     ctx: JobContext,
     onProgress: (done: number) => void,
     masks?: Record<number, Grid>,
+    onBackend?: (backend: string | null) => void,
   ): Promise<R[]> {
     if (!pool) return local(onProgress);
     const n = batch.a.length;
-    const parts = await parallelMap<ExplainTaskPayload | MetricsTaskPayload, { pairs: R[] }>(
+    const parts = await parallelMap<ExplainTaskPayload | MetricsTaskPayload, { pairs: R[]; backend?: string | null }>(
       pool,
       task,
       n,
@@ -453,42 +561,57 @@ export class ExplainService {
       },
       { signal: ctx.signal, chunkSize: Math.max(1, Math.ceil(n / (2 * pool.size))), onProgress: (done) => onProgress(done) },
     );
+    if (parts.length > 0 && parts[0].result.backend !== undefined) onBackend?.(parts[0].result.backend);
     return parts.flatMap((p) => p.result.pairs);
   }
 
   async startBatch(args: ArgsOf<'explain.batch'>): Promise<JobDto> {
     const { pairs: all, split } = this.pairsFor(args.modelId, args);
     const t = await this.target(args.modelId, args.method ?? 'gradcam', args.layer);
-    const params = { modelId: args.modelId, method: t.method, layer: t.layer, split, label: args.label ?? null, pairs: all.length, ...(args.pairIds ? { pairIds: args.pairIds.length } : {}) };
+    const maxChannels = checkMaxChannels(t.method, args.maxChannels);
+    const params = {
+      modelId: args.modelId,
+      method: t.method,
+      layer: t.layer,
+      split,
+      label: args.label ?? null,
+      pairs: all.length,
+      ...(args.pairIds ? { pairIds: args.pairIds.length } : {}),
+      ...(maxChannels !== undefined ? { maxChannels } : {}),
+    };
     return this.jobs.start('explain', params, async (ctx) => {
       const t0 = Date.now();
       const have = args.skipExisting === false ? new Set<number>() : this.repo.existing(args.modelId, t.method, t.layer, all.map((p) => p.id));
       const todo = all.filter((p) => !have.has(p.id));
-      const pool = await this.usePool();
+      const pool = await this.usePool('explain.pairs');
+      const cam = pool ? null : await this.localCam(t);
       const group = this.options.groupSize ?? (pool ? 32 * pool.size : 64);
       let done = 0;
       let explainMs = 0;
-      ctx.progress(0, `explaining ${todo.length} pairs (${have.size} already explained)`);
+      let backend: string | null | undefined;
+      ctx.progress(0, `explaining ${todo.length} pairs (${have.size} already explained)`, pairsData(0, todo.length));
       for (let g = 0; g < todo.length; g += group) {
         await yieldToEventLoop(); // tensor work resolves in microtasks: let calls and cancels in
         ctx.throwIfCancelled();
         const pairs = todo.slice(g, g + group);
         const { batch } = await this.batchOf(pairs, t.shape);
         const started = Date.now();
-        const report = (k: number) => ctx.progress((done + k) / Math.max(1, todo.length), `explained ${done + k}/${todo.length} pairs`);
+        const report = (k: number) => ctx.progress((done + k) / Math.max(1, todo.length), `explained ${done + k}/${todo.length} pairs`, pairsData(done + k, todo.length));
         const res = await this.runGroup<ExplainedPair>(
           pool,
           'explain.pairs',
           batch,
-          (b) => ({ ...b, modelDir: t.modelDir, modelKey: t.modelKey, layer: t.cam.layer, method: t.method }),
-          (onProgress) => explainPairs(t.cam, batch, t.method, { signal: ctx.signal, onProgress }),
+          (b) => this.explainPayload(t, b, maxChannels),
+          (onProgress) => explainPairs(cam!, batch, t.method, { signal: ctx.signal, onProgress, maxChannels }),
           ctx,
           report,
+          undefined,
+          (b) => (backend = b),
         );
         ctx.throwIfCancelled();
         explainMs += Date.now() - started;
         // one transaction per group: a cancelled job leaves whole rows only
-        this.repo.upsertMany(res.map((e, i) => this.toRecord(pairs[i].id, args.modelId, t, e, { batched: pairs.length })));
+        this.repo.upsertMany(res.map((e, i) => this.toRecord(pairs[i].id, args.modelId, t, e, { batched: pairs.length }, backend)));
         done += pairs.length;
         report(0);
       }
@@ -516,8 +639,10 @@ export class ExplainService {
     const params = { modelId: args.modelId, method: t.method, layer: t.layer, split, label: args.label ?? null, pairs: pairs.length, steps, seed };
     return this.jobs.start('metrics', params, async (ctx) => {
       const t0 = Date.now();
-      const pool = await this.usePool();
+      const pool = await this.usePool('explain.metrics');
+      const cam = pool ? null : await this.localCam(t);
       const group = this.options.groupSize ?? (pool ? 16 * pool.size : 32);
+      let backend: string | null | undefined;
       const results: PairMetrics[] = [];
       for (let g = 0; g < pairs.length; g += group) {
         await yieldToEventLoop();
@@ -531,19 +656,20 @@ export class ExplainService {
           if (m) masks[i] = await decodeMask(m);
         }
         const common = { steps, seed, iouThreshold: args.iouThreshold, masks };
-        const report = (k: number) => ctx.progress((g + k) / pairs.length, `measured ${g + k}/${pairs.length} pairs`);
+        const report = (k: number) => ctx.progress((g + k) / pairs.length, `measured ${g + k}/${pairs.length} pairs`, pairsData(g + k, pairs.length));
         const res = await this.runGroup<PairMetrics>(
           pool,
           'explain.metrics',
           batch,
-          (b, start, m) => ({ ...b, modelDir: t.modelDir, modelKey: t.modelKey, layer: t.cam.layer, method: t.method, ...common, masks: m, indexOffset: g + start }),
-          (onProgress) => metricsForPairs(t.cam, batch, t.method, { ...common, indexOffset: g, signal: ctx.signal, onProgress }),
+          (b, start, m) => ({ ...b, modelDir: t.modelDir, modelKey: t.modelKey, layer: t.camLayer, method: t.method, ...common, masks: m, indexOffset: g + start }),
+          (onProgress) => metricsForPairs(cam!, batch, t.method, { ...common, indexOffset: g, signal: ctx.signal, onProgress }),
           ctx,
           report,
           masks,
+          (b) => (backend = b),
         );
         ctx.throwIfCancelled();
-        this.repo.upsertMany(res.map((r, i) => this.toRecord(chunk[i].id, args.modelId, t, r.explained, { batched: chunk.length })));
+        this.repo.upsertMany(res.map((r, i) => this.toRecord(chunk[i].id, args.modelId, t, r.explained, { batched: chunk.length }, backend)));
         results.push(...res);
         report(chunk.length);
       }
@@ -553,61 +679,47 @@ export class ExplainService {
 
   // ---- sanity check ----
 
-  async sanity(args: ArgsOf<'explain.sanity'>): Promise<SanityDto> {
+  /**
+   * Cascading randomisation of a copy of the model from the top (engine/explain-task
+   * sanityForPair), on the pool (task 'explain.sanity') when there is one, else here.
+   */
+  async sanity(args: ArgsOf<'explain.sanity'>, opts: { signal?: AbortSignal } = {}): Promise<SanityDto> {
     const pair = this.repo.pairWithImages(args.pairId);
     if (!pair) throw notFound('Pair', args.pairId);
     const t = await this.target(args.modelId, args.method ?? 'gradcam', args.layer);
-    const copy = await this.models.engine.load(t.modelDir);
-    const variables = copy.net.weights;
-    let x1: tf.Tensor4D | undefined;
-    let x2: tf.Tensor4D | undefined;
-    try {
-      const order = copy.net.layers.filter((l) => l.trainableWeights.length > 0 && l.getClassName() !== 'BatchNormalization').reverse();
-      const top = order.slice(0, args.maxLayers ?? order.length);
-      if (top.length === 0) throw invalid(`Model version ${args.modelId} has no layer with weights to randomise`);
-      const camCopy = toCamModel(copy, t.cam.layer);
-      let randomized = 0;
-      const seed = args.seed ?? 0;
-      const randomizeTop = (n: number) => {
-        for (; randomized < n; randomized++) {
-          const layer = top[randomized];
-          const fresh = tf.tidy(() =>
-            layer.getWeights().map((w, k) => {
-              const std = tf.moments(w).variance.sqrt().dataSync()[0];
-              // keep constant weights (e.g. zero biases); redraw the others at their own scale
-              return std > 0 ? tf.randomNormal(w.shape, 0, std, 'float32', seed * 1000 + randomized * 10 + k) : w.clone();
-            }),
-          );
-          layer.setWeights(fresh);
-          tf.dispose(fresh);
-        }
-        return { model: camCopy, label: top[n - 1].name };
-      };
-      const [H, W, C] = t.shape;
-      x1 = tf.tensor4d(await decodeForModel(pair.a, t.shape), [1, H, W, C]);
-      x2 = tf.tensor4d(await decodeForModel(pair.b, t.shape), [1, H, W, C]);
-      const report = await sanityCheck(
-        t.cam,
-        randomizeTop,
-        top.map((_, i) => i + 1),
-        x1,
-        x2,
-        t.method,
-      );
-      return { pairId: args.pairId, modelId: args.modelId, method: t.method, layer: t.layer, order: top.map((l) => l.name), steps: report.steps };
-    } finally {
-      tf.dispose([x1, x2].filter((x): x is tf.Tensor4D => x !== undefined));
-      copy.dispose();
-      // sub-models built on the copy hold extra references to its layers: free what is left
-      for (const v of variables) {
-        try {
-          v.dispose();
-        } catch {
-          // already disposed with the model
-        }
-      }
+    // the layers come from the model's graph (its description): a copy has the same ones
+    if (t.model.sanityLayers.length === 0) throw invalid(`Model version ${args.modelId} has no layer with weights to randomise`);
+    const batch = await this.pairBatch(pair, t.shape);
+    const input = { pixels: batch.pixels, shape: t.shape, method: t.method, ...(args.maxLayers !== undefined ? { maxLayers: args.maxLayers } : {}), ...(args.seed !== undefined ? { seed: args.seed } : {}) };
+    const pool = await this.usePool('explain.sanity');
+    let res: SanityResult;
+    if (pool) {
+      const payload: SanityTaskPayload = { ...input, modelDir: t.modelDir, modelKey: t.modelKey, layer: t.camLayer };
+      res = await pool.run<SanityResult>('explain.sanity', payload, { signal: opts.signal, transfer: [batch.pixels.buffer as ArrayBuffer] });
+    } else {
+      res = await sanityForPair(await this.localCam(t), () => this.models.engine.load(t.modelDir), t.camLayer, input, { signal: opts.signal });
     }
+    return { pairId: args.pairId, modelId: args.modelId, method: t.method, layer: t.layer, order: res.order, steps: res.steps };
   }
+}
+
+/** A described model's default target layer; throws SiameseModel.defaultCamLayer()'s error when it has none. */
+function defaultCamLayer(model: ModelDescription): string {
+  if (model.defaultCamLayer === null) throw new Error(model.noDefaultCamLayer ?? 'This model has no convolutional layer to explain');
+  return model.defaultCamLayer;
+}
+
+/** The Score-CAM channel cap of a request (undefined: the engine's default); only for Score-CAM. */
+function checkMaxChannels(method: CamMethod, maxChannels: number | undefined): number | undefined {
+  if (maxChannels === undefined) return undefined;
+  if (method !== 'scorecam') throw invalid(`args.maxChannels: only for method "scorecam" (not "${method}")`);
+  return maxChannels;
+}
+
+/** The channel cap a stored Score-CAM row was computed with (null: none or not recorded). */
+function storedCap(row: ExplanationRow): number | null {
+  const meta = JSON.parse(row.meta ?? '{}') as Partial<StoredMeta>;
+  return meta.channels?.maxChannels ?? null;
 }
 
 /** Means and shares over the measured images (and pairs), mean curves, mask agreement. */

@@ -1,4 +1,4 @@
-import type { JobDto, JobKind } from '../../shared/dto';
+import type { JobDto, JobKind, JobProgressData } from '../../shared/dto';
 import { AppError, notFound } from '../errors';
 import type { EventBus } from '../events';
 import type { JobsRepo } from '../store/jobs-repo';
@@ -7,8 +7,11 @@ import type { JobsRepo } from '../store/jobs-repo';
 export interface JobContext {
   jobId: number;
   signal: AbortSignal;
-  /** progress in [0, 1]; throttled before it reaches the store and the UI. */
-  progress(fraction: number, message?: string): void;
+  /**
+   * progress in [0, 1], with an optional message and structured data (JobDto.data); throttled
+   * before it reaches the store and the UI, except updates with 'train.epoch' data (one per epoch).
+   */
+  progress(fraction: number, message?: string, data?: JobProgressData): void;
   /** Throws JobCancelledError if the job was cancelled; call between units of work. */
   throwIfCancelled(): void;
   saveCheckpoint(checkpoint: unknown): void;
@@ -25,6 +28,9 @@ export type JobTask = (ctx: JobContext) => Promise<Record<string, unknown> | voi
 
 const PROGRESS_INTERVAL_MS = 100;
 
+/** Data that must reach the UI even when updates come faster than the throttle. */
+const neverThrottled = (data: JobProgressData | undefined) => data?.kind === 'train.epoch';
+
 /**
  * Runs long work as jobs: a row in the store from start to end, `job.updated` events,
  * cancel through an AbortSignal. A task that throws fails its job with the message;
@@ -32,6 +38,8 @@ const PROGRESS_INTERVAL_MS = 100;
  */
 export class JobRunner {
   private readonly running = new Map<number, { controller: AbortController; done: Promise<void> }>();
+  /** The data of the latest emitted update of each running job (not stored: it lives as long as the run). */
+  private readonly data = new Map<number, JobProgressData>();
 
   constructor(
     private readonly repo: JobsRepo,
@@ -55,11 +63,13 @@ export class JobRunner {
     const ctx: JobContext = {
       jobId: id,
       signal: controller.signal,
-      progress: (fraction, message) => {
+      progress: (fraction, message, data) => {
         const now = Date.now();
-        if (now - lastEmit < PROGRESS_INTERVAL_MS && fraction < 1) return;
+        if (now - lastEmit < PROGRESS_INTERVAL_MS && fraction < 1 && !neverThrottled(data)) return;
         lastEmit = now;
         this.repo.setProgress(id, Math.min(1, Math.max(0, fraction)), message ?? null);
+        if (data) this.data.set(id, data);
+        else this.data.delete(id);
         this.emit(id);
       },
       throwIfCancelled: () => {
@@ -82,6 +92,7 @@ export class JobRunner {
       }
     } finally {
       this.running.delete(id);
+      this.data.delete(id);
       this.emit(id);
     }
   }
@@ -89,11 +100,16 @@ export class JobRunner {
   get(id: number): JobDto {
     const job = this.repo.get(id);
     if (!job) throw notFound('Job', id);
-    return job;
+    return this.withData(job);
   }
 
   list(limit = 50): JobDto[] {
-    return this.repo.list(limit);
+    return this.repo.list(limit).map((j) => this.withData(j));
+  }
+
+  private withData(job: JobDto): JobDto {
+    const data = this.data.get(job.id);
+    return data ? { ...job, data } : job;
   }
 
   cancel(id: number): JobDto {
@@ -121,6 +137,6 @@ export class JobRunner {
 
   private emit(id: number): void {
     const job = this.repo.get(id);
-    if (job) this.events.emit('job.updated', job);
+    if (job) this.events.emit('job.updated', this.withData(job));
   }
 }

@@ -4,16 +4,17 @@
 import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { ArgsOf } from '../../shared/contract';
-import type { EpochDto, JobDto, ModelArch, ModelMetricsDto, ModelVersionDto, Split, SplitMetricsDto } from '../../shared/dto';
+import type { EpochDto, JobDto, JobProgressData, ModelArch, ModelMetricsDto, ModelVersionDto, Split, SplitMetricsDto } from '../../shared/dto';
 import { AppError, invalid, notFound } from '../errors';
 import { DEFAULT_AUGMENT, NO_AUGMENT } from '../engine/augment';
 import { buildImageSet, pairListFrom, type PairList, type Shape3 } from '../engine/dataset';
 import type { EvaluationResult, SplitMetrics } from '../engine/evaluate';
-import { defaultModelConfig, type ModelConfig } from '../engine/models/config';
+import { checkPreprocess, defaultModelConfig, type ModelConfig } from '../engine/models/config';
 import { savedModelInputShape } from '../engine/models/pretrained';
 import { loadSiamese, type SiameseModel } from '../engine/models/siamese';
-import { evaluateTask, trainTask, type EvaluateOutcome, type EvaluateRequest, type ModelTaskProgress, type SplitName, type TrainOutcome, type TrainRequest } from '../engine/models/tasks';
+import { evaluateTask, trainTask, trainTaskParallel, type EvaluateOutcome, type EvaluateRequest, type ModelTaskProgress, type SplitName, type TrainOutcome, type TrainRequest } from '../engine/models/tasks';
 import type { TrainData } from '../engine/train';
+import type { DataParallelPool } from '../engine/train-parallel';
 import type { Db } from '../store/db';
 import { ModelsRepo, type ModelVersionRow, type SplitImageRow } from '../store/models-repo';
 import { ScoresRepo } from '../store/scores-repo';
@@ -50,16 +51,39 @@ export function inProcessModelEngine(ready: () => Promise<unknown> = async () =>
   };
 }
 
-/** The subset of WorkerPool this needs (engine/pool). Workers must import engine/models/pool-tasks. */
+/**
+ * The subset of WorkerPool this needs (engine/pool). Workers must import engine/models/pool-tasks.
+ * With `broadcast` and `size` >= 2, training runs data-parallel over every worker.
+ */
 export interface PoolLike {
   run<R>(task: string, payload?: unknown, options?: { signal?: AbortSignal; onProgress?: (f: number, m?: string, d?: unknown) => void; transfer?: ArrayBuffer[] }): Promise<R>;
+  broadcast?<R>(task: string, payload?: unknown, options?: { signal?: AbortSignal }): Promise<R[]>;
+  readonly size?: number;
 }
 
-export function poolModelEngine(pool: PoolLike, local: ModelEngine = inProcessModelEngine()): ModelEngine {
+export interface PoolEngineOptions {
+  /** Train data-parallel over all workers when the pool has several (default true); else one worker trains. */
+  dataParallel?: boolean;
+}
+
+/**
+ * Model tasks on an engine worker pool (`pool`, or a function returning it, looked up at each
+ * call so a lazily created pool starts on first use). Training with a pool of >= 2 workers is
+ * data-parallel (engine/train-parallel.ts): coordinated here, in the calling thread, which only
+ * slices batches and averages gradient arrays; the tensor work runs in the workers.
+ */
+export function poolModelEngine(pool: PoolLike | (() => PoolLike), local: ModelEngine = inProcessModelEngine(), options: PoolEngineOptions = {}): ModelEngine {
+  const get = () => (typeof pool === 'function' ? pool() : pool);
   const relay = (o: EngineCallOptions) => (f: number, m?: string, d?: unknown) => o.onProgress?.(f, m ?? '', d as ModelTaskProgress | undefined);
   return {
-    train: (req, o) => pool.run<TrainOutcome>('models.train', req, { signal: o.signal, onProgress: relay(o), transfer: [req.data.images.pixels.buffer as ArrayBuffer] }),
-    evaluate: (req, o) => pool.run<EvaluateOutcome>('models.evaluate', req, { signal: o.signal, onProgress: relay(o), transfer: [req.images.pixels.buffer as ArrayBuffer] }),
+    train: (req, o) => {
+      const p = get();
+      if (options.dataParallel !== false && p.broadcast && (p.size ?? 1) >= 2) {
+        return trainTaskParallel(p as DataParallelPool, req, { signal: o.signal, progress: relay(o) });
+      }
+      return p.run<TrainOutcome>('models.train', req, { signal: o.signal, onProgress: relay(o), transfer: [req.data.images.pixels.buffer as ArrayBuffer] });
+    },
+    evaluate: (req, o) => get().run<EvaluateOutcome>('models.evaluate', req, { signal: o.signal, onProgress: relay(o), transfer: [req.images.pixels.buffer as ArrayBuffer] }),
     load: (dir) => local.load(dir),
   };
 }
@@ -217,6 +241,10 @@ export class ModelService {
   private modelConfig(args: ArgsOf<'models.train'>, pairSetId: number, parent?: ModelVersionRow): ModelConfig {
     if (parent) {
       const cfg = JSON.parse(parent.config) as { model: ModelConfig };
+      const inherited = cfg.model.preprocess ?? 'none';
+      if (args.preprocess !== undefined && args.preprocess !== inherited) {
+        throw invalid(`args.preprocess: "${args.preprocess}" differs from parent version ${parent.id}'s "${inherited}"; a fine-tuned version keeps its parent's input preprocessing`);
+      }
       return cfg.model;
     }
     const sizes = this.repo.imageSizes(pairSetId);
@@ -237,6 +265,10 @@ export class ModelService {
       const side = arch === 'small' ? Math.min(64, maxSide) : maxSide <= 64 ? maxSide : 224;
       shape = [side, side, channels];
     }
+    if (args.preprocess) {
+      const problem = checkPreprocess(args.preprocess, shape, arch === 'pretrained' ? "the backbone's input" : 'the network input');
+      if (problem) throw invalid(`args.preprocess: ${problem}`);
+    }
     return defaultModelConfig({
       arch,
       inputShape: shape,
@@ -246,6 +278,7 @@ export class ModelService {
       width: args.width,
       ...(args.head ? { head: args.head } : {}),
       ...(args.backbone ? { backbone: args.backbone } : {}),
+      ...(args.preprocess ? { preprocess: args.preprocess } : {}),
     });
   }
 
@@ -351,7 +384,7 @@ export class ModelService {
                   (last ? ` · val AUC ${last.valAuc.toFixed(4)} (epoch ${last.epoch})` : '') +
                   ` · ETA ${Math.round(d.info.etaSeconds)} s`
                 : message;
-            ctx.progress(0.02 + 0.98 * fraction, text);
+            ctx.progress(0.02 + 0.98 * fraction, text, jobData(d, p.train.epochs));
           },
         },
       );
@@ -429,4 +462,14 @@ export class ModelService {
       return { modelId: args.id, ...summary(metrics) };
     });
   }
+}
+
+/** The job's structured progress (JobDto.data) for a model task's progress report. */
+function jobData(d: ModelTaskProgress | undefined, epochs: number | undefined): JobProgressData | undefined {
+  if (d?.kind === 'step') {
+    const { epoch, epochs: total, step, steps, loss, learningRate, etaSeconds } = d.info;
+    return { kind: 'train.step', epoch, epochs: total, step, steps, loss, learningRate, etaSeconds };
+  }
+  if (d?.kind === 'epoch') return { kind: 'train.epoch', record: d.record, epochs: epochs ?? null };
+  return undefined;
 }

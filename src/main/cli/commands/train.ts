@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ArgsOf } from '../../../shared/contract';
-import type { EpochDto, ModelArch } from '../../../shared/dto';
+import { INPUT_PREPROCESS, type EpochDto, type InputPreprocess, type ModelArch } from '../../../shared/dto';
 import type { SimLensApp } from '../../app';
 import { parseIntOption, parseNumberOption, waitForJob } from '../io';
 import { CliError, usageError, type CliCommand } from '../types';
@@ -47,6 +47,10 @@ function trainArgs(v: Record<string, string | boolean | undefined>): TrainArgs {
   }
   const name = v.name as string | undefined;
   if (name !== undefined && (name.trim() === '' || name.length > 200)) throw usageError('--name: expected 1 to 200 characters');
+  const preprocess = v.preprocess as string | undefined;
+  if (preprocess !== undefined && !(INPUT_PREPROCESS as readonly string[]).includes(preprocess)) {
+    throw usageError(`--preprocess: expected one of ${INPUT_PREPROCESS.join(', ')}, got '${preprocess}'`);
+  }
   return {
     arch: backbone ? 'pretrained' : (arch as ModelArch | undefined),
     name,
@@ -59,6 +63,7 @@ function trainArgs(v: Record<string, string | boolean | undefined>): TrainArgs {
     seed: int('seed', 0, 2 ** 31 - 1),
     augment: v.augment === true ? true : undefined,
     ...(backbone ? { backbone } : {}),
+    ...(preprocess !== undefined ? { preprocess: preprocess as InputPreprocess } : {}),
   };
 }
 
@@ -67,7 +72,7 @@ export const trainCommand: CliCommand = {
   summary: 'Train a Siamese model on a pair set; prints the new version id and its val/test metrics',
   synopsis:
     'train [--db FILE] [--dataset ID] [--pair-set ID] [--arch small|resnet18|resnet50|mobilenetv2] [--epochs N] [--batch B] [--lr X] [--margin M] ' +
-    '[--embedding N] [--seed S] [--augment] [--name N] [--parent ID] [--backbone DIR [--cut-layer NAME] [--frozen-blocks K]] [--json]',
+    '[--embedding N] [--seed S] [--augment] [--name N] [--parent ID] [--backbone DIR [--cut-layer NAME] [--frozen-blocks K]] [--preprocess none|tf|caffe|torch] [--json]',
   options: {
     dataset: { type: 'string', arg: 'ID', description: 'dataset id (default: the only dataset)' },
     'pair-set': { type: 'string', arg: 'ID', description: "pair set id (default: the dataset's newest)" },
@@ -84,6 +89,13 @@ export const trainCommand: CliCommand = {
     backbone: { type: 'string', arg: 'DIR', description: 'pretrained backbone: a tfjs LayersModel folder (model.json + shards)' },
     'cut-layer': { type: 'string', arg: 'NAME', description: 'with --backbone: the layer to cut at (default: the last layer with a 4-D output)' },
     'frozen-blocks': { type: 'string', arg: 'K', description: 'with --backbone: blocks kept frozen from the input, -1 = all (default 0)' },
+    preprocess: {
+      type: 'string',
+      arg: 'P',
+      description:
+        "input preprocessing inside the network, as the backbone was trained: none (default), tf ([-1, 1]: MobileNetV2), " +
+        'caffe (BGR 0-255 minus ImageNet means: Keras ResNet50, VGG), torch (ImageNet mean/std); caffe and torch need a 3-channel input',
+    },
   },
   positionals: { min: 0, max: 0, names: '' },
   db: 'existing',

@@ -8,27 +8,55 @@
 //        factual R = sum_k w_k A_k -> ReLU(R);  counterfactual ReLU(-R) (the negative change)
 //   'softmax':  factual weights softmax_k(s_k) (pytorch-grad-cam), counterfactual softmax_k(-s_k)
 // Costs 2 + (non-constant channels of x1) + (of x2) forwards, batched.
+//
+// Channel cap (opts.maxChannels, default DEFAULT_SCORECAM_MAX_CHANNELS = 256): per IMAGE,
+// only the active channels with the largest mean |A_i[:, :, k]| over that image's positions
+// are masked and scored (the usual Score-CAM speed-up; for a post-ReLU layer this is the
+// mean activation); the others get w_k = 0. Per image, because each image's map is built
+// from its own activations and masks: a channel that is silent in x_i adds ~nothing to
+// M_i whatever its weight. With 'delta' weights |w_k| <= 1, so leaving channel k out moves
+// the raw map by at most A_i[:, :, k] pointwise: the top-k by activation mass drop the least.
+// With maxChannels >= the active channels the result is exactly the uncapped one.
 import * as tf from '@tensorflow/tfjs';
 import type { CamModel } from '../cam-model';
 import { imageExplanation } from './normalize';
 import { blendWithBaseline, disposePairForward, pairForward, scoreAgainst, scoreInChunks } from './perturb';
-import type { ExplainOptions, ImageExplanation, PairExplanation } from './types';
+import { DEFAULT_SCORECAM_MAX_CHANNELS, type ExplainOptions, type ImageExplanation, type PairExplanation } from './types';
+
+/** The channel cap of opts: a positive integer, or Infinity for none. */
+export function scoreCamCap(maxChannels: number | undefined): number {
+  const cap = maxChannels ?? DEFAULT_SCORECAM_MAX_CHANNELS;
+  if (!(cap >= 1)) throw new Error(`maxChannels must be >= 1 (got ${String(maxChannels)})`);
+  return Number.isFinite(cap) ? Math.floor(cap) : Infinity;
+}
+
+/** Of the channels `active` (ascending), the `cap` with the largest mass (ties: lower index first), ascending. */
+export function topChannels(active: number[], mass: ArrayLike<number>, cap: number): number[] {
+  if (active.length <= cap) return active;
+  return [...active]
+    .sort((p, q) => mass[q] - mass[p] || p - q)
+    .slice(0, cap)
+    .sort((p, q) => p - q);
+}
 
 export async function scoreCamPair(model: CamModel, x1: tf.Tensor4D, x2: tf.Tensor4D, opts: ExplainOptions = {}): Promise<PairExplanation> {
   const fwd = await pairForward(model, x1, x2);
   try {
     const baselineValue = opts.baselineValue ?? 0;
     const weighting = opts.scoreCamWeighting ?? 'delta';
+    const cap = scoreCamCap(opts.maxChannels);
     const xs = [x1, x2] as const;
-    // which channels vary spatially, per image
+    // which channels vary spatially, per image; of those, the `cap` with the most activation
+    const activeCounts: number[] = [];
     const ranges = await Promise.all(
       fwd.a.map(async (a) => {
-        const [mn, mx] = tf.tidy(() => [tf.min(a, [0, 1, 2]), tf.max(a, [0, 1, 2])]);
-        const [lo, hi] = (await Promise.all([mn.data(), mx.data()])) as Float32Array[];
-        tf.dispose([mn, mx]);
+        const [mn, mx, mass] = tf.tidy(() => [tf.min(a, [0, 1, 2]), tf.max(a, [0, 1, 2]), tf.mean(tf.abs(a), [0, 1, 2])]);
+        const [lo, hi, m] = (await Promise.all([mn.data(), mx.data(), mass.data()])) as Float32Array[];
+        tf.dispose([mn, mx, mass]);
         const active: number[] = [];
         for (let k = 0; k < lo.length; k++) if (hi[k] > lo[k]) active.push(k);
-        return active;
+        activeCounts.push(active.length);
+        return topChannels(active, m, cap);
       }),
     );
     const total = ranges[0].length + ranges[1].length;
@@ -99,7 +127,14 @@ export async function scoreCamPair(model: CamModel, x1: tf.Tensor4D, x2: tf.Tens
       images.push(imageExplanation(data.slice(0, hw), data.slice(hw, 2 * hw), h, w, opts.keepRaw ?? false));
     }
     opts.onProgress?.(1);
-    return { method: 'scorecam', layer: model.layer, score: fwd.score, counterfactualDefined: true, images: images as [ImageExplanation, ImageExplanation] };
+    return {
+      method: 'scorecam',
+      layer: model.layer,
+      score: fwd.score,
+      counterfactualDefined: true,
+      images: images as [ImageExplanation, ImageExplanation],
+      channels: { used: [ranges[0].length, ranges[1].length], active: [activeCounts[0], activeCounts[1]], total: fwd.a[0].shape[3], maxChannels: Number.isFinite(cap) ? cap : null },
+    };
   } finally {
     disposePairForward(fwd);
   }

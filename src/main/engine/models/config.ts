@@ -1,5 +1,8 @@
 // What a Siamese model is made of: saved next to its weights (siamese.json) and in
 // model_versions.config, so a version can be rebuilt and explained later.
+import { INPUT_PREPROCESS, type InputPreprocess } from '../../../shared/dto';
+
+export { INPUT_PREPROCESS, type InputPreprocess };
 
 export type Arch = 'small' | 'resnet18' | 'resnet50' | 'mobilenetv2' | 'pretrained';
 export const ARCHS: readonly Arch[] = ['small', 'resnet18', 'resnet50', 'mobilenetv2', 'pretrained'];
@@ -51,6 +54,45 @@ export interface ModelConfig {
   /** Small CNN only: the head after conv4 (default 'flatten'; absent in configs saved before it existed). */
   head?: SmallHead;
   backbone?: PretrainedBackboneConfig;
+  /**
+   * Input preprocessing, applied inside the network as its first layer ('preprocess'), so
+   * images stay in [0, 1] everywhere else (stored pixels, CAM overlays, deletion metrics)
+   * and a saved model carries it. Pick what the pretrained backbone was trained with:
+   *  - 'none' (default; absent in configs saved before it existed): x in [0, 1] as is;
+   *  - 'tf': 2x - 1, in [-1, 1] (Keras MobileNet/MobileNetV2/Inception/Xception);
+   *  - 'caffe': RGB -> BGR, 255x minus the ImageNet BGR means [103.939, 116.779, 123.68]
+   *    (Keras ResNet50/101/152 v1, VGG16/19);
+   *  - 'torch': (x - [0.485, 0.456, 0.406]) / [0.229, 0.224, 0.225] per RGB channel
+   *    (Keras DenseNet, PyTorch-trained models).
+   * 'caffe' and 'torch' are per-RGB-channel and need a 3-channel network input; the
+   * layer never changes the channel count. Grayscale images become 3 channels when the
+   * input has 3 (a pretrained backbone's input always sets it; the image decoder
+   * replicates the grey channel), so a 1-channel input with 'caffe'/'torch' is an error
+   * (see checkPreprocess) rather than a silent guess at grey ImageNet statistics.
+   */
+  preprocess?: InputPreprocess;
+}
+
+/** The config's preprocessing ('none' when absent: configs saved before the field existed). */
+export function preprocessOf(cfg: Pick<ModelConfig, 'preprocess'>): InputPreprocess {
+  return cfg.preprocess ?? 'none';
+}
+
+/**
+ * Why `preprocess` cannot be applied to an input of shape [H, W, C], or undefined if it can:
+ * an unknown mode, or 'caffe'/'torch' (per-RGB-channel) on an input without 3 channels.
+ * `what` names the input in the message.
+ */
+export function checkPreprocess(preprocess: string, inputShape: readonly number[], what = 'the network input'): string | undefined {
+  if (!(INPUT_PREPROCESS as readonly string[]).includes(preprocess)) return `Unknown input preprocessing "${preprocess}"; choose one of: ${INPUT_PREPROCESS.join(', ')}`;
+  const channels = inputShape[inputShape.length - 1];
+  if ((preprocess === 'caffe' || preprocess === 'torch') && channels !== 3) {
+    return (
+      `Input preprocessing "${preprocess}" normalises the 3 RGB channels with ImageNet statistics, but ${what} [${inputShape.join(', ')}] ` +
+      `has ${channels} channel${channels === 1 ? '' : 's'}; use "tf" or "none", or a backbone with a 3-channel input (grayscale images are then replicated to RGB)`
+    );
+  }
+  return undefined;
 }
 
 export function defaultModelConfig(partial: Partial<ModelConfig> & Pick<ModelConfig, 'inputShape'>): ModelConfig {
@@ -67,5 +109,6 @@ export function defaultModelConfig(partial: Partial<ModelConfig> & Pick<ModelCon
     headUnits: partial.headUnits ?? 256,
     ...(partial.head ? { head: partial.head } : {}),
     ...(partial.backbone ? { backbone: partial.backbone } : {}),
+    ...(partial.preprocess ? { preprocess: partial.preprocess } : {}),
   };
 }

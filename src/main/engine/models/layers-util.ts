@@ -69,3 +69,32 @@ export function cutPointLayers(model: tf.LayersModel): tf.layers.Layer[] {
   });
   return cuts;
 }
+
+const KERAS_BN = Symbol('simlens.kerasBatchNorm');
+type CallArgs = Parameters<tf.layers.Layer['call']>;
+
+/**
+ * Gives every BatchNormalization layer of `model` (nested models included) the Keras (TF2)
+ * semantics of freezing: a BN layer with trainable = false runs in inference mode (its
+ * moving mean/variance, which it then never updates) even when called with training = true.
+ * tfjs BN looks only at the `training` kwarg, so a frozen block would otherwise normalise
+ * with the statistics of each batch and overwrite its pretrained moving statistics. The
+ * check reads `trainable` at call time, so unfreezing a layer later takes effect; trainable
+ * BN layers keep batch statistics in training. Per instance (no global patch of tfjs) and
+ * idempotent; SiameseModel applies it to every network it wraps, built or loaded, and
+ * model.json keeps `trainable`, so the semantics survive save/load.
+ */
+export function useKerasBatchNormSemantics(model: tf.LayersModel): void {
+  for (const layer of model.layers) {
+    if (layer instanceof tf.LayersModel) {
+      useKerasBatchNormSemantics(layer);
+      continue;
+    }
+    if (layer.getClassName() !== 'BatchNormalization') continue;
+    const marked = layer as tf.layers.Layer & { [KERAS_BN]?: true };
+    if (marked[KERAS_BN]) continue;
+    const call = layer.call.bind(layer);
+    layer.call = (inputs: CallArgs[0], kwargs: CallArgs[1]) => call(inputs, layer.trainable ? kwargs : { ...kwargs, training: false });
+    marked[KERAS_BN] = true;
+  }
+}

@@ -3,9 +3,10 @@
 // ('out_relu', 1280 channels for alpha <= 1) is the default Grad-CAM layer.
 // Inputs up to 64 px keep full resolution in the stem (stride 1).
 import * as tf from '@tensorflow/tfjs';
-import type { ModelConfig } from './config';
+import { preprocessOf, type ModelConfig } from './config';
 import { embeddingHead } from './head';
 import { apply, SeedSequence, type ST } from './layers-util';
+import { preprocessInput } from './preprocess';
 
 function makeDivisible(v: number, divisor = 8): number {
   const n = Math.max(divisor, Math.floor((v + divisor / 2) / divisor) * divisor);
@@ -53,7 +54,7 @@ export function buildMobileNetV2(cfg: ModelConfig): tf.LayersModel {
   const small = Math.min(cfg.inputShape[0], cfg.inputShape[1]) <= 64;
   let x = apply(
     tf.layers.conv2d({ name: 'stem_conv', filters: makeDivisible(32 * alpha), kernelSize: 3, strides: small ? 1 : 2, padding: 'same', useBias: false, kernelInitializer: seeds.heNormal() }),
-    input,
+    preprocessInput(input, preprocessOf(cfg)),
   );
   x = apply(bn('stem_bn'), x);
   x = apply(relu6('stem_relu'), x);

@@ -6,9 +6,10 @@
 // Layer names: stem_conv, stage{s}_block{b}_conv{i}, ..., stage{s}_block{b}_out (the
 // block output after the residual add + ReLU: the Grad-CAM cut points).
 import * as tf from '@tensorflow/tfjs';
-import type { ModelConfig } from './config';
+import { preprocessOf, type ModelConfig } from './config';
 import { embeddingHead } from './head';
 import { apply, SeedSequence, type ST } from './layers-util';
+import { preprocessInput } from './preprocess';
 
 function convBn(x: ST, name: string, filters: number, kernel: number, stride: number, seeds: SeedSequence, relu: boolean): ST {
   let y = apply(
@@ -46,7 +47,8 @@ export function buildResNet(cfg: ModelConfig, depth: 18 | 50): tf.LayersModel {
   const block = depth === 18 ? basicBlock : bottleneckBlock;
   const input = tf.input({ shape: cfg.inputShape, name: 'input' });
   const large = Math.min(cfg.inputShape[0], cfg.inputShape[1]) > 64;
-  let x = large ? convBn(input, 'stem_conv', base, 7, 2, seeds, true) : convBn(input, 'stem_conv', base, 3, 1, seeds, true);
+  const x0 = preprocessInput(input, preprocessOf(cfg));
+  let x = large ? convBn(x0, 'stem_conv', base, 7, 2, seeds, true) : convBn(x0, 'stem_conv', base, 3, 1, seeds, true);
   if (large) x = apply(tf.layers.maxPooling2d({ name: 'stem_pool', poolSize: 3, strides: 2, padding: 'same' }), x);
   blocks.forEach((n, s) => {
     for (let b = 0; b < n; b++) {

@@ -4,29 +4,37 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { loadLayersModel, readJsonIfExists, saveLayersModel } from '../model-io';
 import { pairScore, squaredDistance, scoreFromSquaredDistance } from '../score';
-import { ARCHS, type ModelConfig } from './config';
-import { cutPointLayers, hasSpatialOutput, isConv } from './layers-util';
+import { ARCHS, checkPreprocess, preprocessOf, type ModelConfig } from './config';
+import { cutPointLayers, hasSpatialOutput, isConv, useKerasBatchNormSemantics } from './layers-util';
 import { buildMobileNetV2 } from './mobilenetv2';
 import { buildFromBackbone, loadBackbone } from './pretrained';
+import { InputPreprocessing } from './preprocess';
 import { buildResNet } from './resnet';
 import { buildSmallCnn } from './small-cnn';
 
 export const SIAMESE_JSON = 'siamese.json';
 
-const NOT_CAM_TARGETS = new Set(['MaxPooling2D', 'AveragePooling2D', 'ZeroPadding2D', 'Cropping2D', 'InputLayer', 'BatchNormalization']);
+const NOT_CAM_TARGETS = new Set(['MaxPooling2D', 'AveragePooling2D', 'ZeroPadding2D', 'Cropping2D', 'InputLayer', 'BatchNormalization', InputPreprocessing.className]);
 
 export class SiameseModel {
   constructor(
     /** The shared embedding network: [b, H, W, C] -> [b, D]. */
     readonly net: tf.LayersModel,
     readonly config: ModelConfig,
-  ) {}
+  ) {
+    // Frozen (trainable = false) BatchNorm layers normalise with their moving statistics, as in Keras.
+    useKerasBatchNormSemantics(net);
+  }
 
   get tau(): number {
     return this.config.tau;
   }
 
-  /** x [b, H, W, C] in [0, 1] -> e [b, D]. `training` switches BatchNorm to batch statistics. */
+  /**
+   * x [b, H, W, C] in [0, 1] -> e [b, D] (the network applies config.preprocess itself).
+   * `training` switches trainable BatchNorm layers to batch statistics; frozen ones keep
+   * their moving statistics.
+   */
   embed(x: tf.Tensor4D, training = false): tf.Tensor2D {
     return this.net.apply(x, { training }) as tf.Tensor2D;
   }
@@ -74,6 +82,11 @@ export class SiameseModel {
 /** Builds a fresh (untrained) model; for 'pretrained' loads the backbone folder. */
 export async function buildSiamese(config: ModelConfig): Promise<SiameseModel> {
   if (!ARCHS.includes(config.arch)) throw new Error(`Unknown architecture "${config.arch}"`);
+  if (config.arch !== 'pretrained') {
+    // (a backbone's input shape is only known once loaded: buildFromBackbone checks it there)
+    const problem = checkPreprocess(preprocessOf(config), config.inputShape);
+    if (problem) throw new Error(problem);
+  }
   switch (config.arch) {
     case 'small':
       return new SiameseModel(buildSmallCnn(config), config);
@@ -86,7 +99,7 @@ export async function buildSiamese(config: ModelConfig): Promise<SiameseModel> {
     case 'pretrained': {
       if (!config.backbone) throw new Error('arch "pretrained" needs a backbone folder');
       const backbone = await loadBackbone(config.backbone.dir);
-      const { net, config: resolved } = buildFromBackbone(backbone, config);
+      const { net, config: resolved } = await buildFromBackbone(backbone, config);
       return new SiameseModel(net, resolved);
     }
   }
@@ -97,9 +110,18 @@ export async function saveSiamese(model: SiameseModel, dir: string, extra: Recor
   await saveLayersModel(model.net, dir, { [SIAMESE_JSON]: { format: 'simlens-siamese', version: 1, config: model.config, ...extra } });
 }
 
+/**
+ * Loads a saved version. Configs saved before `preprocess` existed have none: their
+ * model.json has no preprocessing layer either, so they load unchanged ('none').
+ */
 export async function loadSiamese(dir: string): Promise<SiameseModel> {
   const meta = readJsonIfExists<{ config: ModelConfig }>(join(dir, SIAMESE_JSON));
   if (!meta) throw new Error(`${dir} is not a SimLens model folder (no ${SIAMESE_JSON})`);
   const net = await loadLayersModel(dir);
+  const inNet = net.layers.find((l): l is InputPreprocessing => l instanceof InputPreprocessing)?.mode ?? 'none';
+  if (inNet !== preprocessOf(meta.config)) {
+    net.dispose();
+    throw new Error(`${dir}: ${SIAMESE_JSON} says input preprocessing "${preprocessOf(meta.config)}" but model.json applies "${inNet}"`);
+  }
   return new SiameseModel(net, meta.config);
 }

@@ -3,8 +3,9 @@
 //   conv32-conv32-pool-conv64-conv64-GAP-dense128-dense(embedding)         head 'gap'
 // 3x3 'same' convolutions with ReLU, 2x2 max pooling. `width` scales every layer.
 import * as tf from '@tensorflow/tfjs';
-import { SMALL_HEADS, type ModelConfig } from './config';
+import { preprocessOf, SMALL_HEADS, type ModelConfig } from './config';
 import { apply, SeedSequence, type ST } from './layers-util';
+import { preprocessInput } from './preprocess';
 
 export function buildSmallCnn(cfg: ModelConfig): tf.LayersModel {
   const head = cfg.head ?? 'flatten';
@@ -16,7 +17,7 @@ export function buildSmallCnn(cfg: ModelConfig): tf.LayersModel {
   const conv = (name: string, filters: number) =>
     tf.layers.conv2d({ name, filters, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: seeds.heNormal() });
   const input = tf.input({ shape: cfg.inputShape, name: 'input' });
-  let x: ST = apply(conv('conv1', f1), input);
+  let x: ST = apply(conv('conv1', f1), preprocessInput(input, preprocessOf(cfg)));
   x = apply(conv('conv2', f1), x);
   x = apply(tf.layers.maxPooling2d({ name: 'pool1', poolSize: 2 }), x);
   x = apply(conv('conv3', f2), x);

@@ -3,8 +3,10 @@
 // They never touch the store: the service reads the data and writes the results.
 import * as tf from '@tensorflow/tfjs';
 import type { ImageSet, PairList } from '../dataset';
-import { evaluateModel, type EvaluationResult, type PairScores } from '../evaluate';
-import { trainSiamese, type EpochRecord, type ProgressInfo, type TrainConfig, type TrainData, type TrainResult } from '../train';
+import { evaluateModel, splitMetrics, type EvaluationResult, type PairScores } from '../evaluate';
+import { chooseThreshold } from '../roc';
+import { trainSiamese, TrainingCancelledError, type EpochRecord, type ProgressInfo, type TrainConfig, type TrainData, type TrainHooks, type TrainResult } from '../train';
+import { trainDataParallel, type DataParallelPool } from '../train-parallel';
 import type { ModelConfig } from './config';
 import { buildSiamese, loadSiamese, saveSiamese } from './siamese';
 
@@ -50,25 +52,30 @@ export interface ModelTaskHooks {
   progress?: (fraction: number, message: string, data: ModelTaskProgress) => void;
 }
 
-/** Builds (or loads) a model, trains it, evaluates it, saves it into req.outDir. */
+/** The training hooks that turn trainLoop's progress into task progress (0..0.95 of the task). */
+function progressHooks(req: TrainRequest, hooks: ModelTaskHooks): TrainHooks {
+  const report = hooks.progress ?? (() => undefined);
+  return {
+    signal: hooks.signal,
+    onProgress: (info) =>
+      report(0.95 * info.fraction, `epoch ${info.epoch}/${info.epochs} step ${info.step}/${info.steps} loss ${info.loss.toFixed(4)} eta ${Math.round(info.etaSeconds)} s`, {
+        kind: 'step',
+        info,
+      }),
+    onEpoch: (record) =>
+      report(0.95 * (record.epoch / (req.train.epochs ?? record.epoch)), `epoch ${record.epoch}: loss ${record.loss.toFixed(4)} val AUC ${record.valAuc.toFixed(4)}`, {
+        kind: 'epoch',
+        record,
+      }),
+  };
+}
+
+/** Builds (or loads) a model, trains it in this thread, evaluates it, saves it into req.outDir. */
 export async function trainTask(req: TrainRequest, hooks: ModelTaskHooks = {}): Promise<TrainOutcome> {
   const model = req.initFromDir ? await loadSiamese(req.initFromDir) : await buildSiamese(req.model);
   try {
     const report = hooks.progress ?? (() => undefined);
-    const training = await trainSiamese(model, req.data, req.train, {
-      signal: hooks.signal,
-      onProgress: (info) =>
-        report(0.95 * info.fraction, `epoch ${info.epoch}/${info.epochs} step ${info.step}/${info.steps} loss ${info.loss.toFixed(4)} eta ${Math.round(info.etaSeconds)} s`, {
-          kind: 'step',
-          info,
-        }),
-      onEpoch: (record) =>
-        report(
-          0.95 * (record.epoch / (req.train.epochs ?? record.epoch)),
-          `epoch ${record.epoch}: loss ${record.loss.toFixed(4)} val AUC ${record.valAuc.toFixed(4)}`,
-          { kind: 'epoch', record },
-        ),
-    });
+    const training = await trainSiamese(model, req.data, req.train, progressHooks(req, hooks));
     report(0.96, 'evaluating', { kind: 'phase', phase: 'evaluate' });
     const { result: evaluation, scores } = await evaluateModel(model, req.data.images, req.evaluate, { signal: hooks.signal });
     if (hooks.signal?.aborted) throw new Error('cancelled');
@@ -78,6 +85,41 @@ export async function trainTask(req: TrainRequest, hooks: ModelTaskHooks = {}): 
   } finally {
     model.dispose();
   }
+}
+
+/**
+ * trainTask, data-parallel over the workers of `pool` (engine/train-parallel.ts), driven from
+ * this thread without tensor work here: replicas train, score (evaluation) and save in the
+ * workers; they are freed at the end, also when cancelled or failing.
+ */
+export async function trainTaskParallel(pool: DataParallelPool, req: TrainRequest, hooks: ModelTaskHooks & { workers?: number } = {}): Promise<TrainOutcome> {
+  const report = hooks.progress ?? (() => undefined);
+  const { training, after } = await trainDataParallel(
+    pool,
+    { model: req.model, ...(req.initFromDir ? { initFromDir: req.initFromDir } : {}) },
+    req.data,
+    req.train,
+    { ...progressHooks(req, hooks), workers: hooks.workers },
+    async (runner, training) => {
+      report(0.96, 'evaluating', { kind: 'phase', phase: 'evaluate' });
+      const scores: Partial<Record<SplitName, PairScores>> = {};
+      for (const [name, pairs] of Object.entries(req.evaluate) as [SplitName, PairList][]) {
+        scores[name] = await runner.scorePairs(req.data.images, pairs, hooks.signal).catch((error: unknown) => {
+          throw hooks.signal?.aborted ? new TrainingCancelledError() : error;
+        });
+      }
+      if (!req.evaluate.val || !scores.val) throw new Error('The threshold is chosen on the validation split, which has no pairs');
+      const threshold = chooseThreshold(scores.val.score, req.evaluate.val.label).threshold;
+      const evaluation: EvaluationResult = { threshold, thresholdSource: 'val', splits: {} };
+      for (const [name, pairs] of Object.entries(req.evaluate) as [SplitName, PairList][]) evaluation.splits[name] = splitMetrics(scores[name]!.score, pairs.label, threshold);
+      if (hooks.signal?.aborted) throw new TrainingCancelledError();
+      report(0.99, 'saving', { kind: 'phase', phase: 'save' });
+      // the replica's own config ('pretrained' resolves its backbone's) and backend
+      const saved = await runner.save(req.outDir, { training, threshold });
+      return { config: saved.config, evaluation, scores, backend: saved.backend };
+    },
+  );
+  return { ...after!, training };
 }
 
 export async function evaluateTask(req: EvaluateRequest, hooks: ModelTaskHooks = {}): Promise<EvaluateOutcome> {

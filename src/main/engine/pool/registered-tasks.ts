@@ -3,4 +3,4 @@
 // out/main/engine-worker.js, contains exactly what this file imports).
 import './builtin-tasks';
 import '../models/pool-tasks'; // models.train, models.evaluate
-import '../explain-task'; // explain.pairs, explain.metrics
+import '../explain-task'; // explain.describe, explain.pairs, explain.metrics, explain.sanity

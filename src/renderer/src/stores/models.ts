@@ -1,12 +1,17 @@
 import { defineStore } from 'pinia';
 import { computed, ref, watch } from 'vue';
 import type { ArgsOf } from '../../../shared/contract';
-import type { EpochDto, JobDto, ModelArch, ModelVersionDto, PairSetDto, Split } from '../../../shared/dto';
+import type { EpochDto, JobDto, JobProgressData, ModelArch, ModelVersionDto, PairSetDto, Split } from '../../../shared/dto';
 import { onEvent, useApi } from '../api';
 import { useAppStore } from './app';
 import { isFinished, useJobsStore } from './jobs';
 
-// ---- live training progress, from job.updated messages ----
+// ---- live training progress, from job.updated events ----
+//
+// A train job run by this app's main process sends its progress as structured data
+// (JobDto.data: 'train.step' and 'train.epoch', the epoch updates never throttled away):
+// foldTrainData. A job without data (run by another process on the same workspace, e.g.
+// the CLI, and seen through jobs.get / jobs.list) only has its message text: foldTrainMessage.
 //
 // The train job's messages (services/models.ts) come in two forms:
 //   step:  "epoch 2/10 · step 14/47 · loss 0.4123 · val AUC 0.9312 (epoch 1) · ETA 37 s"
@@ -78,7 +83,35 @@ export const emptyLive = (): LiveTraining => ({ epochs: null, steps: [], perEpoc
 /** Folds one message into the live series (pure; returns a new object). */
 export function foldTrainMessage(live: LiveTraining, message: string | null | undefined): LiveTraining {
   const p = parseTrainMessage(message);
-  if (!p) return live;
+  return p ? foldTrainProgress(live, p) : live;
+}
+
+/** The training progress in a job's structured data (null for other data). */
+export function trainProgressOf(data: JobProgressData | null | undefined): TrainProgress | null {
+  if (data?.kind === 'train.step') {
+    const { epoch, epochs, step, steps, loss, etaSeconds } = data;
+    return { kind: 'step', epoch, epochs, step, steps, loss, valAuc: null, valAucEpoch: null, etaSeconds };
+  }
+  if (data?.kind === 'train.epoch') {
+    const r = data.record;
+    return { kind: 'epoch', epoch: r.epoch, epochs: data.epochs, step: null, steps: null, loss: r.loss, valAuc: r.valAuc, valAucEpoch: r.epoch, etaSeconds: null };
+  }
+  return null;
+}
+
+/** Folds one update's structured data into the live series (pure; returns a new object). */
+export function foldTrainData(live: LiveTraining, data: JobProgressData | null | undefined): LiveTraining {
+  const p = trainProgressOf(data);
+  return p ? foldTrainProgress(live, p) : live;
+}
+
+/** Folds one job update: its data when it has some, else its message. */
+export function foldTrainJob(live: LiveTraining, job: Pick<JobDto, 'data' | 'message'> | null | undefined): LiveTraining {
+  if (!job) return live;
+  return job.data ? foldTrainData(live, job.data) : foldTrainMessage(live, job.message);
+}
+
+function foldTrainProgress(live: LiveTraining, p: TrainProgress): LiveTraining {
   const perEpoch = live.perEpoch.map((e) => ({ ...e }));
   const at = (epoch: number): LiveEpoch => {
     let e = perEpoch.find((x) => x.epoch === epoch);
@@ -206,7 +239,7 @@ export const useModelsStore = defineStore('models', () => {
     const running = (await api['jobs.list']({ limit: 50 })).find((j) => j.kind === 'train' && !isFinished(j));
     if (!running) return;
     jobs.put(running);
-    live.value = foldTrainMessage(emptyLive(), running.message);
+    live.value = foldTrainJob(emptyLive(), running);
     trainJobId.value = running.id;
     jobs.watch(running.id);
   }
@@ -257,10 +290,12 @@ export const useModelsStore = defineStore('models', () => {
     }
   }
 
+  // every update (each event brings a new job object), its data or else its message
   watch(
-    () => trainJob.value?.message,
-    (message) => {
-      live.value = foldTrainMessage(live.value, message);
+    () => (trainJob.value ? { data: trainJob.value.data, message: trainJob.value.message } : null),
+    (update, prev) => {
+      if (!update || (!update.data && prev && update.message === prev.message)) return;
+      live.value = foldTrainJob(live.value, update);
     },
   );
 

@@ -1,0 +1,236 @@
+// Data-parallel training over the engine worker pool (the coordinator; the workers' side is
+// train-replica.ts, registered as the 'train.dp.*' tasks in models/pool-tasks.ts).
+//
+// Every worker holds an identical replica (same config and seed, or the same saved version;
+// checked by a checksum of the weights) and its own Adam. Each step the batch assembled by the
+// shared epoch loop (train.ts: trainLoop) is split by ANCHORS into one share per worker (a share
+// keeps its anchors with their positive and negative partners); each worker returns the gradients
+// of its share's mean loss; here they are averaged weighted by the shares' pair counts (= the
+// gradient of the whole batch's mean loss) and every worker applies that average. This side does
+// no tensor work: it slices batches, averages arrays and moves them, so it can run on the thread
+// that serves the UI.
+import type { ImageSet, PairList } from './dataset';
+import { imageSize } from './dataset';
+import type { ModelConfig } from './models/config';
+import type { ReplicaInit, ShareGradients } from './train-replica';
+import { resolveTrainConfig, trainLoop, type StepBatch, type StepRunner, type TrainConfig, type TrainData, type TrainHooks, type TrainResult } from './train';
+
+/** What this needs of engine/pool's WorkerPool (whose workers import models/pool-tasks). */
+export interface DataParallelPool {
+  readonly size: number;
+  run<R>(task: string, payload?: unknown, options?: { signal?: AbortSignal; transfer?: ArrayBuffer[] }): Promise<R>;
+  broadcast<R>(task: string, payload?: unknown, options?: { signal?: AbortSignal }): Promise<R[]>;
+}
+
+/** Options of a data-parallel run. */
+export interface DataParallelOptions {
+  /** Shares per step (default: the pool's size; at most the pool's size). */
+  workers?: number;
+  /** Images per embedding call when scoring (default 256). */
+  scoreBatch?: number;
+  signal?: AbortSignal;
+}
+
+let runCounter = 0;
+
+/** Splits k anchors into n shares, as evenly as possible, in order: [start, end) each. */
+export function anchorShares(k: number, n: number): Array<[number, number]> {
+  const parts = Math.max(1, Math.min(n, k));
+  const out: Array<[number, number]> = [];
+  let start = 0;
+  for (let j = 0; j < parts; j++) {
+    const end = start + Math.floor(k / parts) + (j < k % parts ? 1 : 0);
+    out.push([start, end]);
+    start = end;
+  }
+  return out;
+}
+
+/**
+ * The share [s, e) of a batch's anchors: rows [anchors s..e; each partner block's s..e] and
+ * the matching labels. Images [count, H, W, C] = anchors(k), then reps blocks of k partners.
+ */
+export function sliceShare(batch: StepBatch, size: number, s: number, e: number): StepBatch {
+  const k = batch.anchors;
+  const reps = batch.labels.length / k;
+  const n = e - s;
+  const images = new Float32Array((1 + reps) * n * size);
+  const labels = new Float32Array(reps * n);
+  for (let block = 0; block <= reps; block++) images.set(batch.images.subarray((block * k + s) * size, (block * k + e) * size), block * n * size);
+  for (let r = 0; r < reps; r++) labels.set(batch.labels.subarray(r * k + s, r * k + e), r * n);
+  return { images, count: (1 + reps) * n, anchors: n, labels };
+}
+
+/** Weighted mean of arrays (weights summing to 1); elements equal in every part are kept exactly. */
+function weightedMean(parts: Float32Array[], weights: number[]): Float32Array {
+  const out = new Float32Array(parts[0].length);
+  for (let i = 0; i < out.length; i++) {
+    let acc = 0;
+    for (let j = 0; j < parts.length; j++) acc += weights[j] * parts[j][i];
+    out[i] = acc;
+  }
+  return out;
+}
+
+function stateMean(parts: Float32Array[], weights: number[]): Float32Array {
+  const out = weightedMean(parts, weights);
+  for (let i = 0; i < out.length; i++) if (parts.every((p) => p[i] === parts[0][i])) out[i] = parts[0][i];
+  return out;
+}
+
+/** Pair scores s = exp(-d²/τ) and distances d from embeddings [images, D] (slot: image -> row). */
+export function pairScoresFrom(embeddings: Float32Array, dim: number, slot: Map<number, number>, pairs: PairList, tau: number): { score: Float32Array; distance: Float32Array } {
+  const n = pairs.a.length;
+  const score = new Float32Array(n);
+  const distance = new Float32Array(n);
+  for (let p = 0; p < n; p++) {
+    const oa = slot.get(pairs.a[p])! * dim;
+    const ob = slot.get(pairs.b[p])! * dim;
+    let d2 = 0;
+    for (let k = 0; k < dim; k++) {
+      const diff = embeddings[oa + k] - embeddings[ob + k];
+      d2 += diff * diff;
+    }
+    distance[p] = Math.sqrt(d2);
+    score[p] = Math.exp(-d2 / tau);
+  }
+  return { score, distance };
+}
+
+/** A StepRunner over the replicas of one run; also scores and saves with them (see trainDataParallel). */
+export interface DataParallelRunner extends StepRunner {
+  readonly runId: string;
+  readonly workers: number;
+  scorePairs(images: ImageSet, pairs: PairList, signal?: AbortSignal): Promise<{ score: Float32Array; distance: Float32Array }>;
+  /** Saves the replicas' (current) weights as a version folder; resolves with their config and backend. */
+  save(dir: string, extra: Record<string, unknown>): Promise<{ config: ModelConfig; backend: string }>;
+}
+
+/**
+ * Creates identical replicas in every worker of `pool` and returns the runner driving them.
+ * Call dispose() at the end: it frees the replicas in the workers (also after a cancel).
+ */
+export async function createDataParallelRunner(pool: DataParallelPool, init: ReplicaInit, options: DataParallelOptions = {}): Promise<DataParallelRunner> {
+  const runId = `${process.pid}.${++runCounter}.${Date.now()}`;
+  const workers = Math.max(1, Math.min(options.workers ?? pool.size, pool.size));
+  const scoreBatch = options.scoreBatch ?? 256;
+  const size = imageSize(init.model.inputShape);
+  const dim = init.model.embeddingSize;
+  const tau = init.model.tau;
+  let best: Float32Array | null = null;
+  const dispose = async () => {
+    best = null;
+    await pool.broadcast('train.dp.dispose', { runId });
+  };
+  try {
+    const sums = await pool.broadcast<{ checksum: string; parameters: number }>('train.dp.init', { runId, init }, { signal: options.signal });
+    if (new Set(sums.map((s) => s.checksum)).size !== 1) {
+      // Not identical (should not happen: seeded initialisers): copy worker 0's weights everywhere.
+      const weights = await pool.run<Float32Array>('train.dp.getWeights', { runId });
+      const again = await pool.broadcast<string>('train.dp.setWeights', { runId, weights }, { signal: options.signal });
+      if (new Set(again).size !== 1) throw new Error(`Data-parallel replicas differ after a weight sync: ${again.join(', ')}`);
+    }
+  } catch (error) {
+    await dispose().catch(() => undefined);
+    throw error;
+  }
+
+  const embedAll = async (images: ImageSet, used: number[], signal?: AbortSignal): Promise<Float32Array> => {
+    const out = new Float32Array(used.length * dim);
+    const chunk = Math.max(1, Math.min(scoreBatch, Math.ceil(used.length / workers)));
+    const calls: Promise<void>[] = [];
+    for (let start = 0; start < used.length; start += chunk) {
+      const n = Math.min(chunk, used.length - start);
+      const rows = new Float32Array(n * size); // [n, H, W, C]
+      for (let i = 0; i < n; i++) rows.set(images.pixels.subarray(used[start + i] * size, (used[start + i] + 1) * size), i * size);
+      const at = start;
+      calls.push(pool.run<Float32Array>('train.dp.embed', { runId, rows, count: n }, { signal, transfer: [rows.buffer] }).then((e) => out.set(e, at * dim)));
+    }
+    await Promise.all(calls);
+    return out;
+  };
+
+  const scorePairs = async (images: ImageSet, pairs: PairList, signal?: AbortSignal) => {
+    const used = [...new Set([...pairs.a, ...pairs.b])].sort((x, y) => x - y);
+    const slot = new Map(used.map((img, i) => [img, i]));
+    return pairScoresFrom(await embedAll(images, used, signal), dim, slot, pairs, tau);
+  };
+
+  return {
+    runId,
+    workers,
+    async step(batch, lr, signal) {
+      const shares = anchorShares(batch.anchors, workers);
+      const parts = await Promise.all(
+        shares.map(([s, e]) => {
+          const share = sliceShare(batch, size, s, e);
+          return pool.run<ShareGradients>('train.dp.grads', { runId, ...share }, { signal, transfer: [share.images.buffer as ArrayBuffer] });
+        }),
+      );
+      // pair-weighted: sum_j (pairs_j / pairs) * mean-loss gradient of share j = gradient of the
+      // batch mean; a share of (e - s) anchors holds reps * (e - s) of the batch's reps * k pairs.
+      const weights = shares.map(([s, e]) => (e - s) / batch.anchors);
+      const grads = weightedMean(
+        parts.map((p) => p.grads),
+        weights,
+      );
+      const state = parts[0].state
+        ? stateMean(
+            parts.map((p) => p.state!),
+            weights,
+          )
+        : undefined;
+      await pool.broadcast('train.dp.apply', { runId, grads, lr, state }, { signal });
+      return parts.reduce((acc, p, j) => acc + weights[j] * p.loss, 0);
+    },
+    async scoreVal(images, pairs, signal) {
+      return (await scorePairs(images, pairs, signal)).score;
+    },
+    scorePairs,
+    async snapshot() {
+      best = await pool.run<Float32Array>('train.dp.getWeights', { runId });
+    },
+    async restore() {
+      if (!best) return;
+      const sums = await pool.broadcast<string>('train.dp.setWeights', { runId, weights: best });
+      if (new Set(sums).size !== 1) throw new Error('Data-parallel replicas differ after restoring the best weights');
+    },
+    save(dir, extra) {
+      return pool.run<{ config: ModelConfig; backend: string }>('train.dp.save', { runId, dir, extra });
+    },
+    dispose,
+  };
+}
+
+/** Checksums of the replicas' weights (all equal while the run is healthy): for tests and checks. */
+export function replicaChecksums(pool: DataParallelPool, runId: string): Promise<string[]> {
+  return pool.broadcast<string>('train.dp.checksum', { runId });
+}
+
+/**
+ * trainSiamese's counterpart over a worker pool: builds (or loads) the replicas, runs the shared
+ * epoch loop, leaves the best epoch's weights in the replicas, then `after` may score/save with
+ * them; the replicas are freed at the end whatever happens.
+ */
+export async function trainDataParallel<T = void>(
+  pool: DataParallelPool,
+  init: Omit<ReplicaInit, 'learningRate' | 'margin'>,
+  data: TrainData,
+  config: Partial<TrainConfig>,
+  hooks: TrainHooks & Omit<DataParallelOptions, 'signal'> = {},
+  after?: (runner: DataParallelRunner, result: TrainResult) => Promise<T>,
+): Promise<{ training: TrainResult; after: T | undefined }> {
+  const cfg = resolveTrainConfig(data, config);
+  const runner = await createDataParallelRunner(
+    pool,
+    { ...init, learningRate: cfg.learningRate, margin: cfg.margin ?? init.model.margin },
+    { workers: hooks.workers, scoreBatch: hooks.scoreBatch, signal: hooks.signal },
+  );
+  try {
+    const training = await trainLoop(runner, data, cfg, hooks);
+    return { training, after: after ? await after(runner, training) : undefined };
+  } finally {
+    // Frees the replicas (waits for cancelled worker tasks to stop); never masks the run's error.
+    await runner.dispose().catch(() => undefined);
+  }
+}

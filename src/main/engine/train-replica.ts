@@ -1,0 +1,174 @@
+// The worker side of data-parallel training (train-parallel.ts is the coordinator): one replica
+// of the model per engine worker, with its own Adam. Per step every worker computes the gradients
+// of its share of the batch (gradients()), the coordinator averages them, and every worker applies
+// the same average (apply()), so the replicas stay identical. Weights travel as ONE flat
+// Float32Array in the order of net.getWeights() (trainable and not), gradients in the order of
+// net.trainableWeights.
+import * as tf from '@tensorflow/tfjs';
+import { contrastiveLoss } from './loss';
+import type { ModelConfig } from './models/config';
+import { buildSiamese, loadSiamese, saveSiamese, type SiameseModel } from './models/siamese';
+
+export interface ReplicaInit {
+  model: ModelConfig;
+  /** Start from this saved version instead of fresh (seeded) weights. */
+  initFromDir?: string;
+  learningRate: number;
+  margin: number;
+}
+
+export interface ShareGradients {
+  /** mean contrastive loss of the share's pairs */
+  loss: number;
+  /** [trainable parameters] d loss / d w, flat */
+  grads: Float32Array;
+  /** BatchNorm moving statistics after this share's forward pass (flat), when the model has BatchNorm */
+  state?: Float32Array;
+}
+
+/** FNV-1a over the bytes of a Float32Array: equal weights, equal checksum. */
+export function checksum(values: Float32Array): string {
+  const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+  let h = 0x811c9dc5;
+  for (let i = 0; i < bytes.length; i++) {
+    h ^= bytes[i];
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return `${values.length}:${h.toString(16)}`;
+}
+
+/** Flattens tensors into one Float32Array (one readback). */
+function flatten(tensors: tf.Tensor[]): Float32Array {
+  if (tensors.length === 0) return new Float32Array(0);
+  const flat = tf.tidy(() => tf.concat(tensors.map((t) => tf.reshape(t, [-1]))));
+  const out = flat.dataSync() as Float32Array;
+  flat.dispose();
+  return out;
+}
+
+export class Replica {
+  private readonly optimizer: tf.AdamOptimizer;
+  private readonly vars: tf.Variable[];
+  /** BatchNorm moving mean/variance: updated by each share's forward pass, averaged by the coordinator. */
+  private readonly stateVars: tf.LayerVariable[];
+
+  private constructor(
+    readonly model: SiameseModel,
+    learningRate: number,
+    private readonly margin: number,
+  ) {
+    this.optimizer = tf.train.adam(learningRate);
+    this.vars = model.net.trainableWeights.map((w) => w.read() as tf.Variable);
+    this.stateVars = model.net.layers.filter((l) => l.getClassName() === 'BatchNormalization').flatMap((l) => l.nonTrainableWeights);
+  }
+
+  static async create(init: ReplicaInit): Promise<Replica> {
+    const model = init.initFromDir ? await loadSiamese(init.initFromDir) : await buildSiamese(init.model);
+    return new Replica(model, init.learningRate, init.margin);
+  }
+
+  get parameterCount(): number {
+    return this.vars.reduce((n, v) => n + v.size, 0);
+  }
+
+  /**
+   * Gradients of the mean loss of a share: rows [count, H, W, C] = anchors(k); reps blocks of k
+   * partners; labels [reps * k]. BatchNorm statistics are put back as they were (the coordinator
+   * applies their average), so which worker computes which share does not matter.
+   */
+  gradients(rows: Float32Array, count: number, anchors: number, labels: Float32Array): ShareGradients {
+    const [h, w, c] = this.model.config.inputShape;
+    const dim = this.model.config.embeddingSize;
+    const k = anchors;
+    const nPairs = labels.length;
+    const reps = nPairs / k;
+    const before = this.stateVars.map((v) => v.read().clone());
+    try {
+      const { value, grads } = tf.variableGrads(() => {
+        const x = tf.tensor4d(rows, [count, h, w, c]);
+        const y = tf.tensor1d(labels, 'float32');
+        const e = this.model.embed(x, true); // [k + nPairs, D]
+        const a = tf.slice(e, [0, 0], [k, dim]) as tf.Tensor2D;
+        const partners = tf.slice(e, [k, 0], [nPairs, dim]) as tf.Tensor2D;
+        const left = reps === 1 ? a : (tf.concat(Array.from({ length: reps }, () => a), 0) as tf.Tensor2D);
+        return contrastiveLoss(left, partners, y, this.margin);
+      }, this.vars);
+      const ordered = this.vars.map((v) => grads[v.name] ?? tf.zerosLike(v));
+      const flat = flatten(ordered);
+      const loss = value.dataSync()[0];
+      tf.dispose([value, ...Object.values(grads), ...ordered]);
+      let state: Float32Array | undefined;
+      if (this.stateVars.length > 0) {
+        state = flatten(this.stateVars.map((v) => v.read()));
+        this.stateVars.forEach((v, i) => v.write(before[i]));
+      }
+      return { loss, grads: flat, ...(state ? { state } : {}) };
+    } finally {
+      tf.dispose(before);
+    }
+  }
+
+  /** Adam step with the averaged gradients at learning rate `lr`; then the averaged BatchNorm state. */
+  apply(grads: Float32Array, lr: number, state?: Float32Array): void {
+    if (grads.length !== this.parameterCount) throw new Error(`apply: ${grads.length} gradients for ${this.parameterCount} parameters`);
+    (this.optimizer as unknown as { learningRate: number }).learningRate = lr;
+    let o = 0;
+    const named = this.vars.map((v) => {
+      const tensor = tf.tensor(grads.subarray(o, o + v.size), v.shape);
+      o += v.size;
+      return { name: v.name, tensor };
+    });
+    this.optimizer.applyGradients(named);
+    tf.dispose(named.map((n) => n.tensor));
+    if (state && this.stateVars.length > 0) this.writeFlat(this.stateVars, state);
+  }
+
+  /** Embeddings [count, D] of rows [count, H, W, C] (inference mode). */
+  embed(rows: Float32Array, count: number): Float32Array {
+    const [h, w, c] = this.model.config.inputShape;
+    const e = tf.tidy(() => this.model.embed(tf.tensor4d(rows, [count, h, w, c])));
+    const out = e.dataSync() as Float32Array;
+    e.dispose();
+    return out;
+  }
+
+  /** All weights (net.getWeights() order), flat. */
+  getWeights(): Float32Array {
+    return flatten(this.model.net.getWeights());
+  }
+
+  setWeights(flat: Float32Array): void {
+    const shapes = this.model.net.weights.map((w) => w.shape as number[]);
+    const total = shapes.reduce((n, s) => n + s.reduce((a, b) => a * b, 1), 0);
+    if (flat.length !== total) throw new Error(`setWeights: ${flat.length} values for ${total} weights`);
+    let o = 0;
+    const tensors = shapes.map((s) => {
+      const size = s.reduce((a, b) => a * b, 1);
+      const t = tf.tensor(flat.subarray(o, o + size), s);
+      o += size;
+      return t;
+    });
+    this.model.net.setWeights(tensors);
+    tf.dispose(tensors);
+  }
+
+  save(dir: string, extra: Record<string, unknown>): Promise<void> {
+    return saveSiamese(this.model, dir, extra);
+  }
+
+  dispose(): void {
+    this.optimizer.dispose();
+    this.model.dispose();
+  }
+
+  private writeFlat(vars: tf.LayerVariable[], flat: Float32Array): void {
+    let o = 0;
+    for (const v of vars) {
+      const size = (v.shape as number[]).reduce((a, b) => a * b, 1);
+      const t = tf.tensor(flat.subarray(o, o + size), v.shape as number[]);
+      v.write(t);
+      t.dispose();
+      o += size;
+    }
+  }
+}

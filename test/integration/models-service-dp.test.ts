@@ -1,0 +1,119 @@
+// The ModelService training data-parallel over a 2-worker engine pool (services/models.ts:
+// poolModelEngine -> engine/train-parallel.ts): a stored version, and a cancel that leaves the
+// store consistent, the pool usable and no tensors in the workers.
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { SimLensApp } from '../../src/main/app';
+import { WorkerPool } from '../../src/main/engine/pool';
+import { createRng } from '../../src/main/pairs/rng';
+import { poolModelEngine } from '../../src/main/services/models';
+import type { Db } from '../../src/main/store/db';
+
+let pool: WorkerPool;
+const dirs: string[] = [];
+const apps: SimLensApp[] = [];
+
+beforeAll(async () => {
+  pool = new WorkerPool({ size: 2, backend: 'wasm', cancelGraceMs: 5000 });
+  await pool.ready();
+});
+afterAll(async () => {
+  await pool?.close();
+});
+afterEach(async () => {
+  for (const a of apps.splice(0)) await a.close();
+  dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true }));
+});
+
+function makeApp(): { app: SimLensApp; dir: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'simlens-models-dp-'));
+  dirs.push(dir);
+  // the engine looks the pool up at each call, as the app does with its lazily created pool
+  const app = new SimLensApp({ dbPath: join(dir, 'simlens.db'), shell: 'cli', modelEngine: poolModelEngine(() => pool) });
+  apps.push(app);
+  return { app, dir };
+}
+
+/**
+ * A toy dataset straight into the store: 8x8 grey 'raw' images, 4 classes (a bright
+ * blob in quadrant c), 12 per class; images split 8/2/2 per class; all pairs inside val
+ * and test, and some train pairs.
+ */
+function seedToyDataset(db: Db): { datasetId: number; pairSetId: number; counts: Record<string, number> } {
+  const rng = createRng(11);
+  const datasetId = Number(db.prepare("INSERT INTO datasets (name, source_kind, source_path) VALUES ('toy', 'folder', '/toy')").run().lastInsertRowid);
+  const insertImage = db.prepare(
+    "INSERT INTO images (dataset_id, sha256, source_path, class_label, width, height, channels, pixel_encoding, pixels) VALUES (?, ?, ?, ?, 8, 8, 1, 'raw', ?)",
+  );
+  const images: { id: number; cls: number; split: 'train' | 'val' | 'test' }[] = [];
+  for (let i = 0; i < 48; i++) {
+    const c = i % 4;
+    const px = Buffer.alloc(64);
+    for (let p = 0; p < 64; p++) px[p] = Math.floor(rng.next() * 70);
+    const oy = c < 2 ? 1 : 4;
+    const ox = c % 2 === 0 ? 1 : 4;
+    for (let y = 0; y < 3; y++) for (let x = 0; x < 3; x++) px[(oy + y) * 8 + ox + x] = 180 + Math.floor(rng.next() * 75);
+    const id = Number(insertImage.run(datasetId, `sha-${i}`, `/toy/${i}.png`, `class${c}`, px).lastInsertRowid);
+    const k = Math.floor(i / 4);
+    images.push({ id, cls: c, split: k < 8 ? 'train' : k < 10 ? 'val' : 'test' });
+  }
+  const pairSetId = Number(db.prepare("INSERT INTO pair_sets (dataset_id, source, seed) VALUES (?, 'generated', 1)").run(datasetId).lastInsertRowid);
+  const insertSplit = db.prepare('INSERT INTO image_splits (pair_set_id, image_id, split) VALUES (?, ?, ?)');
+  const insertPair = db.prepare('INSERT INTO pairs (pair_set_id, image_a, image_b, label, split) VALUES (?, ?, ?, ?, ?)');
+  const counts: Record<string, number> = { train: 0, val: 0, test: 0 };
+  for (const im of images) insertSplit.run(pairSetId, im.id, im.split);
+  for (const split of ['train', 'val', 'test'] as const) {
+    const inSplit = images.filter((im) => im.split === split);
+    for (let i = 0; i < inSplit.length; i++)
+      for (let j = i + 1; j < inSplit.length; j++) {
+        if (split === 'train' && (i + j) % 7 !== 0) continue;
+        insertPair.run(pairSetId, inSplit[i].id, inSplit[j].id, inSplit[i].cls === inSplit[j].cls ? 1 : 0, split);
+        counts[split]++;
+      }
+  }
+  return { datasetId, pairSetId, counts };
+}
+
+const trainArgs = { epochs: 4, batchSize: 16, learningRate: 3e-3, seed: 1, width: 0.125, embeddingSize: 8 };
+const workerTensors = async () => (await pool.broadcast<{ memory: { numTensors: number } }>('engine.info')).map((i) => i.memory.numTensors);
+
+describe('ModelService with a data-parallel pool engine', () => {
+  it('trains over both workers: progress, a stored version with metrics and weights', async () => {
+    const { app, dir } = makeApp();
+    const { datasetId } = seedToyDataset(app.db);
+    const messages: string[] = [];
+    app.events.on('job.updated', (j) => j.message && messages.push(j.message));
+    const job = await app.jobs.wait((await app.call('models.train', { datasetId, ...trainArgs })).jobId);
+    expect(job.error).toBeNull();
+    expect(job.status).toBe('done');
+    const version = await app.call('models.get', { id: job.result!.modelId as number });
+    expect(version.backend).toBe('wasm');
+    expect(version.metrics!.splits.test!.auc).toBeGreaterThan(0.9);
+    expect(messages.some((m) => /^epoch \d+\/4 · step \d+\/\d+ · loss [\d.]+ · val AUC [\d.]+ \(epoch \d+\)/.test(m))).toBe(true);
+    expect(existsSync(join(dir, 'models', String(version.id), 'model.json'))).toBe(true);
+    expect((app.db.prepare('SELECT count(*) AS n FROM scores WHERE model_id = ?').get(version.id) as { n: number }).n).toBeGreaterThan(0);
+  });
+
+  it('cancelling leaves a consistent store, frees the replicas, and the pool keeps working', async () => {
+    const { app, dir } = makeApp();
+    const { datasetId } = seedToyDataset(app.db);
+    const baseline = await workerTensors();
+    const { jobId } = await app.call('models.train', { datasetId, ...trainArgs, epochs: 200 });
+    for (let i = 0; i < 500; i++) {
+      const j = app.jobs.get(jobId);
+      if (j.status === 'running' && (j.message ?? '').startsWith('epoch')) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    app.jobs.cancel(jobId);
+    const job = await app.jobs.wait(jobId);
+    expect(job.status).toBe('cancelled');
+    expect(app.models.repo.count()).toBe(0);
+    expect((app.db.prepare('SELECT count(*) AS n FROM scores').get() as { n: number }).n).toBe(0);
+    const modelsDir = join(dir, 'models');
+    expect(existsSync(modelsDir) ? readdirSync(modelsDir) : []).toEqual([]);
+    expect(await workerTensors()).toEqual(baseline);
+    expect(await pool.run('engine.echo', 7)).toBe(7);
+  });
+});

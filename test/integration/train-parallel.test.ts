@@ -1,0 +1,196 @@
+// Data-parallel training over the engine worker pool (engine/train-parallel.ts + train-replica.ts,
+// tasks 'train.dp.*'): real worker threads, each with its own wasm backend, on tiny toy data.
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../src/main/engine/backend';
+import { scorePairs } from '../../src/main/engine/evaluate';
+import { buildSiamese, defaultModelConfig, loadSiamese } from '../../src/main/engine/models';
+import { WorkerPool } from '../../src/main/engine/pool';
+import { trainSiamese, TrainingCancelledError, type StepBatch, type TrainConfig } from '../../src/main/engine/train';
+import { anchorShares, replicaChecksums, sliceShare, trainDataParallel, type DataParallelPool } from '../../src/main/engine/train-parallel';
+import { poolModelEngine } from '../../src/main/services/models';
+import { toyImages } from '../unit/engine-toy';
+
+const MODEL = defaultModelConfig({ inputShape: [8, 8, 1], width: 0.25, embeddingSize: 8, seed: 3 });
+const CONFIG: Partial<TrainConfig> = { epochs: 2, batchSize: 16, learningRate: 3e-3, seed: 5, earlyStoppingPatience: 0, maxStepsPerEpoch: 3 };
+let pool: WorkerPool;
+
+function data() {
+  const { images, classes } = toyImages(16, 4, 2);
+  const a: number[] = [];
+  const b: number[] = [];
+  const label: number[] = [];
+  for (let i = 48; i < 64; i++)
+    for (let j = i + 1; j < 64; j++) {
+      a.push(i);
+      b.push(j);
+      label.push(classes[i] === classes[j] ? 1 : 0);
+    }
+  const val = { a: Int32Array.from(a), b: Int32Array.from(b), label: Uint8Array.from(label) };
+  return { images, train: { indices: Int32Array.from({ length: 48 }, (_, i) => i), classes: classes.slice(0, 48) }, val };
+}
+
+const workerTensors = async () => (await pool.broadcast<{ memory: { numTensors: number } }>('engine.info')).map((i) => i.memory.numTensors);
+
+beforeAll(async () => {
+  await initBackend({ force: 'wasm' });
+  pool = new WorkerPool({ size: 2, backend: 'wasm', cancelGraceMs: 5000 });
+  await pool.ready();
+});
+
+afterAll(async () => {
+  await pool?.close();
+});
+
+describe('batch shares', () => {
+  it('splits anchors evenly and keeps each anchor with its partners and labels', () => {
+    expect(anchorShares(5, 2)).toEqual([
+      [0, 3],
+      [3, 5],
+    ]);
+    expect(anchorShares(1, 2)).toEqual([[0, 1]]);
+    // 3 anchors (values 0..2), positives 10.., negatives 20..; one value per "image"
+    const batch: StepBatch = { images: Float32Array.from([0, 1, 2, 10, 11, 12, 20, 21, 22]), count: 9, anchors: 3, labels: Float32Array.from([1, 1, 1, 0, 0, 0]) };
+    const share = sliceShare(batch, 1, 1, 3);
+    expect(Array.from(share.images)).toEqual([1, 2, 11, 12, 21, 22]);
+    expect(Array.from(share.labels)).toEqual([1, 1, 0, 0]);
+    expect([share.count, share.anchors]).toEqual([6, 2]);
+  });
+});
+
+describe('data-parallel training over 2 workers', () => {
+  it('gives the loss history of the single-thread trainer; identical replicas; no tensors left', async () => {
+    const d = data();
+    const model = await buildSiamese(MODEL);
+    const local = await trainSiamese(model, d, CONFIG);
+    const localWeights = model.net.getWeights().map((t) => Array.from(t.dataSync()));
+    model.dispose();
+
+    const before = tf.memory().numTensors;
+    const baseline = await workerTensors();
+    const { training, after } = await trainDataParallel(pool, { model: MODEL }, d, CONFIG, {}, async (runner) => ({
+      sums: await replicaChecksums(pool, runner.runId),
+      weights: await pool.run<Float32Array>('train.dp.getWeights', { runId: runner.runId }),
+    }));
+    expect(training.history.length).toBe(local.history.length);
+    training.history.forEach((e, i) => {
+      expect(Math.abs(e.loss - local.history[i].loss)).toBeLessThanOrEqual(1e-3 * Math.abs(local.history[i].loss));
+      expect(Math.abs(e.valAuc - local.history[i].valAuc)).toBeLessThan(1e-3);
+    });
+    expect(training.bestEpoch).toBe(local.bestEpoch);
+    expect(new Set(after!.sums).size).toBe(1); // every worker holds the same weights
+    const flatLocal = localWeights.flat();
+    // the best epoch's weights, restored into the replicas: equal up to rounding (which Adam's
+    // m/sqrt(v) can turn into a step of ~lr for a weight whose gradient is ~0)
+    let sumDiff = 0;
+    let maxDiff = 0;
+    for (let i = 0; i < flatLocal.length; i++) {
+      const diff = Math.abs(flatLocal[i] - after!.weights[i]);
+      sumDiff += diff;
+      maxDiff = Math.max(maxDiff, diff);
+    }
+    expect(after!.weights.length).toBe(flatLocal.length);
+    expect(maxDiff).toBeLessThan(3 * 6 * 3e-3); // at most ~lr per step on any weight
+    expect(sumDiff / flatLocal.length).toBeLessThan(1e-4);
+    // nothing left: no tensors here (the coordinator does no tensor work), none in the workers
+    expect(tf.memory().numTensors).toBe(before);
+    expect(await workerTensors()).toEqual(baseline);
+  });
+
+  it('keeps the replicas of a BatchNorm model identical (moving statistics averaged each step)', async () => {
+    const model = defaultModelConfig({ arch: 'resnet18', inputShape: [8, 8, 1], width: 0.125, embeddingSize: 8, headUnits: 16, seed: 1 });
+    const { training, after } = await trainDataParallel(pool, { model }, data(), { ...CONFIG, epochs: 1 }, {}, (runner) => replicaChecksums(pool, runner.runId));
+    expect(Number.isFinite(training.history[0].loss)).toBe(true);
+    expect(new Set(after).size).toBe(1);
+  });
+
+  it('is deterministic for a seed and worker count', async () => {
+    const d = data();
+    const run = async () => (await trainDataParallel(pool, { model: MODEL }, d, { ...CONFIG, epochs: 1 })).training.history.map((e) => [e.loss, e.valAuc]);
+    expect(await run()).toEqual(await run());
+  });
+
+  it('cancel mid-epoch rejects with the cancellation error, frees the replicas, and the pool stays usable', async () => {
+    const d = data();
+    const baseline = await workerTensors();
+    const controller = new AbortController();
+    const steps: number[] = [];
+    const run = trainDataParallel(
+      pool,
+      { model: MODEL },
+      d,
+      { ...CONFIG, epochs: 50, maxStepsPerEpoch: 0 },
+      {
+        signal: controller.signal,
+        onProgress: (p) => {
+          steps.push(p.step);
+          if (p.epoch === 1 && p.step === 2) controller.abort();
+        },
+      },
+    );
+    await expect(run).rejects.toBeInstanceOf(TrainingCancelledError);
+    expect(steps).toEqual([1, 2]);
+    expect(await pool.run('engine.echo', 42)).toBe(42);
+    expect(await workerTensors()).toEqual(baseline);
+    const again = await trainDataParallel(pool, { model: MODEL }, d, { ...CONFIG, epochs: 1, maxStepsPerEpoch: 1 });
+    expect(again.training.history.length).toBe(1);
+  });
+
+  it('cancel while the workers compute a step stops their tasks and frees the replicas', async () => {
+    const d = data();
+    const baseline = await workerTensors();
+    const controller = new AbortController();
+    let grads = 0;
+    // aborts right after the third step's first share went to a worker
+    const spy: DataParallelPool = {
+      size: pool.size,
+      broadcast: (task, payload, options) => pool.broadcast(task, payload, options),
+      run: (task, payload, options) => {
+        const p = pool.run(task, payload, options);
+        if (task === 'train.dp.grads' && ++grads === 5) controller.abort();
+        return p as never;
+      },
+    };
+    const run = trainDataParallel(spy, { model: MODEL }, d, { ...CONFIG, epochs: 50, maxStepsPerEpoch: 0 }, { signal: controller.signal });
+    await expect(run).rejects.toBeInstanceOf(TrainingCancelledError);
+    expect(await workerTensors()).toEqual(baseline);
+    expect(pool.busy).toBe(0);
+  });
+});
+
+describe('the pool model engine (services/models.ts) with 2 workers', () => {
+  it('trains data-parallel, evaluates and saves a loadable version; cancel rejects and leaves nothing', async () => {
+    const d = data();
+    const outDir = mkdtempSync(join(tmpdir(), 'simlens-dp-'));
+    try {
+      const engine = poolModelEngine(() => pool); // looked up per call, as the app does
+      const phases: string[] = [];
+      const req = { model: MODEL, train: { ...CONFIG, epochs: 2 }, data: d, evaluate: { val: d.val }, outDir: join(outDir, 'v') };
+      const out = await engine.train(req, { onProgress: (_f, _m, p) => p && phases.push(p.kind === 'phase' ? p.phase : p.kind) });
+      expect(phases).toEqual(expect.arrayContaining(['step', 'epoch', 'evaluate', 'save']));
+      expect(out.backend).toBe('wasm');
+      expect(out.training.history.length).toBe(2);
+      expect(d.images.pixels.length).toBeGreaterThan(0); // the images stay here (not moved to one worker)
+      // the saved version gives the evaluation's scores
+      const saved = await loadSiamese(join(outDir, 'v'));
+      const { score } = await scorePairs(saved, d.images, d.val);
+      saved.dispose();
+      for (let i = 0; i < score.length; i++) expect(Math.abs(score[i] - out.scores.val!.score[i])).toBeLessThan(1e-5);
+
+      const baseline = await workerTensors();
+      const controller = new AbortController();
+      const cancelled = engine.train(
+        { ...req, train: { ...CONFIG, epochs: 50, maxStepsPerEpoch: 0 }, outDir: join(outDir, 'w') },
+        { signal: controller.signal, onProgress: (_f, _m, p) => p?.kind === 'step' && p.info.step === 2 && controller.abort() },
+      );
+      await expect(cancelled).rejects.toBeInstanceOf(TrainingCancelledError);
+      expect(existsSync(join(outDir, 'w'))).toBe(false);
+      expect(await workerTensors()).toEqual(baseline);
+    } finally {
+      rmSync(outDir, { recursive: true, force: true });
+    }
+  });
+});
