@@ -59,7 +59,10 @@ export class Replica {
   ) {
     this.optimizer = tf.train.adam(learningRate);
     this.vars = model.net.trainableWeights.map((w) => w.read() as tf.Variable);
-    this.stateVars = model.net.layers.filter((l) => l.getClassName() === 'BatchNormalization').flatMap((l) => l.nonTrainableWeights);
+    // Only BatchNorm layers that train update statistics (frozen ones run in inference mode, see
+    // useKerasBatchNormSemantics); a frozen layer's non-trainable weights also hold its gamma and
+    // beta, which averaging identical copies over 3 workers could change in the last bit.
+    this.stateVars = model.net.layers.filter((l) => l.getClassName() === 'BatchNormalization' && l.trainable).flatMap((l) => l.nonTrainableWeights);
   }
 
   static async create(init: ReplicaInit): Promise<Replica> {
