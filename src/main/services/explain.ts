@@ -265,7 +265,7 @@ export class ExplainService {
     }
     p = (async () => {
       const pool = await this.usePool('explain.describe');
-      if (pool) return pool.run<ModelDescription>('explain.describe', { modelDir, modelKey } satisfies DescribeTaskPayload);
+      if (pool) return pool.run<ModelDescription>('explain.describe', { modelDir, modelKey } satisfies DescribeTaskPayload, { priority: 'interactive' });
       return describeModel(await this.models.load(modelId));
     })();
     this.descriptions.set(modelKey, p);
@@ -421,6 +421,7 @@ export class ExplainService {
       const res = await pool.run<{ backend: string | null; pairs: ExplainedPair[] }>('explain.pairs', this.explainPayload(t, batch, maxChannels), {
         signal: opts.signal,
         transfer: [batch.pixels.buffer as ArrayBuffer],
+        priority: 'interactive', // a user waits for this one pair: ahead of queued batch/training tasks
       });
       [e] = res.pairs;
       backend = res.backend;
@@ -515,7 +516,7 @@ export class ExplainService {
       return null; // no pool can start here (e.g. no worker script): this thread does the work
     }
     this.poolTasks ??= pool
-      .run<{ tasks: string[] }>('engine.info')
+      .run<{ tasks: string[] }>('engine.info', undefined, { priority: 'interactive' })
       .then((info) => new Set(info.tasks))
       .catch(() => new Set<string>());
     return (await this.poolTasks).has(task) ? pool : null;
@@ -695,7 +696,7 @@ export class ExplainService {
     let res: SanityResult;
     if (pool) {
       const payload: SanityTaskPayload = { ...input, modelDir: t.modelDir, modelKey: t.modelKey, layer: t.camLayer };
-      res = await pool.run<SanityResult>('explain.sanity', payload, { signal: opts.signal, transfer: [batch.pixels.buffer as ArrayBuffer] });
+      res = await pool.run<SanityResult>('explain.sanity', payload, { signal: opts.signal, transfer: [batch.pixels.buffer as ArrayBuffer], priority: 'interactive' });
     } else {
       res = await sanityForPair(await this.localCam(t), () => this.models.engine.load(t.modelDir), t.camLayer, input, { signal: opts.signal });
     }

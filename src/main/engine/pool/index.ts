@@ -14,10 +14,11 @@
 //   const pool = new WorkerPool();                    // SIMLENS_WORKERS or one per core
 //   const { data } = await parallelMapRows(pool, 'embed', images, H * W * C,
 //     { chunkSize: 32, extra: { modelDir }, signal: ctx.signal, onProgress: (d, n) => ctx.progress(d / n) });
+//   const map = await pool.run('explain.pairs', onePair, { priority: 'interactive' }); // a user waits: ahead of queued background calls
 //   await pool.broadcast('engine.clearCache', { prefix: `model:${modelDir}` }); // every worker, e.g. after deleting a version
 //   await pool.close();                               // on shutdown (idle workers never block exit)
 export { WorkerPool, WorkerTaskError, PoolAbortError, defaultPoolSize, resolveWorkerScript } from './pool';
-export type { WorkerPoolOptions, RunOptions } from './pool';
+export type { WorkerPoolOptions, RunOptions, TaskPriority } from './pool';
 export { parallelMap, parallelMapRows } from './parallel-map';
 export type { ParallelMapOptions, RowsResult } from './parallel-map';
 export { registerTask, TaskCancelledError } from './tasks';

@@ -3,6 +3,21 @@
 // enough. Tasks are functions registered by name in the workers (tasks.ts); the pool queues calls,
 // hands each to an idle worker, relays progress, cancels (AbortSignal) and propagates errors with
 // their original message. Idle workers do not keep the process alive; close() terminates them.
+//
+// Priority. A call is 'background' (the default: training, batch explain/metrics jobs) or
+// 'interactive' (work a user waits for: one pair's map, a model's description, a sanity check).
+// A free worker takes the oldest queued interactive call before any background one; equal
+// priorities keep their order (FIFO). Nothing is preempted: an interactive call waits for the
+// first worker to finish the task it is running, i.e. one batch chunk or one data-parallel
+// training task ('train.dp.grads' / 'train.dp.apply': the coordinator, train-parallel.ts, issues
+// step k+1's tasks only once every worker has applied step k, so overtaking queued tasks cannot
+// reorder a replica's steps). Calls pinned to a worker (broadcast) also run in their order on that
+// worker whatever their priority: a pinned call never overtakes an earlier one pinned to the same
+// worker. Interactive calls can delay background ones indefinitely (not the reverse): keep them
+// small. Limitation: a single long task is not split, so with ONE worker (the tfjs-node default)
+// busy with a whole 'models.train' run, an interactive call waits until that run ends or is
+// cancelled; there is no preemption (a tfjs task cannot be suspended, and a second worker would
+// compete with libtensorflow's own threads for the same cores).
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
@@ -27,8 +42,13 @@ export interface WorkerPoolOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+/** 'interactive' calls are started before queued 'background' ones (the default); see above. */
+export type TaskPriority = 'interactive' | 'background';
+
 export interface RunOptions {
   signal?: AbortSignal;
+  /** Default 'background'. An interactive call overtakes queued background calls (never a running one). */
+  priority?: TaskPriority;
   onProgress?: (fraction: number, message?: string, data?: unknown) => void;
   /** Buffers to move to the worker instead of copying (they become unusable here). */
   transfer?: ArrayBuffer[];
@@ -253,14 +273,32 @@ export class WorkerPool {
     if (this.closed) return;
     for (const slot of this.slots) {
       if (slot.job || slot.draining || slot.exited) continue;
-      // Jobs pinned to this slot (broadcast) first, then any unpinned job.
-      const i = this.queue.findIndex((j) => j.slot === slot || j.slot === undefined);
-      if (i < 0) continue;
-      const job = this.queue[i];
       if (!slot.isReady) continue; // still starting: dispatched again on 'ready'
-      this.queue.splice(i, 1);
+      const i = this.pick(slot);
+      if (i < 0) continue;
+      const [job] = this.queue.splice(i, 1);
       this.send(slot, job);
     }
+  }
+
+  /**
+   * Index in the queue of the next job for a free `slot`: the oldest interactive job it may run,
+   * else the oldest background one. It may run unpinned jobs and, of the jobs pinned to it, only
+   * the oldest (pinned jobs of a worker keep their order whatever their priority).
+   */
+  private pick(slot: Slot): number {
+    let best = -1;
+    let pinnedSeen = false;
+    for (let i = 0; i < this.queue.length; i++) {
+      const job = this.queue[i];
+      if (job.slot !== undefined) {
+        if (job.slot !== slot || pinnedSeen) continue;
+        pinnedSeen = true;
+      }
+      if (job.options.priority === 'interactive') return i;
+      if (best < 0) best = i;
+    }
+    return best;
   }
 
   private send(slot: Slot, job: Job): void {
