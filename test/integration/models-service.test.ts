@@ -198,6 +198,10 @@ describe('ModelService', () => {
     const { datasetId } = seedToyDataset(app.db);
     await expect(app.call('models.train', { datasetId, pairSetId: 999 })).rejects.toThrow(/Pair set 999/);
     await expect(app.call('models.train', { datasetId, arch: 'pretrained' })).rejects.toThrow(/backbone/);
+    await expect(app.call('models.train', { datasetId, arch: 'pretrained', backbone: { dir: '/nonexistent/backbone' } })).rejects.toMatchObject({
+      code: 'invalid_argument',
+      message: expect.stringMatching(/^args\.backbone\.dir: Backbone folder \/nonexistent\/backbone: no model\.json there/),
+    });
     await expect(app.call('models.train', { datasetId, arch: 'resnet18', head: 'gap' })).rejects.toThrow(/option of the small CNN/);
     await expect(app.call('models.train', { datasetId, head: 'nope' as 'gap' })).rejects.toThrow(/head/);
     await expect(app.call('models.evaluate', { id: 5 })).rejects.toThrow(/does not exist/);

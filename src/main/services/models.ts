@@ -256,7 +256,11 @@ export class ModelService {
     let shape: Shape3;
     if (arch === 'pretrained') {
       if (!args.backbone) throw invalid('arch "pretrained" needs backbone.dir');
-      shape = savedModelInputShape(args.backbone.dir);
+      try {
+        shape = savedModelInputShape(args.backbone.dir);
+      } catch (error) {
+        throw invalid(`args.backbone.dir: ${(error as Error).message}`);
+      }
     } else if (args.inputSize) {
       shape = [args.inputSize, args.inputSize, channels];
     } else if (sizes.length === 1 && maxSide <= 64) {

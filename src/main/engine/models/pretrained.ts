@@ -157,7 +157,21 @@ export async function buildFromBackbone(backbone: tf.LayersModel, cfg: ModelConf
  * weights, no backend): what the images must be resized to before training.
  */
 export function savedModelInputShape(dir: string): [number, number, number] {
-  const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as { modelTopology?: Record<string, unknown> };
+  const file = join(dir, 'model.json');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no model.json there' : code === 'EACCES' ? 'model.json is not readable' : code === 'ENOTDIR' ? 'not a folder' : String((error as Error).message);
+    throw new Error(`Backbone folder ${dir}: ${why} (expected a tfjs LayersModel folder: model.json + weight shards)`);
+  }
+  let json: { modelTopology?: Record<string, unknown> };
+  try {
+    json = JSON.parse(text) as { modelTopology?: Record<string, unknown> };
+  } catch {
+    throw new Error(`Backbone folder ${dir}: model.json is not valid JSON`);
+  }
   type Layers = { config?: { batch_input_shape?: (number | null)[]; batch_shape?: (number | null)[] } }[];
   // tensorflowjs_converter writes {model_config: {config: {layers}}}; tfjs's own save() writes {config: {layers}}.
   const topo = (json.modelTopology ?? {}) as { model_config?: { config?: { layers?: Layers } }; config?: { layers?: Layers } };

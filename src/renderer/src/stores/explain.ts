@@ -10,6 +10,7 @@ import type {
   OverlayDto,
   PairDto,
   SanityDto,
+  ScoreCamChannelsDto,
   Split,
 } from '../../../shared/dto';
 import { errorMessage, useApi } from '../api';
@@ -72,8 +73,36 @@ export interface OverlayKey {
   image: ImageSide;
   kind: MapKind;
   colormap: ColormapName;
+  /** which stored map (its createdAt): a recomputed map (refresh, another Score-CAM cap) is fetched anew */
+  stamp?: string;
 }
-export const overlayKey = (k: OverlayKey): string => `${k.modelId}/${k.pairId}/${k.method}/${k.layer}/${k.image}/${k.kind}/${k.colormap}`;
+export const overlayKey = (k: OverlayKey): string => `${k.modelId}/${k.pairId}/${k.method}/${k.layer}/${k.image}/${k.kind}/${k.colormap}${k.stamp ? `/${k.stamp}` : ''}`;
+
+/** Score-CAM's default channel cap (main's, when none is given) and the contract's bounds. */
+export const SCORECAM_DEFAULT_CAP = 256;
+export const SCORECAM_CAP_MIN = 1;
+export const SCORECAM_CAP_MAX = 8192;
+
+/** A typed channel cap: an integer in the contract's range, else null. */
+export function parseChannelCap(v: unknown): number | null {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
+  return Number.isInteger(n) && n >= SCORECAM_CAP_MIN && n <= SCORECAM_CAP_MAX ? n : null;
+}
+
+/**
+ * One line on how many channels Score-CAM masked, e.g. "Score-CAM: 256 of 2048 channels (cap 256)";
+ * per image when A and B differ; says why fewer than the cap were used (the others are constant).
+ */
+export function scoreCamChannelsText(ch: ScoreCamChannelsDto): string {
+  const [ua, ub] = ch.used;
+  const [aa, ab] = ch.active;
+  const notes: string[] = [ch.maxChannels === null ? 'no cap' : `cap ${ch.maxChannels}`];
+  // fewer than the cap (and than the layer has): the others do not vary spatially, so masking them says nothing
+  if (Math.min(aa, ab) < ch.total && (ch.maxChannels === null || Math.max(ua, ub) < ch.maxChannels)) {
+    notes.push(aa === ab ? `the other ${ch.total - aa} are constant` : 'the others are constant');
+  }
+  return `Score-CAM: ${ua === ub ? ua : `A ${ua}, B ${ub}`} of ${ch.total} channels (${notes.join('; ')})`;
+}
 
 /** What one overlay panel shows. */
 export type PanelState =
@@ -107,6 +136,8 @@ export const useExplainStore = defineStore('explain', () => {
   /** null: the model's default layer */
   const layer = ref<string | null>(null);
   const colormap = ref<ColormapName>('jet');
+  /** Score-CAM's channel cap chosen here (null: none chosen, main's default or the stored map's cap) */
+  const maxChannels = ref<number | null>(null);
   const opacity = ref(0.5);
   const show = ref<ShowMode>('both');
 
@@ -346,7 +377,14 @@ export const useExplainStore = defineStore('explain', () => {
     explaining.value = true;
     explainStartedAt.value = Date.now();
     explainError.value = null;
-    const args = { pairId: p.id, modelId: mid, method: method.value, ...(effectiveLayer.value ? { layer: effectiveLayer.value } : {}), ...(refresh ? { refresh } : {}) };
+    const args = {
+      pairId: p.id,
+      modelId: mid,
+      method: method.value,
+      ...(effectiveLayer.value ? { layer: effectiveLayer.value } : {}),
+      ...(refresh ? { refresh } : {}),
+      ...capArgs(),
+    };
     try {
       const e = await api['explain.pair'](args);
       if (mine !== explainSeq) return;
@@ -364,6 +402,11 @@ export const useExplainStore = defineStore('explain', () => {
     }
   }
 
+  /** The Score-CAM cap argument, for Score-CAM only (main refuses it for the other methods). */
+  function capArgs(): { maxChannels?: number } {
+    return method.value === 'scorecam' && maxChannels.value !== null ? { maxChannels: maxChannels.value } : {};
+  }
+
   /** Stops waiting for a running explanation (the contract has no cancel for explain.pair: main finishes it and stores it). */
   function abandonExplain(): void {
     explainSeq++;
@@ -375,7 +418,7 @@ export const useExplainStore = defineStore('explain', () => {
   function keyFor(side: ImageSide, kind: MapKind): OverlayKey | null {
     const e = explanation.value;
     if (!e) return null;
-    return { modelId: e.modelId, pairId: e.pairId, method: e.method, layer: e.layer, image: side, kind, colormap: colormap.value };
+    return { modelId: e.modelId, pairId: e.pairId, method: e.method, layer: e.layer, image: side, kind, colormap: colormap.value, stamp: e.createdAt };
   }
 
   /** The state of one panel (image a/b, factual/counterfactual) for the current explanation. */
@@ -449,6 +492,16 @@ export const useExplainStore = defineStore('explain', () => {
     void explain();
   }
 
+  /** Sets Score-CAM's channel cap (kept for the next pairs) and re-requests the map under it. */
+  function setMaxChannels(v: unknown): boolean {
+    const n = parseChannelCap(v);
+    if (n === null) return false;
+    if (n === maxChannels.value && (explaining.value || explanation.value?.channels?.maxChannels === n)) return true;
+    maxChannels.value = n;
+    if (method.value === 'scorecam') void explain();
+    return true;
+  }
+
   function setColormap(c: ColormapName): void {
     colormap.value = c;
     void loadOverlays();
@@ -495,7 +548,14 @@ export const useExplainStore = defineStore('explain', () => {
     const mid = modelId.value;
     if (mid === null) return;
     try {
-      const { jobId } = await api['explain.batch']({ modelId: mid, split, method: method.value, ...(effectiveLayer.value ? { layer: effectiveLayer.value } : {}), ...(limit ? { limit } : {}) });
+      const { jobId } = await api['explain.batch']({
+        modelId: mid,
+        split,
+        method: method.value,
+        ...(effectiveLayer.value ? { layer: effectiveLayer.value } : {}),
+        ...(limit ? { limit } : {}),
+        ...capArgs(),
+      });
       batchJobId.value = jobId;
       jobs.watch(jobId);
     } catch (error) {
@@ -541,12 +601,12 @@ export const useExplainStore = defineStore('explain', () => {
   }
 
   return {
-    models, modelId, model, layersInfo, method, layer, colormap, opacity, show, methods, methodInfo, effectiveLayer,
+    models, modelId, model, layersInfo, method, layer, colormap, maxChannels, opacity, show, methods, methodInfo, effectiveLayer,
     context, pair, moving, atEnd, atStart,
     explanation, explaining, explainStartedAt, explainError, overlays,
     metricsJob, metricsRunning, metrics, metricsScope, batchJob, batchRunning, sanity, sanityRunning, sanityError,
     init, loadModels, setModel, useVersion, openPair, step, goTo, explain, abandonExplain, panel,
-    setMethod, setMethodIndex, setLayer, setColormap, setOpacity,
+    setMethod, setMethodIndex, setLayer, setColormap, setMaxChannels, setOpacity,
     runMetrics, cancelMetrics, runBatch, cancelBatch, runSanity, abandonSanity,
   };
 });

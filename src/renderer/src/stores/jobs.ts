@@ -2,9 +2,24 @@ import { defineStore } from 'pinia';
 import { ref } from 'vue';
 import type { JobDto } from '../../../shared/dto';
 import { onEvent, useApi } from '../api';
+import { fmtInt } from '../format';
 
 const FINISHED = new Set<JobDto['status']>(['done', 'failed', 'cancelled', 'interrupted']);
-export const isFinished = (job: JobDto | null | undefined): boolean => !!job && FINISHED.has(job.status);
+export const isFinished = (job: Pick<JobDto, 'status'> | null | undefined): boolean => !!job && FINISHED.has(job.status);
+
+/** "N / M pairs" from an explain or metrics job's structured progress (null without it). */
+export function pairsProgressText(job: Pick<JobDto, 'data'> | null | undefined): string | null {
+  const d = job?.data;
+  return d?.kind === 'pairs' ? `${fmtInt(d.done)} / ${fmtInt(d.total)} pairs` : null;
+}
+
+/** The one-line status of a job: its error when failed, `doneText` when done, else its pairs progress or message. */
+export function jobStatusText(job: Pick<JobDto, 'status' | 'error' | 'message' | 'data'>, doneText?: string): string {
+  if (job.status === 'failed') return job.error ?? 'failed';
+  if (job.status === 'done' && doneText) return doneText;
+  if (!isFinished(job)) return pairsProgressText(job) ?? job.message ?? '';
+  return job.message ?? '';
+}
 
 /**
  * The jobs this window cares about, kept current by `job.updated` events. A slow poll

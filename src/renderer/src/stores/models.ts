@@ -1,8 +1,8 @@
 import { defineStore } from 'pinia';
 import { computed, ref, watch } from 'vue';
 import type { ArgsOf } from '../../../shared/contract';
-import type { EpochDto, JobDto, JobProgressData, ModelArch, ModelVersionDto, PairSetDto, Split } from '../../../shared/dto';
-import { onEvent, useApi } from '../api';
+import { MODEL_ARCHS, type EpochDto, type InputPreprocess, type JobDto, type JobProgressData, type ModelArch, type ModelVersionDto, type PairSetDto, type Split } from '../../../shared/dto';
+import { errorMessage, onEvent, useApi } from '../api';
 import { useAppStore } from './app';
 import { isFinished, useJobsStore } from './jobs';
 
@@ -146,13 +146,21 @@ export function historyOf(job: JobDto | null | undefined): EpochDto[] | null {
 
 // ---- the store ----
 
-export const ARCHS: readonly Exclude<ModelArch, 'pretrained'>[] = ['small', 'resnet18', 'resnet50', 'mobilenetv2'];
+export const ARCHS: readonly ModelArch[] = MODEL_ARCHS;
+
+/** The input preprocessing options with a one-line hint each (what the backbone was trained on). */
+export const PREPROCESS_OPTIONS: readonly { id: InputPreprocess; label: string; hint: string }[] = [
+  { id: 'none', label: 'none', hint: 'Pixels in [0, 1] as stored (a backbone trained on [0, 1] inputs).' },
+  { id: 'tf', label: 'tf: [-1, 1]', hint: 'Scales pixels to [-1, 1]: Keras MobileNetV2, Inception, Xception.' },
+  { id: 'caffe', label: 'caffe: BGR, 0-255 minus means', hint: 'RGB to BGR, 0-255 minus the ImageNet means: Keras ResNet50, VGG16/19.' },
+  { id: 'torch', label: 'torch: ImageNet mean/std', hint: 'Subtracts the ImageNet mean and divides by its std per channel: PyTorch-style models (3 channels).' },
+];
 
 export interface TrainForm {
   datasetId: number | null;
   pairSetId: number | null;
   name: string;
-  arch: Exclude<ModelArch, 'pretrained'>;
+  arch: ModelArch;
   epochs: number;
   batchSize: number;
   learningRate: number;
@@ -160,6 +168,14 @@ export interface TrainForm {
   embeddingSize: number;
   seed: number;
   augment: boolean;
+  /** arch 'pretrained': the tfjs LayersModel folder (model.json + shards) */
+  backboneDir: string;
+  /** arch 'pretrained': the layer to cut at ('' = the backbone's last spatial layer) */
+  cutLayer: string;
+  /** arch 'pretrained': the first blocks kept frozen, as typed ('' = the default, -1 = all) */
+  frozenBlocks: string;
+  /** arch 'pretrained': input preprocessing inside the network */
+  preprocess: InputPreprocess;
 }
 
 export const defaultTrainForm = (): TrainForm => ({
@@ -174,11 +190,38 @@ export const defaultTrainForm = (): TrainForm => ({
   embeddingSize: 64,
   seed: 0,
   augment: false,
+  backboneDir: '',
+  cutLayer: '',
+  frozenBlocks: '',
+  preprocess: 'none',
 });
+
+export type TrainFormField = 'backboneDir' | 'cutLayer' | 'frozenBlocks';
+
+/** The form's own checks (main validates again): field -> message; empty when it can be sent. */
+export function validateTrainForm(f: TrainForm): Partial<Record<TrainFormField, string>> {
+  const errors: Partial<Record<TrainFormField, string>> = {};
+  if (f.arch !== 'pretrained') return errors;
+  const dir = f.backboneDir.trim();
+  if (!dir) errors.backboneDir = 'Enter the folder of a tfjs LayersModel (the one holding model.json).';
+  else if (dir.length > 4096) errors.backboneDir = 'The path is too long (at most 4096 characters).';
+  if (f.cutLayer.trim().length > 200) errors.cutLayer = 'A layer name has at most 200 characters.';
+  const frozen = f.frozenBlocks.trim();
+  if (frozen && !(/^-?\d+$/.test(frozen) && Number(frozen) >= -1 && Number(frozen) <= 1000)) {
+    errors.frozenBlocks = 'A whole number from -1 (all blocks) to 1000, or empty for the default.';
+  }
+  return errors;
+}
 
 /** Contract arguments from the form (validated again in main). */
 export function trainArgs(f: TrainForm): ArgsOf<'models.train'> {
   if (f.datasetId === null) throw new Error('Choose a dataset');
+  const pretrained = f.arch === 'pretrained';
+  const errors = validateTrainForm(f);
+  const first = Object.values(errors)[0];
+  if (first) throw new Error(first);
+  const cut = f.cutLayer.trim();
+  const frozen = f.frozenBlocks.trim();
   return {
     datasetId: f.datasetId,
     ...(f.pairSetId !== null ? { pairSetId: f.pairSetId } : {}),
@@ -191,6 +234,12 @@ export function trainArgs(f: TrainForm): ArgsOf<'models.train'> {
     embeddingSize: f.embeddingSize,
     seed: f.seed,
     augment: f.augment,
+    ...(pretrained
+      ? {
+          backbone: { dir: f.backboneDir.trim(), ...(cut ? { cutLayer: cut } : {}), ...(frozen ? { frozenBlocks: Number(frozen) } : {}) },
+          ...(f.preprocess !== 'none' ? { preprocess: f.preprocess } : {}),
+        }
+      : {}),
   };
 }
 
@@ -216,6 +265,11 @@ export const useModelsStore = defineStore('models', () => {
   const training = computed(() => !!trainJob.value && !isFinished(trainJob.value));
   const live = ref<LiveTraining>(emptyLive());
   const starting = ref(false);
+  /** Start was pressed: the form's own errors are shown from then on. */
+  const attempted = ref(false);
+  const formErrors = computed(() => validateTrainForm(form.value));
+  /** Why the last start was refused (the form's check or main's message), shown next to the form. */
+  const trainError = ref<string | null>(null);
 
   const evalJobId = ref<number | null>(null);
   const evalJob = computed(() => (evalJobId.value ? (jobs.byId[evalJobId.value] ?? null) : null));
@@ -265,17 +319,25 @@ export const useModelsStore = defineStore('models', () => {
     lastExport.value = null;
   }
 
+  /**
+   * Starts training from the form. A refusal (the form's own check, or main's, e.g. a backbone
+   * folder without model.json) is kept in trainError, next to the form, and the form as typed.
+   */
   async function startTrain(): Promise<void> {
     if (starting.value || training.value) return;
+    attempted.value = true;
+    trainError.value = null;
+    if (Object.keys(formErrors.value).length) return;
     starting.value = true;
     try {
       const { jobId } = await api['models.train'](trainArgs(form.value));
       live.value = emptyLive();
       live.value.epochs = form.value.epochs;
       trainJobId.value = jobId;
+      attempted.value = false;
       jobs.watch(jobId);
     } catch (error) {
-      app.notify(error);
+      trainError.value = errorMessage(error);
     } finally {
       starting.value = false;
     }
@@ -372,7 +434,7 @@ export const useModelsStore = defineStore('models', () => {
   });
 
   return {
-    versions, loaded, selectedId, selected, form, pairSets, trainJob, training, live, starting, evalJob, evaluating, lastExport,
+    versions, loaded, selectedId, selected, form, pairSets, trainJob, training, live, starting, attempted, formErrors, trainError, evalJob, evaluating, lastExport,
     refresh, setFormDataset, select, startTrain, cancelTrain, evaluate, cancelEvaluate, remove, exportTo,
   };
 });
