@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultEngine, SimLensApp } from '../../src/main/app';
 import { ensureDemoWorkspace } from '../../src/main/demo';
 import type { JobDto } from '../../src/shared/dto';
+import { maxTickGap } from './event-loop';
 
 let dir: string;
 let app: SimLensApp;
@@ -28,25 +29,6 @@ afterAll(async () => {
   await app?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
-
-/** Largest gap between ticks of a 10 ms interval (this thread's event loop) while `work` runs. */
-async function maxTickGap<T>(work: () => Promise<T>): Promise<{ value: T; maxGapMs: number; ticks: number }> {
-  let last = performance.now();
-  let maxGapMs = 0;
-  let ticks = 0;
-  const timer = setInterval(() => {
-    const now = performance.now();
-    maxGapMs = Math.max(maxGapMs, now - last);
-    last = now;
-    ticks++;
-  }, 10);
-  try {
-    const value = await work();
-    return { value, maxGapMs, ticks };
-  } finally {
-    clearInterval(timer);
-  }
-}
 
 const tiny = { epochs: 1, batchSize: 32, width: 0.25, embeddingSize: 8, seed: 1 };
 

@@ -14,6 +14,7 @@ import { SimLensApp } from '../../src/main/app';
 import { ensureDemoWorkspace } from '../../src/main/demo';
 import { initBackend } from '../../src/main/engine/backend';
 import { buildSiamese, defaultModelConfig, saveSiamese } from '../../src/main/engine/models';
+import { maxTickGap } from './event-loop';
 
 let dir: string;
 let app: SimLensApp;
@@ -55,28 +56,6 @@ afterAll(async () => {
   await app?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
-
-/** Largest gap between ticks of a 10 ms interval (this thread's event loop) while `work` runs, and from the last tick to its end. */
-async function maxTickGap<T>(work: () => Promise<T>): Promise<{ value: T; maxGapMs: number; ticks: number; ms: number }> {
-  let last = performance.now();
-  let maxGapMs = 0;
-  let ticks = 0;
-  const timer = setInterval(() => {
-    const now = performance.now();
-    maxGapMs = Math.max(maxGapMs, now - last);
-    last = now;
-    ticks++;
-  }, 10);
-  const t0 = performance.now();
-  try {
-    const value = await work();
-    // the stretch since the last tick counts too (work that blocks throughout lets no tick in at all)
-    const end = performance.now();
-    return { value, maxGapMs: Math.max(maxGapMs, end - last), ticks, ms: end - t0 };
-  } finally {
-    clearInterval(timer);
-  }
-}
 
 // The bound. In this thread the same work blocks the event loop for the whole of each forward +
 // backward (about 0.4 s per ResNet18 Grad-CAM at 64 px on wasm here; the sanity check does one per
