@@ -61,6 +61,11 @@ export async function scorePairs(model: SiameseModel, images: ImageSet, pairs: P
   const used = [...new Set([...pairs.a, ...pairs.b])].sort((x, y) => x - y);
   const slot = new Map(used.map((img, i) => [img, i]));
   const { embeddings, dim } = await embedImages(model, images, used, batchSize, signal);
+  return pairScoresFrom(embeddings, dim, slot, pairs, model.tau);
+}
+
+/** Pair scores s = exp(-d²/τ) and distances d from embeddings [images, D] (slot: image -> row). */
+export function pairScoresFrom(embeddings: Float32Array, dim: number, slot: Map<number, number>, pairs: PairList, tau: number): { score: Float32Array; distance: Float32Array } {
   const n = pairs.a.length;
   const score = new Float32Array(n);
   const distance = new Float32Array(n);
@@ -73,7 +78,7 @@ export async function scorePairs(model: SiameseModel, images: ImageSet, pairs: P
       d2 += diff * diff;
     }
     distance[p] = Math.sqrt(d2);
-    score[p] = Math.exp(-d2 / model.tau);
+    score[p] = Math.exp(-d2 / tau);
   }
   return { score, distance };
 }

@@ -11,6 +11,7 @@
 // that serves the UI.
 import type { ImageSet, PairList } from './dataset';
 import { imageSize } from './dataset';
+import { pairScoresFrom } from './evaluate';
 import type { ModelConfig } from './models/config';
 import type { ReplicaInit, ShareGradients } from './train-replica';
 import { resolveTrainConfig, trainLoop, type StepBatch, type StepRunner, type TrainConfig, type TrainData, type TrainHooks, type TrainResult } from './train';
@@ -76,25 +77,6 @@ function stateMean(parts: Float32Array[], weights: number[]): Float32Array {
   const out = weightedMean(parts, weights);
   for (let i = 0; i < out.length; i++) if (parts.every((p) => p[i] === parts[0][i])) out[i] = parts[0][i];
   return out;
-}
-
-/** Pair scores s = exp(-d²/τ) and distances d from embeddings [images, D] (slot: image -> row). */
-export function pairScoresFrom(embeddings: Float32Array, dim: number, slot: Map<number, number>, pairs: PairList, tau: number): { score: Float32Array; distance: Float32Array } {
-  const n = pairs.a.length;
-  const score = new Float32Array(n);
-  const distance = new Float32Array(n);
-  for (let p = 0; p < n; p++) {
-    const oa = slot.get(pairs.a[p])! * dim;
-    const ob = slot.get(pairs.b[p])! * dim;
-    let d2 = 0;
-    for (let k = 0; k < dim; k++) {
-      const diff = embeddings[oa + k] - embeddings[ob + k];
-      d2 += diff * diff;
-    }
-    distance[p] = Math.sqrt(d2);
-    score[p] = Math.exp(-d2 / tau);
-  }
-  return { score, distance };
 }
 
 /** A StepRunner over the replicas of one run; also scores and saves with them (see trainDataParallel). */
