@@ -198,6 +198,8 @@ export const contract = {
       steps: v.optional(v.int({ min: 2, max: 1000 })),
       seed: v.optional(v.int({ min: 0, max: 2 ** 31 - 1 })),
       iouThreshold: v.optional(v.number({ min: 0, max: 1 })),
+      /** Score-CAM only: the channel cap of the measured maps (as in explain.pair) */
+      maxChannels,
     }),
   ),
   /** Adebayo et al.'s sanity check: cascading randomisation of the weights from the top; rank correlations per step. */

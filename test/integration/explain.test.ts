@@ -313,6 +313,21 @@ describe('explain.metrics and explain.sanity', () => {
     expect(again.deletion).toEqual(r.deletion);
   });
 
+  it('measures Score-CAM maps under the requested channel cap (stored with the cap), and refuses a cap for other methods', async () => {
+    const pairIds = testPairs.slice(0, 2).map((p) => p.id);
+    await expect(ws.app.call('explain.metrics', { modelId, pairIds, maxChannels: 3 })).rejects.toThrow(/args\.maxChannels: only for method "scorecam"/);
+    const job = await ws.app.jobs.wait((await ws.app.call('explain.metrics', { modelId, pairIds, method: 'scorecam', maxChannels: 3, steps: 4 })).jobId);
+    expect(job.error).toBeNull();
+    expect(job.params).toMatchObject({ method: 'scorecam', maxChannels: 3 });
+    for (const pairId of pairIds) {
+      const e = await ws.app.call('explain.pair', { pairId, modelId, method: 'scorecam', maxChannels: 3 });
+      expect(e.cached).toBe(true); // measured and stored by the metrics job, under that cap
+      expect(e.channels!.maxChannels).toBe(3);
+      for (const used of e.channels!.used) expect(used).toBeLessThanOrEqual(3);
+      expect(e.channels!.total).toBeGreaterThan(3); // the cap did bite
+    }
+  });
+
   it('randomising the model from the top changes the Grad-CAM maps (Adebayo et al.), without leaking tensors', async () => {
     const pair = testPairs.find((p) => p.label === 1)!;
     await ws.app.call('explain.pair', { pairId: pair.id, modelId });

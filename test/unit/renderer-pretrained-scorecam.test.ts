@@ -103,6 +103,7 @@ function fakeTransport(): Transport {
         case 'explain.overlay':
           return { ok: true, value: { dataUrl: 'data:image/png;base64,x', width: 28, height: 28, noEvidence: false } };
         case 'explain.batch':
+        case 'explain.metrics':
           return { ok: true, value: { jobId: 9 } };
         default:
           return { ok: false, error: { code: 'unknown_method', message: name } };
@@ -209,6 +210,9 @@ describe('Score-CAM channels', () => {
     // a batch explanation of a split under Score-CAM carries the cap too
     await ex.runBatch('test', 5);
     expect(calls.find((c) => c.name === 'explain.batch')?.args).toMatchObject({ method: 'scorecam', maxChannels: 256, limit: 5 });
+    // and so do its faithfulness metrics
+    await ex.runMetrics('split', { split: 'test', limit: 5 });
+    expect(calls.find((c) => c.name === 'explain.metrics')?.args).toMatchObject({ method: 'scorecam', maxChannels: 256, limit: 5 });
   });
 });
 

@@ -637,7 +637,8 @@ export class ExplainService {
     const t = await this.target(args.modelId, args.method ?? 'gradcam', args.layer);
     const steps = args.steps ?? 32;
     const seed = args.seed ?? 0;
-    const params = { modelId: args.modelId, method: t.method, layer: t.layer, split, label: args.label ?? null, pairs: pairs.length, steps, seed };
+    const maxChannels = checkMaxChannels(t.method, args.maxChannels);
+    const params = { modelId: args.modelId, method: t.method, layer: t.layer, split, label: args.label ?? null, pairs: pairs.length, steps, seed, ...(maxChannels !== undefined ? { maxChannels } : {}) };
     return this.jobs.start('metrics', params, async (ctx) => {
       const t0 = Date.now();
       const pool = await this.usePool('explain.metrics');
@@ -656,7 +657,7 @@ export class ExplainService {
           const m = maskRows.get(id);
           if (m) masks[i] = await decodeMask(m);
         }
-        const common = { steps, seed, iouThreshold: args.iouThreshold, masks };
+        const common = { steps, seed, iouThreshold: args.iouThreshold, masks, ...(maxChannels !== undefined ? { maxChannels } : {}) };
         const report = (k: number) => ctx.progress((g + k) / pairs.length, `measured ${g + k}/${pairs.length} pairs`, pairsData(g + k, pairs.length));
         const res = await this.runGroup<PairMetrics>(
           pool,

@@ -517,7 +517,7 @@ export const useExplainStore = defineStore('explain', () => {
     if (mid === null) return;
     metricsScope.value = scope;
     try {
-      const base = { modelId: mid, method: method.value, ...(effectiveLayer.value ? { layer: effectiveLayer.value } : {}), ...(opts.steps ? { steps: opts.steps } : {}) };
+      const base = { modelId: mid, method: method.value, ...(effectiveLayer.value ? { layer: effectiveLayer.value } : {}), ...(opts.steps ? { steps: opts.steps } : {}), ...capArgs() };
       const args =
         scope === 'pair' && pair.value
           ? { ...base, pairIds: [pair.value.id] }
