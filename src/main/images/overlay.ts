@@ -88,15 +88,23 @@ export function blendOverlay(image: RawImage, map: ArrayLike<number>, h: number,
   const lut = new Uint8Array(256 * 3);
   for (let i = 0; i < 256; i++) lut.set(colormapRgb(name, i / 255), 3 * i);
   const out = new Uint8Array(W * H * 3);
-  for (let p = 0; p < W * H; p++) {
+  const data = image.data;
+  const weight = opts.weightByMap === true;
+  // (x + 0.5) | 0 is Math.round(x) for the non-negative values here, at a fraction of the cost
+  // (this loop runs over up to 1024 x 1024 pixels on the UI process).
+  for (let p = 0, o = 0; p < W * H; p++, o += 3) {
     const raw = up[p];
-    const v = Number.isFinite(raw) ? Math.min(1, Math.max(0, raw)) : 0;
-    const li = Math.round(v * 255) * 3;
-    const a = opts.weightByMap ? opacity * v : opacity;
-    for (let ch = 0; ch < 3; ch++) {
-      const src = image.data[p * c + (c === 1 ? 0 : ch)];
-      out[p * 3 + ch] = Math.round((1 - a) * src + a * lut[li + ch]);
-    }
+    const v = raw > 0 ? (raw < 1 ? raw : 1) : 0; // NaN -> 0
+    const li = ((v * 255 + 0.5) | 0) * 3;
+    const a = weight ? opacity * v : opacity;
+    const b = 1 - a;
+    const s = p * c;
+    const r = data[s];
+    const g = c === 1 ? r : data[s + 1];
+    const bl = c === 1 ? r : data[s + 2];
+    out[o] = (b * r + a * lut[li] + 0.5) | 0;
+    out[o + 1] = (b * g + a * lut[li + 1] + 0.5) | 0;
+    out[o + 2] = (b * bl + a * lut[li + 2] + 0.5) | 0;
   }
   return out;
 }
