@@ -50,7 +50,9 @@ describe('ModelService with a data-parallel pool engine', () => {
     const version = await app.call('models.get', { id: job.result!.modelId as number });
     expect(version.backend).toBe('wasm');
     expect(version.metrics!.splits.test!.auc).toBeGreaterThan(0.9);
-    expect(messages.some((m) => /^epoch \d+\/4 · step \d+\/\d+ · loss [\d.]+ · val AUC [\d.]+ \(epoch \d+\)/.test(m))).toBe(true);
+    // step messages are throttled (a tiny model may finish its steps between two), epoch messages never are
+    for (const m of messages.filter((x) => x.includes(' · step '))) expect(m).toMatch(/^epoch \d+\/4 · step \d+\/\d+ · loss [\d.]+/);
+    expect(messages.filter((m) => /^epoch \d: loss [\d.]+ val AUC [\d.]+$/.test(m)).length).toBeGreaterThanOrEqual(1);
     expect(existsSync(join(dir, 'models', String(version.id), 'model.json'))).toBe(true);
     expect((app.db.prepare('SELECT count(*) AS n FROM scores WHERE model_id = ?').get(version.id) as { n: number }).n).toBeGreaterThan(0);
   });

@@ -59,6 +59,18 @@ describe('JobRunner: structured progress data', () => {
     expect(updates.at(-1)!.data).toBeUndefined();
   });
 
+  it('lets the first update of each data kind through the throttle (a phase, then the first step at once)', async () => {
+    const { runner, updates } = setup();
+    const job = runner.start('train', {}, async (ctx) => {
+      ctx.progress(0, 'loading images');
+      ctx.progress(0.01, 'epoch 1 step 1', step(1, 1)); // within the 100 ms of the previous update
+      ctx.progress(0.02, 'epoch 1 step 2', step(1, 2)); // throttled
+      return {};
+    });
+    await runner.wait(job.id);
+    expect(updates.filter((u) => u.status === 'running' && u.message !== null).map((u) => u.message)).toEqual(['loading images', 'epoch 1 step 1']);
+  });
+
   it('an update without data clears the previous data (it belongs to the update, not the job)', async () => {
     const { runner, updates } = setup();
     const job = runner.start('explain', {}, async (ctx) => {

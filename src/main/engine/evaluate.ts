@@ -58,10 +58,20 @@ export async function embedImages(
 
 /** Scores every pair: each image referenced is embedded once. */
 export async function scorePairs(model: SiameseModel, images: ImageSet, pairs: PairList, batchSize = 256, signal?: AbortSignal): Promise<PairScores> {
-  const used = [...new Set([...pairs.a, ...pairs.b])].sort((x, y) => x - y);
-  const slot = new Map(used.map((img, i) => [img, i]));
+  const { used, slot } = pairImages([pairs]);
   const { embeddings, dim } = await embedImages(model, images, used, batchSize, signal);
   return pairScoresFrom(embeddings, dim, slot, pairs, model.tau);
+}
+
+/** The images the pairs of `lists` reference, each once, ascending; slot: image -> its row in `used`. */
+export function pairImages(lists: PairList[]): { used: number[]; slot: Map<number, number> } {
+  const set = new Set<number>();
+  for (const pairs of lists) {
+    for (const i of pairs.a) set.add(i);
+    for (const i of pairs.b) set.add(i);
+  }
+  const used = [...set].sort((x, y) => x - y);
+  return { used, slot: new Map(used.map((img, i) => [img, i])) };
 }
 
 /** Pair scores s = exp(-d²/τ) and distances d from embeddings [images, D] (slot: image -> row). */
@@ -112,7 +122,19 @@ export async function evaluateModel(
   for (const [name, pairs] of Object.entries(splits) as ['train' | 'val' | 'test', PairList][]) {
     scores[name] = await scorePairs(model, images, pairs, options.batchSize, options.signal);
   }
-  let threshold = options.threshold;
+  return { result: evaluationFromScores(splits, scores, options.threshold), scores };
+}
+
+/**
+ * The metrics of scored splits (scores[name] for every split of `splits`): at `threshold` when
+ * given, else at the threshold chosen on `val` (maximising accuracy), which must then be present.
+ */
+export function evaluationFromScores(
+  splits: Partial<Record<'train' | 'val' | 'test', PairList>>,
+  scores: Partial<Record<'train' | 'val' | 'test', PairScores>>,
+  given?: number,
+): EvaluationResult {
+  let threshold = given;
   let thresholdSource: EvaluationResult['thresholdSource'] = 'given';
   if (threshold === undefined) {
     if (!splits.val || !scores.val) throw new Error('The threshold is chosen on the validation split, which has no pairs');
@@ -123,5 +145,5 @@ export async function evaluateModel(
   for (const [name, pairs] of Object.entries(splits) as ['train' | 'val' | 'test', PairList][]) {
     result.splits[name] = splitMetrics(scores[name]!.score, pairs.label, threshold);
   }
-  return { result, scores };
+  return result;
 }

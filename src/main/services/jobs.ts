@@ -60,12 +60,17 @@ export class JobRunner {
 
   private async run(id: number, controller: AbortController, task: JobTask): Promise<void> {
     let lastEmit = 0;
+    // the first update of each kind of data gets through too (e.g. the first training step right
+    // after the 'loading' phase), so the UI learns the new phase's shape at once
+    const kindsSeen = new Set<string>();
     const ctx: JobContext = {
       jobId: id,
       signal: controller.signal,
       progress: (fraction, message, data) => {
         const now = Date.now();
-        if (now - lastEmit < PROGRESS_INTERVAL_MS && fraction < 1 && !neverThrottled(data)) return;
+        const firstOfKind = data !== undefined && !kindsSeen.has(data.kind);
+        if (now - lastEmit < PROGRESS_INTERVAL_MS && fraction < 1 && !neverThrottled(data) && !firstOfKind) return;
+        if (data) kindsSeen.add(data.kind);
         lastEmit = now;
         this.repo.setProgress(id, Math.min(1, Math.max(0, fraction)), message ?? null);
         if (data) this.data.set(id, data);

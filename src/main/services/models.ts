@@ -9,10 +9,11 @@ import { AppError, invalid, notFound } from '../errors';
 import { DEFAULT_AUGMENT, NO_AUGMENT } from '../engine/augment';
 import { buildImageSet, pairListFrom, type PairList, type Shape3 } from '../engine/dataset';
 import type { EvaluationResult, SplitMetrics } from '../engine/evaluate';
+import type { EmbedPool } from '../engine/evaluate-parallel';
 import { checkPreprocess, defaultModelConfig, type ModelConfig } from '../engine/models/config';
 import { savedModelInputShape } from '../engine/models/pretrained';
 import { loadSiamese, type SiameseModel } from '../engine/models/siamese';
-import { evaluateTask, trainTask, trainTaskParallel, type EvaluateOutcome, type EvaluateRequest, type ModelTaskProgress, type SplitName, type TrainOutcome, type TrainRequest } from '../engine/models/tasks';
+import { evaluateTask, evaluateTaskParallel, trainTask, trainTaskParallel, type EvaluateOutcome, type EvaluateRequest, type ModelTaskProgress, type SplitName, type TrainOutcome, type TrainRequest } from '../engine/models/tasks';
 import type { TrainData } from '../engine/train';
 import type { DataParallelPool } from '../engine/train-parallel';
 import type { Db } from '../store/db';
@@ -83,7 +84,12 @@ export function poolModelEngine(pool: PoolLike | (() => PoolLike), local: ModelE
       }
       return p.run<TrainOutcome>('models.train', req, { signal: o.signal, onProgress: relay(o), transfer: [req.data.images.pixels.buffer as ArrayBuffer] });
     },
-    evaluate: (req, o) => get().run<EvaluateOutcome>('models.evaluate', req, { signal: o.signal, onProgress: relay(o), transfer: [req.images.pixels.buffer as ArrayBuffer] }),
+    evaluate: (req, o) => {
+      const p = get();
+      // >= 2 workers: the images are embedded in chunks across all of them (the images stay here)
+      if (p.broadcast && (p.size ?? 1) >= 2) return evaluateTaskParallel(p as EmbedPool, req, { signal: o.signal, progress: relay(o) });
+      return p.run<EvaluateOutcome>('models.evaluate', req, { signal: o.signal, onProgress: relay(o), transfer: [req.images.pixels.buffer as ArrayBuffer] });
+    },
     load: (dir) => local.load(dir),
   };
 }

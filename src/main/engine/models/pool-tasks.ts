@@ -4,13 +4,45 @@
 //
 // 'train.dp.*': the worker side of data-parallel training (engine/train-parallel.ts drives
 // them): one replica per worker and run, cached under `train.dp:<runId>` until 'train.dp.dispose'.
+// 'models.embed' / 'models.embed.release': the worker side of a parallel evaluation
+// (engine/evaluate-parallel.ts, models/tasks.ts: evaluateTaskParallel).
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { embedImages } from '../evaluate';
+import type { EmbedChunkRequest } from '../evaluate-parallel';
+import { MODEL_JSON } from '../model-io';
 import { clearCache, registerTask, type TaskContext } from '../pool/tasks';
 import { checksum, Replica, type ReplicaInit } from '../train-replica';
+import { loadSiamese } from './siamese';
 import { evaluateTask, trainTask, type EvaluateRequest, type TrainRequest } from './tasks';
 
 registerTask('models.train', (req: TrainRequest, ctx) => trainTask(req, { signal: ctx.signal, progress: (f, m, d) => ctx.progress(f, m, d) }));
 registerTask('models.evaluate', (req: EvaluateRequest, ctx) => evaluateTask(req, { signal: ctx.signal, progress: (f, m, d) => ctx.progress(f, m, d) }));
+
+// 'models.embed': one chunk of a parallel evaluation (engine/evaluate-parallel.ts drives it). The
+// loaded version stays cached under `models.embed:<modelKey>` for the evaluation's next chunks,
+// until 'models.embed.release'. Without a modelKey the key is the folder plus a stamp of its
+// model.json (inode, mtime, size): a folder replaced since (saveLayersModel writes a new one and
+// renames it) is loaded afresh; such entries stay until released or 'engine.clearCache'.
+const embedCacheKey = (modelKey: string) => `models.embed:${modelKey}`;
+
+function folderStamp(dir: string): string {
+  const s = statSync(join(dir, MODEL_JSON));
+  return `${s.ino}.${s.mtimeMs}.${s.size}`;
+}
+
+/** Embeddings [count, D] of rows [count, H, W, C], with the version saved in modelDir. */
+registerTask('models.embed', async (p: EmbedChunkRequest, ctx) => {
+  const key = embedCacheKey(p.modelKey ?? `${p.modelDir}@${folderStamp(p.modelDir)}`);
+  const model = await ctx.cache(key, () => loadSiamese(p.modelDir));
+  ctx.throwIfCancelled();
+  const { embeddings } = await embedImages(model, { shape: p.shape, count: p.count, pixels: p.rows }, undefined, p.batchSize, ctx.signal);
+  return embeddings;
+});
+
+/** Frees the model(s) cached under `models.embed:<modelKey>` (a prefix); idempotent. */
+registerTask('models.embed.release', (p: { modelKey: string }) => clearCache(embedCacheKey(p.modelKey)));
 
 const replicaKey = (runId: string) => `train.dp:${runId}`;
 

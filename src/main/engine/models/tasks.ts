@@ -1,14 +1,16 @@
 // The model jobs as plain functions over serialisable requests (typed arrays + JSON):
 // the same code runs in-process or as a worker-pool task (see pool-tasks.ts).
 // They never touch the store: the service reads the data and writes the results.
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { ImageSet, PairList } from '../dataset';
-import { evaluateModel, splitMetrics, type EvaluationResult, type PairScores } from '../evaluate';
-import { chooseThreshold } from '../roc';
+import { evaluateModel, evaluationFromScores, pairImages, pairScoresFrom, type EvaluationResult, type PairScores } from '../evaluate';
+import { embedImagesParallel, type EmbedPool, type ParallelEmbedOptions } from '../evaluate-parallel';
+import { readJsonIfExists } from '../model-io';
 import { trainSiamese, TrainingCancelledError, type EpochRecord, type ProgressInfo, type TrainConfig, type TrainData, type TrainHooks, type TrainResult } from '../train';
 import { trainDataParallel, type DataParallelPool } from '../train-parallel';
 import type { ModelConfig } from './config';
-import { buildSiamese, loadSiamese, saveSiamese } from './siamese';
+import { buildSiamese, loadSiamese, saveSiamese, SIAMESE_JSON } from './siamese';
 
 export type SplitName = 'train' | 'val' | 'test';
 
@@ -108,14 +110,11 @@ export async function trainTaskParallel(pool: DataParallelPool, req: TrainReques
           throw hooks.signal?.aborted ? new TrainingCancelledError() : error;
         });
       }
-      if (!req.evaluate.val || !scores.val) throw new Error('The threshold is chosen on the validation split, which has no pairs');
-      const threshold = chooseThreshold(scores.val.score, req.evaluate.val.label).threshold;
-      const evaluation: EvaluationResult = { threshold, thresholdSource: 'val', splits: {} };
-      for (const [name, pairs] of Object.entries(req.evaluate) as [SplitName, PairList][]) evaluation.splits[name] = splitMetrics(scores[name]!.score, pairs.label, threshold);
+      const evaluation = evaluationFromScores(req.evaluate, scores); // threshold chosen on val
       if (hooks.signal?.aborted) throw new TrainingCancelledError();
       report(0.99, 'saving', { kind: 'phase', phase: 'save' });
       // the replica's own config ('pretrained' resolves its backbone's) and backend
-      const saved = await runner.save(req.outDir, { training, threshold });
+      const saved = await runner.save(req.outDir, { training, threshold: evaluation.threshold });
       return { config: saved.config, evaluation, scores, backend: saved.backend };
     },
   );
@@ -131,4 +130,37 @@ export async function evaluateTask(req: EvaluateRequest, hooks: ModelTaskHooks =
   } finally {
     model.dispose();
   }
+}
+
+/**
+ * evaluateTask over the workers of `pool` (engine/evaluate-parallel.ts), driven from this thread
+ * without tensor work here: the images the splits' pairs reference are embedded once each, in
+ * chunks across the workers; the pair scores and the metrics are computed here from the
+ * embeddings, as evaluateModel does (the same functions). The images stay in this thread.
+ * Progress: the fraction of the images embedded. Cancel: `hooks.signal` stops the chunks and
+ * rejects with an AbortError; the workers' copies of the model are freed in every case.
+ */
+export async function evaluateTaskParallel(pool: EmbedPool, req: EvaluateRequest, hooks: ModelTaskHooks & Pick<ParallelEmbedOptions, 'chunkSize' | 'inFlight'> = {}): Promise<EvaluateOutcome> {
+  const report = hooks.progress ?? (() => undefined);
+  const { tau } = savedConfig(req.modelDir);
+  const splits = Object.entries(req.splits) as [SplitName, PairList][];
+  const { used, slot } = pairImages(splits.map(([, pairs]) => pairs));
+  report(0, `embedding ${used.length} images on ${pool.size} workers`, { kind: 'phase', phase: 'embed' });
+  const { embeddings, dim } = await embedImagesParallel(pool, req.modelDir, req.images, used, {
+    signal: hooks.signal,
+    chunkSize: hooks.chunkSize,
+    inFlight: hooks.inFlight,
+    onProgress: (done, total) => report(0.98 * (done / total), `embedding images ${done}/${total}`, { kind: 'phase', phase: 'embed' }),
+  });
+  report(0.98, 'scoring pairs', { kind: 'phase', phase: 'score' });
+  const scores: Partial<Record<SplitName, PairScores>> = {};
+  for (const [name, pairs] of splits) scores[name] = pairScoresFrom(embeddings, dim, slot, pairs, tau);
+  return { evaluation: evaluationFromScores(req.splits, scores, req.threshold), scores };
+}
+
+/** The config saved with a version (siamese.json), without loading the network. */
+function savedConfig(dir: string): ModelConfig {
+  const meta = readJsonIfExists<{ config: ModelConfig }>(join(dir, SIAMESE_JSON));
+  if (!meta) throw new Error(`${dir} is not a SimLens model folder (no ${SIAMESE_JSON})`);
+  return meta.config;
 }
