@@ -21,6 +21,9 @@
 //   explain-batch  batch throughput of pair Grad-CAM (both images, factual + counterfactual), ResNet50
 //           at 224x224: single-thread wasm baseline vs the pool's 'explain.pairs' over every core
 //           (scripts/bench-cam/batch-throughput.ts).
+//   evaluate  the evaluation job's engine call (scoring 12,000 val + 20,000 test pairs over 6,000
+//           synthetic 28x28 images with the small CNN) on 1 worker vs the pool over every core
+//           (scripts/bench-engine/evaluate.ts; with --db/--model it times a real workspace).
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -155,6 +158,7 @@ const SECTIONS: Record<string, Section> = {
   'embed-resnet50': async () => (await import('./bench-engine/embed-resnet50')).benchEmbedResnet50({ images: 16, batch: 4, workers: Math.max(2, cpus().length) }),
   'explain-latency': explainLatencySection,
   'explain-batch': async () => (await import('./bench-cam/batch-throughput')).benchExplainBatch({ pairs: 8, workers: Math.max(2, cpus().length) }),
+  evaluate: async () => (await import('./bench-engine/evaluate')).benchEvaluate({ workers: Math.max(2, cpus().length) }),
 };
 
 async function explainLatencySection(): Promise<Figures> {

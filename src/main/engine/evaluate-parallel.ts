@@ -103,12 +103,12 @@ export async function embedImagesParallel(
       for (let i = 0; i < count; i++) rows.set(images.pixels.subarray(indices[start + i] * size, (indices[start + i] + 1) * size), i * size);
       const payload: EmbedChunkRequest = { modelDir, modelKey, shape: images.shape, rows, count, ...(options.batchSize ? { batchSize: options.batchSize } : {}) };
       const e = await pool.run<Float32Array>('models.embed', payload, { signal: inner.signal, transfer: [rows.buffer] });
+      if (!(e instanceof Float32Array) || e.length === 0 || e.length % count !== 0 || (out && e.length !== count * dim)) {
+        throw new Error(`'models.embed' returned ${e instanceof Float32Array ? `${e.length} values` : typeof e} for ${count} images${out ? `, expected ${count} x ${dim}` : ''}`);
+      }
       if (!out) {
         dim = e.length / count;
         out = new Float32Array(n * dim);
-      }
-      if (!(e instanceof Float32Array) || e.length !== count * dim || dim === 0) {
-        throw new Error(`'models.embed' returned ${e instanceof Float32Array ? `${e.length} values` : typeof e} for ${count} images, expected ${count} x ${dim}`);
       }
       out.set(e, start * dim);
       done += count;
@@ -117,8 +117,8 @@ export async function embedImagesParallel(
   };
   let failure: { error: unknown } | undefined;
   try {
-    // allSettled: every lane has stopped (its cancelled task too) before the release below.
-    await Promise.allSettled(
+    // every lane has stopped sending chunks before the release below (lanes never reject)
+    await Promise.all(
       Array.from({ length: lanes }, () =>
         lane().catch((error: unknown) => {
           failure ??= { error }; // the first failure, not the cancels it causes

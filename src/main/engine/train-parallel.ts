@@ -117,18 +117,29 @@ export async function createDataParallelRunner(pool: DataParallelPool, init: Rep
     throw error;
   }
 
+  // At most 2 chunks per worker in flight: the rows of a chunk are copied only when it is sent, so
+  // memory stays bounded for large images, and the signal does not collect a listener per chunk.
   const embedAll = async (images: ImageSet, used: number[], signal?: AbortSignal): Promise<Float32Array> => {
     const out = new Float32Array(used.length * dim);
     const chunk = Math.max(1, Math.min(scoreBatch, Math.ceil(used.length / workers)));
-    const calls: Promise<void>[] = [];
-    for (let start = 0; start < used.length; start += chunk) {
-      const n = Math.min(chunk, used.length - start);
-      const rows = new Float32Array(n * size); // [n, H, W, C]
-      for (let i = 0; i < n; i++) rows.set(images.pixels.subarray(used[start + i] * size, (used[start + i] + 1) * size), i * size);
-      const at = start;
-      calls.push(pool.run<Float32Array>('train.dp.embed', { runId, rows, count: n }, { signal, transfer: [rows.buffer] }).then((e) => out.set(e, at * dim)));
-    }
-    await Promise.all(calls);
+    let next = 0;
+    let failed = false;
+    const lane = async (): Promise<void> => {
+      while (next < used.length && !failed) {
+        const start = next;
+        const n = Math.min(chunk, used.length - start);
+        next += n;
+        const rows = new Float32Array(n * size); // [n, H, W, C]
+        for (let i = 0; i < n; i++) rows.set(images.pixels.subarray(used[start + i] * size, (used[start + i] + 1) * size), i * size);
+        try {
+          out.set(await pool.run<Float32Array>('train.dp.embed', { runId, rows, count: n }, { signal, transfer: [rows.buffer] }), start * dim);
+        } catch (error) {
+          failed = true; // the other lanes stop taking chunks
+          throw error;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 2 * workers }, lane));
     return out;
   };
 

@@ -54,7 +54,8 @@ export function inProcessModelEngine(ready: () => Promise<unknown> = async () =>
 
 /**
  * The subset of WorkerPool this needs (engine/pool). Workers must import engine/models/pool-tasks.
- * With `broadcast` and `size` >= 2, training runs data-parallel over every worker.
+ * With `broadcast` and `size` >= 2, training runs data-parallel over every worker and evaluation
+ * embeds its images in chunks across them.
  */
 export interface PoolLike {
   run<R>(task: string, payload?: unknown, options?: { signal?: AbortSignal; onProgress?: (f: number, m?: string, d?: unknown) => void; transfer?: ArrayBuffer[] }): Promise<R>;
@@ -71,7 +72,9 @@ export interface PoolEngineOptions {
  * Model tasks on an engine worker pool (`pool`, or a function returning it, looked up at each
  * call so a lazily created pool starts on first use). Training with a pool of >= 2 workers is
  * data-parallel (engine/train-parallel.ts): coordinated here, in the calling thread, which only
- * slices batches and averages gradient arrays; the tensor work runs in the workers.
+ * slices batches and averages gradient arrays; the tensor work runs in the workers. Evaluation
+ * with >= 2 workers embeds chunks of images on all of them (engine/evaluate-parallel.ts) and
+ * scores the pairs here from the embeddings.
  */
 export function poolModelEngine(pool: PoolLike | (() => PoolLike), local: ModelEngine = inProcessModelEngine(), options: PoolEngineOptions = {}): ModelEngine {
   const get = () => (typeof pool === 'function' ? pool() : pool);
