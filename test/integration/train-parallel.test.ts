@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/main/engine/backend';
 import { scorePairs } from '../../src/main/engine/evaluate';
+import { saveLayersModel } from '../../src/main/engine/model-io';
 import { buildSiamese, defaultModelConfig, loadSiamese } from '../../src/main/engine/models';
 import { WorkerPool } from '../../src/main/engine/pool';
 import { trainSiamese, TrainingCancelledError, type StepBatch, type TrainConfig } from '../../src/main/engine/train';
@@ -105,6 +106,40 @@ describe('data-parallel training over 2 workers', () => {
     const { training, after } = await trainDataParallel(pool, { model }, data(), { ...CONFIG, epochs: 1 }, {}, (runner) => replicaChecksums(pool, runner.runId));
     expect(Number.isFinite(training.history[0].loss)).toBe(true);
     expect(new Set(after).size).toBe(1);
+  });
+
+  it('keeps a frozen pretrained block bit-identical (weights and BatchNorm statistics); the trained block changes', async () => {
+    // a "pretrained" 8x8x1 backbone: two conv-BN-ReLU blocks with non-trivial moving statistics
+    const input = tf.input({ shape: [8, 8, 1], name: 'image' });
+    let x = input as tf.SymbolicTensor;
+    for (const b of [1, 2]) {
+      x = tf.layers.conv2d({ name: `b${b}_conv`, filters: 4, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: tf.initializers.heNormal({ seed: b }) }).apply(x) as tf.SymbolicTensor;
+      x = tf.layers.batchNormalization({ name: `b${b}_bn`, momentum: 0.5 }).apply(x) as tf.SymbolicTensor;
+      x = tf.layers.activation({ name: `b${b}_relu`, activation: 'relu' }).apply(x) as tf.SymbolicTensor;
+    }
+    const backbone = tf.model({ inputs: input, outputs: x });
+    for (const b of [1, 2]) {
+      const stats = [tf.fill([4], 1.2), tf.fill([4], 0.1), tf.fill([4], 0.3 * b), tf.fill([4], 2)]; // gamma, beta, moving mean, moving variance
+      backbone.getLayer(`b${b}_bn`).setWeights(stats);
+      tf.dispose(stats);
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'simlens-dp-frozen-'));
+    try {
+      await saveLayersModel(backbone, join(dir, 'backbone'));
+      const original = (name: string) => backbone.getLayer(name).getWeights().map((w) => Array.from(w.dataSync()));
+      const model = defaultModelConfig({ arch: 'pretrained', inputShape: [8, 8, 1], embeddingSize: 8, headUnits: 16, seed: 1, backbone: { dir: join(dir, 'backbone'), cutLayer: 'b2_relu', frozenBlocks: 1 } });
+      await trainDataParallel(pool, { model }, data(), { ...CONFIG, epochs: 1 }, {}, (runner) => runner.save(join(dir, 'trained'), {}));
+      const trained = await loadSiamese(join(dir, 'trained'));
+      const now = (name: string) => trained.net.getLayer(name).getWeights().map((w) => Array.from(w.dataSync()));
+      expect(now('b1_conv')).toEqual(original('b1_conv'));
+      expect(now('b1_bn')).toEqual(original('b1_bn')); // gamma, beta AND moving mean/variance
+      expect(now('b2_bn')[2]).not.toEqual(original('b2_bn')[2]); // the trained block's moving mean moved
+      expect(now('b2_conv')).not.toEqual(original('b2_conv'));
+      trained.dispose();
+    } finally {
+      backbone.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('is deterministic for a seed and worker count', async () => {
