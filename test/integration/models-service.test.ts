@@ -8,6 +8,7 @@ import { buildImageSet } from '../../src/main/engine/dataset';
 import { scorePairs } from '../../src/main/engine/evaluate';
 import { loadSiamese } from '../../src/main/engine/models';
 import { WorkerPool } from '../../src/main/engine/pool';
+import type { TrainRequest } from '../../src/main/engine/models/tasks';
 import { inProcessModelEngine, poolModelEngine, type ModelEngine } from '../../src/main/services/models';
 import { seedToyDataset } from './models-fixture';
 
@@ -168,6 +169,23 @@ describe('ModelService', () => {
     await expect(app.call('models.train', { datasetId, preprocess: 'caffe' })).rejects.toThrow(/args\.preprocess: .*"caffe".*\[8, 8, 1\] has 1 channel/);
     await expect(app.call('models.train', { datasetId, preprocess: 'rgb' as 'tf' })).rejects.toThrow(/preprocess/);
     expect(app.jobs.list()).toHaveLength(0);
+  });
+
+  it('trains on the train split only: no validation or test image becomes a training anchor', async () => {
+    let captured: TrainRequest | undefined;
+    const local = inProcessModelEngine(() => tf.setBackend('cpu'));
+    const recording: ModelEngine = { ...local, train: (req, o) => ((captured = req), local.train(req, o)) };
+    const { app } = makeApp(recording);
+    const { datasetId } = seedToyDataset(app.db); // 48 images: 32 train, 8 val, 8 test
+    const job = await app.jobs.wait((await app.call('models.train', { datasetId, ...trainArgs, epochs: 1 })).jobId);
+    expect(job.error).toBeNull();
+    const train = captured!.data.train!;
+    expect(train.indices.length).toBe(32);
+    expect([...new Set(train.indices)].length).toBe(32);
+    const anchors = new Set(train.indices);
+    for (const pairs of [captured!.data.val, captured!.evaluate.test!]) {
+      for (const i of [...pairs.a, ...pairs.b]) expect(anchors.has(i)).toBe(false);
+    }
   });
 
   it('stores the chosen input preprocessing in the version and puts it inside the saved network', async () => {

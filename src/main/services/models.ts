@@ -304,8 +304,9 @@ export class ModelService {
     ctx: JobContext,
   ): Promise<{ images: TrainData['images']; pairs: Partial<Record<SplitName, PairList>>; trainImages: SplitImageRow[]; index: Map<number, number> }> {
     const pairRows = Object.fromEntries(splits.map((s) => [s, this.repo.pairs(pairSetId, s)])) as Record<SplitName, ReturnType<ModelsRepo['pairs']>>;
-    const rows: Omit<SplitImageRow, 'split'>[] = withTrainImages ? this.repo.splitImages(pairSetId, ['train']) : [];
-    const trainImages = rows as SplitImageRow[];
+    const trainImages: SplitImageRow[] = withTrainImages ? this.repo.splitImages(pairSetId, ['train']) : [];
+    // a COPY: the val/test images appended below must not become training anchors
+    const rows: Omit<SplitImageRow, 'split'>[] = [...trainImages];
     const have = new Set(rows.map((r) => r.id));
     const needed = new Set<number>();
     for (const s of splits) for (const p of pairRows[s]) for (const id of [p.image_a, p.image_b]) if (!have.has(id)) needed.add(id);
