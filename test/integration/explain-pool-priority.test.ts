@@ -21,7 +21,7 @@ import { WorkerPool, type RunOptions } from '../../src/main/engine/pool';
 import type { TrainConfig } from '../../src/main/engine/train';
 import { replicaChecksums, trainDataParallel, type DataParallelPool } from '../../src/main/engine/train-parallel';
 import { ExplainService } from '../../src/main/services/explain';
-import { toyImages } from '../unit/engine-toy';
+import { toyTrainData } from '../unit/engine-toy';
 import { demoWorkspace, fixedModel, type Workspace } from './explain-fixture';
 
 /** Batch tasks queued at once, PER_TASK pairs each (a batch job's chunk; the interactive call has 1). */
@@ -42,20 +42,6 @@ let modelDir: string;
 let pairId: number;
 /** Tasks the pool was asked to run, with their priority. */
 const asked: Array<{ task: string; priority?: string }> = [];
-
-function trainData() {
-  const { images, classes } = toyImages(16, 4, 2);
-  const a: number[] = [];
-  const b: number[] = [];
-  const label: number[] = [];
-  for (let i = 48; i < 64; i++)
-    for (let j = i + 1; j < 64; j++) {
-      a.push(i);
-      b.push(j);
-      label.push(classes[i] === classes[j] ? 1 : 0);
-    }
-  return { images, train: { indices: Int32Array.from({ length: 48 }, (_, i) => i), classes: classes.slice(0, 48) }, val: { a: Int32Array.from(a), b: Int32Array.from(b), label: Uint8Array.from(label) } };
-}
 
 /** An 'explain.pairs' payload of `pairs` pairs of deterministic 28x28 images (Grad-CAM). */
 function explainPayload(pairs: number, seed: number) {
@@ -85,7 +71,7 @@ function startTraining() {
       return r;
     },
   };
-  const run = trainDataParallel(counting, { model: TRAIN_MODEL }, trainData(), TRAIN_CONFIG, { signal: controller.signal }).then(
+  const run = trainDataParallel(counting, { model: TRAIN_MODEL }, toyTrainData(), TRAIN_CONFIG, { signal: controller.signal }).then(
     () => 'finished' as const,
     (e: Error) => (controller.signal.aborted ? ('stopped' as const) : Promise.reject(e)),
   );
@@ -214,7 +200,7 @@ describe('interactive explanations on a busy pool', () => {
 
   it('interactive calls overtaking training tasks leave a data-parallel run exactly as without them', async () => {
     const config: Partial<TrainConfig> = { ...TRAIN_CONFIG, epochs: 3, maxStepsPerEpoch: 6 };
-    const train = () => trainDataParallel(pool, { model: TRAIN_MODEL }, trainData(), config, {}, (runner) => replicaChecksums(pool, runner.runId));
+    const train = () => trainDataParallel(pool, { model: TRAIN_MODEL }, toyTrainData(), config, {}, (runner) => replicaChecksums(pool, runner.runId));
     const quiet = await train();
     // the same run while interactive maps are asked back to back (each overtakes the queued
     // 'train.dp.grads' / 'train.dp.apply' tasks it finds) and a batch job is queued

@@ -1,5 +1,6 @@
 // A toy dataset written straight into a SimLens store, shared by the ModelService tests.
 import { createRng } from '../../src/main/pairs/rng';
+import type { SimLensApp } from '../../src/main/app';
 import type { Db } from '../../src/main/store/db';
 
 /**
@@ -40,4 +41,13 @@ export function seedToyDataset(db: Db): { datasetId: number; pairSetId: number; 
       }
   }
   return { datasetId, pairSetId, counts };
+}
+
+/** Waits (up to 10 s) until a training job reports an epoch or step, so a cancel lands mid-training. */
+export async function untilTraining(app: SimLensApp, jobId: number): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    const j = app.jobs.get(jobId);
+    if (j.status === 'running' && (j.message ?? '').startsWith('epoch')) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }

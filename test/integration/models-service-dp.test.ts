@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SimLensApp } from '../../src/main/app';
 import { WorkerPool } from '../../src/main/engine/pool';
 import { poolModelEngine } from '../../src/main/services/models';
-import { seedToyDataset } from './models-fixture';
+import { seedToyDataset, untilTraining } from './models-fixture';
 
 let pool: WorkerPool;
 const dirs: string[] = [];
@@ -62,11 +62,7 @@ describe('ModelService with a data-parallel pool engine', () => {
     const { datasetId } = seedToyDataset(app.db);
     const baseline = await workerTensors();
     const { jobId } = await app.call('models.train', { datasetId, ...trainArgs, epochs: 200 });
-    for (let i = 0; i < 500; i++) {
-      const j = app.jobs.get(jobId);
-      if (j.status === 'running' && (j.message ?? '').startsWith('epoch')) break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await untilTraining(app, jobId);
     app.jobs.cancel(jobId);
     const job = await app.jobs.wait(jobId);
     expect(job.status).toBe('cancelled');

@@ -10,7 +10,7 @@ import { loadSiamese } from '../../src/main/engine/models';
 import { WorkerPool } from '../../src/main/engine/pool';
 import type { TrainRequest } from '../../src/main/engine/models/tasks';
 import { inProcessModelEngine, poolModelEngine, type ModelEngine } from '../../src/main/services/models';
-import { seedToyDataset } from './models-fixture';
+import { seedToyDataset, untilTraining } from './models-fixture';
 
 const dirs: string[] = [];
 const apps: SimLensApp[] = [];
@@ -102,12 +102,7 @@ describe('ModelService', () => {
     const { app, dir } = makeApp();
     const { datasetId } = seedToyDataset(app.db);
     const { jobId } = await app.call('models.train', { datasetId, ...trainArgs, epochs: 200 });
-    // wait until training runs, then cancel
-    for (let i = 0; i < 500; i++) {
-      const j = app.jobs.get(jobId);
-      if (j.status === 'running' && (j.message ?? '').startsWith('epoch')) break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await untilTraining(app, jobId);
     app.jobs.cancel(jobId);
     const job = await app.jobs.wait(jobId);
     expect(job.status).toBe('cancelled');

@@ -13,26 +13,11 @@ import { WorkerPool } from '../../src/main/engine/pool';
 import { trainSiamese, TrainingCancelledError, type StepBatch, type TrainConfig } from '../../src/main/engine/train';
 import { anchorShares, replicaChecksums, sliceShare, trainDataParallel, type DataParallelPool } from '../../src/main/engine/train-parallel';
 import { poolModelEngine } from '../../src/main/services/models';
-import { toyImages } from '../unit/engine-toy';
+import { toyTrainData } from '../unit/engine-toy';
 
 const MODEL = defaultModelConfig({ inputShape: [8, 8, 1], width: 0.25, embeddingSize: 8, seed: 3 });
 const CONFIG: Partial<TrainConfig> = { epochs: 2, batchSize: 16, learningRate: 3e-3, seed: 5, earlyStoppingPatience: 0, maxStepsPerEpoch: 3 };
 let pool: WorkerPool;
-
-function data() {
-  const { images, classes } = toyImages(16, 4, 2);
-  const a: number[] = [];
-  const b: number[] = [];
-  const label: number[] = [];
-  for (let i = 48; i < 64; i++)
-    for (let j = i + 1; j < 64; j++) {
-      a.push(i);
-      b.push(j);
-      label.push(classes[i] === classes[j] ? 1 : 0);
-    }
-  const val = { a: Int32Array.from(a), b: Int32Array.from(b), label: Uint8Array.from(label) };
-  return { images, train: { indices: Int32Array.from({ length: 48 }, (_, i) => i), classes: classes.slice(0, 48) }, val };
-}
 
 const workerTensors = async () => (await pool.broadcast<{ memory: { numTensors: number } }>('engine.info')).map((i) => i.memory.numTensors);
 
@@ -64,7 +49,7 @@ describe('batch shares', () => {
 
 describe('data-parallel training over 2 workers', () => {
   it('gives the loss history of the single-thread trainer; identical replicas; no tensors left', async () => {
-    const d = data();
+    const d = toyTrainData();
     const model = await buildSiamese(MODEL);
     const local = await trainSiamese(model, d, CONFIG);
     const localWeights = model.net.getWeights().map((t) => Array.from(t.dataSync()));
@@ -103,7 +88,7 @@ describe('data-parallel training over 2 workers', () => {
 
   it('keeps the replicas of a BatchNorm model identical (moving statistics averaged each step)', async () => {
     const model = defaultModelConfig({ arch: 'resnet18', inputShape: [8, 8, 1], width: 0.125, embeddingSize: 8, headUnits: 16, seed: 1 });
-    const { training, after } = await trainDataParallel(pool, { model }, data(), { ...CONFIG, epochs: 1 }, {}, (runner) => replicaChecksums(pool, runner.runId));
+    const { training, after } = await trainDataParallel(pool, { model }, toyTrainData(), { ...CONFIG, epochs: 1 }, {}, (runner) => replicaChecksums(pool, runner.runId));
     expect(Number.isFinite(training.history[0].loss)).toBe(true);
     expect(new Set(after).size).toBe(1);
   });
@@ -128,7 +113,7 @@ describe('data-parallel training over 2 workers', () => {
       await saveLayersModel(backbone, join(dir, 'backbone'));
       const original = (name: string) => backbone.getLayer(name).getWeights().map((w) => Array.from(w.dataSync()));
       const model = defaultModelConfig({ arch: 'pretrained', inputShape: [8, 8, 1], embeddingSize: 8, headUnits: 16, seed: 1, backbone: { dir: join(dir, 'backbone'), cutLayer: 'b2_relu', frozenBlocks: 1 } });
-      await trainDataParallel(pool, { model }, data(), { ...CONFIG, epochs: 1 }, {}, (runner) => runner.save(join(dir, 'trained'), {}));
+      await trainDataParallel(pool, { model }, toyTrainData(), { ...CONFIG, epochs: 1 }, {}, (runner) => runner.save(join(dir, 'trained'), {}));
       const trained = await loadSiamese(join(dir, 'trained'));
       const now = (name: string) => trained.net.getLayer(name).getWeights().map((w) => Array.from(w.dataSync()));
       expect(now('b1_conv')).toEqual(original('b1_conv'));
@@ -143,13 +128,13 @@ describe('data-parallel training over 2 workers', () => {
   });
 
   it('is deterministic for a seed and worker count', async () => {
-    const d = data();
+    const d = toyTrainData();
     const run = async () => (await trainDataParallel(pool, { model: MODEL }, d, { ...CONFIG, epochs: 1 })).training.history.map((e) => [e.loss, e.valAuc]);
     expect(await run()).toEqual(await run());
   });
 
   it('cancel mid-epoch rejects with the cancellation error, frees the replicas, and the pool stays usable', async () => {
-    const d = data();
+    const d = toyTrainData();
     const baseline = await workerTensors();
     const controller = new AbortController();
     const steps: number[] = [];
@@ -175,7 +160,7 @@ describe('data-parallel training over 2 workers', () => {
   });
 
   it('cancel while the workers compute a step stops their tasks and frees the replicas', async () => {
-    const d = data();
+    const d = toyTrainData();
     const baseline = await workerTensors();
     const controller = new AbortController();
     let grads = 0;
@@ -198,7 +183,7 @@ describe('data-parallel training over 2 workers', () => {
 
 describe('the pool model engine (services/models.ts) with 2 workers', () => {
   it('trains data-parallel, evaluates and saves a loadable version; cancel rejects and leaves nothing', async () => {
-    const d = data();
+    const d = toyTrainData();
     const outDir = mkdtempSync(join(tmpdir(), 'simlens-dp-'));
     try {
       const engine = poolModelEngine(() => pool); // looked up per call, as the app does

@@ -19,3 +19,22 @@ export function toyImages(perClass: number, classes: number, seed: number): { im
   return { images: { shape: [8, 8, 1], count: n, pixels }, classes: cls };
 }
 
+
+/**
+ * Train data for the trainers: 16 images per class of 4 classes; images 0-47 are the train
+ * anchors, every pair among images 48-63 is a validation pair.
+ */
+export function toyTrainData(): { images: ImageSet; train: { indices: Int32Array; classes: Int32Array }; val: { a: Int32Array; b: Int32Array; label: Uint8Array } } {
+  const { images, classes } = toyImages(16, 4, 2);
+  const a: number[] = [];
+  const b: number[] = [];
+  const label: number[] = [];
+  for (let i = 48; i < 64; i++)
+    for (let j = i + 1; j < 64; j++) {
+      a.push(i);
+      b.push(j);
+      label.push(classes[i] === classes[j] ? 1 : 0);
+    }
+  const val = { a: Int32Array.from(a), b: Int32Array.from(b), label: Uint8Array.from(label) };
+  return { images, train: { indices: Int32Array.from({ length: 48 }, (_, i) => i), classes: classes.slice(0, 48) }, val };
+}
