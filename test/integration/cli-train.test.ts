@@ -8,33 +8,14 @@ import * as tf from '@tensorflow/tfjs';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveLayersModel } from '../../src/main/engine/model-io';
-import type { ModelVersionDto, Split } from '../../src/shared/dto';
+import type { ModelVersionDto } from '../../src/shared/dto';
 import { CLI, DEMO, ensureBuiltCli, ROOT, runCli, runCliJson, type CliRun } from './cli-harness';
+import type { MetricsSummary } from '../../src/main/cli/commands/eval';
 
 const env = () => ({ SIMLENS_WORKSPACE: work, SIMLENS_BACKEND: 'wasm' });
 const simlens = (args: string[]): Promise<CliRun> => runCli(args, { env: env() });
 const json = <T>(args: string[]): Promise<T> => runCliJson<T>(args, env());
 
-interface SplitSummary {
-  auc: number;
-  accuracy: number;
-  precision: number;
-  recall: number;
-  f1: number;
-  threshold: number;
-  pairs: number;
-  same: number;
-  different: number;
-  tp: number;
-  fp: number;
-  tn: number;
-  fn: number;
-}
-interface MetricsSummary {
-  threshold: number;
-  thresholdSource: string;
-  splits: Partial<Record<Split, SplitSummary>>;
-}
 interface TrainOut {
   jobId: number;
   modelId: number;

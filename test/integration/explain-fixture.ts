@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { SimLensApp } from '../../src/main/app';
 import { initBackend } from '../../src/main/engine/backend';
 import { buildSiamese, defaultModelConfig, saveSiamese } from '../../src/main/engine/models';
+import { WorkerPool } from '../../src/main/engine/pool';
 import { inProcessModelEngine } from '../../src/main/services/models';
 
 export const DEMO = resolve(__dirname, '../../resources/demo/fashion-mnist');
@@ -82,4 +83,15 @@ export async function fixedModel(ws: Workspace, opts: { width?: number; embeddin
   siamese.dispose();
   repo.setWeightsPath(id, rel);
   return id;
+}
+
+/** A 1-worker pool with the explain tasks that records, in `ran`, the name of each task it is asked to run. */
+export function recordingExplainPool(ran: string[]): WorkerPool {
+  const pool = new WorkerPool({ size: 1, backend: 'wasm', modules: [resolve(__dirname, '../../src/main/engine/explain-task.ts')] });
+  const run = pool.run.bind(pool);
+  pool.run = ((task: string, ...rest: unknown[]) => {
+    ran.push(task);
+    return (run as (...a: unknown[]) => Promise<unknown>)(task, ...rest);
+  }) as WorkerPool['run'];
+  return pool;
 }

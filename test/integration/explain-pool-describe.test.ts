@@ -5,14 +5,14 @@
 // equals the one of the model loaded in this thread, and the validation errors are the same with
 // and without the pool. A small CNN and a ResNet18 at 64 px, seeded weights, wasm in both threads.
 import { mkdirSync, renameSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { describeModel, type ModelDescription } from '../../src/main/engine/explain-task';
 import { buildSiamese, defaultModelConfig, saveSiamese } from '../../src/main/engine/models';
 import { WorkerPool } from '../../src/main/engine/pool';
 import { ExplainService } from '../../src/main/services/explain';
-import { demoWorkspace, fixedModel, type Workspace } from './explain-fixture';
+import { demoWorkspace, fixedModel, type Workspace, recordingExplainPool } from './explain-fixture';
 
 let ws: Workspace;
 let smallId: number;
@@ -41,12 +41,7 @@ beforeAll(async () => {
   smallId = await fixedModel(ws, { width: 0.5, embeddingSize: 16, seed: 3 });
   resnetId = await resnetModel(5);
   pairIds = ws.app.models.repo.pairs(ws.pairSetId, 'test').slice(0, 3).map((p) => p.id);
-  pool = new WorkerPool({ size: 1, backend: 'wasm', modules: [resolve(__dirname, '../../src/main/engine/explain-task.ts')] });
-  const run = pool.run.bind(pool);
-  pool.run = ((task: string, ...rest: unknown[]) => {
-    ran.push(task);
-    return (run as (...a: unknown[]) => Promise<unknown>)(task, ...rest);
-  }) as WorkerPool['run'];
+  pool = recordingExplainPool(ran);
   pooled = new ExplainService(ws.app.db, ws.app.jobs, ws.app.models, { pool });
   await pool.ready();
 }, 120_000);

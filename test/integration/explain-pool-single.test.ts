@@ -3,13 +3,12 @@
 // and sanity report as in this thread; the Score-CAM channel cap goes through the contract
 // and is stored; a cancelled sanity check frees its worker; job.updated carries the pairs
 // done as structured data. Small CNN with fixed seeded weights, wasm in both threads.
-import { resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkerPool } from '../../src/main/engine/pool';
 import { ExplainService } from '../../src/main/services/explain';
 import type { ExplainMethod, JobDto } from '../../src/shared/dto';
-import { demoWorkspace, fixedModel, type Workspace } from './explain-fixture';
+import { demoWorkspace, fixedModel, type Workspace, recordingExplainPool } from './explain-fixture';
 
 let ws: Workspace;
 let modelId: number;
@@ -23,12 +22,7 @@ beforeAll(async () => {
   ws = await demoWorkspace('simlens-explain-pool-');
   modelId = await fixedModel(ws, { width: 0.5, embeddingSize: 16, seed: 3 });
   pairIds = ws.app.models.repo.pairs(ws.pairSetId, 'test').slice(0, 4).map((p) => p.id);
-  pool = new WorkerPool({ size: 1, backend: 'wasm', modules: [resolve(__dirname, '../../src/main/engine/explain-task.ts')] });
-  const run = pool.run.bind(pool);
-  pool.run = ((task: string, ...rest: unknown[]) => {
-    ran.push(task);
-    return (run as (...a: unknown[]) => Promise<unknown>)(task, ...rest);
-  }) as WorkerPool['run'];
+  pool = recordingExplainPool(ran);
   pooled = new ExplainService(ws.app.db, ws.app.jobs, ws.app.models, { pool });
 }, 60_000);
 afterAll(async () => {
