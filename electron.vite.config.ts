@@ -13,8 +13,8 @@ export default defineConfig({
           index: resolve(__dirname, 'src/main/index.ts'),
           cli: resolve(__dirname, 'src/main/cli.ts'),
           web: resolve(__dirname, 'src/main/web-entry.ts'),
-          // worker_threads entry of the engine pool (src/main/engine/pool/pool.ts starts it).
-          'engine-worker': resolve(__dirname, 'src/main/engine/pool/worker.ts'),
+          // worker_threads entry of the engine pool (src/main/engine/runtime/pool/pool.ts starts it).
+          'engine-worker': resolve(__dirname, 'src/main/engine/runtime/pool/worker.ts'),
         },
       },
     },

@@ -30,8 +30,8 @@ const arg = (name: string, fallback: string) => {
 
 async function main(): Promise<void> {
   const { SimLensApp } = await import('../src/main/app');
-  const { initBackend } = await import('../src/main/engine/backend');
-  const { WorkerPool } = await import('../src/main/engine/pool');
+  const { initBackend } = await import('../src/main/engine/runtime/backend');
+  const { WorkerPool } = await import('../src/main/engine/runtime/pool');
   const { inProcessModelEngine } = await import('../src/main/services/models');
   type Dto = import('../src/shared/dto').ExplainMetricsDto;
   type Method = import('../src/shared/dto').ExplainMethod;
@@ -48,7 +48,7 @@ async function main(): Promise<void> {
   mkdirSync(workspace, { recursive: true });
 
   const backend = await initBackend({ force: 'wasm' });
-  const pool = workers > 0 ? new WorkerPool({ size: workers, backend: 'wasm', modules: [resolve(__dirname, '../src/main/engine/explain-task.ts')] }) : undefined;
+  const pool = workers > 0 ? new WorkerPool({ size: workers, backend: 'wasm', modules: [resolve(__dirname, '../src/main/engine/explain/pairs.ts')] }) : undefined;
   const app = new SimLensApp({
     dbPath: join(workspace, 'simlens.db'),
     shell: 'cli',

@@ -16,14 +16,14 @@
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
-import { initBackend, type BackendName } from '../src/main/engine/backend';
-import { imageSetFromBytes, type ImageSet, type PairList } from '../src/main/engine/dataset';
-import { scorePairs, splitMetrics } from '../src/main/engine/evaluate';
+import { initBackend, type BackendName } from '../src/main/engine/runtime/backend';
+import { imageSetFromBytes, type ImageSet, type PairList } from '../src/main/engine/data/dataset';
+import { scorePairs, splitMetrics } from '../src/main/engine/evaluate/evaluate';
 import { buildSiamese, defaultModelConfig, saveSiamese, type SmallHead } from '../src/main/engine/models';
-import { WorkerPool } from '../src/main/engine/pool';
-import { chooseThreshold, metricsAt, rocAuc } from '../src/main/engine/roc';
-import { localStepRunner, trainLoop, type StepRunner, type TrainConfig } from '../src/main/engine/train';
-import { createDataParallelRunner } from '../src/main/engine/train-parallel';
+import { WorkerPool } from '../src/main/engine/runtime/pool';
+import { chooseThreshold, metricsAt, rocAuc } from '../src/main/engine/evaluate/roc';
+import { localStepRunner, trainLoop, type StepRunner, type TrainConfig } from '../src/main/engine/train/trainer';
+import { createDataParallelRunner } from '../src/main/engine/train/data-parallel';
 import { createRng, shuffleInPlace } from '../src/main/pairs/rng';
 
 const DIR = '/usr/share/datasets/fashion-mnist';

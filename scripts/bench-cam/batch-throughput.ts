@@ -11,10 +11,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initBackend } from '../../src/main/engine/backend';
-import { explainPairs, type ExplainedPair, type ExplainTaskPayload, type PairBatch } from '../../src/main/engine/explain-task';
+import { initBackend } from '../../src/main/engine/runtime/backend';
+import { explainPairs, type ExplainedPair, type ExplainTaskPayload, type PairBatch } from '../../src/main/engine/explain/pairs';
 import { buildSiamese, defaultModelConfig, saveSiamese, toCamModel } from '../../src/main/engine/models';
-import { parallelMap, WorkerPool } from '../../src/main/engine/pool';
+import { parallelMap, WorkerPool } from '../../src/main/engine/runtime/pool';
 import { arg, machine, report, round, type Figures } from '../bench-engine/common';
 
 const TARGET_MS = 350;

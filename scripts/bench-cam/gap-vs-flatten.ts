@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SimLensApp } from '../../src/main/app';
-import { initBackend } from '../../src/main/engine/backend';
+import { initBackend } from '../../src/main/engine/runtime/backend';
 import { inProcessModelEngine } from '../../src/main/services/models';
 import type { ExplainMethod, ExplainMetricsDto } from '../../src/shared/dto';
 

@@ -8,8 +8,8 @@
 // Grad-CAM layer by toCamModel. Backend: initBackend() (wasm when no native tfjs is
 // installed). Targets (issue 4): small CNN < 20 ms/pair; ResNet50 < 700 ms/pair.
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../../src/main/engine/backend';
-import { gradCamPair, gradientCams } from '../../src/main/engine/cam';
+import { initBackend } from '../../src/main/engine/runtime/backend';
+import { gradCamPair, gradientCams } from '../../src/main/engine/explain/cam';
 import { buildSiamese, defaultModelConfig, toCamModel, type Arch } from '../../src/main/engine/models';
 
 interface Row {

@@ -8,9 +8,9 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../../src/main/engine/backend';
+import { initBackend } from '../../src/main/engine/runtime/backend';
 import { buildSiamese, defaultModelConfig } from '../../src/main/engine/models';
-import { parallelMapRows, WorkerPool } from '../../src/main/engine/pool';
+import { parallelMapRows, WorkerPool } from '../../src/main/engine/runtime/pool';
 import { arg, machine, report, round, type Figures } from './common';
 
 const TARGET_MS = 160;

@@ -19,11 +19,11 @@
 import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initBackend } from '../../src/main/engine/backend';
-import { buildImageSet, pairListFrom, type ImageSet, type PairList } from '../../src/main/engine/dataset';
+import { initBackend } from '../../src/main/engine/runtime/backend';
+import { buildImageSet, pairListFrom, type ImageSet, type PairList } from '../../src/main/engine/data/dataset';
 import { buildSiamese, defaultModelConfig, saveSiamese, type ModelConfig } from '../../src/main/engine/models';
-import type { EvaluateOutcome, EvaluateRequest, SplitName } from '../../src/main/engine/models/tasks';
-import { WorkerPool } from '../../src/main/engine/pool';
+import type { EvaluateOutcome, EvaluateRequest, SplitName } from '../../src/main/engine/train/run';
+import { WorkerPool } from '../../src/main/engine/runtime/pool';
 import { createRng } from '../../src/main/pairs/rng';
 import { poolModelEngine } from '../../src/main/services/models';
 import { arg, machine, report, round, type Figures } from './common';

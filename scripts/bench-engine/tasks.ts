@@ -1,7 +1,7 @@
 // Worker tasks of the engine benchmarks, imported by the pool's workers through `modules`.
 import * as tf from '@tensorflow/tfjs';
 import { buildSiamese, type ModelConfig } from '../../src/main/engine/models';
-import { registerTask } from '../../src/main/engine/pool/tasks';
+import { registerTask } from '../../src/main/engine/runtime/pool/registry';
 
 /** Embeds `count` images (rows of H*W*C floats) with a freshly built (seeded) model, cached per worker. */
 registerTask('bench.embed', async (p: { config: ModelConfig; rows: Float32Array; count: number }, ctx) => {

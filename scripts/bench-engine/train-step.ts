@@ -20,11 +20,11 @@
 //
 //   npx tsx scripts/bench-engine/train-step.ts [--steps 20] [--cpu-steps 1] [--no-cpu] [--workers 2]
 import { availableParallelism } from 'node:os';
-import { initBackend } from '../../src/main/engine/backend';
+import { initBackend } from '../../src/main/engine/runtime/backend';
 import { buildSiamese, defaultModelConfig } from '../../src/main/engine/models';
-import { WorkerPool } from '../../src/main/engine/pool';
-import { localStepRunner, type StepBatch, type StepRunner } from '../../src/main/engine/train';
-import { createDataParallelRunner } from '../../src/main/engine/train-parallel';
+import { WorkerPool } from '../../src/main/engine/runtime/pool';
+import { localStepRunner, type StepBatch, type StepRunner } from '../../src/main/engine/train/trainer';
+import { createDataParallelRunner } from '../../src/main/engine/train/data-parallel';
 import { arg, flag, machine, median, report, round, type Figures } from './common';
 
 const PYTORCH_MS = 37;

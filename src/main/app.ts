@@ -12,11 +12,11 @@ import { DatasetService } from './services/datasets';
 import { ImageService } from './services/images';
 import { JobRunner } from './services/jobs';
 import { inProcessModelEngine, ModelService, poolModelEngine, type ModelEngine } from './services/models';
-import { initBackend } from './engine/backend';
+import { initBackend } from './engine/runtime/backend';
 import { PairService } from './services/pairs';
 import { ExplainService } from './services/explain';
 // engine/pool/pool.ts, not the index: the main side only (no tfjs), so app start stays light.
-import { WorkerPool, type WorkerPoolOptions } from './engine/pool/pool';
+import { WorkerPool, type WorkerPoolOptions } from './engine/runtime/pool/pool';
 import { openDatabase, SCHEMA_VERSION, type Db } from './store/db';
 import { JobsRepo } from './store/jobs-repo';
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { expect, test, type APIRequestContext, type Page } from '@playwright/test';
-import { saveLayersModel } from '../../src/main/engine/model-io';
+import { saveLayersModel } from '../../src/main/engine/runtime/model-io';
 import { appOrigin, appToken, appUrl, DEMO_NAME } from './env';
 
 const SHOTS = process.env.SIMLENS_UI_SHOTS;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { saveLayersModel } from '../../src/main/engine/model-io';
+import { saveLayersModel } from '../../src/main/engine/runtime/model-io';
 import type { ModelVersionDto } from '../../src/shared/dto';
 import { CLI, DEMO, ensureBuiltCli, ROOT, runCli, runCliJson, type CliRun } from './cli-harness';
 import type { MetricsSummary } from '../../src/main/cli/commands/eval';

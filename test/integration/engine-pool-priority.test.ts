@@ -3,7 +3,7 @@
 // Orderings only (a 1-worker pool whose worker is held by a blocking call while the queue is
 // built), so nothing depends on timing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PoolAbortError, WorkerPool } from '../../src/main/engine/pool';
+import { PoolAbortError, WorkerPool } from '../../src/main/engine/runtime/pool';
 
 let pool: WorkerPool;
 

@@ -1,6 +1,6 @@
 // Tasks for test/integration/engine-pool.test.ts, imported by the pool's workers (`modules`).
 import * as tf from '@tensorflow/tfjs';
-import { registerTask } from '../../src/main/engine/pool/tasks';
+import { registerTask } from '../../src/main/engine/runtime/pool/registry';
 
 /** Deterministic weights in [-0.5, 0.5). */
 function weights(n: number, seed: number): Float32Array {

@@ -5,8 +5,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../../src/main/engine/backend';
-import { parallelMapRows, PoolAbortError, WorkerPool, WorkerTaskError } from '../../src/main/engine/pool';
+import { initBackend } from '../../src/main/engine/runtime/backend';
+import { parallelMapRows, PoolAbortError, WorkerPool, WorkerTaskError } from '../../src/main/engine/runtime/pool';
 import { tinyEmbed } from './engine-pool.fixture-tasks';
 
 const FIXTURE = join(__dirname, 'engine-pool.fixture-tasks.ts');
@@ -158,7 +158,7 @@ describe('WorkerPool lifecycle', () => {
 
   it('an idle pool does not keep the process alive', () => {
     const script = [
-      `const { WorkerPool } = require(${JSON.stringify(join(__dirname, '../../src/main/engine/pool/pool.ts'))});`,
+      `const { WorkerPool } = require(${JSON.stringify(join(__dirname, '../../src/main/engine/runtime/pool/pool.ts'))});`,
       'const pool = new WorkerPool({ size: 2, backend: "cpu" });',
       'pool.run("engine.sleep", { ms: 50 }).then((r) => console.log("done", r.slept >= 50));',
     ].join('\n');

@@ -6,9 +6,9 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SimLensApp } from '../../src/main/app';
-import { initBackend } from '../../src/main/engine/backend';
+import { initBackend } from '../../src/main/engine/runtime/backend';
 import { buildSiamese, defaultModelConfig, saveSiamese } from '../../src/main/engine/models';
-import { WorkerPool } from '../../src/main/engine/pool';
+import { WorkerPool } from '../../src/main/engine/runtime/pool';
 import { inProcessModelEngine } from '../../src/main/services/models';
 
 export const DEMO = resolve(__dirname, '../../resources/demo/fashion-mnist');
@@ -87,7 +87,7 @@ export async function fixedModel(ws: Workspace, opts: { width?: number; embeddin
 
 /** A 1-worker pool with the explain tasks that records, in `ran`, the name of each task it is asked to run. */
 export function recordingExplainPool(ran: string[]): WorkerPool {
-  const pool = new WorkerPool({ size: 1, backend: 'wasm', modules: [resolve(__dirname, '../../src/main/engine/explain-task.ts')] });
+  const pool = new WorkerPool({ size: 1, backend: 'wasm', modules: [resolve(__dirname, '../../src/main/engine/explain/pairs.ts')] });
   const run = pool.run.bind(pool);
   pool.run = ((task: string, ...rest: unknown[]) => {
     ran.push(task);

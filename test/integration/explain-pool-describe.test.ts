@@ -8,9 +8,9 @@ import { mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { describeModel, type ModelDescription } from '../../src/main/engine/explain-task';
+import { describeModel, type ModelDescription } from '../../src/main/engine/explain/pairs';
 import { buildSiamese, defaultModelConfig, saveSiamese } from '../../src/main/engine/models';
-import { WorkerPool } from '../../src/main/engine/pool';
+import { WorkerPool } from '../../src/main/engine/runtime/pool';
 import { ExplainService } from '../../src/main/services/explain';
 import { demoWorkspace, fixedModel, type Workspace, recordingExplainPool } from './explain-fixture';
 

@@ -17,9 +17,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultModelConfig } from '../../src/main/engine/models';
-import { WorkerPool, type RunOptions } from '../../src/main/engine/pool';
-import type { TrainConfig } from '../../src/main/engine/train';
-import { replicaChecksums, trainDataParallel, type DataParallelPool } from '../../src/main/engine/train-parallel';
+import { WorkerPool, type RunOptions } from '../../src/main/engine/runtime/pool';
+import type { TrainConfig } from '../../src/main/engine/train/trainer';
+import { replicaChecksums, trainDataParallel, type DataParallelPool } from '../../src/main/engine/train/data-parallel';
 import { ExplainService } from '../../src/main/services/explain';
 import { toyTrainData } from '../unit/engine-toy';
 import { demoWorkspace, fixedModel, type Workspace } from './explain-fixture';

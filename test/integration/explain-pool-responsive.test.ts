@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SimLensApp } from '../../src/main/app';
 import { ensureDemoWorkspace } from '../../src/main/demo';
-import { initBackend } from '../../src/main/engine/backend';
+import { initBackend } from '../../src/main/engine/runtime/backend';
 import { buildSiamese, defaultModelConfig, saveSiamese } from '../../src/main/engine/models';
 import { maxTickGap } from './event-loop';
 

@@ -5,7 +5,7 @@
 // done as structured data. Small CNN with fixed seeded weights, wasm in both threads.
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WorkerPool } from '../../src/main/engine/pool';
+import { WorkerPool } from '../../src/main/engine/runtime/pool';
 import { ExplainService } from '../../src/main/services/explain';
 import type { ExplainMethod, JobDto } from '../../src/shared/dto';
 import { demoWorkspace, fixedModel, type Workspace, recordingExplainPool } from './explain-fixture';

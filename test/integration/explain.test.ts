@@ -4,9 +4,9 @@ import { resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeMap } from '../../src/main/engine/cam';
+import { decodeMap } from '../../src/main/engine/explain/cam';
 import type { ExplainMetricsDto } from '../../src/shared/dto';
-import { WorkerPool } from '../../src/main/engine/pool';
+import { WorkerPool } from '../../src/main/engine/runtime/pool';
 import { ExplainService } from '../../src/main/services/explain';
 import { demoWorkspace, trainModel, type Workspace } from './explain-fixture';
 
@@ -235,7 +235,7 @@ describe('explain.batch', () => {
   });
 
   it('runs on the worker pool (both cores) with the same maps as in this thread', async () => {
-    const pool = new WorkerPool({ size: 2, backend: 'wasm', modules: [resolve(__dirname, '../../src/main/engine/explain-task.ts')] });
+    const pool = new WorkerPool({ size: 2, backend: 'wasm', modules: [resolve(__dirname, '../../src/main/engine/explain/pairs.ts')] });
     try {
       const service = new ExplainService(ws.app.db, ws.app.jobs, ws.app.models, { pool });
       const ids = testPairs.slice(0, 24).map((p) => p.id);

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SimLensApp } from '../../src/main/app';
-import { WorkerPool } from '../../src/main/engine/pool';
+import { WorkerPool } from '../../src/main/engine/runtime/pool';
 import { poolModelEngine } from '../../src/main/services/models';
 import { seedToyDataset, untilTraining } from './models-fixture';
 

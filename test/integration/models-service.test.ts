@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SimLensApp } from '../../src/main/app';
-import { buildImageSet } from '../../src/main/engine/dataset';
-import { scorePairs } from '../../src/main/engine/evaluate';
+import { buildImageSet } from '../../src/main/engine/data/dataset';
+import { scorePairs } from '../../src/main/engine/evaluate/evaluate';
 import { loadSiamese } from '../../src/main/engine/models';
-import { WorkerPool } from '../../src/main/engine/pool';
-import type { TrainRequest } from '../../src/main/engine/models/tasks';
+import { WorkerPool } from '../../src/main/engine/runtime/pool';
+import type { TrainRequest } from '../../src/main/engine/train/run';
 import { inProcessModelEngine, poolModelEngine, type ModelEngine } from '../../src/main/services/models';
 import { seedToyDataset, untilTraining } from './models-fixture';
 
@@ -113,7 +113,7 @@ describe('ModelService', () => {
   });
 
   it('trains in an engine worker thread (wasm) through the pool, with progress and a stored version', async () => {
-    const pool = new WorkerPool({ size: 1, backend: 'wasm', modules: [join(__dirname, '../../src/main/engine/models/pool-tasks.ts')] });
+    const pool = new WorkerPool({ size: 1, backend: 'wasm', modules: [join(__dirname, '../../src/main/engine/train/tasks.ts')] });
     try {
       const { app, dir } = makeApp(poolModelEngine(pool));
       const { datasetId } = seedToyDataset(app.db);

@@ -1,9 +1,9 @@
 // Batch explain: same maps as one pair at a time, cancellation, no leaks.
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { tinyCnnModel } from '../../src/main/engine/cam/analytic-models';
-import { explainMany, explainPair, type PairExplanation, type PairSource } from '../../src/main/engine/cam';
-import { aggregateFaithfulness, type FaithfulnessReport } from '../../src/main/engine/metrics';
+import { tinyCnnModel } from '../../src/main/engine/explain/cam/analytic-models';
+import { explainMany, explainPair, type PairExplanation, type PairSource } from '../../src/main/engine/explain/cam';
+import { aggregateFaithfulness, type FaithfulnessReport } from '../../src/main/engine/explain/metrics';
 import { createRng } from '../../src/main/pairs/rng';
 
 beforeAll(async () => {

@@ -2,9 +2,9 @@
 // closed-form gradient of an analytic model (no tf in the expected values).
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { pointwiseRegionModel, tinyCnnModel, type PointwiseRegionParams } from '../../src/main/engine/cam/analytic-models';
-import { gradCamPair, gradientCams, pairGradients } from '../../src/main/engine/cam/gradcam';
-import { GRADIENT_CAM_METHODS, type GradientCamMethod } from '../../src/main/engine/cam/types';
+import { pointwiseRegionModel, tinyCnnModel, type PointwiseRegionParams } from '../../src/main/engine/explain/cam/analytic-models';
+import { gradCamPair, gradientCams, pairGradients } from '../../src/main/engine/explain/cam/gradcam';
+import { GRADIENT_CAM_METHODS, type GradientCamMethod } from '../../src/main/engine/explain/cam/types';
 import { createRng } from '../../src/main/pairs/rng';
 
 beforeAll(async () => {

@@ -2,9 +2,9 @@
 // the score lies in the top-left quadrant of each image; cancellation; progress; leaks.
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { quadrantModel, tinyCnnModel } from '../../src/main/engine/cam/analytic-models';
-import { CAM_METHODS, GRADIENT_CAM_METHODS, decodeMap, encodeMap, explainPair, gradientCams, summariseExplanation, type ExplainOptions } from '../../src/main/engine/cam';
-import { energyPointingGame } from '../../src/main/engine/metrics';
+import { quadrantModel, tinyCnnModel } from '../../src/main/engine/explain/cam/analytic-models';
+import { CAM_METHODS, GRADIENT_CAM_METHODS, decodeMap, encodeMap, explainPair, gradientCams, summariseExplanation, type ExplainOptions } from '../../src/main/engine/explain/cam';
+import { energyPointingGame } from '../../src/main/engine/explain/metrics';
 import { createRng } from '../../src/main/pairs/rng';
 
 beforeAll(async () => {

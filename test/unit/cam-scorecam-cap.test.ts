@@ -4,10 +4,10 @@
 // map; the channel counts are reported; no tensor leaks; the cap is validated.
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { pointwiseRegionModel, tinyCnnModel } from '../../src/main/engine/cam/analytic-models';
-import { DEFAULT_SCORECAM_MAX_CHANNELS, explainPair, type PairExplanation } from '../../src/main/engine/cam';
-import { scoreCamCap, topChannels } from '../../src/main/engine/cam/scorecam';
-import { spearman } from '../../src/main/engine/metrics';
+import { pointwiseRegionModel, tinyCnnModel } from '../../src/main/engine/explain/cam/analytic-models';
+import { DEFAULT_SCORECAM_MAX_CHANNELS, explainPair, type PairExplanation } from '../../src/main/engine/explain/cam';
+import { scoreCamCap, topChannels } from '../../src/main/engine/explain/cam/scorecam';
+import { spearman } from '../../src/main/engine/explain/metrics';
 import { createRng } from '../../src/main/pairs/rng';
 import { checkArgs } from '../../src/shared/contract';
 

@@ -3,7 +3,7 @@
 // registers a 'tensorflow' backend the way the real one does (as a side effect of require).
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { initBackend, requireNative, setNativeLoaderForTests, type TfjsNodeModule } from '../../src/main/engine/backend';
+import { initBackend, requireNative, setNativeLoaderForTests, type TfjsNodeModule } from '../../src/main/engine/runtime/backend';
 
 afterEach(async () => {
   await initBackend({ force: 'wasm' });
@@ -85,8 +85,8 @@ describe('initBackend', () => {
 
 describe('pool sizing without loading tfjs', () => {
   it('one worker per core for wasm/cpu, one for tfjs-node, SIMLENS_WORKERS overrides', async () => {
-    const { defaultPoolSize } = await import('../../src/main/engine/pool/pool');
-    const { preferredBackend } = await import('../../src/main/engine/backend-env');
+    const { defaultPoolSize } = await import('../../src/main/engine/runtime/pool/pool');
+    const { preferredBackend } = await import('../../src/main/engine/runtime/backend-env');
     const { availableParallelism } = await import('node:os');
     expect(preferredBackend({})).toBe('wasm'); // tfjs-node(-gpu) not installed here
     expect(preferredBackend({ SIMLENS_BACKEND: 'native' })).toBe('tensorflow');

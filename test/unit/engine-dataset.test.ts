@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildImageSet, decodeImage, inputShapeFor, pairListFrom } from '../../src/main/engine/dataset';
-import { fileLoadHandler, fileSaveHandler, loadLayersModel } from '../../src/main/engine/model-io';
+import { buildImageSet, decodeImage, inputShapeFor, pairListFrom } from '../../src/main/engine/data/dataset';
+import { fileLoadHandler, fileSaveHandler, loadLayersModel } from '../../src/main/engine/runtime/model-io';
 
 const dirs: string[] = [];
 beforeAll(async () => {

@@ -7,7 +7,7 @@
 // Conv2DBackpropFilter, DepthwiseConv2dNativeBackpropFilter and DepthwiseConv2dNativeBackpropInput.
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../../src/main/engine/backend';
+import { initBackend } from '../../src/main/engine/runtime/backend';
 import { buildSiamese, defaultModelConfig, type Arch } from '../../src/main/engine/models';
 
 function rand(n: number, seed: number): Float32Array {

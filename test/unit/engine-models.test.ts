@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { saveLayersModel } from '../../src/main/engine/model-io';
+import { saveLayersModel } from '../../src/main/engine/runtime/model-io';
 import { backboneBlocks, buildSiamese, defaultModelConfig, loadSiamese, saveSiamese, toCamModel, type ModelConfig } from '../../src/main/engine/models';
 
 const dirs: string[] = [];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chooseThreshold, metricsAt, rocAuc, rocCurve, scoreHistogram, SingleClassError, trapezoidAuc } from '../../src/main/engine/roc';
+import { chooseThreshold, metricsAt, rocAuc, rocCurve, scoreHistogram, SingleClassError, trapezoidAuc } from '../../src/main/engine/evaluate/roc';
 
 describe('rocAuc', () => {
   it('hand-computed: the classic 4-point case is 0.75', () => {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { contrastiveLoss, contrastiveLossPerPair } from '../../src/main/engine/loss';
-import { defaultTau, distanceFromScore, pairScore, scoreFromDistance, squaredDistance } from '../../src/main/engine/score';
+import { contrastiveLoss, contrastiveLossPerPair } from '../../src/main/engine/train/loss';
+import { defaultTau, distanceFromScore, pairScore, scoreFromDistance, squaredDistance } from '../../src/main/engine/models/score';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

@@ -1,5 +1,5 @@
 // Separable toy data for the engine tests (not a test file itself).
-import type { ImageSet } from '../../src/main/engine/dataset';
+import type { ImageSet } from '../../src/main/engine/data/dataset';
 import { createRng } from '../../src/main/pairs/rng';
 
 /** Separable toy data: class c has a bright 3x3 blob in quadrant c, plus noise. */

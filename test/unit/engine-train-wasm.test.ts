@@ -1,10 +1,10 @@
 // Training on the backend the app uses here: wasm with SimLens's training kernels.
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../../src/main/engine/backend';
-import { evaluateModel } from '../../src/main/engine/evaluate';
+import { initBackend } from '../../src/main/engine/runtime/backend';
+import { evaluateModel } from '../../src/main/engine/evaluate/evaluate';
 import { buildSiamese, defaultModelConfig } from '../../src/main/engine/models';
-import { trainSiamese } from '../../src/main/engine/train';
+import { trainSiamese } from '../../src/main/engine/train/trainer';
 import { toyImages } from './engine-toy';
 
 beforeAll(async () => {

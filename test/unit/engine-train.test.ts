@@ -2,11 +2,11 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createRng } from '../../src/main/pairs/rng';
 import { toyImages } from './engine-toy';
-import { augmentInto, DEFAULT_AUGMENT } from '../../src/main/engine/augment';
-import type { PairList } from '../../src/main/engine/dataset';
-import { evaluateModel } from '../../src/main/engine/evaluate';
+import { augmentInto, DEFAULT_AUGMENT } from '../../src/main/engine/train/augment';
+import type { PairList } from '../../src/main/engine/data/dataset';
+import { evaluateModel } from '../../src/main/engine/evaluate/evaluate';
 import { buildSiamese, defaultModelConfig } from '../../src/main/engine/models';
-import { drawEpochBatches, trainSiamese, TrainingCancelledError, type TrainData } from '../../src/main/engine/train';
+import { drawEpochBatches, trainSiamese, TrainingCancelledError, type TrainData } from '../../src/main/engine/train/trainer';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

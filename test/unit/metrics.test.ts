@@ -1,8 +1,8 @@
 // Faithfulness and localisation metrics on hand examples and on the quadrant model.
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { quadrantModel, tinyCnnModel, type DisposableCamModel } from '../../src/main/engine/cam/analytic-models';
-import { explainPair } from '../../src/main/engine/cam';
+import { quadrantModel, tinyCnnModel, type DisposableCamModel } from '../../src/main/engine/explain/cam/analytic-models';
+import { explainPair } from '../../src/main/engine/explain/cam';
 import {
   averageRanks,
   centrePriorMap,
@@ -18,7 +18,7 @@ import {
   spearman,
   thresholdIoU,
   trapezoid,
-} from '../../src/main/engine/metrics';
+} from '../../src/main/engine/explain/metrics';
 import { createRng } from '../../src/main/pairs/rng';
 
 beforeAll(async () => {

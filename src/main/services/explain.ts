@@ -29,9 +29,9 @@ import {
   type ScoreCamChannelsDto,
   type Split,
 } from '../../shared/dto';
-import { METHOD_INFO, summariseExplanation, encodeMap, decodeMap, type CamMethod, type ImageExplanation, type MapSummary, type PairExplanation } from '../engine/cam';
-import type { CamModel } from '../engine/cam-model';
-import { buildImageSet, decodeImage as decodeForModel, type ImageSet, type Shape3 } from '../engine/dataset';
+import { METHOD_INFO, summariseExplanation, encodeMap, decodeMap, type CamMethod, type ImageExplanation, type MapSummary, type PairExplanation } from '../engine/explain/cam';
+import type { CamModel } from '../engine/explain/cam-model';
+import { buildImageSet, decodeImage as decodeForModel, type ImageSet, type Shape3 } from '../engine/data/dataset';
 import {
   describeModel,
   explainPairs,
@@ -46,11 +46,11 @@ import {
   type PairMetrics,
   type SanityResult,
   type SanityTaskPayload,
-} from '../engine/explain-task';
-import type { Grid } from '../engine/metrics';
-import { toCamModel } from '../engine/models/cam';
-import { parallelMap, type WorkerPool } from '../engine/pool';
-import { backendInfo } from '../engine/backend';
+} from '../engine/explain/pairs';
+import type { Grid } from '../engine/explain/metrics';
+import { toCamModel } from '../engine/explain/split-model';
+import { parallelMap, type WorkerPool } from '../engine/runtime/pool';
+import { backendInfo } from '../engine/runtime/backend';
 import { decodeImage as decodeForOverlay, overlayPng, type RawImage } from '../images/overlay';
 import { AppError, invalid, notFound } from '../errors';
 import type { Db } from '../store/db';

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { loadLayersModel } from '../model-io';
+import { loadLayersModel } from '../runtime/model-io';
 import { checkPreprocess, preprocessOf, type InputPreprocess, type ModelConfig } from './config';
 import { embeddingHead } from './head';
 import { cutPointLayers, hasSpatialOutput, isConv, SeedSequence, type ST } from './layers-util';

@@ -2,8 +2,8 @@
 // images of a pair, and the score s = exp(-d²/τ) (see ../score.ts).
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { loadLayersModel, readJsonIfExists, saveLayersModel } from '../model-io';
-import { pairScore, squaredDistance, scoreFromSquaredDistance } from '../score';
+import { loadLayersModel, readJsonIfExists, saveLayersModel } from '../runtime/model-io';
+import { pairScore, squaredDistance, scoreFromSquaredDistance } from './score';
 import { ARCHS, checkPreprocess, preprocessOf, type ModelConfig } from './config';
 import { cutPointLayers, hasSpatialOutput, isConv, useKerasBatchNormSemantics } from './layers-util';
 import { buildMobileNetV2 } from './mobilenetv2';

@@ -18,8 +18,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { CamModel } from '../cam-model';
 import { scoreInChunks } from '../cam/perturb';
 import { checkAborted, type ProgressFn } from '../cam/types';
-import { upsampleBilinear } from '../../images/overlay';
-import { createRng } from '../../pairs/rng';
+import { upsampleBilinear } from '../../../images/overlay';
+import { createRng } from '../../../pairs/rng';
 import type { Grid } from './localization';
 
 export type CurveMode = 'deletion' | 'insertion';

@@ -6,7 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 // Registers SimLens' own layer classes (the input preprocessing), so that any model.json
 // this module loads can contain them, whichever module imported model-io first.
-import './models/preprocess';
+import '../models/preprocess';
 
 export const MODEL_JSON = 'model.json';
 const SHARD_BYTES = 4 * 1024 * 1024;

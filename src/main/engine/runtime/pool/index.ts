@@ -8,7 +8,7 @@
 //     ctx.throwIfCancelled();
 //     return embedRows(model, p.rows, p.count);   // a Float32Array: moved back, not copied
 //   });
-//   // and add `import '../embed-task';` to pool/registered-tasks.ts
+//   // and add `import '../../embed-task';` to pool/registered-tasks.ts
 //
 // Calling it (main thread / services):
 //   const pool = new WorkerPool();                    // SIMLENS_WORKERS or one per core
@@ -21,5 +21,5 @@ export { WorkerPool, WorkerTaskError, PoolAbortError, defaultPoolSize, resolveWo
 export type { WorkerPoolOptions, RunOptions, TaskPriority } from './pool';
 export { parallelMap, parallelMapRows } from './parallel-map';
 export type { ParallelMapOptions, RowsResult } from './parallel-map';
-export { registerTask, TaskCancelledError } from './tasks';
-export type { TaskContext, TaskFn } from './tasks';
+export { registerTask, TaskCancelledError } from './registry';
+export type { TaskContext, TaskFn } from './registry';

@@ -14,12 +14,12 @@ import * as tf from '@tensorflow/tfjs';
 import type { CamModel } from './cam-model';
 import { explainMany, METHOD_INFO, type CamMethod, type PairExplanation, type ScoreCamChannels } from './cam';
 import { checkAborted } from './cam/types';
-import type { Shape3 } from './dataset';
+import type { Shape3 } from '../data/dataset';
 import { energyPointingGame, faithfulness, pointingGame, sanityCheck, thresholdIoU, type Grid, type SanityStep } from './metrics';
-import { loadSiamese, type SiameseModel } from './models/siamese';
-import { toCamModel } from './models/cam';
-import { registerTask, type TaskContext } from './pool/tasks';
-import { backendInfo } from './backend';
+import { loadSiamese, type SiameseModel } from '../models/siamese';
+import { toCamModel } from './split-model';
+import { registerTask, type TaskContext } from '../runtime/pool/registry';
+import { backendInfo } from '../runtime/backend';
 
 export interface PairBatch {
   shape: Shape3;

@@ -8,7 +8,7 @@ import { initBackend } from '../backend';
 import type { FromWorker, ToWorker, WorkerInit } from './protocol';
 import { collectTransferables, serializeError } from './protocol';
 import './registered-tasks';
-import { cached, getTask, TaskCancelledError, taskNames, type TaskContext } from './tasks';
+import { cached, getTask, TaskCancelledError, taskNames, type TaskContext } from './registry';
 
 const requireFromHere = createRequire(__filename);
 const port = parentPort;

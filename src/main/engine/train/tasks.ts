@@ -9,13 +9,13 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { embedImages } from '../evaluate';
-import type { EmbedChunkRequest } from '../evaluate-parallel';
-import { MODEL_JSON } from '../model-io';
-import { clearCache, registerTask, type TaskContext } from '../pool/tasks';
-import { checksum, Replica, type ReplicaInit } from '../train-replica';
-import { loadSiamese } from './siamese';
-import { evaluateTask, trainTask, type EvaluateRequest, type TrainRequest } from './tasks';
+import { embedImages } from '../evaluate/evaluate';
+import type { EmbedChunkRequest } from '../evaluate/embed-parallel';
+import { MODEL_JSON } from '../runtime/model-io';
+import { clearCache, registerTask, type TaskContext } from '../runtime/pool/registry';
+import { checksum, Replica, type ReplicaInit } from './replica';
+import { loadSiamese } from '../models/siamese';
+import { evaluateTask, trainTask, type EvaluateRequest, type TrainRequest } from './run';
 
 registerTask('models.train', (req: TrainRequest, ctx) => trainTask(req, { signal: ctx.signal, progress: (f, m, d) => ctx.progress(f, m, d) }));
 registerTask('models.evaluate', (req: EvaluateRequest, ctx) => evaluateTask(req, { signal: ctx.signal, progress: (f, m, d) => ctx.progress(f, m, d) }));

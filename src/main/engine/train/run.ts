@@ -3,14 +3,14 @@
 // They never touch the store: the service reads the data and writes the results.
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { ImageSet, PairList } from '../dataset';
-import { evaluateModel, evaluationFromScores, pairImages, pairScoresFrom, type EvaluationResult, type PairScores } from '../evaluate';
-import { embedImagesParallel, type EmbedPool, type ParallelEmbedOptions } from '../evaluate-parallel';
-import { readJsonIfExists } from '../model-io';
-import { trainSiamese, TrainingCancelledError, type EpochRecord, type ProgressInfo, type TrainConfig, type TrainData, type TrainHooks, type TrainResult } from '../train';
-import { trainDataParallel, type DataParallelPool } from '../train-parallel';
-import type { ModelConfig } from './config';
-import { buildSiamese, loadSiamese, saveSiamese, SIAMESE_JSON } from './siamese';
+import type { ImageSet, PairList } from '../data/dataset';
+import { evaluateModel, evaluationFromScores, pairImages, pairScoresFrom, type EvaluationResult, type PairScores } from '../evaluate/evaluate';
+import { embedImagesParallel, type EmbedPool, type ParallelEmbedOptions } from '../evaluate/embed-parallel';
+import { readJsonIfExists } from '../runtime/model-io';
+import { trainSiamese, TrainingCancelledError, type EpochRecord, type ProgressInfo, type TrainConfig, type TrainData, type TrainHooks, type TrainResult } from './trainer';
+import { trainDataParallel, type DataParallelPool } from './data-parallel';
+import type { ModelConfig } from '../models/config';
+import { buildSiamese, loadSiamese, saveSiamese, SIAMESE_JSON } from '../models/siamese';
 
 export type SplitName = 'train' | 'val' | 'test';
 

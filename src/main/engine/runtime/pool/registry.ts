@@ -1,6 +1,6 @@
 // The task registry of an engine worker. Engine modules register plain functions by name:
 //
-//   import { registerTask } from './pool/tasks';
+//   import { registerTask } from '../../pool/pool/tasks';
 //   registerTask('embed', async (p: { modelDir: string; images: Float32Array; shape: number[] }, ctx) => {
 //     const model = await ctx.cache(`model:${p.modelDir}`, () => loadSiamese(p.modelDir));
 //     ... ctx.throwIfCancelled(); ctx.progress(0.5); ...

@@ -15,9 +15,9 @@
 // model, and a version folder replaced between two evaluations is always read afresh. The price is
 // one model load per worker and evaluation, small next to embedding thousands of images.
 import { setMaxListeners } from 'node:events';
-import type { ImageSet, Shape3 } from './dataset';
-import { imageSize } from './dataset';
-import { TaskCancelledError } from './pool/tasks';
+import type { ImageSet, Shape3 } from '../data/dataset';
+import { imageSize } from '../data/dataset';
+import { TaskCancelledError } from '../runtime/pool/registry';
 
 /** What this needs of engine/pool's WorkerPool (whose workers import models/pool-tasks). */
 export interface EmbedPool {

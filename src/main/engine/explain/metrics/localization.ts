@@ -2,7 +2,7 @@
 // Maps are row-major h x w, values >= 0 (normalised factual maps); masks are row-major
 // H x W, a pixel is inside when mask > 0.5. A map of another size than its mask is first
 // upsampled bilinearly (half-pixel centres) to the mask's size.
-import { upsampleBilinear } from '../../images/overlay';
+import { upsampleBilinear } from '../../../images/overlay';
 
 export interface Grid {
   data: ArrayLike<number>;

@@ -1,7 +1,7 @@
 // Seeded, cheap image augmentation on plain Float32Arrays (one HWC image in [0, 1]),
 // applied while a training batch is assembled: horizontal flip, small integer
 // shifts (zero fill), brightness offset. Pure JS, so it is identical on every backend.
-import type { Rng } from '../pairs/rng';
+import type { Rng } from '../../pairs/rng';
 
 export interface AugmentConfig {
   /** Probability of a horizontal flip (0 = never). */

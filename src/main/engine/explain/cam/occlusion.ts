@@ -16,7 +16,7 @@
 // the max. RISE defines no counterfactual (null).
 import * as tf from '@tensorflow/tfjs';
 import type { CamModel } from '../cam-model';
-import { createRng } from '../../pairs/rng';
+import { createRng } from '../../../pairs/rng';
 import { imageExplanation } from './normalize';
 import { blendWithBaseline, DEFAULT_BATCH_SIZE, disposePairForward, pairForward, scoreAgainst, scoreInChunks } from './perturb';
 import { checkAborted, type ExplainOptions, type ImageExplanation, type PairExplanation } from './types';

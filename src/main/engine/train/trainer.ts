@@ -14,15 +14,15 @@
 // localStepRunner (this thread: trainSiamese) or the data-parallel runner over the engine
 // worker pool (train-parallel.ts). Batches are assembled here either way, so a seed gives the
 // same batches whatever runs the steps.
-import type { EpochDto } from '../../shared/dto';
+import type { EpochDto } from '../../../shared/dto';
 import * as tf from '@tensorflow/tfjs';
-import { createRng, shuffleInPlace, type Rng } from '../pairs/rng';
+import { createRng, shuffleInPlace, type Rng } from '../../pairs/rng';
 import { augmentInto, isIdentity, NO_AUGMENT, type AugmentConfig } from './augment';
-import { imageSize, type ImageSet, type PairList } from './dataset';
-import { scorePairs } from './evaluate';
+import { imageSize, type ImageSet, type PairList } from '../data/dataset';
+import { scorePairs } from '../evaluate/evaluate';
 import { contrastiveLoss } from './loss';
-import type { SiameseModel } from './models/siamese';
-import { rocAuc } from './roc';
+import type { SiameseModel } from '../models/siamese';
+import { rocAuc } from '../evaluate/roc';
 
 export interface TrainConfig {
   epochs: number;

@@ -3,10 +3,10 @@
 // Both sub-models are built ONCE per (loaded model, layer) and cached; they share
 // the model's weights (no copies), so they follow it if it is trained further.
 import * as tf from '@tensorflow/tfjs';
-import type { CamModel } from '../cam-model';
-import { pairScore } from '../score';
-import type { ST } from './layers-util';
-import type { SiameseModel } from './siamese';
+import type { CamModel } from './cam-model';
+import { pairScore } from '../models/score';
+import type { ST } from '../models/layers-util';
+import type { SiameseModel } from '../models/siamese';
 
 const cache = new WeakMap<tf.LayersModel, Map<string, CamModel>>();
 

@@ -1,8 +1,8 @@
 // Tasks every engine worker has: introspection and cache control (plus echo/sleep, handy to test
 // the plumbing: transfer, progress, cancellation).
 import * as tf from '@tensorflow/tfjs';
-import { backendInfo } from '../backend';
-import { clearCache, registerTask, taskNames } from './tasks';
+import { backendInfo } from './backend';
+import { clearCache, registerTask, taskNames } from './pool/registry';
 
 registerTask('engine.info', (_p: unknown, ctx) => ({
   workerIndex: ctx.workerIndex,

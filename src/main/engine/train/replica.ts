@@ -6,8 +6,8 @@
 // net.trainableWeights.
 import * as tf from '@tensorflow/tfjs';
 import { contrastiveLoss } from './loss';
-import type { ModelConfig } from './models/config';
-import { buildSiamese, loadSiamese, saveSiamese, type SiameseModel } from './models/siamese';
+import type { ModelConfig } from '../models/config';
+import { buildSiamese, loadSiamese, saveSiamese, type SiameseModel } from '../models/siamese';
 
 export interface ReplicaInit {
   model: ModelConfig;

@@ -9,12 +9,12 @@
 // gradient of the whole batch's mean loss) and every worker applies that average. This side does
 // no tensor work: it slices batches, averages arrays and moves them, so it can run on the thread
 // that serves the UI.
-import type { ImageSet, PairList } from './dataset';
-import { imageSize } from './dataset';
-import { pairScoresFrom } from './evaluate';
-import type { ModelConfig } from './models/config';
-import type { ReplicaInit, ShareGradients } from './train-replica';
-import { resolveTrainConfig, trainLoop, type StepBatch, type StepRunner, type TrainConfig, type TrainData, type TrainHooks, type TrainResult } from './train';
+import type { ImageSet, PairList } from '../data/dataset';
+import { imageSize } from '../data/dataset';
+import { pairScoresFrom } from '../evaluate/evaluate';
+import type { ModelConfig } from '../models/config';
+import type { ReplicaInit, ShareGradients } from './replica';
+import { resolveTrainConfig, trainLoop, type StepBatch, type StepRunner, type TrainConfig, type TrainData, type TrainHooks, type TrainResult } from './trainer';
 
 /** What this needs of engine/pool's WorkerPool (whose workers import models/pool-tasks). */
 export interface DataParallelPool {

@@ -4,7 +4,7 @@
 // d = 0 (two identical embeddings of a negative pair), ε keeps it finite. The positive
 // term uses d² directly, so it is exact.
 import * as tf from '@tensorflow/tfjs';
-import { DEFAULT_MARGIN, squaredDistance } from './score';
+import { DEFAULT_MARGIN, squaredDistance } from '../models/score';
 
 export const DISTANCE_EPSILON = 1e-9;
 

@@ -2,7 +2,7 @@
 // over a WHOLE split (never per batch, never from 0/1 predictions).
 // Convention: label 1 = same; a higher score means "more similar"; a pair is
 // predicted "same" when score >= threshold.
-import type { BinaryMetricsDto, ScoreHistogramDto } from '../../shared/dto';
+import type { BinaryMetricsDto, ScoreHistogramDto } from '../../../shared/dto';
 
 export interface RocPoint {
   /** false positive rate */

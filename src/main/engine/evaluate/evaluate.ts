@@ -2,9 +2,9 @@
 // once (in batches), distances and scores per pair, then the metrics of roc.ts over
 // the WHOLE split, with the decision threshold chosen on validation.
 import * as tf from '@tensorflow/tfjs';
-import type { ImageSet, PairList } from './dataset';
-import { imageSize } from './dataset';
-import type { SiameseModel } from './models/siamese';
+import type { ImageSet, PairList } from '../data/dataset';
+import { imageSize } from '../data/dataset';
+import type { SiameseModel } from '../models/siamese';
 import { chooseThreshold, metricsAt, rocAuc, rocCurve, scoreHistogram, type BinaryMetrics, type RocPoint, type ScoreHistogram } from './roc';
 
 export interface SplitMetrics extends BinaryMetrics {

@@ -3,7 +3,7 @@
 // returns a CamModel plus dispose() for its constant tensors.
 import * as tf from '@tensorflow/tfjs';
 import type { CamModel } from '../cam-model';
-import { createRng } from '../../pairs/rng';
+import { createRng } from '../../../pairs/rng';
 
 export type DisposableCamModel = CamModel & { dispose(): void };
 
