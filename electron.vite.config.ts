@@ -14,7 +14,7 @@ export default defineConfig({
           cli: resolve(__dirname, 'src/main/cli.ts'),
           web: resolve(__dirname, 'src/main/web-entry.ts'),
           // worker_threads entry of the engine pool (src/main/engine/runtime/pool/pool.ts starts it).
-          'engine-worker': resolve(__dirname, 'src/main/engine/runtime/pool/worker.ts'),
+          'engine-worker': resolve(__dirname, 'src/main/engine/worker.ts'),
         },
       },
     },

@@ -21,6 +21,7 @@
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { EngineTasks } from '../src/main/engine/tasks';
 
 const FASHION = process.env.SIMLENS_FASHION_MNIST ?? '/usr/share/datasets/fashion-mnist';
 const arg = (name: string, fallback: string) => {
@@ -48,7 +49,7 @@ async function main(): Promise<void> {
   mkdirSync(workspace, { recursive: true });
 
   const backend = await initBackend({ force: 'wasm' });
-  const pool = workers > 0 ? new WorkerPool({ size: workers, backend: 'wasm', modules: [resolve(__dirname, '../src/main/engine/explain/pairs.ts')] }) : undefined;
+  const pool = workers > 0 ? new WorkerPool<EngineTasks>({ size: workers, backend: 'wasm' }) : undefined;
   const app = new SimLensApp({
     dbPath: join(workspace, 'simlens.db'),
     shell: 'cli',

@@ -25,6 +25,7 @@ import { chooseThreshold, metricsAt, rocAuc } from '../src/main/engine/evaluate/
 import { localStepRunner, trainLoop, type StepRunner, type TrainConfig } from '../src/main/engine/train/trainer';
 import { createDataParallelRunner } from '../src/main/engine/train/data-parallel';
 import { createRng, shuffleInPlace } from '../src/main/pairs/rng';
+import type { EngineTasks } from '../src/main/engine/tasks';
 
 const DIR = '/usr/share/datasets/fashion-mnist';
 
@@ -115,9 +116,9 @@ async function main(): Promise<void> {
   let runner: StepRunner;
   let score: (pairs: PairList) => Promise<Float32Array>;
   let save: (extra: Record<string, unknown>) => Promise<unknown>;
-  let pool: WorkerPool | null = null;
+  let pool: WorkerPool<EngineTasks> | null = null;
   if (workers > 1) {
-    pool = new WorkerPool({ size: workers, backend: backend.name });
+    pool = new WorkerPool<EngineTasks>({ size: workers, backend: backend.name });
     await pool.ready();
     const dp = await createDataParallelRunner(pool, { model: config, learningRate: 1e-3, margin: config.margin });
     runner = dp;

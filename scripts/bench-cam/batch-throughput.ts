@@ -12,10 +12,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend } from '../../src/main/engine/runtime/backend';
-import { explainPairs, type ExplainedPair, type ExplainTaskPayload, type PairBatch } from '../../src/main/engine/explain/pairs';
-import { buildSiamese, defaultModelConfig, saveSiamese, toCamModel } from '../../src/main/engine/models';
+import { explainPairs, type ExplainedPair, type PairBatch } from '../../src/main/engine/explain/pairs';
+import type { ExplainTaskPayload } from '../../src/main/engine/explain/tasks';
+import { buildSiamese, defaultModelConfig, saveSiamese } from '../../src/main/engine/models';
+import { toCamModel } from '../../src/main/engine/explain';
 import { parallelMap, WorkerPool } from '../../src/main/engine/runtime/pool';
 import { arg, machine, report, round, type Figures } from '../bench-engine/common';
+import type { EngineTasks } from '../../src/main/engine/tasks';
 
 const TARGET_MS = 350;
 const SHAPE: [number, number, number] = [224, 224, 3];
@@ -84,7 +87,7 @@ export async function benchExplainBatch(options: { pairs?: number; workers?: num
 
     // The pool: every worker loads the model folder once and warms up (broadcast), then the pairs
     // are split into one chunk per worker.
-    const pool = new WorkerPool({ size: workers, backend: 'wasm' });
+    const pool = new WorkerPool<EngineTasks>({ size: workers, backend: 'wasm' });
     try {
       await pool.ready();
       const common = { modelDir, modelKey: `bench:${modelDir}`, layer: cam.layer, method: 'gradcam' as const, batchSize: perBatch };
@@ -93,7 +96,7 @@ export async function benchExplainBatch(options: { pairs?: number; workers?: num
       figures.pool_load_and_warmup_s = round((performance.now() - t0) / 1000, 2);
       cpu0 = process.cpuUsage();
       t0 = performance.now();
-      const parts = await parallelMap<ExplainTaskPayload, { pairs: ExplainedPair[] }>(
+      const parts = await parallelMap(
         pool,
         'explain.pairs',
         pairs,

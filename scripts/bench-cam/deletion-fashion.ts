@@ -19,7 +19,8 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/main/engine/runtime/backend';
 import { explainPair, isCamMethod, type CamMethod } from '../../src/main/engine/explain/cam';
 import { aggregateFaithfulness, faithfulness, type FaithfulnessReport, type PixelBaseline } from '../../src/main/engine/explain/metrics';
-import { loadSiamese, toCamModel } from '../../src/main/engine/models';
+import { loadSiamese } from '../../src/main/engine/models';
+import { toCamModel } from '../../src/main/engine/explain';
 import { upsampleBilinear } from '../../src/main/images/overlay';
 import { createRng } from '../../src/main/pairs/rng';
 

@@ -10,7 +10,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/main/engine/runtime/backend';
 import { gradCamPair, gradientCams } from '../../src/main/engine/explain/cam';
-import { buildSiamese, defaultModelConfig, toCamModel, type Arch } from '../../src/main/engine/models';
+import { buildSiamese, defaultModelConfig, type Arch } from '../../src/main/engine/models';
+import { toCamModel } from '../../src/main/engine/explain';
 
 interface Row {
   model: string;

@@ -12,6 +12,8 @@ import { initBackend } from '../../src/main/engine/runtime/backend';
 import { buildSiamese, defaultModelConfig } from '../../src/main/engine/models';
 import { parallelMapRows, WorkerPool } from '../../src/main/engine/runtime/pool';
 import { arg, machine, report, round, type Figures } from './common';
+import type { EngineTasks } from '../../src/main/engine/tasks';
+import type { BenchTasks } from './tasks';
 
 const TARGET_MS = 160;
 const cpuMs = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000;
@@ -49,7 +51,7 @@ export async function benchEmbedResnet50(options: { images?: number; batch?: num
   figures.single_thread_cpu_ms_per_image = round(singleCpu);
 
   // The pool: each worker builds the same seeded model once (warm-up), then the images are split.
-  const pool = new WorkerPool({ size: workers, backend: 'wasm', modules: [join(__dirname, 'tasks.ts')] });
+  const pool = new WorkerPool<BenchTasks & EngineTasks>({ size: workers, backend: 'wasm', modules: [join(__dirname, 'tasks.ts')] });
   try {
     await pool.ready();
     await pool.broadcast('bench.embed', { config, rows: data.slice(0, batch * rowSize), count: batch });

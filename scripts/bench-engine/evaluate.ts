@@ -22,22 +22,24 @@ import { join } from 'node:path';
 import { initBackend } from '../../src/main/engine/runtime/backend';
 import { buildImageSet, pairListFrom, type ImageSet, type PairList } from '../../src/main/engine/data/dataset';
 import { buildSiamese, defaultModelConfig, saveSiamese, type ModelConfig } from '../../src/main/engine/models';
-import type { EvaluateOutcome, EvaluateRequest, SplitName } from '../../src/main/engine/train/run';
+import type { EvaluateOutcome, EvaluateRequest } from '../../src/main/engine/evaluate/run';
+import type { Split } from '../../src/shared/dto';
 import { WorkerPool } from '../../src/main/engine/runtime/pool';
 import { createRng } from '../../src/main/pairs/rng';
 import { poolModelEngine } from '../../src/main/services/models';
 import { arg, machine, report, round, type Figures } from './common';
+import type { EngineTasks } from '../../src/main/engine/tasks';
 
 const cpuMs = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000;
 
 interface EvalData {
   images: ImageSet;
-  splits: Partial<Record<SplitName, PairList>>;
+  splits: Partial<Record<Split, PairList>>;
 }
 
 /** Times poolModelEngine(pool of `workers`).evaluate on `data` (after a warm-up on a slice of it). */
 async function timeEvaluate(workers: number, modelDir: string, data: EvalData): Promise<{ seconds: number; cpuSeconds: number; out: EvaluateOutcome }> {
-  const pool = new WorkerPool({ size: workers, backend: 'wasm' });
+  const pool = new WorkerPool<EngineTasks>({ size: workers, backend: 'wasm' });
   try {
     await pool.ready();
     const engine = poolModelEngine(pool);
@@ -68,7 +70,7 @@ async function compare(modelDir: string, data: EvalData, workers: number): Promi
   figures.one_worker_cpu_s = round(one.cpuSeconds, 2);
   figures[`${workers}_workers_cpu_s`] = round(many.cpuSeconds, 2);
   let maxDiff = 0;
-  for (const s of Object.keys(one.out.scores) as SplitName[]) {
+  for (const s of Object.keys(one.out.scores) as Split[]) {
     const [a, b] = [one.out.scores[s]!.score, many.out.scores[s]!.score];
     for (let i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
   }

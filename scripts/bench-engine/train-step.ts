@@ -26,6 +26,7 @@ import { WorkerPool } from '../../src/main/engine/runtime/pool';
 import { localStepRunner, type StepBatch, type StepRunner } from '../../src/main/engine/train/trainer';
 import { createDataParallelRunner } from '../../src/main/engine/train/data-parallel';
 import { arg, flag, machine, median, report, round, type Figures } from './common';
+import type { EngineTasks } from '../../src/main/engine/tasks';
 
 const PYTORCH_MS = 37;
 const TARGET_MS = 55;
@@ -75,7 +76,7 @@ async function timeSteps(backend: 'wasm' | 'cpu', layout: Layout, steps: number,
 
 /** The trainer's data-parallel step over a pool of `workers` wasm workers, for each layout. */
 async function timeDataParallel(workers: number, steps: number, warmup: number): Promise<Record<Layout | 'trainer', { median: number; min: number; cpu: number }>> {
-  const pool = new WorkerPool({ size: workers, backend: 'wasm' });
+  const pool = new WorkerPool<EngineTasks>({ size: workers, backend: 'wasm' });
   try {
     await pool.ready();
     const runner = await createDataParallelRunner(pool, { model: CONFIG, learningRate: 1e-3, margin: CONFIG.margin });

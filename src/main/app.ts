@@ -12,23 +12,25 @@ import { DatasetService } from './services/datasets';
 import { ImageService } from './services/images';
 import { JobRunner } from './services/jobs';
 import { inProcessModelEngine, ModelService, poolModelEngine, type ModelEngine } from './services/models';
-import { initBackend } from './engine/runtime/backend';
 import { PairService } from './services/pairs';
 import { ExplainService } from './services/explain';
-// engine/pool/pool.ts, not the index: the main side only (no tfjs), so app start stays light.
-import { WorkerPool, type WorkerPoolOptions } from './engine/runtime/pool/pool';
+import { inProcessExplainEngine, poolExplainEngine, type ExplainEngine } from './engine/explain';
+import { initBackend, WorkerPool, type WorkerPoolOptions } from './engine/runtime';
+import type { EngineTasks } from './engine/tasks';
 import { openDatabase, SCHEMA_VERSION, type Db } from './store/db';
 import { JobsRepo } from './store/jobs-repo';
 
 export const APP_VERSION = '0.1.0';
 
 /**
- * Where the tensor work of jobs runs:
- * - 'pool': engine worker threads (engine/pool), so the thread that serves the UI never blocks on
- *   it: training, evaluation, batch explanations and metrics. The pool is created on first use
- *   (app start and calls that never train or explain in batch spawn no worker) and closed by close().
+ * Where the tensor work runs:
+ * - 'pool': engine worker threads (engine/runtime/pool), so the thread that serves the UI never
+ *   blocks on it: training, evaluation, batch explanations and metrics, and also single-pair
+ *   explanations, the sanity check and the look-up of a version's layers (ahead of queued batch
+ *   work). The pool is created on first use (app start and calls that need no tensor work spawn
+ *   no worker) and closed by close().
  * - 'in-process': this thread (tests, and anything that wants no threads).
- * Single-pair explanations, overlays and the sanity check run in this thread either way.
+ * Image decoding (sharp, on libuv threads) and overlay colouring stay on this thread either way.
  */
 export type EngineMode = 'pool' | 'in-process';
 
@@ -50,11 +52,14 @@ export interface AppOptions {
   modelEngine?: ModelEngine;
   /**
    * A pool owned by the caller (not closed by close()), used instead of creating one: for batch
-   * explanations and metrics always, and for models in 'pool' mode. Its workers must register the
-   * engine tasks (engine/pool/registered-tasks.ts does for the default worker).
+   * explanations always, and for models in 'pool' mode. Its workers must register the engine
+   * tasks (engine/worker.ts, the default worker, does).
    */
-  enginePool?: WorkerPool;
+  enginePool?: EngineWorkerPool;
 }
+
+/** The app's pool: its workers run every engine task. */
+type EngineWorkerPool = WorkerPool<EngineTasks>;
 
 type Handlers = { [M in MethodName]: (args: ArgsOf<M>) => Promise<ResultOf<M>> | ResultOf<M> };
 
@@ -67,10 +72,12 @@ export class SimLensApp {
   readonly images: ImageService;
   readonly models: ModelService;
   readonly explain: ExplainService;
+  /** Explanations in this thread: the engine in 'in-process' mode, the pool engine's fallback otherwise. */
+  readonly localExplain: ExplainEngine;
   /** 'pool' or 'in-process': see EngineMode. */
   readonly engine: EngineMode;
   private readonly handlers: Handlers;
-  private ownPool: WorkerPool | null = null;
+  private ownPool: EngineWorkerPool | null = null;
   private closed = false;
 
   constructor(readonly options: AppOptions) {
@@ -81,15 +88,16 @@ export class SimLensApp {
     this.datasets = new DatasetService(this.db, this.jobs);
     this.pairs = new PairService(this.db, this.jobs);
     this.engine = options.engine ?? defaultEngine(options.shell);
-    const local = inProcessModelEngine(() => initBackend());
+    const ready = () => initBackend();
     this.models = new ModelService(this.db, this.jobs, {
       workspaceDir: dirname(options.dbPath),
       // The pool is looked up at each call, so it is only created when a job first needs it; with
-      // several workers, training runs data-parallel over all of them (engine/train-parallel.ts).
-      engine: options.modelEngine ?? (this.engine === 'pool' ? poolModelEngine(() => this.enginePool(), local) : local),
+      // several workers, training runs data-parallel over all of them (engine/train/data-parallel.ts).
+      engine: options.modelEngine ?? (this.engine === 'pool' ? poolModelEngine(() => this.enginePool()) : inProcessModelEngine(ready)),
     });
-    const explainPool = options.enginePool ?? (this.engine === 'pool' ? () => this.enginePool() : undefined);
-    this.explain = new ExplainService(this.db, this.jobs, this.models, { pool: explainPool });
+    this.localExplain = inProcessExplainEngine(ready);
+    const explainOnPool = options.enginePool !== undefined || this.engine === 'pool';
+    this.explain = new ExplainService(this.db, this.jobs, this.models, explainOnPool ? poolExplainEngine(() => this.enginePool(), this.localExplain) : this.localExplain);
     this.handlers = {
       'app.info': () => this.info(),
       'datasets.list': () => this.datasets.list(),
@@ -107,7 +115,10 @@ export class SimLensApp {
       'models.get': ({ id }) => this.models.get(id),
       'models.train': (args) => ({ jobId: this.models.startTrain(args).id }),
       'models.evaluate': (args) => ({ jobId: this.models.startEvaluate(args).id }),
-      'models.delete': ({ id }) => this.models.delete(id),
+      'models.delete': async ({ id }) => {
+        await this.explain.releaseModel(id);
+        return this.models.delete(id);
+      },
       'models.export': ({ id, path }) => this.models.export(id, path),
       'explain.layers': ({ modelId }) => this.explain.layers(modelId),
       'explain.pair': (args) => this.explain.explainPair(args),
@@ -150,10 +161,10 @@ export class SimLensApp {
   }
 
   /** The engine worker pool: the caller's (options.enginePool), or the app's own, created on first use. */
-  enginePool(): WorkerPool {
+  enginePool(): EngineWorkerPool {
     if (this.options.enginePool) return this.options.enginePool;
     if (this.closed) throw new AppError('failed', 'The app is closed');
-    this.ownPool ??= new WorkerPool(this.options.poolOptions);
+    this.ownPool ??= new WorkerPool<EngineTasks>(this.options.poolOptions);
     return this.ownPool;
   }
 

@@ -4,11 +4,12 @@
 // built), so nothing depends on timing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PoolAbortError, WorkerPool } from '../../src/main/engine/runtime/pool';
+import type { EngineTasks } from '../../src/main/engine/tasks';
 
-let pool: WorkerPool;
+let pool: WorkerPool<EngineTasks>;
 
 beforeAll(async () => {
-  pool = new WorkerPool({ size: 1, backend: 'wasm' });
+  pool = new WorkerPool<EngineTasks>({ size: 1, backend: 'wasm' });
   await pool.ready();
 });
 

@@ -1,6 +1,6 @@
 // Tasks for test/integration/engine-pool.test.ts, imported by the pool's workers (`modules`).
 import * as tf from '@tensorflow/tfjs';
-import { registerTask } from '../../src/main/engine/runtime/pool/registry';
+import { defineTasks, registerTasks } from '../../src/main/engine/runtime/pool/registry';
 
 /** Deterministic weights in [-0.5, 0.5). */
 function weights(n: number, seed: number): Float32Array {
@@ -24,43 +24,49 @@ export function tinyEmbed(rows: Float32Array, count: number): Float32Array {
   });
 }
 
-registerTask('test.embed', (p: { rows: Float32Array; count: number }) => tinyEmbed(p.rows, p.count));
+export const fixtureTasks = defineTasks({
+  'test.embed': (p: { rows: Float32Array; count: number }) => tinyEmbed(p.rows, p.count),
 
-registerTask('test.fail', (p: { message: string }) => {
-  throw new RangeError(p.message);
+  'test.fail': (p: { message: string }) => {
+    throw new RangeError(p.message);
+  },
+
+  /** Busy loop (never yields) that stops only through the synchronous cancel flag. */
+  'test.spin': (p: { ms: number }, ctx) => {
+    const t0 = Date.now();
+    let n = 0;
+    while (Date.now() - t0 < p.ms) {
+      ctx.throwIfCancelled();
+      n++;
+    }
+    return n;
+  },
+
+  /** Ignores cancellation: the pool must terminate and replace its worker after the grace period. */
+  'test.stubborn': (p: { ms: number }) => {
+    const t0 = Date.now();
+    while (Date.now() - t0 < p.ms) {
+      /* busy */
+    }
+    return 'done';
+  },
+
+  'test.progress': async (p: { steps: number }, ctx) => {
+    for (let i = 1; i <= p.steps; i++) {
+      await new Promise((r) => setImmediate(r));
+      ctx.progress(i / p.steps, `step ${i}`);
+    }
+    return p.steps;
+  },
+
+  'test.backend': () => ({ backend: tf.getBackend(), numTensors: tf.memory().numTensors }),
+
+  /** Ends the worker thread (process.exit in a worker only stops that thread). */
+  'test.exit': (p: { code: number }) => {
+    process.exit(p.code);
+  },
 });
 
-/** Busy loop (never yields) that stops only through the synchronous cancel flag. */
-registerTask('test.spin', (p: { ms: number }, ctx) => {
-  const t0 = Date.now();
-  let n = 0;
-  while (Date.now() - t0 < p.ms) {
-    ctx.throwIfCancelled();
-    n++;
-  }
-  return n;
-});
+registerTasks(fixtureTasks);
 
-/** Ignores cancellation: the pool must terminate and replace its worker after the grace period. */
-registerTask('test.stubborn', (p: { ms: number }) => {
-  const t0 = Date.now();
-  while (Date.now() - t0 < p.ms) {
-    /* busy */
-  }
-  return 'done';
-});
-
-registerTask('test.progress', async (p: { steps: number }, ctx) => {
-  for (let i = 1; i <= p.steps; i++) {
-    await new Promise((r) => setImmediate(r));
-    ctx.progress(i / p.steps, `step ${i}`);
-  }
-  return p.steps;
-});
-
-registerTask('test.backend', () => ({ backend: tf.getBackend(), numTensors: tf.memory().numTensors }));
-
-/** Ends the worker thread (process.exit in a worker only stops that thread). */
-registerTask('test.exit', (p: { code: number }) => {
-  process.exit(p.code);
-});
+export type FixtureTasks = typeof fixtureTasks;

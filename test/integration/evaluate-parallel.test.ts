@@ -10,21 +10,22 @@ import { SimLensApp } from '../../src/main/app';
 import { initBackend } from '../../src/main/engine/runtime/backend';
 import type { ImageSet, PairList } from '../../src/main/engine/data/dataset';
 import { embedImages } from '../../src/main/engine/evaluate/evaluate';
-import { embedChunkSize, type EmbedPool } from '../../src/main/engine/evaluate/embed-parallel';
+import { embedChunkSize } from '../../src/main/engine/evaluate/embed-parallel';
 import { buildSiamese, defaultModelConfig, saveSiamese } from '../../src/main/engine/models';
-import { evaluateTaskParallel, type EvaluateOutcome, type EvaluateRequest } from '../../src/main/engine/train/run';
+import { evaluateTaskParallel, type EvaluateOutcome, type EvaluateRequest } from '../../src/main/engine/evaluate/run';
 import { WorkerPool } from '../../src/main/engine/runtime/pool';
-import { poolModelEngine, type PoolLike } from '../../src/main/services/models';
+import { poolModelEngine } from '../../src/main/services/models';
 import { toyImages } from '../unit/engine-toy';
 import { seedToyDataset } from './models-fixture';
+import type { EnginePool, EngineTasks } from '../../src/main/engine/tasks';
 
 const MODEL = defaultModelConfig({ inputShape: [8, 8, 1], width: 0.25, embeddingSize: 8, seed: 3 });
-let pool: WorkerPool; // 2 workers: the parallel path
-let single: WorkerPool; // 1 worker: the single 'models.evaluate' task, the reference
+let pool: WorkerPool<EngineTasks>; // 2 workers: the parallel path
+let single: WorkerPool<EngineTasks>; // 1 worker: the single 'models.evaluate' task, the reference
 let dir: string;
 let modelDir: string;
 
-const tensorsIn = async (p: WorkerPool) => (await p.broadcast<{ memory: { numTensors: number } }>('engine.info')).map((i) => i.memory.numTensors);
+const tensorsIn = async (p: EnginePool) => (await p.broadcast('engine.info')).map((i) => i.memory.numTensors);
 
 /** Pairs i < j among images [from, to) of 4 toy classes, every `step`-th. */
 function pairsAmong(from: number, to: number, classes: Int32Array, step = 1): PairList {
@@ -68,8 +69,8 @@ beforeAll(async () => {
   const model = await buildSiamese(MODEL);
   await saveSiamese(model, modelDir);
   model.dispose();
-  pool = new WorkerPool({ size: 2, backend: 'wasm', cancelGraceMs: 5000 });
-  single = new WorkerPool({ size: 1, backend: 'wasm', cancelGraceMs: 5000 });
+  pool = new WorkerPool<EngineTasks>({ size: 2, backend: 'wasm', cancelGraceMs: 5000 });
+  single = new WorkerPool<EngineTasks>({ size: 1, backend: 'wasm', cancelGraceMs: 5000 });
   await Promise.all([pool.ready(), single.ready()]);
 });
 
@@ -131,12 +132,12 @@ describe('evaluation across the workers (poolModelEngine with 2 workers)', () =>
     const baseline = await tensorsIn(pool);
     const controller = new AbortController();
     let chunks = 0;
-    const spy: EmbedPool = {
+    const spy: EnginePool = {
       size: pool.size,
-      broadcast: (task, payload, options) => pool.broadcast(task, payload, options),
-      run: (task, payload, options) => {
+      broadcast: (task, ...args) => pool.broadcast(task, ...args),
+      run: (task, ...args) => {
         if (task === 'models.embed') chunks++;
-        return pool.run(task, payload, options);
+        return pool.run(task, ...args);
       },
     };
     const run = evaluateTaskParallel(spy, req, { signal: controller.signal, chunkSize: 8, progress: (f) => f > 0 && controller.abort() });
@@ -167,7 +168,7 @@ describe('evaluation across the workers (poolModelEngine with 2 workers)', () =>
       m.dispose();
       return embeddings;
     };
-    const inWorker = () => single.run<Float32Array>('models.embed', { modelDir: vdir, shape: images.shape, rows: images.pixels.slice(), count: images.count });
+    const inWorker = () => single.run('models.embed', { modelDir: vdir, shape: images.shape, rows: images.pixels.slice(), count: images.count });
     const baseline = await tensorsIn(single);
     const first = await embedHere(1);
     expect(Array.from(await inWorker())).toEqual(Array.from(first));
@@ -184,7 +185,7 @@ describe('evaluation across the workers (poolModelEngine with 2 workers)', () =>
 describe('the models.evaluate job with a 2-worker pool engine', () => {
   it('stores what the single-worker job stores; a cancelled job ends cancelled and stores nothing', async () => {
     const appDir = mkdtempSync(join(tmpdir(), 'simlens-eval-par-app-'));
-    let current: PoolLike = single;
+    let current: EnginePool = single;
     const app = new SimLensApp({ dbPath: join(appDir, 'simlens.db'), shell: 'cli', modelEngine: poolModelEngine(() => current) });
     try {
       const { datasetId } = seedToyDataset(app.db);
@@ -220,9 +221,9 @@ describe('the models.evaluate job with a 2-worker pool engine', () => {
       let jobId = -1;
       current = {
         size: pool.size,
-        broadcast: (task, payload, options) => pool.broadcast(task, payload, options),
-        run: (task, payload, options) => {
-          const p = pool.run(task, payload, options);
+        broadcast: (task, ...args) => pool.broadcast(task, ...args),
+        run: (task, ...args) => {
+          const p = pool.run(task, ...args);
           if (task === 'models.embed') app.jobs.cancel(jobId);
           return p as never;
         },

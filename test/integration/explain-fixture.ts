@@ -9,6 +9,10 @@ import { SimLensApp } from '../../src/main/app';
 import { initBackend } from '../../src/main/engine/runtime/backend';
 import { buildSiamese, defaultModelConfig, saveSiamese } from '../../src/main/engine/models';
 import { WorkerPool } from '../../src/main/engine/runtime/pool';
+import { vi } from 'vitest';
+import { inProcessExplainEngine, poolExplainEngine, type ExplainEngine } from '../../src/main/engine/explain';
+import type { EngineTasks } from '../../src/main/engine/tasks';
+import { ExplainService } from '../../src/main/services/explain';
 import { inProcessModelEngine } from '../../src/main/services/models';
 
 export const DEMO = resolve(__dirname, '../../resources/demo/fashion-mnist');
@@ -85,13 +89,26 @@ export async function fixedModel(ws: Workspace, opts: { width?: number; embeddin
   return id;
 }
 
+/**
+ * An ExplainService on `pool` (the pool engine), whose in-thread fallback is `local`: spy on
+ * local's methods to show that nothing is computed in this thread.
+ */
+export function pooledExplainService(ws: Workspace, pool: WorkerPool<EngineTasks>, local: ExplainEngine = inProcessExplainEngine()): ExplainService {
+  return new ExplainService(ws.app.db, ws.app.jobs, ws.app.models, poolExplainEngine(pool, local));
+}
+
+/** Spies on every computing method of an explanation engine (to assert that none is called). */
+export function spyOnEngine(engine: ExplainEngine) {
+  return (['describe', 'explain', 'measure', 'sanity'] as const).map((m) => vi.spyOn(engine, m));
+}
+
 /** A 1-worker pool with the explain tasks that records, in `ran`, the name of each task it is asked to run. */
-export function recordingExplainPool(ran: string[]): WorkerPool {
-  const pool = new WorkerPool({ size: 1, backend: 'wasm', modules: [resolve(__dirname, '../../src/main/engine/explain/pairs.ts')] });
+export function recordingExplainPool(ran: string[]): WorkerPool<EngineTasks> {
+  const pool = new WorkerPool<EngineTasks>({ size: 1, backend: 'wasm' });
   const run = pool.run.bind(pool);
   pool.run = ((task: string, ...rest: unknown[]) => {
     ran.push(task);
     return (run as (...a: unknown[]) => Promise<unknown>)(task, ...rest);
-  }) as WorkerPool['run'];
+  }) as typeof pool.run;
   return pool;
 }

@@ -1,24 +1,27 @@
 // With an engine pool whose workers have the explain tasks, ExplainService learns what it needs
 // of a model version (target layers, default layer, input shape, layers the sanity check
 // randomises) from a worker (task 'explain.describe'), so this thread never loads a tfjs model
-// for explanations: ModelService.load is not called and no tensor is made here. The description
+// for explanations: the service's in-thread engine is never called and no tensor is made here. The description
 // equals the one of the model loaded in this thread, and the validation errors are the same with
 // and without the pool. A small CNN and a ResNet18 at 64 px, seeded weights, wasm in both threads.
 import { mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { describeModel, type ModelDescription } from '../../src/main/engine/explain/pairs';
-import { buildSiamese, defaultModelConfig, saveSiamese } from '../../src/main/engine/models';
+import { describeModel, inProcessExplainEngine, type ExplainEngine, type ModelDescription } from '../../src/main/engine/explain';
+import { buildSiamese, defaultModelConfig, loadSiamese, saveSiamese } from '../../src/main/engine/models';
 import { WorkerPool } from '../../src/main/engine/runtime/pool';
 import { ExplainService } from '../../src/main/services/explain';
-import { demoWorkspace, fixedModel, type Workspace, recordingExplainPool } from './explain-fixture';
+import type { EngineTasks } from '../../src/main/engine/tasks';
+import { demoWorkspace, fixedModel, pooledExplainService, recordingExplainPool, spyOnEngine, type Workspace } from './explain-fixture';
 
 let ws: Workspace;
 let smallId: number;
 let resnetId: number;
-let pool: WorkerPool;
+let pool: WorkerPool<EngineTasks>;
 let pooled: ExplainService;
+/** the pooled service's in-thread fallback: never used while the pool works */
+const local: ExplainEngine = inProcessExplainEngine();
 let pairIds: number[];
 /** tasks the service sent to the pool */
 const ran: string[] = [];
@@ -42,7 +45,7 @@ beforeAll(async () => {
   resnetId = await resnetModel(5);
   pairIds = ws.app.models.repo.pairs(ws.pairSetId, 'test').slice(0, 3).map((p) => p.id);
   pool = recordingExplainPool(ran);
-  pooled = new ExplainService(ws.app.db, ws.app.jobs, ws.app.models, { pool });
+  pooled = pooledExplainService(ws, pool, local);
   await pool.ready();
 }, 120_000);
 afterAll(async () => {
@@ -53,16 +56,26 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
+/** The description of a version loaded in this thread (then freed). */
+async function describedHere(id: number): Promise<ModelDescription> {
+  const model = await loadSiamese(ws.app.models.weightsDir(id));
+  try {
+    return describeModel(model);
+  } finally {
+    model.dispose();
+  }
+}
+
 const modelKey = (id: number) => `${ws.app.models.weightsDir(id)}@${ws.app.models.repo.get(id)!.created_at}`;
 
 describe("explain.describe: this thread loads no model when the pool has the explain tasks", () => {
   it('the pool has the task', async () => {
-    const info = await pool.run<{ tasks: string[] }>('engine.info');
+    const info = await pool.run('engine.info');
     expect(info.tasks).toContain('explain.describe');
   });
 
   it('ResNet18: layers, one pair and the sanity check without loading the model here', async () => {
-    const load = vi.spyOn(ws.app.models, 'load');
+    const inThread = spyOnEngine(local);
     const tensors = tf.memory().numTensors;
     ran.length = 0;
     const layers = await pooled.layers(resnetId);
@@ -78,13 +91,13 @@ describe("explain.describe: this thread loads no model when the pool has the exp
     // the model was described once (by a worker) and never loaded here
     expect(ran.filter((t) => t === 'explain.describe')).toHaveLength(1);
     expect(ran).toEqual(expect.arrayContaining(['explain.pairs', 'explain.sanity']));
-    expect(load).not.toHaveBeenCalled();
+    for (const spy of inThread) expect(spy).not.toHaveBeenCalled();
     expect(tf.memory().numTensors).toBe(tensors);
   }, 120_000);
 
   it('small CNN: input-space method, overlay, batch and metrics jobs without loading the model here', async () => {
     const id = await fixedModel(ws, { width: 0.5, seed: 9 });
-    const load = vi.spyOn(ws.app.models, 'load');
+    const inThread = spyOnEngine(local);
     const tensors = tf.memory().numTensors;
     ran.length = 0;
     const [pairId] = pairIds;
@@ -99,15 +112,15 @@ describe("explain.describe: this thread loads no model when the pool has the exp
     expect(metrics.result).toMatchObject({ pairs: 2, layer: 'conv4' });
     expect(ran.filter((t) => t === 'explain.describe')).toHaveLength(1);
     expect(ran).toEqual(expect.arrayContaining(['explain.pairs', 'explain.metrics']));
-    expect(load).not.toHaveBeenCalled();
+    for (const spy of inThread) expect(spy).not.toHaveBeenCalled();
     expect(tf.memory().numTensors).toBe(tensors);
   }, 120_000);
 
   for (const which of ['small', 'resnet18'] as const) {
     it(`${which}: the pool's description equals the in-thread one, and so does explain.layers`, async () => {
       const id = which === 'small' ? smallId : resnetId;
-      const fromPool = await pool.run<ModelDescription>('explain.describe', { modelDir: ws.app.models.weightsDir(id), modelKey: modelKey(id) });
-      const local = describeModel(await ws.app.models.load(id));
+      const fromPool = await pool.run('explain.describe', { modelDir: ws.app.models.weightsDir(id), modelKey: modelKey(id) });
+      const local = await describedHere(id);
       expect(fromPool).toEqual(local);
       expect(local.inputShape).toEqual(which === 'small' ? [28, 28, 1] : [64, 64, 1]);
       expect(local.sanityLayers.length).toBeGreaterThan(0);
@@ -143,15 +156,15 @@ describe("explain.describe: this thread loads no model when the pool has the exp
       throw new Error('expected an error');
     };
     for (const [what, call] of calls) {
-      const local = await errorOf(() => call(ws.app.explain));
-      const load = vi.spyOn(ws.app.models, 'load');
+      const here = await errorOf(() => call(ws.app.explain));
+      const inThread = spyOnEngine(local);
       const fromPool = await errorOf(() => call(pooled));
-      expect(load, what).not.toHaveBeenCalled();
-      load.mockRestore();
-      expect(fromPool, what).toEqual(local);
+      for (const spy of inThread) expect(spy, what).not.toHaveBeenCalled();
+      for (const spy of inThread) spy.mockRestore();
+      expect(fromPool, what).toEqual(here);
     }
-    const local = await errorOf(() => ws.app.explain.explainPair({ pairId, modelId: smallId, layer: 'nope' }));
-    expect(local.message).toBe(`args.layer: "nope" is not a target layer of model version ${smallId}; choose one of: ${describeModel(await ws.app.models.load(smallId)).camLayers.join(', ')}`);
+    const here = await errorOf(() => ws.app.explain.explainPair({ pairId, modelId: smallId, layer: 'nope' }));
+    expect(here.message).toBe(`args.layer: "nope" is not a target layer of model version ${smallId}; choose one of: ${(await describedHere(smallId)).camLayers.join(', ')}`);
     expect((await errorOf(() => pooled.explainPair({ pairId, modelId: smallId, layer: 'input' }))).message).toBe('args.layer: "input" is only for input-space methods (occlusion, rise)');
   }, 60_000);
 

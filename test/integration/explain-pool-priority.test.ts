@@ -19,10 +19,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultModelConfig } from '../../src/main/engine/models';
 import { WorkerPool, type RunOptions } from '../../src/main/engine/runtime/pool';
 import type { TrainConfig } from '../../src/main/engine/train/trainer';
-import { replicaChecksums, trainDataParallel, type DataParallelPool } from '../../src/main/engine/train/data-parallel';
+import { replicaChecksums, trainDataParallel } from '../../src/main/engine/train/data-parallel';
 import { ExplainService } from '../../src/main/services/explain';
 import { toyTrainData } from '../unit/engine-toy';
-import { demoWorkspace, fixedModel, type Workspace } from './explain-fixture';
+import { demoWorkspace, fixedModel, pooledExplainService, type Workspace } from './explain-fixture';
+import type { EnginePool, EngineTasks } from '../../src/main/engine/tasks';
 
 /** Batch tasks queued at once, PER_TASK pairs each (a batch job's chunk; the interactive call has 1). */
 const BATCH = 100;
@@ -35,7 +36,7 @@ const TRAIN_MODEL = defaultModelConfig({ inputShape: [8, 8, 1], width: 0.25, emb
 const TRAIN_CONFIG: Partial<TrainConfig> = { epochs: 100_000, batchSize: 16, learningRate: 3e-3, seed: 5, earlyStoppingPatience: 0, maxStepsPerEpoch: 4 };
 
 let ws: Workspace;
-let pool: WorkerPool;
+let pool: WorkerPool<EngineTasks>;
 let service: ExplainService;
 let modelId: number;
 let modelDir: string;
@@ -62,11 +63,11 @@ function startTraining() {
   const controller = new AbortController();
   let steps = 0;
   let ended = false;
-  const counting: DataParallelPool = {
+  const counting: EnginePool = {
     size: pool.size,
-    run: <R>(task: string, payload?: unknown, options?: RunOptions) => pool.run<R>(task, payload, options),
-    broadcast: async <R>(task: string, payload?: unknown, options?: Omit<RunOptions, 'transfer'>) => {
-      const r = await pool.broadcast<R>(task, payload, options);
+    run: (task, ...args) => pool.run(task, ...args),
+    broadcast: async (task, ...args) => {
+      const r = await pool.broadcast(task, ...args);
       if (task === 'train.dp.apply') steps++;
       return r;
     },
@@ -118,7 +119,7 @@ async function measure(call: () => Promise<unknown>, training?: ReturnType<typeo
   };
 }
 
-const workerTensors = async () => (await pool.broadcast<{ memory: { numTensors: number } }>('engine.info')).map((i) => i.memory.numTensors);
+const workerTensors = async () => (await pool.broadcast('engine.info')).map((i) => i.memory.numTensors);
 const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
 const interactiveCall = () => pool.run('explain.pairs', explainPayload(1, 999), { priority: 'interactive' });
 
@@ -128,14 +129,14 @@ beforeAll(async () => {
   modelDir = ws.app.models.weightsDir(modelId);
   pairId = ws.app.models.repo.pairs(ws.pairSetId, 'test')[0].id;
   // the default worker tasks (registered-tasks.ts: explain.*, train.dp.*), like the app's pool
-  pool = new WorkerPool({ size: 2, backend: 'wasm', cancelGraceMs: 5000 });
+  pool = new WorkerPool<EngineTasks>({ size: 2, backend: 'wasm', cancelGraceMs: 5000 });
   await pool.ready();
   const run = pool.run.bind(pool);
-  pool.run = (<R>(task: string, payload?: unknown, options?: RunOptions) => {
+  pool.run = ((task: string, payload?: unknown, options?: RunOptions) => {
     asked.push({ task, priority: options?.priority });
-    return run<R>(task, payload, options);
-  }) as WorkerPool['run'];
-  service = new ExplainService(ws.app.db, ws.app.jobs, ws.app.models, { pool });
+    return (run as (task: string, payload?: unknown, options?: RunOptions) => Promise<unknown>)(task, payload, options);
+  }) as typeof pool.run;
+  service = pooledExplainService(ws, pool);
   // load the explained model (and its Grad-CAM sub-model) in both workers: measured below is the map itself
   await pool.broadcast('explain.pairs', explainPayload(1, 0));
   await service.explainPair({ pairId, modelId, refresh: true });

@@ -9,12 +9,13 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SimLensApp } from '../../src/main/app';
 import { ensureDemoWorkspace } from '../../src/main/demo';
 import { initBackend } from '../../src/main/engine/runtime/backend';
 import { buildSiamese, defaultModelConfig, saveSiamese } from '../../src/main/engine/models';
 import { maxTickGap } from './event-loop';
+import { spyOnEngine } from './explain-fixture';
 
 let dir: string;
 let app: SimLensApp;
@@ -86,7 +87,7 @@ describe('explanations of a non-trivial model on the pool keep this thread respo
   }, 120_000);
 
   it("the first explanation of a new version: its target layers come from a worker, the model is never loaded here", async () => {
-    const load = vi.spyOn(app.models, 'load');
+    const inThread = spyOnEngine(app.localExplain);
     const tensors = tf.memory().numTensors;
     try {
       // in this thread, loading ResNet18 (graph + weights) and building its CAM sub-models alone blocks ~0.4-0.5 s
@@ -97,10 +98,10 @@ describe('explanations of a non-trivial model on the pool keep this thread respo
       const { value: layers, maxGapMs: layersGap } = await maxTickGap(() => app.call('explain.layers', { modelId: freshId }));
       expect(layers.default).toBe(e.layer);
       expect(layersGap).toBeLessThan(MAX_GAP_MS);
-      expect(load).not.toHaveBeenCalled();
+      for (const spy of inThread) expect(spy).not.toHaveBeenCalled();
       expect(tf.memory().numTensors).toBe(tensors);
     } finally {
-      load.mockRestore();
+      for (const spy of inThread) spy.mockRestore();
     }
   }, 60_000);
 

@@ -8,11 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkerPool } from '../../src/main/engine/runtime/pool';
 import { ExplainService } from '../../src/main/services/explain';
 import type { ExplainMethod, JobDto } from '../../src/shared/dto';
-import { demoWorkspace, fixedModel, type Workspace, recordingExplainPool } from './explain-fixture';
+import type { EngineTasks } from '../../src/main/engine/tasks';
+import { demoWorkspace, fixedModel, pooledExplainService, recordingExplainPool, type Workspace } from './explain-fixture';
 
 let ws: Workspace;
 let modelId: number;
-let pool: WorkerPool;
+let pool: WorkerPool<EngineTasks>;
 let pooled: ExplainService;
 let pairIds: number[];
 /** tasks the service sent to the pool */
@@ -23,7 +24,7 @@ beforeAll(async () => {
   modelId = await fixedModel(ws, { width: 0.5, embeddingSize: 16, seed: 3 });
   pairIds = ws.app.models.repo.pairs(ws.pairSetId, 'test').slice(0, 4).map((p) => p.id);
   pool = recordingExplainPool(ran);
-  pooled = new ExplainService(ws.app.db, ws.app.jobs, ws.app.models, { pool });
+  pooled = pooledExplainService(ws, pool);
 }, 60_000);
 afterAll(async () => {
   await pool?.close();
@@ -40,7 +41,7 @@ const rowOf = (pairId: number, method: ExplainMethod, layer = 'conv4') => {
 
 describe('single pair and sanity check on the pool', () => {
   it('pool has the tasks', async () => {
-    const info = await pool.run<{ tasks: string[] }>('engine.info');
+    const info = await pool.run('engine.info');
     expect(info.tasks).toEqual(expect.arrayContaining(['explain.pairs', 'explain.metrics', 'explain.sanity']));
   });
 

@@ -1,6 +1,5 @@
 // ExplainService through the contract, on a real store (temp SQLite), the bundled demo data
 // and a small CNN trained briefly through models.train (wasm backend).
-import { resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +7,8 @@ import { decodeMap } from '../../src/main/engine/explain/cam';
 import type { ExplainMetricsDto } from '../../src/shared/dto';
 import { WorkerPool } from '../../src/main/engine/runtime/pool';
 import { ExplainService } from '../../src/main/services/explain';
-import { demoWorkspace, trainModel, type Workspace } from './explain-fixture';
+import { demoWorkspace, pooledExplainService, trainModel, type Workspace } from './explain-fixture';
+import type { EngineTasks } from '../../src/main/engine/tasks';
 
 let ws: Workspace;
 let modelId: number;
@@ -214,7 +214,7 @@ describe('explain.batch', () => {
   });
 
   it('can be cancelled, leaving whole rows only', async () => {
-    const service = new ExplainService(ws.app.db, ws.app.jobs, ws.app.models, { groupSize: 8 });
+    const service = new ExplainService(ws.app.db, ws.app.jobs, ws.app.models, ws.app.explain.engine, { groupSize: 8 });
     const train = ws.app.models.repo.pairs(ws.pairSetId, 'train');
     const job = await service.startBatch({ modelId, split: 'train', method: 'layercam' });
     while (service.repo.count(modelId, 'layercam', 'conv4') < 16) await new Promise((r) => setTimeout(r, 5));
@@ -235,9 +235,9 @@ describe('explain.batch', () => {
   });
 
   it('runs on the worker pool (both cores) with the same maps as in this thread', async () => {
-    const pool = new WorkerPool({ size: 2, backend: 'wasm', modules: [resolve(__dirname, '../../src/main/engine/explain/pairs.ts')] });
+    const pool = new WorkerPool<EngineTasks>({ size: 2, backend: 'wasm' });
     try {
-      const service = new ExplainService(ws.app.db, ws.app.jobs, ws.app.models, { pool });
+      const service = pooledExplainService(ws, pool);
       const ids = testPairs.slice(0, 24).map((p) => p.id);
       const job = await ws.app.jobs.wait((await service.startBatch({ modelId, pairIds: ids, method: 'gradcampp', skipExisting: false })).id);
       expect(job.error).toBeNull();

@@ -9,13 +9,14 @@ import { SimLensApp } from '../../src/main/app';
 import { WorkerPool } from '../../src/main/engine/runtime/pool';
 import { poolModelEngine } from '../../src/main/services/models';
 import { seedToyDataset, untilTraining } from './models-fixture';
+import type { EngineTasks } from '../../src/main/engine/tasks';
 
-let pool: WorkerPool;
+let pool: WorkerPool<EngineTasks>;
 const dirs: string[] = [];
 const apps: SimLensApp[] = [];
 
 beforeAll(async () => {
-  pool = new WorkerPool({ size: 2, backend: 'wasm', cancelGraceMs: 5000 });
+  pool = new WorkerPool<EngineTasks>({ size: 2, backend: 'wasm', cancelGraceMs: 5000 });
   await pool.ready();
 });
 afterAll(async () => {
@@ -36,7 +37,7 @@ function makeApp(): { app: SimLensApp; dir: string } {
 }
 
 const trainArgs = { epochs: 4, batchSize: 16, learningRate: 3e-3, seed: 1, width: 0.125, embeddingSize: 8 };
-const workerTensors = async () => (await pool.broadcast<{ memory: { numTensors: number } }>('engine.info')).map((i) => i.memory.numTensors);
+const workerTensors = async () => (await pool.broadcast('engine.info')).map((i) => i.memory.numTensors);
 
 describe('ModelService with a data-parallel pool engine', () => {
   it('trains over both workers: progress, a stored version with metrics and weights', async () => {

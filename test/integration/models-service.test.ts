@@ -11,6 +11,7 @@ import { WorkerPool } from '../../src/main/engine/runtime/pool';
 import type { TrainRequest } from '../../src/main/engine/train/run';
 import { inProcessModelEngine, poolModelEngine, type ModelEngine } from '../../src/main/services/models';
 import { seedToyDataset, untilTraining } from './models-fixture';
+import type { EngineTasks } from '../../src/main/engine/tasks';
 
 const dirs: string[] = [];
 const apps: SimLensApp[] = [];
@@ -113,7 +114,7 @@ describe('ModelService', () => {
   });
 
   it('trains in an engine worker thread (wasm) through the pool, with progress and a stored version', async () => {
-    const pool = new WorkerPool({ size: 1, backend: 'wasm', modules: [join(__dirname, '../../src/main/engine/train/tasks.ts')] });
+    const pool = new WorkerPool<EngineTasks>({ size: 1, backend: 'wasm' });
     try {
       const { app, dir } = makeApp(poolModelEngine(pool));
       const { datasetId } = seedToyDataset(app.db);

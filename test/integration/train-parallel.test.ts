@@ -11,19 +11,20 @@ import { saveLayersModel } from '../../src/main/engine/runtime/model-io';
 import { buildSiamese, defaultModelConfig, loadSiamese } from '../../src/main/engine/models';
 import { WorkerPool } from '../../src/main/engine/runtime/pool';
 import { trainSiamese, TrainingCancelledError, type StepBatch, type TrainConfig } from '../../src/main/engine/train/trainer';
-import { anchorShares, replicaChecksums, sliceShare, trainDataParallel, type DataParallelPool } from '../../src/main/engine/train/data-parallel';
+import { anchorShares, replicaChecksums, sliceShare, trainDataParallel } from '../../src/main/engine/train/data-parallel';
 import { poolModelEngine } from '../../src/main/services/models';
 import { toyTrainData } from '../unit/engine-toy';
+import type { EnginePool, EngineTasks } from '../../src/main/engine/tasks';
 
 const MODEL = defaultModelConfig({ inputShape: [8, 8, 1], width: 0.25, embeddingSize: 8, seed: 3 });
 const CONFIG: Partial<TrainConfig> = { epochs: 2, batchSize: 16, learningRate: 3e-3, seed: 5, earlyStoppingPatience: 0, maxStepsPerEpoch: 3 };
-let pool: WorkerPool;
+let pool: WorkerPool<EngineTasks>;
 
-const workerTensors = async () => (await pool.broadcast<{ memory: { numTensors: number } }>('engine.info')).map((i) => i.memory.numTensors);
+const workerTensors = async () => (await pool.broadcast('engine.info')).map((i) => i.memory.numTensors);
 
 beforeAll(async () => {
   await initBackend({ force: 'wasm' });
-  pool = new WorkerPool({ size: 2, backend: 'wasm', cancelGraceMs: 5000 });
+  pool = new WorkerPool<EngineTasks>({ size: 2, backend: 'wasm', cancelGraceMs: 5000 });
   await pool.ready();
 });
 
@@ -59,7 +60,7 @@ describe('data-parallel training over 2 workers', () => {
     const baseline = await workerTensors();
     const { training, after } = await trainDataParallel(pool, { model: MODEL }, d, CONFIG, {}, async (runner) => ({
       sums: await replicaChecksums(pool, runner.runId),
-      weights: await pool.run<Float32Array>('train.dp.getWeights', { runId: runner.runId }),
+      weights: await pool.run('train.dp.getWeights', { runId: runner.runId }),
     }));
     expect(training.history.length).toBe(local.history.length);
     training.history.forEach((e, i) => {
@@ -165,11 +166,11 @@ describe('data-parallel training over 2 workers', () => {
     const controller = new AbortController();
     let grads = 0;
     // aborts right after the third step's first share went to a worker
-    const spy: DataParallelPool = {
+    const spy: EnginePool = {
       size: pool.size,
-      broadcast: (task, payload, options) => pool.broadcast(task, payload, options),
-      run: (task, payload, options) => {
-        const p = pool.run(task, payload, options);
+      broadcast: (task, ...args) => pool.broadcast(task, ...args),
+      run: (task, ...args) => {
+        const p = pool.run(task, ...args);
         if (task === 'train.dp.grads' && ++grads === 5) controller.abort();
         return p as never;
       },

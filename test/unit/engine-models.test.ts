@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveLayersModel } from '../../src/main/engine/runtime/model-io';
-import { backboneBlocks, buildSiamese, defaultModelConfig, loadSiamese, saveSiamese, toCamModel, type ModelConfig } from '../../src/main/engine/models';
+import { backboneBlocks, buildSiamese, defaultModelConfig, loadSiamese, saveSiamese, type ModelConfig } from '../../src/main/engine/models';
+import { toCamModel } from '../../src/main/engine/explain';
 
 const dirs: string[] = [];
 const tempDir = () => {

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadLayersModel, saveLayersModel } from '../../src/main/engine/runtime/model-io';
-import { buildSiamese, defaultModelConfig, loadSiamese, saveSiamese, toCamModel, type InputPreprocess, type SiameseModel } from '../../src/main/engine/models';
+import { buildSiamese, defaultModelConfig, loadSiamese, saveSiamese, type InputPreprocess, type SiameseModel } from '../../src/main/engine/models';
+import { toCamModel } from '../../src/main/engine/explain';
 import { preprocessInput } from '../../src/main/engine/models/preprocess';
 import { contract } from '../../src/shared/contract';
 

@@ -120,6 +120,21 @@ export async function decodeImage(input: string | Buffer, size?: { width: number
   return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height, channels: info.channels };
 }
 
+/** A stored image: raw pixels (uint8 HWC) or an encoded file. */
+export interface StoredImage {
+  width: number;
+  height: number;
+  channels: number;
+  pixel_encoding: 'raw' | 'png';
+  pixels: Buffer;
+}
+
+/** A stored image as bytes for overlays (raw rows are used as they are). */
+export async function rawImageOf(img: StoredImage): Promise<RawImage> {
+  if (img.pixel_encoding === 'raw') return { data: new Uint8Array(img.pixels.buffer, img.pixels.byteOffset, img.pixels.byteLength), width: img.width, height: img.height, channels: img.channels };
+  return decodeImage(img.pixels);
+}
+
 /** Overlay of a map on an image, encoded as PNG. */
 export async function overlayPng(image: RawImage, map: ArrayLike<number>, h: number, w: number, opts: OverlayOptions = {}): Promise<Buffer> {
   const rgb = blendOverlay(image, map, h, w, opts);

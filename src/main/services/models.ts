@@ -1,25 +1,24 @@
-// Model versions: training and evaluation as jobs, list/get/delete/export, and
-// loading a version for the explanation methods. The tensor work goes through a
-// ModelEngine: in-process by default, or the worker pool (poolModelEngine).
+// Model versions: training and evaluation as jobs, list/get/delete/export, and where a
+// version's folder is. The tensor work goes through a ModelEngine: in-process by default, or
+// the worker pool (poolModelEngine).
 import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { ArgsOf } from '../../shared/contract';
 import type { EpochDto, JobDto, JobProgressData, ModelArch, ModelMetricsDto, ModelVersionDto, Split, SplitMetricsDto } from '../../shared/dto';
 import { AppError, invalid, notFound } from '../errors';
-import { DEFAULT_AUGMENT, NO_AUGMENT } from '../engine/train/augment';
-import { buildImageSet, pairListFrom, type PairList, type Shape3 } from '../engine/data/dataset';
-import type { EvaluationResult, SplitMetrics } from '../engine/evaluate/evaluate';
-import type { EmbedPool } from '../engine/evaluate/embed-parallel';
-import { checkPreprocess, defaultModelConfig, type ModelConfig } from '../engine/models/config';
-import { savedModelInputShape } from '../engine/models/pretrained';
-import { loadSiamese, type SiameseModel } from '../engine/models/siamese';
-import { evaluateTask, evaluateTaskParallel, trainTask, trainTaskParallel, type EvaluateOutcome, type EvaluateRequest, type ModelTaskProgress, type SplitName, type TrainOutcome, type TrainRequest } from '../engine/train/run';
-import type { TrainData } from '../engine/train/trainer';
-import type { DataParallelPool } from '../engine/train/data-parallel';
+import { buildImageSet, pairListFrom, type PairList, type Shape3 } from '../engine/data';
+import { evaluateTask, evaluateTaskParallel, type EvaluateOutcome, type EvaluateProgress, type EvaluateRequest, type EvaluateTasks, type EvaluationResult, type SplitMetrics } from '../engine/evaluate';
+import type { ModelRef } from '../engine/explain';
+import { checkPreprocess, defaultModelConfig, savedModelInputShape, type ModelConfig } from '../engine/models';
+import { DEFAULT_AUGMENT, NO_AUGMENT, trainTask, trainTaskParallel, type TrainData, type TrainOutcome, type TrainProgress, type TrainRequest, type TrainTasks } from '../engine/train';
+import type { TaskPool } from '../engine/runtime';
 import type { Db } from '../store/db';
 import { ModelsRepo, type ModelVersionRow, type SplitImageRow } from '../store/models-repo';
 import { ScoresRepo } from '../store/scores-repo';
 import type { JobContext, JobRunner } from './jobs';
+
+/** What a model task reports besides its fraction (training: step, epoch, phase; evaluation: phase). */
+export type ModelTaskProgress = TrainProgress | EvaluateProgress;
 
 export interface EngineCallOptions {
   signal?: AbortSignal;
@@ -30,8 +29,6 @@ export interface EngineCallOptions {
 export interface ModelEngine {
   train(req: TrainRequest, options: EngineCallOptions): Promise<TrainOutcome>;
   evaluate(req: EvaluateRequest, options: EngineCallOptions): Promise<EvaluateOutcome>;
-  /** Loads a version for in-process use (explanations). */
-  load(dir: string): Promise<SiameseModel>;
 }
 
 /** Runs the tasks in this thread, after `ready` (e.g. initBackend). */
@@ -45,23 +42,11 @@ export function inProcessModelEngine(ready: () => Promise<unknown> = async () =>
       await ready();
       return evaluateTask(req, { signal: o.signal, progress: o.onProgress });
     },
-    load: async (dir) => {
-      await ready();
-      return loadSiamese(dir);
-    },
   };
 }
 
-/**
- * The subset of WorkerPool this needs (engine/pool). Workers must import engine/models/pool-tasks.
- * With `broadcast` and `size` >= 2, training runs data-parallel over every worker and evaluation
- * embeds its images in chunks across them.
- */
-export interface PoolLike {
-  run<R>(task: string, payload?: unknown, options?: { signal?: AbortSignal; onProgress?: (f: number, m?: string, d?: unknown) => void; transfer?: ArrayBuffer[] }): Promise<R>;
-  broadcast?<R>(task: string, payload?: unknown, options?: { signal?: AbortSignal }): Promise<R[]>;
-  readonly size?: number;
-}
+/** The pool model tasks run on: workers with the training and evaluation tasks (every engine worker has them). */
+export type ModelPool = TaskPool<TrainTasks & EvaluateTasks>;
 
 export interface PoolEngineOptions {
   /** Train data-parallel over all workers when the pool has several (default true); else one worker trains. */
@@ -71,29 +56,26 @@ export interface PoolEngineOptions {
 /**
  * Model tasks on an engine worker pool (`pool`, or a function returning it, looked up at each
  * call so a lazily created pool starts on first use). Training with a pool of >= 2 workers is
- * data-parallel (engine/train-parallel.ts): coordinated here, in the calling thread, which only
- * slices batches and averages gradient arrays; the tensor work runs in the workers. Evaluation
- * with >= 2 workers embeds chunks of images on all of them (engine/evaluate-parallel.ts) and
- * scores the pairs here from the embeddings.
+ * data-parallel (engine/train/data-parallel.ts): coordinated here, in the calling thread, which
+ * only slices batches and averages gradient arrays; the tensor work runs in the workers.
+ * Evaluation with >= 2 workers embeds chunks of images on all of them
+ * (engine/evaluate/embed-parallel.ts) and scores the pairs here from the embeddings.
  */
-export function poolModelEngine(pool: PoolLike | (() => PoolLike), local: ModelEngine = inProcessModelEngine(), options: PoolEngineOptions = {}): ModelEngine {
+export function poolModelEngine(pool: ModelPool | (() => ModelPool), options: PoolEngineOptions = {}): ModelEngine {
   const get = () => (typeof pool === 'function' ? pool() : pool);
   const relay = (o: EngineCallOptions) => (f: number, m?: string, d?: unknown) => o.onProgress?.(f, m ?? '', d as ModelTaskProgress | undefined);
   return {
     train: (req, o) => {
       const p = get();
-      if (options.dataParallel !== false && p.broadcast && (p.size ?? 1) >= 2) {
-        return trainTaskParallel(p as DataParallelPool, req, { signal: o.signal, progress: relay(o) });
-      }
-      return p.run<TrainOutcome>('models.train', req, { signal: o.signal, onProgress: relay(o), transfer: [req.data.images.pixels.buffer as ArrayBuffer] });
+      if (options.dataParallel !== false && p.size >= 2) return trainTaskParallel(p, req, { signal: o.signal, progress: relay(o) });
+      return p.run('models.train', req, { signal: o.signal, onProgress: relay(o), transfer: [req.data.images.pixels.buffer as ArrayBuffer] });
     },
     evaluate: (req, o) => {
       const p = get();
       // >= 2 workers: the images are embedded in chunks across all of them (the images stay here)
-      if (p.broadcast && (p.size ?? 1) >= 2) return evaluateTaskParallel(p as EmbedPool, req, { signal: o.signal, progress: relay(o) });
-      return p.run<EvaluateOutcome>('models.evaluate', req, { signal: o.signal, onProgress: relay(o), transfer: [req.images.pixels.buffer as ArrayBuffer] });
+      if (p.size >= 2) return evaluateTaskParallel(p, req, { signal: o.signal, progress: relay(o) });
+      return p.run('models.evaluate', req, { signal: o.signal, onProgress: relay(o), transfer: [req.images.pixels.buffer as ArrayBuffer] });
     },
-    load: (dir) => local.load(dir),
   };
 }
 
@@ -153,7 +135,6 @@ export class ModelService {
   readonly scores: ScoresRepo;
   readonly engine: ModelEngine;
   private readonly modelsDir: string;
-  private readonly loaded = new Map<number, Promise<SiameseModel>>();
 
   constructor(
     private readonly db: Db,
@@ -202,15 +183,12 @@ export class ModelService {
     return resolve(this.options.workspaceDir, row.weights_path);
   }
 
-  /** The loaded model of a version (cached; for explanations). Do not dispose it: delete() does. */
-  load(id: number): Promise<SiameseModel> {
-    let p = this.loaded.get(id);
-    if (!p) {
-      p = this.engine.load(this.weightsDir(id));
-      this.loaded.set(id, p);
-      p.catch(() => this.loaded.delete(id));
-    }
-    return p;
+  /** A version as the engine addresses it: its folder, and a key unique to it (versions are immutable). */
+  versionRef(id: number): ModelRef {
+    const row = this.repo.get(id);
+    if (!row) throw notFound('Model version', id);
+    const modelDir = this.weightsDir(id);
+    return { modelDir, modelKey: `${modelDir}@${row.created_at}` };
   }
 
   delete(id: number): { deleted: boolean } {
@@ -218,9 +196,6 @@ export class ModelService {
     if (!row) return { deleted: false };
     const deleted = this.repo.delete(id); // scores and explanations cascade
     if (row.weights_path) rmSync(resolve(this.options.workspaceDir, row.weights_path), { recursive: true, force: true });
-    const cached = this.loaded.get(id);
-    this.loaded.delete(id);
-    cached?.then((m) => m.dispose()).catch(() => undefined);
     return { deleted };
   }
 
@@ -299,11 +274,11 @@ export class ModelService {
   private async loadData(
     pairSetId: number,
     shape: Shape3,
-    splits: SplitName[],
+    splits: Split[],
     withTrainImages: boolean,
     ctx: JobContext,
-  ): Promise<{ images: TrainData['images']; pairs: Partial<Record<SplitName, PairList>>; trainImages: SplitImageRow[]; index: Map<number, number> }> {
-    const pairRows = Object.fromEntries(splits.map((s) => [s, this.repo.pairs(pairSetId, s)])) as Record<SplitName, ReturnType<ModelsRepo['pairs']>>;
+  ): Promise<{ images: TrainData['images']; pairs: Partial<Record<Split, PairList>>; trainImages: SplitImageRow[]; index: Map<number, number> }> {
+    const pairRows = Object.fromEntries(splits.map((s) => [s, this.repo.pairs(pairSetId, s)])) as Record<Split, ReturnType<ModelsRepo['pairs']>>;
     const trainImages: SplitImageRow[] = withTrainImages ? this.repo.splitImages(pairSetId, ['train']) : [];
     // a COPY: the val/test images appended below must not become training anchors
     const rows: Omit<SplitImageRow, 'split'>[] = [...trainImages];
@@ -317,7 +292,7 @@ export class ModelService {
       ctx.throwIfCancelled();
     });
     const index = new Map(rows.map((r, i) => [r.id, i]));
-    const pairs: Partial<Record<SplitName, PairList>> = {};
+    const pairs: Partial<Record<Split, PairList>> = {};
     for (const s of splits) {
       pairs[s] = pairListFrom(pairRows[s].map((p) => ({ a: index.get(p.image_a)!, b: index.get(p.image_b)!, label: p.label, id: p.id })));
     }
@@ -373,7 +348,7 @@ export class ModelService {
         : { trainPairs: pairs.train }),
     };
     if (!data.train && (!data.trainPairs || data.trainPairs.a.length === 0)) throw invalid(`Pair set ${p.pairSetId} has no training data`);
-    const evaluate: Partial<Record<SplitName, PairList>> = { val: pairs.val };
+    const evaluate: Partial<Record<Split, PairList>> = { val: pairs.val };
     if (pairs.test && pairs.test.a.length > 0) evaluate.test = pairs.test;
     const pairIds = { val: pairs.val.ids, test: pairs.test?.ids };
 
@@ -449,7 +424,7 @@ export class ModelService {
     const row = this.repo.get(args.id);
     if (!row) throw notFound('Model version', args.id);
     if (row.pair_set_id === null) throw new AppError('conflict', `Model version ${args.id} has no pair set to evaluate on (it was deleted)`);
-    const splits = [...new Set(args.splits ?? ['val', 'test'])] as SplitName[];
+    const splits = [...new Set(args.splits ?? ['val', 'test'])] as Split[];
     const previous = row.metrics ? (JSON.parse(row.metrics) as ModelMetricsDto) : null;
     if (!splits.includes('val') && !previous) throw invalid('Without stored metrics the threshold must be chosen on val: include "val"');
     const dir = this.weightsDir(args.id);
@@ -457,7 +432,7 @@ export class ModelService {
     return this.jobs.start('evaluate', { id: args.id, splits }, async (ctx) => {
       ctx.progress(0, 'loading images');
       const { images, pairs } = await this.loadData(row.pair_set_id!, cfg.model.inputShape, splits, false, ctx);
-      const nonEmpty = Object.fromEntries(Object.entries(pairs).filter(([, pl]) => pl.a.length > 0)) as Partial<Record<SplitName, PairList>>;
+      const nonEmpty = Object.fromEntries(Object.entries(pairs).filter(([, pl]) => pl.a.length > 0)) as Partial<Record<Split, PairList>>;
       if (Object.keys(nonEmpty).length === 0) throw invalid('No pairs in the chosen splits');
       const threshold = nonEmpty.val ? undefined : previous?.threshold;
       const out = await this.engine.evaluate(
@@ -468,7 +443,7 @@ export class ModelService {
       const metrics = metricsDto(out.evaluation, undefined, previous);
       this.repo.transaction(() => {
         this.repo.setMetrics(args.id, metrics);
-        for (const [s, sc] of Object.entries(out.scores) as [SplitName, { score: Float32Array; distance: Float32Array }][]) {
+        for (const [s, sc] of Object.entries(out.scores) as [Split, { score: Float32Array; distance: Float32Array }][]) {
           const ids = nonEmpty[s]!.ids!;
           this.scores.upsert(args.id, Array.from(ids, (pairId, i) => ({ pairId, score: sc.score[i], distance: sc.distance[i] })));
         }

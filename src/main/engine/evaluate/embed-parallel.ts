@@ -1,7 +1,6 @@
 // Embedding images with a saved model version across the engine worker pool (the coordinator;
-// the workers' side is the 'models.embed' / 'models.embed.release' tasks of models/pool-tasks.ts).
-// Used by the evaluation job when the pool has several workers (models/tasks.ts:
-// evaluateTaskParallel): wasm and cpu run on ONE thread per worker, so N workers use N cores.
+// the workers' side is the 'models.embed' / 'models.embed.release' tasks of tasks.ts).
+// Used by the evaluation job when the pool has several workers (run.ts: evaluateTaskParallel): wasm and cpu run on ONE thread per worker, so N workers use N cores.
 //
 // The images are sent in chunks (copied out of the image set, moved to a worker, not copied
 // again), at most `inFlight` chunks at a time, so a large image set is never duplicated whole;
@@ -17,14 +16,12 @@
 import { setMaxListeners } from 'node:events';
 import type { ImageSet, Shape3 } from '../data/dataset';
 import { imageSize } from '../data/dataset';
+import type { TaskPool } from '../runtime/pool/pool';
 import { TaskCancelledError } from '../runtime/pool/registry';
+import type { evaluateTasks } from './tasks';
 
-/** What this needs of engine/pool's WorkerPool (whose workers import models/pool-tasks). */
-export interface EmbedPool {
-  readonly size: number;
-  run<R>(task: string, payload?: unknown, options?: { signal?: AbortSignal; transfer?: ArrayBuffer[] }): Promise<R>;
-  broadcast<R>(task: string, payload?: unknown, options?: { signal?: AbortSignal; priority?: 'interactive' | 'background' }): Promise<R[]>;
-}
+/** The pool this drives: workers that run the evaluation's tasks (tasks.ts). */
+export type EmbedPool = TaskPool<typeof evaluateTasks>;
 
 /** The payload of the 'models.embed' task: embeddings [count, D] of rows [count, H, W, C]. */
 export interface EmbedChunkRequest {
@@ -102,7 +99,7 @@ export async function embedImagesParallel(
       const rows = new Float32Array(count * size); // [count, H, W, C], its own buffer: transferable
       for (let i = 0; i < count; i++) rows.set(images.pixels.subarray(indices[start + i] * size, (indices[start + i] + 1) * size), i * size);
       const payload: EmbedChunkRequest = { modelDir, modelKey, shape: images.shape, rows, count, ...(options.batchSize ? { batchSize: options.batchSize } : {}) };
-      const e = await pool.run<Float32Array>('models.embed', payload, { signal: inner.signal, transfer: [rows.buffer] });
+      const e = await pool.run('models.embed', payload, { signal: inner.signal, transfer: [rows.buffer] });
       if (!(e instanceof Float32Array) || e.length === 0 || e.length % count !== 0 || (out && e.length !== count * dim)) {
         throw new Error(`'models.embed' returned ${e instanceof Float32Array ? `${e.length} values` : typeof e} for ${count} images${out ? `, expected ${count} x ${dim}` : ''}`);
       }

@@ -1,5 +1,4 @@
 export * from './config';
 export { SiameseModel, buildSiamese, saveSiamese, loadSiamese, SIAMESE_JSON } from './siamese';
-export { toCamModel } from '../explain/split-model';
 export { loadBackbone, buildFromBackbone, backboneBlocks, defaultCutLayer, savedModelInputShape } from './pretrained';
 export { cutPointLayers } from './layers-util';

@@ -2,27 +2,33 @@
 // the plumbing: transfer, progress, cancellation).
 import * as tf from '@tensorflow/tfjs';
 import { backendInfo } from './backend';
-import { clearCache, registerTask, taskNames } from './pool/registry';
+import { clearCache, defineTasks, taskNames } from './pool/registry';
 
-registerTask('engine.info', (_p: unknown, ctx) => ({
-  workerIndex: ctx.workerIndex,
-  backend: backendInfo(),
-  tasks: taskNames(),
-  memory: { numTensors: tf.memory().numTensors, numBytes: tf.memory().numBytes },
-}));
+export const runtimeTasks = defineTasks({
+  'engine.info': (_p: undefined, ctx) => ({
+    workerIndex: ctx.workerIndex,
+    backend: backendInfo(),
+    tasks: taskNames(),
+    memory: { numTensors: tf.memory().numTensors, numBytes: tf.memory().numBytes },
+  }),
 
-registerTask('engine.clearCache', (p: { prefix?: string } | undefined) => clearCache(p?.prefix ?? ''));
+  /** Drops the worker's cached entries whose key starts with `prefix` (all without one); resolves with their count. */
+  'engine.clearCache': (p: { prefix?: string } | undefined) => clearCache(p?.prefix ?? ''),
 
-registerTask('engine.echo', <T>(p: T) => p);
+  'engine.echo': (p: unknown) => p,
 
-/** Sleeps `ms` in steps of `step` ms, reporting progress and stopping when cancelled. */
-registerTask('engine.sleep', async (p: { ms: number; step?: number }, ctx) => {
-  const step = p.step ?? 10;
-  const t0 = Date.now();
-  while (Date.now() - t0 < p.ms) {
-    ctx.throwIfCancelled();
-    await new Promise((r) => setTimeout(r, step));
-    ctx.progress(Math.min(1, (Date.now() - t0) / p.ms));
-  }
-  return { slept: Date.now() - t0 };
+  /** Sleeps `ms` in steps of `step` ms, reporting progress and stopping when cancelled. */
+  'engine.sleep': async (p: { ms: number; step?: number }, ctx) => {
+    const step = p.step ?? 10;
+    const t0 = Date.now();
+    while (Date.now() - t0 < p.ms) {
+      ctx.throwIfCancelled();
+      await new Promise((r) => setTimeout(r, step));
+      ctx.progress(Math.min(1, (Date.now() - t0) / p.ms));
+    }
+    return { slept: Date.now() - t0 };
+  },
 });
+
+/** The table's type: what a TaskPool<RuntimeTasks> may run. */
+export type RuntimeTasks = typeof runtimeTasks;

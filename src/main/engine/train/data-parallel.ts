@@ -13,15 +13,13 @@ import type { ImageSet, PairList } from '../data/dataset';
 import { imageSize } from '../data/dataset';
 import { pairScoresFrom } from '../evaluate/evaluate';
 import type { ModelConfig } from '../models/config';
-import type { ReplicaInit, ShareGradients } from './replica';
+import type { TaskPool } from '../runtime/pool/pool';
+import type { ReplicaInit } from './replica';
+import type { trainTasks } from './tasks';
 import { resolveTrainConfig, trainLoop, type StepBatch, type StepRunner, type TrainConfig, type TrainData, type TrainHooks, type TrainResult } from './trainer';
 
-/** What this needs of engine/pool's WorkerPool (whose workers import models/pool-tasks). */
-export interface DataParallelPool {
-  readonly size: number;
-  run<R>(task: string, payload?: unknown, options?: { signal?: AbortSignal; transfer?: ArrayBuffer[] }): Promise<R>;
-  broadcast<R>(task: string, payload?: unknown, options?: { signal?: AbortSignal }): Promise<R[]>;
-}
+/** The pool the coordinator drives: workers that run training's tasks (tasks.ts). */
+export type DataParallelPool = TaskPool<typeof trainTasks>;
 
 /** Options of a data-parallel run. */
 export interface DataParallelOptions {
@@ -105,11 +103,11 @@ export async function createDataParallelRunner(pool: DataParallelPool, init: Rep
     await pool.broadcast('train.dp.dispose', { runId });
   };
   try {
-    const sums = await pool.broadcast<{ checksum: string; parameters: number }>('train.dp.init', { runId, init }, { signal: options.signal });
+    const sums = await pool.broadcast('train.dp.init', { runId, init }, { signal: options.signal });
     if (new Set(sums.map((s) => s.checksum)).size !== 1) {
       // Not identical (should not happen: seeded initialisers): copy worker 0's weights everywhere.
-      const weights = await pool.run<Float32Array>('train.dp.getWeights', { runId });
-      const again = await pool.broadcast<string>('train.dp.setWeights', { runId, weights }, { signal: options.signal });
+      const weights = await pool.run('train.dp.getWeights', { runId });
+      const again = await pool.broadcast('train.dp.setWeights', { runId, weights }, { signal: options.signal });
       if (new Set(again).size !== 1) throw new Error(`Data-parallel replicas differ after a weight sync: ${again.join(', ')}`);
     }
   } catch (error) {
@@ -132,7 +130,7 @@ export async function createDataParallelRunner(pool: DataParallelPool, init: Rep
         const rows = new Float32Array(n * size); // [n, H, W, C]
         for (let i = 0; i < n; i++) rows.set(images.pixels.subarray(used[start + i] * size, (used[start + i] + 1) * size), i * size);
         try {
-          out.set(await pool.run<Float32Array>('train.dp.embed', { runId, rows, count: n }, { signal, transfer: [rows.buffer] }), start * dim);
+          out.set(await pool.run('train.dp.embed', { runId, rows, count: n }, { signal, transfer: [rows.buffer] }), start * dim);
         } catch (error) {
           failed = true; // the other lanes stop taking chunks
           throw error;
@@ -157,7 +155,7 @@ export async function createDataParallelRunner(pool: DataParallelPool, init: Rep
       const parts = await Promise.all(
         shares.map(([s, e]) => {
           const share = sliceShare(batch, size, s, e);
-          return pool.run<ShareGradients>('train.dp.grads', { runId, ...share }, { signal, transfer: [share.images.buffer as ArrayBuffer] });
+          return pool.run('train.dp.grads', { runId, ...share }, { signal, transfer: [share.images.buffer as ArrayBuffer] });
         }),
       );
       // pair-weighted: sum_j (pairs_j / pairs) * mean-loss gradient of share j = gradient of the
@@ -181,15 +179,15 @@ export async function createDataParallelRunner(pool: DataParallelPool, init: Rep
     },
     scorePairs,
     async snapshot() {
-      best = await pool.run<Float32Array>('train.dp.getWeights', { runId });
+      best = await pool.run('train.dp.getWeights', { runId });
     },
     async restore() {
       if (!best) return;
-      const sums = await pool.broadcast<string>('train.dp.setWeights', { runId, weights: best });
+      const sums = await pool.broadcast('train.dp.setWeights', { runId, weights: best });
       if (new Set(sums).size !== 1) throw new Error('Data-parallel replicas differ after restoring the best weights');
     },
     save(dir, extra) {
-      return pool.run<{ config: ModelConfig; backend: string }>('train.dp.save', { runId, dir, extra });
+      return pool.run('train.dp.save', { runId, dir, extra });
     },
     dispose,
   };
@@ -197,7 +195,7 @@ export async function createDataParallelRunner(pool: DataParallelPool, init: Rep
 
 /** Checksums of the replicas' weights (all equal while the run is healthy): for tests and checks. */
 export function replicaChecksums(pool: DataParallelPool, runId: string): Promise<string[]> {
-  return pool.broadcast<string>('train.dp.checksum', { runId });
+  return pool.broadcast('train.dp.checksum', { runId });
 }
 
 /**

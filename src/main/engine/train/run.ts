@@ -1,18 +1,17 @@
-// The model jobs as plain functions over serialisable requests (typed arrays + JSON):
-// the same code runs in-process or as a worker-pool task (see pool-tasks.ts).
-// They never touch the store: the service reads the data and writes the results.
-import { join } from 'node:path';
+// The training job as plain functions over serialisable requests (typed arrays + JSON): the
+// same code runs in-process, as the 'models.train' worker task (tasks.ts), or data-parallel
+// over the pool (data-parallel.ts). No store access: the service reads the data and writes the
+// results.
 import * as tf from '@tensorflow/tfjs';
-import type { ImageSet, PairList } from '../data/dataset';
-import { evaluateModel, evaluationFromScores, pairImages, pairScoresFrom, type EvaluationResult, type PairScores } from '../evaluate/evaluate';
-import { embedImagesParallel, type EmbedPool, type ParallelEmbedOptions } from '../evaluate/embed-parallel';
-import { readJsonIfExists } from '../runtime/model-io';
-import { trainSiamese, TrainingCancelledError, type EpochRecord, type ProgressInfo, type TrainConfig, type TrainData, type TrainHooks, type TrainResult } from './trainer';
-import { trainDataParallel, type DataParallelPool } from './data-parallel';
+import type { Split } from '../../../shared/dto';
+import type { PairList } from '../data/dataset';
+import { evaluateModel, evaluationFromScores, type EvaluationResult, type PairScores } from '../evaluate';
 import type { ModelConfig } from '../models/config';
-import { buildSiamese, loadSiamese, saveSiamese, SIAMESE_JSON } from '../models/siamese';
-
-export type SplitName = 'train' | 'val' | 'test';
+import { buildSiamese, loadSiamese, saveSiamese } from '../models/siamese';
+import type { TaskPool } from '../runtime/pool/pool';
+import { trainDataParallel } from './data-parallel';
+import type { trainTasks } from './tasks';
+import { trainSiamese, TrainingCancelledError, type EpochRecord, type ProgressInfo, type TrainConfig, type TrainData, type TrainHooks, type TrainResult } from './trainer';
 
 export interface TrainRequest {
   model: ModelConfig;
@@ -21,7 +20,7 @@ export interface TrainRequest {
   train: Partial<TrainConfig>;
   data: TrainData;
   /** Pairs to evaluate after training (val is required: it fixes the threshold). */
-  evaluate: Partial<Record<SplitName, PairList>>;
+  evaluate: Partial<Record<Split, PairList>>;
   /** Folder to save the trained model into (created atomically). */
   outDir: string;
 }
@@ -30,32 +29,20 @@ export interface TrainOutcome {
   config: ModelConfig;
   training: TrainResult;
   evaluation: EvaluationResult;
-  scores: Partial<Record<SplitName, PairScores>>;
+  scores: Partial<Record<Split, PairScores>>;
   backend: string;
 }
 
-export interface EvaluateRequest {
-  modelDir: string;
-  images: ImageSet;
-  splits: Partial<Record<SplitName, PairList>>;
-  threshold?: number;
-}
+/** What training reports besides its fraction: the step or epoch record, or the phase after training. */
+export type TrainProgress = { kind: 'step'; info: ProgressInfo } | { kind: 'epoch'; record: EpochRecord } | { kind: 'phase'; phase: string };
 
-export interface EvaluateOutcome {
-  evaluation: EvaluationResult;
-  scores: Partial<Record<SplitName, PairScores>>;
-}
-
-/** What a task reports: a fraction plus, for training, the step or epoch record. */
-export type ModelTaskProgress = { kind: 'step'; info: ProgressInfo } | { kind: 'epoch'; record: EpochRecord } | { kind: 'phase'; phase: string };
-
-export interface ModelTaskHooks {
+export interface TrainTaskHooks {
   signal?: AbortSignal;
-  progress?: (fraction: number, message: string, data: ModelTaskProgress) => void;
+  progress?: (fraction: number, message: string, data: TrainProgress) => void;
 }
 
 /** The training hooks that turn trainLoop's progress into task progress (0..0.95 of the task). */
-function progressHooks(req: TrainRequest, hooks: ModelTaskHooks): TrainHooks {
+function progressHooks(req: TrainRequest, hooks: TrainTaskHooks): TrainHooks {
   const report = hooks.progress ?? (() => undefined);
   return {
     signal: hooks.signal,
@@ -73,7 +60,7 @@ function progressHooks(req: TrainRequest, hooks: ModelTaskHooks): TrainHooks {
 }
 
 /** Builds (or loads) a model, trains it in this thread, evaluates it, saves it into req.outDir. */
-export async function trainTask(req: TrainRequest, hooks: ModelTaskHooks = {}): Promise<TrainOutcome> {
+export async function trainTask(req: TrainRequest, hooks: TrainTaskHooks = {}): Promise<TrainOutcome> {
   const model = req.initFromDir ? await loadSiamese(req.initFromDir) : await buildSiamese(req.model);
   try {
     const report = hooks.progress ?? (() => undefined);
@@ -94,7 +81,7 @@ export async function trainTask(req: TrainRequest, hooks: ModelTaskHooks = {}): 
  * this thread without tensor work here: replicas train, score (evaluation) and save in the
  * workers; they are freed at the end, also when cancelled or failing.
  */
-export async function trainTaskParallel(pool: DataParallelPool, req: TrainRequest, hooks: ModelTaskHooks & { workers?: number } = {}): Promise<TrainOutcome> {
+export async function trainTaskParallel(pool: TaskPool<typeof trainTasks>, req: TrainRequest, hooks: TrainTaskHooks & { workers?: number } = {}): Promise<TrainOutcome> {
   const report = hooks.progress ?? (() => undefined);
   const { training, after } = await trainDataParallel(
     pool,
@@ -104,8 +91,8 @@ export async function trainTaskParallel(pool: DataParallelPool, req: TrainReques
     { ...progressHooks(req, hooks), workers: hooks.workers },
     async (runner, training) => {
       report(0.96, 'evaluating', { kind: 'phase', phase: 'evaluate' });
-      const scores: Partial<Record<SplitName, PairScores>> = {};
-      for (const [name, pairs] of Object.entries(req.evaluate) as [SplitName, PairList][]) {
+      const scores: Partial<Record<Split, PairScores>> = {};
+      for (const [name, pairs] of Object.entries(req.evaluate) as [Split, PairList][]) {
         scores[name] = await runner.scorePairs(req.data.images, pairs, hooks.signal).catch((error: unknown) => {
           throw hooks.signal?.aborted ? new TrainingCancelledError() : error;
         });
@@ -121,46 +108,3 @@ export async function trainTaskParallel(pool: DataParallelPool, req: TrainReques
   return { ...after!, training };
 }
 
-export async function evaluateTask(req: EvaluateRequest, hooks: ModelTaskHooks = {}): Promise<EvaluateOutcome> {
-  const model = await loadSiamese(req.modelDir);
-  try {
-    hooks.progress?.(0.1, 'scoring pairs', { kind: 'phase', phase: 'score' });
-    const { result, scores } = await evaluateModel(model, req.images, req.splits, { threshold: req.threshold, signal: hooks.signal });
-    return { evaluation: result, scores };
-  } finally {
-    model.dispose();
-  }
-}
-
-/**
- * evaluateTask over the workers of `pool` (engine/evaluate-parallel.ts), driven from this thread
- * without tensor work here: the images the splits' pairs reference are embedded once each, in
- * chunks across the workers; the pair scores and the metrics are computed here from the
- * embeddings, as evaluateModel does (the same functions). The images stay in this thread.
- * Progress: the fraction of the images embedded. Cancel: `hooks.signal` stops the chunks and
- * rejects with an AbortError; the workers' copies of the model are freed in every case.
- */
-export async function evaluateTaskParallel(pool: EmbedPool, req: EvaluateRequest, hooks: ModelTaskHooks & Pick<ParallelEmbedOptions, 'chunkSize' | 'inFlight'> = {}): Promise<EvaluateOutcome> {
-  const report = hooks.progress ?? (() => undefined);
-  const { tau } = savedConfig(req.modelDir);
-  const splits = Object.entries(req.splits) as [SplitName, PairList][];
-  const { used, slot } = pairImages(splits.map(([, pairs]) => pairs));
-  report(0, `embedding ${used.length} images on ${pool.size} workers`, { kind: 'phase', phase: 'embed' });
-  const { embeddings, dim } = await embedImagesParallel(pool, req.modelDir, req.images, used, {
-    signal: hooks.signal,
-    chunkSize: hooks.chunkSize,
-    inFlight: hooks.inFlight,
-    onProgress: (done, total) => report(0.98 * (done / total), `embedding images ${done}/${total}`, { kind: 'phase', phase: 'embed' }),
-  });
-  report(0.98, 'scoring pairs', { kind: 'phase', phase: 'score' });
-  const scores: Partial<Record<SplitName, PairScores>> = {};
-  for (const [name, pairs] of splits) scores[name] = pairScoresFrom(embeddings, dim, slot, pairs, tau);
-  return { evaluation: evaluationFromScores(req.splits, scores, req.threshold), scores };
-}
-
-/** The config saved with a version (siamese.json), without loading the network. */
-function savedConfig(dir: string): ModelConfig {
-  const meta = readJsonIfExists<{ config: ModelConfig }>(join(dir, SIAMESE_JSON));
-  if (!meta) throw new Error(`${dir} is not a SimLens model folder (no ${SIAMESE_JSON})`);
-  return meta.config;
-}

@@ -26,6 +26,7 @@ import { Worker } from 'node:worker_threads';
 import type { BackendInfo } from '../backend';
 import { preferredBackend, type BackendName } from '../backend-env';
 import type { FromWorker, SerializedError, ToWorker, WorkerInit } from './protocol';
+import type { TaskPayload, TaskResult, TaskTable } from './registry';
 
 export interface WorkerPoolOptions {
   /** Number of workers; default: defaultPoolSize() (SIMLENS_WORKERS, else 1 with tfjs-node, else one per core). */
@@ -53,6 +54,25 @@ export interface RunOptions {
   /** Buffers to move to the worker instead of copying (they become unusable here). */
   transfer?: ArrayBuffer[];
 }
+
+/**
+ * What callers of the pool see: the one pool interface (WorkerPool implements it; tests wrap
+ * it to count calls). Task names, payloads and results come from the table T, so a call that
+ * names an unknown task or passes the wrong payload does not compile.
+ */
+export interface TaskPool<T extends TaskTable> {
+  /** Number of workers. */
+  readonly size: number;
+  /** Type-level only (never set): lets generic helpers such as parallelMap infer the table T. */
+  readonly tasks?: T;
+  /** Runs `task(payload)` on a worker. Rejects with the task's error, or AbortError when cancelled. */
+  run<K extends keyof T & string>(task: K, ...args: CallArgs<TaskPayload<T[K]>, RunOptions>): Promise<TaskResult<T[K]>>;
+  /** Runs `task` once on EVERY worker (e.g. to load a model everywhere, or clear caches). */
+  broadcast<K extends keyof T & string>(task: K, ...args: CallArgs<TaskPayload<T[K]>, Omit<RunOptions, 'transfer'>>): Promise<Array<TaskResult<T[K]>>>;
+}
+
+/** A call's payload and options; the payload may be left out when the task takes none. */
+export type CallArgs<P, O> = undefined extends P ? [payload?: P, options?: O] : [payload: P, options?: O];
 
 /** A task's error, re-thrown in the caller with the worker's name and message. */
 export class WorkerTaskError extends Error {
@@ -118,14 +138,14 @@ export function defaultPoolSize(env: NodeJS.ProcessEnv = process.env, backend?: 
 }
 
 /**
- * How to start the worker: the bundled engine-worker.js, or, from sources (vitest, tsx), worker.ts
+ * How to start the worker: the bundled engine-worker.js, or, from sources (vitest, tsx), engine/worker.ts
  * through tsx's CommonJS hook, registered by a two-line eval bootstrap (module hooks given with
  * `--import tsx` in a worker's execArgv do not apply to the worker's own entry on Node 20).
  */
 export function resolveWorkerScript(explicit?: string): { script: string; eval: boolean } {
   const fromSources = __filename.endsWith('.ts');
   // In the bundle this code may sit in out/main or in a shared chunk under out/main/chunks.
-  const candidates = explicit ? [explicit] : fromSources ? [join(__dirname, 'worker.ts')] : [join(__dirname, 'engine-worker.js'), join(__dirname, '..', 'engine-worker.js')];
+  const candidates = explicit ? [explicit] : fromSources ? [join(__dirname, '..', '..', 'worker.ts')] : [join(__dirname, 'engine-worker.js'), join(__dirname, '..', 'engine-worker.js')];
   const script = candidates.find((c) => existsSync(c));
   if (!script) throw new Error(`Engine worker script not found: ${candidates.join(' or ')}`);
   if (!script.endsWith('.ts')) return { script, eval: false };
@@ -133,8 +153,9 @@ export function resolveWorkerScript(explicit?: string): { script: string; eval: 
   return { script: `require(${JSON.stringify(tsxCjs)});\nrequire(${JSON.stringify(script)});\n`, eval: true };
 }
 
-export class WorkerPool {
+export class WorkerPool<T extends TaskTable> implements TaskPool<T> {
   readonly size: number;
+  declare readonly tasks?: T;
   private readonly slots: Slot[] = [];
   private readonly queue: Job[] = [];
   private nextId = 1;
@@ -169,8 +190,8 @@ export class WorkerPool {
     return this.slots.map((s) => ({ index: s.index, threadId: s.worker.threadId, ready: s.isReady, busy: Boolean(s.job || s.draining), exited: s.exited }));
   }
 
-  /** Runs `task(payload)` on a worker. Rejects with the task's error, or AbortError when cancelled. */
-  run<R = unknown>(task: string, payload?: unknown, options: RunOptions = {}): Promise<R> {
+  run<K extends keyof T & string>(task: K, ...[payload, options = {}]: CallArgs<TaskPayload<T[K]>, RunOptions>): Promise<TaskResult<T[K]>> {
+    type R = TaskResult<T[K]>;
     if (this.closed) return Promise.reject(new Error('WorkerPool is closed'));
     if (options.signal?.aborted) return Promise.reject(new PoolAbortError());
     return new Promise<R>((resolve, reject) => {
@@ -184,9 +205,8 @@ export class WorkerPool {
     });
   }
 
-  /** Runs `task` once on EVERY worker (e.g. to load a model everywhere, or clear caches). */
-  broadcast<R = unknown>(task: string, payload?: unknown, options: Omit<RunOptions, 'transfer'> = {}): Promise<R[]> {
-    return Promise.all(this.slots.map((slot) => this.runOn<R>(slot, task, payload, options)));
+  broadcast<K extends keyof T & string>(task: K, ...[payload, options = {}]: CallArgs<TaskPayload<T[K]>, Omit<RunOptions, 'transfer'>>): Promise<Array<TaskResult<T[K]>>> {
+    return Promise.all(this.slots.map((slot) => this.runOn<TaskResult<T[K]>>(slot, task, payload, options)));
   }
 
   /** Terminates every worker; calls not finished are rejected. */

@@ -1,13 +1,18 @@
-// The task registry of an engine worker. Engine modules register plain functions by name:
+// The task registry of an engine worker, and the types that make a pool's calls checked against
+// the tasks it runs. A capability declares its worker tasks as ONE table (name -> function):
 //
-//   import { registerTask } from '../../pool/pool/tasks';
-//   registerTask('embed', async (p: { modelDir: string; images: Float32Array; shape: number[] }, ctx) => {
-//     const model = await ctx.cache(`model:${p.modelDir}`, () => loadSiamese(p.modelDir));
-//     ... ctx.throwIfCancelled(); ctx.progress(0.5); ...
-//     return embeddings; // Float32Array: transferred back, not copied
+//   export const embedTasks = defineTasks({
+//     embed: async (p: { modelDir: string; images: Float32Array; shape: number[] }, ctx) => {
+//       const model = await ctx.cache(`model:${p.modelDir}`, () => loadSiamese(p.modelDir));
+//       ... ctx.throwIfCancelled(); ctx.progress(0.5); ...
+//       return embeddings; // Float32Array: transferred back, not copied
+//     },
 //   });
 //
-// and the worker imports the module (see registered-tasks.ts, or WorkerPool's `modules` option).
+// The worker registers the table (engine/worker.ts does for every capability; test and bench
+// modules call registerTasks themselves); callers hold a TaskPool<typeof embedTasks>, whose
+// run('embed', payload) takes the payload type and gives the result type from the table, so a
+// renamed task or a changed payload field fails to compile at every caller.
 // The backend is initialised before any task runs. A task runs alone in its worker.
 
 export class TaskCancelledError extends Error {
@@ -35,11 +40,25 @@ export interface TaskContext {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tasks have their own payload types
 export type TaskFn<P = any, R = unknown> = (payload: P, ctx: TaskContext) => R | Promise<R>;
 
+/** Worker tasks by name. */
+export type TaskTable = Record<string, TaskFn>;
+
+/** The payload a task of a table takes. */
+export type TaskPayload<F> = F extends (payload: infer P, ctx: TaskContext) => unknown ? P : never;
+
+/** What a task of a table resolves with (structured-cloned back to the caller). */
+export type TaskResult<F> = F extends (payload: never, ctx: TaskContext) => infer R ? Awaited<R> : never;
+
+/** A table of tasks, checked and typed as written (ctx is typed from the context). */
+export function defineTasks<T extends TaskTable>(table: T): T {
+  return table;
+}
+
 const registry = new Map<string, TaskFn>();
 
-/** Registers a task under `name` (a module may be imported twice: the last registration wins). */
-export function registerTask<P, R>(name: string, fn: TaskFn<P, R>): void {
-  registry.set(name, fn as TaskFn);
+/** Registers every task of a table (a module may be imported twice: the last registration wins). */
+export function registerTasks(table: TaskTable): void {
+  for (const [name, fn] of Object.entries(table)) registry.set(name, fn);
 }
 
 export function getTask(name: string): TaskFn | undefined {

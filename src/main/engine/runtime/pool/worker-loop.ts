@@ -1,13 +1,13 @@
-// Entry point of an engine worker thread (built as out/main/engine-worker.js; from sources it runs
-// through tsx). It initialises its own tfjs backend, imports the task modules, then runs one task
-// at a time on request. See pool.ts for the other side.
+// The message loop of an engine worker thread (its entry is engine/worker.ts, built as
+// out/main/engine-worker.js; from sources it runs through tsx). It initialises its own tfjs
+// backend, imports the extra task modules it was given, then runs one registered task at a time
+// on request. See pool.ts for the other side.
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
 import { initBackend } from '../backend';
 import type { FromWorker, ToWorker, WorkerInit } from './protocol';
 import { collectTransferables, serializeError } from './protocol';
-import './registered-tasks';
 import { cached, getTask, TaskCancelledError, taskNames, type TaskContext } from './registry';
 
 const requireFromHere = createRequire(__filename);
@@ -23,7 +23,8 @@ function post(msg: FromWorker, transfer: ArrayBuffer[] = []): void {
   port!.postMessage(msg, transfer);
 }
 
-async function start(): Promise<void> {
+/** Starts serving the pool: call once, after registering the worker's tasks (registry.ts). */
+export async function serveWorker(): Promise<void> {
   try {
     const backend = await initBackend(init.backend ? { force: init.backend } : {});
     // require, not import(): from sources the .ts modules load through tsx's CommonJS hook.
@@ -91,4 +92,3 @@ async function runOne(msg: Extract<ToWorker, { type: 'run' }>): Promise<void> {
   }
 }
 
-void start();

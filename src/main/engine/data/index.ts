@@ -1,0 +1,2 @@
+// Images and pairs as the engine wants them (dataset.ts).
+export * from './dataset';
