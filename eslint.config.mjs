@@ -27,6 +27,26 @@ export default tseslint.config(
     },
   },
   {
+    // Services orchestrate; the engine computes. They reach a capability of the engine only through
+    // its index (engine/<capability>), never tfjs or sharp directly.
+    files: ['src/main/services/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: 'electron', message: 'Only src/main/index.ts, src/main/ipc.ts and the preload may import electron.' },
+            { name: 'sharp', message: 'Services do not decode images: use src/main/images or the engine.' },
+          ],
+          patterns: [
+            { group: ['@tensorflow/*'], message: 'Services do no tensor work: call an engine capability through its index.' },
+            { group: ['**/engine/*/*'], message: 'Import an engine capability through its index (engine/<capability>), not its files.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // The renderer talks to main only through the contract.
     files: ['src/renderer/**/*.ts', 'src/renderer/**/*.vue'],
     rules: {

@@ -9,7 +9,7 @@
 //        [--head flatten|gap] [--width 1] [--workers 1]
 //
 // --workers N (default 1): N > 1 trains data-parallel over N engine worker threads (one backend
-// each; src/main/engine/train-parallel.ts); 1 trains in this thread as before. The batches, and so
+// each; engine/train/data-parallel.ts); 1 trains in this thread as before. The batches, and so
 // the results up to float rounding, are the same for a seed.
 //
 // Reads the idx files directly (the same bytes the importer stores as 'raw' uint8 HWC).

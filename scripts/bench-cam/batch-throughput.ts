@@ -2,7 +2,7 @@
 // one backward per batch of pairs) for ResNet50 at 224x224x3 (random seeded weights: timing only)
 // on wasm: one thread (this one) as the baseline, against the engine's worker pool (one wasm
 // backend per worker, default one worker per core) running the app's own 'explain.pairs' task
-// (src/main/engine/explain-task.ts) on a model folder saved here with saveSiamese, in the same run.
+// (src/main/engine/explain/pairs.ts) on a model folder saved here with saveSiamese, in the same run.
 // Both sides use the same pairs per forward + backward, so the pool's maps must equal the
 // single-thread ones. Reference (issue 4): single-pair latency on one thread ~490 ms; target
 // < 350 ms per pair using both cores.

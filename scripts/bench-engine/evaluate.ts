@@ -1,7 +1,7 @@
 // Benchmark: the evaluation job's engine call (services/models.ts poolModelEngine(...).evaluate,
 // what `models.evaluate` runs after decoding the images) on a wasm worker pool of 1 worker (the
 // single 'models.evaluate' task) against 2+ workers (the images embedded in chunks across them:
-// engine/evaluate-parallel.ts), in the same run. Each pool is started and warmed up (backend,
+// engine/evaluate/embed-parallel.ts), in the same run. Each pool is started and warmed up (backend,
 // XNNPACK operators) before it is timed; the results of the two are compared (scores, metrics).
 //
 // Synthetic (the `npm run bench -- evaluate` section): the small CNN at 28x28x1 (embedding 64,

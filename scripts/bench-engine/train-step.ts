@@ -6,17 +6,17 @@
 //
 // Two layouts of the 32 pairs: 'pairs' = 64 images (x1, x2 per pair, as the PyTorch reference);
 // 'anchors' = 48 images (16 anchors + a positive and a negative partner each, as
-// src/main/engine/train.ts batches them).
+// src/main/engine/train/trainer.ts batches them).
 //
 // Arithmetic floor: 64 images x 3 x 37.4 MFLOP (forward) = 7.2 GFLOP per step; XNNPACK on wasm
 // SIMD128 (no FMA) peaks near 40-45 GFLOP/s per core here, so >= ~165 ms per core; PyTorch's 37 ms
 // is ~195 GFLOP/s (AVX-512 FMA, 2 threads). The 55 ms target is out of reach on wasm on this CPU.
 //
 // Also measured: the same step data-parallel over the engine's worker pool, through the REAL
-// trainer's code path (src/main/engine/train-parallel.ts: one replica per worker, each computing
+// trainer's code path (engine/train/data-parallel.ts: one replica per worker, each computing
 // the gradients of its share of the anchors; the pair-weighted average is applied by every
 // replica's own Adam), i.e. what both cores give. The single-thread figures time the trainer's
-// local step runner (src/main/engine/train.ts: localStepRunner).
+// local step runner (src/main/engine/train/trainer.ts: localStepRunner).
 //
 //   npx tsx scripts/bench-engine/train-step.ts [--steps 20] [--cpu-steps 1] [--no-cpu] [--workers 2]
 import { availableParallelism } from 'node:os';

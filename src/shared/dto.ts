@@ -220,7 +220,7 @@ export interface ModelVersionDto {
 
 // ---- explanations (Grad-CAM family for pairs, overlays, faithfulness) ----
 
-/** Explanation methods (the ids of src/main/engine/cam). */
+/** Explanation methods (the ids of src/main/engine/explain/cam). */
 export type ExplainMethod = 'gradcam' | 'gradcampp' | 'xgradcam' | 'hirescam' | 'layercam' | 'scorecam' | 'occlusion' | 'rise';
 export const EXPLAIN_METHODS: readonly ExplainMethod[] = ['gradcam', 'gradcampp', 'xgradcam', 'hirescam', 'layercam', 'scorecam', 'occlusion', 'rise'];
 export type ColormapName = 'jet' | 'viridis';

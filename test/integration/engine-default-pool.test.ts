@@ -1,7 +1,7 @@
 // Where the engine runs by default (issue 3): an app that serves a UI (shell 'browser' or
 // 'electron') trains on an engine worker thread, started on first use, so this thread stays
 // responsive while it trains; cancelling stops the job; close() ends the workers. The worker
-// runs from sources here (src/main/engine/pool/worker.ts through tsx); the browser-mode e2e
+// runs from sources here (src/main/engine/worker.ts through tsx); the browser-mode e2e
 // tests (test/e2e/models.spec.ts) train the same way from the bundle (out/main/engine-worker.js).
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,4 +1,4 @@
-// The engine worker pool: real worker_threads running src/main/engine/pool/worker.ts through tsx,
+// The engine worker pool: real worker_threads running src/main/engine/worker.ts through tsx,
 // each with its own wasm backend.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// The evaluation split across the engine workers (engine/evaluate-parallel.ts, models/tasks.ts:
+// The evaluation split across the engine workers (engine/evaluate/embed-parallel.ts, engine/evaluate/run.ts:
 // evaluateTaskParallel, tasks 'models.embed*'; services/models.ts: poolModelEngine with >= 2
 // workers): the same scores and metrics as the single-worker 'models.evaluate' task, progress,
 // cancel (nothing stored, the pool usable), and no tensors left in the workers.

@@ -1,6 +1,6 @@
 // Interactive explanations do not wait for a training run or a batch job (pool task priority).
 // A real pool of 2 wasm workers runs, at the same time:
-//   (a) a data-parallel training of a small model (engine/train-parallel.ts: per step one
+//   (a) a data-parallel training of a small model (engine/train/data-parallel.ts: per step one
 //       'train.dp.grads' per worker, then a broadcast 'train.dp.apply'), kept running until the
 //       test stops it, and
 //   (b) a batch explain job: BATCH 'explain.pairs' tasks queued at once (the 'background' priority),
@@ -128,7 +128,7 @@ beforeAll(async () => {
   modelId = await fixedModel(ws, { width: 1, embeddingSize: 16, seed: 3 });
   modelDir = ws.app.models.weightsDir(modelId);
   pairId = ws.app.models.repo.pairs(ws.pairSetId, 'test')[0].id;
-  // the default worker tasks (registered-tasks.ts: explain.*, train.dp.*), like the app's pool
+  // the default worker tasks (engine/tasks.ts: explain.*, train.dp.*), like the app's pool
   pool = new WorkerPool<EngineTasks>({ size: 2, backend: 'wasm', cancelGraceMs: 5000 });
   await pool.ready();
   const run = pool.run.bind(pool);

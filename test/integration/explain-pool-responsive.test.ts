@@ -3,8 +3,8 @@
 // run on the engine worker pool, so this thread's event loop keeps ticking while they run; so
 // does learning a new version's target layers (task 'explain.describe': the model is loaded in
 // the worker, never here).
-// The worker runs from sources here (src/main/engine/pool/worker.ts through tsx), with the
-// tasks of src/main/engine/pool/registered-tasks.ts, like the bundled out/main/engine-worker.js.
+// The worker runs from sources here (src/main/engine/worker.ts through tsx), with the
+// tasks of src/main/engine/tasks.ts, like the bundled out/main/engine-worker.js.
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

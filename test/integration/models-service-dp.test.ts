@@ -1,5 +1,5 @@
 // The ModelService training data-parallel over a 2-worker engine pool (services/models.ts:
-// poolModelEngine -> engine/train-parallel.ts): a stored version, and a cancel that leaves the
+// poolModelEngine -> engine/train/data-parallel.ts): a stored version, and a cancel that leaves the
 // store consistent, the pool usable and no tensors in the workers.
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

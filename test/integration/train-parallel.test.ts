@@ -1,4 +1,4 @@
-// Data-parallel training over the engine worker pool (engine/train-parallel.ts + train-replica.ts,
+// Data-parallel training over the engine worker pool (engine/train/data-parallel.ts + replica.ts,
 // tasks 'train.dp.*'): real worker threads, each with its own wasm backend, on tiny toy data.
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,4 +1,4 @@
-// Backend selection (src/main/engine/backend.ts). On these machines tfjs-node(-gpu) cannot install,
+// Backend selection (src/main/engine/runtime/backend.ts). On these machines tfjs-node(-gpu) cannot install,
 // so the auto choice is wasm; the tfjs-node path is exercised with a stand-in package that
 // registers a 'tensorflow' backend the way the real one does (as a side effect of require).
 import * as tf from '@tensorflow/tfjs';

@@ -1,4 +1,4 @@
-// The wasm training kernels (src/main/engine/kernels) against tfjs's 'cpu' backend.
+// The wasm training kernels (src/main/engine/runtime/kernels) against tfjs's 'cpu' backend.
 // Tolerance: max |wasm - cpu| <= 1e-4 * max(1, max |cpu|) per gradient (float32, different
 // summation orders). Leaks: tf.memory().numTensors AND the wasm backend's own data-id count must be
 // unchanged after each case (kernel intermediates are backend data, not engine tensors).

@@ -62,7 +62,7 @@ async function savedBnBackbone(channels = 3): Promise<string> {
   return dir;
 }
 
-/** A few optimiser steps exactly as engine/train.ts takes them: embed(x, training = true), minimise over trainableWeights. */
+/** A few optimiser steps exactly as engine/train/trainer.ts takes them: embed(x, training = true), minimise over trainableWeights. */
 function trainSteps(m: SiameseModel, steps: number): void {
   const optimizer = tf.train.adam(0.05);
   const varList = m.net.trainableWeights.map((w) => w.read() as tf.Variable);

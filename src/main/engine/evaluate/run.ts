@@ -45,7 +45,7 @@ export async function evaluateTask(req: EvaluateRequest, hooks: EvaluateHooks = 
 }
 
 /**
- * evaluateTask over the workers of `pool` (engine/evaluate-parallel.ts), driven from this thread
+ * evaluateTask over the workers of `pool` (engine/evaluate/embed-parallel.ts), driven from this thread
  * without tensor work here: the images the splits' pairs reference are embedded once each, in
  * chunks across the workers; the pair scores and the metrics are computed here from the
  * embeddings, as evaluateModel does (the same functions). The images stay in this thread.

@@ -1,5 +1,5 @@
 // The seam between the Siamese models (engine/models) and the explanation methods
-// (engine/cam). A Siamese model split at a target layer L of its shared backbone:
+// (engine/explain/cam). A Siamese model split at a target layer L of its shared backbone:
 //   x --features--> A = L(x) --head--> e,   s = score(e1, e2)
 // CAM methods only need these three functions, so they work the same for the small
 // CNN, ResNets, MobileNetV2, a pretrained backbone, and the analytic test models.

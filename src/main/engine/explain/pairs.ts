@@ -34,7 +34,7 @@ export interface ExplainedPair {
   scale: [{ factual: number; counterfactual: number | null }, { factual: number; counterfactual: number | null }];
   /** wall time per pair (for a batch: the batch's time / its pairs) */
   ms: number;
-  /** Score-CAM: the channels masked per image (engine/cam ScoreCamChannels) */
+  /** Score-CAM: the channels masked per image (engine/explain/cam ScoreCamChannels) */
   channels?: ScoreCamChannels;
 }
 
@@ -44,7 +44,7 @@ export interface BatchOptions {
   signal?: AbortSignal;
   /** pairs done so far, of the total */
   onProgress?: (done: number, total: number) => void;
-  /** Score-CAM channel cap (engine/cam ExplainOptions.maxChannels) */
+  /** Score-CAM channel cap (engine/explain/cam ExplainOptions.maxChannels) */
   maxChannels?: number;
 }
 
@@ -90,7 +90,7 @@ function checkBatch(batch: PairBatch): void {
   }
 }
 
-/** Explains every pair of the batch with `method` (engine/cam explainMany); results in pair order. */
+/** Explains every pair of the batch with `method` (engine/explain/cam explainMany); results in pair order. */
 export async function explainPairs(cam: CamModel, batch: PairBatch, method: CamMethod, opts: BatchOptions = {}): Promise<ExplainedPair[]> {
   checkBatch(batch);
   const n = batch.a.length;

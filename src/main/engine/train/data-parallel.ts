@@ -1,9 +1,9 @@
 // Data-parallel training over the engine worker pool (the coordinator; the workers' side is
-// train-replica.ts, registered as the 'train.dp.*' tasks in models/pool-tasks.ts).
+// replica.ts, registered as the 'train.dp.*' tasks in tasks.ts).
 //
 // Every worker holds an identical replica (same config and seed, or the same saved version;
 // checked by a checksum of the weights) and its own Adam. Each step the batch assembled by the
-// shared epoch loop (train.ts: trainLoop) is split by ANCHORS into one share per worker (a share
+// shared epoch loop (trainer.ts: trainLoop) is split by ANCHORS into one share per worker (a share
 // keeps its anchors with their positive and negative partners); each worker returns the gradients
 // of its share's mean loss; here they are averaged weighted by the shares' pair counts (= the
 // gradient of the whole batch's mean loss) and every worker applies that average. This side does
@@ -86,6 +86,83 @@ export interface DataParallelRunner extends StepRunner {
   save(dir: string, extra: Record<string, unknown>): Promise<{ config: ModelConfig; backend: string }>;
 }
 
+/** Builds the run's replica in every worker and makes sure they are identical (else copies worker 0's weights). */
+async function initReplicas(pool: DataParallelPool, runId: string, init: ReplicaInit, signal?: AbortSignal): Promise<void> {
+  const sums = await pool.broadcast('train.dp.init', { runId, init }, { signal });
+  if (new Set(sums.map((s) => s.checksum)).size === 1) return;
+  // Not identical (should not happen: seeded initialisers): copy worker 0's weights everywhere.
+  const weights = await pool.run('train.dp.getWeights', { runId });
+  const again = await pool.broadcast('train.dp.setWeights', { runId, weights }, { signal });
+  if (new Set(again).size !== 1) throw new Error(`Data-parallel replicas differ after a weight sync: ${again.join(', ')}`);
+}
+
+/**
+ * Embeddings [used.length, dim] of the images `used` of `images`, in chunks of at most `chunk`
+ * images on the replicas. At most 2 chunks per worker in flight: the rows of a chunk are copied
+ * only when it is sent, so memory stays bounded for large images, and the signal does not collect
+ * a listener per chunk.
+ */
+async function embedOnReplicas(
+  pool: DataParallelPool,
+  runId: string,
+  images: ImageSet,
+  used: number[],
+  o: { workers: number; chunk: number; dim: number; signal?: AbortSignal },
+): Promise<Float32Array> {
+  const size = imageSize(images.shape);
+  const out = new Float32Array(used.length * o.dim);
+  const chunk = Math.max(1, Math.min(o.chunk, Math.ceil(used.length / o.workers)));
+  let next = 0;
+  let failed = false;
+  const lane = async (): Promise<void> => {
+    while (next < used.length && !failed) {
+      const start = next;
+      const n = Math.min(chunk, used.length - start);
+      next += n;
+      const rows = new Float32Array(n * size); // [n, H, W, C]
+      for (let i = 0; i < n; i++) rows.set(images.pixels.subarray(used[start + i] * size, (used[start + i] + 1) * size), i * size);
+      try {
+        out.set(await pool.run('train.dp.embed', { runId, rows, count: n }, { signal: o.signal, transfer: [rows.buffer] }), start * o.dim);
+      } catch (error) {
+        failed = true; // the other lanes stop taking chunks
+        throw error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: 2 * o.workers }, lane));
+  return out;
+}
+
+/**
+ * One training step over `workers` replicas: the batch split by anchors, each share's gradients
+ * (and BatchNorm statistics) computed by a replica, their pair-weighted mean applied by every
+ * replica. Resolves with the batch's mean loss.
+ */
+async function dataParallelStep(pool: DataParallelPool, runId: string, workers: number, size: number, batch: StepBatch, lr: number, signal?: AbortSignal): Promise<number> {
+  const shares = anchorShares(batch.anchors, workers);
+  const parts = await Promise.all(
+    shares.map(([s, e]) => {
+      const share = sliceShare(batch, size, s, e);
+      return pool.run('train.dp.grads', { runId, ...share }, { signal, transfer: [share.images.buffer as ArrayBuffer] });
+    }),
+  );
+  // pair-weighted: sum_j (pairs_j / pairs) * mean-loss gradient of share j = gradient of the
+  // batch mean; a share of (e - s) anchors holds reps * (e - s) of the batch's reps * k pairs.
+  const weights = shares.map(([s, e]) => (e - s) / batch.anchors);
+  const grads = weightedMean(
+    parts.map((p) => p.grads),
+    weights,
+  );
+  const state = parts[0].state
+    ? stateMean(
+        parts.map((p) => p.state!),
+        weights,
+      )
+    : undefined;
+  await pool.broadcast('train.dp.apply', { runId, grads, lr, state }, { signal });
+  return parts.reduce((acc, p, j) => acc + weights[j] * p.loss, 0);
+}
+
 /**
  * Creates identical replicas in every worker of `pool` and returns the runner driving them.
  * Call dispose() at the end: it frees the replicas in the workers (also after a cancel).
@@ -93,87 +170,31 @@ export interface DataParallelRunner extends StepRunner {
 export async function createDataParallelRunner(pool: DataParallelPool, init: ReplicaInit, options: DataParallelOptions = {}): Promise<DataParallelRunner> {
   const runId = `${process.pid}.${++runCounter}.${Date.now()}`;
   const workers = Math.max(1, Math.min(options.workers ?? pool.size, pool.size));
-  const scoreBatch = options.scoreBatch ?? 256;
   const size = imageSize(init.model.inputShape);
   const dim = init.model.embeddingSize;
-  const tau = init.model.tau;
   let best: Float32Array | null = null;
   const dispose = async () => {
     best = null;
     await pool.broadcast('train.dp.dispose', { runId });
   };
   try {
-    const sums = await pool.broadcast('train.dp.init', { runId, init }, { signal: options.signal });
-    if (new Set(sums.map((s) => s.checksum)).size !== 1) {
-      // Not identical (should not happen: seeded initialisers): copy worker 0's weights everywhere.
-      const weights = await pool.run('train.dp.getWeights', { runId });
-      const again = await pool.broadcast('train.dp.setWeights', { runId, weights }, { signal: options.signal });
-      if (new Set(again).size !== 1) throw new Error(`Data-parallel replicas differ after a weight sync: ${again.join(', ')}`);
-    }
+    await initReplicas(pool, runId, init, options.signal);
   } catch (error) {
     await dispose().catch(() => undefined);
     throw error;
   }
 
-  // At most 2 chunks per worker in flight: the rows of a chunk are copied only when it is sent, so
-  // memory stays bounded for large images, and the signal does not collect a listener per chunk.
-  const embedAll = async (images: ImageSet, used: number[], signal?: AbortSignal): Promise<Float32Array> => {
-    const out = new Float32Array(used.length * dim);
-    const chunk = Math.max(1, Math.min(scoreBatch, Math.ceil(used.length / workers)));
-    let next = 0;
-    let failed = false;
-    const lane = async (): Promise<void> => {
-      while (next < used.length && !failed) {
-        const start = next;
-        const n = Math.min(chunk, used.length - start);
-        next += n;
-        const rows = new Float32Array(n * size); // [n, H, W, C]
-        for (let i = 0; i < n; i++) rows.set(images.pixels.subarray(used[start + i] * size, (used[start + i] + 1) * size), i * size);
-        try {
-          out.set(await pool.run('train.dp.embed', { runId, rows, count: n }, { signal, transfer: [rows.buffer] }), start * dim);
-        } catch (error) {
-          failed = true; // the other lanes stop taking chunks
-          throw error;
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: 2 * workers }, lane));
-    return out;
-  };
-
   const scorePairs = async (images: ImageSet, pairs: PairList, signal?: AbortSignal) => {
     const used = [...new Set([...pairs.a, ...pairs.b])].sort((x, y) => x - y);
     const slot = new Map(used.map((img, i) => [img, i]));
-    return pairScoresFrom(await embedAll(images, used, signal), dim, slot, pairs, tau);
+    const embeddings = await embedOnReplicas(pool, runId, images, used, { workers, chunk: options.scoreBatch ?? 256, dim, signal });
+    return pairScoresFrom(embeddings, dim, slot, pairs, init.model.tau);
   };
 
   return {
     runId,
     workers,
-    async step(batch, lr, signal) {
-      const shares = anchorShares(batch.anchors, workers);
-      const parts = await Promise.all(
-        shares.map(([s, e]) => {
-          const share = sliceShare(batch, size, s, e);
-          return pool.run('train.dp.grads', { runId, ...share }, { signal, transfer: [share.images.buffer as ArrayBuffer] });
-        }),
-      );
-      // pair-weighted: sum_j (pairs_j / pairs) * mean-loss gradient of share j = gradient of the
-      // batch mean; a share of (e - s) anchors holds reps * (e - s) of the batch's reps * k pairs.
-      const weights = shares.map(([s, e]) => (e - s) / batch.anchors);
-      const grads = weightedMean(
-        parts.map((p) => p.grads),
-        weights,
-      );
-      const state = parts[0].state
-        ? stateMean(
-            parts.map((p) => p.state!),
-            weights,
-          )
-        : undefined;
-      await pool.broadcast('train.dp.apply', { runId, grads, lr, state }, { signal });
-      return parts.reduce((acc, p, j) => acc + weights[j] * p.loss, 0);
-    },
+    step: (batch, lr, signal) => dataParallelStep(pool, runId, workers, size, batch, lr, signal),
     async scoreVal(images, pairs, signal) {
       return (await scorePairs(images, pairs, signal)).score;
     },

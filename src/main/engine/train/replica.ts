@@ -1,4 +1,4 @@
-// The worker side of data-parallel training (train-parallel.ts is the coordinator): one replica
+// The worker side of data-parallel training (data-parallel.ts is the coordinator): one replica
 // of the model per engine worker, with its own Adam. Per step every worker computes the gradients
 // of its share of the batch (gradients()), the coordinator averages them, and every worker applies
 // the same average (apply()), so the replicas stay identical. Weights travel as ONE flat

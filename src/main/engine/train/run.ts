@@ -77,7 +77,7 @@ export async function trainTask(req: TrainRequest, hooks: TrainTaskHooks = {}): 
 }
 
 /**
- * trainTask, data-parallel over the workers of `pool` (engine/train-parallel.ts), driven from
+ * trainTask, data-parallel over the workers of `pool` (engine/train/data-parallel.ts), driven from
  * this thread without tensor work here: replicas train, score (evaluation) and save in the
  * workers; they are freed at the end, also when cancelled or failing.
  */

@@ -12,7 +12,7 @@
 //
 // The epoch loop (trainLoop) is shared; the per-step compute sits behind StepRunner:
 // localStepRunner (this thread: trainSiamese) or the data-parallel runner over the engine
-// worker pool (train-parallel.ts). Batches are assembled here either way, so a seed gives the
+// worker pool (data-parallel.ts). Batches are assembled here either way, so a seed gives the
 // same batches whatever runs the steps.
 import type { EpochDto } from '../../../shared/dto';
 import * as tf from '@tensorflow/tfjs';
@@ -192,7 +192,7 @@ export interface StepBatch {
 
 /**
  * The per-step compute of a training run, behind the shared epoch loop (trainLoop): in this
- * thread (localStepRunner) or data-parallel over the engine worker pool (train-parallel.ts).
+ * thread (localStepRunner) or data-parallel over the engine worker pool (data-parallel.ts).
  */
 export interface StepRunner {
   /** One optimizer step on the batch's mean contrastive loss at learning rate `lr`; resolves with that loss. */

@@ -39,88 +39,107 @@ export function topChannels(active: number[], mass: ArrayLike<number>, cap: numb
     .sort((p, q) => p - q);
 }
 
+/** Of image i's channels, those that vary spatially (`active` of them) and of those the `cap` with the most mean |activation|. */
+async function channelsToMask(a: tf.Tensor4D, cap: number): Promise<{ active: number; masked: number[] }> {
+  const [mn, mx, mass] = tf.tidy(() => [tf.min(a, [0, 1, 2]), tf.max(a, [0, 1, 2]), tf.mean(tf.abs(a), [0, 1, 2])]);
+  const [lo, hi, m] = (await Promise.all([mn.data(), mx.data(), mass.data()])) as Float32Array[];
+  tf.dispose([mn, mx, mass]);
+  const active: number[] = [];
+  for (let k = 0; k < lo.length; k++) if (hi[k] > lo[k]) active.push(k);
+  return { active: active.length, masked: topChannels(active, m, cap) };
+}
+
+/**
+ * s(x_i ∘ H_k + b ∘ (1 - H_k), x_other) for each channel k of `channels`: H_k the channel of
+ * A_i [1, h, w, K] upsampled to x's size and min-max normalised (constant: 0). Batched.
+ */
+async function maskedScores(
+  model: CamModel,
+  x: tf.Tensor4D,
+  a: tf.Tensor4D,
+  channels: number[],
+  eOther: tf.Tensor2D,
+  which: 0 | 1,
+  opts: ExplainOptions,
+  progress: [number, number],
+): Promise<Float32Array> {
+  const [, H, W] = x.shape;
+  const baselineValue = opts.baselineValue ?? 0;
+  const idxAll = tf.tensor1d(channels, 'int32');
+  try {
+    return await scoreInChunks(
+      model,
+      channels.length,
+      (start, end) => {
+        const idx = tf.slice(idxAll, [start], [end - start]);
+        const ch = tf.transpose(tf.gather(a, idx, 3), [3, 1, 2, 0]) as tf.Tensor4D; // [n, h, w, 1]
+        const up = tf.image.resizeBilinear(ch, [H, W], false, true); // half-pixel centres
+        const mn = tf.min(up, [1, 2, 3], true);
+        const range = tf.sub(tf.max(up, [1, 2, 3], true), mn);
+        const mask = tf.where(tf.greater(range, 0), tf.div(tf.sub(up, mn), tf.maximum(range, 1e-30)), tf.zerosLike(up)) as tf.Tensor4D;
+        return blendWithBaseline(x, mask, baselineValue);
+      },
+      eOther,
+      which,
+      opts,
+      progress[0],
+      progress[1],
+    );
+  } finally {
+    idxAll.dispose();
+  }
+}
+
+const softmax = (vals: number[]) => {
+  const m = Math.max(...vals);
+  const ex = vals.map((v) => Math.exp(v - m));
+  const z = ex.reduce((p, q) => p + q, 0);
+  return ex.map((v) => v / z);
+};
+
+/** The factual and counterfactual channel weights [K] from the masked scores of `channels` (others 0). */
+function channelWeights(weighting: 'delta' | 'softmax', K: number, channels: number[], sMasked: Float32Array, sBaseline: number): { factual: Float32Array; counterfactual: Float32Array } {
+  const factual = new Float32Array(K);
+  const counterfactual = new Float32Array(K);
+  if (weighting === 'delta') {
+    channels.forEach((k, j) => {
+      factual[k] = sMasked[j] - sBaseline;
+      counterfactual[k] = -(sMasked[j] - sBaseline);
+    });
+  } else if (channels.length > 0) {
+    const pf = softmax(Array.from(sMasked));
+    const pc = softmax(Array.from(sMasked, (v) => -v));
+    channels.forEach((k, j) => {
+      factual[k] = pf[j];
+      counterfactual[k] = pc[j];
+    });
+  }
+  return { factual, counterfactual };
+}
+
 export async function scoreCamPair(model: CamModel, x1: tf.Tensor4D, x2: tf.Tensor4D, opts: ExplainOptions = {}): Promise<PairExplanation> {
   const fwd = await pairForward(model, x1, x2);
   try {
     const baselineValue = opts.baselineValue ?? 0;
-    const weighting = opts.scoreCamWeighting ?? 'delta';
     const cap = scoreCamCap(opts.maxChannels);
     const xs = [x1, x2] as const;
-    // which channels vary spatially, per image; of those, the `cap` with the most activation
-    const activeCounts: number[] = [];
-    const ranges = await Promise.all(
-      fwd.a.map(async (a) => {
-        const [mn, mx, mass] = tf.tidy(() => [tf.min(a, [0, 1, 2]), tf.max(a, [0, 1, 2]), tf.mean(tf.abs(a), [0, 1, 2])]);
-        const [lo, hi, m] = (await Promise.all([mn.data(), mx.data(), mass.data()])) as Float32Array[];
-        tf.dispose([mn, mx, mass]);
-        const active: number[] = [];
-        for (let k = 0; k < lo.length; k++) if (hi[k] > lo[k]) active.push(k);
-        activeCounts.push(active.length);
-        return topChannels(active, m, cap);
-      }),
-    );
-    const total = ranges[0].length + ranges[1].length;
+    const chosen = await Promise.all(fwd.a.map((a) => channelsToMask(a, cap)));
+    const total = chosen[0].masked.length + chosen[1].masked.length;
     let done = 0;
     const images: ImageExplanation[] = [];
     for (const i of [0, 1] as const) {
       const x = xs[i];
       const a = fwd.a[i];
       const eOther = fwd.e[1 - i];
-      const [, H, W] = x.shape;
       const [, h, w, K] = a.shape;
-      const active = ranges[i];
+      const channels = chosen[i].masked;
       const sbT = tf.tidy(() => scoreAgainst(model, tf.fill(x.shape, baselineValue) as tf.Tensor4D, eOther, i));
       const sb = (await sbT.data())[0];
       sbT.dispose();
-      const activeIdx = tf.tensor1d(active, 'int32');
-      let sMasked: Float32Array;
-      try {
-        sMasked = await scoreInChunks(
-          model,
-          active.length,
-          (start, end) => {
-            const idx = tf.slice(activeIdx, [start], [end - start]);
-            const ch = tf.transpose(tf.gather(a, idx, 3), [3, 1, 2, 0]) as tf.Tensor4D; // [n, h, w, 1]
-            const up = tf.image.resizeBilinear(ch, [H, W], false, true); // half-pixel centres
-            const mn = tf.min(up, [1, 2, 3], true);
-            const range = tf.sub(tf.max(up, [1, 2, 3], true), mn);
-            const mask = tf.where(tf.greater(range, 0), tf.div(tf.sub(up, mn), tf.maximum(range, 1e-30)), tf.zerosLike(up)) as tf.Tensor4D;
-            return blendWithBaseline(x, mask, baselineValue);
-          },
-          eOther,
-          i,
-          opts,
-          done / Math.max(1, total),
-          (done + active.length) / Math.max(1, total),
-        );
-      } finally {
-        activeIdx.dispose();
-      }
-      done += active.length;
-      const wF = new Float32Array(K);
-      const wC = new Float32Array(K);
-      if (weighting === 'delta') {
-        active.forEach((k, j) => {
-          wF[k] = sMasked[j] - sb;
-          wC[k] = -(sMasked[j] - sb);
-        });
-      } else {
-        const softmax = (vals: number[]) => {
-          const m = Math.max(...vals);
-          const ex = vals.map((v) => Math.exp(v - m));
-          const z = ex.reduce((p, q) => p + q, 0);
-          return ex.map((v) => v / z);
-        };
-        if (active.length > 0) {
-          const pf = softmax(Array.from(sMasked));
-          const pc = softmax(Array.from(sMasked, (v) => -v));
-          active.forEach((k, j) => {
-            wF[k] = pf[j];
-            wC[k] = pc[j];
-          });
-        }
-      }
-      const maps = tf.tidy(() => tf.stack([tf.sum(tf.mul(a, tf.tensor1d(wF)), -1), tf.sum(tf.mul(a, tf.tensor1d(wC)), -1)]));
+      const sMasked = await maskedScores(model, x, a, channels, eOther, i, opts, [done / Math.max(1, total), (done + channels.length) / Math.max(1, total)]);
+      done += channels.length;
+      const weights = channelWeights(opts.scoreCamWeighting ?? 'delta', K, channels, sMasked, sb);
+      const maps = tf.tidy(() => tf.stack([tf.sum(tf.mul(a, tf.tensor1d(weights.factual)), -1), tf.sum(tf.mul(a, tf.tensor1d(weights.counterfactual)), -1)]));
       const data = (await maps.data()) as Float32Array;
       maps.dispose();
       const hw = h * w;
@@ -133,7 +152,12 @@ export async function scoreCamPair(model: CamModel, x1: tf.Tensor4D, x2: tf.Tens
       score: fwd.score,
       counterfactualDefined: true,
       images: images as [ImageExplanation, ImageExplanation],
-      channels: { used: [ranges[0].length, ranges[1].length], active: [activeCounts[0], activeCounts[1]], total: fwd.a[0].shape[3], maxChannels: Number.isFinite(cap) ? cap : null },
+      channels: {
+        used: [chosen[0].masked.length, chosen[1].masked.length],
+        active: [chosen[0].active, chosen[1].active],
+        total: fwd.a[0].shape[3],
+        maxChannels: Number.isFinite(cap) ? cap : null,
+      },
     };
   } finally {
     disposePairForward(fwd);

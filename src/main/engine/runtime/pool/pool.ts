@@ -9,7 +9,7 @@
 // A free worker takes the oldest queued interactive call before any background one; equal
 // priorities keep their order (FIFO). Nothing is preempted: an interactive call waits for the
 // first worker to finish the task it is running, i.e. one batch chunk or one data-parallel
-// training task ('train.dp.grads' / 'train.dp.apply': the coordinator, train-parallel.ts, issues
+// training task ('train.dp.grads' / 'train.dp.apply': the coordinator, data-parallel.ts, issues
 // step k+1's tasks only once every worker has applied step k, so overtaking queued tasks cannot
 // reorder a replica's steps). Calls pinned to a worker (broadcast) also run in their order on that
 // worker whatever their priority: a pinned call never overtakes an earlier one pinned to the same
