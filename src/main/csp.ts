@@ -1,6 +1,6 @@
 // The Content-Security-Policy of the app's own pages, in one place for both shells:
 // the Electron window (response headers of the app protocol and the dev server) and
-// browser mode (src/main/web.ts). src/renderer/index.html carries the same policy in a
+// browser mode (src/main/web/). src/renderer/index.html carries the same policy in a
 // <meta> as a second line of defence (a unit test keeps the two in step).
 //
 // No 'unsafe-inline' or 'unsafe-eval': the built renderer is module scripts and

@@ -10,7 +10,7 @@ import { CSP, DEV_CSP, SECURITY_HEADERS } from './csp';
 import { ensureDemoWorkspace } from './demo';
 import { bindIpc } from './ipc';
 import { workspacePaths } from './paths';
-import { resolveStaticPath } from './web';
+import { resolveStaticPath } from './web/static';
 
 const SCHEME = 'simlens';
 const APP_ORIGIN = `${SCHEME}://app`;

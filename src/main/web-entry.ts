@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { SimLensApp } from './app';
 import { ensureDemoWorkspace } from './demo';
 import { defaultWorkspaceDir, workspacePaths } from './paths';
-import { startWebServer } from './web';
+import { startWebServer } from './web/server';
 
 interface Options {
   workspace: string;

@@ -16,6 +16,7 @@ import type {
   PairPageDto,
 } from './dto';
 import { EXPLAIN_METHODS, type ColormapName, type ExplainLayersDto, type ExplainMethod, type ExplanationDto, type OverlayDto, type SanityDto, type Split } from './dto';
+import { SEED_MAX } from './limits';
 import { v, type Check } from './validate';
 
 interface MethodSpec<A, R> {
@@ -71,7 +72,7 @@ export const contract = {
   'pairs.generate': method<{ jobId: number }>()(
     v.object({
       datasetId: id,
-      seed: v.optional(v.int({ min: 0, max: 2 ** 31 - 1 })),
+      seed: v.optional(v.int({ min: 0, max: SEED_MAX })),
       ratios: v.optional(v.tuple3(v.number({ min: 0, max: 100 }))),
       pairsPerAnchor: v.optional(v.int({ min: 1, max: 20 })),
     }),
@@ -108,7 +109,7 @@ export const contract = {
       learningRate: v.optional(v.number({ min: 1e-9, max: 1 })),
       margin: v.optional(v.number({ min: 0.01, max: 100 })),
       embeddingSize: v.optional(v.int({ min: 2, max: 4096 })),
-      seed: v.optional(v.int({ min: 0, max: 2 ** 31 - 1 })),
+      seed: v.optional(v.int({ min: 0, max: SEED_MAX })),
       /** square input side in pixels (default: the images' own size up to 64 for the small CNN, 224 otherwise) */
       inputSize: v.optional(v.int({ min: 8, max: 1024 })),
       /** width multiplier of the architecture (default 1) */
@@ -196,7 +197,7 @@ export const contract = {
       layer: v.optional(v.string({ min: 1, max: 200 })),
       limit: v.optional(v.int({ min: 1, max: 100_000 })),
       steps: v.optional(v.int({ min: 2, max: 1000 })),
-      seed: v.optional(v.int({ min: 0, max: 2 ** 31 - 1 })),
+      seed: v.optional(v.int({ min: 0, max: SEED_MAX })),
       iouThreshold: v.optional(v.number({ min: 0, max: 1 })),
       /** Score-CAM only: the channel cap of the measured maps (as in explain.pair) */
       maxChannels,
@@ -211,7 +212,7 @@ export const contract = {
       layer: v.optional(v.string({ min: 1, max: 200 })),
       /** randomise at most this many layers (default: all with weights) */
       maxLayers: v.optional(v.int({ min: 1, max: 500 })),
-      seed: v.optional(v.int({ min: 0, max: 2 ** 31 - 1 })),
+      seed: v.optional(v.int({ min: 0, max: SEED_MAX })),
     }),
   ),
 

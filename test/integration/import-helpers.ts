@@ -7,7 +7,7 @@ import { crc32 } from 'node:zlib';
 import sharp from 'sharp';
 import type { JobDto } from '../../src/shared/dto';
 import { EventBus } from '../../src/main/events';
-import type { ImportOptions } from '../../src/main/import/run';
+import type { ImportOptions } from '../../src/main/import/types';
 import { DatasetService } from '../../src/main/services/datasets';
 import { ImageService } from '../../src/main/services/images';
 import { JobRunner } from '../../src/main/services/jobs';

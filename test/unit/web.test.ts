@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SimLensApp } from '../../src/main/app';
 import { CSP, META_CSP } from '../../src/main/csp';
-import { MAX_BODY_BYTES, resolveStaticPath, startWebServer, type WebServer } from '../../src/main/web';
+import { MAX_BODY_BYTES } from '../../src/main/web/body';
+import { startWebServer, type WebServer } from '../../src/main/web/server';
+import { resolveStaticPath } from '../../src/main/web/static';
 import type { JobDto } from '../../src/shared/dto';
 
 interface Res {

@@ -57,6 +57,7 @@ const COLUMN_ALIASES: Record<'a' | 'b' | 'label' | 'split', string[]> = {
   label: ['label', 'same', 'target', 'y'],
   split: ['split', 'set', 'subset'],
 };
+const KNOWN_COLUMNS = new Set(Object.values(COLUMN_ALIASES).flat());
 const EXPECTED = 'path_a,path_b,label[,split]';
 const listFew = (items: string[], n = 5) => items.slice(0, n).join(', ') + (items.length > n ? ` (and ${items.length - n} more)` : '');
 
@@ -66,36 +67,56 @@ export interface CsvPlan {
   hasSplits: boolean;
 }
 
+/** Column indexes of a pairs CSV; split is -1 when there is no split column. */
+interface Columns {
+  a: number;
+  b: number;
+  label: number;
+  split: number;
+}
+
 /** Reads and checks a pairs CSV; throws AppError naming the first problem(s). */
 export function planCsv(csvPath: string): CsvPlan {
-  const name = csvPath.split(sep).pop();
+  const name = csvPath.split(sep).pop() as string;
   const rows = parseCsv(readFileSync(csvPath, 'utf8')).filter((r) => r.some((c) => c.trim() !== ''));
   if (rows.length === 0) throw invalid(`${name} is empty: expected rows of ${EXPECTED}`);
-
-  const first = rows[0].map((c) => c.trim().toLowerCase());
-  let col = { a: 0, b: 1, label: 2, split: 3 as number | -1 };
-  let dataRows = rows;
-  let firstLine = 1;
-  // Header: the first row is one if it names a known column, or cannot be a pair (a
-  // data row with a bad label is reported as such).
-  const KNOWN = new Set(Object.values(COLUMN_ALIASES).flat());
-  const looksLikeHeader = first.some((c) => KNOWN.has(c)) || (first.length < 3 && first.every((c) => !/[./\\]/.test(c)));
-  if (looksLikeHeader) {
-    const find = (key: keyof typeof COLUMN_ALIASES) => first.findIndex((c) => COLUMN_ALIASES[key].includes(c));
-    const found = { a: find('a'), b: find('b'), label: find('label'), split: find('split') };
-    const missing = (['a', 'b', 'label'] as const).filter((k) => found[k] < 0).map((k) => ({ a: 'path_a', b: 'path_b', label: 'label' })[k]);
-    if (missing.length > 0) {
-      throw invalid(`${name} is missing column(s) ${missing.join(', ')}: its header is "${rows[0].join(',')}", expected ${EXPECTED}`);
-    }
-    col = found;
-    dataRows = rows.slice(1);
-    firstLine = 2;
-  } else {
-    col.split = rows.some((r) => r.length >= 4) ? 3 : -1;
-  }
+  const { columns, dataRows, firstLine } = locateColumns(rows, name);
   if (dataRows.length === 0) throw invalid(`${name} has a header but no pairs`);
 
   const base = dirname(csvPath);
+  const { pairs, hasSplits } = readPairs(dataRows, columns, firstLine, base, name);
+  const unique = [...new Set(pairs.flatMap((p) => [p.a, p.b]))];
+  checkFilesExist(unique, base, name);
+  if (hasSplits) checkOneSplitPerPath(pairs, base, name);
+  return { pairs, files: unique.map((p) => ({ path: p, display: displayPath(base, p), classLabel: null })), hasSplits };
+}
+
+/**
+ * The columns, and the rows that hold pairs. The first row is a header if it names a
+ * known column, or cannot be a pair (a data row with a bad label is reported as such).
+ * Without a header the columns are path_a,path_b,label and, when any row has a fourth
+ * cell, split.
+ */
+function locateColumns(rows: string[][], name: string): { columns: Columns; dataRows: string[][]; firstLine: number } {
+  const first = rows[0].map((c) => c.trim().toLowerCase());
+  const looksLikeHeader = first.some((c) => KNOWN_COLUMNS.has(c)) || (first.length < 3 && first.every((c) => !/[./\\]/.test(c)));
+  if (!looksLikeHeader) {
+    return { columns: { a: 0, b: 1, label: 2, split: rows.some((r) => r.length >= 4) ? 3 : -1 }, dataRows: rows, firstLine: 1 };
+  }
+  const find = (key: keyof typeof COLUMN_ALIASES) => first.findIndex((c) => COLUMN_ALIASES[key].includes(c));
+  const found = { a: find('a'), b: find('b'), label: find('label'), split: find('split') };
+  const missing = (['a', 'b', 'label'] as const).filter((k) => found[k] < 0).map((k) => ({ a: 'path_a', b: 'path_b', label: 'label' })[k]);
+  if (missing.length > 0) {
+    throw invalid(`${name} is missing column(s) ${missing.join(', ')}: its header is "${rows[0].join(',')}", expected ${EXPECTED}`);
+  }
+  return { columns: found, dataRows: rows.slice(1), firstLine: 2 };
+}
+
+/**
+ * The pairs of the data rows, their paths resolved against `base`. Throws naming the
+ * first bad rows, or when some pairs have a split and others do not.
+ */
+function readPairs(dataRows: string[][], col: Columns, firstLine: number, base: string, name: string): { pairs: CsvPair[]; hasSplits: boolean } {
   const pairs: CsvPair[] = [];
   const problems: string[] = [];
   let withSplit = 0;
@@ -130,15 +151,12 @@ export function planCsv(csvPath: string): CsvPlan {
     const line = pairs.find((p) => p.split === null)!.line;
     throw invalid(`${name}: some pairs have a split and some do not (line ${line} has none); give every pair a split or none`);
   }
-  const hasSplits = withSplit > 0;
+  return { pairs, hasSplits: withSplit > 0 };
+}
 
-  // Every named file must exist.
-  const unique = [...new Set(pairs.flatMap((p) => [p.a, p.b]))];
-  const display = (p: string) => {
-    const rel = relative(base, p);
-    return rel.startsWith('..') || isAbsolute(rel) ? p : rel.split(sep).join('/');
-  };
-  const missing = unique.filter((p) => {
+/** Every named file must exist. */
+function checkFilesExist(paths: string[], base: string, name: string): void {
+  const missing = paths.filter((p) => {
     try {
       return !statSync(p).isFile();
     } catch {
@@ -146,21 +164,26 @@ export function planCsv(csvPath: string): CsvPlan {
     }
   });
   if (missing.length > 0) {
-    throw new AppError('not_found', `${name} names ${missing.length} file(s) that do not exist: ${listFew(missing.map(display))} (relative paths are read from ${base})`);
+    throw new AppError('not_found', `${name} names ${missing.length} file(s) that do not exist: ${listFew(missing.map((p) => displayPath(base, p)))} (relative paths are read from ${base})`);
   }
+}
 
-  // With given splits, one image may not be in two of them.
-  if (hasSplits) {
-    const seen = new Map<string, { split: Split; line: number }>();
-    for (const p of pairs) {
-      for (const path of [p.a, p.b]) {
-        const prev = seen.get(path);
-        if (prev && prev.split !== p.split) {
-          throw invalid(`${name}: ${display(path)} is in split ${prev.split} (line ${prev.line}) and in ${p.split} (line ${p.line}); an image may be in one split only`);
-        }
-        if (!prev) seen.set(path, { split: p.split!, line: p.line });
+/** With given splits, one image may not be in two of them. */
+function checkOneSplitPerPath(pairs: CsvPair[], base: string, name: string): void {
+  const seen = new Map<string, { split: Split; line: number }>();
+  for (const p of pairs) {
+    for (const path of [p.a, p.b]) {
+      const prev = seen.get(path);
+      if (prev && prev.split !== p.split) {
+        throw invalid(`${name}: ${displayPath(base, path)} is in split ${prev.split} (line ${prev.line}) and in ${p.split} (line ${p.line}); an image may be in one split only`);
       }
+      if (!prev) seen.set(path, { split: p.split!, line: p.line });
     }
   }
-  return { pairs, files: unique.map((p) => ({ path: p, display: display(p), classLabel: null })), hasSplits };
+}
+
+/** What the report shows for a path: relative to the CSV's folder when inside it, else absolute. */
+function displayPath(base: string, path: string): string {
+  const rel = relative(base, path);
+  return rel.startsWith('..') || isAbsolute(rel) ? path : rel.split(sep).join('/');
 }

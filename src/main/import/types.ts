@@ -1,4 +1,7 @@
+// The shapes an import passes between its planning (plan.ts and the sources) and its
+// run (run.ts and the modules it calls).
 import type { ImportSourceKind, Split } from '../../shared/dto';
+import type { NormaliseOptions } from '../images/decode';
 
 /** One image file an import will decode. */
 export interface FileItem {
@@ -51,3 +54,13 @@ export type ImportPlan = {
 );
 
 export type PlanKind = ImportSourceKind;
+
+/** How an import runs: decode limits, batch sizes and a test hook. */
+export interface ImportOptions extends NormaliseOptions {
+  /** files per transaction (default FILE_BATCH) */
+  fileBatch?: number;
+  /** idx records per transaction (default IDX_BATCH) */
+  idxBatch?: number;
+  /** test hook: called after each committed batch */
+  afterBatch?: (done: number, total: number) => void | Promise<void>;
+}

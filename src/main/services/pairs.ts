@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
 import type { ArgsOf } from '../../shared/contract';
 import { SPLITS, type JobDto, type PairPageDto, type Split } from '../../shared/dto';
+import { SEED_MAX } from '../../shared/limits';
 import { AppError, invalid, notFound } from '../errors';
 import { DEFAULT_PAIRS_PER_ANCHOR, generatePairSet, normaliseRatios, type Ratios } from '../pairs';
 import type { Db } from '../store/db';
@@ -67,7 +68,7 @@ export class PairService {
     }
     const images = this.repo.imagesForPairing(dataset.id);
     checkPairable(dataset.name, images);
-    const seed = args.seed ?? randomInt(0, 2 ** 31 - 1);
+    const seed = args.seed ?? randomInt(0, SEED_MAX);
     const pairsPerAnchor = args.pairsPerAnchor ?? DEFAULT_PAIRS_PER_ANCHOR;
     const useOfficialTest = dataset.hasOfficialTest || images.some((i) => i.officialSplit === 'test');
     const params = { datasetId: dataset.id, seed, ratios: args.ratios ?? null, pairsPerAnchor };

@@ -1,4 +1,5 @@
 import { EXPLAIN_METHODS, type AucTripleDto, type ExplainMetricsDto } from '../../../shared/dto';
+import { SEED_MAX } from '../../../shared/limits';
 import { parseIntOption, table, waitForJob } from '../io';
 import { usageError, type CliCommand } from '../types';
 import { parseMethod, parseSplitName } from './explain';
@@ -41,7 +42,7 @@ export const metricsCommand: CliCommand = {
     const method = parseMethod(v.method) ?? 'gradcam';
     const limit = v.limit === undefined ? undefined : parseIntOption('limit', v.limit as string, 1, 100_000);
     const steps = v.steps === undefined ? undefined : parseIntOption('steps', v.steps as string, 2, 1000);
-    const seed = v.seed === undefined ? undefined : parseIntOption('seed', v.seed as string, 0, 2 ** 31 - 1);
+    const seed = v.seed === undefined ? undefined : parseIntOption('seed', v.seed as string, 0, SEED_MAX);
     let label: 0 | 1 | undefined;
     if (v.label !== undefined) {
       if (v.label !== 'same' && v.label !== 'different') throw usageError(`--label: expected same or different, got '${String(v.label)}'`);

@@ -1,4 +1,5 @@
 import { SPLITS } from '../../../shared/dto';
+import { SEED_MAX } from '../../../shared/limits';
 import type { SimLensApp } from '../../app';
 import type { PairsJobResult } from '../../services/pairs';
 import { parseIntOption, table, waitForJob } from '../io';
@@ -31,7 +32,7 @@ export const pairsCommand: CliCommand = {
   synopsis: 'pairs [--db FILE] [--dataset ID] [--seed S] [--split 80/10/10] [--per-anchor K] [--json]',
   options: {
     dataset: { type: 'string', arg: 'ID', description: 'dataset id (default: the only dataset)' },
-    seed: { type: 'string', arg: 'S', description: 'random seed, 0..2147483647 (default: a random one, reported)' },
+    seed: { type: 'string', arg: 'S', description: `random seed, 0..${SEED_MAX} (default: a random one, reported)` },
     split: { type: 'string', arg: 'T/V/T', description: 'train/val/test ratios (default 80/10/10)' },
     'per-anchor': { type: 'string', arg: 'K', description: 'positive and negative partners per image, 1..20 (default 1)' },
   },
@@ -44,7 +45,7 @@ export const pairsCommand: CliCommand = {
     '90/10; the third ratio is then ignored). Images without a class label are left out.\n' +
     'The same seed gives the same pairs. Each run adds a new pair set.',
   async run(ctx) {
-    const seed = ctx.values.seed === undefined ? undefined : parseIntOption('seed', ctx.values.seed as string, 0, 2 ** 31 - 1);
+    const seed = ctx.values.seed === undefined ? undefined : parseIntOption('seed', ctx.values.seed as string, 0, SEED_MAX);
     const ratios = ctx.values.split === undefined ? undefined : parseSplit(ctx.values.split as string);
     const pairsPerAnchor = ctx.values['per-anchor'] === undefined ? undefined : parseIntOption('per-anchor', ctx.values['per-anchor'] as string, 1, 20);
     const app = ctx.openApp();

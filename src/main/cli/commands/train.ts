@@ -2,6 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ArgsOf } from '../../../shared/contract';
 import { INPUT_PREPROCESS, type EpochDto, type InputPreprocess, type ModelArch } from '../../../shared/dto';
+import { SEED_MAX } from '../../../shared/limits';
 import type { SimLensApp } from '../../app';
 import { parseIntOption, parseNumberOption, waitForJob } from '../io';
 import { CliError, usageError, type CliCommand } from '../types';
@@ -60,7 +61,7 @@ function trainArgs(v: Record<string, string | boolean | undefined>): TrainArgs {
     learningRate: num('lr', 1e-9, 1),
     margin: num('margin', 0.01, 100),
     embeddingSize: int('embedding', 2, 4096),
-    seed: int('seed', 0, 2 ** 31 - 1),
+    seed: int('seed', 0, SEED_MAX),
     augment: v.augment === true ? true : undefined,
     ...(backbone ? { backbone } : {}),
     ...(preprocess !== undefined ? { preprocess: preprocess as InputPreprocess } : {}),
