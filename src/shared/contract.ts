@@ -1,5 +1,5 @@
 // The one contract between the UI and the main-process side. Main binds it over
-// Electron IPC (src/main/ipc.ts) and over HTTP (src/main/web.ts); the preload exposes
+// Electron IPC (src/main/ipc.ts) and over HTTP (src/main/web/); the preload exposes
 // one function per entry; the renderer and the CLI's --json output use its types.
 // Each entry declares its argument schema (checked in main before any service runs)
 // and its result type. Add entries here, by domain, and nowhere else.
