@@ -16,7 +16,7 @@ import type {
   PairPageDto,
 } from './dto';
 import { EXPLAIN_METHODS, type ColormapName, type ExplainLayersDto, type ExplainMethod, type ExplanationDto, type OverlayDto, type SanityDto, type Split } from './dto';
-import { v, type Check } from './validate';
+import { v, ValidationError, type Check } from './validate';
 
 interface MethodSpec<A, R> {
   args: Check<A>;
@@ -33,6 +33,15 @@ const limit = (max: number) => v.optional(v.int({ min: 1, max }));
 const explainMethod = v.literal<ExplainMethod>(...EXPLAIN_METHODS);
 /** Score-CAM channel cap: 1 .. 8192 (more than any supported layer has: ResNet50's last block has 2048). */
 const maxChannels = v.optional(v.int({ min: 1, max: 8192 }));
+
+/** A page has one cursor at most: `afterId` walks forward, `beforeId` walks back. */
+function oneCursor<A extends { afterId?: number; beforeId?: number }>(check: Check<A>): Check<A> {
+  return (value, path) => {
+    const args = check(value, path);
+    if (args.afterId !== undefined && args.beforeId !== undefined) throw new ValidationError(`${path}.beforeId: give afterId or beforeId, not both`);
+    return args;
+  };
+}
 
 export const contract = {
   // app
@@ -76,15 +85,22 @@ export const contract = {
       pairsPerAnchor: v.optional(v.int({ min: 1, max: 20 })),
     }),
   ),
+  /**
+   * One page of pairs in id order (keyset paging, indexed): the first `limit` pairs with an id
+   * above `afterId` (default 0), or with `beforeId` the last `limit` pairs with an id below it.
+   */
   'pairs.page': method<PairPageDto>()(
-    v.object({
-      datasetId: id,
-      pairSetId: v.optional(id),
-      split: v.optional(v.literal('train', 'val', 'test')),
-      label: v.optional(v.literal(0, 1)),
-      afterId: v.optional(v.int({ min: 0 })),
-      limit: limit(500),
-    }),
+    oneCursor(
+      v.object({
+        datasetId: id,
+        pairSetId: v.optional(id),
+        split: v.optional(v.literal('train', 'val', 'test')),
+        label: v.optional(v.literal(0, 1)),
+        afterId: v.optional(v.int({ min: 0 })),
+        beforeId: v.optional(id),
+        limit: limit(500),
+      }),
+    ),
   ),
 
   // models
