@@ -31,8 +31,9 @@ function method<R>() {
 const id = v.int({ min: 1 });
 const limit = (max: number) => v.optional(v.int({ min: 1, max }));
 const explainMethod = v.literal<ExplainMethod>(...EXPLAIN_METHODS);
-/** Score-CAM channel cap: 1 .. 8192 (more than any supported layer has: ResNet50's last block has 2048). */
-const maxChannels = v.optional(v.int({ min: 1, max: 8192 }));
+/** Score-CAM's channel cap bounds: 1 .. 8192 (more than any supported layer has: ResNet50's last block has 2048). */
+export const SCORECAM_CAP_RANGE = { min: 1, max: 8192 } as const;
+const maxChannels = v.optional(v.int(SCORECAM_CAP_RANGE));
 
 /** A page has one cursor at most: `afterId` walks forward, `beforeId` walks back. */
 function oneCursor<A extends { afterId?: number; beforeId?: number }>(check: Check<A>): Check<A> {

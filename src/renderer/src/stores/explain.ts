@@ -1,17 +1,19 @@
 import { defineStore } from 'pinia';
 import { computed, ref, shallowReactive, watch } from 'vue';
-import type {
-  ColormapName,
-  ExplainLayersDto,
-  ExplainMethod,
-  ExplainMetricsDto,
-  ExplanationDto,
-  ModelVersionDto,
-  OverlayDto,
-  PairDto,
-  SanityDto,
-  ScoreCamChannelsDto,
-  Split,
+import { SCORECAM_CAP_RANGE } from '../../../shared/contract';
+import {
+  EXPLAIN_METHODS,
+  type ColormapName,
+  type ExplainLayersDto,
+  type ExplainMethod,
+  type ExplainMetricsDto,
+  type ExplanationDto,
+  type ModelVersionDto,
+  type OverlayDto,
+  type PairDto,
+  type SanityDto,
+  type ScoreCamChannelsDto,
+  type Split,
 } from '../../../shared/dto';
 import { errorMessage, useApi } from '../api';
 import { useAppStore } from './app';
@@ -30,8 +32,6 @@ export interface PairContext {
   label: 0 | 1 | null;
 }
 
-/** The methods in key order (keys 1..n choose them). */
-export const METHOD_ORDER: readonly ExplainMethod[] = ['gradcam', 'gradcampp', 'xgradcam', 'hirescam', 'layercam', 'scorecam', 'occlusion', 'rise'];
 export const OPACITY_STEP = 0.1;
 
 export type KeyAction =
@@ -78,15 +78,13 @@ export interface OverlayKey {
 }
 export const overlayKey = (k: OverlayKey): string => `${k.modelId}/${k.pairId}/${k.method}/${k.layer}/${k.image}/${k.kind}/${k.colormap}${k.stamp ? `/${k.stamp}` : ''}`;
 
-/** Score-CAM's default channel cap (main's, when none is given) and the contract's bounds. */
+/** Score-CAM's default channel cap: main's (DEFAULT_SCORECAM_MAX_CHANNELS in its engine) when none is given. */
 export const SCORECAM_DEFAULT_CAP = 256;
-export const SCORECAM_CAP_MIN = 1;
-export const SCORECAM_CAP_MAX = 8192;
 
 /** A typed channel cap: an integer in the contract's range, else null. */
 export function parseChannelCap(v: unknown): number | null {
   const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
-  return Number.isInteger(n) && n >= SCORECAM_CAP_MIN && n <= SCORECAM_CAP_MAX ? n : null;
+  return Number.isInteger(n) && n >= SCORECAM_CAP_RANGE.min && n <= SCORECAM_CAP_RANGE.max ? n : null;
 }
 
 /**
@@ -143,7 +141,7 @@ export const useExplainStore = defineStore('explain', () => {
 
   const methods = computed(() => {
     const list = layersInfo.value?.methods ?? [];
-    return [...list].sort((x, y) => METHOD_ORDER.indexOf(x.id) - METHOD_ORDER.indexOf(y.id));
+    return [...list].sort((x, y) => EXPLAIN_METHODS.indexOf(x.id) - EXPLAIN_METHODS.indexOf(y.id));
   });
   const methodInfo = computed(() => methods.value.find((m) => m.id === method.value) ?? null);
   const effectiveLayer = computed(() => (methodInfo.value && !methodInfo.value.usesLayer ? null : (layer.value ?? layersInfo.value?.default ?? null)));
