@@ -1,5 +1,5 @@
 import { defineStore } from 'pinia';
-import { computed, ref, shallowReactive, watch } from 'vue';
+import { computed, ref, shallowReactive } from 'vue';
 import { SCORECAM_CAP_RANGE } from '../../../shared/contract';
 import {
   EXPLAIN_METHODS,
@@ -17,7 +17,7 @@ import {
 } from '../../../shared/dto';
 import { errorMessage, useApi } from '../api';
 import { useAppStore } from './app';
-import { isFinished, useJobsStore } from './jobs';
+import { useTrackedJob } from './jobs';
 import { useThumbnailsStore } from './thumbnails';
 
 export type MapKind = 'factual' | 'counterfactual';
@@ -122,7 +122,6 @@ const MAX_OVERLAYS = 400;
 export const useExplainStore = defineStore('explain', () => {
   const api = useApi();
   const app = useAppStore();
-  const jobs = useJobsStore();
   const thumbs = useThumbnailsStore();
 
   // ---- model and method ----
@@ -162,17 +161,13 @@ export const useExplainStore = defineStore('explain', () => {
   const overlays = shallowReactive(new Map<string, PanelState>());
 
   // ---- faithfulness and sanity ----
-  const metricsJobId = ref<number | null>(null);
-  const metricsJob = computed(() => (metricsJobId.value ? (jobs.byId[metricsJobId.value] ?? null) : null));
-  const metricsRunning = computed(() => !!metricsJob.value && !isFinished(metricsJob.value));
+  const metricsRun = useTrackedJob({ what: 'Faithfulness metrics' });
   const metrics = computed<ExplainMetricsDto | null>(() => {
-    const j = metricsJob.value;
+    const j = metricsRun.job.value;
     return j && j.status === 'done' && j.result ? (j.result as unknown as ExplainMetricsDto) : null;
   });
   const metricsScope = ref<'pair' | 'split'>('pair');
-  const batchJobId = ref<number | null>(null);
-  const batchJob = computed(() => (batchJobId.value ? (jobs.byId[batchJobId.value] ?? null) : null));
-  const batchRunning = computed(() => !!batchJob.value && !isFinished(batchJob.value));
+  const batchRun = useTrackedJob({ what: 'Batch explanation' });
   const sanity = ref<SanityDto | null>(null);
   const sanityRunning = ref(false);
   const sanityError = ref<string | null>(null);
@@ -521,25 +516,11 @@ export const useExplainStore = defineStore('explain', () => {
           ? { ...base, pairIds: [pair.value.id] }
           : { ...base, split: opts.split ?? context.value?.split ?? 'test', limit: opts.limit ?? 50 };
       const { jobId } = await api['explain.metrics'](args);
-      metricsJobId.value = jobId;
-      jobs.watch(jobId);
+      metricsRun.follow(jobId);
     } catch (error) {
       app.notify(error);
     }
   }
-
-  async function cancelMetrics(): Promise<void> {
-    if (metricsJobId.value === null) return;
-    try {
-      await jobs.cancel(metricsJobId.value);
-    } catch (error) {
-      app.notify(error);
-    }
-  }
-
-  watch(metricsJob, (job, prev) => {
-    if (job && job.status === 'failed' && prev?.status !== 'failed') app.notify(new Error(`Faithfulness metrics failed: ${job.error ?? 'unknown error'}`));
-  });
 
   // ---- batch explain (a job): stores the maps of a split, so browsing them is instant ----
   async function runBatch(split: Split, limit?: number): Promise<void> {
@@ -554,25 +535,11 @@ export const useExplainStore = defineStore('explain', () => {
         ...(limit ? { limit } : {}),
         ...capArgs(),
       });
-      batchJobId.value = jobId;
-      jobs.watch(jobId);
+      batchRun.follow(jobId);
     } catch (error) {
       app.notify(error);
     }
   }
-
-  async function cancelBatch(): Promise<void> {
-    if (batchJobId.value === null) return;
-    try {
-      await jobs.cancel(batchJobId.value);
-    } catch (error) {
-      app.notify(error);
-    }
-  }
-
-  watch(batchJob, (job, prev) => {
-    if (job && job.status === 'failed' && prev?.status !== 'failed') app.notify(new Error(`Batch explanation failed: ${job.error ?? 'unknown error'}`));
-  });
 
   // ---- sanity check (one call) ----
   async function runSanity(maxLayers?: number): Promise<void> {
@@ -602,9 +569,9 @@ export const useExplainStore = defineStore('explain', () => {
     models, modelId, model, layersInfo, method, layer, colormap, maxChannels, opacity, show, methods, methodInfo, effectiveLayer,
     context, pair, moving, atEnd, atStart,
     explanation, explaining, explainStartedAt, explainError, overlays,
-    metricsJob, metricsRunning, metrics, metricsScope, batchJob, batchRunning, sanity, sanityRunning, sanityError,
+    metricsJob: metricsRun.job, metricsRunning: metricsRun.running, metrics, metricsScope, batchJob: batchRun.job, batchRunning: batchRun.running, sanity, sanityRunning, sanityError,
     init, loadModels, setModel, useVersion, openPair, step, goTo, explain, abandonExplain, panel,
     setMethod, setMethodIndex, setLayer, setColormap, setMaxChannels, setOpacity,
-    runMetrics, cancelMetrics, runBatch, cancelBatch, runSanity, abandonSanity,
+    runMetrics, cancelMetrics: metricsRun.cancel, runBatch, cancelBatch: batchRun.cancel, runSanity, abandonSanity,
   };
 });

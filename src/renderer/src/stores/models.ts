@@ -1,10 +1,10 @@
 import { defineStore } from 'pinia';
-import { computed, ref, watch } from 'vue';
+import { computed, ref } from 'vue';
 import type { ArgsOf } from '../../../shared/contract';
 import { MODEL_ARCHS, type EpochDto, type InputPreprocess, type JobDto, type JobProgressData, type ModelArch, type ModelVersionDto, type PairSetDto, type Split } from '../../../shared/dto';
 import { errorMessage, onEvent, useApi } from '../api';
 import { useAppStore } from './app';
-import { isFinished, useJobsStore } from './jobs';
+import { isFinished, useJobsStore, useTrackedJob } from './jobs';
 
 // ---- live training progress, from job.updated events ----
 //
@@ -260,10 +260,29 @@ export const useModelsStore = defineStore('models', () => {
   const form = ref<TrainForm>(defaultTrainForm());
   /** The pair sets of the form's dataset (newest last). */
   const pairSets = ref<PairSetDto[]>([]);
-  const trainJobId = ref<number | null>(null);
-  const trainJob = computed(() => (trainJobId.value ? (jobs.byId[trainJobId.value] ?? null) : null));
-  const training = computed(() => !!trainJob.value && !isFinished(trainJob.value));
   const live = ref<LiveTraining>(emptyLive());
+  const train = useTrackedJob({
+    what: 'Training',
+    // every update, its data or else its message (unless the message is the one already folded)
+    onUpdate(job, prev) {
+      if (!job.data && prev && job.message === prev.message) return;
+      live.value = foldTrainJob(live.value, job);
+    },
+    async onFinished(job) {
+      const history = historyOf(job);
+      if (history) {
+        live.value = {
+          epochs: live.value.epochs,
+          steps: live.value.steps,
+          perEpoch: history.map((h) => ({ epoch: h.epoch, loss: h.loss, lossExact: true, valAuc: h.valAuc })),
+        };
+      }
+      await refresh();
+      const modelId = job.result?.modelId;
+      if (job.status === 'done' && typeof modelId === 'number') select(modelId);
+      void app.loadInfo(); // the engine has started: the backend is known now
+    },
+  });
   const starting = ref(false);
   /** Start was pressed: the form's own errors are shown from then on. */
   const attempted = ref(false);
@@ -271,9 +290,7 @@ export const useModelsStore = defineStore('models', () => {
   /** Why the last start was refused (the form's check or main's message), shown next to the form. */
   const trainError = ref<string | null>(null);
 
-  const evalJobId = ref<number | null>(null);
-  const evalJob = computed(() => (evalJobId.value ? (jobs.byId[evalJobId.value] ?? null) : null));
-  const evaluating = computed(() => !!evalJob.value && !isFinished(evalJob.value));
+  const evaluation = useTrackedJob({ what: 'Evaluation', onFinished: () => refresh() });
   const lastExport = ref<string | null>(null);
 
   async function refresh(): Promise<void> {
@@ -289,13 +306,12 @@ export const useModelsStore = defineStore('models', () => {
 
   /** After a reload (or from another window): follow a training job that is still running. */
   async function adoptRunningTraining(): Promise<void> {
-    if (trainJobId.value !== null) return;
+    if (train.id.value !== null) return;
     const running = (await api['jobs.list']({ limit: 50 })).find((j) => j.kind === 'train' && !isFinished(j));
     if (!running) return;
     jobs.put(running);
     live.value = foldTrainJob(emptyLive(), running);
-    trainJobId.value = running.id;
-    jobs.watch(running.id);
+    train.follow(running.id);
   }
 
   /** Sets the form's dataset and loads its pair sets (choosing the newest). */
@@ -324,7 +340,7 @@ export const useModelsStore = defineStore('models', () => {
    * folder without model.json) is kept in trainError, next to the form, and the form as typed.
    */
   async function startTrain(): Promise<void> {
-    if (starting.value || training.value) return;
+    if (starting.value || train.running.value) return;
     attempted.value = true;
     trainError.value = null;
     if (Object.keys(formErrors.value).length) return;
@@ -333,9 +349,8 @@ export const useModelsStore = defineStore('models', () => {
       const { jobId } = await api['models.train'](trainArgs(form.value));
       live.value = emptyLive();
       live.value.epochs = form.value.epochs;
-      trainJobId.value = jobId;
+      train.follow(jobId);
       attempted.value = false;
-      jobs.watch(jobId);
     } catch (error) {
       trainError.value = errorMessage(error);
     } finally {
@@ -343,65 +358,14 @@ export const useModelsStore = defineStore('models', () => {
     }
   }
 
-  async function cancelTrain(): Promise<void> {
-    if (trainJobId.value === null) return;
-    try {
-      await jobs.cancel(trainJobId.value);
-    } catch (error) {
-      app.notify(error);
-    }
-  }
-
-  // every update (each event brings a new job object), its data or else its message
-  watch(
-    () => (trainJob.value ? { data: trainJob.value.data, message: trainJob.value.message } : null),
-    (update, prev) => {
-      if (!update || (!update.data && prev && update.message === prev.message)) return;
-      live.value = foldTrainJob(live.value, update);
-    },
-  );
-
-  watch(trainJob, async (job, prev) => {
-    if (!job || !isFinished(job) || (prev && prev.id === job.id && isFinished(prev))) return;
-    const history = historyOf(job);
-    if (history) {
-      live.value = {
-        epochs: live.value.epochs,
-        steps: live.value.steps,
-        perEpoch: history.map((h) => ({ epoch: h.epoch, loss: h.loss, lossExact: true, valAuc: h.valAuc })),
-      };
-    }
-    if (job.status === 'failed') app.notify(new Error(`Training failed: ${job.error ?? 'unknown error'}`));
-    await refresh();
-    const modelId = job.result?.modelId;
-    if (job.status === 'done' && typeof modelId === 'number') select(modelId);
-    void app.loadInfo(); // the engine has started: the backend is known now
-  });
-
   async function evaluate(id: number, splits: Split[]): Promise<void> {
     try {
       const { jobId } = await api['models.evaluate']({ id, splits });
-      evalJobId.value = jobId;
-      jobs.watch(jobId);
+      evaluation.follow(jobId);
     } catch (error) {
       app.notify(error);
     }
   }
-
-  async function cancelEvaluate(): Promise<void> {
-    if (evalJobId.value === null) return;
-    try {
-      await jobs.cancel(evalJobId.value);
-    } catch (error) {
-      app.notify(error);
-    }
-  }
-
-  watch(evalJob, async (job, prev) => {
-    if (!job || !isFinished(job) || (prev && prev.id === job.id && isFinished(prev))) return;
-    if (job.status === 'failed') app.notify(new Error(`Evaluation failed: ${job.error ?? 'unknown error'}`));
-    await refresh();
-  });
 
   async function remove(id: number): Promise<boolean> {
     try {
@@ -428,13 +392,14 @@ export const useModelsStore = defineStore('models', () => {
 
   // Versions made elsewhere (the CLI on the same workspace, another window) show up when their job ends.
   onEvent('job.updated', (job) => {
-    if ((job.kind === 'train' || job.kind === 'evaluate') && isFinished(job) && loaded.value && job.id !== trainJobId.value && job.id !== evalJobId.value) {
+    if ((job.kind === 'train' || job.kind === 'evaluate') && isFinished(job) && loaded.value && job.id !== train.id.value && job.id !== evaluation.id.value) {
       void refresh();
     }
   });
 
   return {
-    versions, loaded, selectedId, selected, form, pairSets, trainJob, training, live, starting, attempted, formErrors, trainError, evalJob, evaluating, lastExport,
-    refresh, setFormDataset, select, startTrain, cancelTrain, evaluate, cancelEvaluate, remove, exportTo,
+    versions, loaded, selectedId, selected, form, pairSets, trainJob: train.job, training: train.running, live, starting, attempted, formErrors, trainError,
+    evalJob: evaluation.job, evaluating: evaluation.running, lastExport,
+    refresh, setFormDataset, select, startTrain, cancelTrain: train.cancel, evaluate, cancelEvaluate: evaluation.cancel, remove, exportTo,
   };
 });
