@@ -8,7 +8,9 @@ import { extent, linear, niceTicks, pathOf } from '../../src/renderer/src/compon
 import { useExplainStore } from '../../src/renderer/src/stores/explain';
 import { overlayKey } from '../../src/renderer/src/stores/explain/overlays';
 import { clampOpacity, keyAction } from '../../src/renderer/src/stores/explain/shortcuts';
-import { defaultTrainForm, emptyLive, foldTrainMessage, parseTrainMessage, trainArgs, useModelsStore } from '../../src/renderer/src/stores/models';
+import { useModelsStore } from '../../src/renderer/src/stores/models';
+import { defaultTrainForm, trainArgs } from '../../src/renderer/src/stores/models/train-form';
+import { emptyLive, foldTrainMessage, parseTrainMessage } from '../../src/renderer/src/stores/models/train-progress';
 import type { Envelope } from '../../src/shared/bridge';
 import type { Events, MethodName } from '../../src/shared/contract';
 import type { ExplainLayersDto, ExplanationDto, ImageDto, JobDto, MapSummaryDto, ModelVersionDto, PairDto } from '../../src/shared/dto';
