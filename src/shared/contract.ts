@@ -17,7 +17,7 @@ import type {
 } from './dto';
 import { EXPLAIN_METHODS, type ColormapName, type ExplainLayersDto, type ExplainMethod, type ExplanationDto, type OverlayDto, type SanityDto, type Split } from './dto';
 import { SEED_MAX } from './limits';
-import { v, type Check } from './validate';
+import { v, ValidationError, type Check } from './validate';
 
 interface MethodSpec<A, R> {
   args: Check<A>;
@@ -32,8 +32,18 @@ function method<R>() {
 const id = v.int({ min: 1 });
 const limit = (max: number) => v.optional(v.int({ min: 1, max }));
 const explainMethod = v.literal<ExplainMethod>(...EXPLAIN_METHODS);
-/** Score-CAM channel cap: 1 .. 8192 (more than any supported layer has: ResNet50's last block has 2048). */
-const maxChannels = v.optional(v.int({ min: 1, max: 8192 }));
+/** Score-CAM's channel cap bounds: 1 .. 8192 (more than any supported layer has: ResNet50's last block has 2048). */
+export const SCORECAM_CAP_RANGE = { min: 1, max: 8192 } as const;
+const maxChannels = v.optional(v.int(SCORECAM_CAP_RANGE));
+
+/** A page has one cursor at most: `afterId` walks forward, `beforeId` walks back. */
+function oneCursor<A extends { afterId?: number; beforeId?: number }>(check: Check<A>): Check<A> {
+  return (value, path) => {
+    const args = check(value, path);
+    if (args.afterId !== undefined && args.beforeId !== undefined) throw new ValidationError(`${path}.beforeId: give afterId or beforeId, not both`);
+    return args;
+  };
+}
 
 export const contract = {
   // app
@@ -77,15 +87,22 @@ export const contract = {
       pairsPerAnchor: v.optional(v.int({ min: 1, max: 20 })),
     }),
   ),
+  /**
+   * One page of pairs in id order (keyset paging, indexed): the first `limit` pairs with an id
+   * above `afterId` (default 0), or with `beforeId` the last `limit` pairs with an id below it.
+   */
   'pairs.page': method<PairPageDto>()(
-    v.object({
-      datasetId: id,
-      pairSetId: v.optional(id),
-      split: v.optional(v.literal('train', 'val', 'test')),
-      label: v.optional(v.literal(0, 1)),
-      afterId: v.optional(v.int({ min: 0 })),
-      limit: limit(500),
-    }),
+    oneCursor(
+      v.object({
+        datasetId: id,
+        pairSetId: v.optional(id),
+        split: v.optional(v.literal('train', 'val', 'test')),
+        label: v.optional(v.literal(0, 1)),
+        afterId: v.optional(v.int({ min: 0 })),
+        beforeId: v.optional(id),
+        limit: limit(500),
+      }),
+    ),
   ),
 
   // models

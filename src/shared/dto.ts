@@ -119,8 +119,10 @@ export interface PairDto {
 export interface PairPageDto {
   rows: PairDto[];
   total: number;
-  /** Pass back as `afterId` to fetch the next page; null at the end. */
+  /** Pass back as `afterId` to fetch the next page; null at the end (always null on a page fetched with `beforeId`). */
   nextAfterId: number | null;
+  /** Only on a page fetched with `beforeId`: pass back as `beforeId` to fetch the page before it; null at the start. */
+  prevBeforeId?: number | null;
 }
 
 export interface AppInfoDto {

@@ -9,7 +9,7 @@ import { SimLensApp } from '../../src/main/app';
 import { AppError } from '../../src/main/errors';
 import type { PairsJobResult } from '../../src/main/services/pairs';
 import { PairsRepo } from '../../src/main/store/pairs-repo';
-import type { PairDto, Split } from '../../src/shared/dto';
+import type { PairDto, PairPageDto, Split } from '../../src/shared/dto';
 
 const dirs: string[] = [];
 const apps: SimLensApp[] = [];
@@ -243,6 +243,62 @@ describe('pairs.page', () => {
     });
   });
 
+  /** Walks back from `beforeId` through every page before it (following prevBeforeId), each page checked on the way. */
+  async function walkBack(app: SimLensApp, args: { datasetId: number; split?: Split; label?: 0 | 1 }, beforeId: number, limit: number) {
+    const pages: PairDto[][] = [];
+    let cursor: number | null = beforeId;
+    for (let guard = 0; cursor !== null && guard < 10_000; guard++) {
+      const page: PairPageDto = await app.call('pairs.page', { ...args, beforeId: cursor, limit });
+      expect(page.rows.length).toBeLessThanOrEqual(limit);
+      expect(page.rows.every((r) => r.id < cursor!)).toBe(true);
+      expect(page.nextAfterId).toBeNull();
+      expect(page.prevBeforeId).toBe(page.prevBeforeId === null ? null : page.rows[0].id);
+      pages.push(page.rows);
+      cursor = page.prevBeforeId ?? null;
+    }
+    return pages;
+  }
+
+  it('walks back from a cursor: each page holds the pairs just before it, in id order, and the pages partition what lies before', async () => {
+    const { app, datasetId, result } = await withPairs();
+    const all = pairsOf(app, result.pairSetId);
+    const ids = all.map((p) => p.id);
+    const end = ids[ids.length - 1] + 1;
+
+    // The page before a cursor in the middle: the `limit` pairs just before it, ascending, with their images.
+    const mid = ids[40];
+    const before = await app.call('pairs.page', { datasetId, beforeId: mid, limit: 5 });
+    expect(before.rows.map((r) => r.id)).toEqual(ids.slice(35, 40));
+    expect(before.rows.map((r) => [r.a.id, r.b.id])).toEqual(all.slice(35, 40).map((p) => [p.image_a, p.image_b]));
+    expect(before.prevBeforeId).toBe(ids[35]);
+    expect(before.total).toBe(all.length);
+    // ... and it is the forward page that ends there.
+    const forward = await app.call('pairs.page', { datasetId, afterId: ids[34], limit: 5 });
+    expect(forward.rows).toEqual(before.rows);
+
+    // From the end back to the start: every pair once; the walk stops at the first pair.
+    const pages = await walkBack(app, { datasetId }, end, 17);
+    expect(pages.length).toBe(Math.ceil(ids.length / 17));
+    expect(pages.reverse().flat().map((r) => r.id)).toEqual(ids);
+    // Nothing before the first pair; one pair before the second.
+    expect(await app.call('pairs.page', { datasetId, beforeId: ids[0], limit: 5 })).toEqual({ rows: [], total: all.length, nextAfterId: null, prevBeforeId: null });
+    expect((await app.call('pairs.page', { datasetId, beforeId: ids[1], limit: 1 })).rows.map((r) => r.id)).toEqual([ids[0]]);
+
+    // Under filters: the previous pair of each pair is the one before it in the filtered list.
+    for (const [split, label] of [['test', undefined], ['val', 1], [undefined, 0]] as const) {
+      const matching = all.filter((p) => (split === undefined || p.split === split) && (label === undefined || p.label === label)).map((p) => p.id);
+      const back = await walkBack(app, { datasetId, split, label }, end, 7);
+      expect(back.reverse().flat().map((r) => r.id)).toEqual(matching);
+      for (let i = 1; i < matching.length; i += 5) {
+        const prev = await app.call('pairs.page', { datasetId, split, label, beforeId: matching[i], limit: 1 });
+        expect(prev.rows.map((r) => r.id)).toEqual([matching[i - 1]]);
+      }
+    }
+
+    // One cursor only, checked at the boundary.
+    await expect(app.call('pairs.page', { datasetId, afterId: 1, beforeId: 10 })).rejects.toMatchObject({ code: 'invalid_argument', message: expect.stringMatching(/not both/) });
+  });
+
   it('filters by split and label, and the filtered walks partition the set', async () => {
     const { app, datasetId, result } = await withPairs();
     const all = pairsOf(app, result.pairSetId);
@@ -309,6 +365,13 @@ describe('pairs.page', () => {
       expect(text, text).not.toMatch(/SCAN p\b/);
       expect(text, text).not.toMatch(/TEMP B-TREE/);
       expect(text, text).toMatch(/SEARCH a USING INTEGER PRIMARY KEY/);
+      // Backwards (the page before a cursor): the same index, read from the cursor down, still no sort.
+      const back = PairsRepo.pageSql({ pairSetId, ...f }, 'backward');
+      const backText = (app.db.prepare(`EXPLAIN QUERY PLAN ${back.sql}`).all(...back.params, 50_000, 100) as { detail: string }[]).map((r) => r.detail).join(' | ');
+      expect(backText, backText).toMatch(/SEARCH p USING (COVERING )?INDEX pairs_by_set\w* \(pair_set_id=\?.* AND (row)?id<\?\)/);
+      expect(backText, backText).not.toMatch(/SCAN p\b/);
+      expect(backText, backText).not.toMatch(/TEMP B-TREE/);
+      expect(backText, backText).toMatch(/SEARCH a USING INTEGER PRIMARY KEY/);
       const countPlan = (app.db.prepare(`EXPLAIN QUERY PLAN SELECT count(*) FROM pairs p WHERE p.pair_set_id = ?${f.split ? ' AND p.split = ?' : ''}${f.label !== undefined ? ' AND p.label = ?' : ''}`)
         .all(...params) as { detail: string }[]).map((r) => r.detail).join(' | ');
       expect(countPlan, countPlan).toMatch(/SEARCH p USING COVERING INDEX/);
@@ -319,6 +382,21 @@ describe('pairs.page', () => {
     expect(mid.rows).toHaveLength(3);
     expect(mid.rows.every((r) => r.id > 60_000 && r.split === 'val' && r.label === 1)).toBe(true);
     expect(mid.total).toBe(pairs.filter((p) => p.split === 'val' && p.label === 1).length);
+    // The page before a cursor in the middle: the nearest matching pairs below it, in id order.
+    const nearest = (app.db
+      .prepare("SELECT id FROM pairs WHERE pair_set_id = ? AND split = 'val' AND label = 1 AND id < 60000 ORDER BY id DESC LIMIT 3")
+      .all(pairSetId) as { id: number }[]).map((r) => r.id).reverse();
+    const prev = await app.call('pairs.page', { datasetId, pairSetId, split: 'val', label: 1, beforeId: 60_000, limit: 3 });
+    expect(prev.rows.map((r) => r.id)).toEqual(nearest);
+    expect(prev.rows.every((r) => r.split === 'val' && r.label === 1)).toBe(true);
+    expect(prev.prevBeforeId).toBe(nearest[0]);
+    expect(prev.total).toBe(mid.total);
+    // Back from past the end: the set's last pairs; the older set in front stays out of it.
+    const tail = await app.call('pairs.page', { datasetId, pairSetId, beforeId: 1_000_000, limit: 2 });
+    expect(tail.rows.map((r) => r.id)).toEqual([1000 + 99_999, 1000 + 100_000]);
+    const head = await app.call('pairs.page', { datasetId, pairSetId, beforeId: 1003, limit: 5 });
+    expect(head.rows.map((r) => r.id)).toEqual([1001, 1002]);
+    expect(head.prevBeforeId).toBeNull();
     const last = await app.call('pairs.page', { datasetId, pairSetId, split: undefined, label: undefined, afterId: undefined, limit: 500 });
     expect(last.total).toBe(100_000);
     expect(last.nextAfterId).toBe(last.rows[499].id);

@@ -4,7 +4,8 @@
 import { createPinia, setActivePinia } from 'pinia';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { setTransport, type Transport } from '../../src/renderer/src/api';
-import { emptyLive, foldTrainData, foldTrainJob, trainProgressOf, useModelsStore } from '../../src/renderer/src/stores/models';
+import { useModelsStore } from '../../src/renderer/src/stores/models';
+import { emptyLive, foldTrainData, foldTrainJob, trainProgressOf } from '../../src/renderer/src/stores/models/train-progress';
 import type { Envelope } from '../../src/shared/bridge';
 import type { Events } from '../../src/shared/contract';
 import type { EpochDto, JobDto, JobProgressData } from '../../src/shared/dto';

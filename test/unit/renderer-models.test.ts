@@ -5,8 +5,12 @@ import { createPinia, setActivePinia } from 'pinia';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { setTransport, type Transport } from '../../src/renderer/src/api';
 import { extent, linear, niceTicks, pathOf } from '../../src/renderer/src/components/charts/scale';
-import { clampOpacity, keyAction, overlayKey, useExplainStore } from '../../src/renderer/src/stores/explain';
-import { defaultTrainForm, emptyLive, foldTrainMessage, parseTrainMessage, trainArgs, useModelsStore } from '../../src/renderer/src/stores/models';
+import { useExplainStore } from '../../src/renderer/src/stores/explain';
+import { overlayKey } from '../../src/renderer/src/stores/explain/overlays';
+import { clampOpacity, keyAction } from '../../src/renderer/src/stores/explain/shortcuts';
+import { useModelsStore } from '../../src/renderer/src/stores/models';
+import { defaultTrainForm, trainArgs } from '../../src/renderer/src/stores/models/train-form';
+import { emptyLive, foldTrainMessage, parseTrainMessage } from '../../src/renderer/src/stores/models/train-progress';
 import type { Envelope } from '../../src/shared/bridge';
 import type { Events, MethodName } from '../../src/shared/contract';
 import type { ExplainLayersDto, ExplanationDto, ImageDto, JobDto, MapSummaryDto, ModelVersionDto, PairDto } from '../../src/shared/dto';
@@ -167,6 +171,11 @@ function fakeTransport(): Transport {
         case 'explain.overlay':
           return { ok: true, value: { dataUrl: `data:image/png;base64,${args.image}${args.kind}${args.colormap}`, width: 28, height: 28, noEvidence: false } };
         case 'pairs.page': {
+          if (args.beforeId !== undefined) {
+            const before = PAIR_IDS.filter((id) => id < (args.beforeId as number));
+            const rows = before.slice(-(args.limit as number)).map(pairAt);
+            return { ok: true, value: { rows, total: PAIR_IDS.length, nextAfterId: null, prevBeforeId: rows.length < before.length ? rows[0].id : null } };
+          }
           const after = args.afterId as number;
           const rows = PAIR_IDS.filter((id) => id > after).slice(0, args.limit as number).map(pairAt);
           const last = rows.at(-1);

@@ -5,11 +5,13 @@ import { createPinia, setActivePinia } from 'pinia';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { setTransport, type Transport } from '../../src/renderer/src/api';
 import { useAppStore } from '../../src/renderer/src/stores/app';
-import { parseChannelCap, scoreCamChannelsText, useExplainStore } from '../../src/renderer/src/stores/explain';
+import { useExplainStore } from '../../src/renderer/src/stores/explain';
+import { parseChannelCap, scoreCamChannelsText } from '../../src/renderer/src/stores/explain/scorecam';
 import { jobStatusText, pairsProgressText } from '../../src/renderer/src/stores/jobs';
-import { defaultTrainForm, trainArgs, useModelsStore, validateTrainForm, type TrainForm } from '../../src/renderer/src/stores/models';
+import { useModelsStore } from '../../src/renderer/src/stores/models';
+import { defaultTrainForm, trainArgs, validateTrainForm, type TrainForm } from '../../src/renderer/src/stores/models/train-form';
 import type { Envelope } from '../../src/shared/bridge';
-import type { Events, MethodName } from '../../src/shared/contract';
+import { checkArgs, SCORECAM_CAP_RANGE, type Events, type MethodName } from '../../src/shared/contract';
 import type { ExplainLayersDto, ExplanationDto, ImageDto, JobDto, MapSummaryDto, ModelVersionDto, PairDto } from '../../src/shared/dto';
 
 const flush = () => new Promise((r) => setTimeout(r, 0));
@@ -170,6 +172,19 @@ describe('Score-CAM channels', () => {
     expect(parseChannelCap(64)).toBe(64);
     expect(parseChannelCap('128')).toBe(128);
     for (const bad of [0, -1, 1.5, 8193, '', 'x', null, undefined]) expect(parseChannelCap(bad)).toBeNull();
+  });
+
+  it("accepts a typed cap exactly where the contract does (one shared range)", () => {
+    const contractTakes = (n: number) => {
+      try {
+        checkArgs('explain.pair', { pairId: 1, modelId: 1, method: 'scorecam', maxChannels: n });
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const { min, max } = SCORECAM_CAP_RANGE;
+    for (const n of [min - 1, min, min + 1, 256, max - 1, max, max + 1]) expect(parseChannelCap(n) !== null, String(n)).toBe(contractTakes(n));
   });
 
   it('sends the cap for Score-CAM only, re-requests the map under a new cap and refetches its overlays', async () => {

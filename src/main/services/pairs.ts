@@ -112,7 +112,10 @@ export class PairService {
     });
   }
 
-  /** One page of pairs, keyset-paginated by id; defaults to the dataset's newest pair set. */
+  /**
+   * One page of pairs, keyset-paginated by id: forward from `afterId`, or back from `beforeId`
+   * (rows still in id order); defaults to the dataset's newest pair set.
+   */
   page(args: ArgsOf<'pairs.page'>): PairPageDto {
     const dataset = this.repo.datasetForPairing(args.datasetId);
     if (!dataset) throw notFound('Dataset', args.datasetId);
@@ -121,10 +124,14 @@ export class PairService {
       if (this.repo.pairSetDatasetId(pairSetId) !== dataset.id) throw new AppError('not_found', `Pair set ${pairSetId} does not exist in dataset ${dataset.id}`);
     } else {
       pairSetId = this.repo.latestPairSetId(dataset.id);
-      if (pairSetId === undefined) return { rows: [], total: 0, nextAfterId: null };
+      if (pairSetId === undefined) return { rows: [], total: 0, nextAfterId: null, ...(args.beforeId !== undefined ? { prevBeforeId: null } : {}) };
     }
     const filter = { pairSetId, split: args.split, label: args.label };
     const limit = args.limit ?? DEFAULT_PAGE_LIMIT;
+    if (args.beforeId !== undefined) {
+      const { rows, more } = this.repo.pageBefore(filter, args.beforeId, limit);
+      return { rows, total: this.repo.count(filter), nextAfterId: null, prevBeforeId: more ? rows[0].id : null };
+    }
     const { rows, more } = this.repo.page(filter, args.afterId ?? 0, limit);
     return { rows, total: this.repo.count(filter), nextAfterId: more ? rows[rows.length - 1].id : null };
   }

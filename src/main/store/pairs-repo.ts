@@ -8,6 +8,9 @@ export interface PairingImage {
   officialSplit: 'train' | 'test' | null;
 }
 
+/** Which way a keyset page walks from its cursor: to higher ids or to lower ones. */
+export type PageDirection = 'forward' | 'backward';
+
 export interface PairFilter {
   pairSetId: number;
   split?: Split;
@@ -153,10 +156,11 @@ export class PairsRepo {
    * SQL of one page (static for the query-plan test). The index is named: for the
    * newest set SQLite would otherwise often pick a rowid range scan over the whole
    * table's tail, which reads every later set's rows when a filter matches little.
-   * Each index ends (implicitly) with the rowid, so `id > ?` is a range inside it
-   * and the rows come out in id order without a sort.
+   * Each index ends (implicitly) with the rowid, so `id > ?` (forward) or `id < ?`
+   * (backward) is a range inside it, read in id order (backward: from its far end)
+   * without a sort.
    */
-  static pageSql(filter: PairFilter): { sql: string; params: (string | number)[] } {
+  static pageSql(filter: PairFilter, direction: PageDirection = 'forward'): { sql: string; params: (string | number)[] } {
     const { where, params } = filterSql(filter);
     const index =
       filter.split !== undefined
@@ -166,13 +170,14 @@ export class PairsRepo {
         : filter.label !== undefined
           ? 'pairs_by_set_label'
           : 'pairs_by_set';
+    const [cursor, order] = direction === 'forward' ? ['>', 'ASC'] : ['<', 'DESC'];
     return {
       sql: `SELECT p.id, p.pair_set_id, p.split, p.label, ${imageColumns('a')}, ${imageColumns('b')}
               FROM pairs p INDEXED BY ${index}
               JOIN images a ON a.id = p.image_a
               JOIN images b ON b.id = p.image_b
-             WHERE ${where} AND p.id > ?
-             ORDER BY p.id
+             WHERE ${where} AND p.id ${cursor} ?
+             ORDER BY p.id ${order}
              LIMIT ?`,
       params,
     };
@@ -180,8 +185,19 @@ export class PairsRepo {
 
   /** Keyset page: up to `limit` pairs with id > afterId, in id order; `more` says whether others follow. */
   page(filter: PairFilter, afterId: number, limit: number): { rows: PairDto[]; more: boolean } {
-    const { sql, params } = PairsRepo.pageSql(filter);
-    const raw = this.db.prepare(sql).all(...params, afterId, limit + 1) as PairPageRow[];
+    return this.readPage(filter, 'forward', afterId, limit);
+  }
+
+  /** Keyset page backwards: the last `limit` pairs with id < beforeId, in id order; `more` says whether others precede. */
+  pageBefore(filter: PairFilter, beforeId: number, limit: number): { rows: PairDto[]; more: boolean } {
+    const { rows, more } = this.readPage(filter, 'backward', beforeId, limit);
+    return { rows: rows.reverse(), more };
+  }
+
+  /** Up to `limit` pairs from the cursor on in the walk's direction (one more is read to tell whether others follow). */
+  private readPage(filter: PairFilter, direction: PageDirection, cursor: number, limit: number): { rows: PairDto[]; more: boolean } {
+    const { sql, params } = PairsRepo.pageSql(filter, direction);
+    const raw = this.db.prepare(sql).all(...params, cursor, limit + 1) as PairPageRow[];
     const more = raw.length > limit;
     const rows = raw.slice(0, limit).map((r) => ({
       id: r.id,

@@ -1,8 +1,9 @@
 import { defineStore } from 'pinia';
-import { ref } from 'vue';
+import { computed, ref, watch, type ComputedRef } from 'vue';
 import type { JobDto } from '../../../shared/dto';
 import { onEvent, useApi } from '../api';
 import { fmtInt } from '../format';
+import { useAppStore } from './app';
 
 const FINISHED = new Set<JobDto['status']>(['done', 'failed', 'cancelled', 'interrupted']);
 export const isFinished = (job: Pick<JobDto, 'status'> | null | undefined): boolean => !!job && FINISHED.has(job.status);
@@ -76,3 +77,62 @@ export const useJobsStore = defineStore('jobs', () => {
 
   return { byId, init, watch, cancel, put };
 });
+
+/** One kind of job a store starts and follows (a training run, an evaluation, a batch explanation, ...). */
+export interface TrackedJob {
+  /** The job followed now (the latest started), null before the first. */
+  id: ComputedRef<number | null>;
+  /** Its latest state, from the jobs store. */
+  job: ComputedRef<JobDto | null>;
+  running: ComputedRef<boolean>;
+  /** Follows this job from now on (one just started, or one found running). */
+  follow(jobId: number): void;
+  /** Asks main to cancel the followed job; a refusal becomes a notice. */
+  cancel(): Promise<void>;
+}
+
+export interface TrackedJobOptions {
+  /** What the job is, for the notice when it fails: "<what> failed: <error>". */
+  what: string;
+  /** Every new state of the followed job (each job.updated event brings a new JobDto). */
+  onUpdate?: (job: JobDto, prev: JobDto | null | undefined) => void;
+  /** Once per job, when it first reaches a finished state (after the failure notice, if any). */
+  onFinished?: (job: JobDto) => unknown;
+}
+
+/**
+ * A job followed by a store: call inside a setup store. Keeps the id of the job last
+ * started, its live state, cancel, a notice when it fails and the store's hooks.
+ */
+export function useTrackedJob(options: TrackedJobOptions): TrackedJob {
+  const jobs = useJobsStore();
+  const app = useAppStore();
+  const id = ref<number | null>(null);
+  const job = computed(() => (id.value ? (jobs.byId[id.value] ?? null) : null));
+  const running = computed(() => !!job.value && !isFinished(job.value));
+
+  function follow(jobId: number): void {
+    id.value = jobId;
+    jobs.watch(jobId);
+  }
+
+  async function cancel(): Promise<void> {
+    if (id.value === null) return;
+    try {
+      await jobs.cancel(id.value);
+    } catch (error) {
+      app.notify(error);
+    }
+  }
+
+  watch(job, (current, prev) => {
+    if (!current) return;
+    options.onUpdate?.(current, prev);
+    // finished now, and not already before (the same job's later copies change nothing)
+    if (!isFinished(current) || (prev && prev.id === current.id && isFinished(prev))) return;
+    if (current.status === 'failed') app.notify(new Error(`${options.what} failed: ${current.error ?? 'unknown error'}`));
+    void options.onFinished?.(current);
+  });
+
+  return { id: computed(() => id.value), job, running, follow, cancel };
+}

@@ -1,0 +1,50 @@
+// How the models view writes model versions: architecture names, metric numbers, configuration rows.
+import type { DatasetDto, ModelVersionDto } from '../../../../shared/dto';
+
+export const ARCH_LABEL: Record<string, string> = { small: 'Small CNN', resnet18: 'ResNet18', resnet50: 'ResNet50', mobilenetv2: 'MobileNetV2', pretrained: 'Pretrained backbone' };
+
+/** A metric with 3 (f3) or 4 (f4) decimals; a dash when there is none. */
+export const f3 = (v: number | undefined | null) => (v === undefined || v === null || !Number.isFinite(v) ? '—' : v.toFixed(3));
+export const f4 = (v: number | undefined | null) => (v === undefined || v === null || !Number.isFinite(v) ? '—' : v.toFixed(4));
+
+/** A dataset's name by id: '—' for none, '#id' when it is not in the list. */
+export function datasetNameOf(list: readonly DatasetDto[], id: number | null): string {
+  if (id === null) return '—';
+  return list.find((d) => d.id === id)?.name ?? `#${id}`;
+}
+
+/** A version's configuration, as [label, value] rows: architecture and training settings, backbone, backend and provenance. */
+export function configRows(v: ModelVersionDto, datasetName: string): [string, string][] {
+  const c = v.config as { model?: Record<string, unknown>; train?: Record<string, unknown> };
+  const m = c.model ?? {};
+  const t = c.train ?? {};
+  return [
+    ['Architecture', ARCH_LABEL[v.arch] ?? v.arch],
+    ['Input', Array.isArray(m.inputShape) ? (m.inputShape as number[]).join('×') : '—'],
+    ['Embedding', String(m.embeddingSize ?? '—')],
+    ['Margin', String(t.margin ?? m.margin ?? '—')],
+    ['Epochs', String(t.epochs ?? '—')],
+    ['Batch', String(t.batchSize ?? '—')],
+    ['Learning rate', String(t.learningRate ?? '—')],
+    ['Seed', String(v.seed ?? '—')],
+    ['Augmentation', t.augment && typeof t.augment === 'object' && Object.values(t.augment as Record<string, unknown>).some((x) => x) ? 'on' : 'off'],
+    ...backboneRows(m),
+    ['Backend', v.backend ?? '—'],
+    ['Dataset', datasetName],
+    ['Pair set', v.pairSetId !== null ? `#${v.pairSetId}` : 'deleted'],
+    ['Parent', v.parentId !== null ? `#${v.parentId}` : '—'],
+  ];
+}
+
+/** A pretrained version's backbone folder, cut layer, frozen blocks; any version's input preprocessing. */
+function backboneRows(m: Record<string, unknown>): [string, string][] {
+  const rows: [string, string][] = [];
+  const b = m.backbone as { dir?: string; cutLayer?: string; frozenBlocks?: number } | undefined;
+  if (b && typeof b === 'object') {
+    rows.push(['Backbone', String(b.dir ?? '—')]);
+    rows.push(['Cut layer', b.cutLayer ?? 'default (last spatial layer)']);
+    rows.push(['Frozen blocks', b.frozenBlocks === undefined ? 'default' : b.frozenBlocks === -1 ? 'all' : String(b.frozenBlocks)]);
+  }
+  if (typeof m.preprocess === 'string' && m.preprocess !== 'none') rows.push(['Preprocessing', m.preprocess]);
+  return rows;
+}
