@@ -10,9 +10,13 @@
 // (x_other, x_k) for image 2), in batches. AUC = trapezoid of s over the fraction
 // m_k / P in [0, 1]. Deletion: lower is better; insertion: higher is better.
 //
-// Baselines: 'zeros' (default for deletion: black in the model's input range) or 'blur'
-// (a Gaussian-blurred copy, the default for insertion as in Petsiuk et al., sigma
-// blurSigma, default 5 px at 224 px scaled to the image), or a constant value.
+// Baselines (what a changed pixel becomes): 'zeros' (default for deletion: black in the model's
+// input range) or 'blur' (a Gaussian-blurred copy, the default for insertion as in Petsiuk et
+// al., sigma blurSigma, default 5 px at 224 px scaled to the image), a constant value, or one per
+// channel (e.g. the dataset's mean colour), or 'road': ROAD's noisy linear imputation (impute.ts),
+// recomputed at every step from the pixels kept at that step. Black removes nothing where the
+// image is already black (Fashion-MNIST's background): a map that glows there is not punished
+// by a black deletion; blur, mean and ROAD change every pixel they remove.
 // The random-map and centre-prior baselines give the same curves for reference maps.
 import * as tf from '@tensorflow/tfjs';
 import type { CamModel } from '../cam-model';
@@ -20,10 +24,29 @@ import { scoreInChunks } from '../cam/perturb';
 import { checkAborted, type ProgressFn } from '../cam/types';
 import { upsampleBilinear } from '../../../images/overlay';
 import { createRng } from '../../../pairs/rng';
+import { noisyLinearImpute } from './impute';
 import type { Grid } from './localization';
 
 export type CurveMode = 'deletion' | 'insertion';
-export type PixelBaseline = 'zeros' | 'blur' | number;
+export type PixelBaseline = 'zeros' | 'blur' | 'road' | number | readonly number[];
+
+/** The baselines a faithfulness summary is measured under (names of the contract; see pixelBaseline). */
+export type BaselineName = 'black' | 'blur' | 'mean' | 'road';
+
+/** The pixel baseline of a name; 'mean' needs the dataset's channel means. */
+export function pixelBaseline(name: BaselineName, channelMeans?: readonly number[]): PixelBaseline {
+  switch (name) {
+    case 'black':
+      return 'zeros';
+    case 'blur':
+      return 'blur';
+    case 'road':
+      return 'road';
+    case 'mean':
+      if (!channelMeans || channelMeans.length === 0) throw new Error("the 'mean' baseline needs the dataset's channel means");
+      return channelMeans;
+  }
+}
 
 export interface CurveOptions {
   /** number of steps N (default 32); N + 1 scores per curve */
@@ -35,6 +58,8 @@ export interface CurveOptions {
   batchSize?: number;
   /** seed of the tie-breaking order (default 0) */
   seed?: number;
+  /** 'road': std of the noise added to imputed pixels (default 0.01; impute.ts) */
+  roadNoise?: number;
   signal?: AbortSignal;
   onProgress?: ProgressFn;
 }
@@ -81,11 +106,14 @@ export function gaussianBlur(x: tf.Tensor4D, sigma: number): tf.Tensor4D {
   return tf.depthwiseConv2d(tf.depthwiseConv2d(padded, kx, 1, 'valid'), ky, 1, 'valid');
 }
 
-/** The baseline image [1, H, W, C] for `x`. Call inside tf.tidy. */
-export function baselineImage(x: tf.Tensor4D, baseline: PixelBaseline, blurSigma?: number): tf.Tensor4D {
+/** The baseline image [1, H, W, C] for `x` (not for 'road', which depends on the pixels kept). Call inside tf.tidy. */
+export function baselineImage(x: tf.Tensor4D, baseline: Exclude<PixelBaseline, 'road'>, blurSigma?: number): tf.Tensor4D {
   if (baseline === 'zeros') return tf.zerosLike(x);
   if (baseline === 'blur') return gaussianBlur(x, blurSigma ?? Math.max(1, (5 * Math.max(x.shape[1], x.shape[2])) / 224));
-  return tf.fill(x.shape, baseline) as tf.Tensor4D;
+  if (typeof baseline === 'number') return tf.fill(x.shape, baseline) as tf.Tensor4D;
+  const C = x.shape[3];
+  if (baseline.length !== C) throw new Error(`baseline: ${baseline.length} channel values for an image of ${C} channels`);
+  return tf.mul(tf.onesLike(x), tf.tensor4d(Float32Array.from(baseline), [1, 1, 1, C])) as tf.Tensor4D;
 }
 
 /** A seeded uniform random map at the image size (the "random" reference). */
@@ -121,25 +149,38 @@ export async function perturbationCurve(model: CamModel, x1: tf.Tensor4D, x2: tf
   const rank = new Int32Array(P);
   order.forEach((p, r) => (rank[p] = r));
   const baseline = opts.baseline ?? (mode === 'deletion' ? 'zeros' : 'blur');
-  const [eOther, base] = tf.tidy(() => [model.head(model.features(which === 0 ? x2 : x1)), baselineImage(x, baseline, opts.blurSigma)] as const);
+  // keep[k][p] = 1 where image k of the curve shows x's own pixel p
+  const keepAt = (k: number): Uint8Array => {
+    const m = counts[k];
+    const keep = new Uint8Array(P);
+    for (let p = 0; p < P; p++) {
+      const changed = rank[p] < m;
+      // deletion keeps the unchanged pixels of x; insertion keeps the changed ones
+      keep[p] = (mode === 'deletion' ? !changed : changed) ? 1 : 0;
+    }
+    return keep;
+  };
+  const eOther = tf.tidy(() => model.head(model.features(which === 0 ? x2 : x1)));
+  let base: tf.Tensor4D | null = null;
+  let imputed: Float32Array[] | null = null;
   try {
     checkAborted(opts.signal);
+    if (baseline === 'road') imputed = await roadSteps(x, N, keepAt, opts);
+    else base = tf.tidy(() => baselineImage(x, baseline, opts.blurSigma));
     const scores = await scoreInChunks(
       model,
       N + 1,
       (start, end) => {
-        const keep = new Float32Array((end - start) * P);
-        for (let k = start; k < end; k++) {
-          const off = (k - start) * P;
-          const m = counts[k];
-          for (let p = 0; p < P; p++) {
-            const changed = rank[p] < m;
-            // deletion keeps the unchanged pixels of x; insertion keeps the changed ones
-            keep[off + p] = (mode === 'deletion' ? !changed : changed) ? 1 : 0;
-          }
+        if (imputed) {
+          const C = x.shape[3];
+          const batch = new Float32Array((end - start) * P * C);
+          for (let k = start; k < end; k++) batch.set(imputed[k], (k - start) * P * C);
+          return tf.tensor4d(batch, [end - start, H, W, C]);
         }
+        const keep = new Float32Array((end - start) * P);
+        for (let k = start; k < end; k++) keep.set(keepAt(k), (k - start) * P);
         const keepT = tf.tensor4d(keep, [end - start, H, W, 1]);
-        return tf.add(tf.mul(x, keepT), tf.mul(base, tf.sub(1, keepT))) as tf.Tensor4D;
+        return tf.add(tf.mul(x, keepT), tf.mul(base!, tf.sub(1, keepT))) as tf.Tensor4D;
       },
       eOther as tf.Tensor2D,
       which,
@@ -148,8 +189,23 @@ export async function perturbationCurve(model: CamModel, x1: tf.Tensor4D, x2: tf
     const fractions = Float32Array.from(counts, (c) => c / P);
     return { mode, fractions, scores, auc: trapezoid(fractions, scores) };
   } finally {
-    tf.dispose([eOther, base]);
+    tf.dispose([eOther, ...(base ? [base] : [])]);
   }
+}
+
+/** The N + 1 images of a ROAD curve: x with the pixels not kept at step k imputed ([H * W * C] each). */
+async function roadSteps(x: tf.Tensor4D, N: number, keepAt: (k: number) => Uint8Array, opts: CurveOptions): Promise<Float32Array[]> {
+  const [, H, W, C] = x.shape;
+  const pixels = (await x.data()) as Float32Array;
+  const out: Float32Array[] = [];
+  let previous: Float32Array | undefined;
+  for (let k = 0; k <= N; k++) {
+    checkAborted(opts.signal);
+    // seeded per step; the previous step's fill is the solver's start (few pixels change per step)
+    previous = noisyLinearImpute(pixels, H, W, C, keepAt(k), { seed: (opts.seed ?? 0) * 1009 + k, start: previous, ...(opts.roadNoise !== undefined ? { noise: opts.roadNoise } : {}) });
+    out.push(previous);
+  }
+  return out;
 }
 
 export interface FaithfulnessReport {

@@ -3,3 +3,4 @@ export * from './localization';
 export * from './deletion';
 export * from './sanity';
 export * from './aggregate';
+export * from './impute';
