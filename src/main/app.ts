@@ -126,6 +126,9 @@ export class SimLensApp {
       'explain.batch': async (args) => ({ jobId: (await this.explain.startBatch(args)).id }),
       'explain.metrics': async (args) => ({ jobId: (await this.explain.startMetrics(args)).id }),
       'explain.sanity': (args) => this.explain.sanity(args),
+      'explain.faithfulness': async (args) => ({ jobId: (await this.explain.startFaithfulness(args)).id }),
+      'explain.reliability': (args) => this.explain.reliability(args),
+      'models.faithfulness': ({ id }) => this.explain.faithfulnessOf(id),
     };
   }
 

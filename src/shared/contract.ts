@@ -15,7 +15,20 @@ import type {
   ModelVersionDto,
   PairPageDto,
 } from './dto';
-import { EXPLAIN_METHODS, type ColormapName, type ExplainLayersDto, type ExplainMethod, type ExplanationDto, type OverlayDto, type SanityDto, type Split } from './dto';
+import {
+  EXPLAIN_METHODS,
+  FAITHFULNESS_BASELINES,
+  type ColormapName,
+  type ExplainLayersDto,
+  type ExplainMethod,
+  type ExplanationDto,
+  type FaithfulnessBaseline,
+  type FaithfulnessSummaryDto,
+  type OverlayDto,
+  type ReliabilityDto,
+  type SanityDto,
+  type Split,
+} from './dto';
 import { SEED_MAX } from './limits';
 import { v, ValidationError, type Check } from './validate';
 
@@ -32,6 +45,7 @@ function method<R>() {
 const id = v.int({ min: 1 });
 const limit = (max: number) => v.optional(v.int({ min: 1, max }));
 const explainMethod = v.literal<ExplainMethod>(...EXPLAIN_METHODS);
+const faithfulnessBaseline = v.literal<FaithfulnessBaseline>(...FAITHFULNESS_BASELINES);
 /** Score-CAM's channel cap bounds: 1 .. 8192 (more than any supported layer has: ResNet50's last block has 2048). */
 export const SCORECAM_CAP_RANGE = { min: 1, max: 8192 } as const;
 const maxChannels = v.optional(v.int(SCORECAM_CAP_RANGE));
@@ -108,6 +122,8 @@ export const contract = {
   // models
   'models.list': method<ModelVersionDto[]>()(v.object({ datasetId: v.optional(id) })),
   'models.get': method<ModelVersionDto>()(v.object({ id })),
+  /** The version's stored faithfulness summary (explain.faithfulness), or null when none was measured. */
+  'models.faithfulness': method<FaithfulnessSummaryDto | null>()(v.object({ id })),
   /**
    * Starts a 'train' job on a pair set (default: the dataset's newest); progress messages carry
    * epoch, loss and val AUC, as text and as `job.data` (JobProgressData 'train.step' / 'train.epoch');
@@ -133,6 +149,8 @@ export const contract = {
       width: v.optional(v.number({ min: 0.01, max: 4 })),
       /** small CNN only: 'flatten' (default) or 'gap' (global average pooling of the last conv block; Grad-CAM is exact there) */
       head: v.optional(v.literal('flatten', 'gap')),
+      /** small CNN only: biases in its convolutions (default: see ModelService; without them nothing stays active on a black background) */
+      convBias: v.optional(v.boolean()),
       augment: v.optional(v.boolean()),
       earlyStoppingPatience: v.optional(v.int({ min: 0, max: 1000 })),
       lrPatience: v.optional(v.int({ min: 0, max: 1000 })),
@@ -217,6 +235,43 @@ export const contract = {
       seed: v.optional(v.int({ min: 0, max: SEED_MAX })),
       iouThreshold: v.optional(v.number({ min: 0, max: 1 })),
       /** Score-CAM only: the channel cap of the measured maps (as in explain.pair) */
+      maxChannels,
+    }),
+  ),
+  /**
+   * Starts a 'faithfulness' job: on a seeded sample of the version's pairs (default: 64
+   * same-class validation pairs), every method's factual maps scored by deletion and insertion
+   * under every baseline, against a random map and the centre prior. The summary is stored with
+   * the version (models.faithfulness) and sets its default method (explain.layers).
+   */
+  'explain.faithfulness': method<{ jobId: number }>()(
+    v.object({
+      modelId: id,
+      split: v.optional(v.literal<Split>('train', 'val', 'test')),
+      /** same (1, default) or different (0) pairs */
+      label: v.optional(v.literal(0, 1)),
+      limit: v.optional(v.int({ min: 1, max: 5000 })),
+      methods: v.optional(v.array(explainMethod, { min: 1, max: EXPLAIN_METHODS.length })),
+      baselines: v.optional(v.array(faithfulnessBaseline, { min: 1, max: FAITHFULNESS_BASELINES.length })),
+      steps: v.optional(v.int({ min: 2, max: 1000 })),
+      seed: v.optional(v.int({ min: 0, max: SEED_MAX })),
+      maxChannels,
+    }),
+  ),
+  /**
+   * A reliability hint for the maps of one pair: each image's deletion AUC against a seeded
+   * random map's on the same pair (default baseline ROAD, 16 steps); a map no better than random
+   * is flagged. Computed on demand, not stored.
+   */
+  'explain.reliability': method<ReliabilityDto>()(
+    v.object({
+      pairId: id,
+      modelId: id,
+      method: v.optional(explainMethod),
+      layer: v.optional(v.string({ min: 1, max: 200 })),
+      baseline: v.optional(faithfulnessBaseline),
+      steps: v.optional(v.int({ min: 2, max: 256 })),
+      seed: v.optional(v.int({ min: 0, max: SEED_MAX })),
       maxChannels,
     }),
   ),

@@ -4,7 +4,7 @@
 export type Split = 'train' | 'val' | 'test';
 export const SPLITS: readonly Split[] = ['train', 'val', 'test'];
 
-export type JobKind = 'import' | 'pairs' | 'train' | 'evaluate' | 'explain' | 'metrics';
+export type JobKind = 'import' | 'pairs' | 'train' | 'evaluate' | 'explain' | 'metrics' | 'faithfulness';
 export type JobStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled' | 'interrupted';
 
 export interface JobDto {
@@ -245,6 +245,10 @@ export interface ExplainLayersDto {
   /** the last convolutional block */
   default: string;
   methods: ExplainMethodDto[];
+  /** the version's most faithful method (its faithfulness summary), else Grad-CAM */
+  defaultMethod: ExplainMethod;
+  /** where defaultMethod comes from: the stored faithfulness summary, or none yet (Grad-CAM) */
+  defaultMethodFrom: 'faithfulness' | 'none';
 }
 
 export interface MapSummaryDto {
@@ -359,4 +363,79 @@ export interface SanityDto {
   /** the layers in the order they were randomised (top first) */
   order: string[];
   steps: SanityStepDto[];
+}
+
+/**
+ * What removed pixels become in the deletion / insertion curves: black, a Gaussian blur of the
+ * image, the dataset's mean colour, or ROAD's noisy linear imputation from the pixels kept (Rong et
+ * al. 2022). Black removes nothing where the image is already black.
+ */
+export type FaithfulnessBaseline = 'black' | 'blur' | 'mean' | 'road';
+export const FAITHFULNESS_BASELINES: readonly FaithfulnessBaseline[] = ['black', 'blur', 'mean', 'road'];
+
+/** One method's faithfulness under one baseline. */
+export interface FaithfulnessByBaselineDto {
+  /** mean AUCs over the measured images (deletion: lower is better; insertion: higher) */
+  deletion: AucTripleDto | null;
+  insertion: AucTripleDto | null;
+  /** pairs with at least one measured image */
+  pairs: number;
+  /** per PAIR (sum of its measured images' AUCs): share where the map beats the random map / the centre prior */
+  pairShareBeatsRandom: { deletion: number | null; insertion: number | null };
+  pairShareBeatsCentre: { deletion: number | null; insertion: number | null };
+}
+
+export interface FaithfulnessMethodDto {
+  method: ExplainMethod;
+  /** images whose factual map had no evidence (not measured) */
+  noEvidence: number;
+  byBaseline: Partial<Record<FaithfulnessBaseline, FaithfulnessByBaselineDto>>;
+  /**
+   * Mean over blur, mean and ROAD of (insertion - deletion AUC) of the map minus that of the
+   * random map: > 0 is better than random on average; null when nothing was measured.
+   */
+  score: number | null;
+}
+
+/** A version's faithfulness per method, measured on validation pairs (a 'faithfulness' job); stored with the version. */
+export interface FaithfulnessSummaryDto {
+  modelId: number;
+  /** the split and label of the pairs measured (label 1: same-class pairs, whose factual maps explain the similarity) */
+  split: Split;
+  label: 0 | 1 | null;
+  pairs: number;
+  /** the target layer of the layer-based methods */
+  layer: string;
+  steps: number;
+  seed: number;
+  baselines: FaithfulnessBaseline[];
+  /** the dataset's mean colour the 'mean' baseline used, per channel (of the measured images) */
+  channelMeans: number[];
+  methods: FaithfulnessMethodDto[];
+  /** the method with the highest score: the version's default in the explanation and review views */
+  defaultMethod: ExplainMethod;
+  seconds: number;
+  createdAt: string;
+}
+
+/** One image's map against a random map on its own pair: is the map worse than chance? */
+export interface ImageReliabilityDto {
+  /** deletion AUC of the map (lower is better) and of a seeded random map, same baseline */
+  map: number;
+  random: number;
+  /** the map's deletion is no better than the random map's: the map does not show what the model uses */
+  worseThanRandom: boolean;
+}
+
+/** A cheap reliability hint for the maps of one pair (explain.reliability). */
+export interface ReliabilityDto {
+  pairId: number;
+  modelId: number;
+  method: ExplainMethod;
+  layer: string;
+  baseline: FaithfulnessBaseline;
+  steps: number;
+  /** per image; null when its factual map has no evidence (nothing to rank) */
+  a: ImageReliabilityDto | null;
+  b: ImageReliabilityDto | null;
 }

@@ -65,11 +65,12 @@ export const v = {
   optional<T>(check: Check<T>): Check<T | undefined> {
     return (value, path) => (value === undefined || value === null ? undefined : check(value, path));
   },
-  array<T>(item: Check<T>, opts: { max?: number } = {}): Check<T[]> {
-    const { max = 10_000 } = opts;
+  array<T>(item: Check<T>, opts: { min?: number; max?: number } = {}): Check<T[]> {
+    const { min = 0, max = 10_000 } = opts;
     return (value, path) => {
       if (!Array.isArray(value)) fail(path, 'an array', value);
       if (value.length > max) fail(path, `an array of at most ${max} items`, `${value.length} items`);
+      if (value.length < min) fail(path, `an array of at least ${min} item${min === 1 ? '' : 's'}`, `${value.length} items`);
       return value.map((x, i) => item(x, `${path}[${i}]`));
     };
   },

@@ -124,6 +124,8 @@ const layers: ExplainLayersDto = {
   modelId: 3,
   layers: ['conv1', 'conv2'],
   default: 'conv2',
+  defaultMethod: 'gradcam',
+  defaultMethodFrom: 'none',
   methods: [
     { id: 'gradcam', label: 'Grad-CAM', kind: 'gradient', counterfactualDefined: true, counterfactualHow: 'negated weights', usesLayer: true },
     { id: 'rise', label: 'RISE', kind: 'perturbation', counterfactualDefined: false, counterfactualHow: 'RISE defines none', usesLayer: false },

@@ -61,6 +61,8 @@ const layers: ExplainLayersDto = {
   modelId: 3,
   layers: ['conv1', 'conv2'],
   default: 'conv2',
+  defaultMethod: 'gradcam',
+  defaultMethodFrom: 'none',
   methods: [
     { id: 'gradcam', label: 'Grad-CAM', kind: 'gradient', counterfactualDefined: true, counterfactualHow: 'negated weights', usesLayer: true },
     { id: 'scorecam', label: 'Score-CAM', kind: 'perturbation', counterfactualDefined: true, counterfactualHow: '1 - s', usesLayer: true },

@@ -14,25 +14,45 @@
 import type { ArgsOf } from '../../shared/contract';
 import {
   EXPLAIN_METHODS,
+  FAITHFULNESS_BASELINES,
   type ColormapName,
   type ExplainLayersDto,
   type ExplainMethod,
   type ExplainMetricsDto,
   type ExplanationDto,
+  type FaithfulnessSummaryDto,
   type JobDto,
   type JobProgressData,
   type OverlayDto,
+  type ReliabilityDto,
   type SanityDto,
   type Split,
 } from '../../shared/dto';
 import { buildImageSet, decodeImage as decodeForModel, type Shape3 } from '../engine/data';
-import { aggregateMetrics, decodeMap, METHOD_INFO, type CamMethod, type CamTarget, type ExplainEngine, type Grid, type ModelDescription, type PairBatch, type PairMetrics } from '../engine/explain';
+import {
+  aggregateMetrics,
+  decodeMap,
+  METHOD_INFO,
+  mostFaithfulMethod,
+  summariseFaithfulness,
+  type CamMethod,
+  type CamTarget,
+  type ExplainEngine,
+  type Grid,
+  type LayerTarget,
+  type ModelDescription,
+  type PairBatch,
+  type PairFaithfulness,
+  type PairMetrics,
+} from '../engine/explain';
 import { AppError, invalid, notFound } from '../errors';
 import { decodeMask } from '../images/mask';
 import { overlayPng, rawImageOf } from '../images/overlay';
 import type { Db } from '../store/db';
 import { ExplanationsRepo, type ExplanationRow, type PairWithImages } from '../store/explanations-repo';
+import { FaithfulnessRepo } from '../store/faithfulness-repo';
 import { ModelsRepo } from '../store/models-repo';
+import { createRng } from '../pairs/rng';
 import { explanationDto, storedCap, storedMeta, toRecord } from './explain-records';
 import type { JobRunner } from './jobs';
 import type { ModelService } from './models';
@@ -102,11 +122,15 @@ const camTarget = (t: Target, maxChannels?: number): CamTarget => ({
   ...(maxChannels !== undefined ? { maxChannels } : {}),
 });
 
+/** A target's version at its layer (the faithfulness job and the reliability hint run every method there). */
+const layerTarget = (t: Target): LayerTarget => ({ modelDir: t.modelDir, modelKey: t.modelKey, layer: t.camLayer });
+
 const recordKey = (pairId: number, t: Target) => ({ pairId, modelId: t.modelId, method: t.method, layer: t.layer, inputShape: t.shape });
 
 export class ExplainService {
   readonly repo: ExplanationsRepo;
   private readonly versions: ModelsRepo;
+  private readonly summaries: FaithfulnessRepo;
   private readonly overlays: OverlayCache;
   /** model key -> its description (from the engine) */
   private readonly descriptions = new Map<string, Promise<ModelDescription>>();
@@ -120,6 +144,7 @@ export class ExplainService {
   ) {
     this.repo = new ExplanationsRepo(db);
     this.versions = new ModelsRepo(db);
+    this.summaries = new FaithfulnessRepo(db);
     this.overlays = new OverlayCache(options.overlayCacheEntries ?? 256, options.overlayCacheBytes ?? 32 * 1024 * 1024);
   }
 
@@ -173,7 +198,10 @@ export class ExplainService {
 
   async layers(modelId: number): Promise<ExplainLayersDto> {
     const { model } = await this.target(modelId);
+    const summary = this.summaries.get(modelId);
     return {
+      defaultMethod: summary?.defaultMethod ?? 'gradcam',
+      defaultMethodFrom: summary ? 'faithfulness' : 'none',
       modelId,
       layers: [...model.camLayers],
       default: defaultCamLayer(model),
@@ -396,6 +424,120 @@ export class ExplainService {
     });
   }
 
+  // ---- faithfulness per method ----
+
+  /** The version's stored faithfulness summary, or null when none was measured. */
+  faithfulnessOf(modelId: number): FaithfulnessSummaryDto | null {
+    if (!this.versions.get(modelId)) throw notFound('Model version', modelId);
+    return this.summaries.get(modelId);
+  }
+
+  async startFaithfulness(args: ArgsOf<'explain.faithfulness'>): Promise<JobDto> {
+    const split = args.split ?? 'val';
+    const label = args.label ?? 1;
+    const seed = args.seed ?? 0;
+    const steps = args.steps ?? 32;
+    const { pairs: candidates } = this.pairsFor(args.modelId, { split, label });
+    if (candidates.length === 0) throw invalid(`Model version ${args.modelId} has no ${label === 1 ? 'same' : 'different'}-class pairs in split "${split}" to measure`);
+    const pairs = samplePairs(candidates, args.limit ?? 64, seed);
+    const t = await this.target(args.modelId, 'gradcam');
+    const methods = EXPLAIN_METHODS.filter((m) => !args.methods || args.methods.includes(m));
+    const baselines = FAITHFULNESS_BASELINES.filter((b) => !args.baselines || args.baselines.includes(b));
+    if (args.maxChannels !== undefined && !methods.includes('scorecam')) throw invalid('args.maxChannels: only when "scorecam" is among the methods');
+    const params = { modelId: args.modelId, split, label, pairs: pairs.length, methods, baselines, steps, seed, layer: t.camLayer, ...(args.maxChannels !== undefined ? { maxChannels: args.maxChannels } : {}) };
+    return this.jobs.start('faithfulness', params, async (ctx) => {
+      const t0 = Date.now();
+      ctx.progress(0, `measuring the mean colour of ${pairs.length} pairs' images`);
+      const channelMeans = await this.channelMeans(pairs, t.shape, ctx.signal);
+      const workers = this.engine.workers;
+      const group = workers > 0 ? 8 * workers : 16;
+      const results: PairFaithfulness[] = [];
+      for (let g = 0; g < pairs.length; g += group) {
+        await yieldToEventLoop();
+        ctx.throwIfCancelled();
+        const chunk = pairs.slice(g, g + group);
+        const { batch } = await this.batchOf(chunk, t.shape);
+        const report = (k: number) => ctx.progress((g + k) / pairs.length, `measured ${g + k}/${pairs.length} pairs (${methods.length} methods, ${baselines.length} baselines)`, pairsData(g + k, pairs.length));
+        const { result } = await this.engine.faithfulness(layerTarget(t), batch, {
+          methods,
+          baselines,
+          channelMeans,
+          steps,
+          seed,
+          indexOffset: g,
+          ...(args.maxChannels !== undefined ? { maxChannels: args.maxChannels } : {}),
+          signal: ctx.signal,
+          onProgress: report,
+        });
+        ctx.throwIfCancelled();
+        results.push(...result);
+        report(chunk.length);
+      }
+      const summarised = summariseFaithfulness(results, methods, baselines);
+      const summary: FaithfulnessSummaryDto = {
+        modelId: args.modelId,
+        split,
+        label,
+        pairs: pairs.length,
+        layer: t.camLayer,
+        steps,
+        seed,
+        baselines,
+        channelMeans,
+        methods: summarised,
+        defaultMethod: mostFaithfulMethod(summarised),
+        seconds: (Date.now() - t0) / 1000,
+        createdAt: new Date().toISOString(),
+      };
+      this.summaries.put(args.modelId, ctx.jobId, summary);
+      return { ...summary };
+    });
+  }
+
+  /** The mean colour per channel of the images of `pairs` at the model's input shape (decoded in groups, each image once). */
+  private async channelMeans(pairs: PairRef[], shape: Shape3, signal?: AbortSignal): Promise<number[]> {
+    const ids = [...new Set(pairs.flatMap((p) => [p.image_a, p.image_b]))];
+    const C = shape[2];
+    const sums = new Float64Array(C);
+    let count = 0;
+    for (let g = 0; g < ids.length; g += 256) {
+      if (signal?.aborted) break;
+      const rows = this.versions.imagesById(ids.slice(g, g + 256));
+      const set = await buildImageSet(rows, shape);
+      for (let i = 0; i < set.pixels.length; i++) sums[i % C] += set.pixels[i];
+      count += set.pixels.length / C;
+    }
+    return Array.from(sums, (v) => (count > 0 ? v / count : 0));
+  }
+
+  /**
+   * Whether the pair's maps (computed first if not stored) beat a random map at deletion on
+   * that pair, under `baseline` (default ROAD). Nothing is stored.
+   */
+  async reliability(args: ArgsOf<'explain.reliability'>, opts: { signal?: AbortSignal } = {}): Promise<ReliabilityDto> {
+    const { row, pair } = await this.ensure(args, opts);
+    const t = await this.target(args.modelId, args.method ?? 'gradcam', args.layer);
+    const baseline = args.baseline ?? 'road';
+    const steps = args.steps ?? 16;
+    const meta = storedMeta(row);
+    const mapOf = (side: 'a' | 'b'): Grid | null => {
+      const blob = row[`${side}_factual`];
+      return blob && !meta.noEvidence?.[side]?.factual ? { data: decodeMap(blob, row.map_height, row.map_width), h: row.map_height, w: row.map_width } : null;
+    };
+    const batch = await pairBatch(pair, t.shape);
+    // the 'mean' baseline: the measured dataset mean when a summary has it, else the pair's own
+    const channelMeans = baseline === 'mean' ? (this.summaries.get(args.modelId)?.channelMeans ?? meanColour(batch)) : undefined;
+    const { result } = await this.engine.reliability(layerTarget(t), batch, [mapOf('a'), mapOf('b')], {
+      baseline,
+      steps,
+      seed: args.seed ?? 0,
+      ...(channelMeans ? { channelMeans } : {}),
+      signal: opts.signal,
+      interactive: true,
+    });
+    return { pairId: args.pairId, modelId: args.modelId, method: t.method, layer: t.layer, baseline, steps, a: result[0], b: result[1] };
+  }
+
   // ---- sanity check ----
 
   /** Cascading randomisation of a copy of the model from the top (engine/explain sanity-pair.ts). */
@@ -419,6 +561,26 @@ async function pairBatch(pair: PairWithImages, shape: Shape3): Promise<PairBatch
   pixels.set(await decodeForModel(pair.a, shape), 0);
   pixels.set(await decodeForModel(pair.b, shape), size);
   return { shape, pixels, a: Int32Array.of(0), b: Int32Array.of(1) };
+}
+
+/** A seeded sample of at most `limit` pairs, in id order (so the job's order does not depend on the sampling). */
+function samplePairs<P extends PairRef>(pairs: P[], limit: number, seed: number): P[] {
+  if (pairs.length <= limit) return pairs;
+  const rng = createRng(seed, 0xfa17);
+  const pool = [...pairs];
+  for (let i = pool.length - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    [pool[i], pool[j]] = [pool[j], pool[i]];
+  }
+  return pool.slice(0, limit).sort((x, y) => x.id - y.id);
+}
+
+/** The mean colour per channel of a batch's images. */
+function meanColour(batch: PairBatch): number[] {
+  const C = batch.shape[2];
+  const sums = new Float64Array(C);
+  for (let i = 0; i < batch.pixels.length; i++) sums[i % C] += batch.pixels[i];
+  return Array.from(sums, (v) => v / (batch.pixels.length / C));
 }
 
 /** A described model's default target layer; throws SiameseModel.defaultCamLayer()'s error when it has none. */

@@ -237,6 +237,7 @@ export class ModelService {
     const channels = sizes.some((s) => s.channels === 3) ? 3 : 1;
     const arch: ModelArch = args.arch ?? (maxSide <= 64 ? 'small' : 'resnet18');
     if (args.head && arch !== 'small') throw invalid(`head "${args.head}" is an option of the small CNN, not of ${arch}`);
+    if (args.convBias !== undefined && arch !== 'small') throw invalid(`convBias is an option of the small CNN, not of ${arch}`);
     let shape: Shape3;
     if (arch === 'pretrained') {
       if (!args.backbone) throw invalid('arch "pretrained" needs backbone.dir');
@@ -265,6 +266,7 @@ export class ModelService {
       seed: args.seed ?? 0,
       width: args.width,
       ...(args.head ? { head: args.head } : {}),
+      ...(args.convBias !== undefined ? { convBias: args.convBias } : {}),
       ...(args.backbone ? { backbone: args.backbone } : {}),
       ...(args.preprocess ? { preprocess: args.preprocess } : {}),
     });

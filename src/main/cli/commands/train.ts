@@ -48,6 +48,10 @@ function trainArgs(v: Record<string, string | boolean | undefined>): TrainArgs {
   }
   const name = v.name as string | undefined;
   if (name !== undefined && (name.trim() === '' || name.length > 200)) throw usageError('--name: expected 1 to 200 characters');
+  const head = v.head as string | undefined;
+  if (head !== undefined && head !== 'flatten' && head !== 'gap') throw usageError(`--head: expected flatten or gap, got '${head}'`);
+  const convBias = v['conv-bias'] as string | undefined;
+  if (convBias !== undefined && convBias !== 'yes' && convBias !== 'no') throw usageError(`--conv-bias: expected yes or no, got '${convBias}'`);
   const preprocess = v.preprocess as string | undefined;
   if (preprocess !== undefined && !(INPUT_PREPROCESS as readonly string[]).includes(preprocess)) {
     throw usageError(`--preprocess: expected one of ${INPUT_PREPROCESS.join(', ')}, got '${preprocess}'`);
@@ -64,6 +68,8 @@ function trainArgs(v: Record<string, string | boolean | undefined>): TrainArgs {
     seed: int('seed', 0, SEED_MAX),
     augment: v.augment === true ? true : undefined,
     ...(backbone ? { backbone } : {}),
+    ...(head !== undefined ? { head: head as 'flatten' | 'gap' } : {}),
+    ...(convBias !== undefined ? { convBias: convBias === 'yes' } : {}),
     ...(preprocess !== undefined ? { preprocess: preprocess as InputPreprocess } : {}),
   };
 }
@@ -73,7 +79,7 @@ export const trainCommand: CliCommand = {
   summary: 'Train a Siamese model on a pair set; prints the new version id and its val/test metrics',
   synopsis:
     'train [--db FILE] [--dataset ID] [--pair-set ID] [--arch small|resnet18|resnet50|mobilenetv2] [--epochs N] [--batch B] [--lr X] [--margin M] ' +
-    '[--embedding N] [--seed S] [--augment] [--name N] [--parent ID] [--backbone DIR [--cut-layer NAME] [--frozen-blocks K]] [--preprocess none|tf|caffe|torch] [--json]',
+    '[--embedding N] [--seed S] [--augment] [--head flatten|gap] [--conv-bias yes|no] [--name N] [--parent ID] [--backbone DIR [--cut-layer NAME] [--frozen-blocks K]] [--preprocess none|tf|caffe|torch] [--json]',
   options: {
     dataset: { type: 'string', arg: 'ID', description: 'dataset id (default: the only dataset)' },
     'pair-set': { type: 'string', arg: 'ID', description: "pair set id (default: the dataset's newest)" },
@@ -85,6 +91,8 @@ export const trainCommand: CliCommand = {
     embedding: { type: 'string', arg: 'N', description: 'embedding size, 2..4096 (default 64)' },
     seed: { type: 'string', arg: 'S', description: 'seed of weights, pair draws and augmentation (default 0)' },
     augment: { type: 'boolean', description: 'augment training images (flips, small shifts, brightness)' },
+    head: { type: 'string', arg: 'H', description: 'small CNN: flatten or gap (global average pooling) after the last conv block' },
+    'conv-bias': { type: 'string', arg: 'yes|no', description: 'small CNN: biases in the convolutions' },
     name: { type: 'string', arg: 'N', description: 'name of the new version (default: architecture and time)' },
     parent: { type: 'string', arg: 'ID', description: 'fine-tune this version (same architecture) instead of fresh weights' },
     backbone: { type: 'string', arg: 'DIR', description: 'pretrained backbone: a tfjs LayersModel folder (model.json + shards)' },

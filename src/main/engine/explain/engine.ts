@@ -17,6 +17,8 @@ import type { TaskPool } from '../runtime/pool/pool';
 import type { CamMethod } from './cam';
 import type { CamModel } from './cam-model';
 import { describeModel, type ModelDescription } from './describe';
+import { faithfulnessForPairs, type FaithfulnessOptions, type PairFaithfulness } from './faithfulness';
+import { reliabilityOfPair, type ImageReliability, type ReliabilityOptions } from './reliability';
 import { metricsForPairs, type PairMetrics } from './measure';
 import type { Grid } from './metrics';
 import { explainPairs, subBatch, type ExplainedPair, type PairBatch } from './pairs';
@@ -32,9 +34,13 @@ export interface ModelRef {
   modelKey: string;
 }
 
-/** What to explain with: a version, its target layer (resolved by the caller) and a method. */
-export interface CamTarget extends ModelRef {
+/** A version at a target layer (resolved by the caller). */
+export interface LayerTarget extends ModelRef {
   layer: string;
+}
+
+/** What to explain with: a version, its target layer and a method. */
+export interface CamTarget extends LayerTarget {
   method: CamMethod;
   /** Score-CAM channel cap (undefined: the method's default) */
   maxChannels?: number;
@@ -58,6 +64,8 @@ export interface MeasureOptions extends EngineCallOptions {
   indexOffset?: number;
 }
 
+export type FaithfulnessJobOptions = Omit<FaithfulnessOptions, 'signal' | 'onProgress'> & EngineCallOptions;
+
 /** A result and the tfjs backend it was computed on (stored with explanations). */
 export interface Computed<R> {
   result: R;
@@ -73,6 +81,10 @@ export interface ExplainEngine {
   explain(target: CamTarget, batch: PairBatch, options?: EngineCallOptions): Promise<Computed<ExplainedPair[]>>;
   /** Each pair explained, then its maps measured (deletion / insertion, mask agreement). */
   measure(target: CamTarget, batch: PairBatch, options: MeasureOptions): Promise<Computed<PairMetrics[]>>;
+  /** Each pair explained with every method of `options`, its maps scored under every baseline (faithfulness.ts). */
+  faithfulness(target: LayerTarget, batch: PairBatch, options: FaithfulnessJobOptions): Promise<Computed<PairFaithfulness[]>>;
+  /** Each image's deletion under its stored map against a random map's, on the pair (reliability.ts). */
+  reliability(target: LayerTarget, batch: PairBatch, maps: [Grid | null, Grid | null], options: Omit<ReliabilityOptions, 'signal'> & EngineCallOptions): Promise<Computed<[ImageReliability | null, ImageReliability | null]>>;
   /** The model-randomisation sanity check of one pair. */
   sanity(target: CamTarget, input: Omit<SanityInput, 'method' | 'maxChannels'>, options?: EngineCallOptions): Promise<Computed<SanityResult>>;
   /** Frees what is held for a version (its loaded model): call when it is deleted. */
@@ -119,6 +131,15 @@ export function inProcessExplainEngine(ready: () => Promise<unknown> = async () 
       }),
       backend: thisThreadBackend(),
     }),
+    faithfulness: async (t, batch, o) => {
+      const { signal, onProgress, interactive: _interactive, ...options } = o;
+      const camModel = toCamModel(await load(t), t.layer);
+      return { result: await faithfulnessForPairs(camModel, batch, { ...options, signal, onProgress }), backend: thisThreadBackend() };
+    },
+    reliability: async (t, batch, maps, o) => {
+      const { interactive: _i, onProgress: _p, ...options } = o;
+      return { result: await reliabilityOfPair(toCamModel(await load(t), t.layer), batch, maps, options), backend: thisThreadBackend() };
+    },
     sanity: async (t, input, o = {}) => ({
       // the randomised copy is loaded fresh (and disposed by sanityForPair)
       result: await sanityForPair(await cam(t), () => loadSiamese(t.modelDir), t.layer, { ...input, method: t.method, ...cap(t) }, { signal: o.signal }),
@@ -199,6 +220,35 @@ export function poolExplainEngine(pool: ExplainPool | (() => ExplainPool), local
         chunking(p, n, o),
       );
       return joined(parts);
+    },
+    faithfulness: async (t, batch, o) => {
+      const p = get();
+      if (!p) return local.faithfulness(t, batch, o);
+      const { signal: _s, onProgress: _p, interactive: _i, ...options } = o;
+      const offset = o.indexOffset ?? 0;
+      const n = batch.a.length;
+      const parts = await parallelMap(
+        p,
+        'explain.faithfulness',
+        n,
+        (start, end) => {
+          const sub = subBatch(batch, start, end).batch;
+          return { payload: { ...sub, ...options, modelDir: t.modelDir, modelKey: t.modelKey, layer: t.layer, indexOffset: offset + start }, transfer: [sub.pixels.buffer as ArrayBuffer] };
+        },
+        chunking(p, n, o),
+      );
+      return joined(parts);
+    },
+    reliability: async (t, batch, maps, o) => {
+      const p = get();
+      if (!p) return local.reliability(t, batch, maps, o);
+      const { signal, interactive: _i, onProgress: _p, ...options } = o;
+      const { backend, images } = await p.run(
+        'explain.reliability',
+        { ...batch, ...options, modelDir: t.modelDir, modelKey: t.modelKey, layer: t.layer, maps },
+        { signal, transfer: [batch.pixels.buffer as ArrayBuffer], priority: 'interactive' },
+      );
+      return { result: images, backend };
     },
     sanity: async (t, input, o = {}) => {
       const p = get();

@@ -7,6 +7,8 @@ import { defineTasks, type TaskContext } from '../runtime/pool/registry';
 import type { CamMethod } from './cam';
 import type { CamModel } from './cam-model';
 import { describeModel } from './describe';
+import { faithfulnessForPairs, type FaithfulnessOptions } from './faithfulness';
+import { reliabilityOfPair, type ReliabilityOptions } from './reliability';
 import { metricsForPairs } from './measure';
 import type { Grid } from './metrics';
 import { explainPairs, type PairBatch } from './pairs';
@@ -53,6 +55,21 @@ export interface SanityTaskPayload extends SanityInput {
   layer: string;
 }
 
+export interface FaithfulnessTaskPayload extends PairBatch, Omit<FaithfulnessOptions, 'signal' | 'onProgress'> {
+  modelDir: string;
+  modelKey: string;
+  /** target layer of the layer-based methods */
+  layer: string;
+}
+
+export interface ReliabilityTaskPayload extends PairBatch, Omit<ReliabilityOptions, 'signal'> {
+  modelDir: string;
+  modelKey: string;
+  layer: string;
+  /** the pair's stored factual maps, a then b (null: no evidence) */
+  maps: [Grid | null, Grid | null];
+}
+
 const progressOf = (ctx: TaskContext) => (done: number, total: number) => ctx.progress(done / Math.max(1, total), undefined, { done, total });
 
 export const explainTasks = defineTasks({
@@ -79,6 +96,17 @@ export const explainTasks = defineTasks({
       maxChannels: p.maxChannels,
     });
     return { backend: backendInfo()?.name ?? null, pairs: res };
+  },
+
+  'explain.faithfulness': async (p: FaithfulnessTaskPayload, ctx) => {
+    const cam = await camIn(ctx, p);
+    const res = await faithfulnessForPairs(cam, p, { ...p, signal: ctx.signal, onProgress: progressOf(ctx) });
+    return { backend: backendInfo()?.name ?? null, pairs: res };
+  },
+
+  'explain.reliability': async (p: ReliabilityTaskPayload, ctx) => {
+    const cam = await camIn(ctx, p);
+    return { backend: backendInfo()?.name ?? null, images: await reliabilityOfPair(cam, p, p.maps, { ...p, signal: ctx.signal }) };
   },
 
   /** The original model comes from the worker's cache; the randomised copy is loaded fresh and disposed. */

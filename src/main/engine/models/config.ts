@@ -53,6 +53,14 @@ export interface ModelConfig {
   headUnits: number;
   /** Small CNN only: the head after conv4 (default 'flatten'; absent in configs saved before it existed). */
   head?: SmallHead;
+  /**
+   * Small CNN only: whether its convolutions have a bias (absent: true, as saved before it
+   * existed). Without one, a conv block's output is exactly 0 where its receptive field sees only
+   * black (0) pixels, so no channel stays active on a black background and no CAM can put
+   * evidence there; with one, a channel whose bias keeps it active everywhere lights up the
+   * background in every gradient map that weighs it.
+   */
+  convBias?: boolean;
   backbone?: PretrainedBackboneConfig;
   /**
    * Input preprocessing, applied inside the network as its first layer ('preprocess'), so
@@ -108,6 +116,7 @@ export function defaultModelConfig(partial: Partial<ModelConfig> & Pick<ModelCon
     width: partial.width ?? 1,
     headUnits: partial.headUnits ?? 256,
     ...(partial.head ? { head: partial.head } : {}),
+    ...(partial.convBias !== undefined ? { convBias: partial.convBias } : {}),
     ...(partial.backbone ? { backbone: partial.backbone } : {}),
     ...(partial.preprocess ? { preprocess: partial.preprocess } : {}),
   };

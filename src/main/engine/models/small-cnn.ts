@@ -14,8 +14,9 @@ export function buildSmallCnn(cfg: ModelConfig): tf.LayersModel {
   const f1 = Math.max(1, Math.round(32 * cfg.width));
   const f2 = Math.max(1, Math.round(64 * cfg.width));
   const dense = Math.max(1, Math.round(128 * cfg.width));
+  const useBias = cfg.convBias ?? true;
   const conv = (name: string, filters: number) =>
-    tf.layers.conv2d({ name, filters, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: seeds.heNormal() });
+    tf.layers.conv2d({ name, filters, kernelSize: 3, padding: 'same', activation: 'relu', useBias, kernelInitializer: seeds.heNormal() });
   const input = tf.input({ shape: cfg.inputShape, name: 'input' });
   let x: ST = apply(conv('conv1', f1), preprocessInput(input, preprocessOf(cfg)));
   x = apply(conv('conv2', f1), x);

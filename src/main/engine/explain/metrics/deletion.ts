@@ -19,6 +19,7 @@
 // by a black deletion; blur, mean and ROAD change every pixel they remove.
 // The random-map and centre-prior baselines give the same curves for reference maps.
 import * as tf from '@tensorflow/tfjs';
+import type { FaithfulnessBaseline } from '../../../../shared/dto';
 import type { CamModel } from '../cam-model';
 import { scoreInChunks } from '../cam/perturb';
 import { checkAborted, type ProgressFn } from '../cam/types';
@@ -30,11 +31,8 @@ import type { Grid } from './localization';
 export type CurveMode = 'deletion' | 'insertion';
 export type PixelBaseline = 'zeros' | 'blur' | 'road' | number | readonly number[];
 
-/** The baselines a faithfulness summary is measured under (names of the contract; see pixelBaseline). */
-export type BaselineName = 'black' | 'blur' | 'mean' | 'road';
-
-/** The pixel baseline of a name; 'mean' needs the dataset's channel means. */
-export function pixelBaseline(name: BaselineName, channelMeans?: readonly number[]): PixelBaseline {
+/** The pixel baseline of a contract baseline name; 'mean' needs the dataset's channel means. */
+export function pixelBaseline(name: FaithfulnessBaseline, channelMeans?: readonly number[]): PixelBaseline {
   switch (name) {
     case 'black':
       return 'zeros';
