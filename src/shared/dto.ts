@@ -245,6 +245,8 @@ export interface ExplainLayersDto {
   /** the last convolutional block */
   default: string;
   methods: ExplainMethodDto[];
+  /** the network's input [height, width, channels] (maps of small inputs get their reliability hint at once) */
+  inputShape: [number, number, number];
   /** the version's most faithful method (its faithfulness summary), else Grad-CAM */
   defaultMethod: ExplainMethod;
   /** where defaultMethod comes from: the stored faithfulness summary, or none yet (Grad-CAM) */
@@ -387,6 +389,8 @@ export interface FaithfulnessByBaselineDto {
 
 export interface FaithfulnessMethodDto {
   method: ExplainMethod;
+  /** the method's name for people ("Grad-CAM") */
+  label: string;
   /** images whose factual map had no evidence (not measured) */
   noEvidence: number;
   byBaseline: Partial<Record<FaithfulnessBaseline, FaithfulnessByBaselineDto>>;

@@ -124,6 +124,7 @@ const layers: ExplainLayersDto = {
   modelId: 3,
   layers: ['conv1', 'conv2'],
   default: 'conv2',
+  inputShape: [28, 28, 1],
   defaultMethod: 'gradcam',
   defaultMethodFrom: 'none',
   methods: [

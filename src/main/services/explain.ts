@@ -200,6 +200,7 @@ export class ExplainService {
     const { model } = await this.target(modelId);
     const summary = this.summaries.get(modelId);
     return {
+      inputShape: [...model.inputShape] as [number, number, number],
       defaultMethod: summary?.defaultMethod ?? 'gradcam',
       defaultMethodFrom: summary ? 'faithfulness' : 'none',
       modelId,

@@ -11,7 +11,7 @@
 // better than random on average). The method with the highest score is the default.
 import * as tf from '@tensorflow/tfjs';
 import type { AucTripleDto, FaithfulnessBaseline, FaithfulnessMethodDto } from '../../../shared/dto';
-import { CAM_METHODS, type CamMethod } from './cam';
+import { CAM_METHODS, METHOD_INFO, type CamMethod } from './cam';
 import { checkAborted } from './cam/types';
 import type { CamModel } from './cam-model';
 import { aggregateAucs, centrePriorMap, perturbationCurve, pixelBaseline, randomMap, type AucTriple, type CurveMode, type Grid } from './metrics';
@@ -152,7 +152,7 @@ export function summariseFaithfulness(results: readonly PairFaithfulness[], meth
       };
     }
     for (const r of results) for (const img of r.images) if (img.maps[method] === null) noEvidence++;
-    return { method, noEvidence, byBaseline, score: faithfulnessScore(byBaseline) };
+    return { method, label: METHOD_INFO[method].label, noEvidence, byBaseline, score: faithfulnessScore(byBaseline) };
   });
 }
 

@@ -7,6 +7,7 @@ import { useExplanation, type ExplainRequest } from './explain/explanation';
 import { useModelChoice } from './explain/model-choice';
 import { useOverlays, type ShowMode } from './explain/overlays';
 import { usePairCursor, type PairContext } from './explain/pair-cursor';
+import { AUTO_RELIABILITY_MAX_SIDE, useReliability } from './explain/reliability';
 import { useSanityCheck } from './explain/sanity';
 import { parseChannelCap } from './explain/scorecam';
 import { clampOpacity } from './explain/shortcuts';
@@ -48,10 +49,16 @@ export const useExplainStore = defineStore('explain', () => {
   }
   const withCap = <T extends object>(args: T | null) => args && { ...args, ...capArgs() };
 
-  const current = useExplanation(() => withCap(pairArgs()), () => void overlays.loadOverlays());
+  const current = useExplanation(() => withCap(pairArgs()), () => {
+    void overlays.loadOverlays();
+    reliabilityHint.clearReliability();
+    const side = Math.max(...(layersInfo.value?.inputShape.slice(0, 2) ?? [Infinity]));
+    if (side <= AUTO_RELIABILITY_MAX_SIDE) void reliabilityHint.checkReliability();
+  });
   const { explanation, explaining, explain } = current;
   const overlays = useOverlays({ explanation, explaining, colormap, methodInfo });
   const sanityCheck = useSanityCheck(pairArgs);
+  const reliabilityHint = useReliability(() => withCap(pairArgs()));
   const jobs = useExplainJobs({ target: () => withCap(methodArgs()), pairId: () => pair.value?.id ?? null, split: () => context.value?.split ?? null });
 
   /** A move to another pair (prev/next, go to) found one: explain it. */
@@ -173,6 +180,8 @@ export const useExplainStore = defineStore('explain', () => {
     explanation, explaining, explainStartedAt: current.explainStartedAt, explainError: current.explainError, overlays: overlays.overlays,
     metricsJob: jobs.metricsJob, metricsRunning: jobs.metricsRunning, metrics: jobs.metrics, metricsScope: jobs.metricsScope, batchJob: jobs.batchJob, batchRunning: jobs.batchRunning,
     sanity: sanityCheck.sanity, sanityRunning: sanityCheck.sanityRunning, sanityError: sanityCheck.sanityError,
+    reliability: reliabilityHint.reliability, reliabilityRunning: reliabilityHint.reliabilityRunning, reliabilityError: reliabilityHint.reliabilityError,
+    checkReliability: reliabilityHint.checkReliability,
     init, loadModels, setModel, useVersion, openPair, step: cursor.step, goTo: cursor.goTo, explain, abandonExplain: current.abandonExplain, panel: overlays.panel,
     setMethod, setMethodIndex, setLayer, setColormap, setMaxChannels, setOpacity,
     runMetrics: jobs.runMetrics, cancelMetrics: jobs.cancelMetrics, runBatch: jobs.runBatch, cancelBatch: jobs.cancelBatch, runSanity: sanityCheck.runSanity, abandonSanity: sanityCheck.abandonSanity,

@@ -4,6 +4,7 @@ import type { ModelVersionDto, Split } from '../../../shared/dto';
 import { onEvent, useApi } from '../api';
 import { useAppStore } from './app';
 import { isFinished, useTrackedJob } from './jobs';
+import { useFaithfulness } from './models/faithfulness';
 import { useTraining } from './models/training';
 
 /**
@@ -26,6 +27,7 @@ export const useModelsStore = defineStore('models', () => {
     void app.loadInfo(); // the engine has started: the backend is known now
   });
   const evaluation = useTrackedJob({ what: 'Evaluation', onFinished: () => refresh() });
+  const faithfulness = useFaithfulness(selectedId);
   const lastExport = ref<string | null>(null);
 
   async function refresh(): Promise<void> {
@@ -42,6 +44,7 @@ export const useModelsStore = defineStore('models', () => {
   function select(id: number | null): void {
     selectedId.value = id;
     lastExport.value = null;
+    if (faithfulness.faithfulnessFor.value !== id) void faithfulness.loadFaithfulness(id);
   }
 
   async function evaluate(id: number, splits: Split[]): Promise<void> {
@@ -87,6 +90,8 @@ export const useModelsStore = defineStore('models', () => {
   return {
     versions, loaded, selectedId, selected, form, pairSets, trainJob, training, live, starting, attempted, formErrors, trainError,
     evalJob: evaluation.job, evaluating: evaluation.running, lastExport,
+    faithfulness: faithfulness.faithfulness, faithfulnessJob: faithfulness.faithfulnessJob, measuringFaithfulness: faithfulness.measuringFaithfulness,
+    measureFaithfulness: faithfulness.measureFaithfulness, cancelFaithfulness: faithfulness.cancelFaithfulness,
     refresh, setFormDataset, select, startTrain, cancelTrain, evaluate, cancelEvaluate: evaluation.cancel, remove, exportTo,
   };
 });

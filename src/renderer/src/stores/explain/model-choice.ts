@@ -45,7 +45,14 @@ export function useModelChoice() {
     modelId.value = next?.id ?? null;
   }
 
-  /** The chosen model's layers and methods; keeps the layer and method where the model has them. */
+  /** The version whose default method was last applied: a version opens on its most faithful method once. */
+  let defaultAppliedFor: number | null = null;
+
+  /**
+   * The chosen model's layers and methods. A version seen for the first time opens on its default
+   * method (the most faithful one measured, else Grad-CAM); afterwards the method chosen is kept
+   * where the model has it.
+   */
   async function loadLayers(): Promise<void> {
     const id = modelId.value;
     layersInfo.value = null;
@@ -55,6 +62,10 @@ export function useModelChoice() {
       if (modelId.value !== id) return;
       layersInfo.value = info;
       if (layer.value !== null && !info.layers.includes(layer.value)) layer.value = null;
+      if (defaultAppliedFor !== id && info.methods.some((m) => m.id === info.defaultMethod)) {
+        defaultAppliedFor = id;
+        method.value = info.defaultMethod;
+      }
       if (!info.methods.some((m) => m.id === method.value) && info.methods.length) method.value = info.methods[0].id;
     } catch (error) {
       app.notify(error);
