@@ -6,7 +6,11 @@
 // Adam 1e-3, batch 128 pairs, at most 10 epochs, best epoch by validation ROC AUC.
 //
 //   npx tsx scripts/train-fashion.ts [--epochs 10] [--seed 0] [--backend wasm] [--out DIR] [--limit N]
-//        [--head flatten|gap] [--width 1] [--workers 1]
+//        [--head flatten|gap] [--conv-bias yes|no] [--width 1] [--workers 1] [--exclude IDX-DIR]
+//
+// --exclude IDX-DIR: leave out of every split the images found (same pixels) in that folder's
+// idx files, e.g. resources/demo/fashion-mnist: the bundled demo model is trained this way
+// (npm run demo-model), so none of the demo's images was seen in training.
 //
 // --workers N (default 1): N > 1 trains data-parallel over N engine worker threads (one backend
 // each; engine/train/data-parallel.ts); 1 trains in this thread as before. The batches, and so
@@ -80,6 +84,17 @@ function anchorPairs(indices: number[], labels: Uint8Array, offset: number, seed
   return { a: Int32Array.from(a), b: Int32Array.from(b), label: Uint8Array.from(label) };
 }
 
+/** The pixel contents (784 bytes each, as a string key) of every image in an idx folder's files. */
+function imageKeys(dir: string): Set<string> {
+  const keys = new Set<string>();
+  for (const file of ['train-images-idx3-ubyte.gz', 't10k-images-idx3-ubyte.gz']) {
+    const buf = gunzipSync(readFileSync(join(dir, file)));
+    const n = buf.readUInt32BE(4);
+    for (let i = 0; i < n; i++) keys.add(buf.subarray(16 + i * 784, 16 + (i + 1) * 784).toString('latin1'));
+  }
+  return keys;
+}
+
 async function main(): Promise<void> {
   const epochs = Number(arg('epochs', '10'));
   const seed = Number(arg('seed', '0'));
@@ -101,16 +116,27 @@ async function main(): Promise<void> {
   const images: ImageSet = imageSetFromBytes(bytes, nTr + nTe, [28, 28, 1]);
   const trainLabels = trLab.subarray(0, nTr);
   const testLabels = teLab.subarray(0, nTe);
+  const excludeDir = arg('exclude', '');
+  const excluded = excludeDir ? imageKeys(excludeDir) : new Set<string>();
+  const kept = (data: Uint8Array, i: number) => !excluded.has(Buffer.from(data.buffer, data.byteOffset + i * 784, 784).toString('latin1'));
 
   const split = stratifiedSplit(trainLabels, 0.1, seed);
+  if (excluded.size > 0) {
+    const before = split.train.length + split.val.length;
+    split.train = split.train.filter((i) => kept(trImg.data, i));
+    split.val = split.val.filter((i) => kept(trImg.data, i));
+    console.log(`excluded ${before - split.train.length - split.val.length} training images found in ${excludeDir}`);
+  }
   const val = anchorPairs(split.val, trainLabels, 0, seed * 7 + 1);
-  const test = anchorPairs(Array.from({ length: nTe }, (_, i) => i), testLabels, nTr, seed * 7 + 2);
+  const testIdx = Array.from({ length: nTe }, (_, i) => i).filter((i) => kept(teImg.data, i));
+  const test = anchorPairs(testIdx, testLabels, nTr, seed * 7 + 2);
   console.log(`images: train ${split.train.length}, val ${split.val.length}, test ${nTe}; pairs: val ${val.a.length}, test ${test.a.length}, train ${2 * split.train.length} per epoch (redrawn)`);
 
   const head = arg('head', 'flatten') as SmallHead;
+  const convBias = arg('conv-bias', 'yes') === 'yes';
   const width = Number(arg('width', '1'));
   const workers = Math.max(1, Math.floor(Number(arg('workers', '1'))));
-  const config = defaultModelConfig({ arch: 'small', inputShape: [28, 28, 1], embeddingSize: 64, margin: 2.0, seed, width, ...(head !== 'flatten' ? { head } : {}) });
+  const config = defaultModelConfig({ arch: 'small', inputShape: [28, 28, 1], embeddingSize: 64, margin: 2.0, seed, width, ...(head !== 'flatten' ? { head } : {}), ...(convBias ? {} : { convBias: false }) });
   const trainConfig: Partial<TrainConfig> = { epochs, batchSize: 128, learningRate: 1e-3, seed, earlyStoppingPatience: 3, lrPatience: 2 };
   // The step runner: this thread, or data-parallel replicas in `workers` engine workers.
   let runner: StepRunner;
@@ -165,7 +191,7 @@ async function main(): Promise<void> {
     console.log(
       `RESULT best epoch ${result.bestEpoch}/${result.history.length} val AUC ${result.bestValAuc.toFixed(4)} | test AUC ${t.auc.toFixed(4)} accuracy ${t.accuracy.toFixed(4)} precision ${t.precision.toFixed(4)} recall ${t.recall.toFixed(4)} F1 ${t.f1.toFixed(4)} threshold ${threshold.toFixed(4)} | ${(result.seconds / result.history.length).toFixed(1)} s/epoch (incl. val), total ${((Date.now() - started) / 1000).toFixed(0)} s on ${backend.name} x ${workers} thread(s)`,
     );
-    await save({ result, evaluation: { threshold, test: { auc: t.auc, accuracy: t.accuracy } } });
+    await save({ train: trainConfig, result, evaluation: { threshold, test: { auc: t.auc, accuracy: t.accuracy, pairs: test.a.length } }, ...(excludeDir ? { excluded: excludeDir } : {}) });
     console.log(`saved to ${out}`);
   } finally {
     await runner.dispose();

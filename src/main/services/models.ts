@@ -1,7 +1,7 @@
 // Model versions: training and evaluation as jobs, list/get/delete/export, and where a
 // version's folder is. The tensor work goes through a ModelEngine: in-process by default, or
 // the worker pool (poolModelEngine).
-import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { ArgsOf } from '../../shared/contract';
 import type { EpochDto, JobDto, JobProgressData, ModelArch, ModelMetricsDto, ModelVersionDto, Split, SplitMetricsDto } from '../../shared/dto';
@@ -9,7 +9,7 @@ import { AppError, invalid, notFound } from '../errors';
 import { buildImageSet, pairListFrom, type PairList, type Shape3 } from '../engine/data';
 import { evaluateTask, evaluateTaskParallel, type EvaluateOutcome, type EvaluateProgress, type EvaluateRequest, type EvaluateTasks, type EvaluationResult, type SplitMetrics } from '../engine/evaluate';
 import type { ModelRef } from '../engine/explain';
-import { checkPreprocess, defaultModelConfig, savedModelInputShape, type ModelConfig } from '../engine/models';
+import { checkPreprocess, defaultModelConfig, savedModelInputShape, SIAMESE_JSON, type ModelConfig } from '../engine/models';
 import { DEFAULT_AUGMENT, NO_AUGMENT, trainTask, trainTaskParallel, type TrainData, type TrainOutcome, type TrainProgress, type TrainRequest, type TrainTasks } from '../engine/train';
 import type { TaskPool } from '../engine/runtime';
 import type { Db } from '../store/db';
@@ -453,6 +453,63 @@ export class ModelService {
       return { modelId: args.id, ...summary(metrics) };
     });
   }
+
+  // ---- import of a saved version (e.g. the bundled demo model) ----
+
+  /**
+   * Registers a model folder saved by SimLens (siamese.json + model.json + weights) as a new
+   * version of a dataset's pair set: copied into the workspace, row and folder committed together.
+   * Its metrics are not known yet: evaluate it (models.evaluate) to get them.
+   */
+  importVersion(sourceDir: string, target: { name: string; datasetId: number; pairSetId: number }): ModelVersionDto {
+    const meta = readSavedVersion(sourceDir);
+    if (!this.repo.datasetExists(target.datasetId)) throw notFound('Dataset', target.datasetId);
+    const info = this.repo.pairSet(target.pairSetId);
+    if (!info || info.datasetId !== target.datasetId) throw invalid(`Pair set ${target.pairSetId} is not a pair set of dataset ${target.datasetId}`);
+    mkdirSync(this.modelsDir, { recursive: true });
+    const staging = join(this.modelsDir, `.tmp-import-${process.pid}-${Date.now()}`);
+    cpSync(sourceDir, staging, { recursive: true });
+    try {
+      const id = this.repo.transaction(() => {
+        const newId = this.repo.insert({
+          name: target.name,
+          datasetId: target.datasetId,
+          pairSetId: target.pairSetId,
+          parentId: null,
+          jobId: null,
+          arch: meta.config.arch,
+          config: { model: meta.config, ...(meta.train ? { train: meta.train } : {}), importedFrom: sourceDir },
+          weightsPath: null,
+          seed: meta.config.seed,
+          backend: null,
+          metrics: null,
+        });
+        const rel = `models/${newId}`;
+        const final = resolve(this.options.workspaceDir, rel);
+        if (existsSync(final)) rmSync(final, { recursive: true, force: true }); // an orphan of a crash
+        renameSync(staging, final);
+        this.repo.setWeightsPath(newId, rel);
+        return newId;
+      });
+      return this.get(id);
+    } finally {
+      rmSync(staging, { recursive: true, force: true });
+    }
+  }
+}
+
+/** The config (and training settings, when saved) of a version folder, checked before anything is copied. */
+function readSavedVersion(dir: string): { config: ModelConfig; train?: unknown } {
+  const metaPath = join(dir, SIAMESE_JSON);
+  if (!existsSync(join(dir, 'model.json')) || !existsSync(metaPath)) throw invalid(`${dir} is not a saved SimLens model (it needs model.json and ${SIAMESE_JSON})`);
+  let meta: { format?: string; config?: ModelConfig; train?: unknown };
+  try {
+    meta = JSON.parse(readFileSync(metaPath, 'utf8')) as typeof meta;
+  } catch (error) {
+    throw invalid(`${metaPath}: not valid JSON (${(error as Error).message})`);
+  }
+  if (meta.format !== 'simlens-siamese' || !meta.config || !Array.isArray(meta.config.inputShape)) throw invalid(`${metaPath}: not a SimLens model description`);
+  return { config: meta.config, ...(meta.train ? { train: meta.train } : {}) };
 }
 
 /** The job's structured progress (JobDto.data) for a model task's progress report. */
