@@ -3,6 +3,7 @@
 // generated from it (seed 42), so a new user sees pairs at once.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { jobResult } from '../shared/job-result';
 import type { SimLensApp } from './app';
 import { AppError } from './errors';
 import { resourcesDir } from './paths';
@@ -72,7 +73,7 @@ async function prepare(app: SimLensApp, options: DemoOptions): Promise<DemoResul
   result.pairsJobId = jobId;
   const job = await app.jobs.wait(jobId);
   if (job.status !== 'done') throw new AppError('failed', `Generating the demo pairs failed (${job.status}): ${job.error ?? 'no reason given'}`);
-  result.pairSetId = (job.result?.pairSetId as number | undefined) ?? null;
+  result.pairSetId = jobResult(job, 'pairs')?.pairSetId ?? null;
   if (result.action === 'none') result.action = 'pairs';
   return result;
 }

@@ -4,19 +4,32 @@
 export type Split = 'train' | 'val' | 'test';
 export const SPLITS: readonly Split[] = ['train', 'val', 'test'];
 
-export type JobKind = 'import' | 'pairs' | 'train' | 'evaluate' | 'explain' | 'metrics';
 export type JobStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled' | 'interrupted';
 
-export interface JobDto {
+/** What a job of each kind returns: its JobDto.result once done. */
+export interface JobResults {
+  import: ImportJobResult;
+  pairs: PairsJobResult;
+  train: TrainJobResult;
+  evaluate: EvaluateJobResult;
+  explain: ExplainJobResult;
+  metrics: ExplainMetricsDto;
+}
+export type JobKind = keyof JobResults;
+export type JobResultOf<K extends JobKind> = JobResults[K];
+
+/** A job of one kind; JobDto is the union over the kinds, so narrowing on `kind` types `result`. */
+export interface JobOf<K extends JobKind> {
   id: number;
-  kind: JobKind;
+  kind: K;
   status: JobStatus;
   /** 0..1 */
   progress: number;
   message: string | null;
   error: string | null;
   params: Record<string, unknown>;
-  result: Record<string, unknown> | null;
+  /** null until the job is done */
+  result: JobResults[K] | null;
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;
@@ -28,6 +41,10 @@ export interface JobDto {
   data?: JobProgressData;
 }
 
+/** The job type of each kind (indexed with a generic kind, it stays JobOf<K>: see shared/job-result.ts). */
+export type JobsByKind = { [K in JobKind]: JobOf<K> };
+export type JobDto = JobsByKind[JobKind];
+
 /** Structured job progress (JobDto.data), by kind. */
 export type JobProgressData =
   /** a training step: running mean loss of the epoch so far */
@@ -36,6 +53,83 @@ export type JobProgressData =
   | { kind: 'train.epoch'; record: EpochDto; epochs: number | null }
   /** explain / metrics jobs: pairs done of the total */
   | { kind: 'pairs'; done: number; total: number };
+
+// ---- job results (JobResults), by kind ----
+
+/** The pair set a CSV import wrote: the CSV's pairs whose two images made it in. */
+export interface CsvPairSetResult {
+  pairSetId: number;
+  pairs: number;
+  /** CSV pairs left out because one of their images could not be imported */
+  droppedPairs: number;
+  /** CSV pairs per split */
+  splitPairs: Record<Split, number>;
+}
+
+/** The result of an 'import' job; the pair set's fields only for a CSV import. */
+export interface ImportJobResult extends Partial<CsvPairSetResult> {
+  datasetId: number;
+  datasetName: string;
+  totals: Record<ImportFileStatus, number>;
+}
+
+/** Pairs per label in one split, as reported in a pairs job's result. */
+export interface SplitCountsResult {
+  images: number;
+  classes: number;
+  positive: number;
+  negative: number;
+  anchorsWithoutPairs: number;
+}
+
+/** The result of a 'pairs' job. */
+export interface PairsJobResult {
+  pairSetId: number;
+  datasetId: number;
+  seed: number;
+  /** 'official-test': the dataset's official test images are the test split; the rest split train:val by `ratios`. */
+  protocol: 'ratios' | 'official-test';
+  ratios: [number, number, number];
+  pairsPerAnchor: number;
+  pairCount: number;
+  counts: Record<Split, SplitCountsResult>;
+  /** Images without a class label: left out of every split. */
+  skippedUnlabelled: number;
+  warnings: string[];
+}
+
+/** A version's metrics in short: the threshold, and AUC and accuracy of each evaluated split (e.g. valAuc, testAccuracy). */
+export type ModelMetricsSummary = { threshold: number } & Partial<Record<`${Split}Auc` | `${Split}Accuracy`, number>>;
+
+/** The result of a 'train' job: the new version and its metrics in short. */
+export type TrainJobResult = ModelMetricsSummary & {
+  modelId: number;
+  bestEpoch: number;
+  /** epochs trained (early stopping may end before the epochs asked for) */
+  epochs: number;
+  history: EpochDto[];
+};
+
+/** The result of an 'evaluate' job: the version and its new metrics in short. */
+export type EvaluateJobResult = ModelMetricsSummary & { modelId: number };
+
+/** The result of an 'explain' (batch explanation) job. */
+export interface ExplainJobResult {
+  modelId: number;
+  method: ExplainMethod;
+  /** the stored layer key ('input' for input-space methods) */
+  layer: string;
+  split: Split | null;
+  /** pairs asked for */
+  pairs: number;
+  explained: number;
+  /** pairs already explained with this method and layer (left as stored) */
+  skipped: number;
+  workers: number;
+  /** null when nothing was explained */
+  msPerPair: number | null;
+  seconds: number;
+}
 
 export type ImportSourceKind = 'folder' | 'csv' | 'idx';
 

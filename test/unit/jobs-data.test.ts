@@ -11,6 +11,9 @@ import { JobRunner } from '../../src/main/services/jobs';
 import { openDatabase, type Db } from '../../src/main/store/db';
 import { JobsRepo } from '../../src/main/store/jobs-repo';
 
+/** A stand-in job result: these tests check the runner, not what a real task of the kind returns. */
+const stub = (result: object) => result as never;
+
 let dir = '';
 let db: Db | undefined;
 function setup(): { runner: JobRunner; updates: JobDto[] } {
@@ -42,7 +45,7 @@ describe('JobRunner: structured progress data', () => {
       }
       ctx.progress(0.9, 'evaluating', step(3, 1000));
       await gate;
-      return { ok: true };
+      return stub({ ok: true });
     });
     while (!updates.some((u) => u.message === 'epoch 3 done')) await new Promise((r) => setTimeout(r, 5));
     const epochs = updates.filter((u) => u.data?.kind === 'train.epoch').map((u) => (u.data as Extract<JobProgressData, { kind: 'train.epoch' }>).record.epoch);
@@ -65,7 +68,7 @@ describe('JobRunner: structured progress data', () => {
       ctx.progress(0, 'loading images');
       ctx.progress(0.01, 'epoch 1 step 1', step(1, 1)); // within the 100 ms of the previous update
       ctx.progress(0.02, 'epoch 1 step 2', step(1, 2)); // throttled
-      return {};
+      return stub({});
     });
     await runner.wait(job.id);
     expect(updates.filter((u) => u.status === 'running' && u.message !== null).map((u) => u.message)).toEqual(['loading images', 'epoch 1 step 1']);
@@ -77,7 +80,7 @@ describe('JobRunner: structured progress data', () => {
       ctx.progress(0, 'explaining 2 pairs', { kind: 'pairs', done: 0, total: 2 });
       await new Promise((r) => setTimeout(r, 120));
       ctx.progress(0.5, 'saving');
-      return {};
+      return stub({});
     });
     await runner.wait(job.id);
     const running = updates.filter((u) => u.status === 'running' && u.message !== null);

@@ -8,7 +8,7 @@ import { useModelsStore } from '../../src/renderer/src/stores/models';
 import { emptyLive, foldTrainData, foldTrainJob, trainProgressOf } from '../../src/renderer/src/stores/models/train-progress';
 import type { Envelope } from '../../src/shared/bridge';
 import type { Events } from '../../src/shared/contract';
-import type { EpochDto, JobDto, JobProgressData } from '../../src/shared/dto';
+import type { EpochDto, JobDto, JobOf, JobProgressData } from '../../src/shared/dto';
 
 const flush = () => new Promise((r) => setTimeout(r, 0));
 const step = (epoch: number, step: number, loss: number): JobProgressData => ({ kind: 'train.step', epoch, epochs: 2, step, steps: 4, loss, learningRate: 1e-3, etaSeconds: 3 });
@@ -43,7 +43,7 @@ describe('foldTrainData', () => {
 });
 
 let listeners: ((job: JobDto) => void)[] = [];
-const job = (patch: Partial<JobDto>): JobDto => ({
+const job = (patch: Partial<JobOf<'train'>>): JobDto => ({
   id: 5, kind: 'train', status: 'running', progress: 0, message: null, error: null, params: {}, result: null, createdAt: '', startedAt: null, finishedAt: null, ...patch,
 });
 

@@ -13,7 +13,7 @@ import { defaultTrainForm, trainArgs } from '../../src/renderer/src/stores/model
 import { emptyLive, foldTrainMessage, parseTrainMessage } from '../../src/renderer/src/stores/models/train-progress';
 import type { Envelope } from '../../src/shared/bridge';
 import type { Events, MethodName } from '../../src/shared/contract';
-import type { ExplainLayersDto, ExplanationDto, ImageDto, JobDto, MapSummaryDto, ModelVersionDto, PairDto } from '../../src/shared/dto';
+import type { ExplainLayersDto, ExplanationDto, ImageDto, JobDto, JobOf, MapSummaryDto, ModelVersionDto, PairDto } from '../../src/shared/dto';
 
 const flush = () => new Promise((r) => setTimeout(r, 0));
 
@@ -116,7 +116,7 @@ const version = (id: number): ModelVersionDto => ({
   id, name: `v${id}`, datasetId: 1, pairSetId: 7, parentId: null, jobId: 1, arch: 'small', config: {}, weightsPath: `models/${id}`, seed: 0, backend: 'wasm',
   metrics: { threshold: 0.5, thresholdSource: 'val', splits: {}, evaluatedAt: '' }, createdAt: '',
 });
-const job = (patch: Partial<JobDto>): JobDto => ({
+const job = (patch: Partial<JobOf<'train'>>): JobDto => ({
   id: 5, kind: 'train', status: 'running', progress: 0, message: null, error: null, params: {}, result: null, createdAt: '', startedAt: null, finishedAt: null, ...patch,
 });
 const summary = (noEvidence: boolean): MapSummaryDto => ({ noEvidence, scale: noEvidence ? 0 : 1, peak: noEvidence ? null : [0, 0], areaAbove50: 0.1 });
@@ -227,7 +227,7 @@ describe('useModelsStore', () => {
       { epoch: 1, loss: 0.8, valAuc: 0.91, learningRate: 0.001, seconds: 1, improved: true },
       { epoch: 2, loss: 0.6, valAuc: 0.93, learningRate: 0.001, seconds: 1, improved: true },
     ];
-    emit(job({ status: 'done', progress: 1, message: 'saving', result: { modelId: 3, history } }));
+    emit(job({ status: 'done', progress: 1, message: 'saving', result: { modelId: 3, threshold: 0.5, bestEpoch: 2, epochs: 2, history } }));
     await flush();
     await flush();
     expect(models.training).toBe(false);

@@ -12,7 +12,7 @@ import { useModelsStore } from '../../src/renderer/src/stores/models';
 import { defaultTrainForm, trainArgs, validateTrainForm, type TrainForm } from '../../src/renderer/src/stores/models/train-form';
 import type { Envelope } from '../../src/shared/bridge';
 import { checkArgs, SCORECAM_CAP_RANGE, type Events, type MethodName } from '../../src/shared/contract';
-import type { ExplainLayersDto, ExplanationDto, ImageDto, JobDto, MapSummaryDto, ModelVersionDto, PairDto } from '../../src/shared/dto';
+import type { ExplainLayersDto, ExplanationDto, ImageDto, JobDto, JobOf, MapSummaryDto, ModelVersionDto, PairDto } from '../../src/shared/dto';
 
 const flush = () => new Promise((r) => setTimeout(r, 0));
 const pretrained = (patch: Partial<TrainForm> = {}): TrainForm => ({ ...defaultTrainForm(), datasetId: 1, pairSetId: 7, arch: 'pretrained', backboneDir: '/models/resnet', ...patch });
@@ -232,7 +232,7 @@ describe('Score-CAM channels', () => {
 });
 
 describe('job status text', () => {
-  const job = (patch: Partial<JobDto>): JobDto => ({
+  const job = (patch: Partial<JobOf<'explain'>>): JobDto => ({
     id: 9, kind: 'explain', status: 'running', progress: 0.4, message: 'explained 12/30 pairs', error: null, params: {}, result: null, createdAt: '', startedAt: null, finishedAt: null, ...patch,
   });
   it('uses the pairs data while running, the message without it, the error or summary at the end', () => {

@@ -1,4 +1,4 @@
-import type { JobDto, JobKind, JobProgressData } from '../../shared/dto';
+import type { JobDto, JobKind, JobProgressData, JobResultOf } from '../../shared/dto';
 import { AppError, notFound } from '../errors';
 import type { EventBus } from '../events';
 import type { JobsRepo } from '../store/jobs-repo';
@@ -24,7 +24,8 @@ export class JobCancelledError extends Error {
   }
 }
 
-export type JobTask = (ctx: JobContext) => Promise<Record<string, unknown> | void>;
+/** A job's work: it resolves with the result of its kind (JobResults), stored as the job's result. */
+export type JobTask<K extends JobKind> = (ctx: JobContext) => Promise<JobResultOf<K>>;
 
 const PROGRESS_INTERVAL_MS = 100;
 
@@ -49,7 +50,7 @@ export class JobRunner {
   }
 
   /** Creates the job row and starts the task on the next tick; returns the job at once. */
-  start(kind: JobKind, params: Record<string, unknown>, task: JobTask): JobDto {
+  start<K extends JobKind>(kind: K, params: Record<string, unknown>, task: JobTask<K>): JobDto {
     const job = this.repo.create(kind, params);
     const controller = new AbortController();
     const done = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.run(job.id, controller, task));
@@ -58,7 +59,7 @@ export class JobRunner {
     return this.repo.get(job.id)!;
   }
 
-  private async run(id: number, controller: AbortController, task: JobTask): Promise<void> {
+  private async run<K extends JobKind>(id: number, controller: AbortController, task: JobTask<K>): Promise<void> {
     let lastEmit = 0;
     // the first update of each kind of data gets through too (e.g. the first training step right
     // after the 'loading' phase), so the UI learns the new phase's shape at once
@@ -88,7 +89,7 @@ export class JobRunner {
       this.emit(id);
       const result = await task(ctx);
       if (controller.signal.aborted) throw new JobCancelledError();
-      this.repo.finish(id, 'done', { result: result ?? {} });
+      this.repo.finish(id, 'done', { result });
     } catch (error) {
       if (error instanceof JobCancelledError || controller.signal.aborted) {
         this.repo.finish(id, 'cancelled', { error: 'Cancelled by the user' });

@@ -4,7 +4,7 @@
 import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { ArgsOf } from '../../shared/contract';
-import type { EpochDto, JobDto, JobProgressData, ModelArch, ModelMetricsDto, ModelVersionDto, Split, SplitMetricsDto } from '../../shared/dto';
+import type { EpochDto, JobDto, JobProgressData, ModelArch, ModelMetricsDto, ModelMetricsSummary, ModelVersionDto, Split, SplitMetricsDto, TrainJobResult } from '../../shared/dto';
 import { AppError, invalid, notFound } from '../errors';
 import { buildImageSet, pairListFrom, type PairList, type Shape3 } from '../engine/data';
 import { evaluateTask, evaluateTaskParallel, type EvaluateOutcome, type EvaluateProgress, type EvaluateRequest, type EvaluateTasks, type EvaluationResult, type SplitMetrics } from '../engine/evaluate';
@@ -120,10 +120,10 @@ function toDto(r: ModelVersionRow): ModelVersionDto {
   };
 }
 
-/** Short numbers for job results and messages. */
-function summary(m: ModelMetricsDto): Record<string, number> {
-  const out: Record<string, number> = { threshold: m.threshold };
-  for (const [k, s] of Object.entries(m.splits)) {
+/** Short numbers for job results. */
+function summary(m: ModelMetricsDto): ModelMetricsSummary {
+  const out: ModelMetricsSummary = { threshold: m.threshold };
+  for (const [k, s] of Object.entries(m.splits) as [Split, SplitMetricsDto][]) {
     out[`${k}Auc`] = s.auc;
     out[`${k}Accuracy`] = s.accuracy;
   }
@@ -325,7 +325,7 @@ export class ModelService {
   private async runTrain(
     ctx: JobContext,
     p: { name: string; datasetId: number; pairSetId: number; model: ModelConfig; train: TrainRequest['train']; parent?: ModelVersionRow },
-  ): Promise<Record<string, unknown>> {
+  ): Promise<TrainJobResult> {
     ctx.progress(0, 'loading images');
     const { images, pairs, trainImages, index } = await this.loadData(p.pairSetId, p.model.inputShape, ['train', 'val', 'test'], true, ctx);
     if (!pairs.val || pairs.val.a.length === 0) throw invalid(`Pair set ${p.pairSetId} has no validation pairs: training needs them (best epoch, threshold)`);

@@ -1,4 +1,4 @@
-import type { JobDto, JobKind, JobStatus } from '../../shared/dto';
+import type { JobDto, JobKind, JobResultOf, JobStatus } from '../../shared/dto';
 import type { Db } from './db';
 
 interface JobRow {
@@ -15,19 +15,21 @@ interface JobRow {
   finished_at: string | null;
 }
 
-const toDto = (r: JobRow): JobDto => ({
-  id: r.id,
-  kind: r.kind,
-  status: r.status,
-  progress: r.progress,
-  message: r.message,
-  error: r.error,
-  params: JSON.parse(r.params) as Record<string, unknown>,
-  result: r.result === null ? null : (JSON.parse(r.result) as Record<string, unknown>),
-  createdAt: r.created_at,
-  startedAt: r.started_at,
-  finishedAt: r.finished_at,
-});
+/** The row as a JobDto: its result is what JobRunner stored from the task of the row's kind (JobResults). */
+const toDto = (r: JobRow): JobDto =>
+  ({
+    id: r.id,
+    kind: r.kind,
+    status: r.status,
+    progress: r.progress,
+    message: r.message,
+    error: r.error,
+    params: JSON.parse(r.params) as Record<string, unknown>,
+    result: r.result === null ? null : (JSON.parse(r.result) as JobResultOf<JobKind>),
+    createdAt: r.created_at,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+  }) as JobDto;
 
 const NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
 

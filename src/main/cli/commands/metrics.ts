@@ -1,6 +1,6 @@
-import { EXPLAIN_METHODS, type AucTripleDto, type ExplainMetricsDto } from '../../../shared/dto';
+import { EXPLAIN_METHODS, type AucTripleDto } from '../../../shared/dto';
 import { SEED_MAX } from '../../../shared/limits';
-import { parseIntOption, table, waitForJob } from '../io';
+import { parseIntOption, resultOf, table, waitForJob } from '../io';
 import { usageError, type CliCommand } from '../types';
 import { parseMethod, parseSplitName } from './explain';
 
@@ -50,8 +50,7 @@ export const metricsCommand: CliCommand = {
     }
     const app = ctx.openApp();
     const { jobId } = await app.call('explain.metrics', { modelId, split, method, layer: v.layer as string | undefined, limit, steps, seed, label });
-    const job = await waitForJob(app, jobId, 'metrics', ctx.io);
-    const r = job.result as unknown as ExplainMetricsDto;
+    const r = resultOf(await waitForJob(app, jobId, 'metrics', ctx.io), 'metrics');
     const lines = [
       `Model version ${modelId} · ${r.method} at ${r.layer} · ${r.split} split${r.label === null ? '' : r.label === 1 ? ' (same pairs)' : ' (different pairs)'} · ${r.pairs} pairs, ` +
         `${r.images} images measured, ${r.noEvidence} without evidence · ${r.steps} steps · ${r.seconds.toFixed(1)} s`,

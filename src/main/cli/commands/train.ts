@@ -4,7 +4,7 @@ import type { ArgsOf } from '../../../shared/contract';
 import { INPUT_PREPROCESS, type EpochDto, type InputPreprocess, type ModelArch } from '../../../shared/dto';
 import { SEED_MAX } from '../../../shared/limits';
 import type { SimLensApp } from '../../app';
-import { parseIntOption, parseNumberOption, waitForJob } from '../io';
+import { parseIntOption, parseNumberOption, resultOf, waitForJob } from '../io';
 import { CliError, usageError, type CliCommand } from '../types';
 import { metricsSummary, metricsTable } from './eval';
 import { pickDataset } from './pairs';
@@ -110,8 +110,7 @@ export const trainCommand: CliCommand = {
     const app = ctx.openApp();
     const { datasetId, pairSetId } = await pickPairSet(app, ctx.values.dataset as string | undefined, ctx.values['pair-set'] as string | undefined);
     const { jobId } = await app.call('models.train', { ...args, datasetId, pairSetId });
-    const job = await waitForJob(app, jobId, 'train', ctx.io);
-    const modelId = job.result?.modelId as number;
+    const { modelId } = resultOf(await waitForJob(app, jobId, 'train', ctx.io), 'train');
     const model = await app.call('models.get', { id: modelId });
     const metrics = metricsSummary(model.metrics!);
     const training = model.metrics!.training;

@@ -14,6 +14,7 @@
 // back to the last step loss seen in it when its own "epoch N:" message was dropped.
 // When the job is done its result carries the exact history (EpochDto[]).
 import type { EpochDto, JobDto, JobProgressData } from '../../../../shared/dto';
+import { jobResult } from '../../../../shared/job-result';
 
 export interface TrainProgress {
   kind: 'step' | 'epoch';
@@ -134,6 +135,5 @@ function foldTrainProgress(live: LiveTraining, p: TrainProgress): LiveTraining {
 
 /** The exact history from a finished job's result (or a version's metrics). */
 export function historyOf(job: JobDto | null | undefined): EpochDto[] | null {
-  const h = job?.result?.history;
-  return Array.isArray(h) ? (h as EpochDto[]) : null;
+  return jobResult(job, 'train')?.history ?? null;
 }
