@@ -240,6 +240,111 @@ export const MODEL_ARCHS: readonly ModelArch[] = ['small', 'resnet18', 'resnet50
 export type InputPreprocess = 'none' | 'tf' | 'caffe' | 'torch';
 export const INPUT_PREPROCESS: readonly InputPreprocess[] = ['none', 'tf', 'caffe', 'torch'];
 
+/**
+ * What the small CNN puts after its last conv block (conv4):
+ *  - 'flatten' (the recipe): pool2 -> flatten -> dense1 -> embedding;
+ *  - 'gap': global average pooling of conv4 -> dense1 -> embedding. ds/dA at conv4 is then
+ *    the same at every position, so Grad-CAM's averaged weights lose nothing (Grad-CAM =
+ *    HiResCAM = CAM up to the head's non-linearity; Draelos 2020).
+ */
+export type SmallCnnHead = 'flatten' | 'gap';
+
+export interface PretrainedBackboneDto {
+  /** Folder with a tfjs LayersModel (model.json + weight shards). */
+  dir: string;
+  /** Name of the layer whose output feeds the head; default: the last layer with a 4-D output. */
+  cutLayer?: string;
+  /**
+   * How many of the backbone's blocks stay frozen, counted from the input. A block
+   * is the stretch of layers between two consecutive cut points of the graph (for a
+   * ResNet: the stem, then each residual block; for a plain CNN: each conv layer and
+   * what follows it up to the next one). -1 freezes the whole backbone.
+   */
+  frozenBlocks?: number;
+}
+
+/**
+ * What a Siamese model is made of: saved next to its weights (siamese.json) and in the version's
+ * config (ModelVersionConfigDto.model), so a version can be rebuilt and explained later.
+ * Fields added later are optional: configs saved before them lack them.
+ */
+export interface ModelConfigDto {
+  arch: ModelArch;
+  /** [height, width, channels] of the network input; images are resized to it. */
+  inputShape: [number, number, number];
+  /** Size of the embedding e (default 64). */
+  embeddingSize: number;
+  /** Contrastive margin m (default 2.0). */
+  margin: number;
+  /** Score temperature τ in s = exp(-d²/τ); default (m/2)². */
+  tau: number;
+  /** Seed of the weight initialisers. */
+  seed: number;
+  /**
+   * Width scale: the small CNN's filters are [32, 64]·width and dense 128·width;
+   * ResNets start at 64·width filters; MobileNetV2's alpha. Default 1. Tests use
+   * fractions to get tiny networks.
+   */
+  width: number;
+  /** Units of the hidden dense layer before the embedding (resnet/mobilenet/pretrained head; paper: 256). */
+  headUnits: number;
+  /** Small CNN only: the head after conv4 (default 'flatten'; absent in configs saved before it existed). */
+  head?: SmallCnnHead;
+  backbone?: PretrainedBackboneDto;
+  /**
+   * Input preprocessing, applied inside the network as its first layer ('preprocess'), so
+   * images stay in [0, 1] everywhere else (stored pixels, CAM overlays, deletion metrics)
+   * and a saved model carries it. Pick what the pretrained backbone was trained with:
+   *  - 'none' (default; absent in configs saved before it existed): x in [0, 1] as is;
+   *  - 'tf': 2x - 1, in [-1, 1] (Keras MobileNet/MobileNetV2/Inception/Xception);
+   *  - 'caffe': RGB -> BGR, 255x minus the ImageNet BGR means [103.939, 116.779, 123.68]
+   *    (Keras ResNet50/101/152 v1, VGG16/19);
+   *  - 'torch': (x - [0.485, 0.456, 0.406]) / [0.229, 0.224, 0.225] per RGB channel
+   *    (Keras DenseNet, PyTorch-trained models).
+   * 'caffe' and 'torch' are per-RGB-channel and need a 3-channel network input; the
+   * layer never changes the channel count. Grayscale images become 3 channels when the
+   * input has 3 (a pretrained backbone's input always sets it; the image decoder
+   * replicates the grey channel), so a 1-channel input with 'caffe'/'torch' is an error
+   * (see checkPreprocess) rather than a silent guess at grey ImageNet statistics.
+   */
+  preprocess?: InputPreprocess;
+}
+
+/** Training-time augmentation of the images (all 0: none). */
+export interface AugmentDto {
+  /** Probability of a horizontal flip (0 = never). */
+  flip: number;
+  /** Maximum shift in pixels along each axis (0 = none). */
+  maxShift: number;
+  /** Maximum absolute brightness offset added to every pixel (0 = none); result clamped to [0, 1]. */
+  brightness: number;
+}
+
+/** The training settings a version was trained with (the rest of the trainer's settings: its defaults). */
+export interface TrainSettingsDto {
+  epochs: number;
+  /** pairs per batch */
+  batchSize: number;
+  /** Adam's initial learning rate */
+  learningRate: number;
+  /** contrastive margin (the model's) */
+  margin: number;
+  /** seed of pair draws and augmentation */
+  seed: number;
+  /** stop after this many epochs without a rise of val AUC (0 = never) */
+  earlyStoppingPatience: number;
+  /** lower the learning rate after this many epochs without a rise (0 = never) */
+  lrPatience: number;
+  augment: AugmentDto;
+}
+
+/** A version's config (ModelVersionDto.config): its architecture and how it was trained. */
+export interface ModelVersionConfigDto {
+  model: ModelConfigDto;
+  /** absent for a version not made by a 'train' job (e.g. registered from saved weights) */
+  train?: TrainSettingsDto;
+}
+
 export interface RocPointDto {
   fpr: number;
   tpr: number;
@@ -305,7 +410,7 @@ export interface ModelVersionDto {
   jobId: number | null;
   arch: ModelArch;
   /** architecture + training hyper-parameters */
-  config: Record<string, unknown>;
+  config: ModelVersionConfigDto;
   /** folder (model.json + shards), relative to the workspace */
   weightsPath: string | null;
   seed: number | null;

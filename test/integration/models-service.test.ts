@@ -48,7 +48,7 @@ describe('ModelService', () => {
 
     const version = await app.call('models.get', { id: modelId });
     expect(version).toMatchObject({ datasetId, pairSetId, arch: 'small', seed: 1, weightsPath: `models/${modelId}`, backend: 'cpu' });
-    expect((version.config as { model: { inputShape: number[] } }).model.inputShape).toEqual([8, 8, 1]);
+    expect(version.config.model.inputShape).toEqual([8, 8, 1]);
     const m = version.metrics!;
     expect(m.thresholdSource).toBe('val');
     expect(m.splits.val!.pairs).toBe(counts.val);
@@ -193,7 +193,7 @@ describe('ModelService', () => {
     expect(job.error).toBeNull();
     const modelId = jobResult(job, 'train')!.modelId;
     const version = await app.call('models.get', { id: modelId });
-    expect((version.config as { model: { preprocess?: string } }).model.preprocess).toBe('tf');
+    expect(version.config.model.preprocess).toBe('tf');
     const loaded = await loadSiamese(join(dir, 'models', String(modelId)));
     expect(loaded.config.preprocess).toBe('tf');
     expect(loaded.net.layers.map((l) => l.name)).toContain('preprocess');

@@ -113,7 +113,7 @@ const pairAt = (id: number): PairDto => ({ id, pairSetId: 7, split: 'test', labe
 // test pairs have ids 10, 20, ..., 200
 const PAIR_IDS = Array.from({ length: 20 }, (_, i) => (i + 1) * 10);
 const version = (id: number): ModelVersionDto => ({
-  id, name: `v${id}`, datasetId: 1, pairSetId: 7, parentId: null, jobId: 1, arch: 'small', config: {}, weightsPath: `models/${id}`, seed: 0, backend: 'wasm',
+  id, name: `v${id}`, datasetId: 1, pairSetId: 7, parentId: null, jobId: 1, arch: 'small', config: { model: { arch: 'small', inputShape: [28, 28, 1], embeddingSize: 64, margin: 2, tau: 1, seed: 0, width: 1, headUnits: 256 } }, weightsPath: `models/${id}`, seed: 0, backend: 'wasm',
   metrics: { threshold: 0.5, thresholdSource: 'val', splits: {}, evaluatedAt: '' }, createdAt: '',
 });
 const job = (patch: Partial<JobOf<'train'>>): JobDto => ({

@@ -4,7 +4,7 @@
 import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { ArgsOf } from '../../shared/contract';
-import type { EpochDto, JobDto, JobProgressData, ModelArch, ModelMetricsDto, ModelMetricsSummary, ModelVersionDto, Split, SplitMetricsDto, TrainJobResult } from '../../shared/dto';
+import type { EpochDto, JobDto, JobProgressData, ModelArch, ModelMetricsDto, ModelMetricsSummary, ModelVersionConfigDto, ModelVersionDto, Split, SplitMetricsDto, TrainJobResult, TrainSettingsDto } from '../../shared/dto';
 import { AppError, invalid, notFound } from '../errors';
 import { buildImageSet, pairListFrom, type PairList, type Shape3 } from '../engine/data';
 import { evaluateTask, evaluateTaskParallel, type EvaluateOutcome, type EvaluateProgress, type EvaluateRequest, type EvaluateTasks, type EvaluationResult, type SplitMetrics } from '../engine/evaluate';
@@ -111,7 +111,7 @@ function toDto(r: ModelVersionRow): ModelVersionDto {
     parentId: r.parent_id,
     jobId: r.job_id,
     arch: r.arch as ModelArch,
-    config: JSON.parse(r.config) as Record<string, unknown>,
+    config: JSON.parse(r.config) as ModelVersionConfigDto,
     weightsPath: r.weights_path,
     seed: r.seed,
     backend: r.backend,
@@ -224,7 +224,7 @@ export class ModelService {
   /** Model config from the arguments and the images' sizes. */
   private modelConfig(args: ArgsOf<'models.train'>, pairSetId: number, parent?: ModelVersionRow): ModelConfig {
     if (parent) {
-      const cfg = JSON.parse(parent.config) as { model: ModelConfig };
+      const cfg = JSON.parse(parent.config) as ModelVersionConfigDto;
       const inherited = cfg.model.preprocess ?? 'none';
       if (args.preprocess !== undefined && args.preprocess !== inherited) {
         throw invalid(`args.preprocess: "${args.preprocess}" differs from parent version ${parent.id}'s "${inherited}"; a fine-tuned version keeps its parent's input preprocessing`);
@@ -308,7 +308,7 @@ export class ModelService {
       if (!parent.weights_path) throw new AppError('conflict', `Model version ${args.parentId} has no weights`);
     }
     const model = this.modelConfig(args, pairSetId, parent);
-    const train = {
+    const train: TrainSettingsDto = {
       epochs: args.epochs ?? 10,
       batchSize: args.batchSize ?? 128,
       learningRate: args.learningRate ?? (parent ? 1e-4 : 1e-3),
@@ -324,7 +324,7 @@ export class ModelService {
 
   private async runTrain(
     ctx: JobContext,
-    p: { name: string; datasetId: number; pairSetId: number; model: ModelConfig; train: TrainRequest['train']; parent?: ModelVersionRow },
+    p: { name: string; datasetId: number; pairSetId: number; model: ModelConfig; train: TrainSettingsDto; parent?: ModelVersionRow },
   ): Promise<TrainJobResult> {
     ctx.progress(0, 'loading images');
     const { images, pairs, trainImages, index } = await this.loadData(p.pairSetId, p.model.inputShape, ['train', 'val', 'test'], true, ctx);
@@ -428,7 +428,7 @@ export class ModelService {
     const previous = row.metrics ? (JSON.parse(row.metrics) as ModelMetricsDto) : null;
     if (!splits.includes('val') && !previous) throw invalid('Without stored metrics the threshold must be chosen on val: include "val"');
     const dir = this.weightsDir(args.id);
-    const cfg = JSON.parse(row.config) as { model: ModelConfig };
+    const cfg = JSON.parse(row.config) as ModelVersionConfigDto;
     return this.jobs.start('evaluate', { id: args.id, splits }, async (ctx) => {
       ctx.progress(0, 'loading images');
       const { images, pairs } = await this.loadData(row.pair_set_id!, cfg.model.inputShape, splits, false, ctx);

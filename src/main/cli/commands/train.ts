@@ -115,7 +115,7 @@ export const trainCommand: CliCommand = {
     const metrics = metricsSummary(model.metrics!);
     const training = model.metrics!.training;
     const history: EpochDto[] = training?.history ?? [];
-    const inputShape = (model.config.model as { inputShape?: number[] } | undefined)?.inputShape;
+    const { inputShape } = model.config.model;
     const data = {
       jobId,
       modelId,
@@ -125,13 +125,13 @@ export const trainCommand: CliCommand = {
       pairSetId,
       seed: model.seed,
       backend: model.backend,
-      inputShape: inputShape ?? null,
+      inputShape,
       training: training ? { epochs: history.length, bestEpoch: training.bestEpoch, bestValAuc: training.bestValAuc, stoppedEarly: training.stoppedEarly, seconds: training.seconds } : null,
       metrics,
       history,
     };
     const lines = [
-      `Model version ${modelId} "${model.name}" (${model.arch}${inputShape ? `, input ${inputShape.join('x')}` : ''}, backend ${model.backend ?? '?'}) from pair set ${pairSetId} of dataset ${datasetId}.`,
+      `Model version ${modelId} "${model.name}" (${model.arch}, input ${inputShape.join('x')}, backend ${model.backend ?? '?'}) from pair set ${pairSetId} of dataset ${datasetId}.`,
     ];
     if (training) {
       lines.push(
