@@ -37,6 +37,7 @@ async function main(): Promise<void> {
   const { inProcessModelEngine } = await import('../src/main/services/models');
   type Dto = import('../src/shared/dto').ExplainMetricsDto;
   type Method = import('../src/shared/dto').ExplainMethod;
+  type ModelConfigDto = import('../src/shared/dto').ModelConfigDto;
 
   const workspace = resolve(arg('workspace', mkdtempSync(join(tmpdir(), 'simlens-explain-fashion-'))));
   const epochs = Number(arg('epochs', '5'));
@@ -86,7 +87,7 @@ async function main(): Promise<void> {
     let model = (await app.call('models.list', { datasetId }))[0];
     const modelDir = arg('model-dir', '');
     if (!model && modelDir) {
-      const meta = JSON.parse(readFileSync(join(modelDir, 'siamese.json'), 'utf8')) as { config: { arch: string; seed?: number } };
+      const meta = JSON.parse(readFileSync(join(modelDir, 'siamese.json'), 'utf8')) as { config: ModelConfigDto };
       const pairSetId = (await app.call('datasets.get', { id: datasetId })).pairSets[0].id;
       const id = app.models.repo.insert({
         name: `from ${modelDir}`,

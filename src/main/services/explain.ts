@@ -33,7 +33,7 @@ import { overlayPng, rawImageOf } from '../images/overlay';
 import type { Db } from '../store/db';
 import { ExplanationsRepo, type ExplanationRow, type PairWithImages } from '../store/explanations-repo';
 import { ModelsRepo } from '../store/models-repo';
-import { explanationDto, storedCap, storedMeta, toRecord } from './explain-records';
+import { explanationDto, storedCap, toRecord } from './explain-records';
 import type { JobRunner } from './jobs';
 import type { ModelService } from './models';
 import { OverlayCache } from './overlay-cache';
@@ -235,7 +235,7 @@ export class ExplainService {
     const method = row.method as CamMethod;
     if (!blob) throw new AppError('conflict', `${METHOD_INFO[method].label} defines no ${kind} map (${METHOD_INFO[method].counterfactual.how})`);
     const map = decodeMap(blob, row.map_height, row.map_width);
-    const noEvidence = Boolean(storedMeta(row).noEvidence?.[args.image]?.[kind]);
+    const noEvidence = Boolean(row.meta.noEvidence?.[args.image]?.[kind]);
     const image = await rawImageOf(args.image === 'a' ? pair.a : pair.b);
     const png = await overlayPng(image, map, row.map_height, row.map_width, { colormap: args.colormap ?? 'jet', opacity: args.opacity ?? 0.5 });
     return { png, width: image.width, height: image.height, noEvidence };

@@ -4,7 +4,7 @@
 import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { ArgsOf } from '../../shared/contract';
-import type { EpochDto, JobDto, JobProgressData, ModelArch, ModelMetricsDto, ModelMetricsSummary, ModelVersionConfigDto, ModelVersionDto, Split, SplitMetricsDto, TrainJobResult, TrainSettingsDto } from '../../shared/dto';
+import type { EpochDto, JobDto, JobProgressData, ModelArch, ModelMetricsDto, ModelMetricsSummary, ModelVersionDto, Split, SplitMetricsDto, TrainJobResult, TrainSettingsDto } from '../../shared/dto';
 import { AppError, invalid, notFound } from '../errors';
 import { buildImageSet, pairListFrom, type PairList, type Shape3 } from '../engine/data';
 import { evaluateTask, evaluateTaskParallel, type EvaluateOutcome, type EvaluateProgress, type EvaluateRequest, type EvaluateTasks, type EvaluationResult, type SplitMetrics } from '../engine/evaluate';
@@ -110,12 +110,12 @@ function toDto(r: ModelVersionRow): ModelVersionDto {
     pairSetId: r.pair_set_id,
     parentId: r.parent_id,
     jobId: r.job_id,
-    arch: r.arch as ModelArch,
-    config: JSON.parse(r.config) as ModelVersionConfigDto,
+    arch: r.arch,
+    config: r.config,
     weightsPath: r.weights_path,
     seed: r.seed,
     backend: r.backend,
-    metrics: r.metrics === null ? null : (JSON.parse(r.metrics) as ModelMetricsDto),
+    metrics: r.metrics,
     createdAt: r.created_at,
   };
 }
@@ -224,12 +224,11 @@ export class ModelService {
   /** Model config from the arguments and the images' sizes. */
   private modelConfig(args: ArgsOf<'models.train'>, pairSetId: number, parent?: ModelVersionRow): ModelConfig {
     if (parent) {
-      const cfg = JSON.parse(parent.config) as ModelVersionConfigDto;
-      const inherited = cfg.model.preprocess ?? 'none';
+      const inherited = parent.config.model.preprocess ?? 'none';
       if (args.preprocess !== undefined && args.preprocess !== inherited) {
         throw invalid(`args.preprocess: "${args.preprocess}" differs from parent version ${parent.id}'s "${inherited}"; a fine-tuned version keeps its parent's input preprocessing`);
       }
-      return cfg.model;
+      return parent.config.model;
     }
     const sizes = this.repo.imageSizes(pairSetId);
     if (sizes.length === 0) throw invalid(`Pair set ${pairSetId} has no images`);
@@ -425,13 +424,12 @@ export class ModelService {
     if (!row) throw notFound('Model version', args.id);
     if (row.pair_set_id === null) throw new AppError('conflict', `Model version ${args.id} has no pair set to evaluate on (it was deleted)`);
     const splits = [...new Set(args.splits ?? ['val', 'test'])] as Split[];
-    const previous = row.metrics ? (JSON.parse(row.metrics) as ModelMetricsDto) : null;
+    const previous = row.metrics;
     if (!splits.includes('val') && !previous) throw invalid('Without stored metrics the threshold must be chosen on val: include "val"');
     const dir = this.weightsDir(args.id);
-    const cfg = JSON.parse(row.config) as ModelVersionConfigDto;
     return this.jobs.start('evaluate', { id: args.id, splits }, async (ctx) => {
       ctx.progress(0, 'loading images');
-      const { images, pairs } = await this.loadData(row.pair_set_id!, cfg.model.inputShape, splits, false, ctx);
+      const { images, pairs } = await this.loadData(row.pair_set_id!, row.config.model.inputShape, splits, false, ctx);
       const nonEmpty = Object.fromEntries(Object.entries(pairs).filter(([, pl]) => pl.a.length > 0)) as Partial<Record<Split, PairList>>;
       if (Object.keys(nonEmpty).length === 0) throw invalid('No pairs in the chosen splits');
       const threshold = nonEmpty.val ? undefined : previous?.threshold;
