@@ -34,9 +34,10 @@ export interface JobOf<K extends JobKind> {
   startedAt: string | null;
   finishedAt: string | null;
   /**
-   * Structured progress of the latest update, while the job runs in this process (absent when
-   * finished, or for a job another process runs, e.g. the CLI on the same workspace: then only
-   * `message` tells). 'train.epoch' updates are never throttled away.
+   * Structured progress of the latest update while the job runs (absent when finished, or when
+   * the latest update had none). Kept on the job's row, so a job another process runs (e.g. the
+   * CLI on the same workspace, seen through jobs.get) has it too. 'train.epoch' updates are
+   * never throttled away (but a later update replaces them on the row).
    */
   data?: JobProgressData;
 }

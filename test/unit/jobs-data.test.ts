@@ -89,4 +89,28 @@ describe('JobRunner: structured progress data', () => {
       ['saving', null],
     ]);
   });
+
+  it('keeps the data on the job row: another process on the same workspace sees it through jobs.get, until the job ends', async () => {
+    const { runner, updates } = setup();
+    // the other process (e.g. the app while the CLI runs a job): its own connection and runner, opened first
+    const otherDb = openDatabase(join(dir, 'w.db'));
+    try {
+      const other = new JobRunner(new JobsRepo(otherDb), new EventBus());
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      const job = runner.start('train', {}, async (ctx) => {
+        ctx.progress(0.5, 'epoch 1 step 7', step(1, 7));
+        await gate;
+        return stub({});
+      });
+      while (!updates.some((u) => u.message === 'epoch 1 step 7')) await new Promise((r) => setTimeout(r, 5));
+      expect(other.get(job.id).data).toEqual(step(1, 7));
+      expect(other.list(10).find((j) => j.id === job.id)!.data).toEqual(step(1, 7));
+      release();
+      await runner.wait(job.id);
+      expect(other.get(job.id).data).toBeUndefined();
+    } finally {
+      otherDb.close();
+    }
+  });
 });

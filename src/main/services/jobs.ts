@@ -10,6 +10,7 @@ export interface JobContext {
   /**
    * progress in [0, 1], with an optional message and structured data (JobDto.data); throttled
    * before it reaches the store and the UI, except updates with 'train.epoch' data (one per epoch).
+   * An update that gets through is written to the job's row, data included.
    */
   progress(fraction: number, message?: string, data?: JobProgressData): void;
   /** Throws JobCancelledError if the job was cancelled; call between units of work. */
@@ -39,8 +40,6 @@ const neverThrottled = (data: JobProgressData | undefined) => data?.kind === 'tr
  */
 export class JobRunner {
   private readonly running = new Map<number, { controller: AbortController; done: Promise<void> }>();
-  /** The data of the latest emitted update of each running job (not stored: it lives as long as the run). */
-  private readonly data = new Map<number, JobProgressData>();
 
   constructor(
     private readonly repo: JobsRepo,
@@ -73,9 +72,8 @@ export class JobRunner {
         if (now - lastEmit < PROGRESS_INTERVAL_MS && fraction < 1 && !neverThrottled(data) && !firstOfKind) return;
         if (data) kindsSeen.add(data.kind);
         lastEmit = now;
-        this.repo.setProgress(id, Math.min(1, Math.max(0, fraction)), message ?? null);
-        if (data) this.data.set(id, data);
-        else this.data.delete(id);
+        // the row keeps this update's data (or none), so jobs.get in any process sees it
+        this.repo.setProgress(id, Math.min(1, Math.max(0, fraction)), message ?? null, data ?? null);
         this.emit(id);
       },
       throwIfCancelled: () => {
@@ -98,7 +96,6 @@ export class JobRunner {
       }
     } finally {
       this.running.delete(id);
-      this.data.delete(id);
       this.emit(id);
     }
   }
@@ -106,16 +103,11 @@ export class JobRunner {
   get(id: number): JobDto {
     const job = this.repo.get(id);
     if (!job) throw notFound('Job', id);
-    return this.withData(job);
+    return job;
   }
 
   list(limit = 50): JobDto[] {
-    return this.repo.list(limit).map((j) => this.withData(j));
-  }
-
-  private withData(job: JobDto): JobDto {
-    const data = this.data.get(job.id);
-    return data ? { ...job, data } : job;
+    return this.repo.list(limit);
   }
 
   cancel(id: number): JobDto {
@@ -143,6 +135,6 @@ export class JobRunner {
 
   private emit(id: number): void {
     const job = this.repo.get(id);
-    if (job) this.events.emit('job.updated', this.withData(job));
+    if (job) this.events.emit('job.updated', job);
   }
 }

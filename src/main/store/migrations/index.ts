@@ -3,6 +3,7 @@
 import m0001 from './0001-create-schema';
 import m0002 from './0002-index-pairs-paging';
 import m0003 from './0003-index-image-references';
+import m0004 from './0004-add-job-data';
 
 export interface Migration {
   version: number;
@@ -14,4 +15,5 @@ export const MIGRATIONS: Migration[] = [
   { version: 1, name: '0001-create-schema', sql: m0001 },
   { version: 2, name: '0002-index-pairs-paging', sql: m0002 },
   { version: 3, name: '0003-index-image-references', sql: m0003 },
+  { version: 4, name: '0004-add-job-data', sql: m0004 },
 ];
