@@ -48,8 +48,23 @@ export type JobDto = JobsByKind[JobKind];
 
 /** Structured job progress (JobDto.data), by kind. */
 export type JobProgressData =
-  /** a training step: running mean loss of the epoch so far */
-  | { kind: 'train.step'; epoch: number; epochs: number; step: number; steps: number; loss: number; learningRate: number; etaSeconds: number }
+  /**
+   * a training step: running mean loss of the epoch so far, and the latest finished epoch's val
+   * AUC with that epoch's number (null before the first), repeated on every step so that an
+   * update replacing the epoch's own record (throttling; a row polled by another process) loses nothing
+   */
+  | {
+      kind: 'train.step';
+      epoch: number;
+      epochs: number;
+      step: number;
+      steps: number;
+      loss: number;
+      learningRate: number;
+      etaSeconds: number;
+      valAuc: number | null;
+      valAucEpoch: number | null;
+    }
   /** an epoch finished: its record (the same as in the result's history) */
   | { kind: 'train.epoch'; record: EpochDto; epochs: number | null }
   /** explain / metrics jobs: pairs done of the total */

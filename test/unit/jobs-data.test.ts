@@ -29,7 +29,7 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const step = (epoch: number, step: number): JobProgressData => ({ kind: 'train.step', epoch, epochs: 3, step, steps: 1000, loss: 1 / step, learningRate: 1e-3, etaSeconds: 5 });
+const step = (epoch: number, step: number): JobProgressData => ({ kind: 'train.step', epoch, epochs: 3, step, steps: 1000, loss: 1 / step, learningRate: 1e-3, etaSeconds: 5, valAuc: null, valAucEpoch: null });
 const record = (epoch: number): EpochDto => ({ epoch, loss: 0.5, valAuc: 0.9, learningRate: 1e-3, seconds: 1, improved: true });
 
 describe('JobRunner: structured progress data', () => {

@@ -360,7 +360,9 @@ export class ModelService {
         {
           signal: ctx.signal,
           onProgress: (fraction, message, d) => {
-            // Every message carries the latest epoch's val AUC, so throttled updates lose nothing.
+            // Each step's data repeats the latest epoch's val AUC, so an update that replaces the
+            // epoch's own (throttling; another process polling the row) loses nothing. The text
+            // is for display only (status line, CLI progress): nothing parses it.
             if (d?.kind === 'epoch') {
               history.push(d.record);
               ctx.saveCheckpoint({ history });
@@ -372,7 +374,7 @@ export class ModelService {
                   (last ? ` · val AUC ${last.valAuc.toFixed(4)} (epoch ${last.epoch})` : '') +
                   ` · ETA ${Math.round(d.info.etaSeconds)} s`
                 : message;
-            ctx.progress(0.02 + 0.98 * fraction, text, jobData(d, p.train.epochs));
+            ctx.progress(0.02 + 0.98 * fraction, text, jobData(d, p.train.epochs, last));
           },
         },
       );
@@ -451,11 +453,11 @@ export class ModelService {
   }
 }
 
-/** The job's structured progress (JobDto.data) for a model task's progress report. */
-function jobData(d: ModelTaskProgress | undefined, epochs: number | undefined): JobProgressData | undefined {
+/** The job's structured progress (JobDto.data) for a model task's progress report; `last`: the latest finished epoch. */
+function jobData(d: ModelTaskProgress | undefined, epochs: number | undefined, last: EpochDto | undefined): JobProgressData | undefined {
   if (d?.kind === 'step') {
     const { epoch, epochs: total, step, steps, loss, learningRate, etaSeconds } = d.info;
-    return { kind: 'train.step', epoch, epochs: total, step, steps, loss, learningRate, etaSeconds };
+    return { kind: 'train.step', epoch, epochs: total, step, steps, loss, learningRate, etaSeconds, valAuc: last?.valAuc ?? null, valAucEpoch: last?.epoch ?? null };
   }
   if (d?.kind === 'epoch') return { kind: 'train.epoch', record: d.record, epochs: epochs ?? null };
   return undefined;
