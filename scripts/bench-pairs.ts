@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { jobResult } from '../src/shared/job-result';
 
 type Figures = Record<string, number | string | boolean>;
 
@@ -44,8 +45,7 @@ export async function pairsSection(): Promise<Figures> {
     const job = await app.jobs.wait(jobId);
     const generateMs = ms(t0);
     if (job.status !== 'done') throw new Error(`pairs job ended ${job.status}: ${job.error}`);
-    const pairSetId = job.result!.pairSetId as number;
-    const pairCount = job.result!.pairCount as number;
+    const { pairSetId, pairCount } = jobResult(job, 'pairs')!;
 
     // Paging: keyset pages spread over the whole set, per filter (rows + total count).
     const maxId = (app.db.prepare('SELECT max(id) AS m FROM pairs').get() as { m: number }).m;

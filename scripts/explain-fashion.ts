@@ -22,6 +22,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { EngineTasks } from '../src/main/engine/tasks';
+import { jobResult } from '../src/shared/job-result';
 
 const FASHION = process.env.SIMLENS_FASHION_MNIST ?? '/usr/share/datasets/fashion-mnist';
 const arg = (name: string, fallback: string) => {
@@ -36,6 +37,7 @@ async function main(): Promise<void> {
   const { inProcessModelEngine } = await import('../src/main/services/models');
   type Dto = import('../src/shared/dto').ExplainMetricsDto;
   type Method = import('../src/shared/dto').ExplainMethod;
+  type ModelConfigDto = import('../src/shared/dto').ModelConfigDto;
 
   const workspace = resolve(arg('workspace', mkdtempSync(join(tmpdir(), 'simlens-explain-fashion-'))));
   const epochs = Number(arg('epochs', '5'));
@@ -85,7 +87,7 @@ async function main(): Promise<void> {
     let model = (await app.call('models.list', { datasetId }))[0];
     const modelDir = arg('model-dir', '');
     if (!model && modelDir) {
-      const meta = JSON.parse(readFileSync(join(modelDir, 'siamese.json'), 'utf8')) as { config: { arch: string; seed?: number } };
+      const meta = JSON.parse(readFileSync(join(modelDir, 'siamese.json'), 'utf8')) as { config: ModelConfigDto };
       const pairSetId = (await app.call('datasets.get', { id: datasetId })).pairSets[0].id;
       const id = app.models.repo.insert({
         name: `from ${modelDir}`,
@@ -109,7 +111,7 @@ async function main(): Promise<void> {
     if (!model) {
       log(`training the small CNN (width ${width}, up to ${epochs} epochs)`);
       const job = await done((await app.call('models.train', { datasetId, arch: 'small', epochs, width, batchSize: 128, learningRate: 1e-3, seed: 0 })).jobId, 'train');
-      model = await app.call('models.get', { id: job.result!.modelId as number });
+      model = await app.call('models.get', { id: jobResult(job, 'train')!.modelId });
     }
     const testMetrics = model.metrics?.splits.test;
     log(`model version ${model.id}: test AUC ${testMetrics?.auc.toFixed(4)}, accuracy ${testMetrics?.accuracy.toFixed(4)} (${testMetrics?.pairs} pairs)`);
@@ -117,7 +119,7 @@ async function main(): Promise<void> {
     const results: Record<string, Dto> = {};
     for (const [name, label] of [['same-class', 1], ['different-class', 0], ['all', undefined]] as const) {
       const job = await done((await app.call('explain.metrics', { modelId: model.id, split: 'test', label, method, limit, steps, seed })).jobId, `metrics (${name} pairs)`);
-      results[name] = job.result as unknown as Dto;
+      results[name] = jobResult(job, 'metrics')!;
     }
     const pct = (x: number | null) => (x === null ? 'n/a' : `${(100 * x).toFixed(1)}%`);
     const out = {

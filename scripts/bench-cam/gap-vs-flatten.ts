@@ -15,7 +15,8 @@ import { join, resolve } from 'node:path';
 import { SimLensApp } from '../../src/main/app';
 import { initBackend } from '../../src/main/engine/runtime/backend';
 import { inProcessModelEngine } from '../../src/main/services/models';
-import type { ExplainMethod, ExplainMetricsDto } from '../../src/shared/dto';
+import type { ExplainMethod } from '../../src/shared/dto';
+import { jobResult } from '../../src/shared/job-result';
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -44,7 +45,8 @@ async function main(): Promise<void> {
   };
   const rows: Record<string, unknown>[] = [];
   try {
-    const datasetId = (await wait((await app.call('datasets.import', { path: data, kind: 'idx', name: 'data' })).jobId, 'import')).result!.datasetId as number;
+    const imported = await wait((await app.call('datasets.import', { path: data, kind: 'idx', name: 'data' })).jobId, 'import');
+    const datasetId = jobResult(imported, 'import')!.datasetId;
     await wait((await app.call('pairs.generate', { datasetId, seed: 42, pairsPerAnchor: 2 })).jobId, 'pairs');
     log(`imported ${data}`);
     for (const seed of seeds) {
@@ -53,14 +55,14 @@ async function main(): Promise<void> {
           (await app.call('models.train', { datasetId, epochs, width, embeddingSize, head, seed, batchSize: 64, learningRate: 1e-3, earlyStoppingPatience: 100 })).jobId,
           'train',
         );
-        const modelId = train.result!.modelId as number;
+        const modelId = jobResult(train, 'train')!.modelId;
         const model = await app.call('models.get', { id: modelId });
         const testAuc = model.metrics!.splits.test!.auc;
         log(`seed ${seed} head ${head}: test AUC ${testAuc.toFixed(4)}`);
         for (const method of methods) {
           for (const [pairs, label] of [['same-class', 1], ['all', undefined]] as const) {
             const job = await wait((await app.call('explain.metrics', { modelId, split: 'test', method, label, limit, steps, seed: 0 })).jobId, 'metrics');
-            const r = job.result as unknown as ExplainMetricsDto;
+            const r = jobResult(job, 'metrics')!;
             const row = {
               seed,
               head,

@@ -133,7 +133,7 @@ export async function benchEvaluateWorkspace(options: { db: string; model: strin
     const repo = new ModelsRepo(db);
     const row = repo.get(options.version ?? 1);
     if (!row || row.pair_set_id === null) throw new Error(`No version ${options.version ?? 1} with a pair set in ${options.db}`);
-    const { model } = JSON.parse(row.config) as { model: ModelConfig };
+    const { model } = row.config;
     const t0 = performance.now();
     const pairRows = { val: repo.pairs(row.pair_set_id, 'val'), test: repo.pairs(row.pair_set_id, 'test') };
     const ids = new Set<number>();

@@ -7,6 +7,7 @@
 // background, so the explanation and review views have something to show at once.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { jobResult } from '../shared/job-result';
 import type { SimLensApp } from './app';
 import { AppError } from './errors';
 import { resourcesDir } from './paths';
@@ -89,7 +90,7 @@ async function prepare(app: SimLensApp, options: DemoOptions): Promise<DemoResul
   result.pairsJobId = jobId;
   const job = await app.jobs.wait(jobId);
   if (job.status !== 'done') throw new AppError('failed', `Generating the demo pairs failed (${job.status}): ${job.error ?? 'no reason given'}`);
-  result.pairSetId = (job.result?.pairSetId as number | undefined) ?? null;
+  result.pairSetId = jobResult(job, 'pairs')?.pairSetId ?? null;
   if (result.action === 'none') result.action = 'pairs';
   await addDemoModel(app, result, options);
   return result;

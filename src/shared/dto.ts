@@ -4,38 +4,149 @@
 export type Split = 'train' | 'val' | 'test';
 export const SPLITS: readonly Split[] = ['train', 'val', 'test'];
 
-export type JobKind = 'import' | 'pairs' | 'train' | 'evaluate' | 'explain' | 'metrics' | 'faithfulness';
 export type JobStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled' | 'interrupted';
 
-export interface JobDto {
+/** What a job of each kind returns: its JobDto.result once done. */
+export interface JobResults {
+  import: ImportJobResult;
+  pairs: PairsJobResult;
+  train: TrainJobResult;
+  evaluate: EvaluateJobResult;
+  explain: ExplainJobResult;
+  metrics: ExplainMetricsDto;
+  faithfulness: FaithfulnessSummaryDto;
+}
+export type JobKind = keyof JobResults;
+export type JobResultOf<K extends JobKind> = JobResults[K];
+
+/** A job of one kind; JobDto is the union over the kinds, so narrowing on `kind` types `result`. */
+export interface JobOf<K extends JobKind> {
   id: number;
-  kind: JobKind;
+  kind: K;
   status: JobStatus;
   /** 0..1 */
   progress: number;
   message: string | null;
   error: string | null;
   params: Record<string, unknown>;
-  result: Record<string, unknown> | null;
+  /** null until the job is done */
+  result: JobResults[K] | null;
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;
   /**
-   * Structured progress of the latest update, while the job runs in this process (absent when
-   * finished, or for a job another process runs, e.g. the CLI on the same workspace: then only
-   * `message` tells). 'train.epoch' updates are never throttled away.
+   * Structured progress of the latest update while the job runs (absent when finished, or when
+   * the latest update had none). Kept on the job's row, so a job another process runs (e.g. the
+   * CLI on the same workspace, seen through jobs.get) has it too. 'train.epoch' updates are
+   * never throttled away (but a later update replaces them on the row).
    */
   data?: JobProgressData;
 }
 
+/** The job type of each kind (indexed with a generic kind, it stays JobOf<K>: see shared/job-result.ts). */
+export type JobsByKind = { [K in JobKind]: JobOf<K> };
+export type JobDto = JobsByKind[JobKind];
+
 /** Structured job progress (JobDto.data), by kind. */
 export type JobProgressData =
-  /** a training step: running mean loss of the epoch so far */
-  | { kind: 'train.step'; epoch: number; epochs: number; step: number; steps: number; loss: number; learningRate: number; etaSeconds: number }
+  /**
+   * a training step: running mean loss of the epoch so far, and the latest finished epoch's val
+   * AUC with that epoch's number (null before the first), repeated on every step so that an
+   * update replacing the epoch's own record (throttling; a row polled by another process) loses nothing
+   */
+  | {
+      kind: 'train.step';
+      epoch: number;
+      epochs: number;
+      step: number;
+      steps: number;
+      loss: number;
+      learningRate: number;
+      etaSeconds: number;
+      valAuc: number | null;
+      valAucEpoch: number | null;
+    }
   /** an epoch finished: its record (the same as in the result's history) */
   | { kind: 'train.epoch'; record: EpochDto; epochs: number | null }
   /** explain / metrics jobs: pairs done of the total */
   | { kind: 'pairs'; done: number; total: number };
+
+// ---- job results (JobResults), by kind ----
+
+/** The pair set a CSV import wrote: the CSV's pairs whose two images made it in. */
+export interface CsvPairSetResult {
+  pairSetId: number;
+  pairs: number;
+  /** CSV pairs left out because one of their images could not be imported */
+  droppedPairs: number;
+  /** CSV pairs per split */
+  splitPairs: Record<Split, number>;
+}
+
+/** The result of an 'import' job; the pair set's fields only for a CSV import. */
+export interface ImportJobResult extends Partial<CsvPairSetResult> {
+  datasetId: number;
+  datasetName: string;
+  totals: Record<ImportFileStatus, number>;
+}
+
+/** Pairs per label in one split, as reported in a pairs job's result. */
+export interface SplitCountsResult {
+  images: number;
+  classes: number;
+  positive: number;
+  negative: number;
+  anchorsWithoutPairs: number;
+}
+
+/** The result of a 'pairs' job. */
+export interface PairsJobResult {
+  pairSetId: number;
+  datasetId: number;
+  seed: number;
+  /** 'official-test': the dataset's official test images are the test split; the rest split train:val by `ratios`. */
+  protocol: 'ratios' | 'official-test';
+  ratios: [number, number, number];
+  pairsPerAnchor: number;
+  pairCount: number;
+  counts: Record<Split, SplitCountsResult>;
+  /** Images without a class label: left out of every split. */
+  skippedUnlabelled: number;
+  warnings: string[];
+}
+
+/** A version's metrics in short: the threshold, and AUC and accuracy of each evaluated split (e.g. valAuc, testAccuracy). */
+export type ModelMetricsSummary = { threshold: number } & Partial<Record<`${Split}Auc` | `${Split}Accuracy`, number>>;
+
+/** The result of a 'train' job: the new version and its metrics in short. */
+export type TrainJobResult = ModelMetricsSummary & {
+  modelId: number;
+  bestEpoch: number;
+  /** epochs trained (early stopping may end before the epochs asked for) */
+  epochs: number;
+  history: EpochDto[];
+};
+
+/** The result of an 'evaluate' job: the version and its new metrics in short. */
+export type EvaluateJobResult = ModelMetricsSummary & { modelId: number };
+
+/** The result of an 'explain' (batch explanation) job. */
+export interface ExplainJobResult {
+  modelId: number;
+  method: ExplainMethod;
+  /** the stored layer key ('input' for input-space methods) */
+  layer: string;
+  split: Split | null;
+  /** pairs asked for */
+  pairs: number;
+  explained: number;
+  /** pairs already explained with this method and layer (left as stored) */
+  skipped: number;
+  workers: number;
+  /** null when nothing was explained */
+  msPerPair: number | null;
+  seconds: number;
+}
 
 export type ImportSourceKind = 'folder' | 'csv' | 'idx';
 
@@ -146,6 +257,121 @@ export const MODEL_ARCHS: readonly ModelArch[] = ['small', 'resnet18', 'resnet50
 export type InputPreprocess = 'none' | 'tf' | 'caffe' | 'torch';
 export const INPUT_PREPROCESS: readonly InputPreprocess[] = ['none', 'tf', 'caffe', 'torch'];
 
+/**
+ * What the small CNN puts after its last conv block (conv4):
+ *  - 'flatten' (the recipe): pool2 -> flatten -> dense1 -> embedding;
+ *  - 'gap': global average pooling of conv4 -> dense1 -> embedding. ds/dA at conv4 is then
+ *    the same at every position, so Grad-CAM's averaged weights lose nothing (Grad-CAM =
+ *    HiResCAM = CAM up to the head's non-linearity; Draelos 2020).
+ */
+export type SmallCnnHead = 'flatten' | 'gap';
+
+export interface PretrainedBackboneDto {
+  /** Folder with a tfjs LayersModel (model.json + weight shards). */
+  dir: string;
+  /** Name of the layer whose output feeds the head; default: the last layer with a 4-D output. */
+  cutLayer?: string;
+  /**
+   * How many of the backbone's blocks stay frozen, counted from the input. A block
+   * is the stretch of layers between two consecutive cut points of the graph (for a
+   * ResNet: the stem, then each residual block; for a plain CNN: each conv layer and
+   * what follows it up to the next one). -1 freezes the whole backbone.
+   */
+  frozenBlocks?: number;
+}
+
+/**
+ * What a Siamese model is made of: saved next to its weights (siamese.json) and in the version's
+ * config (ModelVersionConfigDto.model), so a version can be rebuilt and explained later.
+ * Fields added later are optional: configs saved before them lack them.
+ */
+export interface ModelConfigDto {
+  arch: ModelArch;
+  /** [height, width, channels] of the network input; images are resized to it. */
+  inputShape: [number, number, number];
+  /** Size of the embedding e (default 64). */
+  embeddingSize: number;
+  /** Contrastive margin m (default 2.0). */
+  margin: number;
+  /** Score temperature τ in s = exp(-d²/τ); default (m/2)². */
+  tau: number;
+  /** Seed of the weight initialisers. */
+  seed: number;
+  /**
+   * Width scale: the small CNN's filters are [32, 64]·width and dense 128·width;
+   * ResNets start at 64·width filters; MobileNetV2's alpha. Default 1. Tests use
+   * fractions to get tiny networks.
+   */
+  width: number;
+  /** Units of the hidden dense layer before the embedding (resnet/mobilenet/pretrained head; paper: 256). */
+  headUnits: number;
+  /** Small CNN only: the head after conv4 (default 'flatten'; absent in configs saved before it existed). */
+  head?: SmallCnnHead;
+  /**
+   * Small CNN only: whether its convolutions have a bias (absent: true, as saved before it
+   * existed). Without one, a conv block's output is exactly 0 where its receptive field sees only
+   * black (0) pixels, so no channel stays active on a black background and no CAM can put
+   * evidence there; with one, a channel whose bias keeps it active everywhere lights up the
+   * background in every gradient map that weighs it.
+   */
+  convBias?: boolean;
+  backbone?: PretrainedBackboneDto;
+  /**
+   * Input preprocessing, applied inside the network as its first layer ('preprocess'), so
+   * images stay in [0, 1] everywhere else (stored pixels, CAM overlays, deletion metrics)
+   * and a saved model carries it. Pick what the pretrained backbone was trained with:
+   *  - 'none' (default; absent in configs saved before it existed): x in [0, 1] as is;
+   *  - 'tf': 2x - 1, in [-1, 1] (Keras MobileNet/MobileNetV2/Inception/Xception);
+   *  - 'caffe': RGB -> BGR, 255x minus the ImageNet BGR means [103.939, 116.779, 123.68]
+   *    (Keras ResNet50/101/152 v1, VGG16/19);
+   *  - 'torch': (x - [0.485, 0.456, 0.406]) / [0.229, 0.224, 0.225] per RGB channel
+   *    (Keras DenseNet, PyTorch-trained models).
+   * 'caffe' and 'torch' are per-RGB-channel and need a 3-channel network input; the
+   * layer never changes the channel count. Grayscale images become 3 channels when the
+   * input has 3 (a pretrained backbone's input always sets it; the image decoder
+   * replicates the grey channel), so a 1-channel input with 'caffe'/'torch' is an error
+   * (see checkPreprocess) rather than a silent guess at grey ImageNet statistics.
+   */
+  preprocess?: InputPreprocess;
+}
+
+/** Training-time augmentation of the images (all 0: none). */
+export interface AugmentDto {
+  /** Probability of a horizontal flip (0 = never). */
+  flip: number;
+  /** Maximum shift in pixels along each axis (0 = none). */
+  maxShift: number;
+  /** Maximum absolute brightness offset added to every pixel (0 = none); result clamped to [0, 1]. */
+  brightness: number;
+}
+
+/** The training settings a version was trained with (the rest of the trainer's settings: its defaults). */
+export interface TrainSettingsDto {
+  epochs: number;
+  /** pairs per batch */
+  batchSize: number;
+  /** Adam's initial learning rate */
+  learningRate: number;
+  /** contrastive margin (the model's) */
+  margin: number;
+  /** seed of pair draws and augmentation */
+  seed: number;
+  /** stop after this many epochs without a rise of val AUC (0 = never) */
+  earlyStoppingPatience: number;
+  /** lower the learning rate after this many epochs without a rise (0 = never) */
+  lrPatience: number;
+  augment: AugmentDto;
+}
+
+/** A version's config (ModelVersionDto.config): its architecture and how it was trained. */
+export interface ModelVersionConfigDto {
+  model: ModelConfigDto;
+  /** absent for a version not made by a 'train' job (e.g. registered from saved weights) */
+  train?: TrainSettingsDto;
+  /** a version registered from a saved model folder (e.g. the bundled demo model): that folder */
+  importedFrom?: string;
+}
+
 export interface RocPointDto {
   fpr: number;
   tpr: number;
@@ -211,7 +437,7 @@ export interface ModelVersionDto {
   jobId: number | null;
   arch: ModelArch;
   /** architecture + training hyper-parameters */
-  config: Record<string, unknown>;
+  config: ModelVersionConfigDto;
   /** folder (model.json + shards), relative to the workspace */
   weightsPath: string | null;
   seed: number | null;

@@ -176,8 +176,8 @@ describe('simlens train / eval / models', () => {
     expect(out).toMatchObject({ arch: 'pretrained', inputShape: [28, 28, 1] });
     expect(out.metrics.splits.test!.auc).toBeGreaterThan(0);
     const stored = await json<ModelVersionDto>(['models', '--db', db, '--model', String(out.modelId)]);
-    expect((stored.config.model as { backbone: unknown; embeddingSize: number }).backbone).toMatchObject({ dir, cutLayer: 'b2_conv', frozenBlocks: 1 });
-    expect((stored.config.model as { embeddingSize: number }).embeddingSize).toBe(16);
+    expect(stored.config.model.backbone).toMatchObject({ dir, cutLayer: 'b2_conv', frozenBlocks: 1 });
+    expect(stored.config.model.embeddingSize).toBe(16);
 
     const badCut = await simlens(['train', '--db', db, '--backbone', dir, '--cut-layer', 'zzz', '--epochs', '1', '--json']);
     expect(badCut.code).toBe(1);

@@ -12,6 +12,7 @@ import { defaultEngine, SimLensApp } from '../../src/main/app';
 import { ensureDemoWorkspace } from '../../src/main/demo';
 import type { JobDto } from '../../src/shared/dto';
 import { maxTickGap } from './event-loop';
+import { jobResult } from '../../src/shared/job-result';
 
 let dir: string;
 let app: SimLensApp;
@@ -70,7 +71,8 @@ describe('the default engine of a UI app is the worker pool', () => {
     off();
     expect(job.status, job.error ?? '').toBe('done');
     expect(job.result).toMatchObject({ epochs: 1 });
-    expect(app.models.get(job.result!.modelId as number).weightsPath).toBe(`models/${job.result!.modelId as number}`);
+    const modelId = jobResult(job, 'train')!.modelId;
+    expect(app.models.get(modelId).weightsPath).toBe(`models/${modelId}`);
     // The work ran on the pool's worker, not on this thread.
     expect(app.hasOwnPool).toBe(true);
     const workers = app.enginePool().workers();

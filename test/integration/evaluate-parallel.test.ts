@@ -18,6 +18,7 @@ import { poolModelEngine } from '../../src/main/services/models';
 import { toyImages } from '../unit/engine-toy';
 import { seedToyDataset } from './models-fixture';
 import type { EnginePool, EngineTasks } from '../../src/main/engine/tasks';
+import { jobResult } from '../../src/shared/job-result';
 
 const MODEL = defaultModelConfig({ inputShape: [8, 8, 1], width: 0.25, embeddingSize: 8, seed: 3 });
 let pool: WorkerPool<EngineTasks>; // 2 workers: the parallel path
@@ -191,7 +192,7 @@ describe('the models.evaluate job with a 2-worker pool engine', () => {
       const { datasetId } = seedToyDataset(app.db);
       const trained = await app.jobs.wait((await app.call('models.train', { datasetId, epochs: 2, batchSize: 16, learningRate: 3e-3, seed: 1, width: 0.125, embeddingSize: 8 })).jobId);
       expect(trained.error).toBeNull();
-      const id = trained.result!.modelId as number;
+      const id = jobResult(trained, 'train')!.modelId;
       const stored = () => {
         const { metrics } = app.models.get(id);
         const { evaluatedAt: _, ...rest } = metrics!;

@@ -14,6 +14,7 @@ import { inProcessExplainEngine, poolExplainEngine, type ExplainEngine } from '.
 import type { EngineTasks } from '../../src/main/engine/tasks';
 import { ExplainService } from '../../src/main/services/explain';
 import { inProcessModelEngine } from '../../src/main/services/models';
+import { jobResult } from '../../src/shared/job-result';
 
 export const DEMO = resolve(__dirname, '../../resources/demo/fashion-mnist');
 
@@ -34,10 +35,10 @@ export async function demoWorkspace(prefix = 'simlens-explain-'): Promise<Worksp
   const app = new SimLensApp({ dbPath, shell: 'cli', modelEngine: inProcessModelEngine(() => initBackend({ force: 'wasm' })) });
   const imported = await app.jobs.wait((await app.call('datasets.import', { path: DEMO, kind: 'idx', name: 'Demo' })).jobId);
   if (imported.status !== 'done') throw new Error(`import failed: ${imported.error}`);
-  const datasetId = imported.result!.datasetId as number;
+  const datasetId = jobResult(imported, 'import')!.datasetId;
   const pairs = await app.jobs.wait((await app.call('pairs.generate', { datasetId, seed: 42, pairsPerAnchor: 2 })).jobId);
   if (pairs.status !== 'done') throw new Error(`pairs failed: ${pairs.error}`);
-  const pairSetId = pairs.result!.pairSetId as number;
+  const pairSetId = jobResult(pairs, 'pairs')!.pairSetId;
   let closed = false;
   return {
     app,
@@ -60,7 +61,7 @@ export async function trainModel(ws: Workspace, args: { epochs: number; width: n
     (await ws.app.call('models.train', { datasetId: ws.datasetId, batchSize: 64, learningRate: 1e-3, earlyStoppingPatience: 100, seed: args.seed ?? 1, ...args })).jobId,
   );
   if (job.status !== 'done') throw new Error(`training failed: ${job.error}`);
-  return job.result!.modelId as number;
+  return jobResult(job, 'train')!.modelId;
 }
 
 /** A version with fixed seeded weights (no training), saved like ModelService saves one. */

@@ -33,9 +33,8 @@ afterAll(async () => {
 
 const rowOf = (pairId: number, method: ExplainMethod, layer = 'conv4') => {
   const r = ws.app.explain.repo.get(pairId, modelId, method, layer)!;
-  const meta = JSON.parse(r.meta!) as { timings: { explainMs: number; backend: string } };
-  const { id: _id, created_at: _c, meta: _m, ...rest } = r;
-  void [_id, _c, _m];
+  const { id: _id, created_at: _c, meta, ...rest } = r;
+  void [_id, _c];
   return { rest, meta: { ...meta, timings: { ...meta.timings, explainMs: 0 } } };
 };
 
@@ -123,7 +122,7 @@ describe('single pair and sanity check on the pool', () => {
     expect(job.error).toBeNull();
     expect(job.params).toMatchObject({ maxChannels: 2 });
     expect(job.data).toBeUndefined(); // finished: the result tells
-    for (const id of pairIds.slice(0, 2)) expect(JSON.parse(ws.app.explain.repo.get(id, modelId, 'scorecam', 'conv4')!.meta!).channels).toMatchObject({ used: [2, 2], maxChannels: 2 });
+    for (const id of pairIds.slice(0, 2)) expect(ws.app.explain.repo.get(id, modelId, 'scorecam', 'conv4')!.meta.channels).toMatchObject({ used: [2, 2], maxChannels: 2 });
     expect(data[0]).toEqual({ kind: 'pairs', done: 0, total: 2 });
     expect(data.at(-1)).toEqual({ kind: 'pairs', done: 2, total: 2 });
   });

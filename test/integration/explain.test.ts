@@ -50,10 +50,10 @@ describe('explain.pair', () => {
       expect(Math.min(...m)).toBeGreaterThanOrEqual(0);
       expect(Math.max(...m)).toBeLessThanOrEqual(1);
     }
-    const meta = JSON.parse(row.meta!);
+    const { meta } = row;
     expect(meta.counterfactualDefined).toBe(true);
-    expect(typeof meta.noEvidence.a.factual).toBe('boolean');
-    expect(meta.timings.explainMs).toBeGreaterThan(0);
+    expect(typeof meta.noEvidence!.a.factual).toBe('boolean');
+    expect(meta.timings!.explainMs).toBeGreaterThan(0);
     // a normalised map with evidence peaks at exactly 1, where its summary says
     const aF = decodeMap(row.a_factual!, 14, 14);
     if (!first.a.factual.noEvidence) {

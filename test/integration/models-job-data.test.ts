@@ -1,8 +1,10 @@
-// A train job's job.updated events carry structured progress (JobDto.data): steps and one
-// 'train.epoch' record per epoch, equal to the result's history. In-process engine, wasm.
+// A train job's job.updated events carry structured progress (JobDto.data): steps (with the
+// latest epoch's val AUC) and one 'train.epoch' record per epoch, equal to the result's history.
+// In-process engine, wasm.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EpochDto, JobDto, JobProgressData } from '../../src/shared/dto';
+import type { JobDto, JobProgressData } from '../../src/shared/dto';
 import { demoWorkspace, type Workspace } from './explain-fixture';
+import { jobResult } from '../../src/shared/job-result';
 
 let ws: Workspace;
 beforeAll(async () => {
@@ -24,11 +26,18 @@ describe('models.train progress data', () => {
     expect(job.status, job.error ?? '').toBe('done');
     expect(job.data).toBeUndefined();
     const epochs = data.filter((d): d is Extract<JobProgressData, { kind: 'train.epoch' }> => d.kind === 'train.epoch');
-    expect(epochs.map((e) => e.record)).toEqual(job.result!.history as EpochDto[]);
+    expect(epochs.map((e) => e.record)).toEqual(jobResult(job, 'train')!.history);
     expect(epochs.every((e) => e.epochs === 2)).toBe(true);
     const steps = data.filter((d) => d.kind === 'train.step');
     expect(steps.length).toBeGreaterThan(0);
     expect(steps[0]).toMatchObject({ kind: 'train.step', epochs: 2, epoch: 1 });
-    for (const s of steps) if (s.kind === 'train.step') expect(Object.keys(s).sort()).toEqual(['epoch', 'epochs', 'etaSeconds', 'kind', 'learningRate', 'loss', 'step', 'steps']);
+    for (const s of steps) if (s.kind === 'train.step') expect(Object.keys(s).sort()).toEqual(['epoch', 'epochs', 'etaSeconds', 'kind', 'learningRate', 'loss', 'step', 'steps', 'valAuc', 'valAucEpoch']);
+    // each step repeats the latest finished epoch's val AUC (none in the first epoch)
+    const history = jobResult(job, 'train')!.history;
+    for (const s of steps) {
+      if (s.kind !== 'train.step') continue;
+      const last = history.filter((h) => h.epoch < s.epoch).at(-1);
+      expect([s.valAuc, s.valAucEpoch]).toEqual(last ? [last.valAuc, last.epoch] : [null, null]);
+    }
   });
 });

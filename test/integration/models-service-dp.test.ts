@@ -10,6 +10,7 @@ import { WorkerPool } from '../../src/main/engine/runtime/pool';
 import { poolModelEngine } from '../../src/main/services/models';
 import { seedToyDataset, untilTraining } from './models-fixture';
 import type { EngineTasks } from '../../src/main/engine/tasks';
+import { jobResult } from '../../src/shared/job-result';
 
 let pool: WorkerPool<EngineTasks>;
 const dirs: string[] = [];
@@ -48,7 +49,7 @@ describe('ModelService with a data-parallel pool engine', () => {
     const job = await app.jobs.wait((await app.call('models.train', { datasetId, ...trainArgs })).jobId);
     expect(job.error).toBeNull();
     expect(job.status).toBe('done');
-    const version = await app.call('models.get', { id: job.result!.modelId as number });
+    const version = await app.call('models.get', { id: jobResult(job, 'train')!.modelId });
     expect(version.backend).toBe('wasm');
     expect(version.metrics!.splits.test!.auc).toBeGreaterThan(0.9);
     // step messages are throttled (a tiny model may finish its steps between two), epoch messages never are

@@ -12,6 +12,7 @@ import type { TrainRequest } from '../../src/main/engine/train/run';
 import { inProcessModelEngine, poolModelEngine, type ModelEngine } from '../../src/main/services/models';
 import { seedToyDataset, untilTraining } from './models-fixture';
 import type { EngineTasks } from '../../src/main/engine/tasks';
+import { jobResult } from '../../src/shared/job-result';
 
 const dirs: string[] = [];
 const apps: SimLensApp[] = [];
@@ -40,13 +41,14 @@ describe('ModelService', () => {
     const job = await app.jobs.wait(jobId);
     expect(job.error).toBeNull();
     expect(job.status).toBe('done');
-    const modelId = job.result!.modelId as number;
-    expect(job.result!.valAuc as number).toBeGreaterThan(0.9);
-    expect((job.result!.history as unknown[]).length).toBeGreaterThan(0);
+    const result = jobResult(job, 'train')!;
+    const modelId = result.modelId;
+    expect(result.valAuc as number).toBeGreaterThan(0.9);
+    expect(result.history.length).toBeGreaterThan(0);
 
     const version = await app.call('models.get', { id: modelId });
     expect(version).toMatchObject({ datasetId, pairSetId, arch: 'small', seed: 1, weightsPath: `models/${modelId}`, backend: 'cpu' });
-    expect((version.config as { model: { inputShape: number[] } }).model.inputShape).toEqual([8, 8, 1]);
+    expect(version.config.model.inputShape).toEqual([8, 8, 1]);
     const m = version.metrics!;
     expect(m.thresholdSource).toBe('val');
     expect(m.splits.val!.pairs).toBe(counts.val);
@@ -123,13 +125,13 @@ describe('ModelService', () => {
       const job = await app.jobs.wait((await app.call('models.train', { datasetId, ...trainArgs })).jobId);
       expect(job.error).toBeNull();
       expect(job.status).toBe('done');
-      const version = await app.call('models.get', { id: job.result!.modelId as number });
+      const version = await app.call('models.get', { id: jobResult(job, 'train')!.modelId });
       expect(version.backend).toBe('wasm');
       expect(version.metrics!.splits.test!.auc).toBeGreaterThan(0.9);
       // step messages are throttled (a tiny model may finish its steps between two), epoch messages never are
       for (const m of messages.filter((x) => x.includes(' · step '))) expect(m).toMatch(/^epoch \d+\/5 · step \d+\/\d+ · loss [\d.]+/);
       expect(messages.some((m) => /^epoch 1: loss [\d.]+ val AUC [\d.]+$/.test(m))).toBe(true);
-      expect((job.result!.history as { valAuc: number }[]).length).toBeGreaterThan(0);
+      expect(jobResult(job, 'train')!.history.length).toBeGreaterThan(0);
       expect(existsSync(join(dir, 'models', String(version.id), 'model.json'))).toBe(true);
     } finally {
       await pool.close();
@@ -189,9 +191,9 @@ describe('ModelService', () => {
     const { datasetId } = seedToyDataset(app.db);
     const job = await app.jobs.wait((await app.call('models.train', { datasetId, ...trainArgs, epochs: 1, preprocess: 'tf' })).jobId);
     expect(job.error).toBeNull();
-    const modelId = job.result!.modelId as number;
+    const modelId = jobResult(job, 'train')!.modelId;
     const version = await app.call('models.get', { id: modelId });
-    expect((version.config as { model: { preprocess?: string } }).model.preprocess).toBe('tf');
+    expect(version.config.model.preprocess).toBe('tf');
     const loaded = await loadSiamese(join(dir, 'models', String(modelId)));
     expect(loaded.config.preprocess).toBe('tf');
     expect(loaded.net.layers.map((l) => l.name)).toContain('preprocess');

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SimLensApp } from '../../src/main/app';
 import { AppError } from '../../src/main/errors';
-import type { PairsJobResult } from '../../src/main/services/pairs';
+import type { PairsJobResult } from '../../src/shared/dto';
 import { PairsRepo } from '../../src/main/store/pairs-repo';
 import type { PairDto, PairPageDto, Split } from '../../src/shared/dto';
 

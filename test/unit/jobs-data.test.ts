@@ -11,6 +11,9 @@ import { JobRunner } from '../../src/main/services/jobs';
 import { openDatabase, type Db } from '../../src/main/store/db';
 import { JobsRepo } from '../../src/main/store/jobs-repo';
 
+/** A stand-in job result: these tests check the runner, not what a real task of the kind returns. */
+const stub = (result: object) => result as never;
+
 let dir = '';
 let db: Db | undefined;
 function setup(): { runner: JobRunner; updates: JobDto[] } {
@@ -26,7 +29,7 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const step = (epoch: number, step: number): JobProgressData => ({ kind: 'train.step', epoch, epochs: 3, step, steps: 1000, loss: 1 / step, learningRate: 1e-3, etaSeconds: 5 });
+const step = (epoch: number, step: number): JobProgressData => ({ kind: 'train.step', epoch, epochs: 3, step, steps: 1000, loss: 1 / step, learningRate: 1e-3, etaSeconds: 5, valAuc: null, valAucEpoch: null });
 const record = (epoch: number): EpochDto => ({ epoch, loss: 0.5, valAuc: 0.9, learningRate: 1e-3, seconds: 1, improved: true });
 
 describe('JobRunner: structured progress data', () => {
@@ -42,7 +45,7 @@ describe('JobRunner: structured progress data', () => {
       }
       ctx.progress(0.9, 'evaluating', step(3, 1000));
       await gate;
-      return { ok: true };
+      return stub({ ok: true });
     });
     while (!updates.some((u) => u.message === 'epoch 3 done')) await new Promise((r) => setTimeout(r, 5));
     const epochs = updates.filter((u) => u.data?.kind === 'train.epoch').map((u) => (u.data as Extract<JobProgressData, { kind: 'train.epoch' }>).record.epoch);
@@ -65,7 +68,7 @@ describe('JobRunner: structured progress data', () => {
       ctx.progress(0, 'loading images');
       ctx.progress(0.01, 'epoch 1 step 1', step(1, 1)); // within the 100 ms of the previous update
       ctx.progress(0.02, 'epoch 1 step 2', step(1, 2)); // throttled
-      return {};
+      return stub({});
     });
     await runner.wait(job.id);
     expect(updates.filter((u) => u.status === 'running' && u.message !== null).map((u) => u.message)).toEqual(['loading images', 'epoch 1 step 1']);
@@ -77,7 +80,7 @@ describe('JobRunner: structured progress data', () => {
       ctx.progress(0, 'explaining 2 pairs', { kind: 'pairs', done: 0, total: 2 });
       await new Promise((r) => setTimeout(r, 120));
       ctx.progress(0.5, 'saving');
-      return {};
+      return stub({});
     });
     await runner.wait(job.id);
     const running = updates.filter((u) => u.status === 'running' && u.message !== null);
@@ -85,5 +88,29 @@ describe('JobRunner: structured progress data', () => {
       ['explaining 2 pairs', { kind: 'pairs', done: 0, total: 2 }],
       ['saving', null],
     ]);
+  });
+
+  it('keeps the data on the job row: another process on the same workspace sees it through jobs.get, until the job ends', async () => {
+    const { runner, updates } = setup();
+    // the other process (e.g. the app while the CLI runs a job): its own connection and runner, opened first
+    const otherDb = openDatabase(join(dir, 'w.db'));
+    try {
+      const other = new JobRunner(new JobsRepo(otherDb), new EventBus());
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      const job = runner.start('train', {}, async (ctx) => {
+        ctx.progress(0.5, 'epoch 1 step 7', step(1, 7));
+        await gate;
+        return stub({});
+      });
+      while (!updates.some((u) => u.message === 'epoch 1 step 7')) await new Promise((r) => setTimeout(r, 5));
+      expect(other.get(job.id).data).toEqual(step(1, 7));
+      expect(other.list(10).find((j) => j.id === job.id)!.data).toEqual(step(1, 7));
+      release();
+      await runner.wait(job.id);
+      expect(other.get(job.id).data).toBeUndefined();
+    } finally {
+      otherDb.close();
+    }
   });
 });

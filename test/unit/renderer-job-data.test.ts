@@ -1,6 +1,5 @@
 // Type-checked with the renderer (tsconfig.web.json). The models store's live training chart
-// from job.updated's structured data (JobDto.data), with the message text as the fallback for
-// jobs without data (run by another process on the same workspace).
+// from job.updated's structured data (JobDto.data); the message text is never parsed.
 import { createPinia, setActivePinia } from 'pinia';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { setTransport, type Transport } from '../../src/renderer/src/api';
@@ -8,10 +7,10 @@ import { useModelsStore } from '../../src/renderer/src/stores/models';
 import { emptyLive, foldTrainData, foldTrainJob, trainProgressOf } from '../../src/renderer/src/stores/models/train-progress';
 import type { Envelope } from '../../src/shared/bridge';
 import type { Events } from '../../src/shared/contract';
-import type { EpochDto, JobDto, JobProgressData } from '../../src/shared/dto';
+import type { EpochDto, JobDto, JobOf, JobProgressData } from '../../src/shared/dto';
 
 const flush = () => new Promise((r) => setTimeout(r, 0));
-const step = (epoch: number, step: number, loss: number): JobProgressData => ({ kind: 'train.step', epoch, epochs: 2, step, steps: 4, loss, learningRate: 1e-3, etaSeconds: 3 });
+const step = (epoch: number, step: number, loss: number): JobProgressData => ({ kind: 'train.step', epoch, epochs: 2, step, steps: 4, loss, learningRate: 1e-3, etaSeconds: 3, valAuc: null, valAucEpoch: null });
 const record = (epoch: number, loss: number, valAuc: number): EpochDto => ({ epoch, loss, valAuc, learningRate: 1e-3, seconds: 1, improved: true });
 const epochData = (r: EpochDto): JobProgressData => ({ kind: 'train.epoch', record: r, epochs: 2 });
 
@@ -34,16 +33,18 @@ describe('foldTrainData', () => {
     expect(trainProgressOf(undefined)).toBeNull();
   });
 
-  it('foldTrainJob prefers data and falls back to the message', () => {
-    const fromText = foldTrainJob(emptyLive(), { message: 'epoch 1/2 · step 2/4 · loss 0.5000 · ETA 3 s' });
-    expect(fromText.steps).toEqual([{ x: 0.5, loss: 0.5 }]);
-    const fromData = foldTrainJob(emptyLive(), { message: 'something else', data: step(2, 4, 0.25) });
-    expect(fromData.steps).toEqual([{ x: 2, loss: 0.25 }]);
+  it('foldTrainJob folds the data; the message is never parsed', () => {
+    const fromData = foldTrainJob(emptyLive(), { data: step(1, 2, 0.5) });
+    expect(fromData.steps).toEqual([{ x: 0.5, loss: 0.5 }]);
+    const withMessage: Pick<JobDto, 'data' | 'message'> = { message: 'something else', data: step(2, 4, 0.25) };
+    expect(foldTrainJob(emptyLive(), withMessage).steps).toEqual([{ x: 2, loss: 0.25 }]);
+    const textOnly: Pick<JobDto, 'data' | 'message'> = { message: 'epoch 1/2 · step 2/4 · loss 0.5000 · ETA 3 s' };
+    expect(foldTrainJob(emptyLive(), textOnly)).toEqual(emptyLive());
   });
 });
 
 let listeners: ((job: JobDto) => void)[] = [];
-const job = (patch: Partial<JobDto>): JobDto => ({
+const job = (patch: Partial<JobOf<'train'>>): JobDto => ({
   id: 5, kind: 'train', status: 'running', progress: 0, message: null, error: null, params: {}, result: null, createdAt: '', startedAt: null, finishedAt: null, ...patch,
 });
 

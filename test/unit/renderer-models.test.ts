@@ -1,5 +1,5 @@
 // Type-checked with the renderer (tsconfig.web.json). The models and explanation stores
-// against a fake transport, and their pure helpers: train-message parsing (the live
+// against a fake transport, and their pure helpers: training progress data (the live
 // chart), keyboard shortcuts, chart scales.
 import { createPinia, setActivePinia } from 'pinia';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -10,51 +10,60 @@ import { overlayKey } from '../../src/renderer/src/stores/explain/overlays';
 import { clampOpacity, keyAction } from '../../src/renderer/src/stores/explain/shortcuts';
 import { useModelsStore } from '../../src/renderer/src/stores/models';
 import { defaultTrainForm, trainArgs } from '../../src/renderer/src/stores/models/train-form';
-import { emptyLive, foldTrainMessage, parseTrainMessage } from '../../src/renderer/src/stores/models/train-progress';
+import { emptyLive, foldTrainData, trainProgressOf } from '../../src/renderer/src/stores/models/train-progress';
 import type { Envelope } from '../../src/shared/bridge';
 import type { Events, MethodName } from '../../src/shared/contract';
-import type { ExplainLayersDto, ExplanationDto, ImageDto, JobDto, MapSummaryDto, ModelVersionDto, PairDto } from '../../src/shared/dto';
+import type { ExplainLayersDto, ExplanationDto, ImageDto, JobDto, JobOf, JobProgressData, MapSummaryDto, ModelVersionDto, PairDto } from '../../src/shared/dto';
 
 const flush = () => new Promise((r) => setTimeout(r, 0));
 
-describe('parseTrainMessage', () => {
-  it('reads step messages with and without the last val AUC', () => {
-    expect(parseTrainMessage('epoch 1/10 · step 3/47 · loss 0.8123 · ETA 41 s')).toEqual({
+/** A 'train.step' update: epoch e/epochs, step s/steps, loss; `last`: the latest finished epoch's [val AUC, epoch]. */
+const stepData = (e: number, epochs: number, s: number, steps: number, loss: number, etaSeconds: number, last?: [number, number]): JobProgressData => ({
+  kind: 'train.step', epoch: e, epochs, step: s, steps, loss, learningRate: 1e-3, etaSeconds, valAuc: last?.[0] ?? null, valAucEpoch: last?.[1] ?? null,
+});
+/** A 'train.epoch' update: the epoch's record (mean loss, val AUC). */
+const epochData = (e: number, loss: number, valAuc: number, epochs: number | null = null): JobProgressData => ({
+  kind: 'train.epoch', record: { epoch: e, loss, valAuc, learningRate: 1e-3, seconds: 1, improved: true }, epochs,
+});
+
+describe('trainProgressOf', () => {
+  it('reads step data with and without the last val AUC', () => {
+    expect(trainProgressOf(stepData(1, 10, 3, 47, 0.8123, 41))).toEqual({
       kind: 'step', epoch: 1, epochs: 10, step: 3, steps: 47, loss: 0.8123, valAuc: null, valAucEpoch: null, etaSeconds: 41,
     });
-    expect(parseTrainMessage('epoch 3/10 · step 47/47 · loss 0.2000 · val AUC 0.9731 (epoch 2) · ETA 0 s')).toMatchObject({
+    expect(trainProgressOf(stepData(3, 10, 47, 47, 0.2, 0, [0.9731, 2]))).toMatchObject({
       kind: 'step', epoch: 3, step: 47, loss: 0.2, valAuc: 0.9731, valAucEpoch: 2,
     });
   });
-  it('reads epoch messages and ignores the others', () => {
-    expect(parseTrainMessage('epoch 2: loss 0.3982 val AUC 0.9411')).toMatchObject({ kind: 'epoch', epoch: 2, loss: 0.3982, valAuc: 0.9411, valAucEpoch: 2 });
-    expect(parseTrainMessage('loading images')).toBeNull();
-    expect(parseTrainMessage('decoding images 3/600')).toBeNull();
-    expect(parseTrainMessage('evaluating')).toBeNull();
-    expect(parseTrainMessage(null)).toBeNull();
+  it('reads epoch records and ignores the rest', () => {
+    expect(trainProgressOf(epochData(2, 0.3982, 0.9411))).toMatchObject({ kind: 'epoch', epoch: 2, loss: 0.3982, valAuc: 0.9411, valAucEpoch: 2 });
+    // the phases ("loading images", "decoding images 3/600", "evaluating") send no data
+    expect(trainProgressOf(undefined)).toBeNull();
+    expect(trainProgressOf({ kind: 'pairs', done: 3, total: 600 })).toBeNull();
+    expect(trainProgressOf(null)).toBeNull();
   });
 });
 
-describe('foldTrainMessage', () => {
-  it('builds per-step and per-epoch series; an epoch message makes the loss exact; a later step carries a dropped val AUC', () => {
+describe('foldTrainData', () => {
+  it('builds per-step and per-epoch series; an epoch record makes the loss exact; a later step carries a missed val AUC', () => {
     let live = emptyLive();
-    live = foldTrainMessage(live, 'epoch 1/3 · step 1/4 · loss 1.2000 · ETA 9 s');
-    live = foldTrainMessage(live, 'epoch 1/3 · step 2/4 · loss 1.0000 · ETA 8 s');
+    live = foldTrainData(live, stepData(1, 3, 1, 4, 1.2, 9));
+    live = foldTrainData(live, stepData(1, 3, 2, 4, 1.0, 8));
     expect(live.epochs).toBe(3);
     expect(live.steps).toEqual([{ x: 0.25, loss: 1.2 }, { x: 0.5, loss: 1 }]);
     expect(live.perEpoch).toEqual([{ epoch: 1, loss: 1, lossExact: false, valAuc: null }]);
-    live = foldTrainMessage(live, 'epoch 1: loss 0.9000 val AUC 0.8000');
+    live = foldTrainData(live, epochData(1, 0.9, 0.8));
     expect(live.perEpoch[0]).toEqual({ epoch: 1, loss: 0.9, lossExact: true, valAuc: 0.8 });
-    // epoch 2's own message is throttled away; epoch 3's steps carry its val AUC
-    live = foldTrainMessage(live, 'epoch 2/3 · step 4/4 · loss 0.7000 · val AUC 0.8000 (epoch 1) · ETA 3 s');
-    live = foldTrainMessage(live, 'epoch 3/3 · step 1/4 · loss 0.6000 · val AUC 0.8500 (epoch 2) · ETA 2 s');
+    // epoch 2's own record is missed (e.g. a poll of the row saw only the steps around it); epoch 3's steps carry its val AUC
+    live = foldTrainData(live, stepData(2, 3, 4, 4, 0.7, 3, [0.8, 1]));
+    live = foldTrainData(live, stepData(3, 3, 1, 4, 0.6, 2, [0.85, 2]));
     expect(live.perEpoch.map((e) => [e.epoch, e.loss, e.valAuc])).toEqual([
       [1, 0.9, 0.8],
       [2, 0.7, 0.85],
       [3, 0.6, null],
     ]);
-    // a repeated (out of order) message does not step back
-    const again = foldTrainMessage(live, 'epoch 1/3 · step 2/4 · loss 1.0000 · ETA 8 s');
+    // a repeated (out of order) update does not step back
+    const again = foldTrainData(live, stepData(1, 3, 2, 4, 1.0, 8));
     expect(again.steps.length).toBe(live.steps.length);
     expect(again.perEpoch[0].loss).toBe(0.9);
   });
@@ -113,10 +122,10 @@ const pairAt = (id: number): PairDto => ({ id, pairSetId: 7, split: 'test', labe
 // test pairs have ids 10, 20, ..., 200
 const PAIR_IDS = Array.from({ length: 20 }, (_, i) => (i + 1) * 10);
 const version = (id: number): ModelVersionDto => ({
-  id, name: `v${id}`, datasetId: 1, pairSetId: 7, parentId: null, jobId: 1, arch: 'small', config: {}, weightsPath: `models/${id}`, seed: 0, backend: 'wasm',
+  id, name: `v${id}`, datasetId: 1, pairSetId: 7, parentId: null, jobId: 1, arch: 'small', config: { model: { arch: 'small', inputShape: [28, 28, 1], embeddingSize: 64, margin: 2, tau: 1, seed: 0, width: 1, headUnits: 256 } }, weightsPath: `models/${id}`, seed: 0, backend: 'wasm',
   metrics: { threshold: 0.5, thresholdSource: 'val', splits: {}, evaluatedAt: '' }, createdAt: '',
 });
-const job = (patch: Partial<JobDto>): JobDto => ({
+const job = (patch: Partial<JobOf<'train'>>): JobDto => ({
   id: 5, kind: 'train', status: 'running', progress: 0, message: null, error: null, params: {}, result: null, createdAt: '', startedAt: null, finishedAt: null, ...patch,
 });
 const summary = (noEvidence: boolean): MapSummaryDto => ({ noEvidence, scale: noEvidence ? 0 : 1, peak: noEvidence ? null : [0, 0], areaAbove50: 0.1 });
@@ -207,7 +216,7 @@ beforeEach(() => {
 const emit = (j: JobDto) => jobListeners.forEach((l) => l(j));
 
 describe('useModelsStore', () => {
-  it('starts training from the form, folds job messages into the live series, and selects the new version when done', async () => {
+  it('starts training from the form, folds job progress data into the live series, and selects the new version when done', async () => {
     const models = useModelsStore();
     await models.setFormDataset(1);
     expect(models.form.pairSetId).toBe(7);
@@ -216,10 +225,10 @@ describe('useModelsStore', () => {
     await models.startTrain();
     expect(calls.find((c) => c.name === 'models.train')?.args).toMatchObject({ datasetId: 1, pairSetId: 7, epochs: 2, arch: 'small' });
     await flush();
-    emit(job({ status: 'running', progress: 0.3, message: 'epoch 1/2 · step 5/10 · loss 0.9000 · ETA 5 s' }));
+    emit(job({ status: 'running', progress: 0.3, message: 'epoch 1/2 · step 5/10 · loss 0.9000 · ETA 5 s', data: stepData(1, 2, 5, 10, 0.9, 5) }));
     await flush();
     expect(models.training).toBe(true);
-    emit(job({ status: 'running', progress: 0.6, message: 'epoch 2/2 · step 1/10 · loss 0.7000 · val AUC 0.9100 (epoch 1) · ETA 3 s' }));
+    emit(job({ status: 'running', progress: 0.6, message: 'epoch 2/2 · step 1/10 · loss 0.7000 · val AUC 0.9100 (epoch 1) · ETA 3 s', data: stepData(2, 2, 1, 10, 0.7, 3, [0.91, 1]) }));
     await flush();
     expect(models.live.perEpoch.map((e) => [e.epoch, e.valAuc])).toEqual([
       [1, 0.91],
@@ -230,7 +239,7 @@ describe('useModelsStore', () => {
       { epoch: 1, loss: 0.8, valAuc: 0.91, learningRate: 0.001, seconds: 1, improved: true },
       { epoch: 2, loss: 0.6, valAuc: 0.93, learningRate: 0.001, seconds: 1, improved: true },
     ];
-    emit(job({ status: 'done', progress: 1, message: 'saving', result: { modelId: 3, history } }));
+    emit(job({ status: 'done', progress: 1, message: 'saving', result: { modelId: 3, threshold: 0.5, bestEpoch: 2, epochs: 2, history } }));
     await flush();
     await flush();
     expect(models.training).toBe(false);

@@ -12,7 +12,7 @@ import { useModelsStore } from '../../src/renderer/src/stores/models';
 import { defaultTrainForm, trainArgs, validateTrainForm, type TrainForm } from '../../src/renderer/src/stores/models/train-form';
 import type { Envelope } from '../../src/shared/bridge';
 import { checkArgs, SCORECAM_CAP_RANGE, type Events, type MethodName } from '../../src/shared/contract';
-import type { ExplainLayersDto, ExplanationDto, ImageDto, JobDto, MapSummaryDto, ModelVersionDto, PairDto } from '../../src/shared/dto';
+import type { ExplainLayersDto, ExplanationDto, ImageDto, JobDto, JobOf, MapSummaryDto, ModelVersionDto, PairDto } from '../../src/shared/dto';
 
 const flush = () => new Promise((r) => setTimeout(r, 0));
 const pretrained = (patch: Partial<TrainForm> = {}): TrainForm => ({ ...defaultTrainForm(), datasetId: 1, pairSetId: 7, arch: 'pretrained', backboneDir: '/models/resnet', ...patch });
@@ -53,7 +53,7 @@ let stamp = 0;
 const image = (id: number): ImageDto => ({ id, datasetId: 1, sha256: String(id), sourcePath: `/x/${id}.png`, classLabel: 'c', width: 28, height: 28, channels: 1 });
 const pairAt = (id: number): PairDto => ({ id, pairSetId: 7, split: 'test', label: 1, a: image(id * 2), b: image(id * 2 + 1) });
 const version: ModelVersionDto = {
-  id: 3, name: 'v3', datasetId: 1, pairSetId: 7, parentId: null, jobId: 1, arch: 'small', config: {}, weightsPath: 'models/3', seed: 0, backend: 'wasm',
+  id: 3, name: 'v3', datasetId: 1, pairSetId: 7, parentId: null, jobId: 1, arch: 'small', config: { model: { arch: 'small', inputShape: [28, 28, 1], embeddingSize: 64, margin: 2, tau: 1, seed: 0, width: 1, headUnits: 256 } }, weightsPath: 'models/3', seed: 0, backend: 'wasm',
   metrics: { threshold: 0.5, thresholdSource: 'val', splits: {}, evaluatedAt: '' }, createdAt: '',
 };
 const summary: MapSummaryDto = { noEvidence: false, scale: 1, peak: [0, 0], areaAbove50: 0.1 };
@@ -235,7 +235,7 @@ describe('Score-CAM channels', () => {
 });
 
 describe('job status text', () => {
-  const job = (patch: Partial<JobDto>): JobDto => ({
+  const job = (patch: Partial<JobOf<'explain'>>): JobDto => ({
     id: 9, kind: 'explain', status: 'running', progress: 0.4, message: 'explained 12/30 pairs', error: null, params: {}, result: null, createdAt: '', startedAt: null, finishedAt: null, ...patch,
   });
   it('uses the pairs data while running, the message without it, the error or summary at the end', () => {

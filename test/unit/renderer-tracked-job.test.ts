@@ -8,10 +8,10 @@ import { useAppStore } from '../../src/renderer/src/stores/app';
 import { useTrackedJob } from '../../src/renderer/src/stores/jobs';
 import type { Envelope } from '../../src/shared/bridge';
 import type { Events, MethodName } from '../../src/shared/contract';
-import type { JobDto } from '../../src/shared/dto';
+import type { JobDto, JobOf } from '../../src/shared/dto';
 
 const flush = () => new Promise((r) => setTimeout(r, 0));
-const job = (id: number, patch: Partial<JobDto> = {}): JobDto => ({
+const job = (id: number, patch: Partial<JobOf<'explain'>> = {}): JobDto => ({
   id, kind: 'explain', status: 'running', progress: 0, message: null, error: null, params: {}, result: null, createdAt: '', startedAt: null, finishedAt: null, ...patch,
 });
 
@@ -103,7 +103,7 @@ describe('useTrackedJob', () => {
     // the next job is followed anew; done: no notice
     probe.follow(5);
     await flush();
-    emit(job(5, { status: 'done', result: { ok: true } }));
+    emit(job(5, { status: 'done', result: { ok: true } as never }));
     await flush();
     expect(finished).toEqual([
       [4, 'failed'],

@@ -1,8 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { migrate, NewerDatabaseError, openDatabase, SCHEMA_VERSION, userVersion } from '../../src/main/store/db';
+import { MIGRATIONS } from '../../src/main/store/migrations';
 
 const dirs: string[] = [];
 function tempDb(): string {
@@ -53,6 +55,22 @@ describe('openDatabase', () => {
     expect(() => migrate(db, 'test', bad)).toThrow();
     expect(userVersion(db)).toBe(before);
     expect(db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'extra'").get()).toEqual({ n: 0 });
+    db.close();
+  });
+
+  it('upgrades a schema-3 database: jobs gain a nullable data column, existing rows kept', () => {
+    const path = tempDb();
+    // a workspace written before 0004: migrations 1-3 only
+    const v3 = new Database(path);
+    migrate(v3, path, MIGRATIONS.filter((m) => m.version <= 3));
+    v3.prepare("INSERT INTO jobs (kind, status, params, result) VALUES ('pairs', 'done', '{}', '{}')").run();
+    v3.close();
+    const db = openDatabase(path);
+    expect(userVersion(db)).toBe(SCHEMA_VERSION);
+    expect(SCHEMA_VERSION).toBeGreaterThanOrEqual(4);
+    const columns = db.prepare('PRAGMA table_info(jobs)').all() as { name: string; notnull: number }[];
+    expect(columns.find((c) => c.name === 'data')).toMatchObject({ notnull: 0 });
+    expect(db.prepare('SELECT kind, status, data FROM jobs').all()).toEqual([{ kind: 'pairs', status: 'done', data: null }]);
     db.close();
   });
 

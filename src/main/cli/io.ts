@@ -1,4 +1,5 @@
-import type { JobDto } from '../../shared/dto';
+import type { JobDto, JobKind, JobResultOf } from '../../shared/dto';
+import { jobResult } from '../../shared/job-result';
 import type { SimLensApp } from '../app';
 import { CliError } from './types';
 
@@ -52,6 +53,13 @@ export async function waitForJob(app: SimLensApp, jobId: number, label: string, 
     off();
     process.off('SIGINT', onSigint);
   }
+}
+
+/** The result of a job waitForJob returned (done), narrowed to its kind; a CliError if it is another kind or has none. */
+export function resultOf<K extends JobKind>(job: JobDto, kind: K): JobResultOf<K> {
+  const result = jobResult(job, kind);
+  if (!result) throw new CliError(`Job ${job.id} (${job.kind}) has no ${kind} result`);
+  return result;
 }
 
 /** Left-aligned text table (first row = header). */

@@ -1,7 +1,7 @@
 // A CSV import's pair set, written after all its images in one transaction: the CSV's
 // pairs whose two images made it in, with the CSV's splits or, when it gives none,
 // splits dealt by connected component (seeded), so that no image is in two splits.
-import type { Split } from '../../shared/dto';
+import type { CsvPairSetResult, Split } from '../../shared/dto';
 import type { ImagesRepo } from '../store/images-repo';
 import { PairsRepo, type NewPair } from '../store/pairs-repo';
 import { splitByComponents } from './components';
@@ -11,15 +11,6 @@ import type { CsvPair } from './types';
 /** Seed and ratios for CSV pairs that come without splits. */
 export const CSV_SPLIT_SEED = 1;
 export const CSV_SPLIT_RATIOS: [number, number, number] = [80, 10, 10];
-
-export interface CsvPairSetResult {
-  pairSetId: number;
-  pairs: number;
-  /** CSV pairs left out because one of their images could not be imported */
-  droppedPairs: number;
-  /** CSV pairs per split */
-  splitPairs: Record<Split, number>;
-}
 
 /** How the images were assigned to splits, as the pair set records it. */
 interface ImageSplits {

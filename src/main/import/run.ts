@@ -8,24 +8,17 @@
 // import keeps its images but has no pair set. A dataset this job created that holds
 // no image when the job is cancelled or fails is removed again. Nothing that existed
 // before the import is modified (duplicates are reported, never overwritten).
-import type { ImportFileStatus } from '../../shared/dto';
+import type { ImportJobResult } from '../../shared/dto';
 import type { JobContext } from '../services/jobs';
 import type { Db } from '../store/db';
 import { DatasetsRepo } from '../store/datasets-repo';
-import { writeCsvPairSet, type CsvPairSetResult } from './csv-pair-set';
+import { writeCsvPairSet } from './csv-pair-set';
 import { importFiles } from './import-files';
 import { importIdx } from './import-idx';
 import { ImportTarget } from './target';
 import type { ImportOptions, ImportPlan } from './types';
 
-/** The job's result; the pair set's fields only for a CSV import. */
-export interface ImportResult extends Record<string, unknown>, Partial<CsvPairSetResult> {
-  datasetId: number;
-  datasetName: string;
-  totals: Record<ImportFileStatus, number>;
-}
-
-export async function runImport(db: Db, plan: ImportPlan, ctx: JobContext, options: ImportOptions = {}): Promise<ImportResult> {
+export async function runImport(db: Db, plan: ImportPlan, ctx: JobContext, options: ImportOptions = {}): Promise<ImportJobResult> {
   const datasets = new DatasetsRepo(db);
   const { datasetId, created } = openDataset(db, datasets, plan);
   const datasetName = datasets.get(datasetId)!.name;
@@ -33,7 +26,7 @@ export async function runImport(db: Db, plan: ImportPlan, ctx: JobContext, optio
   // has no result, and re-importing into this dataset resumes it (imported files are duplicates).
   ctx.saveCheckpoint({ datasetId });
   const target = new ImportTarget(db, ctx.jobId, datasetId);
-  const result = (): ImportResult => ({ datasetId, datasetName, totals: { ...target.totals } });
+  const result = (): ImportJobResult => ({ datasetId, datasetName, totals: { ...target.totals } });
 
   try {
     if (plan.kind === 'idx') {

@@ -1,11 +1,8 @@
 // Explanations between the engine, the store and the contract: an engine result as a row to
 // store, a stored row as the engine's PairExplanation (maps decoded) and as the contract's DTO.
-import type { ExplainMethod, ExplanationDto, ScoreCamChannelsDto } from '../../shared/dto';
+import type { ExplainMethod, ExplanationDto } from '../../shared/dto';
 import { decodeMap, encodeMap, summariseExplanation, type CamMethod, type ExplainedPair, type ImageExplanation, type MapSummary, type PairExplanation } from '../engine/explain';
 import type { ExplanationMeta, ExplanationRow, NewExplanation } from '../store/explanations-repo';
-
-/** The stored meta of an explanation: the repo's, plus Score-CAM's channel counts. */
-export type StoredMeta = ExplanationMeta & { channels?: ScoreCamChannelsDto };
 
 /** Where an explanation was computed and stored: pair, version, method and the stored layer key. */
 export interface RecordKey {
@@ -18,7 +15,7 @@ export interface RecordKey {
 
 /** `backend`: where the maps were computed (the engine's answer). */
 export function toRecord(key: RecordKey, e: ExplainedPair, backend: string | null, extra: Partial<ExplanationMeta['timings']> = {}): NewExplanation {
-  const meta: StoredMeta = {
+  const meta: ExplanationMeta = {
     counterfactualDefined: e.counterfactualDefined,
     noEvidence: { a: e.noEvidence[0], b: e.noEvidence[1] },
     scale: { a: e.scale[0], b: e.scale[1] },
@@ -42,18 +39,14 @@ export function toRecord(key: RecordKey, e: ExplainedPair, backend: string | nul
   };
 }
 
-export function storedMeta(row: ExplanationRow): Partial<StoredMeta> {
-  return JSON.parse(row.meta ?? '{}') as Partial<StoredMeta>;
-}
-
 /** The channel cap a stored Score-CAM row was computed with (null: none or not recorded). */
 export function storedCap(row: ExplanationRow): number | null {
-  return storedMeta(row).channels?.maxChannels ?? null;
+  return row.meta.channels?.maxChannels ?? null;
 }
 
 /** The stored row as the engine's PairExplanation (maps decoded). */
 export function explanationOf(row: ExplanationRow): PairExplanation {
-  const meta = storedMeta(row);
+  const { meta } = row;
   const h = row.map_height;
   const w = row.map_width;
   const image = (side: 'a' | 'b'): ImageExplanation => {
@@ -77,7 +70,7 @@ function mapSummaryDto(s: MapSummary) {
 
 export function explanationDto(row: ExplanationRow, imageIds: [number, number], cached: boolean): ExplanationDto {
   const s = summariseExplanation(explanationOf(row));
-  const meta = storedMeta(row);
+  const { meta } = row;
   const img = (i: 0 | 1) => ({ imageId: imageIds[i], factual: mapSummaryDto(s.images[i].factual), counterfactual: s.images[i].counterfactual ? mapSummaryDto(s.images[i].counterfactual) : null });
   return {
     pairId: row.pair_id,

@@ -53,7 +53,7 @@ import { ExplanationsRepo, type ExplanationRow, type PairWithImages } from '../s
 import { FaithfulnessRepo } from '../store/faithfulness-repo';
 import { ModelsRepo } from '../store/models-repo';
 import { createRng } from '../pairs/rng';
-import { explanationDto, storedCap, storedMeta, toRecord } from './explain-records';
+import { explanationDto, storedCap, toRecord } from './explain-records';
 import type { JobRunner } from './jobs';
 import type { ModelService } from './models';
 import { OverlayCache } from './overlay-cache';
@@ -264,7 +264,7 @@ export class ExplainService {
     const method = row.method as CamMethod;
     if (!blob) throw new AppError('conflict', `${METHOD_INFO[method].label} defines no ${kind} map (${METHOD_INFO[method].counterfactual.how})`);
     const map = decodeMap(blob, row.map_height, row.map_width);
-    const noEvidence = Boolean(storedMeta(row).noEvidence?.[args.image]?.[kind]);
+    const noEvidence = Boolean(row.meta.noEvidence?.[args.image]?.[kind]);
     const image = await rawImageOf(args.image === 'a' ? pair.a : pair.b);
     const png = await overlayPng(image, map, row.map_height, row.map_width, { colormap: args.colormap ?? 'jet', opacity: args.opacity ?? 0.5 });
     return { png, width: image.width, height: image.height, noEvidence };
@@ -491,7 +491,7 @@ export class ExplainService {
         createdAt: new Date().toISOString(),
       };
       this.summaries.put(args.modelId, ctx.jobId, summary);
-      return { ...summary };
+      return summary;
     });
   }
 
@@ -520,7 +520,7 @@ export class ExplainService {
     const t = await this.target(args.modelId, args.method ?? 'gradcam', args.layer);
     const baseline = args.baseline ?? 'road';
     const steps = args.steps ?? 16;
-    const meta = storedMeta(row);
+    const meta = row.meta;
     const mapOf = (side: 'a' | 'b'): Grid | null => {
       const blob = row[`${side}_factual`];
       return blob && !meta.noEvidence?.[side]?.factual ? { data: decodeMap(blob, row.map_height, row.map_width), h: row.map_height, w: row.map_width } : null;

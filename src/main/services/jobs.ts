@@ -1,4 +1,4 @@
-import type { JobDto, JobKind, JobProgressData } from '../../shared/dto';
+import type { JobDto, JobKind, JobProgressData, JobResultOf } from '../../shared/dto';
 import { AppError, notFound } from '../errors';
 import type { EventBus } from '../events';
 import type { JobsRepo } from '../store/jobs-repo';
@@ -10,6 +10,7 @@ export interface JobContext {
   /**
    * progress in [0, 1], with an optional message and structured data (JobDto.data); throttled
    * before it reaches the store and the UI, except updates with 'train.epoch' data (one per epoch).
+   * An update that gets through is written to the job's row, data included.
    */
   progress(fraction: number, message?: string, data?: JobProgressData): void;
   /** Throws JobCancelledError if the job was cancelled; call between units of work. */
@@ -24,7 +25,8 @@ export class JobCancelledError extends Error {
   }
 }
 
-export type JobTask = (ctx: JobContext) => Promise<Record<string, unknown> | void>;
+/** A job's work: it resolves with the result of its kind (JobResults), stored as the job's result. */
+export type JobTask<K extends JobKind> = (ctx: JobContext) => Promise<JobResultOf<K>>;
 
 const PROGRESS_INTERVAL_MS = 100;
 
@@ -38,8 +40,6 @@ const neverThrottled = (data: JobProgressData | undefined) => data?.kind === 'tr
  */
 export class JobRunner {
   private readonly running = new Map<number, { controller: AbortController; done: Promise<void> }>();
-  /** The data of the latest emitted update of each running job (not stored: it lives as long as the run). */
-  private readonly data = new Map<number, JobProgressData>();
 
   constructor(
     private readonly repo: JobsRepo,
@@ -49,7 +49,7 @@ export class JobRunner {
   }
 
   /** Creates the job row and starts the task on the next tick; returns the job at once. */
-  start(kind: JobKind, params: Record<string, unknown>, task: JobTask): JobDto {
+  start<K extends JobKind>(kind: K, params: Record<string, unknown>, task: JobTask<K>): JobDto {
     const job = this.repo.create(kind, params);
     const controller = new AbortController();
     const done = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.run(job.id, controller, task));
@@ -58,7 +58,7 @@ export class JobRunner {
     return this.repo.get(job.id)!;
   }
 
-  private async run(id: number, controller: AbortController, task: JobTask): Promise<void> {
+  private async run<K extends JobKind>(id: number, controller: AbortController, task: JobTask<K>): Promise<void> {
     let lastEmit = 0;
     // the first update of each kind of data gets through too (e.g. the first training step right
     // after the 'loading' phase), so the UI learns the new phase's shape at once
@@ -72,9 +72,8 @@ export class JobRunner {
         if (now - lastEmit < PROGRESS_INTERVAL_MS && fraction < 1 && !neverThrottled(data) && !firstOfKind) return;
         if (data) kindsSeen.add(data.kind);
         lastEmit = now;
-        this.repo.setProgress(id, Math.min(1, Math.max(0, fraction)), message ?? null);
-        if (data) this.data.set(id, data);
-        else this.data.delete(id);
+        // the row keeps this update's data (or none), so jobs.get in any process sees it
+        this.repo.setProgress(id, Math.min(1, Math.max(0, fraction)), message ?? null, data ?? null);
         this.emit(id);
       },
       throwIfCancelled: () => {
@@ -88,7 +87,7 @@ export class JobRunner {
       this.emit(id);
       const result = await task(ctx);
       if (controller.signal.aborted) throw new JobCancelledError();
-      this.repo.finish(id, 'done', { result: result ?? {} });
+      this.repo.finish(id, 'done', { result });
     } catch (error) {
       if (error instanceof JobCancelledError || controller.signal.aborted) {
         this.repo.finish(id, 'cancelled', { error: 'Cancelled by the user' });
@@ -97,7 +96,6 @@ export class JobRunner {
       }
     } finally {
       this.running.delete(id);
-      this.data.delete(id);
       this.emit(id);
     }
   }
@@ -105,16 +103,11 @@ export class JobRunner {
   get(id: number): JobDto {
     const job = this.repo.get(id);
     if (!job) throw notFound('Job', id);
-    return this.withData(job);
+    return job;
   }
 
   list(limit = 50): JobDto[] {
-    return this.repo.list(limit).map((j) => this.withData(j));
-  }
-
-  private withData(job: JobDto): JobDto {
-    const data = this.data.get(job.id);
-    return data ? { ...job, data } : job;
+    return this.repo.list(limit);
   }
 
   cancel(id: number): JobDto {
@@ -142,6 +135,6 @@ export class JobRunner {
 
   private emit(id: number): void {
     const job = this.repo.get(id);
-    if (job) this.events.emit('job.updated', this.withData(job));
+    if (job) this.events.emit('job.updated', job);
   }
 }

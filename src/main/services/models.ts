@@ -4,7 +4,7 @@
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { ArgsOf } from '../../shared/contract';
-import type { EpochDto, JobDto, JobProgressData, ModelArch, ModelMetricsDto, ModelVersionDto, Split, SplitMetricsDto } from '../../shared/dto';
+import type { EpochDto, JobDto, JobProgressData, ModelArch, ModelMetricsDto, ModelMetricsSummary, ModelVersionDto, Split, SplitMetricsDto, TrainJobResult, TrainSettingsDto } from '../../shared/dto';
 import { AppError, invalid, notFound } from '../errors';
 import { buildImageSet, pairListFrom, type PairList, type Shape3 } from '../engine/data';
 import { evaluateTask, evaluateTaskParallel, type EvaluateOutcome, type EvaluateProgress, type EvaluateRequest, type EvaluateTasks, type EvaluationResult, type SplitMetrics } from '../engine/evaluate';
@@ -110,20 +110,20 @@ function toDto(r: ModelVersionRow): ModelVersionDto {
     pairSetId: r.pair_set_id,
     parentId: r.parent_id,
     jobId: r.job_id,
-    arch: r.arch as ModelArch,
-    config: JSON.parse(r.config) as Record<string, unknown>,
+    arch: r.arch,
+    config: r.config,
     weightsPath: r.weights_path,
     seed: r.seed,
     backend: r.backend,
-    metrics: r.metrics === null ? null : (JSON.parse(r.metrics) as ModelMetricsDto),
+    metrics: r.metrics,
     createdAt: r.created_at,
   };
 }
 
-/** Short numbers for job results and messages. */
-function summary(m: ModelMetricsDto): Record<string, number> {
-  const out: Record<string, number> = { threshold: m.threshold };
-  for (const [k, s] of Object.entries(m.splits)) {
+/** Short numbers for job results. */
+function summary(m: ModelMetricsDto): ModelMetricsSummary {
+  const out: ModelMetricsSummary = { threshold: m.threshold };
+  for (const [k, s] of Object.entries(m.splits) as [Split, SplitMetricsDto][]) {
     out[`${k}Auc`] = s.auc;
     out[`${k}Accuracy`] = s.accuracy;
   }
@@ -224,12 +224,11 @@ export class ModelService {
   /** Model config from the arguments and the images' sizes. */
   private modelConfig(args: ArgsOf<'models.train'>, pairSetId: number, parent?: ModelVersionRow): ModelConfig {
     if (parent) {
-      const cfg = JSON.parse(parent.config) as { model: ModelConfig };
-      const inherited = cfg.model.preprocess ?? 'none';
+      const inherited = parent.config.model.preprocess ?? 'none';
       if (args.preprocess !== undefined && args.preprocess !== inherited) {
         throw invalid(`args.preprocess: "${args.preprocess}" differs from parent version ${parent.id}'s "${inherited}"; a fine-tuned version keeps its parent's input preprocessing`);
       }
-      return cfg.model;
+      return parent.config.model;
     }
     const sizes = this.repo.imageSizes(pairSetId);
     if (sizes.length === 0) throw invalid(`Pair set ${pairSetId} has no images`);
@@ -310,7 +309,7 @@ export class ModelService {
       if (!parent.weights_path) throw new AppError('conflict', `Model version ${args.parentId} has no weights`);
     }
     const model = this.modelConfig(args, pairSetId, parent);
-    const train = {
+    const train: TrainSettingsDto = {
       epochs: args.epochs ?? 10,
       batchSize: args.batchSize ?? 128,
       learningRate: args.learningRate ?? (parent ? 1e-4 : 1e-3),
@@ -326,8 +325,8 @@ export class ModelService {
 
   private async runTrain(
     ctx: JobContext,
-    p: { name: string; datasetId: number; pairSetId: number; model: ModelConfig; train: TrainRequest['train']; parent?: ModelVersionRow },
-  ): Promise<Record<string, unknown>> {
+    p: { name: string; datasetId: number; pairSetId: number; model: ModelConfig; train: TrainSettingsDto; parent?: ModelVersionRow },
+  ): Promise<TrainJobResult> {
     ctx.progress(0, 'loading images');
     const { images, pairs, trainImages, index } = await this.loadData(p.pairSetId, p.model.inputShape, ['train', 'val', 'test'], true, ctx);
     if (!pairs.val || pairs.val.a.length === 0) throw invalid(`Pair set ${p.pairSetId} has no validation pairs: training needs them (best epoch, threshold)`);
@@ -363,7 +362,9 @@ export class ModelService {
         {
           signal: ctx.signal,
           onProgress: (fraction, message, d) => {
-            // Every message carries the latest epoch's val AUC, so throttled updates lose nothing.
+            // Each step's data repeats the latest epoch's val AUC, so an update that replaces the
+            // epoch's own (throttling; another process polling the row) loses nothing. The text
+            // is for display only (status line, CLI progress): nothing parses it.
             if (d?.kind === 'epoch') {
               history.push(d.record);
               ctx.saveCheckpoint({ history });
@@ -375,7 +376,7 @@ export class ModelService {
                   (last ? ` · val AUC ${last.valAuc.toFixed(4)} (epoch ${last.epoch})` : '') +
                   ` · ETA ${Math.round(d.info.etaSeconds)} s`
                 : message;
-            ctx.progress(0.02 + 0.98 * fraction, text, jobData(d, p.train.epochs));
+            ctx.progress(0.02 + 0.98 * fraction, text, jobData(d, p.train.epochs, last));
           },
         },
       );
@@ -427,13 +428,12 @@ export class ModelService {
     if (!row) throw notFound('Model version', args.id);
     if (row.pair_set_id === null) throw new AppError('conflict', `Model version ${args.id} has no pair set to evaluate on (it was deleted)`);
     const splits = [...new Set(args.splits ?? ['val', 'test'])] as Split[];
-    const previous = row.metrics ? (JSON.parse(row.metrics) as ModelMetricsDto) : null;
+    const previous = row.metrics;
     if (!splits.includes('val') && !previous) throw invalid('Without stored metrics the threshold must be chosen on val: include "val"');
     const dir = this.weightsDir(args.id);
-    const cfg = JSON.parse(row.config) as { model: ModelConfig };
     return this.jobs.start('evaluate', { id: args.id, splits }, async (ctx) => {
       ctx.progress(0, 'loading images');
-      const { images, pairs } = await this.loadData(row.pair_set_id!, cfg.model.inputShape, splits, false, ctx);
+      const { images, pairs } = await this.loadData(row.pair_set_id!, row.config.model.inputShape, splits, false, ctx);
       const nonEmpty = Object.fromEntries(Object.entries(pairs).filter(([, pl]) => pl.a.length > 0)) as Partial<Record<Split, PairList>>;
       if (Object.keys(nonEmpty).length === 0) throw invalid('No pairs in the chosen splits');
       const threshold = nonEmpty.val ? undefined : previous?.threshold;
@@ -478,7 +478,7 @@ export class ModelService {
           parentId: null,
           jobId: null,
           arch: meta.config.arch,
-          config: { model: meta.config, ...(meta.train ? { train: meta.train } : {}), importedFrom: sourceDir },
+          config: { model: meta.config, importedFrom: sourceDir },
           weightsPath: null,
           seed: meta.config.seed,
           backend: null,
@@ -498,25 +498,25 @@ export class ModelService {
   }
 }
 
-/** The config (and training settings, when saved) of a version folder, checked before anything is copied. */
-function readSavedVersion(dir: string): { config: ModelConfig; train?: unknown } {
+/** The config of a saved version folder, checked before anything is copied. */
+function readSavedVersion(dir: string): { config: ModelConfig } {
   const metaPath = join(dir, SIAMESE_JSON);
   if (!existsSync(join(dir, 'model.json')) || !existsSync(metaPath)) throw invalid(`${dir} is not a saved SimLens model (it needs model.json and ${SIAMESE_JSON})`);
-  let meta: { format?: string; config?: ModelConfig; train?: unknown };
+  let meta: { format?: string; config?: ModelConfig };
   try {
     meta = JSON.parse(readFileSync(metaPath, 'utf8')) as typeof meta;
   } catch (error) {
     throw invalid(`${metaPath}: not valid JSON (${(error as Error).message})`);
   }
   if (meta.format !== 'simlens-siamese' || !meta.config || !Array.isArray(meta.config.inputShape)) throw invalid(`${metaPath}: not a SimLens model description`);
-  return { config: meta.config, ...(meta.train ? { train: meta.train } : {}) };
+  return { config: meta.config };
 }
 
-/** The job's structured progress (JobDto.data) for a model task's progress report. */
-function jobData(d: ModelTaskProgress | undefined, epochs: number | undefined): JobProgressData | undefined {
+/** The job's structured progress (JobDto.data) for a model task's progress report; `last`: the latest finished epoch. */
+function jobData(d: ModelTaskProgress | undefined, epochs: number | undefined, last: EpochDto | undefined): JobProgressData | undefined {
   if (d?.kind === 'step') {
     const { epoch, epochs: total, step, steps, loss, learningRate, etaSeconds } = d.info;
-    return { kind: 'train.step', epoch, epochs: total, step, steps, loss, learningRate, etaSeconds };
+    return { kind: 'train.step', epoch, epochs: total, step, steps, loss, learningRate, etaSeconds, valAuc: last?.valAuc ?? null, valAucEpoch: last?.epoch ?? null };
   }
   if (d?.kind === 'epoch') return { kind: 'train.epoch', record: d.record, epochs: epochs ?? null };
   return undefined;

@@ -1,39 +1,14 @@
 import { randomInt } from 'node:crypto';
 import type { ArgsOf } from '../../shared/contract';
-import { SPLITS, type JobDto, type PairPageDto, type Split } from '../../shared/dto';
+import { SPLITS, type JobDto, type PairPageDto, type PairsJobResult, type Split, type SplitCountsResult } from '../../shared/dto';
 import { SEED_MAX } from '../../shared/limits';
 import { AppError, invalid, notFound } from '../errors';
-import { DEFAULT_PAIRS_PER_ANCHOR, generatePairSet, normaliseRatios, type Ratios } from '../pairs';
+import { DEFAULT_PAIRS_PER_ANCHOR, generatePairSet, normaliseRatios } from '../pairs';
 import type { Db } from '../store/db';
 import { PairsRepo, type PairingImage } from '../store/pairs-repo';
 import type { JobRunner } from './jobs';
 
 export const DEFAULT_PAGE_LIMIT = 50;
-
-/** Pairs per label in one split, as reported in a pairs job's result. */
-export interface SplitCountsResult {
-  images: number;
-  classes: number;
-  positive: number;
-  negative: number;
-  anchorsWithoutPairs: number;
-}
-
-/** The result of a 'pairs' job (JobDto.result). */
-export interface PairsJobResult extends Record<string, unknown> {
-  pairSetId: number;
-  datasetId: number;
-  seed: number;
-  /** 'official-test': the dataset's official test images are the test split; the rest split train:val by `ratios`. */
-  protocol: 'ratios' | 'official-test';
-  ratios: Ratios;
-  pairsPerAnchor: number;
-  pairCount: number;
-  counts: Record<Split, SplitCountsResult>;
-  /** Images without a class label: left out of every split. */
-  skippedUnlabelled: number;
-  warnings: string[];
-}
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 

@@ -1,10 +1,11 @@
 // All SQL for explanations: per (pair, model version, method, layer) the four maps
 // (image a/b x factual/counterfactual) as little-endian float32 blobs of
 // [map_height, map_width] (before upsampling), the pair's score and a JSON meta
-// (no-evidence flags, scales, whether the method defines a counterfactual, timings).
+// (no-evidence flags, scales, whether the method defines a counterfactual, timings), parsed
+// here: rows come out with their meta as an object.
 // Plus the reads explanation jobs need: a pair with its two images, the newest mask of
 // an image.
-import type { Split } from '../../shared/dto';
+import type { ScoreCamChannelsDto, Split } from '../../shared/dto';
 import type { Db } from './db';
 
 export interface ExplanationRow {
@@ -20,9 +21,15 @@ export interface ExplanationRow {
   b_factual: Buffer | null;
   b_counterfactual: Buffer | null;
   score: number | null;
-  meta: string | null;
+  /** parsed; older rows may lack fields, a row without meta has none ({}) */
+  meta: Partial<ExplanationMeta>;
   created_at: string;
 }
+
+/** The row as stored: meta as JSON text. */
+type StoredRow = Omit<ExplanationRow, 'meta'> & { meta: string | null };
+
+const parsed = (r: StoredRow): ExplanationRow => ({ ...r, meta: r.meta === null ? {} : (JSON.parse(r.meta) as Partial<ExplanationMeta>) });
 
 /** What `meta` holds (JSON). */
 export interface ExplanationMeta {
@@ -35,6 +42,8 @@ export interface ExplanationMeta {
   timings: { explainMs: number; backend?: string | null; batched?: number };
   /** the model's input shape the maps were computed at */
   inputShape?: [number, number, number];
+  /** Score-CAM: the channels masked per image (and the cap they were computed under) */
+  channels?: ScoreCamChannelsDto;
 }
 
 export interface NewExplanation {
@@ -112,7 +121,8 @@ export class ExplanationsRepo {
   }
 
   get(pairId: number, modelId: number, method: string, layer: string): ExplanationRow | undefined {
-    return this.getStmt.get(pairId, modelId, method, layer) as ExplanationRow | undefined;
+    const row = this.getStmt.get(pairId, modelId, method, layer) as StoredRow | undefined;
+    return row && parsed(row);
   }
 
   /** The pair ids among `pairIds` that already have an explanation of (model, method, layer). */
@@ -136,7 +146,8 @@ export class ExplanationsRepo {
   }
 
   listForModel(modelId: number, method: string, layer: string): ExplanationRow[] {
-    return this.db.prepare('SELECT * FROM explanations WHERE model_id = ? AND method = ? AND layer = ? ORDER BY pair_id').all(modelId, method, layer) as ExplanationRow[];
+    const rows = this.db.prepare('SELECT * FROM explanations WHERE model_id = ? AND method = ? AND layer = ? ORDER BY pair_id').all(modelId, method, layer) as StoredRow[];
+    return rows.map(parsed);
   }
 
   // ---- reads for explanation jobs ----

@@ -1,4 +1,4 @@
-import type { JobDto, JobKind, JobStatus } from '../../shared/dto';
+import type { JobDto, JobKind, JobProgressData, JobResultOf, JobStatus } from '../../shared/dto';
 import type { Db } from './db';
 
 interface JobRow {
@@ -10,24 +10,29 @@ interface JobRow {
   error: string | null;
   params: string;
   result: string | null;
+  /** JSON JobProgressData of the latest update while running (migration 0004) */
+  data: string | null;
   created_at: string;
   started_at: string | null;
   finished_at: string | null;
 }
 
-const toDto = (r: JobRow): JobDto => ({
-  id: r.id,
-  kind: r.kind,
-  status: r.status,
-  progress: r.progress,
-  message: r.message,
-  error: r.error,
-  params: JSON.parse(r.params) as Record<string, unknown>,
-  result: r.result === null ? null : (JSON.parse(r.result) as Record<string, unknown>),
-  createdAt: r.created_at,
-  startedAt: r.started_at,
-  finishedAt: r.finished_at,
-});
+/** The row as a JobDto: its result is what JobRunner stored from the task of the row's kind (JobResults). */
+const toDto = (r: JobRow): JobDto =>
+  ({
+    id: r.id,
+    kind: r.kind,
+    status: r.status,
+    progress: r.progress,
+    message: r.message,
+    error: r.error,
+    params: JSON.parse(r.params) as Record<string, unknown>,
+    result: r.result === null ? null : (JSON.parse(r.result) as JobResultOf<JobKind>),
+    createdAt: r.created_at,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    ...(r.data === null ? {} : { data: JSON.parse(r.data) as JobProgressData }),
+  }) as JobDto;
 
 const NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
 
@@ -54,13 +59,14 @@ export class JobsRepo {
     this.db.prepare(`UPDATE jobs SET status = 'running', started_at = ${NOW} WHERE id = ?`).run(id);
   }
 
-  setProgress(id: number, progress: number, message: string | null): void {
-    this.db.prepare('UPDATE jobs SET progress = ?, message = ? WHERE id = ?').run(progress, message, id);
+  /** One progress update: the fraction, its message and its structured data (replacing the previous update's). */
+  setProgress(id: number, progress: number, message: string | null, data: JobProgressData | null = null): void {
+    this.db.prepare('UPDATE jobs SET progress = ?, message = ?, data = ? WHERE id = ?').run(progress, message, data === null ? null : JSON.stringify(data), id);
   }
 
   finish(id: number, status: Exclude<JobStatus, 'queued' | 'running'>, fields: { error?: string; result?: unknown }): void {
     this.db
-      .prepare(`UPDATE jobs SET status = ?, error = ?, result = ?, finished_at = ${NOW}, progress = CASE WHEN ? = 'done' THEN 1 ELSE progress END WHERE id = ?`)
+      .prepare(`UPDATE jobs SET status = ?, error = ?, result = ?, data = NULL, finished_at = ${NOW}, progress = CASE WHEN ? = 'done' THEN 1 ELSE progress END WHERE id = ?`)
       .run(status, fields.error ?? null, fields.result === undefined ? null : JSON.stringify(fields.result), status, id);
   }
 
@@ -71,7 +77,7 @@ export class JobsRepo {
   /** After a crash: jobs left queued/running were not finished by anyone. */
   markAbandonedAsInterrupted(): number {
     return this.db
-      .prepare(`UPDATE jobs SET status = 'interrupted', error = 'SimLens stopped while this job ran', finished_at = ${NOW} WHERE status IN ('queued', 'running')`)
+      .prepare(`UPDATE jobs SET status = 'interrupted', error = 'SimLens stopped while this job ran', data = NULL, finished_at = ${NOW} WHERE status IN ('queued', 'running')`)
       .run().changes;
   }
 }

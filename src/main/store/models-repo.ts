@@ -1,8 +1,9 @@
 // All SQL for model_versions, plus the reads a training/evaluation job needs
 // (the images of a pair set with their split and pixels, the pairs of a split).
-import type { Split } from '../../shared/dto';
+import type { ModelArch, ModelMetricsDto, ModelVersionConfigDto, Split } from '../../shared/dto';
 import type { Db } from './db';
 
+/** A model_versions row with its JSON columns (config, metrics) parsed. */
 export interface ModelVersionRow {
   id: number;
   name: string;
@@ -10,14 +11,23 @@ export interface ModelVersionRow {
   pair_set_id: number | null;
   parent_id: number | null;
   job_id: number | null;
-  arch: string;
-  config: string;
+  arch: ModelArch;
+  config: ModelVersionConfigDto;
   weights_path: string | null;
   seed: number | null;
   backend: string | null;
-  metrics: string | null;
+  metrics: ModelMetricsDto | null;
   created_at: string;
 }
+
+/** The row as stored: JSON text in config and metrics. */
+type StoredRow = Omit<ModelVersionRow, 'config' | 'metrics'> & { config: string; metrics: string | null };
+
+const parsed = (r: StoredRow): ModelVersionRow => ({
+  ...r,
+  config: JSON.parse(r.config) as ModelVersionConfigDto,
+  metrics: r.metrics === null ? null : (JSON.parse(r.metrics) as ModelMetricsDto),
+});
 
 export interface NewModelVersion {
   name: string;
@@ -25,12 +35,12 @@ export interface NewModelVersion {
   pairSetId: number | null;
   parentId: number | null;
   jobId: number | null;
-  arch: string;
-  config: unknown;
+  arch: ModelArch;
+  config: ModelVersionConfigDto;
   weightsPath: string | null;
   seed: number | null;
   backend: string | null;
-  metrics: unknown;
+  metrics: ModelMetricsDto | null;
 }
 
 /** An image of a pair set with what the engine needs to decode it. */
@@ -73,7 +83,7 @@ export class ModelsRepo {
         v.weightsPath,
         v.seed,
         v.backend,
-        v.metrics === undefined || v.metrics === null ? null : JSON.stringify(v.metrics),
+        v.metrics === null ? null : JSON.stringify(v.metrics),
       );
     return Number(res.lastInsertRowid);
   }
@@ -88,18 +98,21 @@ export class ModelsRepo {
     this.db.prepare('UPDATE model_versions SET weights_path = ? WHERE id = ?').run(weightsPath, id);
   }
 
-  setMetrics(id: number, metrics: unknown): void {
+  setMetrics(id: number, metrics: ModelMetricsDto): void {
     this.db.prepare('UPDATE model_versions SET metrics = ? WHERE id = ?').run(JSON.stringify(metrics), id);
   }
 
   get(id: number): ModelVersionRow | undefined {
-    return this.db.prepare('SELECT * FROM model_versions WHERE id = ?').get(id) as ModelVersionRow | undefined;
+    const row = this.db.prepare('SELECT * FROM model_versions WHERE id = ?').get(id) as StoredRow | undefined;
+    return row && parsed(row);
   }
 
   list(datasetId?: number): ModelVersionRow[] {
-    return datasetId === undefined
-      ? (this.db.prepare('SELECT * FROM model_versions ORDER BY id DESC').all() as ModelVersionRow[])
-      : (this.db.prepare('SELECT * FROM model_versions WHERE dataset_id = ? ORDER BY id DESC').all(datasetId) as ModelVersionRow[]);
+    const rows =
+      datasetId === undefined
+        ? (this.db.prepare('SELECT * FROM model_versions ORDER BY id DESC').all() as StoredRow[])
+        : (this.db.prepare('SELECT * FROM model_versions WHERE dataset_id = ? ORDER BY id DESC').all(datasetId) as StoredRow[]);
+    return rows.map(parsed);
   }
 
   delete(id: number): boolean {

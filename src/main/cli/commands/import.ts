@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { ImportFileStatus, ImportReportEntryDto } from '../../../shared/dto';
-import { parseIntOption, table, waitForJob } from '../io';
+import { parseIntOption, resultOf, table, waitForJob } from '../io';
 import { usageError, type CliCommand } from '../types';
 
 const KINDS = ['auto', 'folder', 'csv', 'idx'] as const;
@@ -28,7 +28,7 @@ export const importCommand: CliCommand = {
     const path = resolve(ctx.positionals[0]);
     const app = ctx.openApp();
     const { jobId } = await app.call('datasets.import', { path, kind: kind as Kind, name: ctx.values.name as string | undefined, datasetId });
-    const job = await waitForJob(app, jobId, 'import', ctx.io);
+    const result = resultOf(await waitForJob(app, jobId, 'import', ctx.io), 'import');
 
     const report = await app.call('jobs.importReport', { jobId, status: undefined, offset: undefined, limit: 1 });
     const problems: ImportReportEntryDto[] = [];
@@ -36,16 +36,13 @@ export const importCommand: CliCommand = {
       const page = await app.call('jobs.importReport', { jobId, status, offset: undefined, limit: PROBLEMS_SHOWN });
       problems.push(...page.entries);
     }
-    const resultDatasetId = typeof job.result?.datasetId === 'number' ? job.result.datasetId : datasetId;
-    const dataset = resultDatasetId === undefined ? null : await app.call('datasets.get', { id: resultDatasetId });
-    const data = { jobId, datasetId: dataset?.id ?? null, dataset, totals: report.totals, problems: problems.slice(0, PROBLEMS_SHOWN), result: job.result };
+    const dataset = await app.call('datasets.get', { id: result.datasetId });
+    const data = { jobId, datasetId: dataset.id, dataset, totals: report.totals, problems: problems.slice(0, PROBLEMS_SHOWN), result };
 
     const lines: string[] = [];
     const t = report.totals;
     lines.push(
-      dataset
-        ? `Imported into dataset ${dataset.id} "${dataset.name}" (${dataset.imageCount} images, ${dataset.classes.length} classes${dataset.hasOfficialTest ? ', official test split' : ''}).`
-        : 'Import finished.',
+      `Imported into dataset ${dataset.id} "${dataset.name}" (${dataset.imageCount} images, ${dataset.classes.length} classes${dataset.hasOfficialTest ? ', official test split' : ''}).`,
     );
     lines.push(`Files: ${t.imported} imported, ${t.duplicate} duplicate, ${t.skipped} skipped, ${t.error} error(s).`);
     if (problems.length > 0) {

@@ -1,8 +1,8 @@
-import { EXPLAIN_METHODS, FAITHFULNESS_BASELINES, type AucTripleDto, type ExplainMetricsDto, type FaithfulnessBaseline, type FaithfulnessSummaryDto } from '../../../shared/dto';
+import { EXPLAIN_METHODS, FAITHFULNESS_BASELINES, type AucTripleDto, type FaithfulnessBaseline, type FaithfulnessSummaryDto } from '../../../shared/dto';
 import type { SimLensApp } from '../../app';
 import type { CliIo } from '../io';
 import { SEED_MAX } from '../../../shared/limits';
-import { parseIntOption, table, waitForJob } from '../io';
+import { parseIntOption, resultOf, table, waitForJob } from '../io';
 import { usageError, type CliCommand } from '../types';
 import { parseMethod, parseSplitName } from './explain';
 
@@ -39,8 +39,7 @@ export function faithfulnessTable(r: FaithfulnessSummaryDto): string {
 
 async function allMethods(app: SimLensApp, io: CliIo, args: { modelId: number; split?: 'train' | 'val' | 'test'; label?: 0 | 1; limit?: number; steps?: number; seed?: number; baselines?: FaithfulnessBaseline[] }) {
   const { jobId } = await app.call('explain.faithfulness', args);
-  const job = await waitForJob(app, jobId, 'faithfulness', io);
-  const r = job.result as unknown as FaithfulnessSummaryDto;
+  const r = resultOf(await waitForJob(app, jobId, 'faithfulness', io), 'faithfulness');
   const lines = [
     `Model version ${r.modelId} · every method at ${r.layer} · ${r.split} split${r.label === null ? '' : r.label === 1 ? ' (same pairs)' : ' (different pairs)'} · ${r.pairs} pairs · ` +
       `${r.steps} steps · ${r.seconds.toFixed(1)} s`,
@@ -104,8 +103,7 @@ export const metricsCommand: CliCommand = {
     if (v.baselines !== undefined) throw usageError('--baselines goes with --all-methods');
     const app = ctx.openApp();
     const { jobId } = await app.call('explain.metrics', { modelId, split, method, layer: v.layer as string | undefined, limit, steps, seed, label });
-    const job = await waitForJob(app, jobId, 'metrics', ctx.io);
-    const r = job.result as unknown as ExplainMetricsDto;
+    const r = resultOf(await waitForJob(app, jobId, 'metrics', ctx.io), 'metrics');
     const lines = [
       `Model version ${modelId} · ${r.method} at ${r.layer} · ${r.split} split${r.label === null ? '' : r.label === 1 ? ' (same pairs)' : ' (different pairs)'} · ${r.pairs} pairs, ` +
         `${r.images} images measured, ${r.noEvidence} without evidence · ${r.steps} steps · ${r.seconds.toFixed(1)} s`,

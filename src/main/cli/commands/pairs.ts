@@ -1,8 +1,7 @@
 import { SPLITS } from '../../../shared/dto';
 import { SEED_MAX } from '../../../shared/limits';
 import type { SimLensApp } from '../../app';
-import type { PairsJobResult } from '../../services/pairs';
-import { parseIntOption, table, waitForJob } from '../io';
+import { parseIntOption, resultOf, table, waitForJob } from '../io';
 import { CliError, usageError, type CliCommand } from '../types';
 
 /** "80/10/10" (also "80,10,10" or "80:10:10") → [80, 10, 10]. */
@@ -51,8 +50,7 @@ export const pairsCommand: CliCommand = {
     const app = ctx.openApp();
     const datasetId = await pickDataset(app, ctx.values.dataset as string | undefined);
     const { jobId } = await app.call('pairs.generate', { datasetId, seed, ratios, pairsPerAnchor });
-    const job = await waitForJob(app, jobId, 'pairs', ctx.io);
-    const r = job.result as PairsJobResult;
+    const r = resultOf(await waitForJob(app, jobId, 'pairs', ctx.io), 'pairs');
 
     const lines = [
       `Pair set ${r.pairSetId} for dataset ${r.datasetId}: ${r.pairCount} pairs (seed ${r.seed}, ${r.pairsPerAnchor} per anchor).`,

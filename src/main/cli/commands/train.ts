@@ -4,7 +4,7 @@ import type { ArgsOf } from '../../../shared/contract';
 import { INPUT_PREPROCESS, type EpochDto, type InputPreprocess, type ModelArch } from '../../../shared/dto';
 import { SEED_MAX } from '../../../shared/limits';
 import type { SimLensApp } from '../../app';
-import { parseIntOption, parseNumberOption, waitForJob } from '../io';
+import { parseIntOption, parseNumberOption, resultOf, waitForJob } from '../io';
 import { CliError, usageError, type CliCommand } from '../types';
 import { metricsSummary, metricsTable } from './eval';
 import { pickDataset } from './pairs';
@@ -118,13 +118,12 @@ export const trainCommand: CliCommand = {
     const app = ctx.openApp();
     const { datasetId, pairSetId } = await pickPairSet(app, ctx.values.dataset as string | undefined, ctx.values['pair-set'] as string | undefined);
     const { jobId } = await app.call('models.train', { ...args, datasetId, pairSetId });
-    const job = await waitForJob(app, jobId, 'train', ctx.io);
-    const modelId = job.result?.modelId as number;
+    const { modelId } = resultOf(await waitForJob(app, jobId, 'train', ctx.io), 'train');
     const model = await app.call('models.get', { id: modelId });
     const metrics = metricsSummary(model.metrics!);
     const training = model.metrics!.training;
     const history: EpochDto[] = training?.history ?? [];
-    const inputShape = (model.config.model as { inputShape?: number[] } | undefined)?.inputShape;
+    const { inputShape } = model.config.model;
     const data = {
       jobId,
       modelId,
@@ -134,13 +133,13 @@ export const trainCommand: CliCommand = {
       pairSetId,
       seed: model.seed,
       backend: model.backend,
-      inputShape: inputShape ?? null,
+      inputShape,
       training: training ? { epochs: history.length, bestEpoch: training.bestEpoch, bestValAuc: training.bestValAuc, stoppedEarly: training.stoppedEarly, seconds: training.seconds } : null,
       metrics,
       history,
     };
     const lines = [
-      `Model version ${modelId} "${model.name}" (${model.arch}${inputShape ? `, input ${inputShape.join('x')}` : ''}, backend ${model.backend ?? '?'}) from pair set ${pairSetId} of dataset ${datasetId}.`,
+      `Model version ${modelId} "${model.name}" (${model.arch}, input ${inputShape.join('x')}, backend ${model.backend ?? '?'}) from pair set ${pairSetId} of dataset ${datasetId}.`,
     ];
     if (training) {
       lines.push(

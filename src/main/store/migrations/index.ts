@@ -3,6 +3,7 @@
 import m0001 from './0001-create-schema';
 import m0002 from './0002-index-pairs-paging';
 import m0003 from './0003-index-image-references';
+import m0004 from './0004-add-job-data';
 import m0005 from './0005-create-faithfulness';
 
 export interface Migration {
@@ -15,5 +16,6 @@ export const MIGRATIONS: Migration[] = [
   { version: 1, name: '0001-create-schema', sql: m0001 },
   { version: 2, name: '0002-index-pairs-paging', sql: m0002 },
   { version: 3, name: '0003-index-image-references', sql: m0003 },
+  { version: 4, name: '0004-add-job-data', sql: m0004 },
   { version: 5, name: '0005-create-faithfulness', sql: m0005 },
 ];

@@ -1,6 +1,7 @@
 import { defineStore } from 'pinia';
 import { computed, ref, watch } from 'vue';
 import type { ImportFileStatus, ImportReportDto } from '../../../shared/dto';
+import { jobResult } from '../../../shared/job-result';
 import { errorMessage, useApi } from '../api';
 import { useAppStore } from './app';
 import { useDatasetsStore } from './datasets';
@@ -92,7 +93,7 @@ export const useImportStore = defineStore('import', () => {
     if (now && isFinished(now) && !isFinished(before)) {
       void loadReport();
       // Show what was imported: the dataset the job wrote into, when it names one.
-      const target = typeof now.result?.datasetId === 'number' ? now.result.datasetId : null;
+      const target = jobResult(now, 'import')?.datasetId ?? null;
       void datasets.refresh().then(() => (target !== null ? datasets.select(target) : undefined));
     }
   });

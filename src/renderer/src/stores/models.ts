@@ -1,6 +1,7 @@
 import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
 import type { ModelVersionDto, Split } from '../../../shared/dto';
+import { jobResult } from '../../../shared/job-result';
 import { onEvent, useApi } from '../api';
 import { useAppStore } from './app';
 import { isFinished, useTrackedJob } from './jobs';
@@ -22,8 +23,8 @@ export const useModelsStore = defineStore('models', () => {
 
   const trainer = useTraining(async (job) => {
     await refresh();
-    const modelId = job.result?.modelId;
-    if (job.status === 'done' && typeof modelId === 'number') select(modelId);
+    const modelId = jobResult(job, 'train')?.modelId;
+    if (job.status === 'done' && modelId !== undefined) select(modelId);
     void app.loadInfo(); // the engine has started: the backend is known now
   });
   const evaluation = useTrackedJob({ what: 'Evaluation', onFinished: () => refresh() });

@@ -1,5 +1,5 @@
 // How the models view writes model versions: architecture names, metric numbers, configuration rows.
-import type { DatasetDto, ModelVersionDto } from '../../../../shared/dto';
+import type { DatasetDto, ModelConfigDto, ModelVersionDto } from '../../../../shared/dto';
 
 export const ARCH_LABEL: Record<string, string> = { small: 'Small CNN', resnet18: 'ResNet18', resnet50: 'ResNet50', mobilenetv2: 'MobileNetV2', pretrained: 'Pretrained backbone' };
 
@@ -15,19 +15,18 @@ export function datasetNameOf(list: readonly DatasetDto[], id: number | null): s
 
 /** A version's configuration, as [label, value] rows: architecture and training settings, backbone, backend and provenance. */
 export function configRows(v: ModelVersionDto, datasetName: string): [string, string][] {
-  const c = v.config as { model?: Record<string, unknown>; train?: Record<string, unknown> };
-  const m = c.model ?? {};
-  const t = c.train ?? {};
+  const m = v.config.model;
+  const t = v.config.train;
   return [
     ['Architecture', ARCH_LABEL[v.arch] ?? v.arch],
-    ['Input', Array.isArray(m.inputShape) ? (m.inputShape as number[]).join('×') : '—'],
-    ['Embedding', String(m.embeddingSize ?? '—')],
-    ['Margin', String(t.margin ?? m.margin ?? '—')],
-    ['Epochs', String(t.epochs ?? '—')],
-    ['Batch', String(t.batchSize ?? '—')],
-    ['Learning rate', String(t.learningRate ?? '—')],
+    ['Input', m.inputShape.join('×')],
+    ['Embedding', String(m.embeddingSize)],
+    ['Margin', String(t?.margin ?? m.margin)],
+    ['Epochs', String(t?.epochs ?? '—')],
+    ['Batch', String(t?.batchSize ?? '—')],
+    ['Learning rate', String(t?.learningRate ?? '—')],
     ['Seed', String(v.seed ?? '—')],
-    ['Augmentation', t.augment && typeof t.augment === 'object' && Object.values(t.augment as Record<string, unknown>).some((x) => x) ? 'on' : 'off'],
+    ['Augmentation', t && Object.values(t.augment).some((x) => x) ? 'on' : 'off'],
     ...backboneRows(m),
     ['Backend', v.backend ?? '—'],
     ['Dataset', datasetName],
@@ -37,14 +36,14 @@ export function configRows(v: ModelVersionDto, datasetName: string): [string, st
 }
 
 /** A pretrained version's backbone folder, cut layer, frozen blocks; any version's input preprocessing. */
-function backboneRows(m: Record<string, unknown>): [string, string][] {
+function backboneRows(m: ModelConfigDto): [string, string][] {
   const rows: [string, string][] = [];
-  const b = m.backbone as { dir?: string; cutLayer?: string; frozenBlocks?: number } | undefined;
-  if (b && typeof b === 'object') {
-    rows.push(['Backbone', String(b.dir ?? '—')]);
+  const b = m.backbone;
+  if (b) {
+    rows.push(['Backbone', b.dir]);
     rows.push(['Cut layer', b.cutLayer ?? 'default (last spatial layer)']);
     rows.push(['Frozen blocks', b.frozenBlocks === undefined ? 'default' : b.frozenBlocks === -1 ? 'all' : String(b.frozenBlocks)]);
   }
-  if (typeof m.preprocess === 'string' && m.preprocess !== 'none') rows.push(['Preprocessing', m.preprocess]);
+  if (m.preprocess !== undefined && m.preprocess !== 'none') rows.push(['Preprocessing', m.preprocess]);
   return rows;
 }

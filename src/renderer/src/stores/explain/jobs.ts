@@ -3,6 +3,7 @@
 // (it stores the split's maps, so browsing them is instant).
 import { computed, ref } from 'vue';
 import type { ExplainMetricsDto, Split } from '../../../../shared/dto';
+import { jobResult } from '../../../../shared/job-result';
 import { useApi } from '../../api';
 import { useAppStore } from '../app';
 import { useTrackedJob } from '../jobs';
@@ -24,7 +25,7 @@ export function useExplainJobs({ target, pairId, split }: ExplainJobsSource) {
   const metricsRun = useTrackedJob({ what: 'Faithfulness metrics' });
   const metrics = computed<ExplainMetricsDto | null>(() => {
     const j = metricsRun.job.value;
-    return j && j.status === 'done' && j.result ? (j.result as unknown as ExplainMetricsDto) : null;
+    return j && j.status === 'done' ? jobResult(j, 'metrics') : null;
   });
   const metricsScope = ref<'pair' | 'split'>('pair');
   const batchRun = useTrackedJob({ what: 'Batch explanation' });

@@ -1,19 +1,16 @@
 // A training run's live series (per-step loss, per-epoch loss and validation AUC), folded
-// from its job updates (pure).
+// from its job updates' structured data (JobDto.data; pure).
 //
-// A train job run by this app's main process sends its progress as structured data
-// (JobDto.data: 'train.step' and 'train.epoch', the epoch updates never throttled away):
-// foldTrainData. A job without data (run by another process on the same workspace, e.g.
-// the CLI, and seen through jobs.get / jobs.list) only has its message text: foldTrainMessage.
-//
-// The train job's messages (services/models.ts) come in two forms:
-//   step:  "epoch 2/10 · step 14/47 · loss 0.4123 · val AUC 0.9312 (epoch 1) · ETA 37 s"
-//   epoch: "epoch 2: loss 0.3982 val AUC 0.9411"
-// Progress is throttled (100 ms), so any message may be skipped; every step message
-// repeats the latest epoch's val AUC, so AUCs are not lost, and an epoch's loss falls
-// back to the last step loss seen in it when its own "epoch N:" message was dropped.
-// When the job is done its result carries the exact history (EpochDto[]).
+// A train job's updates carry 'train.step' data (the epoch's running loss, and the latest
+// finished epoch's val AUC) and one 'train.epoch' record per epoch. Events from this app's main
+// process never drop an epoch record; a job seen through jobs.get / jobs.list (the slow poll,
+// or a job another process runs, e.g. the CLI on the same workspace) only shows the latest
+// update's data, so any update may be missed: every step repeats the latest val AUC, so AUCs
+// are not lost, and an epoch's loss falls back to the last step loss seen in it when its own
+// record was missed. When the job is done its result carries the exact history (EpochDto[]).
+// The message text is for display only: nothing here parses it.
 import type { EpochDto, JobDto, JobProgressData } from '../../../../shared/dto';
+import { jobResult } from '../../../../shared/job-result';
 
 export interface TrainProgress {
   kind: 'step' | 'epoch';
@@ -26,35 +23,6 @@ export interface TrainProgress {
   valAuc: number | null;
   valAucEpoch: number | null;
   etaSeconds: number | null;
-}
-
-const NUM = '(-?\\d+(?:\\.\\d+)?(?:e[-+]?\\d+)?|NaN|Infinity)';
-const STEP_RE = new RegExp(`^epoch (\\d+)/(\\d+) · step (\\d+)/(\\d+) · loss ${NUM}(?: · val AUC ${NUM} \\(epoch (\\d+)\\))?(?: · ETA (\\d+) s)?`);
-const EPOCH_RE = new RegExp(`^epoch (\\d+): loss ${NUM} val AUC ${NUM}`);
-
-/** Parses one train job message; null for other messages ("loading images", "evaluating", ...). */
-export function parseTrainMessage(message: string | null | undefined): TrainProgress | null {
-  if (!message) return null;
-  let m = STEP_RE.exec(message);
-  if (m) {
-    return {
-      kind: 'step',
-      epoch: Number(m[1]),
-      epochs: Number(m[2]),
-      step: Number(m[3]),
-      steps: Number(m[4]),
-      loss: Number(m[5]),
-      valAuc: m[6] !== undefined ? Number(m[6]) : null,
-      valAucEpoch: m[7] !== undefined ? Number(m[7]) : null,
-      etaSeconds: m[8] !== undefined ? Number(m[8]) : null,
-    };
-  }
-  m = EPOCH_RE.exec(message);
-  if (m) {
-    const epoch = Number(m[1]);
-    return { kind: 'epoch', epoch, epochs: null, step: null, steps: null, loss: Number(m[2]), valAuc: Number(m[3]), valAucEpoch: epoch, etaSeconds: null };
-  }
-  return null;
 }
 
 export interface LiveEpoch {
@@ -74,17 +42,11 @@ export interface LiveTraining {
 
 export const emptyLive = (): LiveTraining => ({ epochs: null, steps: [], perEpoch: [] });
 
-/** Folds one message into the live series (pure; returns a new object). */
-export function foldTrainMessage(live: LiveTraining, message: string | null | undefined): LiveTraining {
-  const p = parseTrainMessage(message);
-  return p ? foldTrainProgress(live, p) : live;
-}
-
 /** The training progress in a job's structured data (null for other data). */
 export function trainProgressOf(data: JobProgressData | null | undefined): TrainProgress | null {
   if (data?.kind === 'train.step') {
-    const { epoch, epochs, step, steps, loss, etaSeconds } = data;
-    return { kind: 'step', epoch, epochs, step, steps, loss, valAuc: null, valAucEpoch: null, etaSeconds };
+    const { epoch, epochs, step, steps, loss, valAuc, valAucEpoch, etaSeconds } = data;
+    return { kind: 'step', epoch, epochs, step, steps, loss, valAuc, valAucEpoch, etaSeconds };
   }
   if (data?.kind === 'train.epoch') {
     const r = data.record;
@@ -99,10 +61,9 @@ export function foldTrainData(live: LiveTraining, data: JobProgressData | null |
   return p ? foldTrainProgress(live, p) : live;
 }
 
-/** Folds one job update: its data when it has some, else its message. */
-export function foldTrainJob(live: LiveTraining, job: Pick<JobDto, 'data' | 'message'> | null | undefined): LiveTraining {
-  if (!job) return live;
-  return job.data ? foldTrainData(live, job.data) : foldTrainMessage(live, job.message);
+/** Folds one job update (its data; an update without data changes nothing). */
+export function foldTrainJob(live: LiveTraining, job: Pick<JobDto, 'data'> | null | undefined): LiveTraining {
+  return foldTrainData(live, job?.data);
 }
 
 function foldTrainProgress(live: LiveTraining, p: TrainProgress): LiveTraining {
@@ -134,6 +95,5 @@ function foldTrainProgress(live: LiveTraining, p: TrainProgress): LiveTraining {
 
 /** The exact history from a finished job's result (or a version's metrics). */
 export function historyOf(job: JobDto | null | undefined): EpochDto[] | null {
-  const h = job?.result?.history;
-  return Array.isArray(h) ? (h as EpochDto[]) : null;
+  return jobResult(job, 'train')?.history ?? null;
 }

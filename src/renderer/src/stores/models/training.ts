@@ -21,9 +21,8 @@ export function useTraining(onFinished: (job: JobDto) => Promise<void>) {
   const live = ref<LiveTraining>(emptyLive());
   const run = useTrackedJob({
     what: 'Training',
-    // every update, its data or else its message (unless the message is the one already folded)
-    onUpdate(job, prev) {
-      if (!job.data && prev && job.message === prev.message) return;
+    // every update's structured data (a repeated one changes nothing)
+    onUpdate(job) {
       live.value = foldTrainJob(live.value, job);
     },
     async onFinished(job) {
