@@ -38,6 +38,8 @@ export interface DemoOptions {
   demoDir?: string;
   /** Folder of the demo model (saveSiamese); default resources/demo/model; null: no demo model. */
   modelDir?: string | null;
+  /** Validation pairs the first-start faithfulness job measures (default 16: a minute or so of background work). */
+  faithfulnessPairs?: number;
 }
 
 /** The bundled demo model (a saved SimLens version). */
@@ -111,5 +113,6 @@ async function addDemoModel(app: SimLensApp, result: DemoResult, options: DemoOp
   const evaluated = await app.jobs.wait((await app.call('models.evaluate', { id: version.id })).jobId);
   if (evaluated.status !== 'done') throw new AppError('failed', `Evaluating the demo model failed (${evaluated.status}): ${evaluated.error ?? 'no reason given'}`);
   result.backgroundJobIds.push((await app.call('explain.batch', { modelId: version.id, split: 'test', method: 'gradcam' })).jobId);
-  result.backgroundJobIds.push((await app.call('explain.faithfulness', { modelId: version.id })).jobId);
+  // a smaller sample than the default: first start should not keep the machine busy for long
+  result.backgroundJobIds.push((await app.call('explain.faithfulness', { modelId: version.id, limit: options.faithfulnessPairs ?? 16, steps: 16 })).jobId);
 }

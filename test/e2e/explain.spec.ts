@@ -63,6 +63,9 @@ async function openFirstPair(page: Page): Promise<string> {
   await expect(page.getByRole('navigation', { name: 'Main' }).getByRole('button', { name: 'Explanations' })).toHaveAttribute('aria-current', 'page');
   await expect(page.getByTestId('explain-pair')).toContainText(`Pair ${pairText}`);
   await expect(page.locator('select[name="model"]')).toHaveValue(String(modelId));
+  // the version opens on its default method (its most faithful one once measured, else Grad-CAM): Grad-CAM is key 1
+  await expect(page.locator('button[data-method].active')).toHaveCount(1);
+  await page.keyboard.press('1');
   return pairText;
 }
 

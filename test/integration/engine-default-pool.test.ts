@@ -22,7 +22,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'simlens-default-pool-'));
   // As web-entry.ts builds it, but with one worker (the test needs no more; the default is one per core).
   app = new SimLensApp({ dbPath: join(dir, 'simlens.db'), shell: 'browser', poolOptions: { size: 1 } });
-  const demo = await ensureDemoWorkspace(app);
+  const demo = await ensureDemoWorkspace(app, { modelDir: null }); // no background jobs: this file measures the pool's own use
   datasetId = demo.datasetId!;
 });
 

@@ -40,7 +40,7 @@ async function resnetVersion(datasetId: number, pairSetId: number, seed: number)
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'simlens-explain-responsive-'));
   app = new SimLensApp({ dbPath: join(dir, 'simlens.db'), shell: 'browser', poolOptions: { size: 1, backend: 'wasm' } });
-  const demo = await ensureDemoWorkspace(app);
+  const demo = await ensureDemoWorkspace(app, { modelDir: null });
   // ResNet18 versions with seeded weights (built here: the fixture, not what is measured).
   await initBackend({ force: 'wasm' });
   modelId = await resnetVersion(demo.datasetId!, demo.pairSetId!, 5);

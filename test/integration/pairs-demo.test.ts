@@ -1,10 +1,11 @@
-// First start: ensureDemoWorkspace imports resources/demo and generates its pairs once.
+// First start: ensureDemoWorkspace imports resources/demo and generates its pairs once, and
+// registers the bundled demo model (resources/demo/model) with its metrics, maps and faithfulness.
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SimLensApp } from '../../src/main/app';
-import { DEMO_DATASET_NAME, DEMO_SEED, ensureDemoWorkspace } from '../../src/main/demo';
+import { DEMO_DATASET_NAME, DEMO_MODEL_NAME, DEMO_SEED, ensureDemoWorkspace } from '../../src/main/demo';
 import { resourcesDir } from '../../src/main/paths';
 
 const dirs: string[] = [];
@@ -24,7 +25,7 @@ describe('ensureDemoWorkspace', () => {
   it('imports the demo dataset and its pairs on first start, then does nothing', async () => {
     const app = openApp();
     // Two concurrent first starts share one run.
-    const [first, concurrent] = await Promise.all([ensureDemoWorkspace(app), ensureDemoWorkspace(app)]);
+    const [first, concurrent] = await Promise.all([ensureDemoWorkspace(app, { modelDir: null }), ensureDemoWorkspace(app, { modelDir: null })]);
     expect(concurrent).toEqual(first);
     expect(first.action).toBe('created');
     expect(first.datasetId).not.toBeNull();
@@ -32,7 +33,7 @@ describe('ensureDemoWorkspace', () => {
 
     const datasets = await app.call('datasets.list', {});
     expect(datasets.map((d) => d.name)).toEqual([DEMO_DATASET_NAME]);
-    expect(datasets[0].imageCount).toBeGreaterThanOrEqual(500);
+    expect(datasets[0].imageCount).toBe(700); // 600 train + 100 test images, 70 per class
     const sets = app.pairs.listPairSets(first.datasetId!);
     expect(sets).toHaveLength(1);
     expect(sets[0]).toMatchObject({ id: first.pairSetId, seed: DEMO_SEED, source: 'generated' });
@@ -41,16 +42,42 @@ describe('ensureDemoWorkspace', () => {
     expect(page.total).toBe(sets[0].pairCount);
 
     const second = await ensureDemoWorkspace(app);
-    expect(second).toEqual({ action: 'none', datasetId: first.datasetId, pairSetId: first.pairSetId, importJobId: null, pairsJobId: null });
+    expect(second).toEqual({ action: 'none', datasetId: first.datasetId, pairSetId: first.pairSetId, importJobId: null, pairsJobId: null, modelId: null, backgroundJobIds: [] });
     expect(await app.call('datasets.list', {})).toHaveLength(1);
     expect(app.pairs.listPairSets(first.datasetId!)).toHaveLength(1);
   });
+
+  it('registers the bundled demo model with its metrics on the demo pairs, then its test maps and faithfulness', async () => {
+    const app = openApp();
+    const first = await ensureDemoWorkspace(app, { faithfulnessPairs: 3 });
+    expect(first.modelId).not.toBeNull();
+    const model = await app.call('models.get', { id: first.modelId! });
+    expect(model).toMatchObject({ name: DEMO_MODEL_NAME, datasetId: first.datasetId, pairSetId: first.pairSetId, arch: 'small' });
+    // a real model trained on Fashion-MNIST images outside the demo: it separates the demo's pairs
+    expect(model.metrics!.splits.test!.auc).toBeGreaterThan(0.95);
+    expect(model.metrics!.splits.val!.auc).toBeGreaterThan(0.95);
+    expect(model.metrics!.thresholdSource).toBe('val');
+    const [explainJob, faithJob] = await Promise.all(first.backgroundJobIds.map((id) => app.jobs.wait(id)));
+    expect([explainJob.kind, explainJob.status, faithJob.kind, faithJob.status]).toEqual(['explain', 'done', 'faithfulness', 'done']);
+    const testPairs = app.models.repo.pairs(first.pairSetId!, 'test').length;
+    expect(app.explain.repo.count(first.modelId!, 'gradcam')).toBe(testPairs);
+    const layers = await app.call('explain.layers', { modelId: first.modelId! });
+    expect(layers.defaultMethodFrom).toBe('faithfulness');
+    const summary = (await app.call('models.faithfulness', { id: first.modelId! }))!;
+    expect(layers.defaultMethod).toBe(summary.defaultMethod);
+    // the demo model's gradient maps are faithful: Grad-CAM beats the random map on average
+    expect(summary.methods.find((m) => m.method === 'gradcam')!.score).toBeGreaterThan(0);
+
+    const again = await ensureDemoWorkspace(app);
+    expect(again.modelId).toBeNull();
+    expect((await app.call('models.list', {})).filter((m) => m.name === DEMO_MODEL_NAME)).toHaveLength(1);
+  }, 180_000);
 
   it('leaves a workspace that already has data alone', async () => {
     const app = openApp();
     app.db.prepare("INSERT INTO datasets (name, source_kind, source_path) VALUES ('mine', 'folder', '/x')").run();
     const result = await ensureDemoWorkspace(app);
-    expect(result).toEqual({ action: 'none', datasetId: null, pairSetId: null, importJobId: null, pairsJobId: null });
+    expect(result).toEqual({ action: 'none', datasetId: null, pairSetId: null, importJobId: null, pairsJobId: null, modelId: null, backgroundJobIds: [] });
     expect((await app.call('datasets.list', {})).map((d) => d.name)).toEqual(['mine']);
   });
 

@@ -235,7 +235,9 @@ export function poolExplainEngine(pool: ExplainPool | (() => ExplainPool), local
           const sub = subBatch(batch, start, end).batch;
           return { payload: { ...sub, ...options, modelDir: t.modelDir, modelKey: t.modelKey, layer: t.layer, indexOffset: offset + start }, transfer: [sub.pixels.buffer as ArrayBuffer] };
         },
-        chunking(p, n, o),
+        // one pair per task: a pair is seconds of work (every method, every baseline), and a map a
+        // user asks for meanwhile waits for the task a worker is running, never longer
+        { ...chunking(p, n, o), chunkSize: 1 },
       );
       return joined(parts);
     },
