@@ -4,6 +4,7 @@ import m0001 from './0001-create-schema';
 import m0002 from './0002-index-pairs-paging';
 import m0003 from './0003-index-image-references';
 import m0005 from './0005-create-faithfulness';
+import m0006 from './0006-review-verdicts';
 
 export interface Migration {
   version: number;
@@ -16,4 +17,5 @@ export const MIGRATIONS: Migration[] = [
   { version: 2, name: '0002-index-pairs-paging', sql: m0002 },
   { version: 3, name: '0003-index-image-references', sql: m0003 },
   { version: 5, name: '0005-create-faithfulness', sql: m0005 },
+  { version: 6, name: '0006-review-verdicts', sql: m0006 },
 ];

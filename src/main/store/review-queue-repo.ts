@@ -1,0 +1,254 @@
+// All SQL of the review queue: a model version's pairs of one split (the base set) with what the
+// filters ask of each pair: its score and the model's decision, and a summary of the current
+// verdicts on it. One pass over the base set counts every filter (and the filtered total and a
+// cursor's position); a second reads one ordered page. Both read the pairs through
+// pairs_by_set_split, scores by their primary key and current verdicts through verdicts_current,
+// so a 20,000-pair split answers in milliseconds (see test/unit/review-queue.test.ts).
+import type { ReviewFiltersDto, ReviewOrder, Split } from '../../shared/dto';
+import { shuffleKey } from '../review/shuffle';
+import type { Db } from './db';
+
+/** The queue's base set and how it is seen: whose verdicts are "mine", the threshold, the order. */
+export interface QueueScope {
+  modelId: number;
+  pairSetId: number;
+  split: Split;
+  reviewer: string;
+  /** the version's decision threshold; null: no decisions (not evaluated) */
+  threshold: number | null;
+  /** half-width of the near-threshold band */
+  nearBand: number;
+  order: ReviewOrder;
+  seed: number;
+}
+
+/** A place in the queue's order: the sort key of a pair, and the pair. */
+export interface QueueCursor {
+  key: number;
+  pairId: number;
+}
+
+/** A pair of the base set as the queue sees it. */
+export interface QueueRow {
+  pair_id: number;
+  sort_key: number;
+  label: 0 | 1;
+  score: number | null;
+  decision: 0 | 1 | null;
+  /** 1 when this reviewer has a current verdict on it */
+  mine: 0 | 1;
+  /** reviewers with a current verdict on it */
+  reviewers: number;
+}
+
+export interface QueueCounts {
+  all: number;
+  scored: number;
+  unreviewedByMe: number;
+  unreviewedByAnyone: number;
+  falsePositive: number;
+  falseNegative: number;
+  nearThreshold: number;
+  heatmapNotSensible: number;
+  reviewersDisagree: number;
+  /** pairs passing all filters */
+  total: number;
+  /** of those, how many come up to the cursor, the cursor's pair included (0 without a cursor) */
+  upTo: number;
+}
+
+/** The images and split of a queued pair. */
+export interface QueueItemRow {
+  id: number;
+  split: Split;
+  label: 0 | 1;
+  a_id: number;
+  a_class: string | null;
+  a_path: string;
+  b_id: number;
+  b_class: string | null;
+  b_path: string;
+}
+
+/** Each order's sort key (ascending; ties go by pair id). Pairs without a score come last in 'uncertainty'. */
+const SORT_KEY: Record<ReviewOrder, string> = {
+  uncertainty: 'coalesce(abs(s.score - @threshold), 2.0)',
+  random: 'review_shuffle(@seed, p.id)',
+  pair: 'p.id',
+};
+
+/** Each filter as a condition on the base set's columns. */
+function filterConditions(filters: ReviewFiltersDto): string[] {
+  const c: string[] = [];
+  if (filters.unreviewed === 'me') c.push('mine = 0');
+  if (filters.unreviewed === 'anyone') c.push('reviewers = 0');
+  if (filters.falsePositive) c.push('decision = 1 AND label = 0');
+  if (filters.falseNegative) c.push('decision = 0 AND label = 1');
+  if (filters.nearThreshold) c.push('abs(score - @threshold) <= @band');
+  if (filters.heatmapNotSensible) c.push('not_sensible = 1');
+  if (filters.reviewersDisagree) c.push('disagree = 1');
+  if (filters.classLabel !== undefined) {
+    c.push('((SELECT class_label FROM images WHERE id = image_a) = @cls OR (SELECT class_label FROM images WHERE id = image_b) = @cls)');
+  }
+  if (filters.tag !== undefined) c.push('tagged = 1');
+  return c;
+}
+
+const all = (conditions: string[]) => (conditions.length === 0 ? '1' : conditions.map((x) => `(${x})`).join(' AND '));
+
+/**
+ * The base set as a CTE. `vs` sums up each pair's current verdicts on the version (one GROUP BY
+ * over verdicts_current, in pair order); `base` is the split's pairs with their score, the
+ * model's decision, that summary and the sort key.
+ */
+function baseSql(order: ReviewOrder, withTag: boolean): string {
+  return `WITH vs AS (
+      SELECT v.pair_id,
+             max(v.reviewer = @me) AS mine,
+             count(*) AS reviewers,
+             coalesce(max(v.heatmap_a = 'not_sensible' OR v.heatmap_b = 'not_sensible'), 0) AS not_sensible,
+             (count(DISTINCT v.similarity) > 1 OR count(DISTINCT v.heatmap_a) > 1 OR count(DISTINCT v.heatmap_b) > 1) AS disagree,
+             ${withTag ? 'max(EXISTS (SELECT 1 FROM verdict_tags t WHERE t.verdict_id = v.id AND t.tag = @tag))' : '0'} AS tagged
+        FROM verdicts v INDEXED BY verdicts_current
+       WHERE v.model_id = @model AND v.current = 1
+       GROUP BY v.pair_id
+    ),
+    base AS (
+      SELECT p.id AS pair_id, p.label, p.image_a, p.image_b, s.score,
+             CASE WHEN s.score IS NULL OR @threshold IS NULL THEN NULL WHEN s.score >= @threshold THEN 1 ELSE 0 END AS decision,
+             coalesce(vs.mine, 0) AS mine, coalesce(vs.reviewers, 0) AS reviewers,
+             coalesce(vs.not_sensible, 0) AS not_sensible, coalesce(vs.disagree, 0) AS disagree, coalesce(vs.tagged, 0) AS tagged,
+             ${SORT_KEY[order]} AS sort_key
+        FROM pairs p INDEXED BY pairs_by_set_split
+        LEFT JOIN scores s ON s.model_id = @model AND s.pair_id = p.id
+        LEFT JOIN vs ON vs.pair_id = p.id
+       WHERE p.pair_set_id = @set AND p.split = @split
+    )`;
+}
+
+const UP_TO_CURSOR = '(sort_key < @key OR (sort_key = @key AND pair_id <= @after))';
+
+export class ReviewQueueRepo {
+  constructor(private readonly db: Db) {
+    // the 'random' order's key (review/shuffle.ts), a pure function of (seed, pair id)
+    db.function('review_shuffle', { deterministic: true }, (seed: unknown, id: unknown) => shuffleKey(Number(seed), Number(id)));
+  }
+
+  /** SQL of the counting pass (static for the query-plan test). */
+  static countsSql(order: ReviewOrder, filters: ReviewFiltersDto, withCursor: boolean): string {
+    const filtered = all(filterConditions(filters));
+    return `${baseSql(order, filters.tag !== undefined)}
+      SELECT count(*) AS "all", count(score) AS scored,
+             coalesce(sum(mine = 0), 0) AS unreviewedByMe,
+             coalesce(sum(reviewers = 0), 0) AS unreviewedByAnyone,
+             coalesce(sum(decision = 1 AND label = 0), 0) AS falsePositive,
+             coalesce(sum(decision = 0 AND label = 1), 0) AS falseNegative,
+             coalesce(sum(abs(score - @threshold) <= @band), 0) AS nearThreshold,
+             coalesce(sum(not_sensible), 0) AS heatmapNotSensible,
+             coalesce(sum(disagree), 0) AS reviewersDisagree,
+             coalesce(sum(CASE WHEN ${filtered} THEN 1 ELSE 0 END), 0) AS total,
+             ${withCursor ? `coalesce(sum(CASE WHEN ${filtered} AND ${UP_TO_CURSOR} THEN 1 ELSE 0 END), 0)` : '0'} AS upTo
+        FROM base`;
+  }
+
+  /** SQL of one page: the filtered pairs in order, from a cursor (exclusive, or inclusive) or an offset. */
+  static pageSql(order: ReviewOrder, filters: ReviewFiltersDto, cursor: 'none' | 'after' | 'from'): string {
+    const conditions = filterConditions(filters);
+    if (cursor === 'after') conditions.push('sort_key > @key OR (sort_key = @key AND pair_id > @after)');
+    if (cursor === 'from') conditions.push('sort_key > @key OR (sort_key = @key AND pair_id >= @after)');
+    return `${baseSql(order, filters.tag !== undefined)}
+      SELECT pair_id, sort_key, label, score, decision, mine, reviewers FROM base
+       WHERE ${all(conditions)}
+       ORDER BY sort_key, pair_id
+       LIMIT @limit OFFSET @offset`;
+  }
+
+  private params(scope: QueueScope, filters: ReviewFiltersDto, extra: Record<string, unknown> = {}): Record<string, unknown> {
+    return {
+      model: scope.modelId,
+      set: scope.pairSetId,
+      split: scope.split,
+      me: scope.reviewer,
+      threshold: scope.threshold,
+      band: scope.nearBand,
+      seed: scope.seed,
+      tag: filters.tag ?? null,
+      cls: filters.classLabel ?? null,
+      ...extra,
+    };
+  }
+
+  /** Every filter's count on the base set, the filtered total and (with a cursor) how many of those come up to it. */
+  counts(scope: QueueScope, filters: ReviewFiltersDto, cursor?: QueueCursor): QueueCounts {
+    const sql = ReviewQueueRepo.countsSql(scope.order, filters, cursor !== undefined);
+    return this.db.prepare(sql).get(this.params(scope, filters, cursor ? { key: cursor.key, after: cursor.pairId } : {})) as QueueCounts;
+  }
+
+  /** Up to `limit` filtered pairs in order: after the cursor (`from`: from it on), or from `offset`. */
+  page(scope: QueueScope, filters: ReviewFiltersDto, at: { cursor?: QueueCursor; inclusive?: boolean; offset?: number; limit: number }): QueueRow[] {
+    const kind = at.cursor === undefined ? 'none' : at.inclusive ? 'from' : 'after';
+    const sql = ReviewQueueRepo.pageSql(scope.order, filters, kind);
+    const extra = { limit: at.limit, offset: at.offset ?? 0, ...(at.cursor ? { key: at.cursor.key, after: at.cursor.pairId } : {}) };
+    return this.db.prepare(sql).all(this.params(scope, filters, extra)) as QueueRow[];
+  }
+
+  /** A pair's place in the scope's order, with its pair set and split (to check it belongs); undefined for an unknown pair. */
+  cursorOf(scope: QueueScope, pairId: number): (QueueCursor & { pairSetId: number; split: Split }) | undefined {
+    const row = this.db
+      .prepare(
+        `SELECT p.pair_set_id, p.split, ${SORT_KEY[scope.order]} AS sort_key
+           FROM pairs p LEFT JOIN scores s ON s.model_id = @model AND s.pair_id = p.id
+          WHERE p.id = @pair`,
+      )
+      .get({ model: scope.modelId, threshold: scope.threshold, seed: scope.seed, pair: pairId }) as { pair_set_id: number; split: Split; sort_key: number } | undefined;
+    return row && { key: row.sort_key, pairId, pairSetId: row.pair_set_id, split: row.split };
+  }
+
+  /** The pair set and split of a pair; undefined for an unknown pair. */
+  pairPlace(pairId: number): { pairSetId: number; split: Split } | undefined {
+    const row = this.db.prepare('SELECT pair_set_id, split FROM pairs WHERE id = ?').get(pairId) as { pair_set_id: number; split: Split } | undefined;
+    return row && { pairSetId: row.pair_set_id, split: row.split };
+  }
+
+  /** Per class label, the split's pairs with an image of that class (a pair of two classes counts for both). */
+  classCounts(pairSetId: number, split: Split): { classLabel: string; count: number }[] {
+    return this.db
+      .prepare(
+        `SELECT c AS classLabel, count(*) AS count FROM (
+           SELECT a.class_label AS c
+             FROM pairs p INDEXED BY pairs_by_set_split JOIN images a ON a.id = p.image_a
+            WHERE p.pair_set_id = @set AND p.split = @split
+           UNION ALL
+           SELECT b.class_label
+             FROM pairs p INDEXED BY pairs_by_set_split JOIN images a ON a.id = p.image_a JOIN images b ON b.id = p.image_b
+            WHERE p.pair_set_id = @set AND p.split = @split AND b.class_label IS NOT a.class_label
+         ) WHERE c IS NOT NULL GROUP BY c ORDER BY c`,
+      )
+      .all({ set: pairSetId, split }) as { classLabel: string; count: number }[];
+  }
+
+  /** Per tag, the split's pairs whose current verdicts on the version carry it. */
+  tagCounts(scope: QueueScope): { tag: string; count: number }[] {
+    return this.db
+      .prepare(
+        `SELECT t.tag, count(DISTINCT v.pair_id) AS count
+           FROM verdicts v INDEXED BY verdicts_current
+           JOIN pairs p ON p.id = v.pair_id
+           JOIN verdict_tags t ON t.verdict_id = v.id
+          WHERE v.model_id = @model AND v.current = 1 AND p.pair_set_id = @set AND p.split = @split
+          GROUP BY t.tag ORDER BY t.tag`,
+      )
+      .all({ model: scope.modelId, set: scope.pairSetId, split: scope.split }) as { tag: string; count: number }[];
+  }
+
+  /** The images, split and label of these pairs, in the order given. */
+  items(pairIds: readonly number[]): QueueItemRow[] {
+    const stmt = this.db.prepare(
+      `SELECT p.id, p.split, p.label, a.id AS a_id, a.class_label AS a_class, a.source_path AS a_path,
+              b.id AS b_id, b.class_label AS b_class, b.source_path AS b_path
+         FROM pairs p JOIN images a ON a.id = p.image_a JOIN images b ON b.id = p.image_b
+        WHERE p.id = ?`,
+    );
+    return pairIds.map((id) => stmt.get(id) as QueueItemRow);
+  }
+}
