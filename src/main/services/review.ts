@@ -29,11 +29,14 @@ import { ReviewSessionsRepo, type StoredSession } from '../store/review-sessions
 import { VerdictsRepo } from '../store/verdicts-repo';
 
 export const DEFAULT_QUEUE_LIMIT = 50;
+/** Class counts of this many (pair set, split)s are kept. */
+const CLASS_COUNT_CACHE = 16;
 
 /** A version as the review sees it: its pair set and decision threshold. */
 interface ReviewedVersion {
   id: number;
   pairSetId: number;
+  datasetId: number;
   threshold: number | null;
 }
 
@@ -57,6 +60,8 @@ export class ReviewService {
   private readonly sessions: ReviewSessionsRepo;
   private readonly queueRepo: ReviewQueueRepo;
   private readonly reports: ReviewReportsRepo;
+  /** A split's class counts never change (pair sets and class labels are written once): kept, by set, split and the set's creation time. */
+  private readonly classCountCache = new Map<string, { classLabel: string; count: number }[]>();
 
   constructor(db: Db) {
     this.verdicts = new VerdictsRepo(db);
@@ -90,15 +95,18 @@ export class ReviewService {
   private version(modelId: number): ReviewedVersion {
     const row = this.models.get(modelId);
     if (!row) throw notFound('Model version', modelId);
-    if (row.pair_set_id === null) throw new AppError('conflict', `Model version ${modelId} has no pair set (it was deleted): none of its pairs can be reviewed`);
+    if (row.pair_set_id === null || row.dataset_id === null) {
+      throw new AppError('conflict', `Model version ${modelId} has no pair set (it was deleted): none of its pairs can be reviewed`);
+    }
     const metrics = row.metrics === null ? null : (JSON.parse(row.metrics) as ModelMetricsDto);
-    return { id: row.id, pairSetId: row.pair_set_id, threshold: metrics?.threshold ?? null };
+    return { id: row.id, pairSetId: row.pair_set_id, datasetId: row.dataset_id, threshold: metrics?.threshold ?? null };
   }
 
   private scope(version: ReviewedVersion, s: { split: QueueScope['split']; reviewer: string; filters: ReviewFiltersDto; order?: QueueScope['order']; seed?: number }): QueueScope {
     return {
       modelId: version.id,
       pairSetId: version.pairSetId,
+      datasetId: version.datasetId,
       split: s.split,
       reviewer: s.reviewer,
       threshold: version.threshold,
@@ -215,8 +223,20 @@ export class ReviewService {
       total,
       offset,
       nextAfterPairId: rows.length > limit ? page[page.length - 1].pair_id : null,
-      counts: { ...counts, classes: this.queueRepo.classCounts(version.pairSetId, args.split), tags: this.tagCountsIn(scope) },
+      counts: { ...counts, classes: this.classCounts(version.pairSetId, args.split), tags: this.tagCountsIn(scope) },
     };
+  }
+
+  private classCounts(pairSetId: number, split: QueueScope['split']): { classLabel: string; count: number }[] {
+    // the creation time guards against a reused id (SQLite may reuse the largest id after a delete)
+    const key = `${pairSetId}:${split}:${this.queueRepo.pairSetStamp(pairSetId)}`;
+    let counts = this.classCountCache.get(key);
+    if (!counts) {
+      counts = this.queueRepo.classCounts(pairSetId, split);
+      if (this.classCountCache.size >= CLASS_COUNT_CACHE) this.classCountCache.delete(this.classCountCache.keys().next().value!);
+      this.classCountCache.set(key, counts);
+    }
+    return counts;
   }
 
   /** Per tag (the defaults and every tag in use), the base set's pairs whose current verdicts carry it. */
@@ -230,6 +250,7 @@ export class ReviewService {
     const details = this.queueRepo.items(rows.map((r) => r.pair_id));
     return rows.map((r, i) => {
       const d = details[i];
+      const judged = this.queueRepo.reviewersOf(scope.modelId, r.pair_id, scope.reviewer);
       return {
         pairId: r.pair_id,
         position: offset + i,
@@ -240,8 +261,8 @@ export class ReviewService {
         score: r.score,
         decision: r.decision,
         modelRight: r.decision === null ? null : r.decision === r.label,
-        verdict: r.mine ? (this.verdicts.current(r.pair_id, scope.modelId, scope.reviewer) ?? null) : null,
-        othersReviewed: r.reviewers - r.mine,
+        verdict: judged.mine ? (this.verdicts.current(r.pair_id, scope.modelId, scope.reviewer) ?? null) : null,
+        othersReviewed: judged.reviewers - judged.mine,
       };
     });
   }
@@ -280,7 +301,7 @@ export class ReviewService {
    */
   private resumePoint(s: StoredSession): ReviewSessionDto['next'] {
     const row = this.models.get(s.modelId);
-    if (!row || row.pair_set_id === null) return null;
+    if (!row || row.pair_set_id === null || row.dataset_id === null) return null;
     const scope = this.scope(this.version(s.modelId), s);
     const unreviewed: ReviewFiltersDto = { ...s.filters, unreviewed: s.filters.unreviewed === 'anyone' ? 'anyone' : 'me' };
     const stoppedAt = s.pairId === null ? undefined : this.queueRepo.cursorOf(scope, s.pairId);

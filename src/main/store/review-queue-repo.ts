@@ -1,9 +1,10 @@
 // All SQL of the review queue: a model version's pairs of one split (the base set) with what the
 // filters ask of each pair: its score and the model's decision, and a summary of the current
-// verdicts on it. One pass over the base set counts every filter (and the filtered total and a
-// cursor's position); a second reads one ordered page. Both read the pairs through
-// pairs_by_set_split, scores by their primary key and current verdicts through verdicts_current,
-// so a 20,000-pair split answers in milliseconds (see test/unit/review-queue.test.ts).
+// verdicts on it. One pass over the base set counts the filters on scores (and the filtered total
+// and a cursor's position), one over the split's judged pairs those on verdicts; a third reads
+// one ordered page. They read the pairs through pairs_by_set_split, scores by their primary key
+// and current verdicts through verdicts_current, and join the verdict summary only when a filter
+// needs it, so a 20,000-pair split answers in tens of milliseconds (test/unit/review-queue.test.ts).
 import type { ReviewFiltersDto, ReviewOrder, Split } from '../../shared/dto';
 import { shuffleKey } from '../review/shuffle';
 import type { Db } from './db';
@@ -12,6 +13,8 @@ import type { Db } from './db';
 export interface QueueScope {
   modelId: number;
   pairSetId: number;
+  /** the pair set's dataset */
+  datasetId: number;
   split: Split;
   reviewer: string;
   /** the version's decision threshold; null: no decisions (not evaluated) */
@@ -35,10 +38,6 @@ export interface QueueRow {
   label: 0 | 1;
   score: number | null;
   decision: 0 | 1 | null;
-  /** 1 when this reviewer has a current verdict on it */
-  mine: 0 | 1;
-  /** reviewers with a current verdict on it */
-  reviewers: number;
 }
 
 export interface QueueCounts {
@@ -88,7 +87,8 @@ function filterConditions(filters: ReviewFiltersDto): string[] {
   if (filters.heatmapNotSensible) c.push('not_sensible = 1');
   if (filters.reviewersDisagree) c.push('disagree = 1');
   if (filters.classLabel !== undefined) {
-    c.push('((SELECT class_label FROM images WHERE id = image_a) = @cls OR (SELECT class_label FROM images WHERE id = image_b) = @cls)');
+    // the class's images, read once from images_by_dataset_class, then tested per pair
+    c.push('image_a IN (SELECT id FROM images WHERE dataset_id = @dataset AND class_label = @cls) OR image_b IN (SELECT id FROM images WHERE dataset_id = @dataset AND class_label = @cls)');
   }
   if (filters.tag !== undefined) c.push('tagged = 1');
   return c;
@@ -96,32 +96,43 @@ function filterConditions(filters: ReviewFiltersDto): string[] {
 
 const all = (conditions: string[]) => (conditions.length === 0 ? '1' : conditions.map((x) => `(${x})`).join(' AND '));
 
+/** Do the filters look at verdicts (then the base set joins each pair's verdict summary)? */
+const needsVerdicts = (f: ReviewFiltersDto) => f.unreviewed !== undefined || Boolean(f.heatmapNotSensible) || Boolean(f.reviewersDisagree) || f.tag !== undefined;
+
 /**
- * The base set as a CTE. `vs` sums up each pair's current verdicts on the version (one GROUP BY
- * over verdicts_current, in pair order); `base` is the split's pairs with their score, the
- * model's decision, that summary and the sort key.
+ * Each pair's current verdicts on the version, summed up (one GROUP BY over verdicts_current, in
+ * pair order): does this reviewer have one, how many reviewers, was a heatmap judged not
+ * sensible, do two reviewers answer a question differently, does one carry the tag.
  */
-function baseSql(order: ReviewOrder, withTag: boolean): string {
-  return `WITH vs AS (
-      SELECT v.pair_id,
+function verdictSummarySql(withTag: boolean, splitOnly: boolean): string {
+  return `SELECT v.pair_id,
              max(v.reviewer = @me) AS mine,
              count(*) AS reviewers,
              coalesce(max(v.heatmap_a = 'not_sensible' OR v.heatmap_b = 'not_sensible'), 0) AS not_sensible,
-             (count(DISTINCT v.similarity) > 1 OR count(DISTINCT v.heatmap_a) > 1 OR count(DISTINCT v.heatmap_b) > 1) AS disagree,
+             -- two different answers to a question: its min and max differ (both skip unanswered)
+             coalesce(min(v.similarity) <> max(v.similarity) OR min(v.heatmap_a) <> max(v.heatmap_a) OR min(v.heatmap_b) <> max(v.heatmap_b), 0) AS disagree,
              ${withTag ? 'max(EXISTS (SELECT 1 FROM verdict_tags t WHERE t.verdict_id = v.id AND t.tag = @tag))' : '0'} AS tagged
         FROM verdicts v INDEXED BY verdicts_current
-       WHERE v.model_id = @model AND v.current = 1
-       GROUP BY v.pair_id
-    ),
+        ${splitOnly ? 'JOIN pairs p ON p.id = v.pair_id' : ''}
+       WHERE v.model_id = @model AND v.current = 1 ${splitOnly ? 'AND p.pair_set_id = @set AND p.split = @split' : ''}
+       GROUP BY v.pair_id`;
+}
+
+/**
+ * The base set as a CTE: the split's pairs with their score, the model's decision and the sort
+ * key, and (only when a filter needs it) their verdict summary.
+ */
+function baseSql(order: ReviewOrder, filters: ReviewFiltersDto): string {
+  const verdicts = needsVerdicts(filters);
+  return `WITH ${verdicts ? `vs AS (${verdictSummarySql(filters.tag !== undefined, false)}),` : ''}
     base AS (
       SELECT p.id AS pair_id, p.label, p.image_a, p.image_b, s.score,
              CASE WHEN s.score IS NULL OR @threshold IS NULL THEN NULL WHEN s.score >= @threshold THEN 1 ELSE 0 END AS decision,
-             coalesce(vs.mine, 0) AS mine, coalesce(vs.reviewers, 0) AS reviewers,
-             coalesce(vs.not_sensible, 0) AS not_sensible, coalesce(vs.disagree, 0) AS disagree, coalesce(vs.tagged, 0) AS tagged,
+             ${verdicts ? 'coalesce(vs.mine, 0) AS mine, coalesce(vs.reviewers, 0) AS reviewers, coalesce(vs.not_sensible, 0) AS not_sensible, coalesce(vs.disagree, 0) AS disagree, coalesce(vs.tagged, 0) AS tagged,' : ''}
              ${SORT_KEY[order]} AS sort_key
         FROM pairs p INDEXED BY pairs_by_set_split
         LEFT JOIN scores s ON s.model_id = @model AND s.pair_id = p.id
-        LEFT JOIN vs ON vs.pair_id = p.id
+        ${verdicts ? 'LEFT JOIN vs ON vs.pair_id = p.id' : ''}
        WHERE p.pair_set_id = @set AND p.split = @split
     )`;
 }
@@ -134,21 +145,24 @@ export class ReviewQueueRepo {
     db.function('review_shuffle', { deterministic: true }, (seed: unknown, id: unknown) => shuffleKey(Number(seed), Number(id)));
   }
 
-  /** SQL of the counting pass (static for the query-plan test). */
+  /** SQL of the counting pass over the base set (static for the query-plan test). */
   static countsSql(order: ReviewOrder, filters: ReviewFiltersDto, withCursor: boolean): string {
     const filtered = all(filterConditions(filters));
-    return `${baseSql(order, filters.tag !== undefined)}
+    return `${baseSql(order, filters)}
       SELECT count(*) AS "all", count(score) AS scored,
-             coalesce(sum(mine = 0), 0) AS unreviewedByMe,
-             coalesce(sum(reviewers = 0), 0) AS unreviewedByAnyone,
              coalesce(sum(decision = 1 AND label = 0), 0) AS falsePositive,
              coalesce(sum(decision = 0 AND label = 1), 0) AS falseNegative,
              coalesce(sum(abs(score - @threshold) <= @band), 0) AS nearThreshold,
-             coalesce(sum(not_sensible), 0) AS heatmapNotSensible,
-             coalesce(sum(disagree), 0) AS reviewersDisagree,
              coalesce(sum(CASE WHEN ${filtered} THEN 1 ELSE 0 END), 0) AS total,
              ${withCursor ? `coalesce(sum(CASE WHEN ${filtered} AND ${UP_TO_CURSOR} THEN 1 ELSE 0 END), 0)` : '0'} AS upTo
         FROM base`;
+  }
+
+  /** SQL of the filters on verdicts counted over the split's judged pairs only (far fewer than its pairs). */
+  static verdictCountsSql(): string {
+    return `SELECT coalesce(sum(mine), 0) AS reviewedByMe, count(*) AS reviewedByAnyone,
+                   coalesce(sum(not_sensible), 0) AS heatmapNotSensible, coalesce(sum(disagree), 0) AS reviewersDisagree
+              FROM (${verdictSummarySql(false, true)})`;
   }
 
   /** SQL of one page: the filtered pairs in order, from a cursor (exclusive, or inclusive) or an offset. */
@@ -156,8 +170,8 @@ export class ReviewQueueRepo {
     const conditions = filterConditions(filters);
     if (cursor === 'after') conditions.push('sort_key > @key OR (sort_key = @key AND pair_id > @after)');
     if (cursor === 'from') conditions.push('sort_key > @key OR (sort_key = @key AND pair_id >= @after)');
-    return `${baseSql(order, filters.tag !== undefined)}
-      SELECT pair_id, sort_key, label, score, decision, mine, reviewers FROM base
+    return `${baseSql(order, filters)}
+      SELECT pair_id, sort_key, label, score, decision FROM base
        WHERE ${all(conditions)}
        ORDER BY sort_key, pair_id
        LIMIT @limit OFFSET @offset`;
@@ -167,6 +181,7 @@ export class ReviewQueueRepo {
     return {
       model: scope.modelId,
       set: scope.pairSetId,
+      dataset: scope.datasetId,
       split: scope.split,
       me: scope.reviewer,
       threshold: scope.threshold,
@@ -181,7 +196,30 @@ export class ReviewQueueRepo {
   /** Every filter's count on the base set, the filtered total and (with a cursor) how many of those come up to it. */
   counts(scope: QueueScope, filters: ReviewFiltersDto, cursor?: QueueCursor): QueueCounts {
     const sql = ReviewQueueRepo.countsSql(scope.order, filters, cursor !== undefined);
-    return this.db.prepare(sql).get(this.params(scope, filters, cursor ? { key: cursor.key, after: cursor.pairId } : {})) as QueueCounts;
+    const base = this.db.prepare(sql).get(this.params(scope, filters, cursor ? { key: cursor.key, after: cursor.pairId } : {})) as Omit<
+      QueueCounts,
+      'unreviewedByMe' | 'unreviewedByAnyone' | 'heatmapNotSensible' | 'reviewersDisagree'
+    >;
+    const judged = this.db.prepare(ReviewQueueRepo.verdictCountsSql()).get(this.params(scope, {})) as {
+      reviewedByMe: number;
+      reviewedByAnyone: number;
+      heatmapNotSensible: number;
+      reviewersDisagree: number;
+    };
+    return {
+      ...base,
+      unreviewedByMe: base.all - judged.reviewedByMe,
+      unreviewedByAnyone: base.all - judged.reviewedByAnyone,
+      heatmapNotSensible: judged.heatmapNotSensible,
+      reviewersDisagree: judged.reviewersDisagree,
+    };
+  }
+
+  /** How many reviewers have a current verdict on the pair for the version, and whether `reviewer` is one. */
+  reviewersOf(modelId: number, pairId: number, reviewer: string): { reviewers: number; mine: 0 | 1 } {
+    return this.db
+      .prepare('SELECT count(*) AS reviewers, coalesce(max(reviewer = ?), 0) AS mine FROM verdicts INDEXED BY verdicts_current WHERE model_id = ? AND pair_id = ? AND current = 1')
+      .get(reviewer, modelId, pairId) as { reviewers: number; mine: 0 | 1 };
   }
 
   /** Up to `limit` filtered pairs in order: after the cursor (`from`: from it on), or from `offset`. */
@@ -208,6 +246,11 @@ export class ReviewQueueRepo {
   pairPlace(pairId: number): { pairSetId: number; split: Split } | undefined {
     const row = this.db.prepare('SELECT pair_set_id, split FROM pairs WHERE id = ?').get(pairId) as { pair_set_id: number; split: Split } | undefined;
     return row && { pairSetId: row.pair_set_id, split: row.split };
+  }
+
+  /** When the pair set was made: with its id, a key for what never changes in it (its pairs, their images' classes). */
+  pairSetStamp(pairSetId: number): string | undefined {
+    return (this.db.prepare('SELECT created_at FROM pair_sets WHERE id = ?').get(pairSetId) as { created_at: string } | undefined)?.created_at;
   }
 
   /** Per class label, the split's pairs with an image of that class (a pair of two classes counts for both). */
