@@ -327,6 +327,8 @@ describe('review queue speed', () => {
         expect(p).toContain('SEARCH s USING PRIMARY KEY (model_id=? AND pair_id=?) LEFT-JOIN');
         // the verdict summary is joined only when a filter looks at verdicts
         expect(p.includes('SEARCH v USING INDEX verdicts_current (model_id=?)')).toBe(judged);
+        // "unreviewed by me" probes the current verdicts by (version, pair, reviewer)
+        if (judged) expect(p).toContain('SEARCH v USING COVERING INDEX verdicts_current (model_id=? AND pair_id=? AND reviewer=?)');
         // the class filter reads the class's images once, by index
         if (judged) expect(p).toContain('SEARCH images USING COVERING INDEX images_by_dataset_class (dataset_id=? AND class_label=?)');
         expect(tableScans(p), p.join('\n')).toEqual([]);

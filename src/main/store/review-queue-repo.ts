@@ -3,10 +3,12 @@
 // verdicts on it. One pass over the base set counts the filters on scores (and the filtered total
 // and a cursor's position), one over the split's judged pairs those on verdicts; a third reads
 // one ordered page. They read the pairs through pairs_by_set_split, scores by their primary key
-// and current verdicts through verdicts_current, and join the verdict summary only when a filter
-// needs it, so a 20,000-pair split answers in tens of milliseconds (test/unit/review-queue.test.ts).
+// and current verdicts through verdicts_current ("unreviewed" probes it per pair; the verdict
+// summary is joined only for the filters on answers and tags), so a 20,000-pair split answers in
+// tens of milliseconds (test/unit/review-queue.test.ts).
 import type { ReviewFiltersDto, ReviewOrder, Split } from '../../shared/dto';
 import { shuffleKey } from '../review/shuffle';
+import type { Statement } from 'better-sqlite3';
 import type { Db } from './db';
 
 /** The queue's base set and how it is seen: whose verdicts are "mine", the threshold, the order. */
@@ -79,8 +81,9 @@ const SORT_KEY: Record<ReviewOrder, string> = {
 /** Each filter as a condition on the base set's columns. */
 function filterConditions(filters: ReviewFiltersDto): string[] {
   const c: string[] = [];
-  if (filters.unreviewed === 'me') c.push('mine = 0');
-  if (filters.unreviewed === 'anyone') c.push('reviewers = 0');
+  // "unreviewed": one probe of verdicts_current per pair (cheaper than joining the verdict summary)
+  if (filters.unreviewed === 'me') c.push('NOT EXISTS (SELECT 1 FROM verdicts v INDEXED BY verdicts_current WHERE v.model_id = @model AND v.pair_id = base.pair_id AND v.reviewer = @me AND v.current = 1)');
+  if (filters.unreviewed === 'anyone') c.push('NOT EXISTS (SELECT 1 FROM verdicts v INDEXED BY verdicts_current WHERE v.model_id = @model AND v.pair_id = base.pair_id AND v.current = 1)');
   if (filters.falsePositive) c.push('decision = 1 AND label = 0');
   if (filters.falseNegative) c.push('decision = 0 AND label = 1');
   if (filters.nearThreshold) c.push('abs(score - @threshold) <= @band');
@@ -97,7 +100,7 @@ function filterConditions(filters: ReviewFiltersDto): string[] {
 const all = (conditions: string[]) => (conditions.length === 0 ? '1' : conditions.map((x) => `(${x})`).join(' AND '));
 
 /** Do the filters look at verdicts (then the base set joins each pair's verdict summary)? */
-const needsVerdicts = (f: ReviewFiltersDto) => f.unreviewed !== undefined || Boolean(f.heatmapNotSensible) || Boolean(f.reviewersDisagree) || f.tag !== undefined;
+const needsVerdicts = (f: ReviewFiltersDto) => Boolean(f.heatmapNotSensible) || Boolean(f.reviewersDisagree) || f.tag !== undefined;
 
 /**
  * Each pair's current verdicts on the version, summed up (one GROUP BY over verdicts_current, in
@@ -128,7 +131,7 @@ function baseSql(order: ReviewOrder, filters: ReviewFiltersDto): string {
     base AS (
       SELECT p.id AS pair_id, p.label, p.image_a, p.image_b, s.score,
              CASE WHEN s.score IS NULL OR @threshold IS NULL THEN NULL WHEN s.score >= @threshold THEN 1 ELSE 0 END AS decision,
-             ${verdicts ? 'coalesce(vs.mine, 0) AS mine, coalesce(vs.reviewers, 0) AS reviewers, coalesce(vs.not_sensible, 0) AS not_sensible, coalesce(vs.disagree, 0) AS disagree, coalesce(vs.tagged, 0) AS tagged,' : ''}
+             ${verdicts ? 'coalesce(vs.not_sensible, 0) AS not_sensible, coalesce(vs.disagree, 0) AS disagree, coalesce(vs.tagged, 0) AS tagged,' : ''}
              ${SORT_KEY[order]} AS sort_key
         FROM pairs p INDEXED BY pairs_by_set_split
         LEFT JOIN scores s ON s.model_id = @model AND s.pair_id = p.id
@@ -139,7 +142,12 @@ function baseSql(order: ReviewOrder, filters: ReviewFiltersDto): string {
 
 const UP_TO_CURSOR = '(sort_key < @key OR (sort_key = @key AND pair_id <= @after))';
 
+/** Prepared statements kept at most (the SQL varies with the filters, the order and the cursor). */
+const STATEMENT_CACHE = 256;
+
 export class ReviewQueueRepo {
+  private readonly statements = new Map<string, Statement>();
+
   constructor(private readonly db: Db) {
     // the 'random' order's key (review/shuffle.ts), a pure function of (seed, pair id)
     db.function('review_shuffle', { deterministic: true }, (seed: unknown, id: unknown) => shuffleKey(Number(seed), Number(id)));
@@ -177,6 +185,17 @@ export class ReviewQueueRepo {
        LIMIT @limit OFFSET @offset`;
   }
 
+  /** The prepared statement of this SQL text, prepared once. */
+  private statement(sql: string): Statement {
+    let stmt = this.statements.get(sql);
+    if (!stmt) {
+      if (this.statements.size >= STATEMENT_CACHE) this.statements.clear();
+      stmt = this.db.prepare(sql);
+      this.statements.set(sql, stmt);
+    }
+    return stmt;
+  }
+
   private params(scope: QueueScope, filters: ReviewFiltersDto, extra: Record<string, unknown> = {}): Record<string, unknown> {
     return {
       model: scope.modelId,
@@ -196,11 +215,11 @@ export class ReviewQueueRepo {
   /** Every filter's count on the base set, the filtered total and (with a cursor) how many of those come up to it. */
   counts(scope: QueueScope, filters: ReviewFiltersDto, cursor?: QueueCursor): QueueCounts {
     const sql = ReviewQueueRepo.countsSql(scope.order, filters, cursor !== undefined);
-    const base = this.db.prepare(sql).get(this.params(scope, filters, cursor ? { key: cursor.key, after: cursor.pairId } : {})) as Omit<
+    const base = this.statement(sql).get(this.params(scope, filters, cursor ? { key: cursor.key, after: cursor.pairId } : {})) as Omit<
       QueueCounts,
       'unreviewedByMe' | 'unreviewedByAnyone' | 'heatmapNotSensible' | 'reviewersDisagree'
     >;
-    const judged = this.db.prepare(ReviewQueueRepo.verdictCountsSql()).get(this.params(scope, {})) as {
+    const judged = this.statement(ReviewQueueRepo.verdictCountsSql()).get(this.params(scope, {})) as {
       reviewedByMe: number;
       reviewedByAnyone: number;
       heatmapNotSensible: number;
@@ -227,7 +246,7 @@ export class ReviewQueueRepo {
     const kind = at.cursor === undefined ? 'none' : at.inclusive ? 'from' : 'after';
     const sql = ReviewQueueRepo.pageSql(scope.order, filters, kind);
     const extra = { limit: at.limit, offset: at.offset ?? 0, ...(at.cursor ? { key: at.cursor.key, after: at.cursor.pairId } : {}) };
-    return this.db.prepare(sql).all(this.params(scope, filters, extra)) as QueueRow[];
+    return this.statement(sql).all(this.params(scope, filters, extra)) as QueueRow[];
   }
 
   /** A pair's place in the scope's order, with its pair set and split (to check it belongs); undefined for an unknown pair. */
