@@ -16,6 +16,7 @@ import { PairService } from './services/pairs';
 import { ExplainService } from './services/explain';
 import { ReviewService } from './services/review';
 import { ReviewBundleService } from './services/review-bundles';
+import { ReviewExportService } from './services/review-export';
 import { inProcessExplainEngine, poolExplainEngine, type ExplainEngine } from './engine/explain';
 import { initBackend, WorkerPool, type WorkerPoolOptions } from './engine/runtime';
 import type { EngineTasks } from './engine/tasks';
@@ -76,7 +77,9 @@ export class SimLensApp {
   readonly explain: ExplainService;
   /** verdicts, the review queue and sessions, summaries */
   readonly review: ReviewService;
-  /** verdict exports and review bundles */
+  /** verdict exports (CSV / JSON) */
+  readonly reviewExport: ReviewExportService;
+  /** review bundles between workspaces */
   readonly reviewBundles: ReviewBundleService;
   /** Explanations in this thread: the engine in 'in-process' mode, the pool engine's fallback otherwise. */
   readonly localExplain: ExplainEngine;
@@ -105,6 +108,7 @@ export class SimLensApp {
     const explainOnPool = options.enginePool !== undefined || this.engine === 'pool';
     this.explain = new ExplainService(this.db, this.jobs, this.models, explainOnPool ? poolExplainEngine(() => this.enginePool(), this.localExplain) : this.localExplain);
     this.review = new ReviewService(this.db);
+    this.reviewExport = new ReviewExportService(this.db);
     this.reviewBundles = new ReviewBundleService(this.db, this.models, APP_VERSION);
     this.handlers = {
       'app.info': () => this.info(),
@@ -148,7 +152,7 @@ export class SimLensApp {
       'review.history': (args) => this.review.history(args),
       'review.tags': ({ modelId }) => this.review.tags(modelId),
       'review.stats': ({ modelId }) => this.review.stats(modelId),
-      'review.export': (args) => this.reviewBundles.export(args),
+      'review.export': (args) => this.reviewExport.export(args),
       'review.exportBundle': (args) => this.reviewBundles.exportBundle(args),
       'review.importBundle': (args) => this.reviewBundles.importBundle(args),
     };

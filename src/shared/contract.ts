@@ -80,7 +80,7 @@ function oneCursor<A extends { afterId?: number; beforeId?: number }>(check: Che
 }
 
 // review (src/main/services/review.ts): the checks its entries share
-const split = v.literal<Split>('train', 'val', 'test');
+const reviewSplit = v.literal<Split>('train', 'val', 'test');
 const reviewFilters = v.object({
   unreviewed: v.optional(v.literal('me', 'anyone')),
   falsePositive: v.optional(v.boolean()),
@@ -95,7 +95,7 @@ const reviewFilters = v.object({
 const reviewOrder = v.literal<ReviewOrder>(...REVIEW_ORDERS);
 /** Absent: the workspace's current reviewer (review.setReviewer). */
 const asReviewer = v.optional(reviewerName);
-const filePath = v.string({ min: 1, max: 4096 });
+const reviewPath = v.string({ min: 1, max: 4096 });
 
 /** A queue page has one cursor at most: `afterPairId` (keyset, stable while the set changes) or `offset` (a position). */
 function oneQueueCursor<A extends { afterPairId?: number; offset?: number }>(check: Check<A>): Check<A> {
@@ -339,7 +339,7 @@ export const contract = {
   /** PNG thumbnails as data: URLs, keyed by image id (unknown ids are absent). */
   'images.thumbnails': method<Record<number, string>>()(v.object({ ids: v.array(id, { max: 1000 }) })),
 
-  // review (src/main/services/review.ts, review-bundles.ts): verdicts per pair, model version and reviewer
+  // review (src/main/services/review.ts, review-export.ts, review-bundles.ts): verdicts per pair, model version and reviewer
   /** The workspace's current reviewer (null until set) and every reviewer with verdicts here. */
   'review.reviewer': method<ReviewerDto>()(v.object({})),
   /** Sets the current reviewer of this workspace (trimmed; 1-100 characters, no control characters). */
@@ -352,7 +352,7 @@ export const contract = {
     oneQueueCursor(
       v.object({
         modelId: id,
-        split,
+        split: reviewSplit,
         filters: v.optional(reviewFilters),
         /** default 'uncertainty' */
         order: v.optional(reviewOrder),
@@ -373,7 +373,7 @@ export const contract = {
   'review.saveSession': method<ReviewSessionDto>()(
     v.object({
       modelId: id,
-      split,
+      split: reviewSplit,
       filters: v.optional(reviewFilters),
       order: v.optional(reviewOrder),
       seed: v.optional(v.int({ min: 0, max: SEED_MAX })),
@@ -412,7 +412,7 @@ export const contract = {
   /** Writes verdicts (current ones; with `history` also superseded rows) as CSV or JSON, one row per verdict. */
   'review.export': method<ReviewExportDto>()(
     v.object({
-      path: filePath,
+      path: reviewPath,
       format: v.literal('csv', 'json'),
       modelId: v.optional(id),
       datasetId: v.optional(id),
@@ -425,13 +425,13 @@ export const contract = {
    * (or one version), keyed by image content hashes and model fingerprints, for review.importBundle.
    */
   'review.exportBundle': method<ReviewBundleExportDto>()(
-    v.object({ path: filePath, modelId: v.optional(id), datasetId: v.optional(id), reviewer: v.optional(reviewerName) }),
+    v.object({ path: reviewPath, modelId: v.optional(id), datasetId: v.optional(id), reviewer: v.optional(reviewerName) }),
   ),
   /**
    * Imports a review bundle, all or nothing: images matched by content hash, versions by fingerprint,
    * verdicts already known (by uid) skipped, nothing overwritten. `dryRun` reports without writing.
    */
-  'review.importBundle': method<ReviewImportDto>()(v.object({ path: filePath, dryRun: v.optional(v.boolean()) })),
+  'review.importBundle': method<ReviewImportDto>()(v.object({ path: reviewPath, dryRun: v.optional(v.boolean()) })),
 } as const;
 
 export type Contract = typeof contract;

@@ -1,78 +1,28 @@
-// Verdicts leaving and entering a workspace: exports for people and tools (CSV / JSON, one row
-// per verdict) and review bundles for other workspaces (review/bundle.ts: images by content hash,
-// versions by weights fingerprint, verdicts by uid). An import is all or nothing, overwrites
+// Verdicts travelling between workspaces as review bundles (review/bundle.ts: images by content
+// hash, versions by weights fingerprint, verdicts by uid). An import is all or nothing, overwrites
 // nothing, and skips the verdicts a workspace already knows, so importing a bundle twice changes
-// nothing.
+// nothing. Exports for people and tools (CSV / JSON): review-export.ts.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
 import type { ArgsOf } from '../../shared/contract';
-import type { BundleVerdictReportDto, ReviewBundleExportDto, ReviewExportDto, ReviewImportDto } from '../../shared/dto';
+import type { BundleVerdictReportDto, ReviewBundleExportDto, ReviewImportDto } from '../../shared/dto';
 import { AppError, invalid, notFound } from '../errors';
 import { BUNDLE_FORMAT, BUNDLE_VERSION, readBundleText, writeBundleText, type BundleBody, type BundleImage, type BundleModel, type BundleVerdict } from '../review/bundle';
-import { toCsv, type CsvValue } from '../review/csv';
 import { folderFingerprint } from '../review/fingerprint';
 import type { Db } from '../store/db';
 import { DatasetsRepo } from '../store/datasets-repo';
 import { ModelsRepo } from '../store/models-repo';
 import { ReviewBundlesRepo, type BundleSourceRow } from '../store/review-bundles-repo';
-import { ReviewReportsRepo, type ExportRow } from '../store/review-reports-repo';
 import { VerdictsRepo, type NewVerdict } from '../store/verdicts-repo';
 import type { ModelService } from './models';
-
-/** The CSV columns, in order (and the JSON rows' keys). */
-export const EXPORT_COLUMNS = [
-  'pair_id',
-  'split',
-  'label',
-  'image_a_id',
-  'image_a_path',
-  'image_a_class',
-  'image_b_id',
-  'image_b_path',
-  'image_b_class',
-  'model_id',
-  'model_name',
-  'reviewer',
-  'similarity',
-  'heatmap_a',
-  'heatmap_b',
-  'method',
-  'layer',
-  'note',
-  'tags',
-  'created_at',
-  'current',
-  'origin',
-  'uid',
-] as const satisfies readonly (keyof ExportRow)[];
+import { writeFileAtomic } from './review-export';
 
 /** Largest bundle file read (a bundle of a million verdicts is ~500 MB). */
 const MAX_BUNDLE_BYTES = 1024 ** 3;
 
-/** Writes a file whole or not at all: into a sibling temp file, then renamed over the target. */
-function writeFileAtomic(path: string, text: string): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  try {
-    writeFileSync(tmp, text);
-    renameSync(tmp, path);
-  } catch (error) {
-    rmSync(tmp, { force: true });
-    throw new AppError('failed', `Could not write ${path}: ${(error as Error).message}`);
-  }
-}
-
-/** A JSON export row: the CSV's columns with their JSON types (tags a list, current a boolean). */
-function jsonRow(r: ExportRow): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const c of EXPORT_COLUMNS) out[c] = r[c];
-  return { ...out, tags: r.tags === '' ? [] : r.tags.split(';'), current: r.current === 1 };
-}
-
 export class ReviewBundleService {
   private readonly verdicts: VerdictsRepo;
-  private readonly reports: ReviewReportsRepo;
   private readonly bundles: ReviewBundlesRepo;
   private readonly datasets: DatasetsRepo;
   private readonly modelsRepo: ModelsRepo;
@@ -83,29 +33,10 @@ export class ReviewBundleService {
     private readonly appVersion: string,
   ) {
     this.verdicts = new VerdictsRepo(db);
-    this.reports = new ReviewReportsRepo(db);
     this.bundles = new ReviewBundlesRepo(db);
     this.datasets = new DatasetsRepo(db);
     this.modelsRepo = new ModelsRepo(db);
   }
-
-  // ---- CSV / JSON ----
-
-  export(args: ArgsOf<'review.export'>): ReviewExportDto {
-    if (args.modelId !== undefined && !this.modelsRepo.get(args.modelId)) throw notFound('Model version', args.modelId);
-    if (args.datasetId !== undefined && !this.datasets.exists(args.datasetId)) throw notFound('Dataset', args.datasetId);
-    const history = args.history ?? false;
-    const rows = this.reports.exportRows({ modelId: args.modelId, datasetId: args.datasetId, reviewer: args.reviewer, history });
-    const path = resolve(args.path);
-    const text =
-      args.format === 'csv'
-        ? toCsv([[...EXPORT_COLUMNS], ...rows.map((r) => EXPORT_COLUMNS.map((c) => r[c] as CsvValue))])
-        : `${JSON.stringify(rows.map(jsonRow), null, 2)}\n`;
-    writeFileAtomic(path, text);
-    return { path, format: args.format, rows: rows.length, history };
-  }
-
-  // ---- bundles ----
 
   /** The version's fingerprint (computed once, then kept); null when its weights folder is gone. */
   fingerprintOf(modelId: number): string | null {
