@@ -14,6 +14,9 @@ import { JobRunner } from './services/jobs';
 import { inProcessModelEngine, ModelService, poolModelEngine, type ModelEngine } from './services/models';
 import { PairService } from './services/pairs';
 import { ExplainService } from './services/explain';
+import { ReviewService } from './services/review';
+import { ReviewBundleService } from './services/review-bundles';
+import { ReviewExportService } from './services/review-export';
 import { inProcessExplainEngine, poolExplainEngine, type ExplainEngine } from './engine/explain';
 import { initBackend, WorkerPool, type WorkerPoolOptions } from './engine/runtime';
 import type { EngineTasks } from './engine/tasks';
@@ -72,6 +75,12 @@ export class SimLensApp {
   readonly images: ImageService;
   readonly models: ModelService;
   readonly explain: ExplainService;
+  /** verdicts, the review queue and sessions, summaries */
+  readonly review: ReviewService;
+  /** verdict exports (CSV / JSON) */
+  readonly reviewExport: ReviewExportService;
+  /** review bundles between workspaces */
+  readonly reviewBundles: ReviewBundleService;
   /** Explanations in this thread: the engine in 'in-process' mode, the pool engine's fallback otherwise. */
   readonly localExplain: ExplainEngine;
   /** 'pool' or 'in-process': see EngineMode. */
@@ -98,6 +107,9 @@ export class SimLensApp {
     this.localExplain = inProcessExplainEngine(ready);
     const explainOnPool = options.enginePool !== undefined || this.engine === 'pool';
     this.explain = new ExplainService(this.db, this.jobs, this.models, explainOnPool ? poolExplainEngine(() => this.enginePool(), this.localExplain) : this.localExplain);
+    this.review = new ReviewService(this.db);
+    this.reviewExport = new ReviewExportService(this.db);
+    this.reviewBundles = new ReviewBundleService(this.db, this.models, APP_VERSION);
     this.handlers = {
       'app.info': () => this.info(),
       'datasets.list': () => this.datasets.list(),
@@ -129,6 +141,20 @@ export class SimLensApp {
       'explain.faithfulness': async (args) => ({ jobId: (await this.explain.startFaithfulness(args)).id }),
       'explain.reliability': (args) => this.explain.reliability(args),
       'models.faithfulness': ({ id }) => this.explain.faithfulnessOf(id),
+      // review
+      'review.reviewer': () => this.review.reviewer(),
+      'review.setReviewer': ({ name }) => this.review.setReviewer(name),
+      'review.queue': (args) => this.review.queue(args),
+      'review.session': (args) => this.review.session(args),
+      'review.saveSession': (args) => this.review.saveSession(args),
+      'review.verdict': (args) => this.review.verdict(args),
+      'review.undo': (args) => this.review.undo(args),
+      'review.history': (args) => this.review.history(args),
+      'review.tags': ({ modelId }) => this.review.tags(modelId),
+      'review.stats': ({ modelId }) => this.review.stats(modelId),
+      'review.export': (args) => this.reviewExport.export(args),
+      'review.exportBundle': (args) => this.reviewBundles.exportBundle(args),
+      'review.importBundle': (args) => this.reviewBundles.importBundle(args),
     };
   }
 

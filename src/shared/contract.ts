@@ -30,6 +30,26 @@ import {
   type Split,
 } from './dto';
 import { SEED_MAX } from './limits';
+import {
+  HEATMAP_ANSWERS,
+  REVIEW_ORDERS,
+  SIMILARITY_ANSWERS,
+  type HeatmapAnswer,
+  type ReviewBundleExportDto,
+  type ReviewerDto,
+  type ReviewExportDto,
+  type ReviewImportDto,
+  type ReviewOrder,
+  type ReviewQueueDto,
+  type ReviewSessionDto,
+  type ReviewStatsDto,
+  type ReviewTagDto,
+  type SimilarityAnswer,
+  type VerdictDto,
+  type VerdictResultDto,
+  type VerdictUndoDto,
+} from './dto';
+import { reviewerName, reviewNote, reviewTag, reviewTags } from './review';
 import { v, ValidationError, type Check } from './validate';
 
 interface MethodSpec<A, R> {
@@ -55,6 +75,33 @@ function oneCursor<A extends { afterId?: number; beforeId?: number }>(check: Che
   return (value, path) => {
     const args = check(value, path);
     if (args.afterId !== undefined && args.beforeId !== undefined) throw new ValidationError(`${path}.beforeId: give afterId or beforeId, not both`);
+    return args;
+  };
+}
+
+// review (src/main/services/review.ts): the checks its entries share
+const reviewSplit = v.literal<Split>('train', 'val', 'test');
+const reviewFilters = v.object({
+  unreviewed: v.optional(v.literal('me', 'anyone')),
+  falsePositive: v.optional(v.boolean()),
+  falseNegative: v.optional(v.boolean()),
+  nearThreshold: v.optional(v.boolean()),
+  nearBand: v.optional(v.number({ min: 1e-6, max: 1 })),
+  heatmapNotSensible: v.optional(v.boolean()),
+  reviewersDisagree: v.optional(v.boolean()),
+  classLabel: v.optional(v.string({ min: 1, max: 200 })),
+  tag: v.optional(reviewTag),
+});
+const reviewOrder = v.literal<ReviewOrder>(...REVIEW_ORDERS);
+/** Absent: the workspace's current reviewer (review.setReviewer). */
+const asReviewer = v.optional(reviewerName);
+const reviewPath = v.string({ min: 1, max: 4096 });
+
+/** A queue page has one cursor at most: `afterPairId` (keyset, stable while the set changes) or `offset` (a position). */
+function oneQueueCursor<A extends { afterPairId?: number; offset?: number }>(check: Check<A>): Check<A> {
+  return (value, path) => {
+    const args = check(value, path);
+    if (args.afterPairId !== undefined && args.offset !== undefined) throw new ValidationError(`${path}.offset: give afterPairId or offset, not both`);
     return args;
   };
 }
@@ -291,6 +338,100 @@ export const contract = {
   // images
   /** PNG thumbnails as data: URLs, keyed by image id (unknown ids are absent). */
   'images.thumbnails': method<Record<number, string>>()(v.object({ ids: v.array(id, { max: 1000 }) })),
+
+  // review (src/main/services/review.ts, review-export.ts, review-bundles.ts): verdicts per pair, model version and reviewer
+  /** The workspace's current reviewer (null until set) and every reviewer with verdicts here. */
+  'review.reviewer': method<ReviewerDto>()(v.object({})),
+  /** Sets the current reviewer of this workspace (trimmed; 1-100 characters, no control characters). */
+  'review.setReviewer': method<ReviewerDto>()(v.object({ name: reviewerName })),
+  /**
+   * A page of the review queue: the model version's pairs of a split, filtered (AND), ordered, with
+   * this reviewer's current verdicts, and the count of every filter on the split's pairs.
+   */
+  'review.queue': method<ReviewQueueDto>()(
+    oneQueueCursor(
+      v.object({
+        modelId: id,
+        split: reviewSplit,
+        filters: v.optional(reviewFilters),
+        /** default 'uncertainty' */
+        order: v.optional(reviewOrder),
+        /** the 'random' order's seed (default 0) */
+        seed: v.optional(v.int({ min: 0, max: SEED_MAX })),
+        /** the page after this pair in the queue's order (the pair itself need not pass the filters) */
+        afterPairId: v.optional(id),
+        /** the page from this position */
+        offset: v.optional(v.int({ min: 0 })),
+        limit: limit(500),
+        reviewer: asReviewer,
+      }),
+    ),
+  ),
+  /** The reviewer's stored session on a version (default: their latest), with where it resumes; null when none. */
+  'review.session': method<ReviewSessionDto | null>()(v.object({ modelId: v.optional(id), reviewer: asReviewer })),
+  /** Stores the reviewer's session on a version (one per reviewer and version): split, filters, order, seed, the pair they are on. */
+  'review.saveSession': method<ReviewSessionDto>()(
+    v.object({
+      modelId: id,
+      split: reviewSplit,
+      filters: v.optional(reviewFilters),
+      order: v.optional(reviewOrder),
+      seed: v.optional(v.int({ min: 0, max: SEED_MAX })),
+      pairId: v.optional(id),
+      position: v.optional(v.int({ min: 0 })),
+      reviewer: asReviewer,
+    }),
+  ),
+  /**
+   * Records a verdict on a pair for a model version: the full new state (absent answers are null;
+   * at least one answer, a note or a tag). A heatmap answer needs the method and layer shown.
+   * A change adds a row (the earlier one stays as history); the same answers again add nothing.
+   */
+  'review.verdict': method<VerdictResultDto>()(
+    v.object({
+      pairId: id,
+      modelId: id,
+      similarity: v.optional(v.literal<SimilarityAnswer>(...SIMILARITY_ANSWERS)),
+      heatmapA: v.optional(v.literal<HeatmapAnswer>(...HEATMAP_ANSWERS)),
+      heatmapB: v.optional(v.literal<HeatmapAnswer>(...HEATMAP_ANSWERS)),
+      method: v.optional(explainMethod),
+      layer: v.optional(v.string({ min: 1, max: 200 })),
+      note: v.optional(reviewNote),
+      tags: v.optional(reviewTags),
+      reviewer: asReviewer,
+    }),
+  ),
+  /** Removes the reviewer's newest verdict on the pair (default: on their most recently judged pair of the version); the earlier one is current again. */
+  'review.undo': method<VerdictUndoDto>()(v.object({ modelId: id, pairId: v.optional(id), reviewer: asReviewer })),
+  /** Every verdict row of a pair and version (all reviewers, or one), newest first. */
+  'review.history': method<VerdictDto[]>()(v.object({ pairId: id, modelId: id, reviewer: v.optional(reviewerName) })),
+  /** The tags to offer: the defaults and every tag in use, with their counts on current verdicts (of a version, or all). */
+  'review.tags': method<ReviewTagDto[]>()(v.object({ modelId: v.optional(id) })),
+  /** A version's review summary: tallies, heatmaps judged sensible per class and method, verdicts vs the model's error, tags, kappas. */
+  'review.stats': method<ReviewStatsDto>()(v.object({ modelId: id })),
+  /** Writes verdicts (current ones; with `history` also superseded rows) as CSV or JSON, one row per verdict. */
+  'review.export': method<ReviewExportDto>()(
+    v.object({
+      path: reviewPath,
+      format: v.literal('csv', 'json'),
+      modelId: v.optional(id),
+      datasetId: v.optional(id),
+      reviewer: v.optional(reviewerName),
+      history: v.optional(v.boolean()),
+    }),
+  ),
+  /**
+   * Writes a review bundle (JSON, checksummed): the verdicts with history of one dataset's versions
+   * (or one version), keyed by image content hashes and model fingerprints, for review.importBundle.
+   */
+  'review.exportBundle': method<ReviewBundleExportDto>()(
+    v.object({ path: reviewPath, modelId: v.optional(id), datasetId: v.optional(id), reviewer: v.optional(reviewerName) }),
+  ),
+  /**
+   * Imports a review bundle, all or nothing: images matched by content hash, versions by fingerprint,
+   * verdicts already known (by uid) skipped, nothing overwritten. `dryRun` reports without writing.
+   */
+  'review.importBundle': method<ReviewImportDto>()(v.object({ path: reviewPath, dryRun: v.optional(v.boolean()) })),
 } as const;
 
 export type Contract = typeof contract;

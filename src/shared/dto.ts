@@ -669,3 +669,297 @@ export interface ReliabilityDto {
   a: ImageReliabilityDto | null;
   b: ImageReliabilityDto | null;
 }
+
+// ---- review (verdicts, review queue and sessions, agreement, bundles; src/main/services/review*.ts) ----
+
+/** Was the model's same / different call on the pair right? */
+export type SimilarityAnswer = 'correct' | 'wrong';
+export const SIMILARITY_ANSWERS: readonly SimilarityAnswer[] = ['correct', 'wrong'];
+/** Does an image's heatmap point at what should matter? */
+export type HeatmapAnswer = 'sensible' | 'not_sensible' | 'unsure';
+export const HEATMAP_ANSWERS: readonly HeatmapAnswer[] = ['sensible', 'not_sensible', 'unsure'];
+/** The questions of a verdict (agreement is measured per question). */
+export type ReviewQuestion = 'similarity' | 'heatmapA' | 'heatmapB';
+export const REVIEW_QUESTIONS: readonly ReviewQuestion[] = ['similarity', 'heatmapA', 'heatmapB'];
+/** Tags every workspace offers; reviewers add their own. */
+export const DEFAULT_REVIEW_TAGS: readonly string[] = ['background', 'decoy', 'texture'];
+
+/** Queue orders: |score - threshold| ascending (most uncertain first), seeded random (stable for a seed), pair id. */
+export type ReviewOrder = 'uncertainty' | 'random' | 'pair';
+export const REVIEW_ORDERS: readonly ReviewOrder[] = ['uncertainty', 'random', 'pair'];
+
+/** One stored verdict row: the current one of (pair, model, reviewer) or an earlier one (history). */
+export interface VerdictDto {
+  id: number;
+  /** random UUID; a bundle import skips the uids a workspace already knows */
+  uid: string;
+  pairId: number;
+  /** null when the model version was deleted after the verdict */
+  modelId: number | null;
+  reviewer: string;
+  similarity: SimilarityAnswer | null;
+  heatmapA: HeatmapAnswer | null;
+  heatmapB: HeatmapAnswer | null;
+  /** the explanation the reviewer saw when judging the heatmaps (null: not recorded, e.g. no heatmap answer) */
+  method: ExplainMethod | null;
+  layer: string | null;
+  note: string | null;
+  /** normalised (trimmed, lower-case), sorted */
+  tags: string[];
+  /** all three answers given */
+  complete: boolean;
+  /** the newest row of its (pair, model, reviewer): the verdict in force */
+  current: boolean;
+  /** written here, or brought in by a bundle import */
+  origin: 'local' | 'imported';
+  createdAt: string;
+}
+
+/** review.verdict: the row written (or, when nothing changed, the current one). */
+export interface VerdictResultDto {
+  verdict: VerdictDto;
+  /** false: the answers equal the current verdict's, no row was added */
+  changed: boolean;
+  /** the verdict this one supersedes (null: the first of this reviewer for the pair) */
+  previous: VerdictDto | null;
+}
+
+/** review.undo: the row removed and the verdict in force afterwards. */
+export interface VerdictUndoDto {
+  /** null: the reviewer had no verdict to undo */
+  undone: VerdictDto | null;
+  /** the earlier verdict that is current again, or null */
+  current: VerdictDto | null;
+}
+
+export interface ReviewerDto {
+  /** the workspace's current reviewer; null until set (the UI asks once per workspace) */
+  name: string | null;
+  /** every reviewer with a verdict in this workspace, by name */
+  known: string[];
+}
+
+/**
+ * Queue filters, combined with AND; absent or false = not applied. Counts of every filter come
+ * with each queue page (ReviewFilterCountsDto).
+ */
+export interface ReviewFiltersDto {
+  /** no current verdict by this reviewer ('me') / by any reviewer ('anyone') */
+  unreviewed?: 'me' | 'anyone';
+  /** the model says "same" (score >= threshold) but the pair is different */
+  falsePositive?: boolean;
+  /** the model says "different" but the pair is same */
+  falseNegative?: boolean;
+  /** |score - threshold| <= nearBand */
+  nearThreshold?: boolean;
+  /** half-width of the "near the threshold" band on the score (default 0.05) */
+  nearBand?: number;
+  /** some reviewer's current verdict judged heatmap A or B not sensible */
+  heatmapNotSensible?: boolean;
+  /** two reviewers' current verdicts give different answers to a question */
+  reviewersDisagree?: boolean;
+  /** either image has this class */
+  classLabel?: string;
+  /** some reviewer's current verdict carries this tag */
+  tag?: string;
+}
+
+/** How many pairs of the base set (the model's pairs of the split) each filter keeps on its own. */
+export interface ReviewFilterCountsDto {
+  /** the base set */
+  all: number;
+  /** pairs with a score of this model (the others have no decision) */
+  scored: number;
+  unreviewedByMe: number;
+  unreviewedByAnyone: number;
+  falsePositive: number;
+  falseNegative: number;
+  nearThreshold: number;
+  heatmapNotSensible: number;
+  reviewersDisagree: number;
+  /** per class label: pairs with an image of that class */
+  classes: { classLabel: string; count: number }[];
+  /** per tag (the defaults, tags in use anywhere): pairs whose current verdicts carry it */
+  tags: { tag: string; count: number }[];
+}
+
+export interface ReviewImageDto {
+  id: number;
+  classLabel: string | null;
+  sourcePath: string;
+}
+
+export interface ReviewQueueItemDto {
+  pairId: number;
+  /** 0-based place in the filtered, ordered queue */
+  position: number;
+  split: Split;
+  /** 1 = same, 0 = different */
+  label: 0 | 1;
+  a: ReviewImageDto;
+  b: ReviewImageDto;
+  /** this model's score (null: not scored on this split) */
+  score: number | null;
+  /** the model's call: 1 = same (score >= threshold); null without a score or threshold */
+  decision: 0 | 1 | null;
+  /** decision === label; null without a decision */
+  modelRight: boolean | null;
+  /** this reviewer's current verdict */
+  verdict: VerdictDto | null;
+  /** other reviewers with a current verdict on this pair and model */
+  othersReviewed: number;
+}
+
+export interface ReviewQueueDto {
+  modelId: number;
+  pairSetId: number;
+  split: Split;
+  reviewer: string;
+  filters: ReviewFiltersDto;
+  order: ReviewOrder;
+  seed: number;
+  /** the version's decision threshold (null: not evaluated) */
+  threshold: number | null;
+  items: ReviewQueueItemDto[];
+  /** pairs that pass all filters */
+  total: number;
+  /** position of the first item */
+  offset: number;
+  /** pass back as `afterPairId` for the next page; null at the end */
+  nextAfterPairId: number | null;
+  counts: ReviewFilterCountsDto;
+}
+
+/** A reviewer's review session on a model version: where it stands, and where it resumes. */
+export interface ReviewSessionDto {
+  reviewer: string;
+  modelId: number;
+  split: Split;
+  filters: ReviewFiltersDto;
+  order: ReviewOrder;
+  seed: number;
+  /** the pair the reviewer was on, and its position then */
+  pairId: number | null;
+  position: number;
+  updatedAt: string;
+  /** where to resume: the first pair this reviewer has no verdict on, from the stored pair on (then from the start); null when none is left */
+  next: { pairId: number; position: number } | null;
+}
+
+/** Tallies of heatmap answers; share = sensible / (sensible + not sensible + unsure), null when none. */
+export interface HeatmapShareDto {
+  sensible: number;
+  notSensible: number;
+  unsure: number;
+  total: number;
+  share: number | null;
+}
+
+/** Agreement on one question. */
+export interface KappaDto {
+  /** 'cohen' for two raters, 'fleiss' for three or more */
+  method: 'cohen' | 'fleiss';
+  raters: string[];
+  /** pairs every one of these raters answered (those the kappa is computed on) */
+  pairs: number;
+  /** null when undefined: no pair, or chance agreement is 1 (everyone used one answer) */
+  kappa: number | null;
+  /** observed and chance agreement */
+  observed: number | null;
+  expected: number | null;
+}
+
+export interface QuestionAgreementDto {
+  question: ReviewQuestion;
+  /** all reviewers together (Cohen for two, Fleiss for more); null with fewer than two reviewers */
+  overall: KappaDto | null;
+  /** every two reviewers (Cohen) */
+  pairwise: KappaDto[];
+}
+
+/** A version's review summary (the models view, `simlens review stats`). */
+export interface ReviewStatsDto {
+  modelId: number;
+  threshold: number | null;
+  verdicts: {
+    /** current verdicts (one per pair and reviewer) and superseded rows */
+    current: number;
+    superseded: number;
+    complete: number;
+    /** pairs with at least one current verdict */
+    pairs: number;
+  };
+  reviewers: { reviewer: string; current: number; complete: number }[];
+  /** current heatmap answers: all, per class of the judged image, per method shown */
+  heatmaps: {
+    overall: HeatmapShareDto;
+    byClass: ({ classLabel: string | null } & HeatmapShareDto)[];
+    byMethod: ({ method: ExplainMethod | null } & HeatmapShareDto)[];
+  };
+  /** current similarity answers against the model's own error on those pairs (pairs with a decision) */
+  similarity: {
+    correctModelRight: number;
+    correctModelWrong: number;
+    wrongModelRight: number;
+    wrongModelWrong: number;
+    /** answers on pairs without a decision (no score or threshold) */
+    undecided: number;
+  };
+  /** tags on current verdicts (defaults listed even at 0) */
+  tags: { tag: string; count: number }[];
+  agreement: QuestionAgreementDto[];
+}
+
+export interface ReviewTagDto {
+  tag: string;
+  /** current verdicts carrying it (in the model given, else in the workspace) */
+  count: number;
+  builtin: boolean;
+}
+
+/** review.export: the verdicts as CSV or JSON rows. */
+export interface ReviewExportDto {
+  path: string;
+  format: 'csv' | 'json';
+  rows: number;
+  /** superseded rows included */
+  history: boolean;
+}
+
+/** review.exportBundle: the written bundle. */
+export interface ReviewBundleExportDto {
+  path: string;
+  dataset: { id: number; name: string };
+  models: { id: number; name: string; fingerprint: string }[];
+  verdicts: number;
+  images: number;
+  /** versions left out: their weights folder is missing, so they have no fingerprint */
+  skipped: { modelId: number; reason: string }[];
+}
+
+export type BundleVerdictStatus = 'imported' | 'already_present' | 'unmatched';
+
+export interface BundleVerdictReportDto {
+  uid: string;
+  reviewer: string;
+  status: BundleVerdictStatus;
+  /** why unmatched (or already present for a verdict undone here) */
+  reason: string | null;
+  /** the matched pair and model here (null when unmatched) */
+  pairId: number | null;
+  modelId: number | null;
+}
+
+/** review.importBundle: one entry per verdict of the bundle. */
+export interface ReviewImportDto {
+  path: string;
+  /** the workspace dataset the bundle's images matched */
+  datasetId: number;
+  bundle: { dataset: string; createdAt: string; verdicts: number };
+  imported: number;
+  alreadyPresent: number;
+  unmatched: number;
+  /** true: nothing was written (dryRun) */
+  dryRun: boolean;
+  entries: BundleVerdictReportDto[];
+}

@@ -5,6 +5,7 @@ import m0002 from './0002-index-pairs-paging';
 import m0003 from './0003-index-image-references';
 import m0004 from './0004-add-job-data';
 import m0005 from './0005-create-faithfulness';
+import m0006 from './0006-review-verdicts';
 
 export interface Migration {
   version: number;
@@ -18,4 +19,5 @@ export const MIGRATIONS: Migration[] = [
   { version: 3, name: '0003-index-image-references', sql: m0003 },
   { version: 4, name: '0004-add-job-data', sql: m0004 },
   { version: 5, name: '0005-create-faithfulness', sql: m0005 },
+  { version: 6, name: '0006-review-verdicts', sql: m0006 },
 ];
