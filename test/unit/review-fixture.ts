@@ -2,6 +2,7 @@
 // (named images whose content hash is a hash of the name, so two workspaces built alike share
 // them), one pair set whose test pairs are listed below with their scores, and one model version
 // (threshold 0.5) with a weights folder of fixed content (so the same fingerprint everywhere).
+import { defaultModelConfig } from '../../src/main/engine/models';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -70,7 +71,7 @@ export function addVersion(app: SimLensApp, dir: string, datasetId: number, pair
     parentId: null,
     jobId: null,
     arch: 'small',
-    config: {},
+    config: { model: defaultModelConfig({ arch: 'small', inputShape: [28, 28, 1] }) },
     weightsPath: null,
     seed: 1,
     backend: 'wasm',

@@ -6,7 +6,6 @@ import { randomUUID } from 'node:crypto';
 import type { ArgsOf } from '../../shared/contract';
 import {
   DEFAULT_REVIEW_TAGS,
-  type ModelMetricsDto,
   type ReviewerDto,
   type ReviewFiltersDto,
   type ReviewQueueDto,
@@ -98,8 +97,7 @@ export class ReviewService {
     if (row.pair_set_id === null || row.dataset_id === null) {
       throw new AppError('conflict', `Model version ${modelId} has no pair set (it was deleted): none of its pairs can be reviewed`);
     }
-    const metrics = row.metrics === null ? null : (JSON.parse(row.metrics) as ModelMetricsDto);
-    return { id: row.id, pairSetId: row.pair_set_id, datasetId: row.dataset_id, threshold: metrics?.threshold ?? null };
+    return { id: row.id, pairSetId: row.pair_set_id, datasetId: row.dataset_id, threshold: row.metrics?.threshold ?? null };
   }
 
   private scope(version: ReviewedVersion, s: { split: QueueScope['split']; reviewer: string; filters: ReviewFiltersDto; order?: QueueScope['order']; seed?: number }): QueueScope {
@@ -319,7 +317,7 @@ export class ReviewService {
   stats(modelId: number): ReviewStatsDto {
     const row = this.models.get(modelId);
     if (!row) throw notFound('Model version', modelId);
-    const threshold = row.metrics === null ? null : ((JSON.parse(row.metrics) as ModelMetricsDto).threshold ?? null);
+    const threshold = row.metrics?.threshold ?? null;
     return reviewStats(modelId, threshold, this.reports.statsVerdicts(modelId), this.reports.supersededCount(modelId));
   }
 }
