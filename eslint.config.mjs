@@ -16,6 +16,10 @@ export default tseslint.config(
       'vue/max-attributes-per-line': 'off',
       'vue/singleline-html-element-content-newline': 'off',
       'vue/html-self-closing': 'off',
+      // layout is Prettier's (npm run lint checks it): no competing formatting rules
+      'vue/html-indent': 'off',
+      'vue/html-closing-bracket-newline': 'off',
+      'vue/multiline-html-element-content-newline': 'off',
     },
   },
   {
@@ -23,7 +27,10 @@ export default tseslint.config(
     files: ['src/**/*.ts', 'src/**/*.vue'],
     ignores: ['src/main/index.ts', 'src/main/ipc.ts', 'src/preload/**'],
     rules: {
-      'no-restricted-imports': ['error', { paths: [{ name: 'electron', message: 'Only src/main/index.ts, src/main/ipc.ts and the preload may import electron.' }] }],
+      'no-restricted-imports': [
+        'error',
+        { paths: [{ name: 'electron', message: 'Only src/main/index.ts, src/main/ipc.ts and the preload may import electron.' }] },
+      ],
     },
   },
   {
@@ -50,7 +57,10 @@ export default tseslint.config(
     // The renderer talks to main only through the contract.
     files: ['src/renderer/**/*.ts', 'src/renderer/**/*.vue'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['**/main/**', 'node:*', 'fs', 'path'], message: 'The renderer may import only src/shared.' }] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/main/**', 'node:*', 'fs', 'path'], message: 'The renderer may import only src/shared.' }] },
+      ],
     },
   },
 );

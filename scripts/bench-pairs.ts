@@ -27,7 +27,8 @@ export async function pairsSection(): Promise<Figures> {
   const app = new SimLensApp({ dbPath: join(dir, 'bench.db'), shell: 'cli' });
   try {
     const datasetId = Number(
-      app.db.prepare("INSERT INTO datasets (name, source_kind, source_path, has_official_test) VALUES ('bench', 'idx', '/bench', 1)").run().lastInsertRowid,
+      app.db.prepare("INSERT INTO datasets (name, source_kind, source_path, has_official_test) VALUES ('bench', 'idx', '/bench', 1)").run()
+        .lastInsertRowid,
     );
     const insert = app.db.prepare(
       "INSERT INTO images (dataset_id, sha256, source_path, class_label, official_split, width, height, channels, pixel_encoding, pixels) VALUES (?, ?, ?, ?, ?, 2, 2, 1, 'raw', ?)",
@@ -35,7 +36,14 @@ export async function pairsSection(): Promise<Figures> {
     app.db.transaction(() => {
       for (let i = 0; i < IMAGES; i++) {
         const sha = createHash('sha256').update(String(i)).digest('hex');
-        insert.run(datasetId, sha, `img-${i}`, String(i % CLASSES), i >= (IMAGES * 6) / 7 ? 'test' : 'train', Buffer.from([i & 255, 0, 0, 0]));
+        insert.run(
+          datasetId,
+          sha,
+          `img-${i}`,
+          String(i % CLASSES),
+          i >= (IMAGES * 6) / 7 ? 'test' : 'train',
+          Buffer.from([i & 255, 0, 0, 0]),
+        );
       }
     })();
 
@@ -49,7 +57,12 @@ export async function pairsSection(): Promise<Figures> {
 
     // Paging: keyset pages spread over the whole set, per filter (rows + total count).
     const maxId = (app.db.prepare('SELECT max(id) AS m FROM pairs').get() as { m: number }).m;
-    const filters = { all: {}, split: { split: 'val' as const }, label: { label: 1 as const }, split_label: { split: 'test' as const, label: 0 as const } };
+    const filters = {
+      all: {},
+      split: { split: 'val' as const },
+      label: { label: 1 as const },
+      split_label: { split: 'test' as const, label: 0 as const },
+    };
     const figures: Figures = { images: IMAGES, pairs: pairCount, generate_ms: round(generateMs, 1) };
     let worstRatio = 0;
     for (const [name, f] of Object.entries(filters)) {
@@ -62,7 +75,12 @@ export async function pairsSection(): Promise<Figures> {
       }
       // Naive paging: the same rows by OFFSET, and the total, without any index.
       const { sql, params } = PairsRepo.pageSql({ pairSetId, ...f });
-      const naivePage = app.db.prepare(sql.replace(/INDEXED BY \w+/, 'NOT INDEXED').replace('AND p.id > ?', '').replace('LIMIT ?', 'LIMIT ? OFFSET ?'));
+      const naivePage = app.db.prepare(
+        sql
+          .replace(/INDEXED BY \w+/, 'NOT INDEXED')
+          .replace('AND p.id > ?', '')
+          .replace('LIMIT ?', 'LIMIT ? OFFSET ?'),
+      );
       const where = sql.slice(sql.indexOf('WHERE') + 6, sql.indexOf('AND p.id > ?'));
       const naiveCount = app.db.prepare(`SELECT count(*) FROM pairs p NOT INDEXED WHERE ${where}`);
       const total = (naiveCount.get(...params) as Record<string, number>)['count(*)'];

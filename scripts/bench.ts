@@ -50,7 +50,10 @@ async function importSection(): Promise<Figures> {
   gunzipSync(readFileSync(labels));
   const n = raw.readUInt32BE(4);
   const size = raw.readUInt32BE(8) * raw.readUInt32BE(12);
-  for (let i = 0; i < n; i++) createHash('sha256').update(raw.subarray(16 + i * size, 16 + (i + 1) * size)).digest('hex');
+  for (let i = 0; i < n; i++)
+    createHash('sha256')
+      .update(raw.subarray(16 + i * size, 16 + (i + 1) * size))
+      .digest('hex');
   const baselineS = seconds(t0);
 
   // The import, through the same service the app and CLI use, into a fresh database.
@@ -118,7 +121,15 @@ async function importFolderSection(): Promise<Figures> {
       const cls = join(source, `class-${i % 4}`);
       mkdirSync(cls, { recursive: true });
       const file = join(cls, `img-${i}.jpg`);
-      await sharp({ create: { width: 640, height: 480, channels: 3, background: '#000000', noise: { type: 'gaussian', mean: 100 + (i % 50), sigma: 50 } } })
+      await sharp({
+        create: {
+          width: 640,
+          height: 480,
+          channels: 3,
+          background: '#000000',
+          noise: { type: 'gaussian', mean: 100 + (i % 50), sigma: 50 },
+        },
+      })
         .blur(4)
         .jpeg({ quality: 85 })
         .toFile(file);
@@ -154,10 +165,13 @@ const SECTIONS: Record<string, Section> = {
   'import-folder': importFolderSection,
   // pair generation and paging (scripts/bench-pairs.ts, owned by the pairs code)
   pairs: async () => (await import('./bench-pairs')).pairsSection(),
-  'train-step': async () => (await import('./bench-engine/train-step')).benchTrainStep({ steps: 10, cpuSteps: 1, workers: Math.max(2, cpus().length) }),
-  'embed-resnet50': async () => (await import('./bench-engine/embed-resnet50')).benchEmbedResnet50({ images: 16, batch: 4, workers: Math.max(2, cpus().length) }),
+  'train-step': async () =>
+    (await import('./bench-engine/train-step')).benchTrainStep({ steps: 10, cpuSteps: 1, workers: Math.max(2, cpus().length) }),
+  'embed-resnet50': async () =>
+    (await import('./bench-engine/embed-resnet50')).benchEmbedResnet50({ images: 16, batch: 4, workers: Math.max(2, cpus().length) }),
   'explain-latency': explainLatencySection,
-  'explain-batch': async () => (await import('./bench-cam/batch-throughput')).benchExplainBatch({ pairs: 8, workers: Math.max(2, cpus().length) }),
+  'explain-batch': async () =>
+    (await import('./bench-cam/batch-throughput')).benchExplainBatch({ pairs: 8, workers: Math.max(2, cpus().length) }),
   evaluate: async () => (await import('./bench-engine/evaluate')).benchEvaluate({ workers: Math.max(2, cpus().length) }),
 };
 
@@ -165,7 +179,10 @@ async function explainLatencySection(): Promise<Figures> {
   const { execFileSync } = await import('node:child_process');
   const tsx = resolve(__dirname, '..', 'node_modules', '.bin', 'tsx');
   const out = execFileSync(tsx, [resolve(__dirname, 'bench-cam', 'pair-latency.ts'), '--json'], { encoding: 'utf8', maxBuffer: 16 << 20 });
-  const parsed = JSON.parse(out.slice(out.indexOf('{'))) as { backend: string; rows: { model: string; case: string; medianMs: number; ratioToForward: number | null }[] };
+  const parsed = JSON.parse(out.slice(out.indexOf('{'))) as {
+    backend: string;
+    rows: { model: string; case: string; medianMs: number; ratioToForward: number | null }[];
+  };
   const figures: Figures = { backend: parsed.backend };
   for (const r of parsed.rows) {
     const key = `${r.model} ${r.case}`.replace(/[^a-z0-9]+/gi, '_').toLowerCase();
@@ -183,7 +200,12 @@ async function main() {
     process.exit(2);
   }
   const names = wanted.length > 0 ? wanted : Object.keys(SECTIONS);
-  const machine = { node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', platform: `${process.platform}-${process.arch}` };
+  const machine = {
+    node: process.version,
+    cpus: cpus().length,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    platform: `${process.platform}-${process.arch}`,
+  };
   console.log(`SimLens bench on ${machine.cpus} x ${machine.cpu}, Node ${machine.node}`);
   const results: Record<string, Figures> = {};
   let failed = false;

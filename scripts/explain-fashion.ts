@@ -47,7 +47,8 @@ async function main(): Promise<void> {
   const method = arg('method', 'gradcam') as Method;
   const workers = Number(arg('workers', '2'));
   const seed = Number(arg('seed', '0'));
-  if (!existsSync(join(FASHION, 't10k-images-idx3-ubyte.gz'))) throw new Error(`Fashion-MNIST not found in ${FASHION} (apt-get install dataset-fashion-mnist)`);
+  if (!existsSync(join(FASHION, 't10k-images-idx3-ubyte.gz')))
+    throw new Error(`Fashion-MNIST not found in ${FASHION} (apt-get install dataset-fashion-mnist)`);
   mkdirSync(workspace, { recursive: true });
 
   const backend = await initBackend({ force: 'wasm' });
@@ -110,22 +111,40 @@ async function main(): Promise<void> {
     }
     if (!model) {
       log(`training the small CNN (width ${width}, up to ${epochs} epochs)`);
-      const job = await done((await app.call('models.train', { datasetId, arch: 'small', epochs, width, batchSize: 128, learningRate: 1e-3, seed: 0 })).jobId, 'train');
+      const job = await done(
+        (await app.call('models.train', { datasetId, arch: 'small', epochs, width, batchSize: 128, learningRate: 1e-3, seed: 0 })).jobId,
+        'train',
+      );
       model = await app.call('models.get', { id: jobResult(job, 'train')!.modelId });
     }
     const testMetrics = model.metrics?.splits.test;
-    log(`model version ${model.id}: test AUC ${testMetrics?.auc.toFixed(4)}, accuracy ${testMetrics?.accuracy.toFixed(4)} (${testMetrics?.pairs} pairs)`);
+    log(
+      `model version ${model.id}: test AUC ${testMetrics?.auc.toFixed(4)}, accuracy ${testMetrics?.accuracy.toFixed(4)} (${testMetrics?.pairs} pairs)`,
+    );
 
     const results: Record<string, Dto> = {};
-    for (const [name, label] of [['same-class', 1], ['different-class', 0], ['all', undefined]] as const) {
-      const job = await done((await app.call('explain.metrics', { modelId: model.id, split: 'test', label, method, limit, steps, seed })).jobId, `metrics (${name} pairs)`);
+    for (const [name, label] of [
+      ['same-class', 1],
+      ['different-class', 0],
+      ['all', undefined],
+    ] as const) {
+      const job = await done(
+        (await app.call('explain.metrics', { modelId: model.id, split: 'test', label, method, limit, steps, seed })).jobId,
+        `metrics (${name} pairs)`,
+      );
       results[name] = jobResult(job, 'metrics')!;
     }
     const pct = (x: number | null) => (x === null ? 'n/a' : `${(100 * x).toFixed(1)}%`);
     const out = {
       backend: backend.name,
       workers: pool?.size ?? 0,
-      model: { id: model.id, arch: model.arch, testAuc: testMetrics?.auc ?? null, testAccuracy: testMetrics?.accuracy ?? null, epochs: model.metrics?.training?.history.length ?? null },
+      model: {
+        id: model.id,
+        arch: model.arch,
+        testAuc: testMetrics?.auc ?? null,
+        testAccuracy: testMetrics?.accuracy ?? null,
+        epochs: model.metrics?.training?.history.length ?? null,
+      },
       method,
       steps,
       results: Object.fromEntries(

@@ -41,7 +41,10 @@ async function main() {
   const sourceDir = resolve(process.argv[2] ?? '/usr/share/datasets/fashion-mnist');
   const outDir = resolve(process.argv[3] ?? join(__dirname, '..', 'resources', 'demo', 'fashion-mnist'));
   mkdirSync(outDir, { recursive: true });
-  for (const [prefix, perClass] of [['train', PER_CLASS_TRAIN], ['t10k', PER_CLASS_TEST]] as const) {
+  for (const [prefix, perClass] of [
+    ['train', PER_CLASS_TRAIN],
+    ['t10k', PER_CLASS_TEST],
+  ] as const) {
     const s = await subset(sourceDir, prefix, perClass);
     writeIdx(join(outDir, `${prefix}-images-idx3-ubyte.gz`), s.dims, s.images);
     writeIdx(join(outDir, `${prefix}-labels-idx1-ubyte.gz`), [s.dims[0]], s.labels);

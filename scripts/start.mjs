@@ -42,7 +42,11 @@ function needsBuild() {
   const outs = OUTPUTS.map((p) => join(root, p));
   if (outs.some((p) => !existsSync(p))) return true;
   const oldestOut = Math.min(...outs.map((p) => statSync(p).mtimeMs));
-  const newestIn = Math.max(...INPUTS.map((p) => join(root, p)).filter(existsSync).map(newestMtime));
+  const newestIn = Math.max(
+    ...INPUTS.map((p) => join(root, p))
+      .filter(existsSync)
+      .map(newestMtime),
+  );
   return newestIn > oldestOut;
 }
 
@@ -111,10 +115,20 @@ function ensureElectronNative(electronVersion) {
   const work = join(outDir, 'better-sqlite3');
   rmSync(work, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
-  cpSync(srcDir, work, { recursive: true, filter: (p) => !p.startsWith(join(srcDir, 'build')) && !p.startsWith(join(srcDir, 'node_modules')) });
+  cpSync(srcDir, work, {
+    recursive: true,
+    filter: (p) => !p.startsWith(join(srcDir, 'build')) && !p.startsWith(join(srcDir, 'node_modules')),
+  });
   const res = spawnSync(
     process.execPath,
-    [gyp, 'rebuild', '--release', `--target=${electronVersion}`, '--dist-url=https://electronjs.org/headers', `--devdir=${join(homedir(), '.electron-gyp')}`],
+    [
+      gyp,
+      'rebuild',
+      '--release',
+      `--target=${electronVersion}`,
+      '--dist-url=https://electronjs.org/headers',
+      `--devdir=${join(homedir(), '.electron-gyp')}`,
+    ],
     { cwd: work, stdio: 'inherit' },
   );
   const built = join(work, 'build', 'Release', 'better_sqlite3.node');

@@ -44,7 +44,14 @@ function readIdx(file: string): { dims: number[]; data: Uint8Array } {
   if (magic >> 8 !== 0x08) throw new Error(`${file}: not an unsigned-byte idx file`);
   const nd = magic & 0xff;
   const dims = Array.from({ length: nd }, (_, i) => buf.readUInt32BE(4 + 4 * i));
-  return { dims, data: new Uint8Array(buf.buffer, buf.byteOffset + 4 + 4 * nd, dims.reduce((a, b) => a * b, 1)) };
+  return {
+    dims,
+    data: new Uint8Array(
+      buf.buffer,
+      buf.byteOffset + 4 + 4 * nd,
+      dims.reduce((a, b) => a * b, 1),
+    ),
+  };
 }
 
 /** Stratified split: per class, a seeded shuffle, the first `valFraction` to validation. */
@@ -130,13 +137,24 @@ async function main(): Promise<void> {
   const val = anchorPairs(split.val, trainLabels, 0, seed * 7 + 1);
   const testIdx = Array.from({ length: nTe }, (_, i) => i).filter((i) => kept(teImg.data, i));
   const test = anchorPairs(testIdx, testLabels, nTr, seed * 7 + 2);
-  console.log(`images: train ${split.train.length}, val ${split.val.length}, test ${nTe}; pairs: val ${val.a.length}, test ${test.a.length}, train ${2 * split.train.length} per epoch (redrawn)`);
+  console.log(
+    `images: train ${split.train.length}, val ${split.val.length}, test ${nTe}; pairs: val ${val.a.length}, test ${test.a.length}, train ${2 * split.train.length} per epoch (redrawn)`,
+  );
 
   const head = arg('head', 'flatten') as SmallHead;
   const convBias = arg('conv-bias', 'yes') === 'yes';
   const width = Number(arg('width', '1'));
   const workers = Math.max(1, Math.floor(Number(arg('workers', '1'))));
-  const config = defaultModelConfig({ arch: 'small', inputShape: [28, 28, 1], embeddingSize: 64, margin: 2.0, seed, width, ...(head !== 'flatten' ? { head } : {}), ...(convBias ? {} : { convBias: false }) });
+  const config = defaultModelConfig({
+    arch: 'small',
+    inputShape: [28, 28, 1],
+    embeddingSize: 64,
+    margin: 2.0,
+    seed,
+    width,
+    ...(head !== 'flatten' ? { head } : {}),
+    ...(convBias ? {} : { convBias: false }),
+  });
   const trainConfig: Partial<TrainConfig> = { epochs, batchSize: 128, learningRate: 1e-3, seed, earlyStoppingPatience: 3, lrPatience: 2 };
   // The step runner: this thread, or data-parallel replicas in `workers` engine workers.
   let runner: StepRunner;
@@ -169,7 +187,9 @@ async function main(): Promise<void> {
         onProgress: (p) => {
           if (Date.now() - lastLog < 15_000) return;
           lastLog = Date.now();
-          console.log(`  epoch ${p.epoch} step ${p.step}/${p.steps} loss ${p.loss.toFixed(4)} lr ${p.learningRate} eta ${Math.round(p.etaSeconds)} s`);
+          console.log(
+            `  epoch ${p.epoch} step ${p.step}/${p.steps} loss ${p.loss.toFixed(4)} lr ${p.learningRate} eta ${Math.round(p.etaSeconds)} s`,
+          );
         },
         onEpoch: async (e) => {
           // test figures of THIS epoch's weights (threshold chosen on val), for partial reports
@@ -183,7 +203,10 @@ async function main(): Promise<void> {
         },
       },
     );
-    for (const e of result.history) console.log(`summary epoch ${e.epoch}: loss ${e.loss.toFixed(4)} val AUC ${e.valAuc.toFixed(4)} lr ${e.learningRate} ${e.seconds.toFixed(1)} s${e.improved ? ' *' : ''}`);
+    for (const e of result.history)
+      console.log(
+        `summary epoch ${e.epoch}: loss ${e.loss.toFixed(4)} val AUC ${e.valAuc.toFixed(4)} lr ${e.learningRate} ${e.seconds.toFixed(1)} s${e.improved ? ' *' : ''}`,
+      );
     // the best epoch's weights (restored by trainLoop): threshold on val, metrics on test
     const vs = await score(val);
     const threshold = chooseThreshold(vs, val.label).threshold;
@@ -191,7 +214,12 @@ async function main(): Promise<void> {
     console.log(
       `RESULT best epoch ${result.bestEpoch}/${result.history.length} val AUC ${result.bestValAuc.toFixed(4)} | test AUC ${t.auc.toFixed(4)} accuracy ${t.accuracy.toFixed(4)} precision ${t.precision.toFixed(4)} recall ${t.recall.toFixed(4)} F1 ${t.f1.toFixed(4)} threshold ${threshold.toFixed(4)} | ${(result.seconds / result.history.length).toFixed(1)} s/epoch (incl. val), total ${((Date.now() - started) / 1000).toFixed(0)} s on ${backend.name} x ${workers} thread(s)`,
     );
-    await save({ train: trainConfig, result, evaluation: { threshold, test: { auc: t.auc, accuracy: t.accuracy, pairs: test.a.length } }, ...(excludeDir ? { excluded: excludeDir } : {}) });
+    await save({
+      train: trainConfig,
+      result,
+      evaluation: { threshold, test: { auc: t.auc, accuracy: t.accuracy, pairs: test.a.length } },
+      ...(excludeDir ? { excluded: excludeDir } : {}),
+    });
     console.log(`saved to ${out}`);
   } finally {
     await runner.dispose();

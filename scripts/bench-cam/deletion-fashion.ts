@@ -34,11 +34,21 @@ function readIdx(file: string): { dims: number[]; data: Uint8Array } {
   const buf = gunzipSync(readFileSync(join(DIR, file)));
   const nd = buf.readUInt32BE(0) & 0xff;
   const dims = Array.from({ length: nd }, (_, i) => buf.readUInt32BE(4 + 4 * i));
-  return { dims, data: new Uint8Array(buf.buffer, buf.byteOffset + 4 + 4 * nd, dims.reduce((a, b) => a * b, 1)) };
+  return {
+    dims,
+    data: new Uint8Array(
+      buf.buffer,
+      buf.byteOffset + 4 + 4 * nd,
+      dims.reduce((a, b) => a * b, 1),
+    ),
+  };
 }
 
 async function main() {
-  const modelDir = arg('model', existsSync('/tmp/simlens-fashion-model/siamese.json') ? '/tmp/simlens-fashion-model' : '/tmp/simlens-fashion-smoke');
+  const modelDir = arg(
+    'model',
+    existsSync('/tmp/simlens-fashion-model/siamese.json') ? '/tmp/simlens-fashion-model' : '/tmp/simlens-fashion-smoke',
+  );
   const nPairs = Number(arg('pairs', '100'));
   const steps = Number(arg('steps', '28'));
   const method = arg('method', 'gradcam');
@@ -46,7 +56,8 @@ async function main() {
   const seed = Number(arg('seed', '0'));
   // the pixel baseline of BOTH curves (default: zeros for deletion, blur for insertion)
   const baselineArg = arg('baseline', '');
-  const baseline: PixelBaseline | undefined = baselineArg === '' ? undefined : baselineArg === 'zeros' || baselineArg === 'blur' ? baselineArg : Number(baselineArg);
+  const baseline: PixelBaseline | undefined =
+    baselineArg === '' ? undefined : baselineArg === 'zeros' || baselineArg === 'blur' ? baselineArg : Number(baselineArg);
   const backend = await initBackend();
   const siamese = await loadSiamese(modelDir);
   const layerArg = arg('layer', '');
@@ -56,7 +67,11 @@ async function main() {
   const lab = readIdx('t10k-labels-idx1-ubyte.gz').data;
   const rng = createRng(seed, 4242);
   const byClass = Array.from({ length: 10 }, (_, c) => Array.from(lab.keys()).filter((i) => lab[i] === c));
-  const image = (i: number) => tf.tensor4d(Float32Array.from(img.data.subarray(i * 784, (i + 1) * 784), (v) => v / 255), [1, 28, 28, 1]);
+  const image = (i: number) =>
+    tf.tensor4d(
+      Float32Array.from(img.data.subarray(i * 784, (i + 1) * 784), (v) => v / 255),
+      [1, 28, 28, 1],
+    );
   const reports: { same: FaithfulnessReport[]; different: FaithfulnessReport[] } = { same: [], different: [] };
   const t0 = Date.now();
   const before = tf.memory().numTensors;
@@ -92,7 +107,14 @@ async function main() {
         if (px[p] === 0) onBlack += up[p];
       }
       massOnBlack[same ? 'same' : 'different'].push(total > 0 ? onBlack / total : 0);
-      const rep = await faithfulness(cam, x1, x2, which, { data: im.factual, h: im.h, w: im.w }, { steps, seed: p, randomSeed: 1000 + p, batchSize: steps + 1, ...(baseline !== undefined ? { baseline } : {}) });
+      const rep = await faithfulness(
+        cam,
+        x1,
+        x2,
+        which,
+        { data: im.factual, h: im.h, w: im.w },
+        { steps, seed: p, randomSeed: 1000 + p, batchSize: steps + 1, ...(baseline !== undefined ? { baseline } : {}) },
+      );
       reports[same ? 'same' : 'different'].push(rep);
       pairReports.push(rep);
     }
@@ -113,7 +135,11 @@ async function main() {
   const summary = {
     same: part(reports.same, pairWins.same, massOnBlack.same),
     different: part(reports.different, pairWins.different, massOnBlack.different),
-    all: part([...reports.same, ...reports.different], [...pairWins.same, ...pairWins.different], [...massOnBlack.same, ...massOnBlack.different]),
+    all: part(
+      [...reports.same, ...reports.different],
+      [...pairWins.same, ...pairWins.different],
+      [...massOnBlack.same, ...massOnBlack.different],
+    ),
   };
   const out = {
     backend: backend.name,

@@ -35,7 +35,11 @@ async function main(): Promise<void> {
   const steps = Number(arg('steps', '16'));
   const dir = mkdtempSync(join(tmpdir(), 'simlens-gap-'));
   await initBackend({ force: 'wasm' });
-  const app = new SimLensApp({ dbPath: join(dir, 'simlens.db'), shell: 'cli', modelEngine: inProcessModelEngine(() => initBackend({ force: 'wasm' })) });
+  const app = new SimLensApp({
+    dbPath: join(dir, 'simlens.db'),
+    shell: 'cli',
+    modelEngine: inProcessModelEngine(() => initBackend({ force: 'wasm' })),
+  });
   const t0 = Date.now();
   const log = (m: string) => console.error(`[${((Date.now() - t0) / 1000).toFixed(1)} s] ${m}`);
   const wait = async (jobId: number, what: string) => {
@@ -52,7 +56,19 @@ async function main(): Promise<void> {
     for (const seed of seeds) {
       for (const head of heads) {
         const train = await wait(
-          (await app.call('models.train', { datasetId, epochs, width, embeddingSize, head, seed, batchSize: 64, learningRate: 1e-3, earlyStoppingPatience: 100 })).jobId,
+          (
+            await app.call('models.train', {
+              datasetId,
+              epochs,
+              width,
+              embeddingSize,
+              head,
+              seed,
+              batchSize: 64,
+              learningRate: 1e-3,
+              earlyStoppingPatience: 100,
+            })
+          ).jobId,
           'train',
         );
         const modelId = jobResult(train, 'train')!.modelId;
@@ -60,8 +76,14 @@ async function main(): Promise<void> {
         const testAuc = model.metrics!.splits.test!.auc;
         log(`seed ${seed} head ${head}: test AUC ${testAuc.toFixed(4)}`);
         for (const method of methods) {
-          for (const [pairs, label] of [['same-class', 1], ['all', undefined]] as const) {
-            const job = await wait((await app.call('explain.metrics', { modelId, split: 'test', method, label, limit, steps, seed: 0 })).jobId, 'metrics');
+          for (const [pairs, label] of [
+            ['same-class', 1],
+            ['all', undefined],
+          ] as const) {
+            const job = await wait(
+              (await app.call('explain.metrics', { modelId, split: 'test', method, label, limit, steps, seed: 0 })).jobId,
+              'metrics',
+            );
             const r = jobResult(job, 'metrics')!;
             const row = {
               seed,

@@ -97,7 +97,17 @@ async function benchModel(arch: Arch, shape: [number, number, number], reps: num
   const input = shape.join('x');
   tf.dispose([xb1, xb2]);
   const leaked = tf.memory().numTensors - before;
-  if (leaked !== 0) rows.push({ model: arch, input, layer: cam.layer, case: `LEAK: ${leaked} tensors`, reps: 0, medianMs: NaN, minMs: NaN, ratioToForward: null });
+  if (leaked !== 0)
+    rows.push({
+      model: arch,
+      input,
+      layer: cam.layer,
+      case: `LEAK: ${leaked} tensors`,
+      reps: 0,
+      medianMs: NaN,
+      minMs: NaN,
+      ratioToForward: null,
+    });
   tf.dispose([x1, x2]);
   siamese.dispose();
   return rows;
@@ -113,10 +123,14 @@ async function main() {
     console.log(JSON.stringify(out, null, 2));
     return;
   }
-  console.log(`backend: ${info.name}${info.wasm ? ` (simd ${info.wasm.simd}, threads ${info.wasm.threads})` : ''}; node ${process.version}`);
+  console.log(
+    `backend: ${info.name}${info.wasm ? ` (simd ${info.wasm.simd}, threads ${info.wasm.threads})` : ''}; node ${process.version}`,
+  );
   for (const r of rows) {
     const ratio = r.ratioToForward == null ? '' : ` x${r.ratioToForward.toFixed(2)} of forward`;
-    console.log(`${r.model.padEnd(9)} ${r.input.padEnd(10)} ${r.case.padEnd(54)} median ${r.medianMs.toFixed(1).padStart(7)} ms  min ${r.minMs.toFixed(1).padStart(7)} ms${ratio}${r.target ? `  (target ${r.target})` : ''}`);
+    console.log(
+      `${r.model.padEnd(9)} ${r.input.padEnd(10)} ${r.case.padEnd(54)} median ${r.medianMs.toFixed(1).padStart(7)} ms  min ${r.minMs.toFixed(1).padStart(7)} ms${ratio}${r.target ? `  (target ${r.target})` : ''}`,
+    );
   }
 }
 

@@ -19,7 +19,9 @@ const TARGET_MS = 160;
 const cpuMs = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000;
 const PYTORCH_MS = 55;
 
-export async function benchEmbedResnet50(options: { images?: number; batch?: number; workers?: number; singleImages?: number } = {}): Promise<Figures> {
+export async function benchEmbedResnet50(
+  options: { images?: number; batch?: number; workers?: number; singleImages?: number } = {},
+): Promise<Figures> {
   const images = options.images ?? 16;
   const batch = options.batch ?? 4;
   const workers = options.workers ?? Math.max(2, availableParallelism());

@@ -38,13 +38,21 @@ interface EvalData {
 }
 
 /** Times poolModelEngine(pool of `workers`).evaluate on `data` (after a warm-up on a slice of it). */
-async function timeEvaluate(workers: number, modelDir: string, data: EvalData): Promise<{ seconds: number; cpuSeconds: number; out: EvaluateOutcome }> {
+async function timeEvaluate(
+  workers: number,
+  modelDir: string,
+  data: EvalData,
+): Promise<{ seconds: number; cpuSeconds: number; out: EvaluateOutcome }> {
   const pool = new WorkerPool<EngineTasks>({ size: workers, backend: 'wasm' });
   try {
     await pool.ready();
     const engine = poolModelEngine(pool);
     // the single path moves the image buffer to its worker: each call gets its own copy (not timed)
-    const request = (splits: EvalData['splits']): EvaluateRequest => ({ modelDir, images: { ...data.images, pixels: data.images.pixels.slice() }, splits });
+    const request = (splits: EvalData['splits']): EvaluateRequest => ({
+      modelDir,
+      images: { ...data.images, pixels: data.images.pixels.slice() },
+      splits,
+    });
     const slice = (p: PairList, n: number): PairList => ({ a: p.a.subarray(0, n), b: p.b.subarray(0, n), label: p.label.subarray(0, n) });
     const warm = Object.fromEntries(Object.entries(data.splits).map(([k, p]) => [k, slice(p, 256)]));
     for (let i = 0; i < workers; i++) await engine.evaluate(request(warm), {}); // every worker's operators
@@ -105,7 +113,8 @@ export async function benchEvaluate(options: { images?: number; val?: number; te
     // 10 classes: a bright bar at a class-dependent row, plus noise
     const rng = createRng(3);
     const pixels = new Float32Array(n * 784);
-    for (let i = 0; i < n; i++) for (let p = 0; p < 784; p++) pixels[i * 784 + p] = (Math.floor(p / 28) >> 1) % 10 === i % 10 ? 0.8 : 0.3 * rng.next();
+    for (let i = 0; i < n; i++)
+      for (let p = 0; p < 784; p++) pixels[i * 784 + p] = (Math.floor(p / 28) >> 1) % 10 === i % 10 ? 0.8 : 0.3 * rng.next();
     const classOf = (i: number) => i % 10;
     // val on the first 40% of the images, test on the rest (disjoint, as generated pair sets are)
     const cut = Math.floor(n * 0.4);
@@ -113,7 +122,15 @@ export async function benchEvaluate(options: { images?: number; val?: number; te
     const testPairs = randomPairs(n - cut, options.test ?? 20_000, (i) => classOf(i + cut), 6);
     const test = { ...testPairs, a: testPairs.a.map((i) => i + cut), b: testPairs.b.map((i) => i + cut) };
     const data: EvalData = { images: { shape: [28, 28, 1], count: n, pixels }, splits: { val, test } };
-    return { ...machine(), model: 'small CNN 28x28x1, embedding 64', images: n, val_pairs: val.a.length, test_pairs: test.a.length, workers, ...(await compare(join(dir, 'model'), data, workers)) };
+    return {
+      ...machine(),
+      model: 'small CNN 28x28x1, embedding 64',
+      images: n,
+      val_pairs: val.a.length,
+      test_pairs: test.a.length,
+      workers,
+      ...(await compare(join(dir, 'model'), data, workers)),
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -142,7 +159,10 @@ export async function benchEvaluateWorkspace(options: { db: string; model: strin
     const images = await buildImageSet(imageRows, model.inputShape);
     const index = new Map(imageRows.map((r, i) => [r.id, i]));
     const splits = Object.fromEntries(
-      Object.entries(pairRows).map(([s, rows]) => [s, pairListFrom(rows.map((p) => ({ a: index.get(p.image_a)!, b: index.get(p.image_b)!, label: p.label, id: p.id })))]),
+      Object.entries(pairRows).map(([s, rows]) => [
+        s,
+        pairListFrom(rows.map((p) => ({ a: index.get(p.image_a)!, b: index.get(p.image_b)!, label: p.label, id: p.id }))),
+      ]),
     ) as EvalData['splits'];
     const loadS = (performance.now() - t0) / 1000;
     db.close();
@@ -168,8 +188,8 @@ if (require.main === module) {
   if (dbAt > 0 && modelAt < 0) throw new Error('--db needs --model <version folder>');
   const run =
     dbAt > 0
-      ? benchEvaluateWorkspace({ db: process.argv[dbAt + 1], model: process.argv[modelAt + 1], version: arg('version', 1), workers }).then((f) =>
-          report('engine: evaluation of a stored version (models.evaluate engine call)', f),
+      ? benchEvaluateWorkspace({ db: process.argv[dbAt + 1], model: process.argv[modelAt + 1], version: arg('version', 1), workers }).then(
+          (f) => report('engine: evaluation of a stored version (models.evaluate engine call)', f),
         )
       : benchEvaluate({ images: arg('images', 6000), val: arg('val', 12_000), test: arg('test', 20_000), workers }).then((f) =>
           report('engine: evaluation, 1 worker vs the pool (synthetic, small CNN 28x28)', f),

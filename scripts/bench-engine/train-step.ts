@@ -46,7 +46,13 @@ function makeBatch(layout: Layout, pairs = PAIRS): StepBatch {
   return { images, count, anchors, labels };
 }
 
-async function timeRunner(runner: StepRunner, layout: Layout, steps: number, warmup: number, pairs = PAIRS): Promise<{ median: number; min: number; cpu: number }> {
+async function timeRunner(
+  runner: StepRunner,
+  layout: Layout,
+  steps: number,
+  warmup: number,
+  pairs = PAIRS,
+): Promise<{ median: number; min: number; cpu: number }> {
   const batch = makeBatch(layout, pairs);
   const step = async () => {
     const t0 = performance.now();
@@ -62,7 +68,13 @@ async function timeRunner(runner: StepRunner, layout: Layout, steps: number, war
 
 const cpuMs = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000;
 
-async function timeSteps(backend: 'wasm' | 'cpu', layout: Layout, steps: number, warmup: number, pairs = PAIRS): Promise<{ median: number; min: number; cpu: number }> {
+async function timeSteps(
+  backend: 'wasm' | 'cpu',
+  layout: Layout,
+  steps: number,
+  warmup: number,
+  pairs = PAIRS,
+): Promise<{ median: number; min: number; cpu: number }> {
   await initBackend({ force: backend });
   const model = await buildSiamese(CONFIG);
   const runner = localStepRunner(model, { learningRate: 1e-3, margin: CONFIG.margin });
@@ -75,7 +87,11 @@ async function timeSteps(backend: 'wasm' | 'cpu', layout: Layout, steps: number,
 }
 
 /** The trainer's data-parallel step over a pool of `workers` wasm workers, for each layout. */
-async function timeDataParallel(workers: number, steps: number, warmup: number): Promise<Record<Layout | 'trainer', { median: number; min: number; cpu: number }>> {
+async function timeDataParallel(
+  workers: number,
+  steps: number,
+  warmup: number,
+): Promise<Record<Layout | 'trainer', { median: number; min: number; cpu: number }>> {
   const pool = new WorkerPool<EngineTasks>({ size: workers, backend: 'wasm' });
   try {
     await pool.ready();
@@ -139,7 +155,11 @@ export async function benchTrainStep(options: { steps?: number; cpuSteps?: numbe
 }
 
 if (require.main === module) {
-  benchTrainStep({ steps: arg('steps', 20), cpuSteps: flag('no-cpu') ? 0 : arg('cpu-steps', 1), workers: arg('workers', Math.max(2, availableParallelism())) })
+  benchTrainStep({
+    steps: arg('steps', 20),
+    cpuSteps: flag('no-cpu') ? 0 : arg('cpu-steps', 1),
+    workers: arg('workers', Math.max(2, availableParallelism())),
+  })
     .then((f) => report('engine: small-CNN training step (32 pairs, 28x28)', f))
     .catch((e) => {
       console.error(e);

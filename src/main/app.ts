@@ -106,7 +106,12 @@ export class SimLensApp {
     });
     this.localExplain = inProcessExplainEngine(ready);
     const explainOnPool = options.enginePool !== undefined || this.engine === 'pool';
-    this.explain = new ExplainService(this.db, this.jobs, this.models, explainOnPool ? poolExplainEngine(() => this.enginePool(), this.localExplain) : this.localExplain);
+    this.explain = new ExplainService(
+      this.db,
+      this.jobs,
+      this.models,
+      explainOnPool ? poolExplainEngine(() => this.enginePool(), this.localExplain) : this.localExplain,
+    );
     this.review = new ReviewService(this.db);
     this.reviewExport = new ReviewExportService(this.db);
     this.reviewBundles = new ReviewBundleService(this.db, this.models, APP_VERSION);
@@ -162,7 +167,10 @@ export class SimLensApp {
   async info(): Promise<AppInfoDto> {
     const backend = await initBackend().then(
       (b) => ({ name: b.name, notes: b.notes }),
-      (error: unknown) => ({ name: 'none', notes: [`no tfjs backend could start: ${error instanceof Error ? error.message : String(error)}`] }),
+      (error: unknown) => ({
+        name: 'none',
+        notes: [`no tfjs backend could start: ${error instanceof Error ? error.message : String(error)}`],
+      }),
     );
     return { version: APP_VERSION, shell: this.options.shell, dbPath: this.options.dbPath, schemaVersion: SCHEMA_VERSION, backend };
   }

@@ -65,7 +65,15 @@ export function ensureDemoWorkspace(app: SimLensApp, options: DemoOptions = {}):
 }
 
 async function prepare(app: SimLensApp, options: DemoOptions): Promise<DemoResult> {
-  const result: DemoResult = { action: 'none', datasetId: null, pairSetId: null, importJobId: null, pairsJobId: null, modelId: null, backgroundJobIds: [] };
+  const result: DemoResult = {
+    action: 'none',
+    datasetId: null,
+    pairSetId: null,
+    importJobId: null,
+    pairsJobId: null,
+    modelId: null,
+    backgroundJobIds: [],
+  };
   let datasets = await app.call('datasets.list', {});
   let demo = datasets.find((d) => d.name === DEMO_DATASET_NAME);
   if (datasets.length === 0) {
@@ -74,7 +82,8 @@ async function prepare(app: SimLensApp, options: DemoOptions): Promise<DemoResul
     const { jobId } = await app.call('datasets.import', { path: dir, kind: 'idx', name: DEMO_DATASET_NAME });
     result.importJobId = jobId;
     const job = await app.jobs.wait(jobId);
-    if (job.status !== 'done') throw new AppError('failed', `Importing the demo data failed (${job.status}): ${job.error ?? 'no reason given'}`);
+    if (job.status !== 'done')
+      throw new AppError('failed', `Importing the demo data failed (${job.status}): ${job.error ?? 'no reason given'}`);
     datasets = await app.call('datasets.list', {});
     demo = datasets.find((d) => d.name === DEMO_DATASET_NAME);
     if (!demo) throw new AppError('failed', `The demo import finished but no dataset named "${DEMO_DATASET_NAME}" exists`);
@@ -91,7 +100,8 @@ async function prepare(app: SimLensApp, options: DemoOptions): Promise<DemoResul
   const { jobId } = await app.call('pairs.generate', { datasetId: demo.id, seed: DEMO_SEED });
   result.pairsJobId = jobId;
   const job = await app.jobs.wait(jobId);
-  if (job.status !== 'done') throw new AppError('failed', `Generating the demo pairs failed (${job.status}): ${job.error ?? 'no reason given'}`);
+  if (job.status !== 'done')
+    throw new AppError('failed', `Generating the demo pairs failed (${job.status}): ${job.error ?? 'no reason given'}`);
   result.pairSetId = jobResult(job, 'pairs')?.pairSetId ?? null;
   if (result.action === 'none') result.action = 'pairs';
   await addDemoModel(app, result, options);
@@ -111,8 +121,11 @@ async function addDemoModel(app: SimLensApp, result: DemoResult, options: DemoOp
   const version = app.models.importVersion(dir, { name: DEMO_MODEL_NAME, datasetId: result.datasetId, pairSetId: result.pairSetId });
   result.modelId = version.id;
   const evaluated = await app.jobs.wait((await app.call('models.evaluate', { id: version.id })).jobId);
-  if (evaluated.status !== 'done') throw new AppError('failed', `Evaluating the demo model failed (${evaluated.status}): ${evaluated.error ?? 'no reason given'}`);
+  if (evaluated.status !== 'done')
+    throw new AppError('failed', `Evaluating the demo model failed (${evaluated.status}): ${evaluated.error ?? 'no reason given'}`);
   result.backgroundJobIds.push((await app.call('explain.batch', { modelId: version.id, split: 'test', method: 'gradcam' })).jobId);
   // a smaller sample than the default: first start should not keep the machine busy for long
-  result.backgroundJobIds.push((await app.call('explain.faithfulness', { modelId: version.id, limit: options.faithfulnessPairs ?? 16, steps: 16 })).jobId);
+  result.backgroundJobIds.push(
+    (await app.call('explain.faithfulness', { modelId: version.id, limit: options.faithfulnessPairs ?? 16, steps: 16 })).jobId,
+  );
 }

@@ -21,7 +21,9 @@ const pageOrigin = DEV_URL ? new URL(DEV_URL).origin : null;
 // standard + secure: a real origin (simlens://app) that counts as a secure context;
 // corsEnabled: Vite's <script type="module" crossorigin> is fetched in CORS mode (same
 // origin here; no Access-Control-Allow-Origin is ever sent, so other origins get nothing).
-protocol.registerSchemesAsPrivileged([{ scheme: SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true, corsEnabled: true } }]);
+protocol.registerSchemesAsPrivileged([
+  { scheme: SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true, corsEnabled: true } },
+]);
 app.enableSandbox();
 
 let simlens: SimLensApp | null = null;
@@ -56,7 +58,13 @@ function serveAppProtocol(): void {
     const url = new URL(request.url);
     const file = url.host === 'app' ? resolveStaticPath(root, url.pathname) : null;
     if (!file || !existsSync(file)) return new Response('Not found', { status: 404, headers: SECURITY_HEADERS });
-    const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.png': 'image/png' };
+    const types: Record<string, string> = {
+      '.html': 'text/html',
+      '.js': 'text/javascript',
+      '.css': 'text/css',
+      '.svg': 'image/svg+xml',
+      '.png': 'image/png',
+    };
     const ext = file.slice(file.lastIndexOf('.'));
     return new Response(readFileSync(file), { headers: { ...SECURITY_HEADERS, 'Content-Type': types[ext] ?? 'application/octet-stream' } });
   });
@@ -67,7 +75,13 @@ function hardenSession(): void {
   // The dev server's pages get the policy as a header too (the app protocol sets its own).
   ses.webRequest.onHeadersReceived((details, callback) => {
     if (!isAppUrl(details.url)) return callback({});
-    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [DEV_URL ? DEV_CSP : CSP], 'X-Content-Type-Options': ['nosniff'] } });
+    callback({
+      responseHeaders: {
+        ...details.responseHeaders,
+        'Content-Security-Policy': [DEV_URL ? DEV_CSP : CSP],
+        'X-Content-Type-Options': ['nosniff'],
+      },
+    });
   });
   ses.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
   ses.setPermissionCheckHandler(() => false);

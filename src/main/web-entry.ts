@@ -58,7 +58,12 @@ function openBrowser(url: string, explicit: string | null): void {
     console.log('No Chromium found; open the URL above in a browser.');
     return;
   }
-  const args = [`--app=${url}`, `--user-data-dir=${mkdtempSync(join(tmpdir(), 'simlens-chromium-'))}`, '--no-first-run', '--no-default-browser-check'];
+  const args = [
+    `--app=${url}`,
+    `--user-data-dir=${mkdtempSync(join(tmpdir(), 'simlens-chromium-'))}`,
+    '--no-first-run',
+    '--no-default-browser-check',
+  ];
   // Chromium refuses to run as root without this (CI containers); a user's session never is root.
   if (process.getuid?.() === 0) args.push('--no-sandbox');
   const child = spawn(exe, args, { stdio: 'ignore', detached: true });

@@ -74,7 +74,8 @@ const maxChannels = v.optional(v.int(SCORECAM_CAP_RANGE));
 function oneCursor<A extends { afterId?: number; beforeId?: number }>(check: Check<A>): Check<A> {
   return (value, path) => {
     const args = check(value, path);
-    if (args.afterId !== undefined && args.beforeId !== undefined) throw new ValidationError(`${path}.beforeId: give afterId or beforeId, not both`);
+    if (args.afterId !== undefined && args.beforeId !== undefined)
+      throw new ValidationError(`${path}.beforeId: give afterId or beforeId, not both`);
     return args;
   };
 }
@@ -101,7 +102,8 @@ const reviewPath = v.string({ min: 1, max: 4096 });
 function oneQueueCursor<A extends { afterPairId?: number; offset?: number }>(check: Check<A>): Check<A> {
   return (value, path) => {
     const args = check(value, path);
-    if (args.afterPairId !== undefined && args.offset !== undefined) throw new ValidationError(`${path}.offset: give afterPairId or offset, not both`);
+    if (args.afterPairId !== undefined && args.offset !== undefined)
+      throw new ValidationError(`${path}.offset: give afterPairId or offset, not both`);
     return args;
   };
 }

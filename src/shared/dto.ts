@@ -450,7 +450,16 @@ export interface ModelVersionDto {
 
 /** Explanation methods (the ids of src/main/engine/explain/cam). */
 export type ExplainMethod = 'gradcam' | 'gradcampp' | 'xgradcam' | 'hirescam' | 'layercam' | 'scorecam' | 'occlusion' | 'rise';
-export const EXPLAIN_METHODS: readonly ExplainMethod[] = ['gradcam', 'gradcampp', 'xgradcam', 'hirescam', 'layercam', 'scorecam', 'occlusion', 'rise'];
+export const EXPLAIN_METHODS: readonly ExplainMethod[] = [
+  'gradcam',
+  'gradcampp',
+  'xgradcam',
+  'hirescam',
+  'layercam',
+  'scorecam',
+  'occlusion',
+  'rise',
+];
 export type ColormapName = 'jet' | 'viridis';
 
 export interface ExplainMethodDto {
@@ -567,7 +576,11 @@ export interface ExplainMetricsDto {
   pairShareDeletionBeatsRandom: number | null;
   pairShareInsertionBeatsRandom: number | null;
   /** mean curves: s over the fraction removed / inserted */
-  curves: { fractions: number[]; deletion: { map: number[]; random: number[]; centre: number[] }; insertion: { map: number[]; random: number[]; centre: number[] } } | null;
+  curves: {
+    fractions: number[];
+    deletion: { map: number[]; random: number[]; centre: number[] };
+    insertion: { map: number[]; random: number[]; centre: number[] };
+  } | null;
   /** agreement with the images' newest masks, when any image has one */
   masks: { images: number; epg: number | null; pointingGame: number | null; iou: number | null } | null;
   seconds: number;

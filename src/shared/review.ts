@@ -76,7 +76,8 @@ export const reviewTag: Check<string> = (value, path) => {
 /** Contract check of a verdict's tags: an array of strings, returned normalised, deduplicated, sorted. */
 export const reviewTags: Check<string[]> = (value, path) => {
   if (!Array.isArray(value)) throw new ValidationError(`${path}: expected an array of tags, got ${shown(value)}`);
-  if (value.length > TAGS_PER_VERDICT_MAX) throw new ValidationError(`${path}: a verdict has at most ${TAGS_PER_VERDICT_MAX} tags (got ${value.length})`);
+  if (value.length > TAGS_PER_VERDICT_MAX)
+    throw new ValidationError(`${path}: a verdict has at most ${TAGS_PER_VERDICT_MAX} tags (got ${value.length})`);
   return normaliseTags(value.map((t, i) => reviewTag(t, `${path}[${i}]`)));
 };
 

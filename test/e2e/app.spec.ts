@@ -9,7 +9,10 @@ test('starts on the demo dataset with its 10 classes, under the CSP, without lea
   page.on('pageerror', (err) => problems.push(err.message));
 
   await page.goto(appUrl());
-  await expect(page.getByRole('navigation', { name: 'Main' }).getByRole('button', { name: 'Datasets' })).toHaveAttribute('aria-current', 'page');
+  await expect(page.getByRole('navigation', { name: 'Main' }).getByRole('button', { name: 'Datasets' })).toHaveAttribute(
+    'aria-current',
+    'page',
+  );
 
   const demo = page.getByTestId('dataset-item').filter({ hasText: DEMO_NAME });
   await expect(demo).toBeVisible();

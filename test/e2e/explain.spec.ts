@@ -17,12 +17,24 @@ async function ensureModel(request: APIRequestContext): Promise<number> {
   const datasets = await call<{ id: number; name: string }[]>(request, 'datasets.list', {});
   const demo = datasets.find((d) => d.name === DEMO_NAME);
   if (!demo) throw new Error('no demo dataset');
-  const models = await call<{ id: number; datasetId: number; weightsPath: string | null }[]>(request, 'models.list', { datasetId: demo.id });
+  const models = await call<{ id: number; datasetId: number; weightsPath: string | null }[]>(request, 'models.list', {
+    datasetId: demo.id,
+  });
   const have = models.find((m) => m.weightsPath);
   if (have) return have.id;
-  const { jobId } = await call<{ jobId: number }>(request, 'models.train', { datasetId: demo.id, arch: 'small', epochs: 1, batchSize: 32, embeddingSize: 32, seed: 1, name: 'e2e explain model' });
+  const { jobId } = await call<{ jobId: number }>(request, 'models.train', {
+    datasetId: demo.id,
+    arch: 'small',
+    epochs: 1,
+    batchSize: 32,
+    embeddingSize: 32,
+    seed: 1,
+    name: 'e2e explain model',
+  });
   for (let i = 0; i < 240; i++) {
-    const job = await call<{ status: string; error: string | null; result: { modelId?: number } | null }>(request, 'jobs.get', { id: jobId });
+    const job = await call<{ status: string; error: string | null; result: { modelId?: number } | null }>(request, 'jobs.get', {
+      id: jobId,
+    });
     if (job.status === 'done' && job.result?.modelId) return job.result.modelId;
     if (['failed', 'cancelled', 'interrupted'].includes(job.status)) throw new Error(`training ${job.status}: ${job.error}`);
     await new Promise((r) => setTimeout(r, 500));
@@ -60,7 +72,10 @@ async function openFirstPair(page: Page): Promise<string> {
   await expect(row).toHaveAttribute('data-split', 'test');
   const pairText = ((await row.locator('td').first().textContent()) ?? '').trim();
   await row.getByTestId('explain-pair').click();
-  await expect(page.getByRole('navigation', { name: 'Main' }).getByRole('button', { name: 'Explanations' })).toHaveAttribute('aria-current', 'page');
+  await expect(page.getByRole('navigation', { name: 'Main' }).getByRole('button', { name: 'Explanations' })).toHaveAttribute(
+    'aria-current',
+    'page',
+  );
   await expect(page.getByTestId('explain-pair')).toContainText(`Pair ${pairText}`);
   await expect(page.locator('select[name="model"]')).toHaveValue(String(modelId));
   // the version opens on its default method (its most faithful one once measured, else Grad-CAM): Grad-CAM is key 1
@@ -83,7 +98,9 @@ test('opens a pair from the pairs browser and renders overlays on both images', 
   // Both directions are shown on both images: 4 panels, each an overlay or "no evidence".
   const panels = page.locator('[data-testid^="overlay-"][data-state]');
   await expect(panels).toHaveCount(4);
-  await expect(page.locator('[data-testid="overlay-grid"] [data-state="ready"], [data-testid="overlay-grid"] [data-state="no-evidence"]')).toHaveCount(4);
+  await expect(
+    page.locator('[data-testid="overlay-grid"] [data-state="ready"], [data-testid="overlay-grid"] [data-state="no-evidence"]'),
+  ).toHaveCount(4);
   // The target layer is the model's default conv layer.
   await expect(page.locator('select[name="layer"] option:checked')).toContainText('(default)');
   await expect(page.getByRole('img', { name: 'jet colour scale from 0 to 1' })).toBeVisible();

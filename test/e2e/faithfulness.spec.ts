@@ -36,7 +36,9 @@ test.beforeAll(async ({ request }) => {
   expect(m, 'the demo model is registered at first start').toBeTruthy();
   demoModelId = m!.id;
   // first start measures its faithfulness in the background: wait for it
-  await expect.poll(async () => call<Summary | null>(request, 'models.faithfulness', { id: demoModelId }), { timeout: 200_000, intervals: [1000] }).not.toBeNull();
+  await expect
+    .poll(async () => call<Summary | null>(request, 'models.faithfulness', { id: demoModelId }), { timeout: 200_000, intervals: [1000] })
+    .not.toBeNull();
   summary = (await call<Summary>(request, 'models.faithfulness', { id: demoModelId }))!;
 });
 
@@ -55,7 +57,10 @@ test('the models view shows the demo model’s faithfulness per method, its defa
   await shot(page, 'models-faithfulness');
 });
 
-test('the explanation view opens on the most faithful method, hints each map, and keys work after Go and Escape', async ({ page, request }) => {
+test('the explanation view opens on the most faithful method, hints each map, and keys work after Go and Escape', async ({
+  page,
+  request,
+}) => {
   await page.goto(appUrl());
   await page.getByRole('navigation', { name: 'Main' }).getByRole('button', { name: 'Explanations' }).click();
   await page.locator('select[name="model"]').selectOption(String(demoModelId));
@@ -77,11 +82,10 @@ test('the explanation view opens on the most faithful method, hints each map, an
   await expect(box).toHaveValue(String(pairId));
 
   // the reliability hint of each factual map (28 px input: computed at once) equals main's answer
-  const hint = await call<{ a: { map: number; random: number; worseThanRandom: boolean } | null; b: { map: number; random: number; worseThanRandom: boolean } | null }>(
-    request,
-    'explain.reliability',
-    { pairId, modelId: demoModelId, method: 'gradcam' },
-  );
+  const hint = await call<{
+    a: { map: number; random: number; worseThanRandom: boolean } | null;
+    b: { map: number; random: number; worseThanRandom: boolean } | null;
+  }>(request, 'explain.reliability', { pairId, modelId: demoModelId, method: 'gradcam' });
   for (const side of ['a', 'b'] as const) {
     const h = hint[side];
     const el = page.getByTestId(`reliability-${side}`);

@@ -15,7 +15,9 @@ test.beforeAll(async () => {
   for (const [cls, shades] of Object.entries(classes)) {
     mkdirSync(join(dir, cls));
     for (const [i, shade] of shades.entries()) {
-      const png = await sharp({ create: { width: 32, height: 32, channels: 3, background: { r: shade, g: 255 - shade, b: (shade * 7) % 256 } } })
+      const png = await sharp({
+        create: { width: 32, height: 32, channels: 3, background: { r: shade, g: 255 - shade, b: (shade * 7) % 256 } },
+      })
         .png()
         .toBuffer();
       writeFileSync(join(dir, cls, `${cls}-${i}.png`), png);
@@ -56,7 +58,9 @@ test('imports a folder with progress to completion and reports the corrupt file 
   await expect(status.getByRole('progressbar')).toHaveAttribute('aria-valuenow', '100');
   await expect(status).toContainText('Import finished');
   // The job's progress came as job.updated events, ending in 'done'.
-  const seen = await page.evaluate(() => (globalThis as unknown as { seenJobs: { id: number; kind: string; status: string; progress: number }[] }).seenJobs);
+  const seen = await page.evaluate(
+    () => (globalThis as unknown as { seenJobs: { id: number; kind: string; status: string; progress: number }[] }).seenJobs,
+  );
   const importEvents = seen.filter((j) => j.kind === 'import');
   expect(importEvents.length).toBeGreaterThanOrEqual(2);
   expect(importEvents.map((j) => j.status)).toContain('running');

@@ -75,11 +75,16 @@ test('trains a tiny model from the form and shows the new version with its metri
   const id = /version #(\d+)/.exec((await status.textContent()) ?? '')?.[1];
   expect(id).toMatch(/^\d+$/);
   await detail.getByTestId('explain-with').click();
-  await expect(page.getByRole('navigation', { name: 'Main' }).getByRole('button', { name: 'Explanations' })).toHaveAttribute('aria-current', 'page');
+  await expect(page.getByRole('navigation', { name: 'Main' }).getByRole('button', { name: 'Explanations' })).toHaveAttribute(
+    'aria-current',
+    'page',
+  );
   await expect(page.locator('select[name="model"]')).toHaveValue(id ?? '');
   await expect(page.getByTestId('explain-pair')).toContainText('test');
   await expect(page.locator('[data-testid="overlay-grid"] [data-state="loading"]')).toHaveCount(0, { timeout: 60_000 });
-  await expect(page.locator('[data-testid="overlay-grid"] [data-state="ready"], [data-testid="overlay-grid"] [data-state="no-evidence"]')).toHaveCount(4);
+  await expect(
+    page.locator('[data-testid="overlay-grid"] [data-state="ready"], [data-testid="overlay-grid"] [data-state="no-evidence"]'),
+  ).toHaveCount(4);
   expect(problems).toEqual([]);
 });
 

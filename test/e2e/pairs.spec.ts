@@ -9,7 +9,8 @@ async function openDemoPairs(page: Page): Promise<void> {
 }
 
 const firstPairId = (page: Page) => page.getByTestId('pair-row').first().locator('td').first().textContent();
-const ids = async (page: Page) => (await page.getByTestId('pair-row').locator('td:first-child').allTextContents()).map((t) => Number(t.replace(/\D/g, '')));
+const ids = async (page: Page) =>
+  (await page.getByTestId('pair-row').locator('td:first-child').allTextContents()).map((t) => Number(t.replace(/\D/g, '')));
 
 test('shows pairs with both thumbnails rendered', async ({ page }) => {
   await openDemoPairs(page);

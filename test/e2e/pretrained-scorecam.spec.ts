@@ -31,9 +31,19 @@ async function ensureSmallModel(request: APIRequestContext): Promise<number> {
   const models = await call<{ id: number; arch: string; weightsPath: string | null }[]>(request, 'models.list', { datasetId: demo.id });
   const have = models.find((m) => m.weightsPath && m.arch === 'small');
   if (have) return have.id;
-  const { jobId } = await call<{ jobId: number }>(request, 'models.train', { datasetId: demo.id, arch: 'small', epochs: 1, batchSize: 32, embeddingSize: 32, seed: 1, name: 'e2e scorecam model' });
+  const { jobId } = await call<{ jobId: number }>(request, 'models.train', {
+    datasetId: demo.id,
+    arch: 'small',
+    epochs: 1,
+    batchSize: 32,
+    embeddingSize: 32,
+    seed: 1,
+    name: 'e2e scorecam model',
+  });
   for (let i = 0; i < 240; i++) {
-    const job = await call<{ status: string; error: string | null; result: { modelId?: number } | null }>(request, 'jobs.get', { id: jobId });
+    const job = await call<{ status: string; error: string | null; result: { modelId?: number } | null }>(request, 'jobs.get', {
+      id: jobId,
+    });
     if (job.status === 'done' && job.result?.modelId) return job.result.modelId;
     if (['failed', 'cancelled', 'interrupted'].includes(job.status)) throw new Error(`training ${job.status}: ${job.error}`);
     await new Promise((r) => setTimeout(r, 500));
@@ -46,7 +56,16 @@ async function tinyBackbone(dir: string): Promise<void> {
   const input = tf.input({ shape: [28, 28, 1], name: 'image' });
   let x = input as tf.SymbolicTensor;
   for (const b of [1, 2]) {
-    x = tf.layers.conv2d({ name: `b${b}_conv`, filters: 4, kernelSize: 3, strides: 2, padding: 'same', kernelInitializer: tf.initializers.heNormal({ seed: b }) }).apply(x) as tf.SymbolicTensor;
+    x = tf.layers
+      .conv2d({
+        name: `b${b}_conv`,
+        filters: 4,
+        kernelSize: 3,
+        strides: 2,
+        padding: 'same',
+        kernelInitializer: tf.initializers.heNormal({ seed: b }),
+      })
+      .apply(x) as tf.SymbolicTensor;
     x = tf.layers.batchNormalization({ name: `b${b}_bn` }).apply(x) as tf.SymbolicTensor;
     x = tf.layers.activation({ name: `b${b}_relu`, activation: 'relu' }).apply(x) as tf.SymbolicTensor;
   }

@@ -59,7 +59,26 @@ describe('simlens explain / metrics', () => {
 
   it('explain --split runs a batch job and writes every pair; options reach the overlays', async () => {
     const out = join(dir, 'out-split');
-    const run = await simlens(['explain', '--db', db, '--model', String(modelId), '--split', 'test', '--limit', '3', '--method', 'hirescam', '--colormap', 'viridis', '--opacity', '0.8', '--out', out, '--json']);
+    const run = await simlens([
+      'explain',
+      '--db',
+      db,
+      '--model',
+      String(modelId),
+      '--split',
+      'test',
+      '--limit',
+      '3',
+      '--method',
+      'hirescam',
+      '--colormap',
+      'viridis',
+      '--opacity',
+      '0.8',
+      '--out',
+      out,
+      '--json',
+    ]);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     const data = JSON.parse(run.stdout) as { jobId: number; pairs: ExplanationDto[]; files: string[] };
@@ -68,19 +87,50 @@ describe('simlens explain / metrics', () => {
     expect(data.pairs.every((p) => p.method === 'hirescam')).toBe(true);
     expect(data.files.filter((f) => f.endsWith('.png'))).toHaveLength(12);
     // viridis at 0.8 differs from the jet overlays of the first test
-    const a = await sharp(join(out, `pair-${testPairIds[0]}`, 'a-factual.png')).raw().toBuffer();
-    const b = await sharp(join(dir, 'out-pair', `pair-${testPairIds[0]}`, 'a-factual.png')).raw().toBuffer();
+    const a = await sharp(join(out, `pair-${testPairIds[0]}`, 'a-factual.png'))
+      .raw()
+      .toBuffer();
+    const b = await sharp(join(dir, 'out-pair', `pair-${testPairIds[0]}`, 'a-factual.png'))
+      .raw()
+      .toBuffer();
     expect(Buffer.compare(a, b)).not.toBe(0);
   });
 
   it('metrics prints deletion / insertion against the baselines', async () => {
-    const run = await simlens(['metrics', '--db', db, '--model', String(modelId), '--split', 'test', '--limit', '4', '--steps', '8', '--json']);
+    const run = await simlens([
+      'metrics',
+      '--db',
+      db,
+      '--model',
+      String(modelId),
+      '--split',
+      'test',
+      '--limit',
+      '4',
+      '--steps',
+      '8',
+      '--json',
+    ]);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     const r = JSON.parse(run.stdout) as ExplainMetricsDto;
     expect(r).toMatchObject({ modelId, method: 'gradcam', split: 'test', pairs: 4, steps: 8, masks: null });
     expect(r.deletion!.random).toBeGreaterThanOrEqual(0);
-    const human = await simlens(['metrics', '--db', db, '--model', String(modelId), '--split', 'test', '--limit', '2', '--steps', '4', '--label', 'same']);
+    const human = await simlens([
+      'metrics',
+      '--db',
+      db,
+      '--model',
+      String(modelId),
+      '--split',
+      'test',
+      '--limit',
+      '2',
+      '--steps',
+      '4',
+      '--label',
+      'same',
+    ]);
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(/deletion \(lower is better\)/);
     expect(human.stdout).toMatch(/Pairs where the map beats the random map/);

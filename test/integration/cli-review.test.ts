@@ -23,7 +23,14 @@ beforeAll(async () => {
   bob = handBuiltWorkspace();
   const shown = { method: 'gradcam', layer: 'conv_2' } as const;
   await verdict(ann, 'p1', 'Ann', { similarity: 'wrong' });
-  await verdict(ann, 'p1', 'Ann', { similarity: 'correct', heatmapA: 'sensible', heatmapB: 'unsure', ...shown, note: 'a "decoy", maybe,\nsee the belt', tags: ['decoy', 'belt'] });
+  await verdict(ann, 'p1', 'Ann', {
+    similarity: 'correct',
+    heatmapA: 'sensible',
+    heatmapB: 'unsure',
+    ...shown,
+    note: 'a "decoy", maybe,\nsee the belt',
+    tags: ['decoy', 'belt'],
+  });
   await verdict(ann, 'p2', 'Ann', { similarity: 'wrong', heatmapA: 'not_sensible', heatmapB: 'sensible', ...shown });
   await verdict(bob, 'p1', 'Bob', { similarity: 'correct', heatmapA: 'sensible', heatmapB: 'sensible', ...shown });
   await verdict(bob, 'p2', 'Bob', { similarity: 'correct' });
@@ -54,14 +61,73 @@ describe('simlens review', () => {
     expect(written).toEqual({ path: out, format: 'csv', rows: 2, history: false });
     const [header, ...rows] = parseCsv(readFileSync(out, 'utf8'));
     expect(header).toEqual([
-      'pair_id', 'split', 'label', 'image_a_id', 'image_a_path', 'image_a_class', 'image_b_id', 'image_b_path', 'image_b_class',
-      'model_id', 'model_name', 'reviewer', 'similarity', 'heatmap_a', 'heatmap_b', 'method', 'layer', 'note', 'tags', 'created_at', 'current', 'origin', 'uid',
+      'pair_id',
+      'split',
+      'label',
+      'image_a_id',
+      'image_a_path',
+      'image_a_class',
+      'image_b_id',
+      'image_b_path',
+      'image_b_class',
+      'model_id',
+      'model_name',
+      'reviewer',
+      'similarity',
+      'heatmap_a',
+      'heatmap_b',
+      'method',
+      'layer',
+      'note',
+      'tags',
+      'created_at',
+      'current',
+      'origin',
+      'uid',
     ]);
     expect(rows.map((r) => r.slice(0, 19))).toEqual([
-      [String(ann.pair.p1), 'test', '1', String(ann.image.cat1), '/nowhere/cat/cat1.png', 'cat', String(ann.image.cat2), '/nowhere/cat/cat2.png', 'cat',
-        String(ann.modelId), 'hand-built', 'Ann', 'correct', 'sensible', 'unsure', 'gradcam', 'conv_2', 'a "decoy", maybe,\nsee the belt', 'belt;decoy'],
-      [String(ann.pair.p2), 'test', '0', String(ann.image.cat3), '/nowhere/cat/cat3.png', 'cat', String(ann.image.dog1), '/nowhere/dog/dog1.png', 'dog',
-        String(ann.modelId), 'hand-built', 'Ann', 'wrong', 'not_sensible', 'sensible', 'gradcam', 'conv_2', '', ''],
+      [
+        String(ann.pair.p1),
+        'test',
+        '1',
+        String(ann.image.cat1),
+        '/nowhere/cat/cat1.png',
+        'cat',
+        String(ann.image.cat2),
+        '/nowhere/cat/cat2.png',
+        'cat',
+        String(ann.modelId),
+        'hand-built',
+        'Ann',
+        'correct',
+        'sensible',
+        'unsure',
+        'gradcam',
+        'conv_2',
+        'a "decoy", maybe,\nsee the belt',
+        'belt;decoy',
+      ],
+      [
+        String(ann.pair.p2),
+        'test',
+        '0',
+        String(ann.image.cat3),
+        '/nowhere/cat/cat3.png',
+        'cat',
+        String(ann.image.dog1),
+        '/nowhere/dog/dog1.png',
+        'dog',
+        String(ann.modelId),
+        'hand-built',
+        'Ann',
+        'wrong',
+        'not_sensible',
+        'sensible',
+        'gradcam',
+        'conv_2',
+        '',
+        '',
+      ],
     ]);
     const text = readFileSync(out, 'utf8');
     expect(text).toContain('"a ""decoy"", maybe,\nsee the belt"');
@@ -69,12 +135,30 @@ describe('simlens review', () => {
 
     const all = await runCliJson<ReviewExportDto>(['review', 'export', '--db', annDb, '--format', 'csv', '--out', out, '--history']);
     expect(all.rows).toBe(3);
-    expect(parseCsv(readFileSync(out, 'utf8')).slice(1).map((r) => r[20])).toEqual(['0', '1', '1']);
+    expect(
+      parseCsv(readFileSync(out, 'utf8'))
+        .slice(1)
+        .map((r) => r[20]),
+    ).toEqual(['0', '1', '1']);
   });
 
   it('exports JSON rows, for one reviewer and version', async () => {
     const out = join(ann.dir, 'verdicts.json');
-    const human = await runCli(['review', 'export', '--db', annDb, '--format', 'json', '--out', out, '--history', '--reviewer', 'Ann', '--model', String(ann.modelId)]);
+    const human = await runCli([
+      'review',
+      'export',
+      '--db',
+      annDb,
+      '--format',
+      'json',
+      '--out',
+      out,
+      '--history',
+      '--reviewer',
+      'Ann',
+      '--model',
+      String(ann.modelId),
+    ]);
     expect(human.code).toBe(0);
     expect(human.stdout).toBe(`Wrote 3 verdict row(s) (with superseded rows) as JSON to ${out}\n`);
     const rows = JSON.parse(readFileSync(out, 'utf8')) as Record<string, unknown>[];
@@ -83,7 +167,18 @@ describe('simlens review', () => {
       [ann.pair.p1, 'correct', true, ['belt', 'decoy']],
       [ann.pair.p2, 'wrong', true, []],
     ]);
-    const none = await runCliJson<ReviewExportDto>(['review', 'export', '--db', annDb, '--format', 'json', '--out', out, '--reviewer', 'Zoe']);
+    const none = await runCliJson<ReviewExportDto>([
+      'review',
+      'export',
+      '--db',
+      annDb,
+      '--format',
+      'json',
+      '--out',
+      out,
+      '--reviewer',
+      'Zoe',
+    ]);
     expect(none.rows).toBe(0);
     expect(JSON.parse(readFileSync(out, 'utf8'))).toEqual([]);
   });
@@ -96,19 +191,30 @@ describe('simlens review', () => {
     expect(first).toMatchObject({ imported: 3, alreadyPresent: 0, unmatched: 0, dryRun: false });
     const again = await runCli(['review', 'import', bundle, '--db', bobDb]);
     expect(again.code).toBe(0);
-    expect(again.stdout).toMatch(/^Imported 0 of 3 verdict\(s\) from .*ann\.bundle\.json \(dataset "Hand-built" matched dataset 1\): 0 imported, 3 already present, 0 unmatched\n$/);
+    expect(again.stdout).toMatch(
+      /^Imported 0 of 3 verdict\(s\) from .*ann\.bundle\.json \(dataset "Hand-built" matched dataset 1\): 0 imported, 3 already present, 0 unmatched\n$/,
+    );
     const stats = await runCliJson<ReviewStatsDto>(['review', 'stats', '--db', bobDb, '--model', String(bob.modelId)]);
     expect(stats.verdicts).toEqual({ current: 4, superseded: 1, complete: 3, pairs: 2 });
     expect(stats.reviewers.map((r) => r.reviewer)).toEqual(['Ann', 'Bob']);
     // similarity on p1 (correct/correct) and p2 (wrong/correct): po 1/2; Ann c w, Bob c c: pe = 1/2 * 1 = 1/2: kappa 0
-    expect(stats.agreement[0].overall).toEqual({ method: 'cohen', raters: ['Ann', 'Bob'], pairs: 2, kappa: 0, observed: 0.5, expected: 0.5 });
+    expect(stats.agreement[0].overall).toEqual({
+      method: 'cohen',
+      raters: ['Ann', 'Bob'],
+      pairs: 2,
+      kappa: 0,
+      observed: 0.5,
+      expected: 0.5,
+    });
     expect(stats.tags.slice(0, 2)).toEqual([
       { tag: 'belt', count: 1 },
       { tag: 'decoy', count: 1 },
     ]);
     const human = await runCli(['review', 'stats', '--db', bobDb, '--model', String(bob.modelId)]);
     expect(human.code).toBe(0);
-    expect(human.stdout).toContain(`Model version ${bob.modelId} · threshold 0.5000 · 4 current verdict(s) on 2 pair(s) (3 complete), 1 superseded`);
+    expect(human.stdout).toContain(
+      `Model version ${bob.modelId} · threshold 0.5000 · 4 current verdict(s) on 2 pair(s) (3 complete), 1 superseded`,
+    );
     expect(human.stdout).toContain('Heatmaps judged sensible: 66.7% of 6');
     expect(human.stdout).toContain('similarity: 0.000 (cohen, 2 pairs)');
   });
@@ -144,7 +250,10 @@ describe('simlens review', () => {
     const edited = join(ann.dir, 'edited.json');
     writeFileSync(edited, text.replace('"reviewer": "Ann"', '"reviewer": "Eve"'));
     r = await bad(['review', 'import', edited, '--db', bobDb]);
-    expect([r.code, r.stderr]).toEqual([2, 'simlens review: edited.json: the checksum does not match the content: the bundle was cut short or edited after it was exported\n']);
+    expect([r.code, r.stderr]).toEqual([
+      2,
+      'simlens review: edited.json: the checksum does not match the content: the bundle was cut short or edited after it was exported\n',
+    ]);
     r = await bad(['review', 'import', join(ann.dir, 'missing.json'), '--db', bobDb]);
     expect([r.code, r.stderr]).toEqual([1, `simlens review: No bundle file at ${join(ann.dir, 'missing.json')}\n`]);
     expect(await runCliJson<ReviewStatsDto>(['review', 'stats', '--db', bobDb, '--model', String(bob.modelId)])).toEqual(before);

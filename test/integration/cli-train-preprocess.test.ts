@@ -16,7 +16,9 @@ afterAll(() => {
 
 describe('simlens train --preprocess', () => {
   it('rejects an unknown mode with exit code 2 naming the choices', async () => {
-    const run = await runCli(['train', '--db', join(work, 'none.db'), '--preprocess', 'bgr', '--json'], { env: { SIMLENS_WORKSPACE: work } });
+    const run = await runCli(['train', '--db', join(work, 'none.db'), '--preprocess', 'bgr', '--json'], {
+      env: { SIMLENS_WORKSPACE: work },
+    });
     expect(run.code, run.stderr).toBe(2);
     expect(run.stdout).toBe('');
     expect(run.stderr.split('\n')[0]).toMatch(/^simlens train: --preprocess: expected one of none, tf, caffe, torch, got 'bgr'/);

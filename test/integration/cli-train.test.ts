@@ -80,7 +80,15 @@ describe('simlens train / eval / models', () => {
   }, 60_000);
 
   it('eval --split test re-scores the test pairs: metrics equal the stored ones', async () => {
-    const out = await json<{ jobId: number; modelId: number; metrics: MetricsSummary }>(['eval', '--db', db, '--model', String(trained.modelId), '--split', 'test']);
+    const out = await json<{ jobId: number; modelId: number; metrics: MetricsSummary }>([
+      'eval',
+      '--db',
+      db,
+      '--model',
+      String(trained.modelId),
+      '--split',
+      'test',
+    ]);
     expect(out.modelId).toBe(trained.modelId);
     expect(Object.keys(out.metrics.splits)).toEqual(['test']);
     const test = out.metrics.splits.test!;
@@ -161,10 +169,37 @@ describe('simlens train / eval / models', () => {
     // a small "pretrained" CNN with a classifier top, as a tfjs LayersModel folder
     await tf.setBackend('cpu');
     const input = tf.input({ shape: [28, 28, 1] });
-    let x = tf.layers.conv2d({ name: 'b1_conv', filters: 8, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed: 1 }) }).apply(input) as tf.SymbolicTensor;
+    let x = tf.layers
+      .conv2d({
+        name: 'b1_conv',
+        filters: 8,
+        kernelSize: 3,
+        padding: 'same',
+        activation: 'relu',
+        kernelInitializer: tf.initializers.heNormal({ seed: 1 }),
+      })
+      .apply(input) as tf.SymbolicTensor;
     x = tf.layers.maxPooling2d({ name: 'b1_pool', poolSize: 2 }).apply(x) as tf.SymbolicTensor;
-    x = tf.layers.conv2d({ name: 'b2_conv', filters: 8, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed: 2 }) }).apply(x) as tf.SymbolicTensor;
-    x = tf.layers.conv2d({ name: 'b3_conv', filters: 8, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed: 3 }) }).apply(x) as tf.SymbolicTensor;
+    x = tf.layers
+      .conv2d({
+        name: 'b2_conv',
+        filters: 8,
+        kernelSize: 3,
+        padding: 'same',
+        activation: 'relu',
+        kernelInitializer: tf.initializers.heNormal({ seed: 2 }),
+      })
+      .apply(x) as tf.SymbolicTensor;
+    x = tf.layers
+      .conv2d({
+        name: 'b3_conv',
+        filters: 8,
+        kernelSize: 3,
+        padding: 'same',
+        activation: 'relu',
+        kernelInitializer: tf.initializers.heNormal({ seed: 3 }),
+      })
+      .apply(x) as tf.SymbolicTensor;
     x = tf.layers.globalAveragePooling2d({ name: 'gap' }).apply(x) as tf.SymbolicTensor;
     const top = tf.layers.dense({ name: 'classes', units: 10, activation: 'softmax' }).apply(x) as tf.SymbolicTensor;
     const model = tf.model({ inputs: input, outputs: top });
@@ -172,7 +207,25 @@ describe('simlens train / eval / models', () => {
     await saveLayersModel(model, dir);
     model.dispose();
 
-    const out = await json<TrainOut>(['train', '--db', db, '--backbone', dir, '--cut-layer', 'b2_conv', '--frozen-blocks', '1', '--epochs', '1', '--batch', '32', '--seed', '3', '--embedding', '16']);
+    const out = await json<TrainOut>([
+      'train',
+      '--db',
+      db,
+      '--backbone',
+      dir,
+      '--cut-layer',
+      'b2_conv',
+      '--frozen-blocks',
+      '1',
+      '--epochs',
+      '1',
+      '--batch',
+      '32',
+      '--seed',
+      '3',
+      '--embedding',
+      '16',
+    ]);
     expect(out).toMatchObject({ arch: 'pretrained', inputShape: [28, 28, 1] });
     expect(out.metrics.splits.test!.auc).toBeGreaterThan(0);
     const stored = await json<ModelVersionDto>(['models', '--db', db, '--model', String(out.modelId)]);
@@ -198,7 +251,10 @@ describe('simlens train / eval / models', () => {
 
   it('Ctrl-C cancels the training job: exit 130, no new version', async () => {
     const before = (await json<{ id: number }[]>(['models', '--db', db])).length;
-    const child = spawn(process.execPath, [CLI, 'train', '--db', db, '--epochs', '50', '--batch', '32', '--json'], { cwd: ROOT, env: { ...process.env, ...env() } });
+    const child = spawn(process.execPath, [CLI, 'train', '--db', db, '--epochs', '50', '--batch', '32', '--json'], {
+      cwd: ROOT,
+      env: { ...process.env, ...env() },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -210,7 +266,8 @@ describe('simlens train / eval / models', () => {
     let job: { id: number } | undefined;
     while (!job && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 200));
-      job = sqlite.prepare("SELECT id FROM jobs WHERE kind = 'train' AND status = 'running' AND message LIKE 'epoch %'").get() as { id: number } | undefined;
+      job = sqlite.prepare("SELECT id FROM jobs WHERE kind = 'train' AND status = 'running' AND message LIKE 'epoch %'").get() as
+        { id: number } | undefined;
     }
     expect(job).toBeDefined();
     child.kill('SIGINT');

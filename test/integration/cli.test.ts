@@ -56,7 +56,8 @@ describe('simlens CLI', () => {
     const again = await json<PairsOut>(['pairs', '--db', db, '--seed', '42', '--per-anchor', '2', '--dataset', String(imported.datasetId)]);
     expect(again.pairSetId).toBe(pairs.pairSetId + 1);
     const sqlite = new Database(db, { readonly: true });
-    const rows = (id: number) => sqlite.prepare('SELECT image_a, image_b, label, split FROM pairs WHERE pair_set_id = ? ORDER BY id').all(id);
+    const rows = (id: number) =>
+      sqlite.prepare('SELECT image_a, image_b, label, split FROM pairs WHERE pair_set_id = ? ORDER BY id').all(id);
     expect(rows(again.pairSetId)).toEqual(rows(pairs.pairSetId));
     expect(rows(pairs.pairSetId)).toHaveLength(pairs.pairCount);
     sqlite.close();

@@ -53,7 +53,11 @@ describe('the default engine of a UI app is the worker pool', () => {
       if (job.kind === 'train' && job.status === 'running') progress.push(job.progress);
     });
     const callLatencies: number[] = [];
-    const { value: job, maxGapMs, ticks } = await maxTickGap(async () => {
+    const {
+      value: job,
+      maxGapMs,
+      ticks,
+    } = await maxTickGap(async () => {
       const { jobId } = await app.call('models.train', { datasetId, ...tiny });
       const done = app.jobs.wait(jobId);
       // Meanwhile the API answers: cheap calls, timed.
@@ -80,7 +84,9 @@ describe('the default engine of a UI app is the worker pool', () => {
     expect(workers[0].threadId).not.toBe(threadId);
     expect(progress.some((p) => p > 0.5)).toBe(true);
     const maxCall = Math.max(...callLatencies);
-    console.log(`train on the pool: max event-loop gap ${maxGapMs.toFixed(0)} ms over ${ticks} ticks; ${callLatencies.length} API round trips, max ${maxCall.toFixed(0)} ms`);
+    console.log(
+      `train on the pool: max event-loop gap ${maxGapMs.toFixed(0)} ms over ${ticks} ticks; ${callLatencies.length} API round trips, max ${maxCall.toFixed(0)} ms`,
+    );
     expect(maxGapMs).toBeLessThan(250);
     expect(maxCall).toBeLessThan(250);
   });

@@ -64,7 +64,9 @@ describe('WorkerPool priority', () => {
     controller.abort();
     await Promise.all(calls);
     expect(order).toEqual(['I:AbortError', 'blocker', 'J', 'A']);
-    await expect(pool.run('engine.echo', 1, { priority: 'interactive', signal: AbortSignal.abort() })).rejects.toBeInstanceOf(PoolAbortError);
+    await expect(pool.run('engine.echo', 1, { priority: 'interactive', signal: AbortSignal.abort() })).rejects.toBeInstanceOf(
+      PoolAbortError,
+    );
     expect(pool.pending).toBe(0);
   });
 });

@@ -86,7 +86,9 @@ describe('WorkerPool', () => {
 
   it('cancels: queued calls are rejected, running ones stop, the pool keeps working', async () => {
     const controller = new AbortController();
-    const calls = Array.from({ length: 5 }, () => pool.run('test.spin', { ms: 20_000 }, { signal: controller.signal }).catch((e: unknown) => e));
+    const calls = Array.from({ length: 5 }, () =>
+      pool.run('test.spin', { ms: 20_000 }, { signal: controller.signal }).catch((e: unknown) => e),
+    );
     await new Promise((r) => setTimeout(r, 200));
     expect(pool.busy).toBe(2);
     expect(pool.pending).toBe(3);
@@ -164,7 +166,11 @@ describe('WorkerPool lifecycle', () => {
       'const pool = new WorkerPool({ size: 2, backend: "cpu" });',
       'pool.run("engine.sleep", { ms: 50 }).then((r) => console.log("done", r.slept >= 50));',
     ].join('\n');
-    const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: join(__dirname, '../..'), encoding: 'utf8', timeout: 30_000 });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], {
+      cwd: join(__dirname, '../..'),
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     expect(r.stderr).toBe('');
     expect(r.stdout.trim()).toBe('done true');
     expect(r.status).toBe(0);

@@ -57,7 +57,8 @@ function expectSameOutcome(got: EvaluateOutcome, want: EvaluateOutcome): void {
     const [g, w] = [got.scores[s]!, want.scores[s]!];
     expect(g.score.length).toBe(w.score.length);
     let worst = 0;
-    for (let i = 0; i < w.score.length; i++) worst = Math.max(worst, Math.abs(g.score[i] - w.score[i]), Math.abs(g.distance[i] - w.distance[i]));
+    for (let i = 0; i < w.score.length; i++)
+      worst = Math.max(worst, Math.abs(g.score[i] - w.score[i]), Math.abs(g.distance[i] - w.distance[i]));
     expect(worst).toBeLessThan(1e-6);
   }
   expect(got.evaluation).toEqual(want.evaluation);
@@ -106,7 +107,11 @@ describe('evaluation across the workers (poolModelEngine with 2 workers)', () =>
 
   it('with a given threshold and without val; small chunks, one or many in flight: the same results', async () => {
     const { images, classes } = toyImages(30, 4, 8);
-    const req = (im: ImageSet): EvaluateRequest => ({ ...request(im, classes), splits: { test: request(im, classes).splits.test! }, threshold: 0.5 });
+    const req = (im: ImageSet): EvaluateRequest => ({
+      ...request(im, classes),
+      splits: { test: request(im, classes).splits.test! },
+      threshold: 0.5,
+    });
     const want = await poolModelEngine(single).evaluate(req(copyOf(images)), {});
     expect(want.evaluation.thresholdSource).toBe('given');
     for (const [chunkSize, inFlight] of [
@@ -117,7 +122,9 @@ describe('evaluation across the workers (poolModelEngine with 2 workers)', () =>
       expectSameOutcome(await evaluateTaskParallel(pool, req(images), { chunkSize, inFlight }), want);
     }
     // without val nor threshold: the same error as evaluateModel's
-    await expect(evaluateTaskParallel(pool, { ...req(images), threshold: undefined })).rejects.toThrow(/threshold is chosen on the validation split/);
+    await expect(evaluateTaskParallel(pool, { ...req(images), threshold: undefined })).rejects.toThrow(
+      /threshold is chosen on the validation split/,
+    );
   });
 
   it('chunk sizes: about 4 tasks per worker, at most 1024 images or 32 MB', () => {
@@ -152,9 +159,13 @@ describe('evaluation across the workers (poolModelEngine with 2 workers)', () =>
   it("a failing chunk fails the evaluation with the worker's error and frees the workers", async () => {
     const { images, classes } = toyImages(10, 4, 1);
     const baseline = await tensorsIn(pool);
-    await expect(poolModelEngine(pool).evaluate({ ...request(images, classes), modelDir: join(dir, 'missing') }, {})).rejects.toThrow(/not a SimLens model folder/);
+    await expect(poolModelEngine(pool).evaluate({ ...request(images, classes), modelDir: join(dir, 'missing') }, {})).rejects.toThrow(
+      /not a SimLens model folder/,
+    );
     const wrongShape = { ...images, shape: [4, 4, 4] as [number, number, number] }; // same floats per image, not the model's input
-    await expect(poolModelEngine(pool).evaluate({ ...request(wrongShape, classes), splits: { val: pairsAmong(0, 40, classes) } }, {})).rejects.toThrow();
+    await expect(
+      poolModelEngine(pool).evaluate({ ...request(wrongShape, classes), splits: { val: pairsAmong(0, 40, classes) } }, {}),
+    ).rejects.toThrow();
     expect(pool.busy).toBe(0);
     expect(await tensorsIn(pool)).toEqual(baseline);
   });
@@ -169,7 +180,8 @@ describe('evaluation across the workers (poolModelEngine with 2 workers)', () =>
       m.dispose();
       return embeddings;
     };
-    const inWorker = () => single.run('models.embed', { modelDir: vdir, shape: images.shape, rows: images.pixels.slice(), count: images.count });
+    const inWorker = () =>
+      single.run('models.embed', { modelDir: vdir, shape: images.shape, rows: images.pixels.slice(), count: images.count });
     const baseline = await tensorsIn(single);
     const first = await embedHere(1);
     expect(Array.from(await inWorker())).toEqual(Array.from(first));
@@ -190,7 +202,19 @@ describe('the models.evaluate job with a 2-worker pool engine', () => {
     const app = new SimLensApp({ dbPath: join(appDir, 'simlens.db'), shell: 'cli', modelEngine: poolModelEngine(() => current) });
     try {
       const { datasetId } = seedToyDataset(app.db);
-      const trained = await app.jobs.wait((await app.call('models.train', { datasetId, epochs: 2, batchSize: 16, learningRate: 3e-3, seed: 1, width: 0.125, embeddingSize: 8 })).jobId);
+      const trained = await app.jobs.wait(
+        (
+          await app.call('models.train', {
+            datasetId,
+            epochs: 2,
+            batchSize: 16,
+            learningRate: 3e-3,
+            seed: 1,
+            width: 0.125,
+            embeddingSize: 8,
+          })
+        ).jobId,
+      );
       expect(trained.error).toBeNull();
       const id = jobResult(trained, 'train')!.modelId;
       const stored = () => {

@@ -35,7 +35,7 @@ async function metrics(label?: 0 | 1, method: 'gradcam' | 'hirescam' = 'gradcam'
 }
 
 describe('Must show: Grad-CAM deletion AUC beats the random map (Fashion-MNIST demo, trained small CNN)', () => {
-  it('on same-class test pairs, the mean deletion AUC of Grad-CAM is below the random map\'s', async () => {
+  it("on same-class test pairs, the mean deletion AUC of Grad-CAM is below the random map's", async () => {
     const model = await ws.app.call('models.get', { id: modelId });
     const testAuc = model.metrics!.splits.test!.auc;
     expect(testAuc).toBeGreaterThan(0.85); // the model has learned something

@@ -56,9 +56,21 @@ export async function demoWorkspace(prefix = 'simlens-explain-'): Promise<Worksp
 }
 
 /** Trains a small CNN through the contract; returns the version id. */
-export async function trainModel(ws: Workspace, args: { epochs: number; width: number; embeddingSize: number; seed?: number }): Promise<number> {
+export async function trainModel(
+  ws: Workspace,
+  args: { epochs: number; width: number; embeddingSize: number; seed?: number },
+): Promise<number> {
   const job = await ws.app.jobs.wait(
-    (await ws.app.call('models.train', { datasetId: ws.datasetId, batchSize: 64, learningRate: 1e-3, earlyStoppingPatience: 100, seed: args.seed ?? 1, ...args })).jobId,
+    (
+      await ws.app.call('models.train', {
+        datasetId: ws.datasetId,
+        batchSize: 64,
+        learningRate: 1e-3,
+        earlyStoppingPatience: 100,
+        seed: args.seed ?? 1,
+        ...args,
+      })
+    ).jobId,
   );
   if (job.status !== 'done') throw new Error(`training failed: ${job.error}`);
   return jobResult(job, 'train')!.modelId;
@@ -66,7 +78,13 @@ export async function trainModel(ws: Workspace, args: { epochs: number; width: n
 
 /** A version with fixed seeded weights (no training), saved like ModelService saves one. */
 export async function fixedModel(ws: Workspace, opts: { width?: number; embeddingSize?: number; seed?: number } = {}): Promise<number> {
-  const config = defaultModelConfig({ arch: 'small', inputShape: [28, 28, 1], width: opts.width ?? 0.25, embeddingSize: opts.embeddingSize ?? 16, seed: opts.seed ?? 7 });
+  const config = defaultModelConfig({
+    arch: 'small',
+    inputShape: [28, 28, 1],
+    width: opts.width ?? 0.25,
+    embeddingSize: opts.embeddingSize ?? 16,
+    seed: opts.seed ?? 7,
+  });
   const siamese = await buildSiamese(config);
   const repo = ws.app.models.repo;
   const id = repo.insert({
@@ -94,7 +112,11 @@ export async function fixedModel(ws: Workspace, opts: { width?: number; embeddin
  * An ExplainService on `pool` (the pool engine), whose in-thread fallback is `local`: spy on
  * local's methods to show that nothing is computed in this thread.
  */
-export function pooledExplainService(ws: Workspace, pool: WorkerPool<EngineTasks>, local: ExplainEngine = inProcessExplainEngine()): ExplainService {
+export function pooledExplainService(
+  ws: Workspace,
+  pool: WorkerPool<EngineTasks>,
+  local: ExplainEngine = inProcessExplainEngine(),
+): ExplainService {
   return new ExplainService(ws.app.db, ws.app.jobs, ws.app.models, poolExplainEngine(pool, local));
 }
 

@@ -31,7 +31,19 @@ async function resnetModel(seed: number): Promise<number> {
   const config = defaultModelConfig({ arch: 'resnet18', inputShape: [64, 64, 1], embeddingSize: 16, seed });
   const siamese = await buildSiamese(config);
   const repo = ws.app.models.repo;
-  const id = repo.insert({ name: 'resnet18 fixed', datasetId: ws.datasetId, pairSetId: ws.pairSetId, parentId: null, jobId: null, arch: 'resnet18', config: { model: config }, weightsPath: null, seed, backend: 'wasm', metrics: null });
+  const id = repo.insert({
+    name: 'resnet18 fixed',
+    datasetId: ws.datasetId,
+    pairSetId: ws.pairSetId,
+    parentId: null,
+    jobId: null,
+    arch: 'resnet18',
+    config: { model: config },
+    weightsPath: null,
+    seed,
+    backend: 'wasm',
+    metrics: null,
+  });
   mkdirSync(join(ws.dir, 'models'), { recursive: true });
   await saveSiamese(siamese, join(ws.dir, `models/${id}`));
   siamese.dispose();
@@ -43,7 +55,10 @@ beforeAll(async () => {
   ws = await demoWorkspace('simlens-explain-describe-');
   smallId = await fixedModel(ws, { width: 0.5, embeddingSize: 16, seed: 3 });
   resnetId = await resnetModel(5);
-  pairIds = ws.app.models.repo.pairs(ws.pairSetId, 'test').slice(0, 3).map((p) => p.id);
+  pairIds = ws.app.models.repo
+    .pairs(ws.pairSetId, 'test')
+    .slice(0, 3)
+    .map((p) => p.id);
   pool = recordingExplainPool(ran);
   pooled = pooledExplainService(ws, pool, local);
   await pool.ready();
@@ -68,7 +83,7 @@ async function describedHere(id: number): Promise<ModelDescription> {
 
 const modelKey = (id: number) => `${ws.app.models.weightsDir(id)}@${ws.app.models.repo.get(id)!.created_at}`;
 
-describe("explain.describe: this thread loads no model when the pool has the explain tasks", () => {
+describe('explain.describe: this thread loads no model when the pool has the explain tasks', () => {
   it('the pool has the task', async () => {
     const info = await pool.run('engine.info');
     expect(info.tasks).toContain('explain.describe');
@@ -125,7 +140,10 @@ describe("explain.describe: this thread loads no model when the pool has the exp
       expect(local.inputShape).toEqual(which === 'small' ? [28, 28, 1] : [64, 64, 1]);
       expect(local.sanityLayers.length).toBeGreaterThan(0);
       if (which === 'small') {
-        expect(local).toMatchObject({ defaultCamLayer: 'conv4', sanityLayers: ['embedding', 'dense1', 'conv4', 'conv3', 'conv2', 'conv1'] });
+        expect(local).toMatchObject({
+          defaultCamLayer: 'conv4',
+          sanityLayers: ['embedding', 'dense1', 'conv4', 'conv3', 'conv2', 'conv1'],
+        });
         expect(local.camLayers).toContain('conv1');
       }
       expect(await pooled.layers(id)).toEqual(await ws.app.explain.layers(id));
@@ -164,8 +182,12 @@ describe("explain.describe: this thread loads no model when the pool has the exp
       expect(fromPool, what).toEqual(here);
     }
     const here = await errorOf(() => ws.app.explain.explainPair({ pairId, modelId: smallId, layer: 'nope' }));
-    expect(here.message).toBe(`args.layer: "nope" is not a target layer of model version ${smallId}; choose one of: ${(await describedHere(smallId)).camLayers.join(', ')}`);
-    expect((await errorOf(() => pooled.explainPair({ pairId, modelId: smallId, layer: 'input' }))).message).toBe('args.layer: "input" is only for input-space methods (occlusion, rise)');
+    expect(here.message).toBe(
+      `args.layer: "nope" is not a target layer of model version ${smallId}; choose one of: ${(await describedHere(smallId)).camLayers.join(', ')}`,
+    );
+    expect((await errorOf(() => pooled.explainPair({ pairId, modelId: smallId, layer: 'input' }))).message).toBe(
+      'args.layer: "input" is only for input-space methods (occlusion, rise)',
+    );
   }, 60_000);
 
   it('a failed description is not cached', async () => {

@@ -33,7 +33,14 @@ const MAX_BATCH_AHEAD = 10;
 
 const TRAIN_MODEL = defaultModelConfig({ inputShape: [8, 8, 1], width: 0.25, embeddingSize: 8, seed: 3 });
 // Many epochs: the run lasts until the test aborts it.
-const TRAIN_CONFIG: Partial<TrainConfig> = { epochs: 100_000, batchSize: 16, learningRate: 3e-3, seed: 5, earlyStoppingPatience: 0, maxStepsPerEpoch: 4 };
+const TRAIN_CONFIG: Partial<TrainConfig> = {
+  epochs: 100_000,
+  batchSize: 16,
+  learningRate: 3e-3,
+  seed: 5,
+  earlyStoppingPatience: 0,
+  maxStepsPerEpoch: 4,
+};
 
 let ws: Workspace;
 let pool: WorkerPool<EngineTasks>;
@@ -140,7 +147,10 @@ beforeAll(async () => {
   // load the explained model (and its Grad-CAM sub-model) in both workers: measured below is the map itself
   await pool.broadcast('explain.pairs', explainPayload(1, 0));
   await service.explainPair({ pairId, modelId, refresh: true });
-  await pool.broadcast('explain.pairs', { ...explainPayload(1, 0), modelKey: `${modelDir}@${ws.app.models.repo.get(modelId)!.created_at}` });
+  await pool.broadcast('explain.pairs', {
+    ...explainPayload(1, 0),
+    modelKey: `${modelDir}@${ws.app.models.repo.get(modelId)!.created_at}`,
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -201,7 +211,8 @@ describe('interactive explanations on a busy pool', () => {
 
   it('interactive calls overtaking training tasks leave a data-parallel run exactly as without them', async () => {
     const config: Partial<TrainConfig> = { ...TRAIN_CONFIG, epochs: 3, maxStepsPerEpoch: 6 };
-    const train = () => trainDataParallel(pool, { model: TRAIN_MODEL }, toyTrainData(), config, {}, (runner) => replicaChecksums(pool, runner.runId));
+    const train = () =>
+      trainDataParallel(pool, { model: TRAIN_MODEL }, toyTrainData(), config, {}, (runner) => replicaChecksums(pool, runner.runId));
     const quiet = await train();
     // the same run while interactive maps are asked back to back (each overtakes the queued
     // 'train.dp.grads' / 'train.dp.apply' tasks it finds) and a batch job is queued

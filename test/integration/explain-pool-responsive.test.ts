@@ -29,7 +29,19 @@ async function resnetVersion(datasetId: number, pairSetId: number, seed: number)
   const config = defaultModelConfig({ arch: 'resnet18', inputShape: [64, 64, 1], embeddingSize: 16, seed });
   const siamese = await buildSiamese(config);
   const repo = app.models.repo;
-  const id = repo.insert({ name: 'resnet18 fixed', datasetId, pairSetId, parentId: null, jobId: null, arch: 'resnet18', config: { model: config }, weightsPath: null, seed, backend: 'wasm', metrics: null });
+  const id = repo.insert({
+    name: 'resnet18 fixed',
+    datasetId,
+    pairSetId,
+    parentId: null,
+    jobId: null,
+    arch: 'resnet18',
+    config: { model: config },
+    weightsPath: null,
+    seed,
+    backend: 'wasm',
+    metrics: null,
+  });
   mkdirSync(join(dir, 'models'), { recursive: true });
   await saveSiamese(siamese, join(dir, `models/${id}`));
   siamese.dispose();
@@ -69,7 +81,12 @@ const MAX_GAP_MS = 150;
 
 describe('explanations of a non-trivial model on the pool keep this thread responsive', () => {
   it('the sanity check (cascading randomisation of 6 layers of ResNet18)', async () => {
-    const { value: s, maxGapMs, ticks, ms } = await maxTickGap(() => app.call('explain.sanity', { pairId, modelId, seed: 1, maxLayers: 6 }));
+    const {
+      value: s,
+      maxGapMs,
+      ticks,
+      ms,
+    } = await maxTickGap(() => app.call('explain.sanity', { pairId, modelId, seed: 1, maxLayers: 6 }));
     console.log(`sanity on the pool: ${ms.toFixed(0)} ms; max event-loop gap ${maxGapMs.toFixed(0)} ms over ${ticks} ticks`);
     expect(s.steps).toHaveLength(6);
     expect(app.hasOwnPool).toBe(true);
@@ -78,21 +95,30 @@ describe('explanations of a non-trivial model on the pool keep this thread respo
   }, 120_000);
 
   it('a single-pair explanation (Score-CAM, 4 channels per image)', async () => {
-    const { value: e, maxGapMs, ticks, ms } = await maxTickGap(() => app.call('explain.pair', { pairId, modelId, method: 'scorecam', maxChannels: 4, refresh: true }));
-    console.log(`Score-CAM (4 channels) on the pool: ${ms.toFixed(0)} ms; max event-loop gap ${maxGapMs.toFixed(0)} ms over ${ticks} ticks`);
+    const {
+      value: e,
+      maxGapMs,
+      ticks,
+      ms,
+    } = await maxTickGap(() => app.call('explain.pair', { pairId, modelId, method: 'scorecam', maxChannels: 4, refresh: true }));
+    console.log(
+      `Score-CAM (4 channels) on the pool: ${ms.toFixed(0)} ms; max event-loop gap ${maxGapMs.toFixed(0)} ms over ${ticks} ticks`,
+    );
     expect(e.cached).toBe(false);
     expect(e.channels).toMatchObject({ used: [4, 4], total: 512, maxChannels: 4 });
     expect(ms).toBeGreaterThan(4 * MAX_GAP_MS);
     expect(maxGapMs).toBeLessThan(MAX_GAP_MS);
   }, 120_000);
 
-  it("the first explanation of a new version: its target layers come from a worker, the model is never loaded here", async () => {
+  it('the first explanation of a new version: its target layers come from a worker, the model is never loaded here', async () => {
     const inThread = spyOnEngine(app.localExplain);
     const tensors = tf.memory().numTensors;
     try {
       // in this thread, loading ResNet18 (graph + weights) and building its CAM sub-models alone blocks ~0.4-0.5 s
       const { value: e, maxGapMs, ms } = await maxTickGap(() => app.call('explain.pair', { pairId, modelId: freshId, method: 'gradcam' }));
-      console.log(`first Grad-CAM of a new version on the pool (describe + load + explain in the worker): ${ms.toFixed(0)} ms; max event-loop gap ${maxGapMs.toFixed(0)} ms`);
+      console.log(
+        `first Grad-CAM of a new version on the pool (describe + load + explain in the worker): ${ms.toFixed(0)} ms; max event-loop gap ${maxGapMs.toFixed(0)} ms`,
+      );
       expect(e.cached).toBe(false);
       expect(maxGapMs).toBeLessThan(MAX_GAP_MS);
       const { value: layers, maxGapMs: layersGap } = await maxTickGap(() => app.call('explain.layers', { modelId: freshId }));
@@ -106,7 +132,11 @@ describe('explanations of a non-trivial model on the pool keep this thread respo
   }, 60_000);
 
   it('a single-pair Grad-CAM: this thread never stalls for the forward + backward', async () => {
-    const { value: e, maxGapMs, ms } = await maxTickGap(() => app.call('explain.pair', { pairId, modelId, method: 'gradcam', refresh: true }));
+    const {
+      value: e,
+      maxGapMs,
+      ms,
+    } = await maxTickGap(() => app.call('explain.pair', { pairId, modelId, method: 'gradcam', refresh: true }));
     console.log(`Grad-CAM on the pool: ${ms.toFixed(0)} ms; max event-loop gap ${maxGapMs.toFixed(0)} ms`);
     expect(e.cached).toBe(false);
     expect(maxGapMs).toBeLessThan(MAX_GAP_MS);

@@ -22,7 +22,10 @@ const ran: string[] = [];
 beforeAll(async () => {
   ws = await demoWorkspace('simlens-explain-pool-');
   modelId = await fixedModel(ws, { width: 0.5, embeddingSize: 16, seed: 3 });
-  pairIds = ws.app.models.repo.pairs(ws.pairSetId, 'test').slice(0, 4).map((p) => p.id);
+  pairIds = ws.app.models.repo
+    .pairs(ws.pairSetId, 'test')
+    .slice(0, 4)
+    .map((p) => p.id);
   pool = recordingExplainPool(ran);
   pooled = pooledExplainService(ws, pool);
 }, 60_000);
@@ -111,18 +114,23 @@ describe('single pair and sanity check on the pool', () => {
     const wider = await pooled.explainPair({ pairId, modelId, method: 'scorecam', maxChannels: 8 });
     expect(wider.cached).toBe(false);
     expect(wider.channels).toMatchObject({ maxChannels: 8 });
-    await expect(ws.app.call('explain.pair', { pairId, modelId, method: 'gradcam', maxChannels: 4 })).rejects.toThrow(/maxChannels.*scorecam/);
+    await expect(ws.app.call('explain.pair', { pairId, modelId, method: 'gradcam', maxChannels: 4 })).rejects.toThrow(
+      /maxChannels.*scorecam/,
+    );
     // batch: the cap is a job parameter and reaches every row; job.updated carries { kind: 'pairs', done, total }
     const data: unknown[] = [];
     const off = ws.app.events.on('job.updated', (j: JobDto) => {
       if (j.kind === 'explain' && j.data) data.push(j.data);
     });
-    const job = await ws.app.jobs.wait((await pooled.startBatch({ modelId, pairIds: pairIds.slice(0, 2), method: 'scorecam', maxChannels: 2, skipExisting: false })).id);
+    const job = await ws.app.jobs.wait(
+      (await pooled.startBatch({ modelId, pairIds: pairIds.slice(0, 2), method: 'scorecam', maxChannels: 2, skipExisting: false })).id,
+    );
     off();
     expect(job.error).toBeNull();
     expect(job.params).toMatchObject({ maxChannels: 2 });
     expect(job.data).toBeUndefined(); // finished: the result tells
-    for (const id of pairIds.slice(0, 2)) expect(ws.app.explain.repo.get(id, modelId, 'scorecam', 'conv4')!.meta.channels).toMatchObject({ used: [2, 2], maxChannels: 2 });
+    for (const id of pairIds.slice(0, 2))
+      expect(ws.app.explain.repo.get(id, modelId, 'scorecam', 'conv4')!.meta.channels).toMatchObject({ used: [2, 2], maxChannels: 2 });
     expect(data[0]).toEqual({ kind: 'pairs', done: 0, total: 2 });
     expect(data.at(-1)).toEqual({ kind: 'pairs', done: 2, total: 2 });
   });

@@ -25,14 +25,25 @@ afterAll(async () => {
 
 async function decodePng(dataUrl: string): Promise<{ data: Buffer; info: { width: number; height: number; channels: number } }> {
   expect(dataUrl.startsWith('data:image/png;base64,')).toBe(true);
-  return sharp(Buffer.from(dataUrl.slice('data:image/png;base64,'.length), 'base64')).raw().toBuffer({ resolveWithObject: true });
+  return sharp(Buffer.from(dataUrl.slice('data:image/png;base64,'.length), 'base64'))
+    .raw()
+    .toBuffer({ resolveWithObject: true });
 }
 
 describe('explain.pair', () => {
   it('computes and stores the four maps with their shape, then returns the stored row', async () => {
     const pair = testPairs[0];
     const first = await ws.app.call('explain.pair', { pairId: pair.id, modelId });
-    expect(first).toMatchObject({ pairId: pair.id, modelId, method: 'gradcam', layer: 'conv4', mapHeight: 14, mapWidth: 14, cached: false, counterfactualDefined: true });
+    expect(first).toMatchObject({
+      pairId: pair.id,
+      modelId,
+      method: 'gradcam',
+      layer: 'conv4',
+      mapHeight: 14,
+      mapWidth: 14,
+      cached: false,
+      counterfactualDefined: true,
+    });
     expect(first.a.imageId).toBe(pair.image_a);
     expect(first.b.imageId).toBe(pair.image_b);
     expect(first.score).toBeGreaterThan(0);
@@ -71,11 +82,12 @@ describe('explain.pair', () => {
     expect(ws.app.explain.repo.count(modelId)).toBe(1); // upsert, not a second row
   });
 
-  it('uses each image\'s own gradients: explaining (b, a) gives the maps of (a, b) swapped', async () => {
+  it("uses each image's own gradients: explaining (b, a) gives the maps of (a, b) swapped", async () => {
     const pair = testPairs.find((p) => p.label === 1)!;
     const swappedId = Number(
-      ws.app.db.prepare("INSERT INTO pairs (pair_set_id, image_a, image_b, label, split) VALUES (?, ?, ?, ?, 'test')").run(ws.pairSetId, pair.image_b, pair.image_a, pair.label)
-        .lastInsertRowid,
+      ws.app.db
+        .prepare("INSERT INTO pairs (pair_set_id, image_a, image_b, label, split) VALUES (?, ?, ?, ?, 'test')")
+        .run(ws.pairSetId, pair.image_b, pair.image_a, pair.label).lastInsertRowid,
     );
     for (const method of ['gradcam', 'hirescam'] as const) {
       const ab = await ws.app.call('explain.pair', { pairId: pair.id, modelId, method });
@@ -103,7 +115,16 @@ describe('explain.pair', () => {
     const layers = await ws.app.call('explain.layers', { modelId });
     expect(layers.default).toBe('conv4');
     expect(layers.layers).toEqual(['conv1', 'conv2', 'conv3', 'conv4']);
-    expect(layers.methods.map((m) => m.id)).toEqual(['gradcam', 'gradcampp', 'xgradcam', 'hirescam', 'layercam', 'scorecam', 'occlusion', 'rise']);
+    expect(layers.methods.map((m) => m.id)).toEqual([
+      'gradcam',
+      'gradcampp',
+      'xgradcam',
+      'hirescam',
+      'layercam',
+      'scorecam',
+      'occlusion',
+      'rise',
+    ]);
     expect(layers.methods.find((m) => m.id === 'rise')!.counterfactualDefined).toBe(false);
 
     const pairId = testPairs[1].id;
@@ -116,7 +137,9 @@ describe('explain.pair', () => {
     const rise = await ws.app.call('explain.pair', { pairId, modelId, method: 'rise' });
     expect(rise.counterfactualDefined).toBe(false);
     expect(rise.a.counterfactual).toBeNull();
-    await expect(ws.app.call('explain.overlay', { pairId, modelId, method: 'rise', image: 'a', kind: 'counterfactual' })).rejects.toThrow(/defines no counterfactual/);
+    await expect(ws.app.call('explain.overlay', { pairId, modelId, method: 'rise', image: 'a', kind: 'counterfactual' })).rejects.toThrow(
+      /defines no counterfactual/,
+    );
     for (const method of ['gradcampp', 'xgradcam', 'layercam'] as const) {
       const e = await ws.app.call('explain.pair', { pairId, modelId, method });
       expect(e.mapHeight).toBe(14);
@@ -139,9 +162,12 @@ describe('explain.overlay', () => {
     // opacity 0 is the image itself (grey: R = G = B = the stored pixel)
     const none = await decodePng((await ws.app.call('explain.overlay', { ...base, opacity: 0 })).dataUrl);
     const img = ws.app.explain.repo.image(pair.image_a)!;
-    for (let p = 0; p < 28 * 28; p++) expect([none.data[3 * p], none.data[3 * p + 1], none.data[3 * p + 2]]).toEqual([img.pixels[p], img.pixels[p], img.pixels[p]]);
+    for (let p = 0; p < 28 * 28; p++)
+      expect([none.data[3 * p], none.data[3 * p + 1], none.data[3 * p + 2]]).toEqual([img.pixels[p], img.pixels[p], img.pixels[p]]);
     // the counterfactual map of image b gives another picture
-    const cf = await decodePng((await ws.app.call('explain.overlay', { ...base, image: 'b', kind: 'counterfactual', opacity: 0.6 })).dataUrl);
+    const cf = await decodePng(
+      (await ws.app.call('explain.overlay', { ...base, image: 'b', kind: 'counterfactual', opacity: 0.6 })).dataUrl,
+    );
     expect(Buffer.compare(jetPx.data, cf.data)).not.toBe(0);
 
     // cached: the same call again is served from the LRU (same string, no new entry)
@@ -239,11 +265,15 @@ describe('explain.batch', () => {
     try {
       const service = pooledExplainService(ws, pool);
       const ids = testPairs.slice(0, 24).map((p) => p.id);
-      const job = await ws.app.jobs.wait((await service.startBatch({ modelId, pairIds: ids, method: 'gradcampp', skipExisting: false })).id);
+      const job = await ws.app.jobs.wait(
+        (await service.startBatch({ modelId, pairIds: ids, method: 'gradcampp', skipExisting: false })).id,
+      );
       expect(job.error).toBeNull();
       expect(job.result).toMatchObject({ explained: 24, workers: 2 });
       const fromPool = ids.map((id) => service.repo.get(id, modelId, 'gradcampp', 'conv4')!);
-      const local = await ws.app.jobs.wait((await ws.app.call('explain.batch', { modelId, pairIds: ids, method: 'gradcampp', skipExisting: false })).jobId);
+      const local = await ws.app.jobs.wait(
+        (await ws.app.call('explain.batch', { modelId, pairIds: ids, method: 'gradcampp', skipExisting: false })).jobId,
+      );
       expect(local.result).toMatchObject({ explained: 24, workers: 1 });
       for (const [i, id] of ids.entries()) {
         const r = service.repo.get(id, modelId, 'gradcampp', 'conv4')!;
@@ -261,7 +291,9 @@ describe('explain.metrics and explain.sanity', () => {
   it('measures deletion / insertion against the baselines and, where masks exist, EPG, pointing game and IoU', async () => {
     const pairs = testPairs.slice(0, 6);
     // masks: the garment (non-zero pixels) of each pair's first image; PNG for some, COCO RLE for one
-    const insert = ws.app.db.prepare("INSERT INTO masks (image_id, author, encoding, width, height, data, source) VALUES (?, 'test', ?, 28, 28, ?, 'seeded')");
+    const insert = ws.app.db.prepare(
+      "INSERT INTO masks (image_id, author, encoding, width, height, data, source) VALUES (?, 'test', ?, 28, 28, ?, 'seeded')",
+    );
     for (const [k, p] of pairs.entries()) {
       const img = ws.app.explain.repo.image(p.image_a)!;
       const inside = Uint8Array.from(img.pixels, (v) => (v > 0 ? 255 : 0));
@@ -283,7 +315,13 @@ describe('explain.metrics and explain.sanity', () => {
         counts.push(run);
         insert.run(p.image_a, 'rle', Buffer.from(JSON.stringify({ counts })));
       } else {
-        insert.run(p.image_a, 'png', await sharp(Buffer.from(inside), { raw: { width: 28, height: 28, channels: 1 } }).png().toBuffer());
+        insert.run(
+          p.image_a,
+          'png',
+          await sharp(Buffer.from(inside), { raw: { width: 28, height: 28, channels: 1 } })
+            .png()
+            .toBuffer(),
+        );
       }
     }
     const { jobId } = await ws.app.call('explain.metrics', { modelId, pairIds: pairs.map((p) => p.id), steps: 8, seed: 3 });
@@ -309,14 +347,20 @@ describe('explain.metrics and explain.sanity', () => {
     expect(r.masks!.iou).toBeGreaterThanOrEqual(0);
     expect(r.masks!.pointingGame).toBeGreaterThanOrEqual(0);
     // same seed, same figures
-    const again = (await ws.app.jobs.wait((await ws.app.call('explain.metrics', { modelId, pairIds: pairs.map((p) => p.id), steps: 8, seed: 3 })).jobId)).result as unknown as ExplainMetricsDto;
+    const again = (
+      await ws.app.jobs.wait((await ws.app.call('explain.metrics', { modelId, pairIds: pairs.map((p) => p.id), steps: 8, seed: 3 })).jobId)
+    ).result as unknown as ExplainMetricsDto;
     expect(again.deletion).toEqual(r.deletion);
   });
 
   it('measures Score-CAM maps under the requested channel cap (stored with the cap), and refuses a cap for other methods', async () => {
     const pairIds = testPairs.slice(0, 2).map((p) => p.id);
-    await expect(ws.app.call('explain.metrics', { modelId, pairIds, maxChannels: 3 })).rejects.toThrow(/args\.maxChannels: only for method "scorecam"/);
-    const job = await ws.app.jobs.wait((await ws.app.call('explain.metrics', { modelId, pairIds, method: 'scorecam', maxChannels: 3, steps: 4 })).jobId);
+    await expect(ws.app.call('explain.metrics', { modelId, pairIds, maxChannels: 3 })).rejects.toThrow(
+      /args\.maxChannels: only for method "scorecam"/,
+    );
+    const job = await ws.app.jobs.wait(
+      (await ws.app.call('explain.metrics', { modelId, pairIds, method: 'scorecam', maxChannels: 3, steps: 4 })).jobId,
+    );
     expect(job.error).toBeNull();
     expect(job.params).toMatchObject({ method: 'scorecam', maxChannels: 3 });
     for (const pairId of pairIds) {

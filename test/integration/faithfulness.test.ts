@@ -102,9 +102,15 @@ describe('explain.faithfulness', () => {
 
   it('refuses bad arguments with a clear error and keeps the stored summary', async () => {
     const call = (args: Record<string, unknown>) => ws.app.dispatch('explain.faithfulness', { modelId, ...args });
-    expect(await call({ methods: [] })).toMatchObject({ ok: false, error: { code: 'invalid_argument', message: expect.stringMatching(/methods: expected an array of at least 1 item/) } });
+    expect(await call({ methods: [] })).toMatchObject({
+      ok: false,
+      error: { code: 'invalid_argument', message: expect.stringMatching(/methods: expected an array of at least 1 item/) },
+    });
     expect(await call({ baselines: ['grey'] })).toMatchObject({ ok: false, error: { code: 'invalid_argument' } });
-    expect(await call({ methods: ['gradcam'], maxChannels: 8 })).toMatchObject({ ok: false, error: { code: 'invalid_argument', message: expect.stringMatching(/maxChannels/) } });
+    expect(await call({ methods: ['gradcam'], maxChannels: 8 })).toMatchObject({
+      ok: false,
+      error: { code: 'invalid_argument', message: expect.stringMatching(/maxChannels/) },
+    });
     expect(await ws.app.dispatch('explain.faithfulness', { modelId: 999_999 })).toMatchObject({ ok: false, error: { code: 'not_found' } });
     expect(withoutTimes((await ws.app.call('models.faithfulness', { id: modelId }))!)).toEqual(withoutTimes(summary));
   });
@@ -137,6 +143,9 @@ describe('explain.reliability', () => {
     }
     // seeded: the same answer again
     expect(await ws.app.call('explain.reliability', { pairId, modelId, method: 'gradcam', steps: 8 })).toEqual(r);
-    expect(await ws.app.dispatch('explain.reliability', { pairId, modelId, baseline: 'grey' })).toMatchObject({ ok: false, error: { code: 'invalid_argument' } });
+    expect(await ws.app.dispatch('explain.reliability', { pairId, modelId, baseline: 'grey' })).toMatchObject({
+      ok: false,
+      error: { code: 'invalid_argument' },
+    });
   }, 60_000);
 });

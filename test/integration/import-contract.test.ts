@@ -27,8 +27,14 @@ describe('datasets.import over the contract', () => {
     const empty = join(dir, 'empty');
     write(join(empty, 'readme.md'), 'no images here');
     const res = await app.dispatch('datasets.import', { path: empty });
-    expect(res).toMatchObject({ ok: false, error: { code: 'invalid_argument', message: expect.stringMatching(/contains no images to import/) } });
-    expect(await app.dispatch('datasets.import', { path: empty, kind: 'zip' })).toMatchObject({ ok: false, error: { code: 'invalid_argument' } });
+    expect(res).toMatchObject({
+      ok: false,
+      error: { code: 'invalid_argument', message: expect.stringMatching(/contains no images to import/) },
+    });
+    expect(await app.dispatch('datasets.import', { path: empty, kind: 'zip' })).toMatchObject({
+      ok: false,
+      error: { code: 'invalid_argument' },
+    });
     expect(await app.call('jobs.list', { limit: 10 })).toEqual([]);
   });
 

@@ -25,10 +25,9 @@ const LABEL_WORDS = ['1', '0', 'same', 'different', 'true', 'false'];
 
 function pairSetRows(pairSetId: number) {
   const splits = new Map(
-    (h.db.prepare('SELECT image_id, split FROM image_splits WHERE pair_set_id = ?').all(pairSetId) as { image_id: number; split: Split }[]).map((r) => [
-      r.image_id,
-      r.split,
-    ]),
+    (
+      h.db.prepare('SELECT image_id, split FROM image_splits WHERE pair_set_id = ?').all(pairSetId) as { image_id: number; split: Split }[]
+    ).map((r) => [r.image_id, r.split]),
   );
   const pairs = h.db.prepare('SELECT image_a, image_b, label, split FROM pairs WHERE pair_set_id = ? ORDER BY id').all(pairSetId) as {
     image_a: number;
@@ -51,7 +50,13 @@ describe('CSV of pairs', () => {
     const csv = write(join(base, 'pairs.csv'), lines.join('\n') + '\n');
     const job = await h.importAndWait({ path: csv });
     expect(job.status).toBe('done');
-    const result = job.result as { datasetId: number; pairSetId: number; pairs: number; droppedPairs: number; splitPairs: Record<Split, number> };
+    const result = job.result as {
+      datasetId: number;
+      pairSetId: number;
+      pairs: number;
+      droppedPairs: number;
+      splitPairs: Record<Split, number>;
+    };
     expect(result).toMatchObject({ pairs: 16, droppedPairs: 0, totals: { imported: 24, duplicate: 0, skipped: 0, error: 0 } });
     const detail = h.datasets.get(result.datasetId);
     expect(detail).toMatchObject({ name: 'pairs', sourceKind: 'csv', imageCount: 24 });
@@ -75,9 +80,13 @@ describe('CSV of pairs', () => {
   it('uses the splits a CSV gives, with a header in any column order', async () => {
     const csv = write(
       join(base, 'given.csv'),
-      ['label,split,path_a,path_b', '1,train,imgs/p0.png,imgs/p1.png', '0,train,imgs/p1.png,imgs/p2.png', '1,test,imgs/p3.png,imgs/p4.png', '0,validation,imgs/p5.png,imgs/p6.png'].join(
-        '\r\n',
-      ),
+      [
+        'label,split,path_a,path_b',
+        '1,train,imgs/p0.png,imgs/p1.png',
+        '0,train,imgs/p1.png,imgs/p2.png',
+        '1,test,imgs/p3.png,imgs/p4.png',
+        '0,validation,imgs/p5.png,imgs/p6.png',
+      ].join('\r\n'),
     );
     const job = await h.importAndWait({ path: csv, name: 'given splits' });
     expect(job.status).toBe('done');
@@ -98,7 +107,9 @@ describe('CSV of pairs', () => {
     const job = await h.importAndWait({ path: csv });
     expect(job.result).toMatchObject({ pairs: 1, droppedPairs: 1, totals: { imported: 2, error: 1 } });
     const report = h.datasets.importReport({ jobId: job.id, status: 'error' });
-    expect(report.entries).toEqual([{ path: 'imgs/broken.png', status: 'error', reason: expect.stringMatching(/^corrupt or not an image/), imageId: null }]);
+    expect(report.entries).toEqual([
+      { path: 'imgs/broken.png', status: 'error', reason: expect.stringMatching(/^corrupt or not an image/), imageId: null },
+    ]);
   });
 
   it('imports the images into an existing dataset without duplicating them', async () => {
@@ -137,16 +148,23 @@ describe('CSV errors (thrown before a job starts)', () => {
   it('lists the first few paths that do not exist', () => {
     const [code, message] = errorOf('a,b,label\nimgs/p0.png,imgs/nope1.png,1\nimgs/nope2.png,sub/nope3.png,0\n');
     expect(code).toBe('not_found');
-    expect(message).toBe(`bad.csv names 3 file(s) that do not exist: imgs/nope1.png, imgs/nope2.png, sub/nope3.png (relative paths are read from ${base})`);
+    expect(message).toBe(
+      `bad.csv names 3 file(s) that do not exist: imgs/nope1.png, imgs/nope2.png, sub/nope3.png (relative paths are read from ${base})`,
+    );
   });
 
   it('refuses bad labels, an image in two given splits, and mixed split/no split', () => {
-    expect(errorOf('imgs/p0.png,imgs/p1.png,maybe\n')).toEqual(['invalid_argument', 'bad.csv: line 1: label "maybe" is not 1/0, same/different or true/false']);
+    expect(errorOf('imgs/p0.png,imgs/p1.png,maybe\n')).toEqual([
+      'invalid_argument',
+      'bad.csv: line 1: label "maybe" is not 1/0, same/different or true/false',
+    ]);
     expect(errorOf('path_a,path_b,label,split\nimgs/p0.png,imgs/p1.png,1,train\nimgs/p2.png,imgs/p1.png,0,test\n')).toEqual([
       'invalid_argument',
       'bad.csv: imgs/p1.png is in split train (line 2) and in test (line 3); an image may be in one split only',
     ]);
-    expect(errorOf('path_a,path_b,label,split\nimgs/p0.png,imgs/p1.png,1,train\nimgs/p2.png,imgs/p3.png,0,\n')?.[1]).toMatch(/some pairs have a split and some do not \(line 3/);
+    expect(errorOf('path_a,path_b,label,split\nimgs/p0.png,imgs/p1.png,1,train\nimgs/p2.png,imgs/p3.png,0,\n')?.[1]).toMatch(
+      /some pairs have a split and some do not \(line 3/,
+    );
     expect(errorOf('')).toEqual(['invalid_argument', 'bad.csv is empty: expected rows of path_a,path_b,label[,split]']);
   });
 });

@@ -45,19 +45,39 @@ describe('folder import', () => {
     expect(report.totals).toEqual({ imported: 8, duplicate: 1, skipped: 3, error: 3 });
     expect(report.total).toBe(15);
     const byPath = Object.fromEntries(report.entries.map((e) => [e.path, e]));
-    for (const p of ['red/r1.png', 'red/r2.jpg', 'red/r3.webp', 'blue/b1.png', 'blue/b2.gif', 'blue/b3.tiff', 'blue/deeper/b4.png', 'blue/b5.bmp']) {
+    for (const p of [
+      'red/r1.png',
+      'red/r2.jpg',
+      'red/r3.webp',
+      'blue/b1.png',
+      'blue/b2.gif',
+      'blue/b3.tiff',
+      'blue/deeper/b4.png',
+      'blue/b5.bmp',
+    ]) {
       expect(byPath[p]).toMatchObject({ status: 'imported', reason: null, imageId: expect.any(Number) });
     }
     expect(byPath['red/r1_copy.png']).toMatchObject({ status: 'duplicate', imageId: byPath['red/r1.png'].imageId });
     expect(byPath['red/r1_copy.png'].reason).toMatch(/^same content as image \d+ .*r1\.png/);
     expect(byPath['red/corrupt.png']).toMatchObject({ status: 'error', reason: expect.stringMatching(/^corrupt or not an image/) });
     expect(byPath['red/truncated.jpg']).toMatchObject({ status: 'error', reason: expect.stringMatching(/^truncated image/) });
-    expect(byPath['red/huge.png']).toMatchObject({ status: 'error', reason: expect.stringMatching(/^image too large: more than 100,000,000 pixels/) });
+    expect(byPath['red/huge.png']).toMatchObject({
+      status: 'error',
+      reason: expect.stringMatching(/^image too large: more than 100,000,000 pixels/),
+    });
     expect(byPath['blue/notes.txt']).toMatchObject({ status: 'skipped', reason: 'not an image file (.txt)' });
-    expect(byPath['blue/rle.bmp']).toMatchObject({ status: 'skipped', reason: 'unsupported image format: compressed BMP (compression 1) is not supported' });
+    expect(byPath['blue/rle.bmp']).toMatchObject({
+      status: 'skipped',
+      reason: 'unsupported image format: compressed BMP (compression 1) is not supported',
+    });
     expect(byPath['stray.png']).toMatchObject({ status: 'skipped', reason: expect.stringMatching(/^not in a class sub-folder/) });
     // paging and filtering of the report
-    expect(h.datasets.importReport({ jobId, status: 'error' }).entries.map((e) => e.path).sort()).toEqual(['red/corrupt.png', 'red/huge.png', 'red/truncated.jpg']);
+    expect(
+      h.datasets
+        .importReport({ jobId, status: 'error' })
+        .entries.map((e) => e.path)
+        .sort(),
+    ).toEqual(['red/corrupt.png', 'red/huge.png', 'red/truncated.jpg']);
     const page2 = h.datasets.importReport({ jobId, offset: 10, limit: 10 });
     expect(page2.entries).toHaveLength(5);
     expect(page2.total).toBe(15);
@@ -71,8 +91,18 @@ describe('folder import', () => {
       { classLabel: 'red', total: 3, train: 0, val: 0, test: 0, unassigned: 3 },
     ]);
     const rows = h.db
-      .prepare("SELECT source_path, width, height, channels, pixel_encoding, pixels, thumbnail FROM images WHERE dataset_id = ? ORDER BY id")
-      .all(datasetId) as { source_path: string; width: number; height: number; channels: number; pixel_encoding: string; pixels: Buffer; thumbnail: Buffer }[];
+      .prepare(
+        'SELECT source_path, width, height, channels, pixel_encoding, pixels, thumbnail FROM images WHERE dataset_id = ? ORDER BY id',
+      )
+      .all(datasetId) as {
+      source_path: string;
+      width: number;
+      height: number;
+      channels: number;
+      pixel_encoding: string;
+      pixels: Buffer;
+      thumbnail: Buffer;
+    }[];
     const b4 = rows.find((r) => r.source_path.endsWith('b4.png'))!;
     expect([b4.width, b4.height, b4.channels, b4.pixel_encoding]).toEqual([300, 200, 3, 'png']);
     const meta = await sharp(b4.pixels).metadata();
@@ -89,9 +119,15 @@ describe('folder import', () => {
   });
 
   it('serves thumbnails as PNG data URLs and leaves out unknown ids', async () => {
-    const ids = (h.db.prepare('SELECT id FROM images WHERE dataset_id = ? ORDER BY id').all(datasetId) as { id: number }[]).map((r) => r.id);
+    const ids = (h.db.prepare('SELECT id FROM images WHERE dataset_id = ? ORDER BY id').all(datasetId) as { id: number }[]).map(
+      (r) => r.id,
+    );
     const thumbs = await h.images.thumbnails([...ids, 999_999]);
-    expect(Object.keys(thumbs).map(Number).sort((a, b) => a - b)).toEqual(ids);
+    expect(
+      Object.keys(thumbs)
+        .map(Number)
+        .sort((a, b) => a - b),
+    ).toEqual(ids);
     for (const url of Object.values(thumbs)) expect(url).toMatch(/^data:image\/png;base64,iVBORw0KGgo/);
   });
 
@@ -102,8 +138,11 @@ describe('folder import', () => {
     const report = h.datasets.importReport({ jobId: job.id, limit: 100 });
     expect(report.totals).toEqual({ imported: 0, duplicate: 9, skipped: 3, error: 3 });
     expect(count(h.db, 'SELECT count(*) AS n FROM images')).toBe(before);
-    const original = Object.fromEntries(h.datasets.importReport({ jobId, status: 'imported', limit: 100 }).entries.map((e) => [e.path, e.imageId]));
-    for (const e of report.entries.filter((x) => x.status === 'duplicate' && x.path !== 'red/r1_copy.png')) expect(e.imageId).toBe(original[e.path]);
+    const original = Object.fromEntries(
+      h.datasets.importReport({ jobId, status: 'imported', limit: 100 }).entries.map((e) => [e.path, e.imageId]),
+    );
+    for (const e of report.entries.filter((x) => x.status === 'duplicate' && x.path !== 'red/r1_copy.png'))
+      expect(e.imageId).toBe(original[e.path]);
   });
 
   it('importing it again without datasetId makes a second dataset with a unique name', async () => {
@@ -147,9 +186,15 @@ describe('clear errors before a job starts', () => {
 
   it('refuses a missing path, an empty folder, images without class folders, an unknown dataset', async () => {
     const jobsBefore = h.jobs.list(500).length;
-    expect(codeOf(() => h.datasets.startImport({ path: join(h.dir, 'nope') }))).toEqual(['not_found', `${join(h.dir, 'nope')} does not exist`]);
+    expect(codeOf(() => h.datasets.startImport({ path: join(h.dir, 'nope') }))).toEqual([
+      'not_found',
+      `${join(h.dir, 'nope')} does not exist`,
+    ]);
     mkdirSync(join(h.dir, 'empty/cls'), { recursive: true });
-    expect(codeOf(() => h.datasets.startImport({ path: join(h.dir, 'empty') }))).toEqual(['invalid_argument', expect.stringMatching(/contains no images to import/)]);
+    expect(codeOf(() => h.datasets.startImport({ path: join(h.dir, 'empty') }))).toEqual([
+      'invalid_argument',
+      expect.stringMatching(/contains no images to import/),
+    ]);
     write(join(h.dir, 'flat/a.png'), await solid('png', 4, 4, '#000000'));
     expect(codeOf(() => h.datasets.startImport({ path: join(h.dir, 'flat') }))).toEqual([
       'invalid_argument',
@@ -158,7 +203,10 @@ describe('clear errors before a job starts', () => {
     copyFileSync(join(folder, 'red/r1.png'), join(h.dir, 'single.png'));
     expect(codeOf(() => h.datasets.startImport({ path: join(h.dir, 'single.png') }))?.[0]).toBe('invalid_argument');
     expect(codeOf(() => h.datasets.startImport({ path: folder, datasetId: 4242 }))).toEqual(['not_found', 'Dataset 4242 does not exist']);
-    expect(codeOf(() => h.datasets.startImport({ path: folder, kind: 'csv' }))).toEqual(['invalid_argument', `${folder} is a folder, not a CSV file`]);
+    expect(codeOf(() => h.datasets.startImport({ path: folder, kind: 'csv' }))).toEqual([
+      'invalid_argument',
+      `${folder} is a folder, not a CSV file`,
+    ]);
     expect(h.jobs.list(500).length).toBe(jobsBefore); // no job was started
   });
 });
@@ -173,7 +221,9 @@ describe('oversized images', () => {
       const job = await strict.importAndWait({ path: dir });
       const report = strict.datasets.importReport({ jobId: job.id });
       expect(report.totals).toEqual({ imported: 1, duplicate: 0, skipped: 0, error: 1 });
-      expect(report.entries.find((e) => e.path === 'c/big.jpg')?.reason).toBe('image too large: more than 10,000 pixels (decompression-bomb guard)');
+      expect(report.entries.find((e) => e.path === 'c/big.jpg')?.reason).toBe(
+        'image too large: more than 10,000 pixels (decompression-bomb guard)',
+      );
     } finally {
       await strict.close();
     }
@@ -188,6 +238,9 @@ describe('symbolic links', () => {
     const job = await h.importAndWait({ path: dir });
     const report = h.datasets.importReport({ jobId: job.id });
     expect(report.totals).toEqual({ imported: 1, duplicate: 0, skipped: 1, error: 0 });
-    expect(report.entries.find((e) => e.status === 'skipped')).toMatchObject({ path: 'cls/again', reason: expect.stringMatching(/symbolic link/) });
+    expect(report.entries.find((e) => e.status === 'skipped')).toMatchObject({
+      path: 'cls/again',
+      reason: expect.stringMatching(/symbolic link/),
+    });
   });
 });

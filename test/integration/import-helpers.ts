@@ -58,7 +58,12 @@ export function write(path: string, data: Buffer | string): string {
 }
 
 /** A solid colour image of the given format. */
-export async function solid(format: 'png' | 'jpeg' | 'webp' | 'gif' | 'tiff', width: number, height: number, colour: string): Promise<Buffer> {
+export async function solid(
+  format: 'png' | 'jpeg' | 'webp' | 'gif' | 'tiff',
+  width: number,
+  height: number,
+  colour: string,
+): Promise<Buffer> {
   const img = sharp({ create: { width, height, channels: 3, background: colour } });
   switch (format) {
     case 'png':

@@ -39,7 +39,9 @@ describe('idx import of the shipped demo data', () => {
     expect(detail).toMatchObject({ name: 'fashion-mnist', sourceKind: 'idx', imageCount: 700, hasOfficialTest: true });
     expect(detail.classes.map((c) => c.classLabel).sort()).toEqual([...FASHION_MNIST_CLASSES].sort());
     for (const c of detail.classes) expect(c).toMatchObject({ total: 70, unassigned: 70 });
-    const official = h.db.prepare('SELECT class_label AS c, official_split AS s, count(*) AS n FROM images WHERE dataset_id = ? GROUP BY 1, 2').all(datasetId) as {
+    const official = h.db
+      .prepare('SELECT class_label AS c, official_split AS s, count(*) AS n FROM images WHERE dataset_id = ? GROUP BY 1, 2')
+      .all(datasetId) as {
       c: string;
       s: string;
       n: number;
@@ -52,15 +54,27 @@ describe('idx import of the shipped demo data', () => {
     const file = gunzipSync(readFileSync(join(DEMO_DIR, 'train-images-idx3-ubyte.gz')));
     const labels = gunzipSync(readFileSync(join(DEMO_DIR, 'train-labels-idx1-ubyte.gz')));
     const row = h.db
-      .prepare("SELECT width, height, channels, pixel_encoding AS enc, pixels, class_label AS label, thumbnail FROM images WHERE dataset_id = ? AND source_path LIKE '%train-images-idx3-ubyte.gz#5'")
-      .get(datasetId) as { width: number; height: number; channels: number; enc: string; pixels: Buffer; label: string; thumbnail: Buffer | null };
+      .prepare(
+        "SELECT width, height, channels, pixel_encoding AS enc, pixels, class_label AS label, thumbnail FROM images WHERE dataset_id = ? AND source_path LIKE '%train-images-idx3-ubyte.gz#5'",
+      )
+      .get(datasetId) as {
+      width: number;
+      height: number;
+      channels: number;
+      enc: string;
+      pixels: Buffer;
+      label: string;
+      thumbnail: Buffer | null;
+    };
     expect([row.width, row.height, row.channels, row.enc, row.thumbnail]).toEqual([28, 28, 1, 'raw', null]);
     expect(row.pixels.equals(file.subarray(16 + 5 * 784, 16 + 6 * 784))).toBe(true);
     expect(row.label).toBe(FASHION_MNIST_CLASSES[labels[8 + 5]]);
   });
 
   it('generates thumbnails on first request and caches them', async () => {
-    const ids = (h.db.prepare('SELECT id FROM images WHERE dataset_id = ? ORDER BY id LIMIT 3').all(datasetId) as { id: number }[]).map((r) => r.id);
+    const ids = (h.db.prepare('SELECT id FROM images WHERE dataset_id = ? ORDER BY id LIMIT 3').all(datasetId) as { id: number }[]).map(
+      (r) => r.id,
+    );
     const first = await h.images.thumbnails(ids);
     expect(Object.keys(first)).toHaveLength(3);
     expect(count(h.db, `SELECT count(*) AS n FROM images WHERE id IN (${ids.join(',')}) AND thumbnail IS NOT NULL`)).toBe(3);
@@ -101,11 +115,17 @@ describe('malformed idx files are refused before a job starts', () => {
     const counts = join(h.dir, 'counts');
     write(join(counts, 'train-images-idx3-ubyte.gz'), file);
     write(join(counts, 'train-labels-idx1-ubyte.gz'), encodeIdx([3], Buffer.alloc(3)));
-    expect(errorOf(counts)).toEqual(['invalid_argument', 'counts disagree: train-images-idx3-ubyte.gz has 4 images but train-labels-idx1-ubyte.gz has 3 labels']);
+    expect(errorOf(counts)).toEqual([
+      'invalid_argument',
+      'counts disagree: train-images-idx3-ubyte.gz has 4 images but train-labels-idx1-ubyte.gz has 3 labels',
+    ]);
 
     const lonely = join(h.dir, 'lonely');
     write(join(lonely, 'train-images-idx3-ubyte.gz'), file);
-    expect(errorOf(lonely)).toEqual(['invalid_argument', `train-images-idx3-ubyte.gz has no matching train-labels-idx1-ubyte(.gz) file in ${lonely}`]);
+    expect(errorOf(lonely)).toEqual([
+      'invalid_argument',
+      `train-images-idx3-ubyte.gz has no matching train-labels-idx1-ubyte(.gz) file in ${lonely}`,
+    ]);
 
     const short = join(h.dir, 'short');
     write(join(short, 'train-images-idx3-ubyte'), encodeIdx([4, 3, 3], images, false).subarray(0, 30));
@@ -115,7 +135,10 @@ describe('malformed idx files are refused before a job starts', () => {
     const fashion = join(h.dir, 'my-fashion');
     write(join(fashion, 't10k-images-idx3-ubyte.gz'), file);
     write(join(fashion, 't10k-labels-idx1-ubyte.gz'), encodeIdx([4], Buffer.from([0, 1, 12, 3])));
-    expect(errorOf(fashion)).toEqual(['invalid_argument', 't10k-labels-idx1-ubyte.gz: label 12 at record 2 is not a Fashion-MNIST class (0-9)']);
+    expect(errorOf(fashion)).toEqual([
+      'invalid_argument',
+      't10k-labels-idx1-ubyte.gz: label 12 at record 2 is not a Fashion-MNIST class (0-9)',
+    ]);
   });
 });
 
@@ -132,7 +155,9 @@ describe('cancel', () => {
       expect(dataset.imageCount).toBe(200);
       const report = c.datasets.importReport({ jobId, limit: 1000 });
       expect(report.totals).toEqual({ imported: 200, duplicate: 0, skipped: 0, error: 0 });
-      expect(count(c.db, 'SELECT count(*) AS n FROM images i JOIN import_reports r ON r.image_id = i.id AND r.job_id = ?', jobId)).toBe(200);
+      expect(count(c.db, 'SELECT count(*) AS n FROM images i JOIN import_reports r ON r.image_id = i.id AND r.job_id = ?', jobId)).toBe(
+        200,
+      );
       expect(c.db.pragma('foreign_key_check')).toEqual([]);
       expect(c.db.pragma('integrity_check', { simple: true })).toBe('ok');
       // importing again into the same dataset completes it: the 200 are duplicates
@@ -175,7 +200,9 @@ describe('delete', () => {
       // a pair set on each dataset
       const pairsRepo = new PairsRepo(d.db);
       for (const id of [aId, bId]) {
-        const imgs = (d.db.prepare('SELECT id FROM images WHERE dataset_id = ? ORDER BY id LIMIT 4').all(id) as { id: number }[]).map((r) => r.id);
+        const imgs = (d.db.prepare('SELECT id FROM images WHERE dataset_id = ? ORDER BY id LIMIT 4').all(id) as { id: number }[]).map(
+          (r) => r.id,
+        );
         pairsRepo.insertPairSet(
           { datasetId: id, source: 'generated', seed: 1, ratios: [80, 10, 10], pairsPerAnchor: 1 },
           new Map(imgs.map((x) => [x, 'train' as const])),

@@ -10,7 +10,9 @@ import type { Db } from '../../src/main/store/db';
  */
 export function seedToyDataset(db: Db): { datasetId: number; pairSetId: number; counts: Record<string, number> } {
   const rng = createRng(11);
-  const datasetId = Number(db.prepare("INSERT INTO datasets (name, source_kind, source_path) VALUES ('toy', 'folder', '/toy')").run().lastInsertRowid);
+  const datasetId = Number(
+    db.prepare("INSERT INTO datasets (name, source_kind, source_path) VALUES ('toy', 'folder', '/toy')").run().lastInsertRowid,
+  );
   const insertImage = db.prepare(
     "INSERT INTO images (dataset_id, sha256, source_path, class_label, width, height, channels, pixel_encoding, pixels) VALUES (?, ?, ?, ?, 8, 8, 1, 'raw', ?)",
   );
@@ -26,7 +28,9 @@ export function seedToyDataset(db: Db): { datasetId: number; pairSetId: number; 
     const k = Math.floor(i / 4);
     images.push({ id, cls: c, split: k < 8 ? 'train' : k < 10 ? 'val' : 'test' });
   }
-  const pairSetId = Number(db.prepare("INSERT INTO pair_sets (dataset_id, source, seed) VALUES (?, 'generated', 1)").run(datasetId).lastInsertRowid);
+  const pairSetId = Number(
+    db.prepare("INSERT INTO pair_sets (dataset_id, source, seed) VALUES (?, 'generated', 1)").run(datasetId).lastInsertRowid,
+  );
   const insertSplit = db.prepare('INSERT INTO image_splits (pair_set_id, image_id, split) VALUES (?, ?, ?)');
   const insertPair = db.prepare('INSERT INTO pairs (pair_set_id, image_a, image_b, label, split) VALUES (?, ?, ?, ?, ?)');
   const counts: Record<string, number> = { train: 0, val: 0, test: 0 };

@@ -20,7 +20,15 @@ describe('models.train progress data', () => {
     const off = ws.app.events.on('job.updated', (j: JobDto) => {
       if (j.kind === 'train' && j.data) data.push(j.data);
     });
-    const { jobId } = await ws.app.call('models.train', { datasetId: ws.datasetId, epochs: 2, batchSize: 64, width: 0.25, embeddingSize: 8, seed: 1, earlyStoppingPatience: 100 });
+    const { jobId } = await ws.app.call('models.train', {
+      datasetId: ws.datasetId,
+      epochs: 2,
+      batchSize: 64,
+      width: 0.25,
+      embeddingSize: 8,
+      seed: 1,
+      earlyStoppingPatience: 100,
+    });
     const job = await ws.app.jobs.wait(jobId);
     off();
     expect(job.status, job.error ?? '').toBe('done');
@@ -31,7 +39,20 @@ describe('models.train progress data', () => {
     const steps = data.filter((d) => d.kind === 'train.step');
     expect(steps.length).toBeGreaterThan(0);
     expect(steps[0]).toMatchObject({ kind: 'train.step', epochs: 2, epoch: 1 });
-    for (const s of steps) if (s.kind === 'train.step') expect(Object.keys(s).sort()).toEqual(['epoch', 'epochs', 'etaSeconds', 'kind', 'learningRate', 'loss', 'step', 'steps', 'valAuc', 'valAucEpoch']);
+    for (const s of steps)
+      if (s.kind === 'train.step')
+        expect(Object.keys(s).sort()).toEqual([
+          'epoch',
+          'epochs',
+          'etaSeconds',
+          'kind',
+          'learningRate',
+          'loss',
+          'step',
+          'steps',
+          'valAuc',
+          'valAucEpoch',
+        ]);
     // each step repeats the latest finished epoch's val AUC (none in the first epoch)
     const history = jobResult(job, 'train')!.history;
     for (const s of steps) {

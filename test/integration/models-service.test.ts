@@ -74,7 +74,10 @@ describe('ModelService', () => {
       b: Int32Array.from(testPairs, (p) => idx.get(p.image_b)!),
       label: Uint8Array.from(testPairs, (p) => p.label),
     });
-    const stored = app.models.scores.forModel(modelId, testPairs.map((p) => p.id));
+    const stored = app.models.scores.forModel(
+      modelId,
+      testPairs.map((p) => p.id),
+    );
     stored.forEach((s, i) => expect(s.score).toBeCloseTo(fresh.score[i], 6));
     loaded.dispose();
 
@@ -156,7 +159,9 @@ describe('ModelService', () => {
     const { datasetId } = seedToyDataset(app.db);
     await expect(app.call('models.train', { datasetId, pairSetId: 999 })).rejects.toThrow(/Pair set 999/);
     await expect(app.call('models.train', { datasetId, arch: 'pretrained' })).rejects.toThrow(/backbone/);
-    await expect(app.call('models.train', { datasetId, arch: 'pretrained', backbone: { dir: '/nonexistent/backbone' } })).rejects.toMatchObject({
+    await expect(
+      app.call('models.train', { datasetId, arch: 'pretrained', backbone: { dir: '/nonexistent/backbone' } }),
+    ).rejects.toMatchObject({
       code: 'invalid_argument',
       message: expect.stringMatching(/^args\.backbone\.dir: Backbone folder \/nonexistent\/backbone: no model\.json there/),
     });
@@ -164,7 +169,9 @@ describe('ModelService', () => {
     await expect(app.call('models.train', { datasetId, head: 'nope' as 'gap' })).rejects.toThrow(/head/);
     await expect(app.call('models.evaluate', { id: 5 })).rejects.toThrow(/does not exist/);
     // ImageNet mean/std preprocessing needs 3 channels; these images are grey (1 channel)
-    await expect(app.call('models.train', { datasetId, preprocess: 'caffe' })).rejects.toThrow(/args\.preprocess: .*"caffe".*\[8, 8, 1\] has 1 channel/);
+    await expect(app.call('models.train', { datasetId, preprocess: 'caffe' })).rejects.toThrow(
+      /args\.preprocess: .*"caffe".*\[8, 8, 1\] has 1 channel/,
+    );
     await expect(app.call('models.train', { datasetId, preprocess: 'rgb' as 'tf' })).rejects.toThrow(/preprocess/);
     expect(app.jobs.list()).toHaveLength(0);
   });
@@ -199,6 +206,8 @@ describe('ModelService', () => {
     expect(loaded.net.layers.map((l) => l.name)).toContain('preprocess');
     loaded.dispose();
     // a fine-tuned child keeps its parent's preprocessing; asking for another is refused
-    await expect(app.call('models.train', { datasetId, parentId: modelId, preprocess: 'none' })).rejects.toThrow(/differs from parent version/);
+    await expect(app.call('models.train', { datasetId, parentId: modelId, preprocess: 'none' })).rejects.toThrow(
+      /differs from parent version/,
+    );
   });
 });

@@ -25,7 +25,10 @@ describe('ensureDemoWorkspace', () => {
   it('imports the demo dataset and its pairs on first start, then does nothing', async () => {
     const app = openApp();
     // Two concurrent first starts share one run.
-    const [first, concurrent] = await Promise.all([ensureDemoWorkspace(app, { modelDir: null }), ensureDemoWorkspace(app, { modelDir: null })]);
+    const [first, concurrent] = await Promise.all([
+      ensureDemoWorkspace(app, { modelDir: null }),
+      ensureDemoWorkspace(app, { modelDir: null }),
+    ]);
     expect(concurrent).toEqual(first);
     expect(first.action).toBe('created');
     expect(first.datasetId).not.toBeNull();
@@ -37,12 +40,27 @@ describe('ensureDemoWorkspace', () => {
     const sets = app.pairs.listPairSets(first.datasetId!);
     expect(sets).toHaveLength(1);
     expect(sets[0]).toMatchObject({ id: first.pairSetId, seed: DEMO_SEED, source: 'generated' });
-    const page = await app.call('pairs.page', { datasetId: first.datasetId!, pairSetId: undefined, split: undefined, label: undefined, afterId: undefined, limit: 10 });
+    const page = await app.call('pairs.page', {
+      datasetId: first.datasetId!,
+      pairSetId: undefined,
+      split: undefined,
+      label: undefined,
+      afterId: undefined,
+      limit: 10,
+    });
     expect(page.rows).toHaveLength(10);
     expect(page.total).toBe(sets[0].pairCount);
 
     const second = await ensureDemoWorkspace(app);
-    expect(second).toEqual({ action: 'none', datasetId: first.datasetId, pairSetId: first.pairSetId, importJobId: null, pairsJobId: null, modelId: null, backgroundJobIds: [] });
+    expect(second).toEqual({
+      action: 'none',
+      datasetId: first.datasetId,
+      pairSetId: first.pairSetId,
+      importJobId: null,
+      pairsJobId: null,
+      modelId: null,
+      backgroundJobIds: [],
+    });
     expect(await app.call('datasets.list', {})).toHaveLength(1);
     expect(app.pairs.listPairSets(first.datasetId!)).toHaveLength(1);
   });
@@ -77,7 +95,15 @@ describe('ensureDemoWorkspace', () => {
     const app = openApp();
     app.db.prepare("INSERT INTO datasets (name, source_kind, source_path) VALUES ('mine', 'folder', '/x')").run();
     const result = await ensureDemoWorkspace(app);
-    expect(result).toEqual({ action: 'none', datasetId: null, pairSetId: null, importJobId: null, pairsJobId: null, modelId: null, backgroundJobIds: [] });
+    expect(result).toEqual({
+      action: 'none',
+      datasetId: null,
+      pairSetId: null,
+      importJobId: null,
+      pairsJobId: null,
+      modelId: null,
+      backgroundJobIds: [],
+    });
     expect((await app.call('datasets.list', {})).map((d) => d.name)).toEqual(['mine']);
   });
 

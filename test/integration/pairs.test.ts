@@ -31,11 +31,17 @@ interface SeedImage {
 }
 
 /** Inserts a dataset and its images (4 raw bytes each); returns the dataset id and image ids. */
-function seedDataset(app: SimLensApp, name: string, images: SeedImage[], hasOfficialTest = false): { datasetId: number; imageIds: number[] } {
+function seedDataset(
+  app: SimLensApp,
+  name: string,
+  images: SeedImage[],
+  hasOfficialTest = false,
+): { datasetId: number; imageIds: number[] } {
   const db = app.db;
   const datasetId = Number(
-    db.prepare("INSERT INTO datasets (name, source_kind, source_path, has_official_test) VALUES (?, 'folder', '/nowhere', ?)").run(name, hasOfficialTest ? 1 : 0)
-      .lastInsertRowid,
+    db
+      .prepare("INSERT INTO datasets (name, source_kind, source_path, has_official_test) VALUES (?, 'folder', '/nowhere', ?)")
+      .run(name, hasOfficialTest ? 1 : 0).lastInsertRowid,
   );
   const insert = db.prepare(
     "INSERT INTO images (dataset_id, sha256, source_path, class_label, official_split, width, height, channels, pixel_encoding, pixels) VALUES (?, ?, ?, ?, ?, 2, 2, 1, 'raw', ?)",
@@ -44,16 +50,32 @@ function seedDataset(app: SimLensApp, name: string, images: SeedImage[], hasOffi
   db.transaction(() => {
     images.forEach((img, i) => {
       const sha = createHash('sha256').update(`${name}-${i}`).digest('hex');
-      imageIds.push(Number(insert.run(datasetId, sha, `${img.classLabel ?? 'none'}/${i}.png`, img.classLabel, img.officialSplit ?? null, Buffer.from([i & 255, 1, 2, 3])).lastInsertRowid));
+      imageIds.push(
+        Number(
+          insert.run(
+            datasetId,
+            sha,
+            `${img.classLabel ?? 'none'}/${i}.png`,
+            img.classLabel,
+            img.officialSplit ?? null,
+            Buffer.from([i & 255, 1, 2, 3]),
+          ).lastInsertRowid,
+        ),
+      );
     });
   })();
   return { datasetId, imageIds };
 }
 
 const classes = (perClass: Record<string, number>, official?: (i: number) => 'train' | 'test'): SeedImage[] =>
-  Object.entries(perClass).flatMap(([classLabel, n]) => Array.from({ length: n }, (_, i) => ({ classLabel, officialSplit: official?.(i) ?? null })));
+  Object.entries(perClass).flatMap(([classLabel, n]) =>
+    Array.from({ length: n }, (_, i) => ({ classLabel, officialSplit: official?.(i) ?? null })),
+  );
 
-async function generate(app: SimLensApp, args: { datasetId: number; seed?: number; ratios?: [number, number, number]; pairsPerAnchor?: number }) {
+async function generate(
+  app: SimLensApp,
+  args: { datasetId: number; seed?: number; ratios?: [number, number, number]; pairsPerAnchor?: number },
+) {
   const { jobId } = await app.call('pairs.generate', { seed: undefined, ratios: undefined, pairsPerAnchor: undefined, ...args });
   const job = await app.jobs.wait(jobId);
   return job;
@@ -72,7 +94,11 @@ function pairsOf(app: SimLensApp, pairSetId: number) {
 describe('pairs.generate', () => {
   it('writes one pair set: images split once, pairs inside their split, balanced, with the counts in the job result', async () => {
     const app = openApp();
-    const { datasetId } = seedDataset(app, 'fashion', [...classes({ shirt: 40, shoe: 40, bag: 40 }), { classLabel: null }, { classLabel: null }]);
+    const { datasetId } = seedDataset(app, 'fashion', [
+      ...classes({ shirt: 40, shoe: 40, bag: 40 }),
+      { classLabel: null },
+      { classLabel: null },
+    ]);
     const job = await generate(app, { datasetId, seed: 7 });
     expect(job.status).toBe('done');
     expect(job.kind).toBe('pairs');
@@ -86,10 +112,12 @@ describe('pairs.generate', () => {
     expect(result.counts.val.images + result.counts.test.images).toBe(24);
 
     const splits = new Map(
-      (app.db.prepare('SELECT image_id, split FROM image_splits WHERE pair_set_id = ?').all(result.pairSetId) as { image_id: number; split: Split }[]).map((r) => [
-        r.image_id,
-        r.split,
-      ]),
+      (
+        app.db.prepare('SELECT image_id, split FROM image_splits WHERE pair_set_id = ?').all(result.pairSetId) as {
+          image_id: number;
+          split: Split;
+        }[]
+      ).map((r) => [r.image_id, r.split]),
     );
     expect(splits.size).toBe(120);
     const pairs = pairsOf(app, result.pairSetId);
@@ -107,7 +135,14 @@ describe('pairs.generate', () => {
     }
     const set = app.pairs.listPairSets(datasetId);
     expect(set).toHaveLength(1);
-    expect(set[0]).toMatchObject({ id: result.pairSetId, source: 'generated', seed: 7, ratios: [80, 10, 10], pairsPerAnchor: 1, pairCount: pairs.length });
+    expect(set[0]).toMatchObject({
+      id: result.pairSetId,
+      source: 'generated',
+      seed: 7,
+      ratios: [80, 10, 10],
+      pairsPerAnchor: 1,
+      pairCount: pairs.length,
+    });
   });
 
   it('no image appears in two splits, over several seeds', async () => {
@@ -144,7 +179,12 @@ describe('pairs.generate', () => {
 
   it('keeps an official test split: official test images are the test split, official train images split 90/10', async () => {
     const app = openApp();
-    const { datasetId, imageIds } = seedDataset(app, 'official', classes({ a: 60, b: 60 }, (i) => (i < 10 ? 'test' : 'train')), true);
+    const { datasetId, imageIds } = seedDataset(
+      app,
+      'official',
+      classes({ a: 60, b: 60 }, (i) => (i < 10 ? 'test' : 'train')),
+      true,
+    );
     const job = await generate(app, { datasetId, seed: 1 });
     const result = job.result as PairsJobResult;
     expect(result.protocol).toBe('official-test');
@@ -153,12 +193,17 @@ describe('pairs.generate', () => {
     expect(result.counts.train.images).toBe(90);
     expect(result.counts.val.images).toBe(10);
     const official = new Map(
-      (app.db.prepare('SELECT id, official_split FROM images WHERE dataset_id = ?').all(datasetId) as { id: number; official_split: string }[]).map((r) => [
-        r.id,
-        r.official_split,
-      ]),
+      (
+        app.db.prepare('SELECT id, official_split FROM images WHERE dataset_id = ?').all(datasetId) as {
+          id: number;
+          official_split: string;
+        }[]
+      ).map((r) => [r.id, r.official_split]),
     );
-    const splits = app.db.prepare('SELECT image_id, split FROM image_splits WHERE pair_set_id = ?').all(result.pairSetId) as { image_id: number; split: Split }[];
+    const splits = app.db.prepare('SELECT image_id, split FROM image_splits WHERE pair_set_id = ?').all(result.pairSetId) as {
+      image_id: number;
+      split: Split;
+    }[];
     expect(splits).toHaveLength(imageIds.length);
     for (const s of splits) expect(s.split === 'test').toBe(official.get(s.image_id) === 'test');
   });
@@ -168,7 +213,8 @@ describe('pairs.generate', () => {
     const empty = seedDataset(app, 'empty', []).datasetId;
     const unlabelled = seedDataset(app, 'unlabelled', [{ classLabel: null }, { classLabel: null }]).datasetId;
     const oneClass = seedDataset(app, 'one', classes({ only: 5 })).datasetId;
-    const call = (datasetId: number, extra: object = {}) => app.call('pairs.generate', { datasetId, seed: 1, ratios: undefined, pairsPerAnchor: undefined, ...extra });
+    const call = (datasetId: number, extra: object = {}) =>
+      app.call('pairs.generate', { datasetId, seed: 1, ratios: undefined, pairsPerAnchor: undefined, ...extra });
     await expect(call(empty)).rejects.toMatchObject({ code: 'invalid_argument', message: expect.stringMatching(/has no images/) });
     await expect(call(unlabelled)).rejects.toMatchObject({ code: 'invalid_argument', message: expect.stringMatching(/class label/) });
     await expect(call(oneClass)).rejects.toMatchObject({ code: 'invalid_argument', message: expect.stringMatching(/one class \(only\)/) });
@@ -279,16 +325,37 @@ describe('pairs.page', () => {
     // From the end back to the start: every pair once; the walk stops at the first pair.
     const pages = await walkBack(app, { datasetId }, end, 17);
     expect(pages.length).toBe(Math.ceil(ids.length / 17));
-    expect(pages.reverse().flat().map((r) => r.id)).toEqual(ids);
+    expect(
+      pages
+        .reverse()
+        .flat()
+        .map((r) => r.id),
+    ).toEqual(ids);
     // Nothing before the first pair; one pair before the second.
-    expect(await app.call('pairs.page', { datasetId, beforeId: ids[0], limit: 5 })).toEqual({ rows: [], total: all.length, nextAfterId: null, prevBeforeId: null });
+    expect(await app.call('pairs.page', { datasetId, beforeId: ids[0], limit: 5 })).toEqual({
+      rows: [],
+      total: all.length,
+      nextAfterId: null,
+      prevBeforeId: null,
+    });
     expect((await app.call('pairs.page', { datasetId, beforeId: ids[1], limit: 1 })).rows.map((r) => r.id)).toEqual([ids[0]]);
 
     // Under filters: the previous pair of each pair is the one before it in the filtered list.
-    for (const [split, label] of [['test', undefined], ['val', 1], [undefined, 0]] as const) {
-      const matching = all.filter((p) => (split === undefined || p.split === split) && (label === undefined || p.label === label)).map((p) => p.id);
+    for (const [split, label] of [
+      ['test', undefined],
+      ['val', 1],
+      [undefined, 0],
+    ] as const) {
+      const matching = all
+        .filter((p) => (split === undefined || p.split === split) && (label === undefined || p.label === label))
+        .map((p) => p.id);
       const back = await walkBack(app, { datasetId, split, label }, end, 7);
-      expect(back.reverse().flat().map((r) => r.id)).toEqual(matching);
+      expect(
+        back
+          .reverse()
+          .flat()
+          .map((r) => r.id),
+      ).toEqual(matching);
       for (let i = 1; i < matching.length; i += 5) {
         const prev = await app.call('pairs.page', { datasetId, split, label, beforeId: matching[i], limit: 1 });
         expect(prev.rows.map((r) => r.id)).toEqual([matching[i - 1]]);
@@ -296,7 +363,10 @@ describe('pairs.page', () => {
     }
 
     // One cursor only, checked at the boundary.
-    await expect(app.call('pairs.page', { datasetId, afterId: 1, beforeId: 10 })).rejects.toMatchObject({ code: 'invalid_argument', message: expect.stringMatching(/not both/) });
+    await expect(app.call('pairs.page', { datasetId, afterId: 1, beforeId: 10 })).rejects.toMatchObject({
+      code: 'invalid_argument',
+      message: expect.stringMatching(/not both/),
+    });
   });
 
   it('filters by split and label, and the filtered walks partition the set', async () => {
@@ -319,25 +389,62 @@ describe('pairs.page', () => {
     expect(positives.total).toBe(all.filter((p) => p.label === 1).length);
   });
 
-  it('defaults to the newest pair set, accepts an older one, and refuses another dataset\'s set', async () => {
+  it("defaults to the newest pair set, accepts an older one, and refuses another dataset's set", async () => {
     const { app, datasetId, result } = await withPairs(1);
     const newer = (await generate(app, { datasetId, seed: 4 })).result as PairsJobResult;
-    const first = await app.call('pairs.page', { datasetId, pairSetId: undefined, split: undefined, label: undefined, afterId: undefined, limit: 5 });
+    const first = await app.call('pairs.page', {
+      datasetId,
+      pairSetId: undefined,
+      split: undefined,
+      label: undefined,
+      afterId: undefined,
+      limit: 5,
+    });
     expect(first.rows[0].pairSetId).toBe(newer.pairSetId);
     expect(first.rows).toHaveLength(5);
-    const older = await app.call('pairs.page', { datasetId, pairSetId: result.pairSetId, split: undefined, label: undefined, afterId: undefined, limit: 5 });
+    const older = await app.call('pairs.page', {
+      datasetId,
+      pairSetId: result.pairSetId,
+      split: undefined,
+      label: undefined,
+      afterId: undefined,
+      limit: 5,
+    });
     expect(older.rows[0].pairSetId).toBe(result.pairSetId);
     const other = seedDataset(app, 'other', classes({ x: 3 })).datasetId;
     await expect(
-      app.call('pairs.page', { datasetId: other, pairSetId: result.pairSetId, split: undefined, label: undefined, afterId: undefined, limit: undefined }),
+      app.call('pairs.page', {
+        datasetId: other,
+        pairSetId: result.pairSetId,
+        split: undefined,
+        label: undefined,
+        afterId: undefined,
+        limit: undefined,
+      }),
     ).rejects.toMatchObject({ code: 'not_found' });
-    expect(await app.call('pairs.page', { datasetId: other, pairSetId: undefined, split: undefined, label: undefined, afterId: undefined, limit: undefined })).toEqual({
+    expect(
+      await app.call('pairs.page', {
+        datasetId: other,
+        pairSetId: undefined,
+        split: undefined,
+        label: undefined,
+        afterId: undefined,
+        limit: undefined,
+      }),
+    ).toEqual({
       rows: [],
       total: 0,
       nextAfterId: null,
     });
     await expect(
-      app.call('pairs.page', { datasetId: 12345, pairSetId: undefined, split: undefined, label: undefined, afterId: undefined, limit: undefined }),
+      app.call('pairs.page', {
+        datasetId: 12345,
+        pairSetId: undefined,
+        split: undefined,
+        label: undefined,
+        afterId: undefined,
+        limit: undefined,
+      }),
     ).rejects.toMatchObject({ code: 'not_found' });
   });
 
@@ -352,7 +459,11 @@ describe('pairs.page', () => {
       return { imageA: a, imageB: b, label: (i % 2) as 0 | 1, split: splits.get(a)! };
     });
     // An older set in front, so the newest set's ids do not start at 1.
-    repo.insertPairSet({ datasetId, source: 'generated', seed: 1, ratios: [80, 10, 10], pairsPerAnchor: 1 }, new Map(), pairs.slice(0, 1000));
+    repo.insertPairSet(
+      { datasetId, source: 'generated', seed: 1, ratios: [80, 10, 10], pairsPerAnchor: 1 },
+      new Map(),
+      pairs.slice(0, 1000),
+    );
     const pairSetId = repo.insertPairSet({ datasetId, source: 'csv', seed: null, ratios: null, pairsPerAnchor: null }, new Map(), pairs);
     app.db.exec('ANALYZE');
 
@@ -367,13 +478,22 @@ describe('pairs.page', () => {
       expect(text, text).toMatch(/SEARCH a USING INTEGER PRIMARY KEY/);
       // Backwards (the page before a cursor): the same index, read from the cursor down, still no sort.
       const back = PairsRepo.pageSql({ pairSetId, ...f }, 'backward');
-      const backText = (app.db.prepare(`EXPLAIN QUERY PLAN ${back.sql}`).all(...back.params, 50_000, 100) as { detail: string }[]).map((r) => r.detail).join(' | ');
+      const backText = (app.db.prepare(`EXPLAIN QUERY PLAN ${back.sql}`).all(...back.params, 50_000, 100) as { detail: string }[])
+        .map((r) => r.detail)
+        .join(' | ');
       expect(backText, backText).toMatch(/SEARCH p USING (COVERING )?INDEX pairs_by_set\w* \(pair_set_id=\?.* AND (row)?id<\?\)/);
       expect(backText, backText).not.toMatch(/SCAN p\b/);
       expect(backText, backText).not.toMatch(/TEMP B-TREE/);
       expect(backText, backText).toMatch(/SEARCH a USING INTEGER PRIMARY KEY/);
-      const countPlan = (app.db.prepare(`EXPLAIN QUERY PLAN SELECT count(*) FROM pairs p WHERE p.pair_set_id = ?${f.split ? ' AND p.split = ?' : ''}${f.label !== undefined ? ' AND p.label = ?' : ''}`)
-        .all(...params) as { detail: string }[]).map((r) => r.detail).join(' | ');
+      const countPlan = (
+        app.db
+          .prepare(
+            `EXPLAIN QUERY PLAN SELECT count(*) FROM pairs p WHERE p.pair_set_id = ?${f.split ? ' AND p.split = ?' : ''}${f.label !== undefined ? ' AND p.label = ?' : ''}`,
+          )
+          .all(...params) as { detail: string }[]
+      )
+        .map((r) => r.detail)
+        .join(' | ');
       expect(countPlan, countPlan).toMatch(/SEARCH p USING COVERING INDEX/);
     }
 
@@ -383,9 +503,13 @@ describe('pairs.page', () => {
     expect(mid.rows.every((r) => r.id > 60_000 && r.split === 'val' && r.label === 1)).toBe(true);
     expect(mid.total).toBe(pairs.filter((p) => p.split === 'val' && p.label === 1).length);
     // The page before a cursor in the middle: the nearest matching pairs below it, in id order.
-    const nearest = (app.db
-      .prepare("SELECT id FROM pairs WHERE pair_set_id = ? AND split = 'val' AND label = 1 AND id < 60000 ORDER BY id DESC LIMIT 3")
-      .all(pairSetId) as { id: number }[]).map((r) => r.id).reverse();
+    const nearest = (
+      app.db
+        .prepare("SELECT id FROM pairs WHERE pair_set_id = ? AND split = 'val' AND label = 1 AND id < 60000 ORDER BY id DESC LIMIT 3")
+        .all(pairSetId) as { id: number }[]
+    )
+      .map((r) => r.id)
+      .reverse();
     const prev = await app.call('pairs.page', { datasetId, pairSetId, split: 'val', label: 1, beforeId: 60_000, limit: 3 });
     expect(prev.rows.map((r) => r.id)).toEqual(nearest);
     expect(prev.rows.every((r) => r.split === 'val' && r.label === 1)).toBe(true);

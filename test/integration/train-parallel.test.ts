@@ -17,7 +17,14 @@ import { toyTrainData } from '../unit/engine-toy';
 import type { EnginePool, EngineTasks } from '../../src/main/engine/tasks';
 
 const MODEL = defaultModelConfig({ inputShape: [8, 8, 1], width: 0.25, embeddingSize: 8, seed: 3 });
-const CONFIG: Partial<TrainConfig> = { epochs: 2, batchSize: 16, learningRate: 3e-3, seed: 5, earlyStoppingPatience: 0, maxStepsPerEpoch: 3 };
+const CONFIG: Partial<TrainConfig> = {
+  epochs: 2,
+  batchSize: 16,
+  learningRate: 3e-3,
+  seed: 5,
+  earlyStoppingPatience: 0,
+  maxStepsPerEpoch: 3,
+};
 let pool: WorkerPool<EngineTasks>;
 
 const workerTensors = async () => (await pool.broadcast('engine.info')).map((i) => i.memory.numTensors);
@@ -40,7 +47,12 @@ describe('batch shares', () => {
     ]);
     expect(anchorShares(1, 2)).toEqual([[0, 1]]);
     // 3 anchors (values 0..2), positives 10.., negatives 20..; one value per "image"
-    const batch: StepBatch = { images: Float32Array.from([0, 1, 2, 10, 11, 12, 20, 21, 22]), count: 9, anchors: 3, labels: Float32Array.from([1, 1, 1, 0, 0, 0]) };
+    const batch: StepBatch = {
+      images: Float32Array.from([0, 1, 2, 10, 11, 12, 20, 21, 22]),
+      count: 9,
+      anchors: 3,
+      labels: Float32Array.from([1, 1, 1, 0, 0, 0]),
+    };
     const share = sliceShare(batch, 1, 1, 3);
     expect(Array.from(share.images)).toEqual([1, 2, 11, 12, 21, 22]);
     expect(Array.from(share.labels)).toEqual([1, 1, 0, 0]);
@@ -89,7 +101,9 @@ describe('data-parallel training over 2 workers', () => {
 
   it('keeps the replicas of a BatchNorm model identical (moving statistics averaged each step)', async () => {
     const model = defaultModelConfig({ arch: 'resnet18', inputShape: [8, 8, 1], width: 0.125, embeddingSize: 8, headUnits: 16, seed: 1 });
-    const { training, after } = await trainDataParallel(pool, { model }, toyTrainData(), { ...CONFIG, epochs: 1 }, {}, (runner) => replicaChecksums(pool, runner.runId));
+    const { training, after } = await trainDataParallel(pool, { model }, toyTrainData(), { ...CONFIG, epochs: 1 }, {}, (runner) =>
+      replicaChecksums(pool, runner.runId),
+    );
     expect(Number.isFinite(training.history[0].loss)).toBe(true);
     expect(new Set(after).size).toBe(1);
   });
@@ -99,7 +113,16 @@ describe('data-parallel training over 2 workers', () => {
     const input = tf.input({ shape: [8, 8, 1], name: 'image' });
     let x = input as tf.SymbolicTensor;
     for (const b of [1, 2]) {
-      x = tf.layers.conv2d({ name: `b${b}_conv`, filters: 4, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: tf.initializers.heNormal({ seed: b }) }).apply(x) as tf.SymbolicTensor;
+      x = tf.layers
+        .conv2d({
+          name: `b${b}_conv`,
+          filters: 4,
+          kernelSize: 3,
+          padding: 'same',
+          useBias: false,
+          kernelInitializer: tf.initializers.heNormal({ seed: b }),
+        })
+        .apply(x) as tf.SymbolicTensor;
       x = tf.layers.batchNormalization({ name: `b${b}_bn`, momentum: 0.5 }).apply(x) as tf.SymbolicTensor;
       x = tf.layers.activation({ name: `b${b}_relu`, activation: 'relu' }).apply(x) as tf.SymbolicTensor;
     }
@@ -112,11 +135,28 @@ describe('data-parallel training over 2 workers', () => {
     const dir = mkdtempSync(join(tmpdir(), 'simlens-dp-frozen-'));
     try {
       await saveLayersModel(backbone, join(dir, 'backbone'));
-      const original = (name: string) => backbone.getLayer(name).getWeights().map((w) => Array.from(w.dataSync()));
-      const model = defaultModelConfig({ arch: 'pretrained', inputShape: [8, 8, 1], embeddingSize: 8, headUnits: 16, seed: 1, backbone: { dir: join(dir, 'backbone'), cutLayer: 'b2_relu', frozenBlocks: 1 } });
-      await trainDataParallel(pool, { model }, toyTrainData(), { ...CONFIG, epochs: 1 }, {}, (runner) => runner.save(join(dir, 'trained'), {}));
+      const original = (name: string) =>
+        backbone
+          .getLayer(name)
+          .getWeights()
+          .map((w) => Array.from(w.dataSync()));
+      const model = defaultModelConfig({
+        arch: 'pretrained',
+        inputShape: [8, 8, 1],
+        embeddingSize: 8,
+        headUnits: 16,
+        seed: 1,
+        backbone: { dir: join(dir, 'backbone'), cutLayer: 'b2_relu', frozenBlocks: 1 },
+      });
+      await trainDataParallel(pool, { model }, toyTrainData(), { ...CONFIG, epochs: 1 }, {}, (runner) =>
+        runner.save(join(dir, 'trained'), {}),
+      );
       const trained = await loadSiamese(join(dir, 'trained'));
-      const now = (name: string) => trained.net.getLayer(name).getWeights().map((w) => Array.from(w.dataSync()));
+      const now = (name: string) =>
+        trained.net
+          .getLayer(name)
+          .getWeights()
+          .map((w) => Array.from(w.dataSync()));
       expect(now('b1_conv')).toEqual(original('b1_conv'));
       expect(now('b1_bn')).toEqual(original('b1_bn')); // gamma, beta AND moving mean/variance
       expect(now('b2_bn')[2]).not.toEqual(original('b2_bn')[2]); // the trained block's moving mean moved
@@ -130,7 +170,8 @@ describe('data-parallel training over 2 workers', () => {
 
   it('is deterministic for a seed and worker count', async () => {
     const d = toyTrainData();
-    const run = async () => (await trainDataParallel(pool, { model: MODEL }, d, { ...CONFIG, epochs: 1 })).training.history.map((e) => [e.loss, e.valAuc]);
+    const run = async () =>
+      (await trainDataParallel(pool, { model: MODEL }, d, { ...CONFIG, epochs: 1 })).training.history.map((e) => [e.loss, e.valAuc]);
     expect(await run()).toEqual(await run());
   });
 

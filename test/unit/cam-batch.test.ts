@@ -17,8 +17,14 @@ const pixels = Array.from({ length: 2 * N }, () => Float32Array.from({ length: S
 const source: PairSource = {
   count: N,
   load: (start, end) => ({
-    x1: tf.tensor4d(pixels.slice(start, end).flatMap((p) => Array.from(p)), [end - start, S, S, 1]),
-    x2: tf.tensor4d(pixels.slice(N + start, N + end).flatMap((p) => Array.from(p)), [end - start, S, S, 1]),
+    x1: tf.tensor4d(
+      pixels.slice(start, end).flatMap((p) => Array.from(p)),
+      [end - start, S, S, 1],
+    ),
+    x2: tf.tensor4d(
+      pixels.slice(N + start, N + end).flatMap((p) => Array.from(p)),
+      [end - start, S, S, 1],
+    ),
   }),
 };
 
@@ -31,7 +37,11 @@ describe('explainMany', () => {
     const before = tf.memory().numTensors;
     const got: [number, PairExplanation][] = [];
     const progress: number[] = [];
-    const res = await explainMany(model, source, 'hirescam', { pairsPerBatch: 3, onResult: (i, e) => void got.push([i, e]), onProgress: (f) => progress.push(f) });
+    const res = await explainMany(model, source, 'hirescam', {
+      pairsPerBatch: 3,
+      onResult: (i, e) => void got.push([i, e]),
+      onProgress: (f) => progress.push(f),
+    });
     expect(res.explained).toBe(N);
     expect(got.map(([i]) => i)).toEqual([0, 1, 2, 3, 4, 5, 6]);
     expect(progress).toEqual([3 / 7, 6 / 7, 1]);

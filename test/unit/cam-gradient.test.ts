@@ -191,7 +191,10 @@ describe('pair Grad-CAM on an analytic model', () => {
     const res = await gradCamPair(model, t1, t2, { keepRaw: true });
     const ref = refPair(PARAMS, x1, x2);
     expect(res.score).toBeCloseTo(ref.s, 6);
-    for (const [i, a, g] of [[0, ref.a1, ref.g1], [1, ref.a2, ref.g2]] as const) {
+    for (const [i, a, g] of [
+      [0, ref.a1, ref.g1],
+      [1, ref.a2, ref.g2],
+    ] as const) {
       const [rf, rc] = refRaw('gradcam', a, g, K);
       const im = res.images[i];
       expect([im.h, im.w]).toEqual([H, W]);
@@ -232,7 +235,10 @@ describe('pair Grad-CAM on an analytic model', () => {
     for (const m of GRADIENT_CAM_METHODS) {
       const [p, q] = [ab[m][0], ba[m][0]];
       expect(q.score).toBeCloseTo(p.score, 6);
-      for (const [i, j] of [[0, 1], [1, 0]] as const) {
+      for (const [i, j] of [
+        [0, 1],
+        [1, 0],
+      ] as const) {
         expectClose(q.images[j].raw!.factual, p.images[i].raw!.factual, 1e-7);
         expectClose(q.images[j].counterfactual!, p.images[i].counterfactual!, 1e-6);
       }
@@ -281,7 +287,10 @@ describe('pair Grad-CAM on an analytic model', () => {
     const res = await gradientCams(model, t1, t2, ['gradcampp', 'xgradcam', 'hirescam', 'layercam'], { keepRaw: true });
     const ref = refPair(PARAMS, x1, x2);
     for (const m of ['gradcampp', 'xgradcam', 'hirescam', 'layercam'] as const) {
-      for (const [i, a, g] of [[0, ref.a1, ref.g1], [1, ref.a2, ref.g2]] as const) {
+      for (const [i, a, g] of [
+        [0, ref.a1, ref.g1],
+        [1, ref.a2, ref.g2],
+      ] as const) {
         const [rf, rc] = refRaw(m, a, g, K);
         const im = res[m][0].images[i];
         const tol = 1e-6 * Math.max(1, maxAbs(rf), maxAbs(rc));
@@ -352,21 +361,29 @@ describe('ds/dA against central finite differences (float32)', () => {
         const dir = Float32Array.from({ length: n }, () => rng.next() * 2 - 1);
         const plus = (which === 0 ? grads.a1 : grads.a2).map((v, i) => v + h * dir[i]);
         const minus = (which === 0 ? grads.a1 : grads.a2).map((v, i) => v - h * dir[i]);
-        const fd = which === 0 ? (scoreAt(plus, grads.a2) - scoreAt(minus, grads.a2)) / (2 * h) : (scoreAt(grads.a1, plus) - scoreAt(grads.a1, minus)) / (2 * h);
+        const fd =
+          which === 0
+            ? (scoreAt(plus, grads.a2) - scoreAt(minus, grads.a2)) / (2 * h)
+            : (scoreAt(grads.a1, plus) - scoreAt(grads.a1, minus)) / (2 * h);
         const analytic = g.reduce((acc, gi, i) => acc + gi * dir[i], 0);
         // float32 round-off in s (~1e-7) / h plus O(h^2) truncation: 1e-4 absolute + 1% relative
         expect(Math.abs(fd - analytic)).toBeLessThanOrEqual(1e-4 + 1e-2 * Math.abs(analytic));
         checked++;
       }
       // (b) the 5 largest single entries
-      const idx = Array.from(g.keys()).sort((i, j) => Math.abs(g[j]) - Math.abs(g[i])).slice(0, 5);
+      const idx = Array.from(g.keys())
+        .sort((i, j) => Math.abs(g[j]) - Math.abs(g[i]))
+        .slice(0, 5);
       for (const i of idx) {
         const base = which === 0 ? grads.a1 : grads.a2;
         const plus = base.slice();
         const minus = base.slice();
         plus[i] += h;
         minus[i] -= h;
-        const fd = which === 0 ? (scoreAt(plus, grads.a2) - scoreAt(minus, grads.a2)) / (2 * h) : (scoreAt(grads.a1, plus) - scoreAt(grads.a1, minus)) / (2 * h);
+        const fd =
+          which === 0
+            ? (scoreAt(plus, grads.a2) - scoreAt(minus, grads.a2)) / (2 * h)
+            : (scoreAt(grads.a1, plus) - scoreAt(grads.a1, minus)) / (2 * h);
         expect(Math.abs(fd - g[i])).toBeLessThanOrEqual(2e-5 + 2e-2 * Math.abs(g[i]));
         checked++;
       }

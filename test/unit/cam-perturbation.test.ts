@@ -3,7 +3,16 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { quadrantModel, tinyCnnModel } from '../../src/main/engine/explain/cam/analytic-models';
-import { CAM_METHODS, GRADIENT_CAM_METHODS, decodeMap, encodeMap, explainPair, gradientCams, summariseExplanation, type ExplainOptions } from '../../src/main/engine/explain/cam';
+import {
+  CAM_METHODS,
+  GRADIENT_CAM_METHODS,
+  decodeMap,
+  encodeMap,
+  explainPair,
+  gradientCams,
+  summariseExplanation,
+  type ExplainOptions,
+} from '../../src/main/engine/explain/cam';
 import { energyPointingGame } from '../../src/main/engine/explain/metrics';
 import { createRng } from '../../src/main/pairs/rng';
 
@@ -14,9 +23,16 @@ beforeAll(async () => {
 const S = 16;
 function image(seed: number): tf.Tensor4D {
   const rng = createRng(seed, 1);
-  return tf.tensor4d(Float32Array.from({ length: S * S }, () => 0.2 + 0.8 * rng.next()), [1, S, S, 1]);
+  return tf.tensor4d(
+    Float32Array.from({ length: S * S }, () => 0.2 + 0.8 * rng.next()),
+    [1, S, S, 1],
+  );
 }
-const q0Dilated = { data: Float32Array.from({ length: S * S }, (_, i) => (Math.floor(i / S) < S / 2 + 2 && i % S < S / 2 + 2 ? 1 : 0)), h: S, w: S };
+const q0Dilated = {
+  data: Float32Array.from({ length: S * S }, (_, i) => (Math.floor(i / S) < S / 2 + 2 && i % S < S / 2 + 2 ? 1 : 0)),
+  h: S,
+  w: S,
+};
 const q0 = { data: Float32Array.from({ length: S * S }, (_, i) => (Math.floor(i / S) < S / 2 && i % S < S / 2 ? 1 : 0)), h: S, w: S };
 
 describe('perturbation methods find the region the score depends on', () => {
@@ -42,7 +58,8 @@ describe('perturbation methods find the region the score depends on', () => {
     for (const im of res.images) {
       expect([im.h, im.w]).toEqual([S, S]);
       expect(energyPointingGame({ data: im.factual, h: S, w: S }, q0)!).toBeGreaterThan(0.9);
-      for (let u = 0; u < S; u++) for (let v = 0; v < S; v++) if (u >= S / 2 + patch - 1 || v >= S / 2 + patch - 1) expect(im.factual[u * S + v]).toBe(0);
+      for (let u = 0; u < S; u++)
+        for (let v = 0; v < S; v++) if (u >= S / 2 + patch - 1 || v >= S / 2 + patch - 1) expect(im.factual[u * S + v]).toBe(0);
       // occluding never raises a dot-product score of non-negative embeddings
       expect(im.noEvidence.counterfactual).toBe(true);
     }

@@ -18,7 +18,10 @@ beforeAll(async () => {
 const S = 12;
 function image(seed: number, c = 1): tf.Tensor4D {
   const rng = createRng(seed, 5);
-  return tf.tensor4d(Float32Array.from({ length: S * S * c }, () => 0.1 + 0.9 * rng.next()), [1, S, S, c]);
+  return tf.tensor4d(
+    Float32Array.from({ length: S * S * c }, () => 0.1 + 0.9 * rng.next()),
+    [1, S, S, c],
+  );
 }
 
 const maps = (e: PairExplanation) => e.images.flatMap((im) => [im.factual, im.counterfactual!, im.raw!.factual]);
@@ -71,10 +74,20 @@ describe('Score-CAM with a channel cap', () => {
     const C = 3;
     const K = 24;
     const rng = createRng(11, 2);
-    const filters = Array.from({ length: C }, (_, c) => Array.from({ length: K }, (_, k) => (k < C ? (k === c ? 1 : 0) : 0.02 * rng.next())));
+    const filters = Array.from({ length: C }, (_, c) =>
+      Array.from({ length: K }, (_, k) => (k < C ? (k === c ? 1 : 0) : 0.02 * rng.next())),
+    );
     const bias = Array.from({ length: K }, (_, k) => (k < C ? 0.01 : 0.0002));
-    const dense = Array.from({ length: K }, (_, k) => Array.from({ length: 4 }, (_, d) => (k % C === d % C ? 1 : 0.3) * (0.5 + rng.next())));
-    const model = pointwiseRegionModel({ filters, bias, region: { top: 0, left: 0, height: 6, width: 6 }, dense, score: { kind: 'exp', tau: 2 } });
+    const dense = Array.from({ length: K }, (_, k) =>
+      Array.from({ length: 4 }, (_, d) => (k % C === d % C ? 1 : 0.3) * (0.5 + rng.next())),
+    );
+    const model = pointwiseRegionModel({
+      filters,
+      bias,
+      region: { top: 0, left: 0, height: 6, width: 6 },
+      dense,
+      score: { kind: 'exp', tau: 2 },
+    });
     const [x1, x2] = [image(3, C), image(4, C)];
     const full = await explainPair(model, x1, x2, 'scorecam', { keepRaw: true, maxChannels: Infinity });
     await explainPair(model, x1, x2, 'scorecam', { keepRaw: true, maxChannels: 3 }); // warm-up (kernels)

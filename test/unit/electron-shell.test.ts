@@ -59,7 +59,10 @@ vi.mock('electron', () => {
     getAppPath: () => '/nonexistent-app-path',
     quit: () => void state.quit++,
   };
-  const ipcMain = { handle: (channel: string, h: Fn) => (state.ipcChannels.add(channel), state.ipcHandlers.set(channel, h)), removeHandler: (channel: string) => state.ipcChannels.delete(channel) };
+  const ipcMain = {
+    handle: (channel: string, h: Fn) => (state.ipcChannels.add(channel), state.ipcHandlers.set(channel, h)),
+    removeHandler: (channel: string) => state.ipcChannels.delete(channel),
+  };
   const protocol = {
     registerSchemesAsPrivileged: (schemes: unknown[]) => state.privileged.push(...schemes),
     handle: (_scheme: string, handler: (req: Request) => Response) => (state.protocolHandler = handler),
@@ -100,14 +103,22 @@ describe('Electron entry', () => {
     expect(String(prefs.preload)).toMatch(/preload[\\/]index\.js$/);
     expect(state.windows[0].url).toBe('simlens://app/index.html');
     expect(state.sandboxEnabled).toBe(true);
-    expect(state.privileged).toEqual([expect.objectContaining({ scheme: 'simlens', privileges: expect.objectContaining({ standard: true, secure: true }) })]);
+    expect(state.privileged).toEqual([
+      expect.objectContaining({ scheme: 'simlens', privileges: expect.objectContaining({ standard: true, secure: true }) }),
+    ]);
   });
 
   it('binds one IPC handler per contract method, answering the app page only', async () => {
     expect([...state.ipcChannels].sort()).toEqual(METHOD_NAMES.map((n) => `simlens:${n}`).sort());
     const info = state.ipcHandlers.get('simlens:app.info')!;
-    await expect(info({ senderFrame: { url: 'simlens://app/index.html' } }, {})).resolves.toMatchObject({ ok: true, value: { shell: 'electron' } });
-    await expect(info({ senderFrame: { url: 'https://evil.example/' } }, {})).resolves.toMatchObject({ ok: false, error: { code: 'unauthorized' } });
+    await expect(info({ senderFrame: { url: 'simlens://app/index.html' } }, {})).resolves.toMatchObject({
+      ok: true,
+      value: { shell: 'electron' },
+    });
+    await expect(info({ senderFrame: { url: 'https://evil.example/' } }, {})).resolves.toMatchObject({
+      ok: false,
+      error: { code: 'unauthorized' },
+    });
   });
 
   it('serves the renderer with the CSP and refuses paths outside it', async () => {

@@ -15,7 +15,14 @@ describe('initBackend', () => {
     expect(info.name).toBe('wasm');
     expect(tf.getBackend()).toBe('wasm');
     expect(info.wasm).toMatchObject({ simd: true, threads: 1 });
-    expect(info.wasm!.kernels).toEqual(expect.arrayContaining(['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput']));
+    expect(info.wasm!.kernels).toEqual(
+      expect.arrayContaining([
+        'Conv2DBackpropFilter',
+        'Conv2DBackpropInput',
+        'DepthwiseConv2dNativeBackpropFilter',
+        'DepthwiseConv2dNativeBackpropInput',
+      ]),
+    );
     expect(info.notes.join('\n')).toMatch(/@tensorflow\/tfjs-node-gpu not installed: Cannot find module '@tensorflow\/tfjs-node-gpu'/);
     expect(info.notes.join('\n')).toMatch(/@tensorflow\/tfjs-node not installed: Cannot find module '@tensorflow\/tfjs-node'/);
     expect(info.parallelizeWithWorkers).toBe(true);
@@ -30,11 +37,15 @@ describe('initBackend', () => {
     expect(info.name).toBe('cpu');
     expect(tf.getBackend()).toBe('cpu');
     expect(info.notes[0]).toMatch(/forced to 'cpu' by SIMLENS_BACKEND/);
-    await expect(initBackend({ env: { SIMLENS_BACKEND: 'webgpu' } })).rejects.toThrow(/SIMLENS_BACKEND=webgpu is not one of tensorflow, wasm, cpu/);
+    await expect(initBackend({ env: { SIMLENS_BACKEND: 'webgpu' } })).rejects.toThrow(
+      /SIMLENS_BACKEND=webgpu is not one of tensorflow, wasm, cpu/,
+    );
   });
 
   it('forcing tensorflow without tfjs-node fails with the reasons', async () => {
-    await expect(initBackend({ force: 'tensorflow' })).rejects.toThrow(/No TensorFlow.js backend could be initialised: .*tfjs-node-gpu not installed.*tfjs-node not installed/);
+    await expect(initBackend({ force: 'tensorflow' })).rejects.toThrow(
+      /No TensorFlow.js backend could be initialised: .*tfjs-node-gpu not installed.*tfjs-node not installed/,
+    );
   });
 
   it('the real loader requires the package by name', () => {

@@ -21,7 +21,9 @@ describe('decodeImage', () => {
   });
 
   it("'png' bytes decode; grey is replicated to 3 channels; resizing keeps a flat image flat", async () => {
-    const png = await sharp(Buffer.alloc(16, 200), { raw: { width: 4, height: 4, channels: 1 } }).png().toBuffer();
+    const png = await sharp(Buffer.alloc(16, 200), { raw: { width: 4, height: 4, channels: 1 } })
+      .png()
+      .toBuffer();
     const out = await decodeImage({ width: 4, height: 4, channels: 1, pixel_encoding: 'png', pixels: png }, [2, 2, 3]);
     expect(out).toHaveLength(12);
     for (const v of out) expect(v).toBeCloseTo(200 / 255, 2);
@@ -50,7 +52,9 @@ describe('model folders (file IOHandler)', () => {
   it('writes several shards when asked and reads them back into identical weights', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'simlens-io-'));
     dirs.push(dir);
-    const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [30], units: 40, kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) })] });
+    const model = tf.sequential({
+      layers: [tf.layers.dense({ inputShape: [30], units: 40, kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) })],
+    });
     await model.save(fileSaveHandler(dir, 1000));
     const files = readdirSync(dir).sort();
     expect(files.filter((f) => f.endsWith('.bin')).length).toBe(Math.ceil(((30 * 40 + 40) * 4) / 1000));

@@ -31,15 +31,29 @@ function gradsOf(model: tf.LayersModel, xShape: number[], weights: Float32Array[
   const initTensors = init.map((w, i) => tf.tensor(w, model.getWeights()[i].shape));
   model.setWeights(initTensors);
   tf.dispose(initTensors);
-  const x0 = tf.tensor(rand(xShape.reduce((a, b) => a * b, 1), 1), xShape);
+  const x0 = tf.tensor(
+    rand(
+      xShape.reduce((a, b) => a * b, 1),
+      1,
+    ),
+    xShape,
+  );
   const x = tf.variable(x0, true, `probe_x_${tf.getBackend()}_${Date.now()}`);
   x0.dispose();
   const outShape = (model.outputs[0].shape as number[]).map((d) => (d === null ? xShape[0] : d));
-  const r = tf.tensor(rand(outShape.reduce((a, b) => a * b, 1), 2), outShape);
+  const r = tf.tensor(
+    rand(
+      outShape.reduce((a, b) => a * b, 1),
+      2,
+    ),
+    outShape,
+  );
   const vars = [x, ...model.trainableWeights.map((w) => w.read() as tf.Variable)];
   const { grads, value } = tf.variableGrads(() => tf.sum(tf.mul(model.apply(x, { training: true }) as tf.Tensor, r)) as tf.Scalar, vars);
   const dw = new Map<string, Float32Array>();
-  model.trainableWeights.forEach((w, i) => dw.set(`${i}:${w.name.split('/').slice(-1)[0].replace(/_\d+$/, '')}`, grads[vars[i + 1].name].dataSync() as Float32Array));
+  model.trainableWeights.forEach((w, i) =>
+    dw.set(`${i}:${w.name.split('/').slice(-1)[0].replace(/_\d+$/, '')}`, grads[vars[i + 1].name].dataSync() as Float32Array),
+  );
   const g: Grads = { dx: grads[x.name].dataSync() as Float32Array, dw };
   tf.dispose([x, r, value, ...Object.values(grads)]);
   return { g, weights: init };
@@ -93,12 +107,24 @@ beforeAll(async () => {
 describe('training gradients on wasm match cpu, per layer type', () => {
   const s = [4, 9, 9, 3];
   const cases: Array<[string, number[], (x: tf.SymbolicTensor) => tf.SymbolicTensor]> = [
-    ['Conv2D 3x3 same + bias + relu', s, (x) => ap(tf.layers.conv2d({ filters: 8, kernelSize: 3, padding: 'same', activation: 'relu' }), x)],
+    [
+      'Conv2D 3x3 same + bias + relu',
+      s,
+      (x) => ap(tf.layers.conv2d({ filters: 8, kernelSize: 3, padding: 'same', activation: 'relu' }), x),
+    ],
     ['Conv2D 3x3 stride 2 valid, no bias', s, (x) => ap(tf.layers.conv2d({ filters: 8, kernelSize: 3, strides: 2, useBias: false }), x)],
     ['Conv2D 1x1 stride 2 (projection shortcut)', [4, 8, 8, 8], (x) => ap(tf.layers.conv2d({ filters: 4, kernelSize: 1, strides: 2 }), x)],
-    ['Conv2D 7x7 stride 2 same (ResNet stem)', [2, 16, 16, 3], (x) => ap(tf.layers.conv2d({ filters: 8, kernelSize: 7, strides: 2, padding: 'same' }), x)],
+    [
+      'Conv2D 7x7 stride 2 same (ResNet stem)',
+      [2, 16, 16, 3],
+      (x) => ap(tf.layers.conv2d({ filters: 8, kernelSize: 7, strides: 2, padding: 'same' }), x),
+    ],
     ['DepthwiseConv2D 3x3 stride 1 same', s, (x) => ap(tf.layers.depthwiseConv2d({ kernelSize: 3, padding: 'same', useBias: false }), x)],
-    ['DepthwiseConv2D 3x3 stride 2 same', [4, 8, 8, 8], (x) => ap(tf.layers.depthwiseConv2d({ kernelSize: 3, strides: 2, padding: 'same' }), x)],
+    [
+      'DepthwiseConv2D 3x3 stride 2 same',
+      [4, 8, 8, 8],
+      (x) => ap(tf.layers.depthwiseConv2d({ kernelSize: 3, strides: 2, padding: 'same' }), x),
+    ],
     ['DepthwiseConv2D multiplier 2', s, (x) => ap(tf.layers.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2 }), x)],
     ['MaxPooling2D 2x2', [4, 8, 8, 3], (x) => ap(tf.layers.maxPooling2d({ poolSize: 2 }), x)],
     ['MaxPooling2D 3x3 stride 2 same', s, (x) => ap(tf.layers.maxPooling2d({ poolSize: 3, strides: 2, padding: 'same' }), x)],
@@ -107,8 +133,28 @@ describe('training gradients on wasm match cpu, per layer type', () => {
     ['BatchNormalization (training)', s, (x) => ap(tf.layers.batchNormalization({ epsilon: 1e-3 }), x)],
     ['ReLU6', s, (x) => ap(tf.layers.activation({ activation: 'relu6' }), ap(tf.layers.conv2d({ filters: 4, kernelSize: 1 }), x))],
     ['ReLU layer', s, (x) => ap(tf.layers.reLU(), ap(tf.layers.conv2d({ filters: 4, kernelSize: 1 }), x))],
-    ['ZeroPadding2D + conv', s, (x) => ap(tf.layers.conv2d({ filters: 4, kernelSize: 3, strides: 2 }), ap(tf.layers.zeroPadding2d({ padding: [[1, 0], [1, 0]] }), x))],
-    ['GlobalAveragePooling2D + Dense', s, (x) => ap(tf.layers.dense({ units: 5, activation: 'relu' }), ap(tf.layers.globalAveragePooling2d({}), x))],
+    [
+      'ZeroPadding2D + conv',
+      s,
+      (x) =>
+        ap(
+          tf.layers.conv2d({ filters: 4, kernelSize: 3, strides: 2 }),
+          ap(
+            tf.layers.zeroPadding2d({
+              padding: [
+                [1, 0],
+                [1, 0],
+              ],
+            }),
+            x,
+          ),
+        ),
+    ],
+    [
+      'GlobalAveragePooling2D + Dense',
+      s,
+      (x) => ap(tf.layers.dense({ units: 5, activation: 'relu' }), ap(tf.layers.globalAveragePooling2d({}), x)),
+    ],
     ['Flatten + Dense', s, (x) => ap(tf.layers.dense({ units: 7 }), ap(tf.layers.flatten(), x))],
     ['add (residual)', s, (x) => ap(tf.layers.add(), [x, ap(tf.layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same' }), x)])],
   ];
@@ -130,7 +176,13 @@ describe('whole SimLens networks train on wasm (gradients match cpu)', () => {
   ];
   for (const [arch, shape, width] of nets) {
     it(`${arch} (width ${width}, input ${shape.slice(1).join('x')})`, async () => {
-      const cfg = defaultModelConfig({ arch, inputShape: shape.slice(1) as [number, number, number], width, embeddingSize: 8, headUnits: 16 });
+      const cfg = defaultModelConfig({
+        arch,
+        inputShape: shape.slice(1) as [number, number, number],
+        width,
+        embeddingSize: 8,
+        headUnits: 16,
+      });
       const worst = await probe(async () => (await buildSiamese(cfg)).net, shape, 1e-3);
       expect(worst).toBeGreaterThanOrEqual(0);
     });

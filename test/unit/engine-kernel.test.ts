@@ -91,11 +91,41 @@ describe('wasm Conv2DBackpropFilter / Conv2DBackpropInput vs cpu', () => {
     [[2, 10, 12, 3], [3, 5, 3, 8], [1, 2], 'same'], // non-square kernel, unequal strides
     [[2, 10, 12, 3], [5, 3, 3, 8], [2, 1], 'valid'],
     [[4, 28, 28, 1], [3, 3, 1, 8], 1, 'valid'], // the small CNN's first layer
-    [[2, 9, 9, 3], [3, 3, 3, 8], 1, [[0, 0], [1, 2], [0, 1], [0, 0]]], // explicit pads
-    [[2, 9, 9, 3], [3, 3, 3, 8], 2, [[0, 0], [2, 0], [1, 1], [0, 0]]],
+    [
+      [2, 9, 9, 3],
+      [3, 3, 3, 8],
+      1,
+      [
+        [0, 0],
+        [1, 2],
+        [0, 1],
+        [0, 0],
+      ],
+    ], // explicit pads
+    [
+      [2, 9, 9, 3],
+      [3, 3, 3, 8],
+      2,
+      [
+        [0, 0],
+        [2, 0],
+        [1, 1],
+        [0, 0],
+      ],
+    ],
     // More than 4 input channels: the dilated-conv form of the filter gradient (<= 4: im2col + matMul).
     [[4, 9, 9, 8], [3, 3, 8, 8], 2, 'valid'],
-    [[2, 9, 9, 6], [3, 3, 6, 4], 2, [[0, 0], [2, 0], [1, 1], [0, 0]]],
+    [
+      [2, 9, 9, 6],
+      [3, 3, 6, 4],
+      2,
+      [
+        [0, 0],
+        [2, 0],
+        [1, 1],
+        [0, 0],
+      ],
+    ],
     [[2, 10, 12, 5], [3, 5, 5, 8], [1, 2], 'same'],
     [[2, 11, 11, 16], [1, 1, 16, 8], 2, 'valid'],
     [[4, 14, 14, 32], [3, 3, 32, 16], 1, 'same'],
@@ -109,7 +139,11 @@ describe('wasm Conv2DBackpropFilter / Conv2DBackpropInput vs cpu', () => {
     const bias = (b: string) => onBackend(b, () => tf.tensor1d(rand([8], 3)));
     const bc = bias('cpu');
     const bw = bias('wasm');
-    checkAgainstCpu((x, w) => tf.fused.conv2d({ x, filter: w, strides: 2, pad: 'same', bias: tf.getBackend() === 'cpu' ? bc : bw, activation: 'relu' }), [4, 9, 9, 3], [3, 3, 3, 8]);
+    checkAgainstCpu(
+      (x, w) => tf.fused.conv2d({ x, filter: w, strides: 2, pad: 'same', bias: tf.getBackend() === 'cpu' ? bc : bw, activation: 'relu' }),
+      [4, 9, 9, 3],
+      [3, 3, 3, 8],
+    );
     tf.dispose([bc, bw]);
   });
 });
@@ -124,7 +158,18 @@ describe('wasm DepthwiseConv2dNativeBackpropFilter / Input vs cpu', () => {
     [[1, 9, 9, 3], [3, 3, 3, 2], 2, 'valid', 1], // channel multiplier 2
     [[2, 8, 8, 3], [3, 3, 3, 2], 1, 'same', 1],
     [[1, 6, 6, 1], [3, 3, 1, 1], 2, 'same', 1],
-    [[2, 9, 9, 3], [5, 5, 3, 1], 1, [[0, 0], [1, 3], [2, 2], [0, 0]], 1],
+    [
+      [2, 9, 9, 3],
+      [5, 5, 3, 1],
+      1,
+      [
+        [0, 0],
+        [1, 3],
+        [2, 2],
+        [0, 0],
+      ],
+      1,
+    ],
   ];
   for (const [xs, ws, strides, pad, dil] of cases) {
     it(`x ${xs.join('x')}, filter ${ws.join('x')}, strides ${strides}, pad ${JSON.stringify(pad)}, dilation ${dil}`, () => {
@@ -146,7 +191,10 @@ describe('wasm MaxPoolGrad (replaced: wasm 4.22 misroutes all-negative windows) 
       for (const shift of [-2, 0]) {
         const run = (b: string) =>
           onBackend(b, () => {
-            const x = tf.tensor4d(rand(xs, 11).map((v) => v + shift), xs as [number, number, number, number]);
+            const x = tf.tensor4d(
+              rand(xs, 11).map((v) => v + shift),
+              xs as [number, number, number, number],
+            );
             const yShape = tf.tidy(() => tf.maxPool(x, size, stride, pad).shape);
             const dy = tf.tensor(rand(yShape, 12), yShape);
             const dx = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, size, stride, pad), dy)))(x);
@@ -175,7 +223,9 @@ describe('wasm BatchMatMul with transposes (wrapped) vs cpu', () => {
   for (const [as, bs, ta, tb] of cases) {
     it(`a ${as.join('x')}${ta ? 'ᵀ' : ''} · b ${bs.join('x')}${tb ? 'ᵀ' : ''}`, () => {
       const run = (b: string) =>
-        onBackend(b, () => tf.tidy(() => tf.matMul(tf.tensor(rand(as, 1), as), tf.tensor(rand(bs, 2), bs), ta, tb).dataSync() as Float32Array));
+        onBackend(b, () =>
+          tf.tidy(() => tf.matMul(tf.tensor(rand(as, 1), as), tf.tensor(rand(bs, 2), bs), ta, tb).dataSync() as Float32Array),
+        );
       const ref = run('cpu');
       tf.setBackend('wasm');
       const before = tf.backend().numDataIds();

@@ -49,9 +49,15 @@ function checkCam(cfg: ModelConfig, expectDefault: string) {
 }
 
 describe('architectures', () => {
-  it('small CNN: named layers, conv4 is the default CAM layer, head(features(x)) == embed(x)', checkCam(defaultModelConfig({ inputShape: [16, 16, 1], width: 0.25, embeddingSize: 8 }), 'conv4'));
+  it(
+    'small CNN: named layers, conv4 is the default CAM layer, head(features(x)) == embed(x)',
+    checkCam(defaultModelConfig({ inputShape: [16, 16, 1], width: 0.25, embeddingSize: 8 }), 'conv4'),
+  );
 
-  it('small CNN, head "gap": conv4 is the default CAM layer, head(features(x)) == embed(x)', checkCam(defaultModelConfig({ inputShape: [16, 16, 1], width: 0.25, embeddingSize: 8, head: 'gap' }), 'conv4'));
+  it(
+    'small CNN, head "gap": conv4 is the default CAM layer, head(features(x)) == embed(x)',
+    checkCam(defaultModelConfig({ inputShape: [16, 16, 1], width: 0.25, embeddingSize: 8, head: 'gap' }), 'conv4'),
+  );
 
   it('small CNN heads: "flatten" (default) pools and flattens conv4, "gap" averages it; the convolutions are the same', async () => {
     const flat = await buildSiamese(defaultModelConfig({ inputShape: [16, 16, 1], width: 0.25, embeddingSize: 8, seed: 2 }));
@@ -68,7 +74,9 @@ describe('architectures', () => {
       // dense1 sees 4*4*16 = 256 features after flatten, 16 after GAP
       expect(flat.net.getLayer('dense1').getWeights()[0].shape).toEqual([256, 32]);
       expect(gap.net.getLayer('dense1').getWeights()[0].shape).toEqual([16, 32]);
-      await expect(buildSiamese({ ...defaultModelConfig({ inputShape: [8, 8, 1] }), head: 'nope' as 'gap' })).rejects.toThrow(/Unknown small CNN head/);
+      await expect(buildSiamese({ ...defaultModelConfig({ inputShape: [8, 8, 1] }), head: 'nope' as 'gap' })).rejects.toThrow(
+        /Unknown small CNN head/,
+      );
     } finally {
       flat.dispose();
       gap.dispose();
@@ -98,7 +106,7 @@ describe('architectures', () => {
 
   it('small CNN has the recipe layer sizes at width 1', async () => {
     const m = await buildSiamese(defaultModelConfig({ inputShape: [28, 28, 1] }));
-    const units = (n: string) => (m.net.getLayer(n).getConfig() as { filters?: number; units?: number });
+    const units = (n: string) => m.net.getLayer(n).getConfig() as { filters?: number; units?: number };
     expect([units('conv1').filters, units('conv2').filters, units('conv3').filters, units('conv4').filters]).toEqual([32, 32, 64, 64]);
     expect([units('dense1').units, units('embedding').units]).toEqual([128, 64]);
     expect(m.convLayers()).toEqual(['conv1', 'conv2', 'conv3', 'conv4']);
@@ -134,7 +142,10 @@ describe('architectures', () => {
     m.dispose();
   });
 
-  it('MobileNetV2 builds; out_relu is the default CAM layer', checkCam(defaultModelConfig({ arch: 'mobilenetv2', inputShape: [16, 16, 3], width: 0.25, embeddingSize: 8, headUnits: 8 }), 'out_relu'));
+  it(
+    'MobileNetV2 builds; out_relu is the default CAM layer',
+    checkCam(defaultModelConfig({ arch: 'mobilenetv2', inputShape: [16, 16, 3], width: 0.25, embeddingSize: 8, headUnits: 8 }), 'out_relu'),
+  );
 
   it('same seed -> same initial weights; other seed -> different', async () => {
     const cfg = defaultModelConfig({ inputShape: [8, 8, 1], width: 0.125, embeddingSize: 4, seed: 5 });
@@ -170,10 +181,37 @@ describe('pretrained backbone from a folder', () => {
   async function savedBackbone(): Promise<string> {
     // A small "pretrained" CNN with a classifier top, saved as a tfjs LayersModel folder.
     const input = tf.input({ shape: [10, 10, 3] });
-    let x = tf.layers.conv2d({ name: 'b1_conv', filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed: 1 }) }).apply(input) as tf.SymbolicTensor;
+    let x = tf.layers
+      .conv2d({
+        name: 'b1_conv',
+        filters: 4,
+        kernelSize: 3,
+        padding: 'same',
+        activation: 'relu',
+        kernelInitializer: tf.initializers.heNormal({ seed: 1 }),
+      })
+      .apply(input) as tf.SymbolicTensor;
     x = tf.layers.maxPooling2d({ name: 'b1_pool', poolSize: 2 }).apply(x) as tf.SymbolicTensor;
-    x = tf.layers.conv2d({ name: 'b2_conv', filters: 6, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed: 2 }) }).apply(x) as tf.SymbolicTensor;
-    x = tf.layers.conv2d({ name: 'b3_conv', filters: 6, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed: 3 }) }).apply(x) as tf.SymbolicTensor;
+    x = tf.layers
+      .conv2d({
+        name: 'b2_conv',
+        filters: 6,
+        kernelSize: 3,
+        padding: 'same',
+        activation: 'relu',
+        kernelInitializer: tf.initializers.heNormal({ seed: 2 }),
+      })
+      .apply(x) as tf.SymbolicTensor;
+    x = tf.layers
+      .conv2d({
+        name: 'b3_conv',
+        filters: 6,
+        kernelSize: 3,
+        padding: 'same',
+        activation: 'relu',
+        kernelInitializer: tf.initializers.heNormal({ seed: 3 }),
+      })
+      .apply(x) as tf.SymbolicTensor;
     x = tf.layers.globalAveragePooling2d({ name: 'gap' }).apply(x) as tf.SymbolicTensor;
     const out = tf.layers.dense({ name: 'classes', units: 3, activation: 'softmax' }).apply(x) as tf.SymbolicTensor;
     const model = tf.model({ inputs: input, outputs: out });
@@ -188,7 +226,13 @@ describe('pretrained backbone from a folder', () => {
 
   it('loads, cuts at the chosen layer, freezes the first blocks, keeps the pretrained weights', async () => {
     const dir = await savedBackbone();
-    const cfg = defaultModelConfig({ arch: 'pretrained', inputShape: [1, 1, 1], embeddingSize: 5, headUnits: 7, backbone: { dir, cutLayer: 'b2_conv', frozenBlocks: 1 } });
+    const cfg = defaultModelConfig({
+      arch: 'pretrained',
+      inputShape: [1, 1, 1],
+      embeddingSize: 5,
+      headUnits: 7,
+      backbone: { dir, cutLayer: 'b2_conv', frozenBlocks: 1 },
+    });
     const m = await buildSiamese(cfg);
     expect(m.config.inputShape).toEqual([10, 10, 3]);
     expect(m.net.layers.map((l) => l.name)).not.toContain('b3_conv');
@@ -217,7 +261,11 @@ describe('pretrained backbone from a folder', () => {
     expect(m.config.backbone?.cutLayer).toBe('b3_conv');
     expect(m.net.getLayer('b3_conv').trainable).toBe(false);
     m.dispose();
-    await expect(buildSiamese(defaultModelConfig({ arch: 'pretrained', inputShape: [1, 1, 1], backbone: { dir: join(dir, 'nope') } }))).rejects.toThrow(/Could not load/);
-    await expect(buildSiamese(defaultModelConfig({ arch: 'pretrained', inputShape: [1, 1, 1], backbone: { dir, cutLayer: 'zzz' } }))).rejects.toThrow(/no layer "zzz"/);
+    await expect(
+      buildSiamese(defaultModelConfig({ arch: 'pretrained', inputShape: [1, 1, 1], backbone: { dir: join(dir, 'nope') } })),
+    ).rejects.toThrow(/Could not load/);
+    await expect(
+      buildSiamese(defaultModelConfig({ arch: 'pretrained', inputShape: [1, 1, 1], backbone: { dir, cutLayer: 'zzz' } })),
+    ).rejects.toThrow(/no layer "zzz"/);
   });
 });

@@ -7,7 +7,14 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadLayersModel, saveLayersModel } from '../../src/main/engine/runtime/model-io';
-import { buildSiamese, defaultModelConfig, loadSiamese, saveSiamese, type InputPreprocess, type SiameseModel } from '../../src/main/engine/models';
+import {
+  buildSiamese,
+  defaultModelConfig,
+  loadSiamese,
+  saveSiamese,
+  type InputPreprocess,
+  type SiameseModel,
+} from '../../src/main/engine/models';
 import { toCamModel } from '../../src/main/engine/explain';
 import { preprocessInput } from '../../src/main/engine/models/preprocess';
 import { contract } from '../../src/shared/contract';
@@ -27,7 +34,8 @@ type ST = tf.SymbolicTensor;
 const bits = (t: tf.Tensor) => Array.from(t.dataSync());
 const weightsOf = (m: SiameseModel, name: string) => m.net.getLayer(name).getWeights().map(bits);
 const maxAbsDiff = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
-const subModel = (m: SiameseModel, layer: string) => tf.model({ inputs: m.net.inputs, outputs: m.net.getLayer(layer).getOutputAt(0) as ST });
+const subModel = (m: SiameseModel, layer: string) =>
+  tf.model({ inputs: m.net.inputs, outputs: m.net.getLayer(layer).getOutputAt(0) as ST });
 
 /**
  * A "pretrained" CNN with three conv-BN-ReLU blocks and a classifier top, whose BN layers
@@ -38,7 +46,16 @@ async function savedBnBackbone(channels = 3): Promise<string> {
   const input = tf.input({ shape: [8, 8, channels], name: 'image' });
   let x: ST = input;
   for (const b of [1, 2, 3]) {
-    x = tf.layers.conv2d({ name: `b${b}_conv`, filters: 4, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: tf.initializers.heNormal({ seed: b }) }).apply(x) as ST;
+    x = tf.layers
+      .conv2d({
+        name: `b${b}_conv`,
+        filters: 4,
+        kernelSize: 3,
+        padding: 'same',
+        useBias: false,
+        kernelInitializer: tf.initializers.heNormal({ seed: b }),
+      })
+      .apply(x) as ST;
     x = tf.layers.batchNormalization({ name: `b${b}_bn`, momentum: 0.5, epsilon: 1e-3 }).apply(x) as ST;
     x = tf.layers.activation({ name: `b${b}_relu`, activation: 'relu' }).apply(x) as ST;
   }
@@ -93,7 +110,13 @@ describe('frozen BatchNorm in a pretrained backbone (Keras semantics)', () => {
   it('training leaves frozen blocks bit-identical (weights, moving statistics, features); unfrozen BN trains and updates its statistics', async () => {
     const dir = await savedBnBackbone();
     const m = await buildSiamese(
-      defaultModelConfig({ arch: 'pretrained', inputShape: [1, 1, 1], embeddingSize: 4, headUnits: 6, backbone: { dir, cutLayer: 'b3_relu', frozenBlocks: 2 } }),
+      defaultModelConfig({
+        arch: 'pretrained',
+        inputShape: [1, 1, 1],
+        embeddingSize: 4,
+        headUnits: 6,
+        backbone: { dir, cutLayer: 'b3_relu', frozenBlocks: 2 },
+      }),
     );
     try {
       for (const name of ['b1_conv', 'b1_bn', 'b2_conv', 'b2_bn']) expect(m.net.getLayer(name).trainable).toBe(false);
@@ -127,7 +150,14 @@ describe('frozen BatchNorm in a pretrained backbone (Keras semantics)', () => {
 
   it('a trainable BN layer still normalises with batch statistics in training', async () => {
     const dir = await savedBnBackbone();
-    const m = await buildSiamese(defaultModelConfig({ arch: 'pretrained', inputShape: [1, 1, 1], embeddingSize: 4, backbone: { dir, cutLayer: 'b3_relu', frozenBlocks: 2 } }));
+    const m = await buildSiamese(
+      defaultModelConfig({
+        arch: 'pretrained',
+        inputShape: [1, 1, 1],
+        embeddingSize: 4,
+        backbone: { dir, cutLayer: 'b3_relu', frozenBlocks: 2 },
+      }),
+    );
     try {
       const x = tf.randomUniform([5, 8, 8, 3], 0, 1, 'float32', 9) as tf.Tensor4D;
       const bn = m.net.getLayer('b3_bn') as tf.layers.Layer & { epsilon: number };
@@ -147,7 +177,15 @@ describe('frozen BatchNorm in a pretrained backbone (Keras semantics)', () => {
 
   it('the frozen semantics survive save/load (trainable is in model.json) and fine-tuning a loaded version', async () => {
     const dir = await savedBnBackbone();
-    const m = await buildSiamese(defaultModelConfig({ arch: 'pretrained', inputShape: [1, 1, 1], embeddingSize: 4, headUnits: 6, backbone: { dir, cutLayer: 'b3_relu', frozenBlocks: 2 } }));
+    const m = await buildSiamese(
+      defaultModelConfig({
+        arch: 'pretrained',
+        inputShape: [1, 1, 1],
+        embeddingSize: 4,
+        headUnits: 6,
+        backbone: { dir, cutLayer: 'b3_relu', frozenBlocks: 2 },
+      }),
+    );
     const vdir = join(tempDir(), 'v');
     await saveSiamese(m, vdir);
     m.dispose();
@@ -174,7 +212,14 @@ describe('frozen BatchNorm in a pretrained backbone (Keras semantics)', () => {
   it('building from a backbone leaves no tensors behind (the classifier top is disposed)', async () => {
     const dir = await savedBnBackbone();
     const before = tf.memory().numTensors;
-    const m = await buildSiamese(defaultModelConfig({ arch: 'pretrained', inputShape: [1, 1, 1], backbone: { dir, cutLayer: 'b2_relu', frozenBlocks: 1 }, preprocess: 'caffe' }));
+    const m = await buildSiamese(
+      defaultModelConfig({
+        arch: 'pretrained',
+        inputShape: [1, 1, 1],
+        backbone: { dir, cutLayer: 'b2_relu', frozenBlocks: 1 },
+        preprocess: 'caffe',
+      }),
+    );
     expect(m.net.layers.map((l) => l.name)).not.toContain('classes');
     m.dispose();
     expect(tf.memory().numTensors).toBe(before);
@@ -289,7 +334,14 @@ describe('input preprocessing', () => {
     const dir = await savedBnBackbone();
     const backbone = await loadLayersModel(dir);
     const m = await buildSiamese(
-      defaultModelConfig({ arch: 'pretrained', inputShape: [1, 1, 1], embeddingSize: 4, headUnits: 6, backbone: { dir, cutLayer: 'b3_relu', frozenBlocks: -1 }, preprocess: 'caffe' }),
+      defaultModelConfig({
+        arch: 'pretrained',
+        inputShape: [1, 1, 1],
+        embeddingSize: 4,
+        headUnits: 6,
+        backbone: { dir, cutLayer: 'b3_relu', frozenBlocks: -1 },
+        preprocess: 'caffe',
+      }),
     );
     try {
       expect(m.config.preprocess).toBe('caffe');
@@ -297,7 +349,9 @@ describe('input preprocessing', () => {
       const x = tf.randomUniform([3, 8, 8, 3], 0, 1, 'float32', 11) as tf.Tensor4D;
       // by hand: RGB -> BGR, x 255, minus the BGR means
       const caffe = tf.sub(tf.mul(tf.reverse(x, -1), 255), tf.tensor1d([103.939, 116.779, 123.68]));
-      const reference = tf.model({ inputs: backbone.inputs, outputs: backbone.getLayer('b3_relu').getOutputAt(0) as ST }).predict(caffe) as tf.Tensor;
+      const reference = tf
+        .model({ inputs: backbone.inputs, outputs: backbone.getLayer('b3_relu').getOutputAt(0) as ST })
+        .predict(caffe) as tf.Tensor;
       const cam = toCamModel(m, 'b3_relu');
       const a = cam.features(x);
       expect(maxAbsDiff(a, reference)).toBeLessThan(1e-3);
@@ -326,10 +380,14 @@ describe('input preprocessing', () => {
     await expect(
       buildSiamese(defaultModelConfig({ arch: 'pretrained', inputShape: [1, 1, 1], backbone: { dir: grey }, preprocess: 'torch' })),
     ).rejects.toThrow(/"torch" .* the backbone's input \[8, 8, 1\] has 1 channel/);
-    const m = await buildSiamese(defaultModelConfig({ arch: 'pretrained', inputShape: [1, 1, 1], backbone: { dir: grey }, preprocess: 'tf' }));
+    const m = await buildSiamese(
+      defaultModelConfig({ arch: 'pretrained', inputShape: [1, 1, 1], backbone: { dir: grey }, preprocess: 'tf' }),
+    );
     expect(m.net.getLayer('preprocess')).toBeDefined();
     m.dispose();
-    await expect(buildSiamese(defaultModelConfig({ inputShape: [8, 8, 1], preprocess: 'bgr' as InputPreprocess }))).rejects.toThrow(/Unknown input preprocessing "bgr"/);
+    await expect(buildSiamese(defaultModelConfig({ inputShape: [8, 8, 1], preprocess: 'bgr' as InputPreprocess }))).rejects.toThrow(
+      /Unknown input preprocessing "bgr"/,
+    );
   });
 
   it('a version saved before the field existed loads as "none"; a siamese.json that contradicts model.json is refused', async () => {

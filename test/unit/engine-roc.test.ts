@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { chooseThreshold, metricsAt, rocAuc, rocCurve, scoreHistogram, SingleClassError, trapezoidAuc } from '../../src/main/engine/evaluate/roc';
+import {
+  chooseThreshold,
+  metricsAt,
+  rocAuc,
+  rocCurve,
+  scoreHistogram,
+  SingleClassError,
+  trapezoidAuc,
+} from '../../src/main/engine/evaluate/roc';
 
 describe('rocAuc', () => {
   it('hand-computed: the classic 4-point case is 0.75', () => {

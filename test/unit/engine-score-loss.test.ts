@@ -17,8 +17,18 @@ describe('score s = exp(-d²/τ)', () => {
   });
 
   it('matches hand-computed values', () => {
-    const e1 = t2([[0, 0], [0, 0], [1, 1], [0, 0]]);
-    const e2 = t2([[3, 4], [0.6, 0.8], [1, 1], [1, 0]]);
+    const e1 = t2([
+      [0, 0],
+      [0, 0],
+      [1, 1],
+      [0, 0],
+    ]);
+    const e2 = t2([
+      [3, 4],
+      [0.6, 0.8],
+      [1, 1],
+      [1, 0],
+    ]);
     expect(Array.from(squaredDistance(e1, e2).dataSync())).toEqual([25, 1, 0, 1].map((v) => expect.closeTo(v, 6)));
     const s = Array.from(pairScore(e1, e2, 1).dataSync());
     expect(s[0]).toBeCloseTo(Math.exp(-25), 12);
@@ -47,8 +57,18 @@ describe('contrastive loss L = y·d² + (1−y)·max(0, m − d)²', () => {
     // y=1,d²=1 -> 1; y=0,d=1,m=2 -> 1; y=0,d=3 -> 0; y=0,d=0.5 -> 2.25; y=1,d²=4 -> 4
     const per = Array.from(contrastiveLossPerPair(d2, y, 2).dataSync());
     [1, 1, 0, 2.25, 4].forEach((v, i) => expect(per[i]).toBeCloseTo(v, 5));
-    const e1 = t2([[0, 0], [0, 0], [0, 0], [0, 0]]);
-    const e2 = t2([[1, 0], [0, 1], [3, 0], [0, 0.5]]);
+    const e1 = t2([
+      [0, 0],
+      [0, 0],
+      [0, 0],
+      [0, 0],
+    ]);
+    const e2 = t2([
+      [1, 0],
+      [0, 1],
+      [3, 0],
+      [0, 0.5],
+    ]);
     const mean = contrastiveLoss(e1, e2, tf.tensor1d([1, 0, 0, 0]), 2).dataSync()[0];
     expect(mean).toBeCloseTo((1 + 1 + 0 + 2.25) / 4, 5);
     // margin 4: y=0, d=3 -> 1

@@ -19,12 +19,15 @@ export function toyImages(perClass: number, classes: number, seed: number): { im
   return { images: { shape: [8, 8, 1], count: n, pixels }, classes: cls };
 }
 
-
 /**
  * Train data for the trainers: 16 images per class of 4 classes; images 0-47 are the train
  * anchors, every pair among images 48-63 is a validation pair.
  */
-export function toyTrainData(): { images: ImageSet; train: { indices: Int32Array; classes: Int32Array }; val: { a: Int32Array; b: Int32Array; label: Uint8Array } } {
+export function toyTrainData(): {
+  images: ImageSet;
+  train: { indices: Int32Array; classes: Int32Array };
+  val: { a: Int32Array; b: Int32Array; label: Uint8Array };
+} {
   const { images, classes } = toyImages(16, 4, 2);
   const a: number[] = [];
   const b: number[] = [];

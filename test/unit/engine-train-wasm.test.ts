@@ -25,7 +25,12 @@ function data() {
       }
     return { a: Int32Array.from(a), b: Int32Array.from(b), label: Uint8Array.from(label) };
   };
-  return { images, train: { indices: Int32Array.from({ length: 64 }, (_, i) => i), classes: classes.slice(0, 64) }, val: pairs(64, 80), test: pairs(80, 96) };
+  return {
+    images,
+    train: { indices: Int32Array.from({ length: 64 }, (_, i) => i), classes: classes.slice(0, 64) },
+    val: pairs(64, 80),
+    test: pairs(80, 96),
+  };
 }
 
 describe('training on wasm', () => {

@@ -143,7 +143,12 @@ describe('trainSiamese', () => {
     const model = await buildSiamese(tinyConfig(3));
     const before = tf.memory().numTensors;
     const controller = new AbortController();
-    const run = trainSiamese(model, data, { epochs: 50, batchSize: 16, seed: 3 }, { signal: controller.signal, onProgress: (p) => p.step === 2 && controller.abort() });
+    const run = trainSiamese(
+      model,
+      data,
+      { epochs: 50, batchSize: 16, seed: 3 },
+      { signal: controller.signal, onProgress: (p) => p.step === 2 && controller.abort() },
+    );
     await expect(run).rejects.toBeInstanceOf(TrainingCancelledError);
     expect(tf.memory().numTensors).toBe(before);
     model.dispose();

@@ -5,7 +5,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { quadrantModel } from '../../src/main/engine/explain/cam/analytic-models';
-import { gaussianBlur, noisyLinearImpute, perturbationCurve, pixelBaseline, trapezoid, type Grid } from '../../src/main/engine/explain/metrics';
+import {
+  gaussianBlur,
+  noisyLinearImpute,
+  perturbationCurve,
+  pixelBaseline,
+  trapezoid,
+  type Grid,
+} from '../../src/main/engine/explain/metrics';
 import { initBackend } from '../../src/main/engine/runtime/backend';
 
 beforeAll(async () => {
@@ -78,7 +85,8 @@ describe('gaussianBlur', () => {
     const r = Math.ceil(3 * sigma);
     const g = Array.from({ length: 2 * r + 1 }, (_, i) => Math.exp(-((i - r) ** 2) / (2 * sigma * sigma)));
     const z = g.reduce((a, b) => a + b, 0);
-    for (let dy = -r; dy <= r; dy++) for (let dx = -r; dx <= r; dx++) expect(out[(7 + dy) * n + 7 + dx]).toBeCloseTo((g[dy + r] / z) * (g[dx + r] / z), 6);
+    for (let dy = -r; dy <= r; dy++)
+      for (let dx = -r; dx <= r; dx++) expect(out[(7 + dy) * n + 7 + dx]).toBeCloseTo((g[dy + r] / z) * (g[dx + r] / z), 6);
     expect(out[0]).toBe(0); // beyond the kernel's reach
   });
 });

@@ -5,7 +5,12 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { FaithfulnessMethodDto } from '../../src/shared/dto';
 import { quadrantModel } from '../../src/main/engine/explain/cam/analytic-models';
-import { faithfulnessScore, mostFaithfulMethod, summariseFaithfulness, type PairFaithfulness } from '../../src/main/engine/explain/faithfulness';
+import {
+  faithfulnessScore,
+  mostFaithfulMethod,
+  summariseFaithfulness,
+  type PairFaithfulness,
+} from '../../src/main/engine/explain/faithfulness';
 import type { Grid } from '../../src/main/engine/explain/metrics';
 import { reliabilityOfPair } from '../../src/main/engine/explain/reliability';
 import { initBackend } from '../../src/main/engine/runtime/backend';
@@ -63,7 +68,13 @@ describe('reliability hint on the quadrant model', () => {
 describe('faithfulness score and default method', () => {
   const triple = (map: number, random: number) => ({ map, random, centre: 0.5, shareBeatsRandom: 1, shareBeatsCentre: 1 });
   const byBaseline = (del: number, ins: number): FaithfulnessMethodDto['byBaseline'] => {
-    const entry = { deletion: triple(del, 0.5), insertion: triple(ins, 0.5), pairs: 3, pairShareBeatsRandom: { deletion: 1, insertion: 1 }, pairShareBeatsCentre: { deletion: 1, insertion: 1 } };
+    const entry = {
+      deletion: triple(del, 0.5),
+      insertion: triple(ins, 0.5),
+      pairs: 3,
+      pairShareBeatsRandom: { deletion: 1, insertion: 1 },
+      pairShareBeatsCentre: { deletion: 1, insertion: 1 },
+    };
     return { black: { ...entry, deletion: triple(0, 0.5) }, blur: entry, mean: entry, road: entry };
   };
 
@@ -74,8 +85,19 @@ describe('faithfulness score and default method', () => {
   });
 
   it('picks the highest score; ties go to the earlier method; Grad-CAM without any score', () => {
-    expect(mostFaithfulMethod([{ method: 'gradcam', score: 0.1 }, { method: 'layercam', score: 0.3 }, { method: 'occlusion', score: 0.2 }])).toBe('layercam');
-    expect(mostFaithfulMethod([{ method: 'rise', score: 0.3 }, { method: 'hirescam', score: 0.3 }])).toBe('hirescam');
+    expect(
+      mostFaithfulMethod([
+        { method: 'gradcam', score: 0.1 },
+        { method: 'layercam', score: 0.3 },
+        { method: 'occlusion', score: 0.2 },
+      ]),
+    ).toBe('layercam');
+    expect(
+      mostFaithfulMethod([
+        { method: 'rise', score: 0.3 },
+        { method: 'hirescam', score: 0.3 },
+      ]),
+    ).toBe('hirescam');
     expect(mostFaithfulMethod([{ method: 'rise', score: null }])).toBe('gradcam');
     expect(mostFaithfulMethod([])).toBe('gradcam');
   });
@@ -84,8 +106,18 @@ describe('faithfulness score and default method', () => {
     const aucs = (d: number, i: number) => ({ deletion: d, insertion: i });
     const ref = { road: { random: aucs(0.5, 0.5), centre: aucs(0.4, 0.6) } };
     const results: PairFaithfulness[] = [
-      { images: [{ reference: ref, maps: { gradcam: { road: aucs(0.3, 0.7) } } }, { reference: ref, maps: { gradcam: null } }] },
-      { images: [{ reference: ref, maps: { gradcam: { road: aucs(0.6, 0.4) } } }, { reference: ref, maps: { gradcam: { road: aucs(0.45, 0.65) } } }] },
+      {
+        images: [
+          { reference: ref, maps: { gradcam: { road: aucs(0.3, 0.7) } } },
+          { reference: ref, maps: { gradcam: null } },
+        ],
+      },
+      {
+        images: [
+          { reference: ref, maps: { gradcam: { road: aucs(0.6, 0.4) } } },
+          { reference: ref, maps: { gradcam: { road: aucs(0.45, 0.65) } } },
+        ],
+      },
     ];
     const [m] = summariseFaithfulness(results, ['gradcam'], ['road']);
     expect(m.noEvidence).toBe(1);

@@ -15,7 +15,9 @@ describe('truncated files', () => {
   });
 
   it('reports a truncated JPEG as truncated, whatever text libvips gives', async () => {
-    const jpeg = await sharp({ create: { width: 300, height: 200, channels: 3, background: '#884422' } }).jpeg().toBuffer();
+    const jpeg = await sharp({ create: { width: 300, height: 200, channels: 3, background: '#884422' } })
+      .jpeg()
+      .toBuffer();
     await expect(normalise(jpeg.subarray(0, Math.floor(jpeg.length / 2)))).rejects.toThrow(/^truncated image/);
   });
 });

@@ -14,7 +14,11 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A PNG whose header claims width x height but holds a tiny image: a decompression bomb. */
 export async function bombPng(width: number, height: number): Promise<Buffer> {
-  const png = Buffer.from(await sharp({ create: { width: 8, height: 8, channels: 3, background: '#000' } }).png().toBuffer());
+  const png = Buffer.from(
+    await sharp({ create: { width: 8, height: 8, channels: 3, background: '#000' } })
+      .png()
+      .toBuffer(),
+  );
   png.writeUInt32BE(width, 16);
   png.writeUInt32BE(height, 20);
   png.writeUInt32BE(crc32(png.subarray(12, 29)) >>> 0, 29);
@@ -23,7 +27,9 @@ export async function bombPng(width: number, height: number): Promise<Buffer> {
 
 describe('normalise', () => {
   it('keeps colour images as 3 channels and caps the longest side at 1024, keeping the aspect', async () => {
-    const jpg = await sharp({ create: { width: 3000, height: 1000, channels: 3, background: { r: 200, g: 20, b: 40 } } }).jpeg().toBuffer();
+    const jpg = await sharp({ create: { width: 3000, height: 1000, channels: 3, background: { r: 200, g: 20, b: 40 } } })
+      .jpeg()
+      .toBuffer();
     const img = await normalise(jpg);
     expect([img.width, img.height, img.channels, img.format]).toEqual([1024, 341, 3, 'jpeg']);
     expect(img.data.length).toBe(1024 * 341 * 3);
@@ -31,13 +37,17 @@ describe('normalise', () => {
   });
 
   it('does not enlarge small images and honours a smaller maxSide', async () => {
-    const png = await sharp({ create: { width: 30, height: 20, channels: 3, background: '#123456' } }).png().toBuffer();
+    const png = await sharp({ create: { width: 30, height: 20, channels: 3, background: '#123456' } })
+      .png()
+      .toBuffer();
     expect(await normalise(png).then((i) => [i.width, i.height])).toEqual([30, 20]);
     expect(await normalise(png, { maxSide: 15 }).then((i) => [i.width, i.height])).toEqual([15, 10]);
   });
 
   it('reduces grey images to 1 channel and flattens alpha onto white', async () => {
-    const half = await sharp({ create: { width: 10, height: 10, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0.5 } } }).png().toBuffer();
+    const half = await sharp({ create: { width: 10, height: 10, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0.5 } } })
+      .png()
+      .toBuffer();
     const img = await normalise(half);
     expect(img.channels).toBe(1);
     expect(img.data.length).toBe(100);
@@ -69,27 +79,47 @@ describe('normalise', () => {
 
   it('takes the first frame of an animated GIF', async () => {
     const frames = Buffer.concat([Buffer.alloc(8 * 8 * 3, 255), Buffer.alloc(8 * 8 * 3, 0)]);
-    const gif = await sharp(frames, { raw: { width: 8, height: 16, channels: 3, pageHeight: 8 } }).gif().toBuffer();
+    const gif = await sharp(frames, { raw: { width: 8, height: 16, channels: 3, pageHeight: 8 } })
+      .gif()
+      .toBuffer();
     expect((await sharp(gif, { pages: -1 }).metadata()).pages).toBe(2);
     const img = await normalise(gif);
     expect([img.width, img.height, img.channels, img.data[0]]).toEqual([8, 8, 1, 255]);
   });
 
   it('rejects corrupt, truncated, unsupported and oversized inputs with a reason', async () => {
-    const jpg = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#000000', noise: { type: 'gaussian', mean: 128, sigma: 40 } } }).jpeg().toBuffer();
-    const reject = (input: Buffer, opts = {}) => normalise(input, opts).then(() => null, (e: ImageRejectedError) => [e.kind, e.message]);
+    const jpg = await sharp({
+      create: { width: 64, height: 64, channels: 3, background: '#000000', noise: { type: 'gaussian', mean: 128, sigma: 40 } },
+    })
+      .jpeg()
+      .toBuffer();
+    const reject = (input: Buffer, opts = {}) =>
+      normalise(input, opts).then(
+        () => null,
+        (e: ImageRejectedError) => [e.kind, e.message],
+      );
     expect(await reject(jpg.subarray(0, jpg.length >> 1))).toEqual(['error', expect.stringMatching(/^truncated image/)]);
     expect(await reject(Buffer.from('definitely not an image'))).toEqual(['error', expect.stringMatching(/^corrupt or not an image/)]);
     const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"/>');
     expect(await reject(svg)).toEqual(['skipped', 'unsupported image format: svg']);
-    expect(await reject(await bombPng(50_000, 50_000))).toEqual(['error', expect.stringMatching(/image too large: more than 100,000,000 pixels/)]);
-    expect(await reject(jpg, { maxInputPixels: 1000 })).toEqual(['error', expect.stringMatching(/image too large: more than 1,000 pixels/)]);
+    expect(await reject(await bombPng(50_000, 50_000))).toEqual([
+      'error',
+      expect.stringMatching(/image too large: more than 100,000,000 pixels/),
+    ]);
+    expect(await reject(jpg, { maxInputPixels: 1000 })).toEqual([
+      'error',
+      expect.stringMatching(/image too large: more than 1,000 pixels/),
+    ]);
   });
 });
 
 describe('stored pixels and thumbnails', () => {
   it('round-trips normalised pixels through PNG and makes thumbnails of at most 128 px', async () => {
-    const jpg = await sharp({ create: { width: 600, height: 300, channels: 3, background: '#000000', noise: { type: 'gaussian', mean: 100, sigma: 30 } } }).jpeg().toBuffer();
+    const jpg = await sharp({
+      create: { width: 600, height: 300, channels: 3, background: '#000000', noise: { type: 'gaussian', mean: 100, sigma: 30 } },
+    })
+      .jpeg()
+      .toBuffer();
     const img = await normalise(jpg);
     const png = await encodePng(img);
     const back = await decodeStoredPixels('png', png, img);
@@ -209,10 +239,20 @@ describe('BMP (decoded by SimLens; sharp has no BMP loader)', () => {
   });
 
   it('reports truncated, compressed and oversized BMPs', async () => {
-    const reject = (input: Buffer) => normalise(input).then(() => null, (e: ImageRejectedError) => [e.kind, e.message]);
+    const reject = (input: Buffer) =>
+      normalise(input).then(
+        () => null,
+        (e: ImageRejectedError) => [e.kind, e.message],
+      );
     const truncated = header(100, 100, 24, 0, 54, 54 + 100);
-    expect(await reject(truncated)).toEqual(['error', 'corrupt or unreadable image: truncated BMP: the pixel data is shorter than its header says']);
-    expect(await reject(header(4, 4, 8, 1, 54, 200))).toEqual(['skipped', 'unsupported image format: compressed BMP (compression 1) is not supported']);
+    expect(await reject(truncated)).toEqual([
+      'error',
+      'corrupt or unreadable image: truncated BMP: the pixel data is shorter than its header says',
+    ]);
+    expect(await reject(header(4, 4, 8, 1, 54, 200))).toEqual([
+      'skipped',
+      'unsupported image format: compressed BMP (compression 1) is not supported',
+    ]);
     expect(await reject(header(20_000, 20_000, 24, 0, 54, 64))).toEqual(['error', expect.stringMatching(/^image too large/)]);
   });
 });

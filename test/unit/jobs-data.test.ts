@@ -29,7 +29,18 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const step = (epoch: number, step: number): JobProgressData => ({ kind: 'train.step', epoch, epochs: 3, step, steps: 1000, loss: 1 / step, learningRate: 1e-3, etaSeconds: 5, valAuc: null, valAucEpoch: null });
+const step = (epoch: number, step: number): JobProgressData => ({
+  kind: 'train.step',
+  epoch,
+  epochs: 3,
+  step,
+  steps: 1000,
+  loss: 1 / step,
+  learningRate: 1e-3,
+  etaSeconds: 5,
+  valAuc: null,
+  valAucEpoch: null,
+});
 const record = (epoch: number): EpochDto => ({ epoch, loss: 0.5, valAuc: 0.9, learningRate: 1e-3, seconds: 1, improved: true });
 
 describe('JobRunner: structured progress data', () => {
@@ -48,7 +59,9 @@ describe('JobRunner: structured progress data', () => {
       return stub({ ok: true });
     });
     while (!updates.some((u) => u.message === 'epoch 3 done')) await new Promise((r) => setTimeout(r, 5));
-    const epochs = updates.filter((u) => u.data?.kind === 'train.epoch').map((u) => (u.data as Extract<JobProgressData, { kind: 'train.epoch' }>).record.epoch);
+    const epochs = updates
+      .filter((u) => u.data?.kind === 'train.epoch')
+      .map((u) => (u.data as Extract<JobProgressData, { kind: 'train.epoch' }>).record.epoch);
     expect(epochs).toEqual([1, 2, 3]);
     // steps were throttled: far fewer updates than calls
     expect(updates.filter((u) => u.data?.kind === 'train.step').length).toBeLessThan(10);
@@ -71,7 +84,10 @@ describe('JobRunner: structured progress data', () => {
       return stub({});
     });
     await runner.wait(job.id);
-    expect(updates.filter((u) => u.status === 'running' && u.message !== null).map((u) => u.message)).toEqual(['loading images', 'epoch 1 step 1']);
+    expect(updates.filter((u) => u.status === 'running' && u.message !== null).map((u) => u.message)).toEqual([
+      'loading images',
+      'epoch 1 step 1',
+    ]);
   });
 
   it('an update without data clears the previous data (it belongs to the update, not the job)', async () => {

@@ -97,7 +97,11 @@ describe('deletion / insertion', () => {
     const S = 16;
     const model = quadrantModel(S, S);
     const rng = createRng(21, 1);
-    const mk = () => tf.tensor4d(Float32Array.from({ length: S * S }, () => 0.2 + 0.8 * rng.next()), [1, S, S, 1]);
+    const mk = () =>
+      tf.tensor4d(
+        Float32Array.from({ length: S * S }, () => 0.2 + 0.8 * rng.next()),
+        [1, S, S, 1],
+      );
     const [x1, x2] = [mk(), mk()];
     const before = tf.memory().numTensors;
     const ex = await explainPair(model, x1, x2, 'gradcam');
@@ -141,7 +145,11 @@ describe('sanity check (model randomisation)', () => {
     const S = 12;
     const model = tinyCnnModel({ k: 8, seed: 1 });
     const rng = createRng(5, 1);
-    const mk = () => tf.tensor4d(Float32Array.from({ length: S * S }, () => rng.next()), [1, S, S, 1]);
+    const mk = () =>
+      tf.tensor4d(
+        Float32Array.from({ length: S * S }, () => rng.next()),
+        [1, S, S, 1],
+      );
     const [x1, x2] = [mk(), mk()];
     const randomHeads: DisposableCamModel[] = [];
     const before = tf.memory().numTensors;
@@ -153,7 +161,11 @@ describe('sanity check (model randomisation)', () => {
         const other = tinyCnnModel({ k: 8, seed: 100 + n });
         randomHeads.push(other);
         const features = n >= 2 ? other.features : model.features;
-        return { model: { layer: model.layer, features, head: other.head, score: other.score }, dispose: () => other.dispose(), label: n >= 2 ? 'conv1' : 'head' };
+        return {
+          model: { layer: model.layer, features, head: other.head, score: other.score },
+          dispose: () => other.dispose(),
+          label: n >= 2 ? 'conv1' : 'head',
+        };
       },
       [0, 1, 2],
       x1,

@@ -97,7 +97,10 @@ describe('overlay', () => {
   });
 
   it('decodes a grey PNG as one channel', async () => {
-    const grey = await sharp(Buffer.from(new Uint8Array(16).fill(9)), { raw: { width: 4, height: 4, channels: 1 } }).toColourspace('b-w').png().toBuffer();
+    const grey = await sharp(Buffer.from(new Uint8Array(16).fill(9)), { raw: { width: 4, height: 4, channels: 1 } })
+      .toColourspace('b-w')
+      .png()
+      .toBuffer();
     expect((await sharp(grey).metadata()).channels).toBe(1);
     const img = await decodeImage(grey);
     expect([img.width, img.height, img.channels]).toEqual([4, 4, 1]);

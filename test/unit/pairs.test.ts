@@ -76,7 +76,11 @@ describe('splitImages', () => {
   });
 
   it('leaves out unlabelled images and counts them', () => {
-    const images = [...makeImages(tenClasses(10)), { id: 1000, classLabel: null, officialSplit: null }, { id: 1001, classLabel: '', officialSplit: null }];
+    const images = [
+      ...makeImages(tenClasses(10)),
+      { id: 1000, classLabel: null, officialSplit: null },
+      { id: 1001, classLabel: '', officialSplit: null },
+    ];
     const res = splitImages(images, { seed: 1 });
     expect(res.unlabelled).toBe(2);
     expect(res.assignment.has(1000)).toBe(false);
@@ -115,7 +119,8 @@ describe('generatePairSet', () => {
       const violations: string[] = [];
       for (const p of res.pairs) {
         for (const img of [p.imageA, p.imageB]) {
-          if (res.assignment.get(img) !== p.split) violations.push(`image ${img} of a ${p.split} pair is assigned to ${res.assignment.get(img)}`);
+          if (res.assignment.get(img) !== p.split)
+            violations.push(`image ${img} of a ${p.split} pair is assigned to ${res.assignment.get(img)}`);
           const before = seen.get(img);
           if (before && before !== p.split) violations.push(`image ${img} in ${before} and ${p.split} pairs`);
           seen.set(img, p.split);

@@ -44,7 +44,14 @@ describe('httpTransport', () => {
   it('turns a missing token and an unreachable server into ApiErrors', async () => {
     const noToken = createApi(httpTransport({ token: null, fetch: vi.fn() as unknown as typeof fetch }));
     await expect(noToken['app.info']({})).rejects.toMatchObject({ code: 'unauthorized' });
-    const down = createApi(httpTransport({ token: 't', fetch: (async () => { throw new TypeError('fetch failed'); }) as unknown as typeof fetch }));
+    const down = createApi(
+      httpTransport({
+        token: 't',
+        fetch: (async () => {
+          throw new TypeError('fetch failed');
+        }) as unknown as typeof fetch,
+      }),
+    );
     await expect(down['app.info']({})).rejects.toMatchObject({ code: 'failed', message: expect.stringMatching(/server/) });
   });
 

@@ -10,8 +10,26 @@ import type { Events } from '../../src/shared/contract';
 import type { EpochDto, JobDto, JobOf, JobProgressData } from '../../src/shared/dto';
 
 const flush = () => new Promise((r) => setTimeout(r, 0));
-const step = (epoch: number, step: number, loss: number): JobProgressData => ({ kind: 'train.step', epoch, epochs: 2, step, steps: 4, loss, learningRate: 1e-3, etaSeconds: 3, valAuc: null, valAucEpoch: null });
-const record = (epoch: number, loss: number, valAuc: number): EpochDto => ({ epoch, loss, valAuc, learningRate: 1e-3, seconds: 1, improved: true });
+const step = (epoch: number, step: number, loss: number): JobProgressData => ({
+  kind: 'train.step',
+  epoch,
+  epochs: 2,
+  step,
+  steps: 4,
+  loss,
+  learningRate: 1e-3,
+  etaSeconds: 3,
+  valAuc: null,
+  valAucEpoch: null,
+});
+const record = (epoch: number, loss: number, valAuc: number): EpochDto => ({
+  epoch,
+  loss,
+  valAuc,
+  learningRate: 1e-3,
+  seconds: 1,
+  improved: true,
+});
 const epochData = (r: EpochDto): JobProgressData => ({ kind: 'train.epoch', record: r, epochs: 2 });
 
 describe('foldTrainData', () => {
@@ -20,7 +38,10 @@ describe('foldTrainData', () => {
     live = foldTrainData(live, step(1, 1, 1.2));
     live = foldTrainData(live, step(1, 2, 1.0));
     expect(live.epochs).toBe(2);
-    expect(live.steps).toEqual([{ x: 0.25, loss: 1.2 }, { x: 0.5, loss: 1 }]);
+    expect(live.steps).toEqual([
+      { x: 0.25, loss: 1.2 },
+      { x: 0.5, loss: 1 },
+    ]);
     expect(live.perEpoch).toEqual([{ epoch: 1, loss: 1, lossExact: false, valAuc: null }]);
     live = foldTrainData(live, epochData(record(1, 0.9, 0.8)));
     expect(live.perEpoch).toEqual([{ epoch: 1, loss: 0.9, lossExact: true, valAuc: 0.8 }]);
@@ -45,7 +66,18 @@ describe('foldTrainData', () => {
 
 let listeners: ((job: JobDto) => void)[] = [];
 const job = (patch: Partial<JobOf<'train'>>): JobDto => ({
-  id: 5, kind: 'train', status: 'running', progress: 0, message: null, error: null, params: {}, result: null, createdAt: '', startedAt: null, finishedAt: null, ...patch,
+  id: 5,
+  kind: 'train',
+  status: 'running',
+  progress: 0,
+  message: null,
+  error: null,
+  params: {},
+  result: null,
+  createdAt: '',
+  startedAt: null,
+  finishedAt: null,
+  ...patch,
 });
 
 function transport(): Transport {

@@ -13,30 +13,78 @@ import { defaultTrainForm, trainArgs } from '../../src/renderer/src/stores/model
 import { emptyLive, foldTrainData, trainProgressOf } from '../../src/renderer/src/stores/models/train-progress';
 import type { Envelope } from '../../src/shared/bridge';
 import type { Events, MethodName } from '../../src/shared/contract';
-import type { ExplainLayersDto, ExplanationDto, ImageDto, JobDto, JobOf, JobProgressData, MapSummaryDto, ModelVersionDto, PairDto } from '../../src/shared/dto';
+import type {
+  ExplainLayersDto,
+  ExplanationDto,
+  ImageDto,
+  JobDto,
+  JobOf,
+  JobProgressData,
+  MapSummaryDto,
+  ModelVersionDto,
+  PairDto,
+} from '../../src/shared/dto';
 
 const flush = () => new Promise((r) => setTimeout(r, 0));
 
 /** A 'train.step' update: epoch e/epochs, step s/steps, loss; `last`: the latest finished epoch's [val AUC, epoch]. */
-const stepData = (e: number, epochs: number, s: number, steps: number, loss: number, etaSeconds: number, last?: [number, number]): JobProgressData => ({
-  kind: 'train.step', epoch: e, epochs, step: s, steps, loss, learningRate: 1e-3, etaSeconds, valAuc: last?.[0] ?? null, valAucEpoch: last?.[1] ?? null,
+const stepData = (
+  e: number,
+  epochs: number,
+  s: number,
+  steps: number,
+  loss: number,
+  etaSeconds: number,
+  last?: [number, number],
+): JobProgressData => ({
+  kind: 'train.step',
+  epoch: e,
+  epochs,
+  step: s,
+  steps,
+  loss,
+  learningRate: 1e-3,
+  etaSeconds,
+  valAuc: last?.[0] ?? null,
+  valAucEpoch: last?.[1] ?? null,
 });
 /** A 'train.epoch' update: the epoch's record (mean loss, val AUC). */
 const epochData = (e: number, loss: number, valAuc: number, epochs: number | null = null): JobProgressData => ({
-  kind: 'train.epoch', record: { epoch: e, loss, valAuc, learningRate: 1e-3, seconds: 1, improved: true }, epochs,
+  kind: 'train.epoch',
+  record: { epoch: e, loss, valAuc, learningRate: 1e-3, seconds: 1, improved: true },
+  epochs,
 });
 
 describe('trainProgressOf', () => {
   it('reads step data with and without the last val AUC', () => {
     expect(trainProgressOf(stepData(1, 10, 3, 47, 0.8123, 41))).toEqual({
-      kind: 'step', epoch: 1, epochs: 10, step: 3, steps: 47, loss: 0.8123, valAuc: null, valAucEpoch: null, etaSeconds: 41,
+      kind: 'step',
+      epoch: 1,
+      epochs: 10,
+      step: 3,
+      steps: 47,
+      loss: 0.8123,
+      valAuc: null,
+      valAucEpoch: null,
+      etaSeconds: 41,
     });
     expect(trainProgressOf(stepData(3, 10, 47, 47, 0.2, 0, [0.9731, 2]))).toMatchObject({
-      kind: 'step', epoch: 3, step: 47, loss: 0.2, valAuc: 0.9731, valAucEpoch: 2,
+      kind: 'step',
+      epoch: 3,
+      step: 47,
+      loss: 0.2,
+      valAuc: 0.9731,
+      valAucEpoch: 2,
     });
   });
   it('reads epoch records and ignores the rest', () => {
-    expect(trainProgressOf(epochData(2, 0.3982, 0.9411))).toMatchObject({ kind: 'epoch', epoch: 2, loss: 0.3982, valAuc: 0.9411, valAucEpoch: 2 });
+    expect(trainProgressOf(epochData(2, 0.3982, 0.9411))).toMatchObject({
+      kind: 'epoch',
+      epoch: 2,
+      loss: 0.3982,
+      valAuc: 0.9411,
+      valAucEpoch: 2,
+    });
     // the phases ("loading images", "decoding images 3/600", "evaluating") send no data
     expect(trainProgressOf(undefined)).toBeNull();
     expect(trainProgressOf({ kind: 'pairs', done: 3, total: 600 })).toBeNull();
@@ -50,7 +98,10 @@ describe('foldTrainData', () => {
     live = foldTrainData(live, stepData(1, 3, 1, 4, 1.2, 9));
     live = foldTrainData(live, stepData(1, 3, 2, 4, 1.0, 8));
     expect(live.epochs).toBe(3);
-    expect(live.steps).toEqual([{ x: 0.25, loss: 1.2 }, { x: 0.5, loss: 1 }]);
+    expect(live.steps).toEqual([
+      { x: 0.25, loss: 1.2 },
+      { x: 0.5, loss: 1 },
+    ]);
     expect(live.perEpoch).toEqual([{ epoch: 1, loss: 1, lossExact: false, valAuc: null }]);
     live = foldTrainData(live, epochData(1, 0.9, 0.8));
     expect(live.perEpoch[0]).toEqual({ epoch: 1, loss: 0.9, lossExact: true, valAuc: 0.8 });
@@ -73,7 +124,18 @@ describe('trainArgs', () => {
   it('maps the form to the contract arguments', () => {
     expect(() => trainArgs(defaultTrainForm())).toThrow(/dataset/);
     const args = trainArgs({ ...defaultTrainForm(), datasetId: 4, pairSetId: 9, name: '  ', epochs: 1, augment: true });
-    expect(args).toEqual({ datasetId: 4, pairSetId: 9, arch: 'small', epochs: 1, batchSize: 128, learningRate: 0.001, margin: 2, embeddingSize: 64, seed: 0, augment: true });
+    expect(args).toEqual({
+      datasetId: 4,
+      pairSetId: 9,
+      arch: 'small',
+      epochs: 1,
+      batchSize: 128,
+      learningRate: 0.001,
+      margin: 2,
+      embeddingSize: 64,
+      seed: 0,
+      augment: true,
+    });
   });
 });
 
@@ -106,7 +168,18 @@ describe('chart scales', () => {
     expect(extent([3])).toEqual([2.7, 3.3]);
     expect(extent([])).toEqual([0, 1]);
     const id = (v: number) => v;
-    expect(pathOf([[0, 0], [1, Number.NaN], [2, 2], [3, 3]], id, id)).toBe('M0.0 0.0M2.0 2.0L3.0 3.0');
+    expect(
+      pathOf(
+        [
+          [0, 0],
+          [1, Number.NaN],
+          [2, 2],
+          [3, 3],
+        ],
+        id,
+        id,
+      ),
+    ).toBe('M0.0 0.0M2.0 2.0L3.0 3.0');
   });
 });
 
@@ -117,18 +190,54 @@ let jobListeners: ((job: JobDto) => void)[];
 let modelsList: ModelVersionDto[];
 let jobState: JobDto;
 
-const image = (id: number): ImageDto => ({ id, datasetId: 1, sha256: String(id), sourcePath: `/x/${id}.png`, classLabel: 'c', width: 28, height: 28, channels: 1 });
+const image = (id: number): ImageDto => ({
+  id,
+  datasetId: 1,
+  sha256: String(id),
+  sourcePath: `/x/${id}.png`,
+  classLabel: 'c',
+  width: 28,
+  height: 28,
+  channels: 1,
+});
 const pairAt = (id: number): PairDto => ({ id, pairSetId: 7, split: 'test', label: 1, a: image(id * 2), b: image(id * 2 + 1) });
 // test pairs have ids 10, 20, ..., 200
 const PAIR_IDS = Array.from({ length: 20 }, (_, i) => (i + 1) * 10);
 const version = (id: number): ModelVersionDto => ({
-  id, name: `v${id}`, datasetId: 1, pairSetId: 7, parentId: null, jobId: 1, arch: 'small', config: { model: { arch: 'small', inputShape: [28, 28, 1], embeddingSize: 64, margin: 2, tau: 1, seed: 0, width: 1, headUnits: 256 } }, weightsPath: `models/${id}`, seed: 0, backend: 'wasm',
-  metrics: { threshold: 0.5, thresholdSource: 'val', splits: {}, evaluatedAt: '' }, createdAt: '',
+  id,
+  name: `v${id}`,
+  datasetId: 1,
+  pairSetId: 7,
+  parentId: null,
+  jobId: 1,
+  arch: 'small',
+  config: { model: { arch: 'small', inputShape: [28, 28, 1], embeddingSize: 64, margin: 2, tau: 1, seed: 0, width: 1, headUnits: 256 } },
+  weightsPath: `models/${id}`,
+  seed: 0,
+  backend: 'wasm',
+  metrics: { threshold: 0.5, thresholdSource: 'val', splits: {}, evaluatedAt: '' },
+  createdAt: '',
 });
 const job = (patch: Partial<JobOf<'train'>>): JobDto => ({
-  id: 5, kind: 'train', status: 'running', progress: 0, message: null, error: null, params: {}, result: null, createdAt: '', startedAt: null, finishedAt: null, ...patch,
+  id: 5,
+  kind: 'train',
+  status: 'running',
+  progress: 0,
+  message: null,
+  error: null,
+  params: {},
+  result: null,
+  createdAt: '',
+  startedAt: null,
+  finishedAt: null,
+  ...patch,
 });
-const summary = (noEvidence: boolean): MapSummaryDto => ({ noEvidence, scale: noEvidence ? 0 : 1, peak: noEvidence ? null : [0, 0], areaAbove50: 0.1 });
+const summary = (noEvidence: boolean): MapSummaryDto => ({
+  noEvidence,
+  scale: noEvidence ? 0 : 1,
+  peak: noEvidence ? null : [0, 0],
+  areaAbove50: 0.1,
+});
 const layers: ExplainLayersDto = {
   modelId: 3,
   layers: ['conv1', 'conv2'],
@@ -137,9 +246,30 @@ const layers: ExplainLayersDto = {
   defaultMethod: 'gradcam',
   defaultMethodFrom: 'none',
   methods: [
-    { id: 'gradcam', label: 'Grad-CAM', kind: 'gradient', counterfactualDefined: true, counterfactualHow: 'negated weights', usesLayer: true },
-    { id: 'rise', label: 'RISE', kind: 'perturbation', counterfactualDefined: false, counterfactualHow: 'RISE defines none', usesLayer: false },
-    { id: 'occlusion', label: 'Occlusion', kind: 'perturbation', counterfactualDefined: true, counterfactualHow: 'raises s', usesLayer: false },
+    {
+      id: 'gradcam',
+      label: 'Grad-CAM',
+      kind: 'gradient',
+      counterfactualDefined: true,
+      counterfactualHow: 'negated weights',
+      usesLayer: true,
+    },
+    {
+      id: 'rise',
+      label: 'RISE',
+      kind: 'perturbation',
+      counterfactualDefined: false,
+      counterfactualHow: 'RISE defines none',
+      usesLayer: false,
+    },
+    {
+      id: 'occlusion',
+      label: 'Occlusion',
+      kind: 'perturbation',
+      counterfactualDefined: true,
+      counterfactualHow: 'raises s',
+      usesLayer: false,
+    },
   ],
 };
 
@@ -147,11 +277,19 @@ function explanation(args: Record<string, unknown>): ExplanationDto {
   const rise = args.method === 'rise';
   const input = args.method !== 'gradcam';
   return {
-    pairId: args.pairId as number, modelId: args.modelId as number, method: (args.method as ExplanationDto['method']) ?? 'gradcam',
-    layer: input ? 'input' : ((args.layer as string) ?? 'conv2'), mapHeight: 7, mapWidth: 7, score: 0.8, counterfactualDefined: !rise,
+    pairId: args.pairId as number,
+    modelId: args.modelId as number,
+    method: (args.method as ExplanationDto['method']) ?? 'gradcam',
+    layer: input ? 'input' : ((args.layer as string) ?? 'conv2'),
+    mapHeight: 7,
+    mapWidth: 7,
+    score: 0.8,
+    counterfactualDefined: !rise,
     a: { imageId: 1, factual: summary(false), counterfactual: rise ? null : summary(true) },
     b: { imageId: 2, factual: summary(false), counterfactual: rise ? null : summary(false) },
-    cached: false, explainMs: 5, createdAt: '',
+    cached: false,
+    explainMs: 5,
+    createdAt: '',
   };
 }
 
@@ -171,7 +309,16 @@ function fakeTransport(): Transport {
         case 'jobs.cancel':
           return { ok: true, value: { ...jobState, status: 'cancelled' } };
         case 'app.info':
-          return { ok: true, value: { version: '0', shell: 'browser', dbPath: '', schemaVersion: 1, backend: { name: 'wasm', notes: ['tfjs-node is not installed'] } } };
+          return {
+            ok: true,
+            value: {
+              version: '0',
+              shell: 'browser',
+              dbPath: '',
+              schemaVersion: 1,
+              backend: { name: 'wasm', notes: ['tfjs-node is not installed'] },
+            },
+          };
         case 'datasets.get':
           return { ok: true, value: { id: 1, pairSets: [{ id: 7 }, { id: 6 }] } };
         case 'images.thumbnails':
@@ -181,15 +328,23 @@ function fakeTransport(): Transport {
         case 'explain.pair':
           return { ok: true, value: explanation(args) };
         case 'explain.overlay':
-          return { ok: true, value: { dataUrl: `data:image/png;base64,${args.image}${args.kind}${args.colormap}`, width: 28, height: 28, noEvidence: false } };
+          return {
+            ok: true,
+            value: { dataUrl: `data:image/png;base64,${args.image}${args.kind}${args.colormap}`, width: 28, height: 28, noEvidence: false },
+          };
         case 'pairs.page': {
           if (args.beforeId !== undefined) {
             const before = PAIR_IDS.filter((id) => id < (args.beforeId as number));
             const rows = before.slice(-(args.limit as number)).map(pairAt);
-            return { ok: true, value: { rows, total: PAIR_IDS.length, nextAfterId: null, prevBeforeId: rows.length < before.length ? rows[0].id : null } };
+            return {
+              ok: true,
+              value: { rows, total: PAIR_IDS.length, nextAfterId: null, prevBeforeId: rows.length < before.length ? rows[0].id : null },
+            };
           }
           const after = args.afterId as number;
-          const rows = PAIR_IDS.filter((id) => id > after).slice(0, args.limit as number).map(pairAt);
+          const rows = PAIR_IDS.filter((id) => id > after)
+            .slice(0, args.limit as number)
+            .map(pairAt);
           const last = rows.at(-1);
           return { ok: true, value: { rows, total: PAIR_IDS.length, nextAfterId: last && last.id < PAIR_IDS.at(-1)! ? last.id : null } };
         }
@@ -225,10 +380,24 @@ describe('useModelsStore', () => {
     await models.startTrain();
     expect(calls.find((c) => c.name === 'models.train')?.args).toMatchObject({ datasetId: 1, pairSetId: 7, epochs: 2, arch: 'small' });
     await flush();
-    emit(job({ status: 'running', progress: 0.3, message: 'epoch 1/2 · step 5/10 · loss 0.9000 · ETA 5 s', data: stepData(1, 2, 5, 10, 0.9, 5) }));
+    emit(
+      job({
+        status: 'running',
+        progress: 0.3,
+        message: 'epoch 1/2 · step 5/10 · loss 0.9000 · ETA 5 s',
+        data: stepData(1, 2, 5, 10, 0.9, 5),
+      }),
+    );
     await flush();
     expect(models.training).toBe(true);
-    emit(job({ status: 'running', progress: 0.6, message: 'epoch 2/2 · step 1/10 · loss 0.7000 · val AUC 0.9100 (epoch 1) · ETA 3 s', data: stepData(2, 2, 1, 10, 0.7, 3, [0.91, 1]) }));
+    emit(
+      job({
+        status: 'running',
+        progress: 0.6,
+        message: 'epoch 2/2 · step 1/10 · loss 0.7000 · val AUC 0.9100 (epoch 1) · ETA 3 s',
+        data: stepData(2, 2, 1, 10, 0.7, 3, [0.91, 1]),
+      }),
+    );
     await flush();
     expect(models.live.perEpoch.map((e) => [e.epoch, e.valAuc])).toEqual([
       [1, 0.91],
@@ -299,7 +468,9 @@ describe('useExplainStore', () => {
     ex.setColormap('jet');
     await flush();
     expect(calls.filter((c) => c.name === 'explain.overlay').length).toBe(n);
-    expect(overlayKey({ modelId: 1, pairId: 2, method: 'gradcam', layer: 'l', image: 'a', kind: 'factual', colormap: 'jet' })).toBe('1/2/gradcam/l/a/factual/jet');
+    expect(overlayKey({ modelId: 1, pairId: 2, method: 'gradcam', layer: 'l', image: 'a', kind: 'factual', colormap: 'jet' })).toBe(
+      '1/2/gradcam/l/a/factual/jet',
+    );
   });
 
   it('moves to the next and previous pair under the filters', async () => {
@@ -308,7 +479,13 @@ describe('useExplainStore', () => {
     await ex.openPair(pairAt(50), ctx);
     await ex.step(1);
     expect(ex.pair?.id).toBe(60);
-    expect(calls.filter((c) => c.name === 'pairs.page').at(-1)?.args).toEqual({ datasetId: 1, pairSetId: 7, split: 'test', afterId: 50, limit: 1 });
+    expect(calls.filter((c) => c.name === 'pairs.page').at(-1)?.args).toEqual({
+      datasetId: 1,
+      pairSetId: 7,
+      split: 'test',
+      afterId: 50,
+      limit: 1,
+    });
     await ex.step(-1);
     expect(ex.pair?.id).toBe(50);
     await ex.goTo(200);
@@ -322,7 +499,7 @@ describe('useExplainStore', () => {
     expect(ex.atStart).toBe(true);
   });
 
-  it('starts on the newest model\'s first test pair when nothing was opened', async () => {
+  it("starts on the newest model's first test pair when nothing was opened", async () => {
     modelsList = [version(4)];
     const ex = useExplainStore();
     await ex.init();

@@ -12,11 +12,27 @@ import type { Envelope } from '../../src/shared/bridge';
 import type { Events, MethodName } from '../../src/shared/contract';
 import type { ImageDto, PairDto, Split } from '../../src/shared/dto';
 
-const image = (id: number): ImageDto => ({ id, datasetId: 1, sha256: String(id), sourcePath: `/x/${id}.png`, classLabel: 'c', width: 28, height: 28, channels: 1 });
+const image = (id: number): ImageDto => ({
+  id,
+  datasetId: 1,
+  sha256: String(id),
+  sourcePath: `/x/${id}.png`,
+  classLabel: 'c',
+  width: 28,
+  height: 28,
+  channels: 1,
+});
 // Sparse ids: a few near the start, a long gap, then many. Test pairs are every third id, same pairs every other.
 const IDS = [3, 5, 8, 13, 21, ...Array.from({ length: 3000 }, (_, i) => 500_000 + i * 7)];
 const SPLITS: Split[] = ['train', 'val', 'test'];
-const pairAt = (id: number): PairDto => ({ id, pairSetId: 7, split: SPLITS[id % 3], label: (id % 2) as 0 | 1, a: image(id * 2), b: image(id * 2 + 1) });
+const pairAt = (id: number): PairDto => ({
+  id,
+  pairSetId: 7,
+  split: SPLITS[id % 3],
+  label: (id % 2) as 0 | 1,
+  a: image(id * 2),
+  b: image(id * 2 + 1),
+});
 const PAIRS = IDS.map(pairAt);
 
 let calls: { name: MethodName; args: Record<string, unknown> }[];
@@ -34,17 +50,24 @@ function transport(): Transport {
         return { ok: false, error: { code: 'failed', message: 'database is locked' } };
       }
       const limit = args.limit as number;
-      const match = PAIRS.filter((p) => (args.split === undefined || p.split === args.split) && (args.label === undefined || p.label === args.label));
+      const match = PAIRS.filter(
+        (p) => (args.split === undefined || p.split === args.split) && (args.label === undefined || p.label === args.label),
+      );
       if (args.beforeId !== undefined) {
         const before = match.filter((p) => p.id < (args.beforeId as number));
         const rows = before.slice(-limit);
-        return { ok: true, value: { rows, total: match.length, nextAfterId: null, prevBeforeId: rows.length < before.length ? rows[0].id : null } };
+        return {
+          ok: true,
+          value: { rows, total: match.length, nextAfterId: null, prevBeforeId: rows.length < before.length ? rows[0].id : null },
+        };
       }
       const after = match.filter((p) => p.id > ((args.afterId as number | undefined) ?? 0));
       const rows = after.slice(0, limit);
       return { ok: true, value: { rows, total: match.length, nextAfterId: rows.length < after.length ? rows.at(-1)!.id : null } };
     },
-    on: <E extends keyof Events>(_event: E, _listener: (payload: Events[E]) => void) => () => {},
+    on:
+      <E extends keyof Events>(_event: E, _listener: (payload: Events[E]) => void) =>
+      () => {},
   };
 }
 

@@ -12,10 +12,26 @@ import { useModelsStore } from '../../src/renderer/src/stores/models';
 import { defaultTrainForm, trainArgs, validateTrainForm, type TrainForm } from '../../src/renderer/src/stores/models/train-form';
 import type { Envelope } from '../../src/shared/bridge';
 import { checkArgs, SCORECAM_CAP_RANGE, type Events, type MethodName } from '../../src/shared/contract';
-import type { ExplainLayersDto, ExplanationDto, ImageDto, JobDto, JobOf, MapSummaryDto, ModelVersionDto, PairDto } from '../../src/shared/dto';
+import type {
+  ExplainLayersDto,
+  ExplanationDto,
+  ImageDto,
+  JobDto,
+  JobOf,
+  MapSummaryDto,
+  ModelVersionDto,
+  PairDto,
+} from '../../src/shared/dto';
 
 const flush = () => new Promise((r) => setTimeout(r, 0));
-const pretrained = (patch: Partial<TrainForm> = {}): TrainForm => ({ ...defaultTrainForm(), datasetId: 1, pairSetId: 7, arch: 'pretrained', backboneDir: '/models/resnet', ...patch });
+const pretrained = (patch: Partial<TrainForm> = {}): TrainForm => ({
+  ...defaultTrainForm(),
+  datasetId: 1,
+  pairSetId: 7,
+  arch: 'pretrained',
+  backboneDir: '/models/resnet',
+  ...patch,
+});
 
 describe('validateTrainForm and trainArgs: the pretrained backbone', () => {
   it('needs the folder and a whole number >= -1 of frozen blocks, for pretrained only', () => {
@@ -23,12 +39,15 @@ describe('validateTrainForm and trainArgs: the pretrained backbone', () => {
     expect(validateTrainForm(pretrained())).toEqual({});
     expect(validateTrainForm(pretrained({ backboneDir: '   ' }))).toHaveProperty('backboneDir');
     for (const ok of ['', '-1', '0', ' 3 ', '1000']) expect(validateTrainForm(pretrained({ frozenBlocks: ok })), ok).toEqual({});
-    for (const bad of ['-2', '1.5', 'abc', '1e2', '1001']) expect(validateTrainForm(pretrained({ frozenBlocks: bad })), bad).toHaveProperty('frozenBlocks');
+    for (const bad of ['-2', '1.5', 'abc', '1e2', '1001'])
+      expect(validateTrainForm(pretrained({ frozenBlocks: bad })), bad).toHaveProperty('frozenBlocks');
     expect(validateTrainForm(pretrained({ cutLayer: 'x'.repeat(201) }))).toHaveProperty('cutLayer');
   });
 
   it('sends backbone { dir, cutLayer?, frozenBlocks? } and preprocess (not "none") for pretrained; nothing of it otherwise', () => {
-    expect(trainArgs(pretrained({ backboneDir: ' /m/r50 ', cutLayer: ' conv4_block6_out ', frozenBlocks: '-1', preprocess: 'caffe' }))).toMatchObject({
+    expect(
+      trainArgs(pretrained({ backboneDir: ' /m/r50 ', cutLayer: ' conv4_block6_out ', frozenBlocks: '-1', preprocess: 'caffe' })),
+    ).toMatchObject({
       arch: 'pretrained',
       backbone: { dir: '/m/r50', cutLayer: 'conv4_block6_out', frozenBlocks: -1 },
       preprocess: 'caffe',
@@ -50,11 +69,31 @@ let listeners: ((job: JobDto) => void)[];
 let trainReply: Envelope;
 let stamp = 0;
 
-const image = (id: number): ImageDto => ({ id, datasetId: 1, sha256: String(id), sourcePath: `/x/${id}.png`, classLabel: 'c', width: 28, height: 28, channels: 1 });
+const image = (id: number): ImageDto => ({
+  id,
+  datasetId: 1,
+  sha256: String(id),
+  sourcePath: `/x/${id}.png`,
+  classLabel: 'c',
+  width: 28,
+  height: 28,
+  channels: 1,
+});
 const pairAt = (id: number): PairDto => ({ id, pairSetId: 7, split: 'test', label: 1, a: image(id * 2), b: image(id * 2 + 1) });
 const version: ModelVersionDto = {
-  id: 3, name: 'v3', datasetId: 1, pairSetId: 7, parentId: null, jobId: 1, arch: 'small', config: { model: { arch: 'small', inputShape: [28, 28, 1], embeddingSize: 64, margin: 2, tau: 1, seed: 0, width: 1, headUnits: 256 } }, weightsPath: 'models/3', seed: 0, backend: 'wasm',
-  metrics: { threshold: 0.5, thresholdSource: 'val', splits: {}, evaluatedAt: '' }, createdAt: '',
+  id: 3,
+  name: 'v3',
+  datasetId: 1,
+  pairSetId: 7,
+  parentId: null,
+  jobId: 1,
+  arch: 'small',
+  config: { model: { arch: 'small', inputShape: [28, 28, 1], embeddingSize: 64, margin: 2, tau: 1, seed: 0, width: 1, headUnits: 256 } },
+  weightsPath: 'models/3',
+  seed: 0,
+  backend: 'wasm',
+  metrics: { threshold: 0.5, thresholdSource: 'val', splits: {}, evaluatedAt: '' },
+  createdAt: '',
 };
 const summary: MapSummaryDto = { noEvidence: false, scale: 1, peak: [0, 0], areaAbove50: 0.1 };
 const layers: ExplainLayersDto = {
@@ -65,7 +104,14 @@ const layers: ExplainLayersDto = {
   defaultMethod: 'gradcam',
   defaultMethodFrom: 'none',
   methods: [
-    { id: 'gradcam', label: 'Grad-CAM', kind: 'gradient', counterfactualDefined: true, counterfactualHow: 'negated weights', usesLayer: true },
+    {
+      id: 'gradcam',
+      label: 'Grad-CAM',
+      kind: 'gradient',
+      counterfactualDefined: true,
+      counterfactualHow: 'negated weights',
+      usesLayer: true,
+    },
     { id: 'scorecam', label: 'Score-CAM', kind: 'perturbation', counterfactualDefined: true, counterfactualHow: '1 - s', usesLayer: true },
   ],
 };
@@ -74,13 +120,21 @@ function explanation(args: Record<string, unknown>): ExplanationDto {
   const scorecam = args.method === 'scorecam';
   const cap = (args.maxChannels as number | undefined) ?? 256;
   return {
-    pairId: args.pairId as number, modelId: args.modelId as number, method: args.method as ExplanationDto['method'], layer: 'conv2', mapHeight: 7, mapWidth: 7,
-    score: 0.8, counterfactualDefined: true,
+    pairId: args.pairId as number,
+    modelId: args.modelId as number,
+    method: args.method as ExplanationDto['method'],
+    layer: 'conv2',
+    mapHeight: 7,
+    mapWidth: 7,
+    score: 0.8,
+    counterfactualDefined: true,
     a: { imageId: 1, factual: summary, counterfactual: summary },
     b: { imageId: 2, factual: summary, counterfactual: summary },
     ...(scorecam ? { channels: { used: [Math.min(cap, 60), Math.min(cap, 64)], active: [60, 64], total: 64, maxChannels: cap } } : {}),
     // each computation is a new stored row
-    cached: false, explainMs: 5, createdAt: `2026-11-26T10:00:00.${String(++stamp).padStart(3, '0')}Z`,
+    cached: false,
+    explainMs: 5,
+    createdAt: `2026-11-26T10:00:00.${String(++stamp).padStart(3, '0')}Z`,
   };
 }
 
@@ -96,7 +150,22 @@ function fakeTransport(): Transport {
         case 'models.train':
           return trainReply;
         case 'jobs.get':
-          return { ok: true, value: { id: 5, kind: 'train', status: 'queued', progress: 0, message: null, error: null, params: {}, result: null, createdAt: '', startedAt: null, finishedAt: null } };
+          return {
+            ok: true,
+            value: {
+              id: 5,
+              kind: 'train',
+              status: 'queued',
+              progress: 0,
+              message: null,
+              error: null,
+              params: {},
+              result: null,
+              createdAt: '',
+              startedAt: null,
+              finishedAt: null,
+            },
+          };
         case 'datasets.get':
           return { ok: true, value: { id: 1, pairSets: [{ id: 7 }] } };
         case 'images.thumbnails':
@@ -148,10 +217,20 @@ describe('useModelsStore.startTrain with a pretrained backbone', () => {
     Object.assign(models.form, { arch: 'pretrained', backboneDir: '/nowhere', cutLayer: 'conv5', frozenBlocks: '2', preprocess: 'tf' });
     trainReply = { ok: false, error: { code: 'invalid_argument', message: 'args.backbone.dir: /nowhere has no model.json' } };
     await models.startTrain();
-    expect(calls.find((c) => c.name === 'models.train')?.args).toMatchObject({ arch: 'pretrained', backbone: { dir: '/nowhere', cutLayer: 'conv5', frozenBlocks: 2 }, preprocess: 'tf' });
+    expect(calls.find((c) => c.name === 'models.train')?.args).toMatchObject({
+      arch: 'pretrained',
+      backbone: { dir: '/nowhere', cutLayer: 'conv5', frozenBlocks: 2 },
+      preprocess: 'tf',
+    });
     expect(models.trainError).toBe('args.backbone.dir: /nowhere has no model.json');
     expect(app.notices).toEqual([]);
-    expect(models.form).toMatchObject({ arch: 'pretrained', backboneDir: '/nowhere', cutLayer: 'conv5', frozenBlocks: '2', preprocess: 'tf' });
+    expect(models.form).toMatchObject({
+      arch: 'pretrained',
+      backboneDir: '/nowhere',
+      cutLayer: 'conv5',
+      frozenBlocks: '2',
+      preprocess: 'tf',
+    });
     expect(models.trainJob).toBeNull();
 
     trainReply = { ok: true, value: { jobId: 5 } };
@@ -165,10 +244,18 @@ describe('useModelsStore.startTrain with a pretrained backbone', () => {
 
 describe('Score-CAM channels', () => {
   it('says how many channels were masked of how many, under which cap, and why fewer', () => {
-    expect(scoreCamChannelsText({ used: [256, 256], active: [2000, 2048], total: 2048, maxChannels: 256 })).toBe('Score-CAM: 256 of 2048 channels (cap 256)');
-    expect(scoreCamChannelsText({ used: [40, 40], active: [40, 40], total: 64, maxChannels: 256 })).toBe('Score-CAM: 40 of 64 channels (cap 256; the other 24 are constant)');
-    expect(scoreCamChannelsText({ used: [60, 64], active: [60, 64], total: 64, maxChannels: 256 })).toBe('Score-CAM: A 60, B 64 of 64 channels (cap 256; the others are constant)');
-    expect(scoreCamChannelsText({ used: [64, 64], active: [64, 64], total: 64, maxChannels: null })).toBe('Score-CAM: 64 of 64 channels (no cap)');
+    expect(scoreCamChannelsText({ used: [256, 256], active: [2000, 2048], total: 2048, maxChannels: 256 })).toBe(
+      'Score-CAM: 256 of 2048 channels (cap 256)',
+    );
+    expect(scoreCamChannelsText({ used: [40, 40], active: [40, 40], total: 64, maxChannels: 256 })).toBe(
+      'Score-CAM: 40 of 64 channels (cap 256; the other 24 are constant)',
+    );
+    expect(scoreCamChannelsText({ used: [60, 64], active: [60, 64], total: 64, maxChannels: 256 })).toBe(
+      'Score-CAM: A 60, B 64 of 64 channels (cap 256; the others are constant)',
+    );
+    expect(scoreCamChannelsText({ used: [64, 64], active: [64, 64], total: 64, maxChannels: null })).toBe(
+      'Score-CAM: 64 of 64 channels (no cap)',
+    );
   });
 
   it('parses a typed cap: whole numbers 1..8192 only', () => {
@@ -177,7 +264,7 @@ describe('Score-CAM channels', () => {
     for (const bad of [0, -1, 1.5, 8193, '', 'x', null, undefined]) expect(parseChannelCap(bad)).toBeNull();
   });
 
-  it("accepts a typed cap exactly where the contract does (one shared range)", () => {
+  it('accepts a typed cap exactly where the contract does (one shared range)', () => {
     const contractTakes = (n: number) => {
       try {
         checkArgs('explain.pair', { pairId: 1, modelId: 1, method: 'scorecam', maxChannels: n });
@@ -187,7 +274,8 @@ describe('Score-CAM channels', () => {
       }
     };
     const { min, max } = SCORECAM_CAP_RANGE;
-    for (const n of [min - 1, min, min + 1, 256, max - 1, max, max + 1]) expect(parseChannelCap(n) !== null, String(n)).toBe(contractTakes(n));
+    for (const n of [min - 1, min, min + 1, 256, max - 1, max, max + 1])
+      expect(parseChannelCap(n) !== null, String(n)).toBe(contractTakes(n));
   });
 
   it('sends the cap for Score-CAM only, re-requests the map under a new cap and refetches its overlays', async () => {
@@ -236,15 +324,34 @@ describe('Score-CAM channels', () => {
 
 describe('job status text', () => {
   const job = (patch: Partial<JobOf<'explain'>>): JobDto => ({
-    id: 9, kind: 'explain', status: 'running', progress: 0.4, message: 'explained 12/30 pairs', error: null, params: {}, result: null, createdAt: '', startedAt: null, finishedAt: null, ...patch,
+    id: 9,
+    kind: 'explain',
+    status: 'running',
+    progress: 0.4,
+    message: 'explained 12/30 pairs',
+    error: null,
+    params: {},
+    result: null,
+    createdAt: '',
+    startedAt: null,
+    finishedAt: null,
+    ...patch,
   });
   it('uses the pairs data while running, the message without it, the error or summary at the end', () => {
     expect(pairsProgressText(job({ data: { kind: 'pairs', done: 12, total: 1500 } }))).toBe('12 / 1,500 pairs');
-    expect(pairsProgressText(job({ data: { kind: 'train.epoch', record: { epoch: 1, loss: 1, valAuc: 0.5, learningRate: 1, seconds: 1, improved: true }, epochs: 2 } }))).toBeNull();
+    expect(
+      pairsProgressText(
+        job({
+          data: { kind: 'train.epoch', record: { epoch: 1, loss: 1, valAuc: 0.5, learningRate: 1, seconds: 1, improved: true }, epochs: 2 },
+        }),
+      ),
+    ).toBeNull();
     expect(jobStatusText(job({ data: { kind: 'pairs', done: 12, total: 30 } }))).toBe('12 / 30 pairs');
     expect(jobStatusText(job({}))).toBe('explained 12/30 pairs');
     expect(jobStatusText(job({ status: 'failed', error: 'boom', data: { kind: 'pairs', done: 1, total: 30 } }))).toBe('boom');
     expect(jobStatusText(job({ status: 'done', data: { kind: 'pairs', done: 30, total: 30 } }), '30 explained')).toBe('30 explained');
-    expect(jobStatusText(job({ status: 'cancelled', message: 'cancelled', data: { kind: 'pairs', done: 3, total: 30 } }))).toBe('cancelled');
+    expect(jobStatusText(job({ status: 'cancelled', message: 'cancelled', data: { kind: 'pairs', done: 3, total: 30 } }))).toBe(
+      'cancelled',
+    );
   });
 });

@@ -12,16 +12,52 @@ import type { Events, MethodName } from '../../src/shared/contract';
 import type { ImageDto, JobDto, PairDto, PairSetDto, Split } from '../../src/shared/dto';
 
 const SPLITS: Split[] = ['train', 'val', 'test'];
-const image = (id: number): ImageDto => ({ id, datasetId: 1, sha256: String(id), sourcePath: `/x/${id}.png`, classLabel: `c${id % 3}`, width: 28, height: 28, channels: 1 });
+const image = (id: number): ImageDto => ({
+  id,
+  datasetId: 1,
+  sha256: String(id),
+  sourcePath: `/x/${id}.png`,
+  classLabel: `c${id % 3}`,
+  width: 28,
+  height: 28,
+  channels: 1,
+});
 // 100,000 pairs, made on demand: the fake never builds them all either.
 const TOTAL = 100_000;
-const pairAt = (id: number): PairDto => ({ id, pairSetId: 7, split: SPLITS[id % 3], label: (id % 2) as 0 | 1, a: image(id * 2), b: image(id * 2 + 1) });
-const pairSet: PairSetDto = { id: 7, datasetId: 1, source: 'generated', seed: 1, ratios: [80, 10, 10], pairsPerAnchor: 1, createdAt: '', pairCount: TOTAL, counts: [] };
+const pairAt = (id: number): PairDto => ({
+  id,
+  pairSetId: 7,
+  split: SPLITS[id % 3],
+  label: (id % 2) as 0 | 1,
+  a: image(id * 2),
+  b: image(id * 2 + 1),
+});
+const pairSet: PairSetDto = {
+  id: 7,
+  datasetId: 1,
+  source: 'generated',
+  seed: 1,
+  ratios: [80, 10, 10],
+  pairsPerAnchor: 1,
+  createdAt: '',
+  pairCount: TOTAL,
+  counts: [],
+};
 
 let calls: { name: MethodName; args: Record<string, unknown> }[];
 let jobListeners: ((job: JobDto) => void)[];
 const job = (status: JobDto['status'], progress: number): JobDto => ({
-  id: 5, kind: 'import', status, progress, message: null, error: null, params: {}, result: null, createdAt: '', startedAt: null, finishedAt: null,
+  id: 5,
+  kind: 'import',
+  status,
+  progress,
+  message: null,
+  error: null,
+  params: {},
+  result: null,
+  createdAt: '',
+  startedAt: null,
+  finishedAt: null,
 });
 const flush = () => new Promise((r) => setTimeout(r, 0));
 
@@ -36,19 +72,31 @@ function fakeTransport(): Transport {
       if (name === 'jobs.cancel') return { ok: true, value: job('running', 0.4) };
       if (name === 'datasets.list') return { ok: true, value: [] };
       if (name === 'jobs.importReport') {
-        return { ok: true, value: { jobId: 5, totals: { imported: 3, duplicate: 0, skipped: 0, error: 1 }, entries: [{ path: '/d/bad.png', status: 'error', reason: 'corrupt', imageId: null }], total: 1 } };
+        return {
+          ok: true,
+          value: {
+            jobId: 5,
+            totals: { imported: 3, duplicate: 0, skipped: 0, error: 1 },
+            entries: [{ path: '/d/bad.png', status: 'error', reason: 'corrupt', imageId: null }],
+            total: 1,
+          },
+        };
       }
       if (name === 'datasets.get') return { ok: true, value: { id: 1, pairSets: [pairSet] } };
       if (name === 'images.thumbnails') {
         return { ok: true, value: Object.fromEntries((args.ids as number[]).map((id) => [id, `data:image/png;base64,${id}`])) };
       }
       if (name === 'pairs.page') {
-        const match = (p: PairDto) => (args.split === undefined || p.split === args.split) && (args.label === undefined || p.label === args.label);
+        const match = (p: PairDto) =>
+          (args.split === undefined || p.split === args.split) && (args.label === undefined || p.label === args.label);
         const rows: PairDto[] = [];
         let id = (args.afterId as number) + 1;
         for (; id <= TOTAL && rows.length < (args.limit as number); id++) if (match(pairAt(id))) rows.push(pairAt(id));
         const more = rows.length === args.limit && id <= TOTAL;
-        return { ok: true, value: { rows, total: args.split || args.label !== undefined ? 12345 : TOTAL, nextAfterId: more ? rows.at(-1)!.id : null } };
+        return {
+          ok: true,
+          value: { rows, total: args.split || args.label !== undefined ? 12345 : TOTAL, nextAfterId: more ? rows.at(-1)!.id : null },
+        };
       }
       return { ok: false, error: { code: 'unknown_method', message: name } };
     },
@@ -110,7 +158,11 @@ describe('usePairsStore', () => {
     expect(pairs.rows.every((r) => r.split === 'val')).toBe(true);
     await pairs.setLabel(1);
     expect(pairs.rows.every((r) => r.split === 'val' && r.label === 1)).toBe(true);
-    expect(pageCalls().filter((c) => c.args.afterId === 0).at(-1)?.args).toMatchObject({ split: 'val', label: 1 });
+    expect(
+      pageCalls()
+        .filter((c) => c.args.afterId === 0)
+        .at(-1)?.args,
+    ).toMatchObject({ split: 'val', label: 1 });
     await pairs.setPageSize(25);
     expect(pairs.rows).toHaveLength(25);
   });

@@ -12,7 +12,18 @@ import type { JobDto, JobOf } from '../../src/shared/dto';
 
 const flush = () => new Promise((r) => setTimeout(r, 0));
 const job = (id: number, patch: Partial<JobOf<'explain'>> = {}): JobDto => ({
-  id, kind: 'explain', status: 'running', progress: 0, message: null, error: null, params: {}, result: null, createdAt: '', startedAt: null, finishedAt: null, ...patch,
+  id,
+  kind: 'explain',
+  status: 'running',
+  progress: 0,
+  message: null,
+  error: null,
+  params: {},
+  result: null,
+  createdAt: '',
+  startedAt: null,
+  finishedAt: null,
+  ...patch,
 });
 
 let calls: { name: MethodName; args: Record<string, unknown> }[];

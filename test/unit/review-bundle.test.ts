@@ -76,7 +76,13 @@ describe('review bundles', () => {
     expect(bundle.checksum).toBe(bundleChecksum({ ...bundle, checksum: undefined } as unknown as BundleBody));
     expect(bundle).toMatchObject({ format: 'simlens-review-bundle', version: 1, dataset: { name: 'Hand-built', images: 12 } });
     expect(bundle.images.map((i) => i.sha256).sort()).toEqual(['cat1', 'cat2', 'cat3', 'dog1', 'dog2', 'dog3'].map(imageHash).sort());
-    expect(bundle.verdicts.map((v) => [v.reviewer, v.similarity, v.imageA === imageHash('cat1') ? 'p1' : v.imageA === imageHash('cat3') ? 'p2' : 'p3'])).toEqual([
+    expect(
+      bundle.verdicts.map((v) => [
+        v.reviewer,
+        v.similarity,
+        v.imageA === imageHash('cat1') ? 'p1' : v.imageA === imageHash('cat3') ? 'p2' : 'p3',
+      ]),
+    ).toEqual([
       ['Ann', 'wrong', 'p1'],
       ['Ann', 'correct', 'p1'],
       ['Ann', 'wrong', 'p2'],
@@ -91,7 +97,14 @@ describe('review bundles', () => {
     const beforeB = await current(b);
     const fromA = (await exportBundle(a)).path;
     const first = await b.app.call('review.importBundle', { path: fromA });
-    expect(first).toMatchObject({ datasetId: b.datasetId, imported: 4, alreadyPresent: 0, unmatched: 0, dryRun: false, bundle: { dataset: 'Hand-built', verdicts: 4 } });
+    expect(first).toMatchObject({
+      datasetId: b.datasetId,
+      imported: 4,
+      alreadyPresent: 0,
+      unmatched: 0,
+      dryRun: false,
+      bundle: { dataset: 'Hand-built', verdicts: 4 },
+    });
     expect(first.entries.map((e) => e.pairId)).toEqual([b.pair.p1, b.pair.p1, b.pair.p2, b.pair.p3]);
     const afterFirst = snapshot(b);
     // again: nothing changes
@@ -146,7 +159,10 @@ describe('review bundles', () => {
     expect(undone.undone).not.toBeNull();
     const again = await b.app.call('review.importBundle', { path: fromA });
     expect(again).toMatchObject({ imported: 0, alreadyPresent: 4 });
-    expect(again.entries.find((e) => e.uid === undone.undone!.uid)).toMatchObject({ status: 'already_present', reason: 'it was undone in this workspace' });
+    expect(again.entries.find((e) => e.uid === undone.undone!.uid)).toMatchObject({
+      status: 'already_present',
+      reason: 'it was undone in this workspace',
+    });
     expect(await b.app.call('review.history', { pairId: b.pair.p3, modelId: b.modelId })).toEqual([]);
   });
 
@@ -173,7 +189,10 @@ describe('bad bundles', () => {
   /** Imports into b and expects a refusal with this message, and b's verdicts unchanged. */
   async function refused(path: string, message: RegExp | string, code = 'invalid_argument') {
     const before = snapshot(b);
-    await expect(b.app.call('review.importBundle', { path })).rejects.toMatchObject({ code, message: typeof message === 'string' ? message : expect.stringMatching(message) });
+    await expect(b.app.call('review.importBundle', { path })).rejects.toMatchObject({
+      code,
+      message: typeof message === 'string' ? message : expect.stringMatching(message),
+    });
     expect(snapshot(b)).toEqual(before);
   }
   const write = (name: string, text: string) => {
@@ -190,12 +209,18 @@ describe('bad bundles', () => {
 
   it('refuses a truncated bundle', async () => {
     const text = await exported();
-    await refused(write('cut.json', text.slice(0, Math.floor(text.length / 2))), /^cut.json is not a complete review bundle: its JSON is cut off or damaged/);
+    await refused(
+      write('cut.json', text.slice(0, Math.floor(text.length / 2))),
+      /^cut.json is not a complete review bundle: its JSON is cut off or damaged/,
+    );
   });
 
   it('refuses an edited bundle', async () => {
     const text = await exported();
-    await refused(write('edited.json', text.replace('"similarity": "wrong"', '"similarity": "correct"')), 'edited.json: the checksum does not match the content: the bundle was cut short or edited after it was exported');
+    await refused(
+      write('edited.json', text.replace('"similarity": "wrong"', '"similarity": "correct"')),
+      'edited.json: the checksum does not match the content: the bundle was cut short or edited after it was exported',
+    );
     const noChecksum = JSON.parse(text) as Record<string, unknown>;
     delete noChecksum.checksum;
     await refused(write('bare.json', JSON.stringify(noChecksum)), 'bare.json has no checksum: it is not a complete review bundle');
@@ -203,7 +228,10 @@ describe('bad bundles', () => {
 
   it('refuses what is not a bundle, a newer format, and a missing file', async () => {
     await refused(write('other.json', '{"hello": "world"}'), /^other.json is not a SimLens review bundle/);
-    await refused(write('newer.json', await reseal((body) => (body.version = 2))), /newer.json is a review bundle of format version 2, written by a newer SimLens/);
+    await refused(
+      write('newer.json', await reseal((body) => (body.version = 2))),
+      /newer.json is a review bundle of format version 2, written by a newer SimLens/,
+    );
     await refused(join(b.dir, 'nothing-here.json'), /^No bundle file at /, 'not_found');
   });
 
@@ -215,7 +243,10 @@ describe('bad bundles', () => {
       for (const v of body.verdicts) [v.imageA, v.imageB] = [other(v.imageA), other(v.imageB)];
       body.dataset.name = 'Herbarium';
     });
-    await refused(write('foreign.json', text), 'foreign.json comes from a dataset this workspace does not hold: none of its 6 images (of dataset "Herbarium", 12 images) is here. Import that dataset first.');
+    await refused(
+      write('foreign.json', text),
+      'foreign.json comes from a dataset this workspace does not hold: none of its 6 images (of dataset "Herbarium", 12 images) is here. Import that dataset first.',
+    );
   });
 
   it('refuses a bundle of model versions this workspace does not have', async () => {
@@ -224,10 +255,26 @@ describe('bad bundles', () => {
   });
 
   it.each<[string, (body: BundleBody) => void, RegExp]>([
-    ['an empty reviewer name', (body) => (body.verdicts[0].reviewer = '  '), /bundle.verdicts\[0\].reviewer: a reviewer name must not be empty/],
-    ['a 10,000-character reviewer name', (body) => (body.verdicts[1].reviewer = 'r'.repeat(10_000)), /bundle.verdicts\[1\].reviewer: a reviewer name has at most 100 characters \(got 10000\)/],
-    ['an unknown answer', (body) => ((body.verdicts[2] as { heatmapA: string }).heatmapA = 'great'), /bundle.verdicts\[2\].heatmapA: expected one of sensible, not_sensible, unsure/],
-    ['a verdict of an image it does not list', (body) => (body.verdicts[0].imageA = 'a'.repeat(64)), /bundle.verdicts\[0\].imageA: a{64} is none of the bundle's images/],
+    [
+      'an empty reviewer name',
+      (body) => (body.verdicts[0].reviewer = '  '),
+      /bundle.verdicts\[0\].reviewer: a reviewer name must not be empty/,
+    ],
+    [
+      'a 10,000-character reviewer name',
+      (body) => (body.verdicts[1].reviewer = 'r'.repeat(10_000)),
+      /bundle.verdicts\[1\].reviewer: a reviewer name has at most 100 characters \(got 10000\)/,
+    ],
+    [
+      'an unknown answer',
+      (body) => ((body.verdicts[2] as { heatmapA: string }).heatmapA = 'great'),
+      /bundle.verdicts\[2\].heatmapA: expected one of sensible, not_sensible, unsure/,
+    ],
+    [
+      'a verdict of an image it does not list',
+      (body) => (body.verdicts[0].imageA = 'a'.repeat(64)),
+      /bundle.verdicts\[0\].imageA: a{64} is none of the bundle's images/,
+    ],
     ['a uid twice', (body) => (body.verdicts[1].uid = body.verdicts[0].uid), /bundle.verdicts\[1\].uid: .* appears twice/],
     ['a bad time', (body) => (body.verdicts[0].createdAt = 'yesterday'), /bundle.verdicts\[0\].createdAt: expected a time like/],
     ['no verdicts', (body) => (body.verdicts = []), /holds no verdicts: nothing to import/],
@@ -238,7 +285,9 @@ describe('bad bundles', () => {
   it('imports all or nothing: a failure on the last verdict leaves none of the others', async () => {
     const path = (await exportBundle(a)).path;
     const last = (JSON.parse(readFileSync(path, 'utf8')) as Bundle).verdicts[3].uid;
-    b.app.db.exec(`CREATE TRIGGER refuse_last BEFORE INSERT ON verdicts WHEN NEW.uid = '${last}' BEGIN SELECT RAISE(ABORT, 'disk full'); END`);
+    b.app.db.exec(
+      `CREATE TRIGGER refuse_last BEFORE INSERT ON verdicts WHEN NEW.uid = '${last}' BEGIN SELECT RAISE(ABORT, 'disk full'); END`,
+    );
     await refused(path, 'disk full', 'failed');
   });
 });

@@ -62,7 +62,14 @@ export interface HandBuiltOptions {
 }
 
 /** Adds a model version with a fixed weights folder and the given metrics threshold; returns its id. */
-export function addVersion(app: SimLensApp, dir: string, datasetId: number, pairSetId: number, weights: string, name = 'hand-built'): number {
+export function addVersion(
+  app: SimLensApp,
+  dir: string,
+  datasetId: number,
+  pairSetId: number,
+  weights: string,
+  name = 'hand-built',
+): number {
   const repo = app.models.repo;
   const id = repo.insert({
     name,
@@ -119,13 +126,19 @@ export function handBuiltWorkspace(options: HandBuiltOptions = {}): HandBuilt {
     split: split as Split,
   }));
   const splits = new Map(Object.values(image).map((id) => [id, 'test' as Split]));
-  const pairSetId = new PairsRepo(app.db).insertPairSet({ datasetId, source: 'generated', seed: 1, ratios: [80, 10, 10], pairsPerAnchor: 1 }, splits, pairs);
+  const pairSetId = new PairsRepo(app.db).insertPairSet(
+    { datasetId, source: 'generated', seed: 1, ratios: [80, 10, 10], pairsPerAnchor: 1 },
+    splits,
+    pairs,
+  );
   const ids = app.db.prepare('SELECT id FROM pairs WHERE pair_set_id = ? ORDER BY id').all(pairSetId) as { id: number }[];
   const pair: Record<string, number> = Object.fromEntries(listed.map(([name], i) => [name, ids[i].id]));
   const modelId = addVersion(app, dir, datasetId, pairSetId, options.weights ?? 'weights-v1');
   new ScoresRepo(app.db).upsert(
     modelId,
-    listed.filter(([, , , , score]) => score !== null).map(([name, , , , score]) => ({ pairId: pair[name], score: score!, distance: 1 - score! })),
+    listed
+      .filter(([, , , , score]) => score !== null)
+      .map(([name, , , , score]) => ({ pairId: pair[name], score: score!, distance: 1 - score! })),
   );
   let closed = false;
   return {

@@ -102,14 +102,30 @@ describe("Fleiss' kappa", () => {
   });
 
   it('refuses subjects with different numbers of ratings, and is undefined when everyone used one category', () => {
-    expect(() => fleissKappa([[2, 1], [1, 1]])).toThrow(/same number/);
+    expect(() =>
+      fleissKappa([
+        [2, 1],
+        [1, 1],
+      ]),
+    ).toThrow(/same number/);
     expect(() => fleissKappa([[1, 0]])).toThrow(/at least 2/);
-    expect(fleissKappa([[3, 0], [3, 0]]).kappa).toBeNull();
+    expect(
+      fleissKappa([
+        [3, 0],
+        [3, 0],
+      ]).kappa,
+    ).toBeNull();
   });
 });
 
 describe('agreement between reviewers', () => {
-  const v = (pairId: number, reviewer: string, similarity: string | null, heatmapA: string | null = null, heatmapB: string | null = null): RatedVerdict => ({
+  const v = (
+    pairId: number,
+    reviewer: string,
+    similarity: string | null,
+    heatmapA: string | null = null,
+    heatmapB: string | null = null,
+  ): RatedVerdict => ({
     pairId,
     reviewer,
     similarity,

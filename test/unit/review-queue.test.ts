@@ -15,7 +15,14 @@ let ws: HandBuilt;
 let nameOf: Map<number, string>;
 
 function verdict(pair: string, reviewer: string, answers: Partial<ArgsOf<'review.verdict'>>) {
-  return ws.app.call('review.verdict', { pairId: ws.pair[pair], modelId: ws.modelId, reviewer, method: 'gradcam', layer: 'conv_2', ...answers });
+  return ws.app.call('review.verdict', {
+    pairId: ws.pair[pair],
+    modelId: ws.modelId,
+    reviewer,
+    method: 'gradcam',
+    layer: 'conv_2',
+    ...answers,
+  });
 }
 
 async function queue(args: Partial<ArgsOf<'review.queue'>> = {}): Promise<ReviewQueueDto> {
@@ -38,7 +45,13 @@ beforeAll(async () => {
   await verdict('p3', 'Bob', { similarity: 'wrong' });
   // Cara: p6, a tag of her own on the validation pair
   await verdict('p6', 'Cara', { similarity: 'correct', tags: ['decoy'] });
-  await ws.app.call('review.verdict', { pairId: ws.pair.v1, modelId: ws.modelId, reviewer: 'Cara', note: 'odd lighting', tags: ['lighting'] });
+  await ws.app.call('review.verdict', {
+    pairId: ws.pair.v1,
+    modelId: ws.modelId,
+    reviewer: 'Cara',
+    note: 'odd lighting',
+    tags: ['lighting'],
+  });
 });
 afterAll(() => ws.close());
 
@@ -85,7 +98,11 @@ describe('review queue filters', () => {
     ['class dog', { classLabel: 'dog' }, ['p2', 'p3', 'p6', 'p8']],
     ['tag (normalised on the way in)', { tag: 'BACKGROUND' }, ['p2']],
     ['an unused class', { classLabel: 'zebra' }, []],
-    ['flags set to false are no filter', { falsePositive: false, reviewersDisagree: false }, ['p1', 'p2', 'p3', 'p4', 'p5', 'p6', 'p7', 'p8']],
+    [
+      'flags set to false are no filter',
+      { falsePositive: false, reviewersDisagree: false },
+      ['p1', 'p2', 'p3', 'p4', 'p5', 'p6', 'p7', 'p8'],
+    ],
     ['unreviewed by me AND false positive', { unreviewed: 'me', falsePositive: true }, ['p8']],
     ['class fox AND near the threshold', { classLabel: 'fox', nearThreshold: true }, ['p5', 'p6']],
     ['tag AND disagreement', { tag: 'texture', reviewersDisagree: true }, ['p1']],
@@ -115,7 +132,15 @@ describe('review queue filters', () => {
       decision: 1,
       modelRight: false,
       othersReviewed: 0,
-      verdict: { reviewer: 'Ann', similarity: 'wrong', heatmapA: 'sensible', heatmapB: 'unsure', tags: ['background'], complete: true, current: true },
+      verdict: {
+        reviewer: 'Ann',
+        similarity: 'wrong',
+        heatmapA: 'sensible',
+        heatmapB: 'unsure',
+        tags: ['background'],
+        complete: true,
+        current: true,
+      },
     });
     expect(item('p1')).toMatchObject({ decision: 1, modelRight: true, othersReviewed: 1 });
     expect(item('p6')).toMatchObject({ verdict: null, othersReviewed: 1, decision: 0, modelRight: true });
@@ -138,7 +163,7 @@ describe('review queue orders and paging', () => {
     expect(new Set([seeded.join(), ...others]).size).toBeGreaterThan(1);
   });
 
-  it('pages by cursor and by position, with each item\'s position', async () => {
+  it("pages by cursor and by position, with each item's position", async () => {
     const full = await queue({ order: 'uncertainty' });
     const walked: string[] = [];
     const positions: number[] = [];
@@ -164,11 +189,19 @@ describe('review queue orders and paging', () => {
     try {
       await other.app.call('review.setReviewer', { name: 'Dan' });
       const call = (args: Partial<ArgsOf<'review.queue'>>) =>
-        other.app.call('review.queue', { modelId: other.modelId, split: 'test', order: 'uncertainty', filters: { unreviewed: 'me' }, limit: 2, ...args });
+        other.app.call('review.queue', {
+          modelId: other.modelId,
+          split: 'test',
+          order: 'uncertainty',
+          filters: { unreviewed: 'me' },
+          limit: 2,
+          ...args,
+        });
       const first = await call({});
       expect(first.items.map((i) => i.pairId)).toEqual([other.pair.p5, other.pair.p6]);
       // Dan judges both: they leave the queue; the page after p6 is still the right one, now at position 0
-      for (const name of ['p5', 'p6']) await other.app.call('review.verdict', { pairId: other.pair[name], modelId: other.modelId, similarity: 'correct' });
+      for (const name of ['p5', 'p6'])
+        await other.app.call('review.verdict', { pairId: other.pair[name], modelId: other.modelId, similarity: 'correct' });
       const next = await call({ afterPairId: first.nextAfterPairId! });
       expect(next.items.map((i) => i.pairId)).toEqual([other.pair.p8, other.pair.p2]);
       expect(next.offset).toBe(0);
@@ -200,8 +233,22 @@ describe('review sessions', () => {
   it('stores a session per reviewer and version and resumes at the next pair the reviewer has not judged', async () => {
     expect(await ws.app.call('review.session', { modelId: ws.modelId, reviewer: 'Eve' })).toBeNull();
     // uncertainty order: p5 p6 p8 p2 p3 p4 p1 p7; Ann judged p1, p2, p5
-    const saved = await ws.app.call('review.saveSession', { modelId: ws.modelId, split: 'test', order: 'uncertainty', pairId: ws.pair.p5, position: 0 });
-    expect(saved).toMatchObject({ reviewer: 'Ann', split: 'test', order: 'uncertainty', seed: 0, filters: {}, pairId: ws.pair.p5, position: 0 });
+    const saved = await ws.app.call('review.saveSession', {
+      modelId: ws.modelId,
+      split: 'test',
+      order: 'uncertainty',
+      pairId: ws.pair.p5,
+      position: 0,
+    });
+    expect(saved).toMatchObject({
+      reviewer: 'Ann',
+      split: 'test',
+      order: 'uncertainty',
+      seed: 0,
+      filters: {},
+      pairId: ws.pair.p5,
+      position: 0,
+    });
     expect(saved.next).toEqual({ pairId: ws.pair.p6, position: 1 });
     // stopped at p4: p4 itself is not judged yet
     await ws.app.call('review.saveSession', { modelId: ws.modelId, split: 'test', order: 'uncertainty', pairId: ws.pair.p4, position: 5 });
@@ -219,7 +266,13 @@ describe('review sessions', () => {
     // cat pairs in id order: p1 p2 p4 p7 p8
     expect(filtered.next).toEqual({ pairId: ws.pair.p4, position: 2 });
     const resumed = await ws.app.call('review.session', { modelId: ws.modelId });
-    expect(resumed).toMatchObject({ order: 'pair', filters: { classLabel: 'cat' }, pairId: ws.pair.p4, position: 2, next: { pairId: ws.pair.p4, position: 2 } });
+    expect(resumed).toMatchObject({
+      order: 'pair',
+      filters: { classLabel: 'cat' },
+      pairId: ws.pair.p4,
+      position: 2,
+      next: { pairId: ws.pair.p4, position: 2 },
+    });
     // Bob's session is his own; he stopped at p3, which he judged: p4 comes next
     await ws.app.call('review.saveSession', { modelId: ws.modelId, split: 'test', order: 'pair', reviewer: 'Bob', pairId: ws.pair.p3 });
     expect((await ws.app.call('review.session', { reviewer: 'Bob' }))!.next).toEqual({ pairId: ws.pair.p4, position: 3 });
@@ -230,9 +283,17 @@ describe('review sessions', () => {
     const other = handBuiltWorkspace();
     try {
       await other.app.call('review.setReviewer', { name: 'Fay' });
-      const save = (pair: string) => other.app.call('review.saveSession', { modelId: other.modelId, split: 'test', order: 'pair', filters: { classLabel: 'fox' }, pairId: other.pair[pair] });
+      const save = (pair: string) =>
+        other.app.call('review.saveSession', {
+          modelId: other.modelId,
+          split: 'test',
+          order: 'pair',
+          filters: { classLabel: 'fox' },
+          pairId: other.pair[pair],
+        });
       // fox pairs: p4 p5 p6; Fay judges p5 and p6, stops at p6: p4 is next, from the start
-      for (const name of ['p5', 'p6']) await other.app.call('review.verdict', { pairId: other.pair[name], modelId: other.modelId, similarity: 'correct' });
+      for (const name of ['p5', 'p6'])
+        await other.app.call('review.verdict', { pairId: other.pair[name], modelId: other.modelId, similarity: 'correct' });
       expect((await save('p6')).next).toEqual({ pairId: other.pair.p4, position: 0 });
       await other.app.call('review.verdict', { pairId: other.pair.p4, modelId: other.modelId, similarity: 'wrong' });
       expect((await save('p6')).next).toBeNull();
@@ -253,11 +314,25 @@ describe('review queue speed', () => {
         let s = 12345;
         return () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
       })();
-      const pairs = Array.from({ length: 5000 }, () => ({ imageA: ids[Math.floor(rnd() * ids.length)], imageB: ids[Math.floor(rnd() * ids.length)], label: (rnd() < 0.5 ? 1 : 0) as 0 | 1, split: 'test' as const }));
-      const setId = new PairsRepo(big.app.db).insertPairSet({ datasetId: big.datasetId, source: 'generated', seed: 2, ratios: null, pairsPerAnchor: 1 }, new Map(), pairs);
+      const pairs = Array.from({ length: 5000 }, () => ({
+        imageA: ids[Math.floor(rnd() * ids.length)],
+        imageB: ids[Math.floor(rnd() * ids.length)],
+        label: (rnd() < 0.5 ? 1 : 0) as 0 | 1,
+        split: 'test' as const,
+      }));
+      const setId = new PairsRepo(big.app.db).insertPairSet(
+        { datasetId: big.datasetId, source: 'generated', seed: 2, ratios: null, pairsPerAnchor: 1 },
+        new Map(),
+        pairs,
+      );
       const modelId = addVersion(big.app, big.dir, big.datasetId, setId, 'weights-big', 'big');
-      const pairIds = (big.app.db.prepare('SELECT id FROM pairs WHERE pair_set_id = ? ORDER BY id').all(setId) as { id: number }[]).map((r) => r.id);
-      new ScoresRepo(big.app.db).upsert(modelId, pairIds.map((pairId) => ({ pairId, score: rnd(), distance: 0 })));
+      const pairIds = (big.app.db.prepare('SELECT id FROM pairs WHERE pair_set_id = ? ORDER BY id').all(setId) as { id: number }[]).map(
+        (r) => r.id,
+      );
+      new ScoresRepo(big.app.db).upsert(
+        modelId,
+        pairIds.map((pairId) => ({ pairId, score: rnd(), distance: 0 })),
+      );
       // 1,500 verdicts by three reviewers
       const reviewers = ['Ann', 'Bob', 'Cara'];
       const answers = ['sensible', 'not_sensible', 'unsure'] as const;
@@ -290,7 +365,15 @@ describe('review queue speed', () => {
         let q: ReviewQueueDto | undefined;
         for (let i = 0; i < 7; i++) {
           const t0 = performance.now();
-          q = await big.app.call('review.queue', { modelId, split: 'test', order, seed: 3, filters, limit: 50, ...(i % 2 ? { afterPairId: pairIds[100] } : {}) });
+          q = await big.app.call('review.queue', {
+            modelId,
+            split: 'test',
+            order,
+            seed: 3,
+            filters,
+            limit: 50,
+            ...(i % 2 ? { afterPairId: pairIds[100] } : {}),
+          });
           runs.push(performance.now() - t0);
         }
         expect(q!.counts.all).toBe(5000);
@@ -301,7 +384,9 @@ describe('review queue speed', () => {
       const stats = await big.app.call('review.stats', { modelId });
       times.stats = performance.now() - t0;
       expect(stats.verdicts.current + stats.verdicts.superseded).toBe(1500);
-      console.log(`review.queue on 5,000 pairs, 1,500 verdicts (median of 7, ms): ${JSON.stringify(Object.fromEntries(Object.entries(times).map(([k, t]) => [k, Math.round(t * 10) / 10])))}`);
+      console.log(
+        `review.queue on 5,000 pairs, 1,500 verdicts (median of 7, ms): ${JSON.stringify(Object.fromEntries(Object.entries(times).map(([k, t]) => [k, Math.round(t * 10) / 10])))}`,
+      );
       // generous: the measured times are a few ms (see the log); this only catches a lost index
       for (const [k, t] of Object.entries(times)) expect(t, k).toBeLessThan(1000);
     } finally {
@@ -310,8 +395,31 @@ describe('review queue speed', () => {
   });
 
   it('reads pairs, scores and current verdicts through their indexes (no table scan)', () => {
-    const filters: ReviewFiltersDto = { unreviewed: 'me', falsePositive: true, nearThreshold: true, heatmapNotSensible: true, reviewersDisagree: true, classLabel: 'cat', tag: 'decoy' };
-    const params = { model: 1, set: 1, dataset: 1, split: 'test', me: 'a', threshold: 0.5, band: 0.05, seed: 0, tag: 'decoy', cls: 'cat', key: 0, after: 1, limit: 5, offset: 0 };
+    const filters: ReviewFiltersDto = {
+      unreviewed: 'me',
+      falsePositive: true,
+      nearThreshold: true,
+      heatmapNotSensible: true,
+      reviewersDisagree: true,
+      classLabel: 'cat',
+      tag: 'decoy',
+    };
+    const params = {
+      model: 1,
+      set: 1,
+      dataset: 1,
+      split: 'test',
+      me: 'a',
+      threshold: 0.5,
+      band: 0.05,
+      seed: 0,
+      tag: 'decoy',
+      cls: 'cat',
+      key: 0,
+      after: 1,
+      limit: 5,
+      offset: 0,
+    };
     // a scan of a derived table's rows (a co-routine) is fine; a scan of a stored table is not
     const tableScans = (p: string[]) => p.filter((d) => d.startsWith('SCAN') && !d.startsWith('SCAN (subquery'));
     const plan = (sql: string) => (ws.app.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params) as { detail: string }[]).map((r) => r.detail);
@@ -323,7 +431,10 @@ describe('review queue speed', () => {
         [ReviewQueueRepo.pageSql(order, {}, 'none'), false],
       ] as const) {
         const p = plan(sql);
-        expect(p.some((d) => d.startsWith('SEARCH p USING INDEX pairs_by_set_split (pair_set_id=? AND split=?')), p.join('\n')).toBe(true);
+        expect(
+          p.some((d) => d.startsWith('SEARCH p USING INDEX pairs_by_set_split (pair_set_id=? AND split=?')),
+          p.join('\n'),
+        ).toBe(true);
         expect(p).toContain('SEARCH s USING PRIMARY KEY (model_id=? AND pair_id=?) LEFT-JOIN');
         // the verdict summary is joined only when a filter looks at verdicts
         expect(p.includes('SEARCH v USING INDEX verdicts_current (model_id=?)')).toBe(judged);

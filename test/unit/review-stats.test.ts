@@ -13,7 +13,14 @@ beforeAll(async () => {
   // p1 cat/cat (model right), p2 cat/dog (false positive), p3 dog/dog (false negative), p7 no score, p8 dog/cat (false positive)
   await verdict('p1', 'Ann', { similarity: 'correct', heatmapA: 'sensible', heatmapB: 'sensible', ...gradcam, tags: ['texture'] });
   await verdict('p1', 'Bob', { similarity: 'correct', heatmapA: 'not_sensible', heatmapB: 'sensible', ...gradcam });
-  await verdict('p2', 'Ann', { similarity: 'wrong', heatmapA: 'sensible', heatmapB: 'unsure', method: 'scorecam', layer: 'conv_2', tags: ['background'] });
+  await verdict('p2', 'Ann', {
+    similarity: 'wrong',
+    heatmapA: 'sensible',
+    heatmapB: 'unsure',
+    method: 'scorecam',
+    layer: 'conv_2',
+    tags: ['background'],
+  });
   await verdict('p3', 'Ann', { similarity: 'correct' }); // superseded by the next
   await verdict('p3', 'Ann', { similarity: 'wrong', heatmapA: 'unsure', heatmapB: 'not_sensible', ...gradcam });
   await verdict('p3', 'Bob', { similarity: 'wrong' });

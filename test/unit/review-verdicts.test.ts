@@ -46,7 +46,10 @@ describe('the reviewer of a workspace', () => {
   ])('refuses a name that is %s, and keeps the one it had', async (_what, name, message) => {
     await expect(ws.app.call('review.setReviewer', { name } as never)).rejects.toMatchObject({ code: 'invalid_argument', message });
     // the same check guards every reviewer argument
-    await expect(verdict('p1', { similarity: 'correct', reviewer: name } as never)).rejects.toMatchObject({ code: 'invalid_argument', message: message.replace('args.name', 'args.reviewer') });
+    await expect(verdict('p1', { similarity: 'correct', reviewer: name } as never)).rejects.toMatchObject({
+      code: 'invalid_argument',
+      message: message.replace('args.name', 'args.reviewer'),
+    });
     expect((await ws.app.call('review.reviewer', {})).name).toBe('Ann');
     expect(rows()).toBe(0);
   });
@@ -91,7 +94,7 @@ describe('verdicts', () => {
     expect(rows()).toBe(2);
   });
 
-  it('keeps each reviewer\'s verdicts apart', async () => {
+  it("keeps each reviewer's verdicts apart", async () => {
     await verdict('p2', { similarity: 'wrong' });
     await verdict('p2', { similarity: 'correct', reviewer: 'Bob' });
     await verdict('p2', { similarity: 'correct' });
@@ -101,14 +104,24 @@ describe('verdicts', () => {
       ['Bob', 'correct', true],
       ['Ann', 'wrong', false],
     ]);
-    expect((await ws.app.call('review.history', { pairId: ws.pair.p2, modelId: ws.modelId, reviewer: 'Bob' })).map((v) => v.similarity)).toEqual(['correct']);
+    expect(
+      (await ws.app.call('review.history', { pairId: ws.pair.p2, modelId: ws.modelId, reviewer: 'Bob' })).map((v) => v.similarity),
+    ).toEqual(['correct']);
   });
 
   it('allows partial verdicts: an answer, a note or a tag; heatmap answers carry the map shown', async () => {
     expect((await verdict('p3', { similarity: 'wrong' })).verdict).toMatchObject({ complete: false, heatmapA: null, method: null });
-    expect((await verdict('p4', { note: 'blurry image' })).verdict).toMatchObject({ complete: false, similarity: null, note: 'blurry image' });
+    expect((await verdict('p4', { note: 'blurry image' })).verdict).toMatchObject({
+      complete: false,
+      similarity: null,
+      note: 'blurry image',
+    });
     expect((await verdict('p5', { tags: ['decoy'] })).verdict.tags).toEqual(['decoy']);
-    expect((await verdict('p6', { heatmapB: 'sensible', method: 'occlusion', layer: 'input' })).verdict).toMatchObject({ heatmapB: 'sensible', method: 'occlusion', layer: 'input' });
+    expect((await verdict('p6', { heatmapB: 'sensible', method: 'occlusion', layer: 'input' })).verdict).toMatchObject({
+      heatmapB: 'sensible',
+      method: 'occlusion',
+      layer: 'input',
+    });
   });
 
   it.each<[string, Partial<ArgsOf<'review.verdict'>> & { pairId?: number; modelId?: number }, string, RegExp]>([
@@ -117,8 +130,18 @@ describe('verdicts', () => {
     ['an unknown answer', { similarity: 'maybe' as never }, 'invalid_argument', /args.similarity: expected one of correct, wrong/],
     ['a pair that does not exist', { similarity: 'correct', pairId: 99_999 }, 'not_found', /Pair 99999 does not exist/],
     ['a version that does not exist', { similarity: 'correct', modelId: 999 }, 'not_found', /Model version 999 does not exist/],
-    ['a note of 5,000 characters', { similarity: 'correct', note: 'n'.repeat(5000) }, 'invalid_argument', /args.note: a note has at most 4000 characters/],
-    ['21 tags', { similarity: 'correct', tags: Array.from({ length: 21 }, (_, i) => `t${i}`) }, 'invalid_argument', /args.tags: a verdict has at most 20 tags/],
+    [
+      'a note of 5,000 characters',
+      { similarity: 'correct', note: 'n'.repeat(5000) },
+      'invalid_argument',
+      /args.note: a note has at most 4000 characters/,
+    ],
+    [
+      '21 tags',
+      { similarity: 'correct', tags: Array.from({ length: 21 }, (_, i) => `t${i}`) },
+      'invalid_argument',
+      /args.tags: a verdict has at most 20 tags/,
+    ],
     ['a tag with a semicolon', { similarity: 'correct', tags: ['a;b'] }, 'invalid_argument', /args.tags\[0\]: a tag must not contain ';'/],
     ['an empty tag', { similarity: 'correct', tags: ['ok', '  '] }, 'invalid_argument', /args.tags\[1\]: a tag must not be empty/],
     ['an unknown field', { similarity: 'correct', confidence: 3 } as never, 'invalid_argument', /args.confidence: unknown field/],
@@ -131,7 +154,11 @@ describe('verdicts', () => {
   it("refuses a pair of another version's pair set", async () => {
     // a second pair set of the same dataset, with a pair of p1's images
     const set = ws.app.db.prepare("INSERT INTO pair_sets (dataset_id, source) VALUES (?, 'csv')").run(ws.datasetId).lastInsertRowid;
-    const pair = Number(ws.app.db.prepare("INSERT INTO pairs (pair_set_id, image_a, image_b, label, split) VALUES (?, ?, ?, 1, 'test')").run(set, ws.image.cat1, ws.image.cat2).lastInsertRowid);
+    const pair = Number(
+      ws.app.db
+        .prepare("INSERT INTO pairs (pair_set_id, image_a, image_b, label, split) VALUES (?, ?, ?, 1, 'test')")
+        .run(set, ws.image.cat1, ws.image.cat2).lastInsertRowid,
+    );
     await expect(ws.app.call('review.verdict', { pairId: pair, modelId: ws.modelId, similarity: 'correct' })).rejects.toMatchObject({
       code: 'invalid_argument',
       message: `Pair ${pair} is not in model version ${ws.modelId}'s pair set ${ws.pairSetId}`,
@@ -172,7 +199,7 @@ describe('undo', () => {
 });
 
 describe('tags', () => {
-  it('offers the defaults first, then the reviewers\' own, with their counts on current verdicts', async () => {
+  it("offers the defaults first, then the reviewers' own, with their counts on current verdicts", async () => {
     expect(await ws.app.call('review.tags', {})).toEqual([
       { tag: 'background', count: 0, builtin: true },
       { tag: 'decoy', count: 0, builtin: true },
@@ -198,7 +225,11 @@ describe('migration 0006', () => {
       const path = join(dir, 'old.db');
       const old = new Database(path);
       old.pragma('foreign_keys = ON');
-      migrate(old, path, MIGRATIONS.filter((m) => m.version < 6));
+      migrate(
+        old,
+        path,
+        MIGRATIONS.filter((m) => m.version < 6),
+      );
       expect(userVersion(old)).toBe(5);
       old.exec(`
         INSERT INTO datasets (id, name, source_kind, source_path) VALUES (1, 'd', 'folder', '/x');
@@ -216,12 +247,68 @@ describe('migration 0006', () => {
       old.close();
       const db = openDatabase(path);
       expect(userVersion(db)).toBe(6);
-      const migrated = db.prepare('SELECT id, uid, pair_id, model_id, reviewer, similarity, heatmap_a, heatmap_b, method, note, current, origin, created_at FROM verdicts ORDER BY id').all() as Record<string, unknown>[];
+      const migrated = db
+        .prepare(
+          'SELECT id, uid, pair_id, model_id, reviewer, similarity, heatmap_a, heatmap_b, method, note, current, origin, created_at FROM verdicts ORDER BY id',
+        )
+        .all() as Record<string, unknown>[];
       expect(migrated.map(({ uid: _uid, ...rest }) => rest)).toEqual([
-        { id: 1, pair_id: 1, model_id: 1, reviewer: 'ann', similarity: 'correct', heatmap_a: 'not_sensible', heatmap_b: null, method: null, note: 'first', current: 0, origin: 'local', created_at: '2024-01-01T10:00:00.000Z' },
-        { id: 2, pair_id: 1, model_id: 1, reviewer: 'ann', similarity: 'wrong', heatmap_a: 'sensible', heatmap_b: 'sensible', method: null, note: null, current: 1, origin: 'local', created_at: '2024-01-02T10:00:00.000Z' },
-        { id: 3, pair_id: 1, model_id: 1, reviewer: 'bob', similarity: null, heatmap_a: null, heatmap_b: 'not_sensible', method: null, note: "bob's", current: 1, origin: 'local', created_at: '2024-01-01T09:00:00.000Z' },
-        { id: 4, pair_id: 1, model_id: null, reviewer: 'ann', similarity: 'correct', heatmap_a: null, heatmap_b: null, method: null, note: null, current: 1, origin: 'local', created_at: '2024-01-03T10:00:00.000Z' },
+        {
+          id: 1,
+          pair_id: 1,
+          model_id: 1,
+          reviewer: 'ann',
+          similarity: 'correct',
+          heatmap_a: 'not_sensible',
+          heatmap_b: null,
+          method: null,
+          note: 'first',
+          current: 0,
+          origin: 'local',
+          created_at: '2024-01-01T10:00:00.000Z',
+        },
+        {
+          id: 2,
+          pair_id: 1,
+          model_id: 1,
+          reviewer: 'ann',
+          similarity: 'wrong',
+          heatmap_a: 'sensible',
+          heatmap_b: 'sensible',
+          method: null,
+          note: null,
+          current: 1,
+          origin: 'local',
+          created_at: '2024-01-02T10:00:00.000Z',
+        },
+        {
+          id: 3,
+          pair_id: 1,
+          model_id: 1,
+          reviewer: 'bob',
+          similarity: null,
+          heatmap_a: null,
+          heatmap_b: 'not_sensible',
+          method: null,
+          note: "bob's",
+          current: 1,
+          origin: 'local',
+          created_at: '2024-01-01T09:00:00.000Z',
+        },
+        {
+          id: 4,
+          pair_id: 1,
+          model_id: null,
+          reviewer: 'ann',
+          similarity: 'correct',
+          heatmap_a: null,
+          heatmap_b: null,
+          method: null,
+          note: null,
+          current: 1,
+          origin: 'local',
+          created_at: '2024-01-03T10:00:00.000Z',
+        },
       ]);
       const uids = migrated.map((r) => r.uid as string);
       for (const uid of uids) expect(uid).toMatch(UUID);

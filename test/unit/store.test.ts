@@ -20,8 +20,22 @@ describe('openDatabase', () => {
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
     expect(userVersion(db)).toBe(SCHEMA_VERSION);
-    const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((t) => t.name);
-    for (const t of ['datasets', 'images', 'pairs', 'pair_sets', 'image_splits', 'model_versions', 'jobs', 'scores', 'explanations', 'verdicts', 'masks']) {
+    const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map(
+      (t) => t.name,
+    );
+    for (const t of [
+      'datasets',
+      'images',
+      'pairs',
+      'pair_sets',
+      'image_splits',
+      'model_versions',
+      'jobs',
+      'scores',
+      'explanations',
+      'verdicts',
+      'masks',
+    ]) {
       expect(tables).toContain(t);
     }
     db.close();
@@ -62,7 +76,11 @@ describe('openDatabase', () => {
     const path = tempDb();
     // a workspace written before 0004: migrations 1-3 only
     const v3 = new Database(path);
-    migrate(v3, path, MIGRATIONS.filter((m) => m.version <= 3));
+    migrate(
+      v3,
+      path,
+      MIGRATIONS.filter((m) => m.version <= 3),
+    );
     v3.prepare("INSERT INTO jobs (kind, status, params, result) VALUES ('pairs', 'done', '{}', '{}')").run();
     v3.close();
     const db = openDatabase(path);
@@ -76,7 +94,9 @@ describe('openDatabase', () => {
 
   it('enforces foreign keys', () => {
     const db = openDatabase(tempDb());
-    expect(() => db.prepare("INSERT INTO pairs (pair_set_id, image_a, image_b, label, split) VALUES (99, 1, 2, 1, 'train')").run()).toThrow(/FOREIGN KEY/);
+    expect(() => db.prepare("INSERT INTO pairs (pair_set_id, image_a, image_b, label, split) VALUES (99, 1, 2, 1, 'train')").run()).toThrow(
+      /FOREIGN KEY/,
+    );
     db.close();
   });
 });

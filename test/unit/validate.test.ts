@@ -31,7 +31,9 @@ describe('contract argument validation', () => {
 
   it('takes one pairs.page cursor: afterId (forward) or beforeId (back), not both', () => {
     expect(checkArgs('pairs.page', { datasetId: 3, beforeId: 40, limit: 1 })).toEqual({ datasetId: 3, beforeId: 40, limit: 1 });
-    expect(() => checkArgs('pairs.page', { datasetId: 3, afterId: 10, beforeId: 40 })).toThrow(new ValidationError('args.beforeId: give afterId or beforeId, not both'));
+    expect(() => checkArgs('pairs.page', { datasetId: 3, afterId: 10, beforeId: 40 })).toThrow(
+      new ValidationError('args.beforeId: give afterId or beforeId, not both'),
+    );
     expect(() => checkArgs('pairs.page', { datasetId: 3, beforeId: 0 })).toThrow(/args.beforeId: expected an integer in \[1, /);
     expect(() => checkArgs('pairs.page', { datasetId: 3, beforeId: 1.5 })).toThrow(/args.beforeId: expected an integer/);
   });

@@ -79,7 +79,10 @@ describe('startWebServer', () => {
     expect(wrong.status).toBe(401);
 
     // The query-string token is only for the event stream (EventSource cannot send headers).
-    const query = await http('POST', `/api/app.info?token=${server.token}`, { headers: { 'Content-Type': 'application/json' }, body: '{}' });
+    const query = await http('POST', `/api/app.info?token=${server.token}`, {
+      headers: { 'Content-Type': 'application/json' },
+      body: '{}',
+    });
     expect(query.status).toBe(401);
 
     const ok = await call('app.info', {});
@@ -121,7 +124,13 @@ describe('startWebServer', () => {
   });
 
   it('rejects a foreign Host header (DNS rebinding) on pages and API alike', async () => {
-    for (const host of ['evil.example', `evil.example:${server.port}`, `127.0.0.1:${server.port + 1}`, `localhost.evil.example:${server.port}`, `127.0.0.1:${server.port}.evil.example`]) {
+    for (const host of [
+      'evil.example',
+      `evil.example:${server.port}`,
+      `127.0.0.1:${server.port + 1}`,
+      `localhost.evil.example:${server.port}`,
+      `127.0.0.1:${server.port}.evil.example`,
+    ]) {
       const page = await http('GET', '/', { headers: { Host: host } });
       expect(page.status, host).toBe(421);
       const api = await http('POST', '/api/app.info', { headers: { ...auth(), Host: host }, body: '{}' });
@@ -154,7 +163,16 @@ describe('startWebServer', () => {
   });
 
   it('does not let a path escape the renderer folder', async () => {
-    for (const path of ['/../secret.txt', '/%2e%2e/secret.txt', '/assets/..%2f..%2fsecret.txt', '/..%5csecret.txt', '/%2e%2e%2fsecret.txt', '/.env', '/%00index.html', '/%E0%A4%A']) {
+    for (const path of [
+      '/../secret.txt',
+      '/%2e%2e/secret.txt',
+      '/assets/..%2f..%2fsecret.txt',
+      '/..%5csecret.txt',
+      '/%2e%2e%2fsecret.txt',
+      '/.env',
+      '/%00index.html',
+      '/%E0%A4%A',
+    ]) {
       const res = await http('GET', path);
       expect(res.status, path).toBeGreaterThanOrEqual(400);
       expect(res.body, path).not.toContain('TOP SECRET');

@@ -28,7 +28,9 @@ export async function waitForJob(app: SimLensApp, jobId: number, label: string, 
     const pct = Math.round(job.progress * 100);
     const width = 24;
     const filled = Math.round(job.progress * width);
-    io.err(`\r\x1b[K${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(pct).padStart(3)}%${job.message ? `  ${job.message}` : ''}`);
+    io.err(
+      `\r\x1b[K${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(pct).padStart(3)}%${job.message ? `  ${job.message}` : ''}`,
+    );
     drawn = true;
   });
   let interrupts = 0;
@@ -67,7 +69,12 @@ export function table(rows: (string | number)[][]): string {
   const cells = rows.map((r) => r.map(String));
   const widths = cells[0].map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
   return cells
-    .map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd())
+    .map((r) =>
+      r
+        .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i])))
+        .join('  ')
+        .trimEnd(),
+    )
     .join('\n');
 }
 

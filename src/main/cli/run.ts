@@ -28,7 +28,10 @@ function commonFor(cmd: CliCommand): Record<string, OptionSpec> {
 }
 
 function optionLines(options: Record<string, OptionSpec>): string {
-  const rows = Object.entries(options).map(([name, o]) => [`${o.short ? `-${o.short}, ` : ''}--${name}${o.arg ? ` ${o.arg}` : ''}`, o.description]);
+  const rows = Object.entries(options).map(([name, o]) => [
+    `${o.short ? `-${o.short}, ` : ''}--${name}${o.arg ? ` ${o.arg}` : ''}`,
+    o.description,
+  ]);
   const width = Math.max(...rows.map((r) => r[0].length));
   return rows.map(([left, right]) => `  ${left.padEnd(width)}  ${right}`).join('\n');
 }
@@ -62,7 +65,9 @@ export function generalHelp(): string {
 }
 
 function shortUsage(cmd?: CliCommand): string {
-  return cmd ? `Usage: simlens ${cmd.synopsis}\nRun 'simlens help ${cmd.name}' for details.` : `Usage: simlens <command> [options]; commands: ${[...COMMANDS.map((c) => c.name), 'help'].join(', ')}\nRun 'simlens help' for details.`;
+  return cmd
+    ? `Usage: simlens ${cmd.synopsis}\nRun 'simlens help ${cmd.name}' for details.`
+    : `Usage: simlens <command> [options]; commands: ${[...COMMANDS.map((c) => c.name), 'help'].join(', ')}\nRun 'simlens help' for details.`;
 }
 
 /** node:util parseArgs errors, rephrased in one line. */
@@ -73,7 +78,8 @@ function parseError(error: unknown): CliError {
     case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
       return usageError(`unknown option '${quoted ?? '?'}'`);
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
-      if (/ambiguous/.test(e.message ?? '')) return usageError(`option '${quoted ?? '?'}' needs a value (for one starting with '-', write ${quoted ?? '--option'}=VALUE)`);
+      if (/ambiguous/.test(e.message ?? ''))
+        return usageError(`option '${quoted ?? '?'}' needs a value (for one starting with '-', write ${quoted ?? '--option'}=VALUE)`);
       return usageError((e.message ?? 'invalid option value').split('\n')[0].replace(/^Option /, 'option '));
     case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
       return usageError(`unexpected argument '${quoted ?? '?'}'`);

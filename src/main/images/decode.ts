@@ -101,7 +101,10 @@ export function looksTruncated(bytes: Uint8Array): boolean {
 function explain(error: unknown, maxInputPixels: number, input?: string | Buffer): ImageRejectedError {
   const message = error instanceof Error ? error.message : String(error);
   if (/pixel limit/i.test(message)) {
-    return new ImageRejectedError('error', `image too large: more than ${maxInputPixels.toLocaleString('en-US')} pixels (decompression-bomb guard)`);
+    return new ImageRejectedError(
+      'error',
+      `image too large: more than ${maxInputPixels.toLocaleString('en-US')} pixels (decompression-bomb guard)`,
+    );
   }
   if (/unsupported image format/i.test(message)) {
     return new ImageRejectedError('error', 'corrupt or not an image: the content is not in any format sharp can read');
@@ -144,12 +147,16 @@ export async function normalise(input: string | Buffer, options: NormaliseOption
         bmp = decodeBmp(input);
       } catch (bmpError) {
         const e = bmpError as BmpError;
-        throw new ImageRejectedError(e.unsupported ? 'skipped' : 'error', e.unsupported ? `unsupported image format: ${e.message}` : `corrupt or unreadable image: ${e.message}`);
+        throw new ImageRejectedError(
+          e.unsupported ? 'skipped' : 'error',
+          e.unsupported ? `unsupported image format: ${e.message}` : `corrupt or unreadable image: ${e.message}`,
+        );
       }
       format = 'bmp';
       open = () => sharp(bmp.data, { raw: { width: bmp.width, height: bmp.height, channels: 3 } });
     } else {
-      if (sniffed && sniffed !== 'unknown') throw new ImageRejectedError('skipped', `unsupported image format: ${sniffed} (this sharp build cannot decode it)`);
+      if (sniffed && sniffed !== 'unknown')
+        throw new ImageRejectedError('skipped', `unsupported image format: ${sniffed} (this sharp build cannot decode it)`);
       throw explain(error, maxInputPixels, input);
     }
   }
@@ -178,7 +185,14 @@ export async function normalise(input: string | Buffer, options: NormaliseOption
       pixels = firstChannel(pixels, 3);
       channels = 1;
     }
-    return { width: info.width, height: info.height, channels, data: pixels, format, sha256: pixelHash(info.width, info.height, channels, pixels) };
+    return {
+      width: info.width,
+      height: info.height,
+      channels,
+      data: pixels,
+      format,
+      sha256: pixelHash(info.width, info.height, channels, pixels),
+    };
   } catch (error) {
     if (error instanceof ImageRejectedError) throw error;
     throw explain(error, maxInputPixels, input);

@@ -34,7 +34,8 @@ const isGzip = (b: Uint8Array) => b.length >= 2 && b[0] === 0x1f && b[1] === 0x8
 export function parseIdxHeader(bytes: Uint8Array, name: string): IdxHeader {
   if (bytes.length < 4) throw new IdxFormatError(`${name}: too short to be an idx file`);
   if (bytes[0] !== 0 || bytes[1] !== 0) throw new IdxFormatError(`${name}: bad magic number (not an idx file)`);
-  if (bytes[2] !== UBYTE) throw new IdxFormatError(`${name}: data type 0x${bytes[2].toString(16)} is not supported (only unsigned bytes, 0x08)`);
+  if (bytes[2] !== UBYTE)
+    throw new IdxFormatError(`${name}: data type 0x${bytes[2].toString(16)} is not supported (only unsigned bytes, 0x08)`);
   const ndim = bytes[3];
   if (ndim < 1 || ndim > 4) throw new IdxFormatError(`${name}: bad magic number (${ndim} dimensions)`);
   const headerBytes = 4 + 4 * ndim;
@@ -72,13 +73,17 @@ export function inspectIdx(path: string): IdxHeader {
       total = trailer.readUInt32LE(0); // uncompressed size mod 2^32
       const expected = (header.headerBytes + header.dataBytes) % 2 ** 32;
       if (total !== expected) {
-        throw new IdxFormatError(`${name}: holds ${total} bytes but its header (${header.dims.join('x')}) needs ${header.headerBytes + header.dataBytes}`);
+        throw new IdxFormatError(
+          `${name}: holds ${total} bytes but its header (${header.dims.join('x')}) needs ${header.headerBytes + header.dataBytes}`,
+        );
       }
     } else {
       header = parseIdxHeader(head, name);
       total = size;
       if (total !== header.headerBytes + header.dataBytes) {
-        throw new IdxFormatError(`${name}: holds ${total} bytes but its header (${header.dims.join('x')}) needs ${header.headerBytes + header.dataBytes}`);
+        throw new IdxFormatError(
+          `${name}: holds ${total} bytes but its header (${header.dims.join('x')}) needs ${header.headerBytes + header.dataBytes}`,
+        );
       }
     }
     return header;
@@ -99,7 +104,9 @@ export async function readIdx(path: string, bytes?: Buffer): Promise<IdxArray> {
   }
   const header = parseIdxHeader(raw, name);
   if (raw.length !== header.headerBytes + header.dataBytes) {
-    throw new IdxFormatError(`${name}: holds ${raw.length} bytes but its header (${header.dims.join('x')}) needs ${header.headerBytes + header.dataBytes}`);
+    throw new IdxFormatError(
+      `${name}: holds ${raw.length} bytes but its header (${header.dims.join('x')}) needs ${header.headerBytes + header.dataBytes}`,
+    );
   }
   return { ...header, data: raw.subarray(header.headerBytes) };
 }

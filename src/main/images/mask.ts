@@ -22,7 +22,11 @@ export async function decodeMask(m: StoredMask): Promise<MaskGrid> {
   const { width: W, height: H } = m;
   const out = new Float32Array(W * H);
   if (m.encoding === 'png') {
-    const { data, info } = await sharp(m.data).greyscale().resize(W, H, { fit: 'fill', kernel: 'nearest' }).raw().toBuffer({ resolveWithObject: true });
+    const { data, info } = await sharp(m.data)
+      .greyscale()
+      .resize(W, H, { fit: 'fill', kernel: 'nearest' })
+      .raw()
+      .toBuffer({ resolveWithObject: true });
     for (let p = 0; p < W * H; p++) out[p] = data[p * info.channels] > 127 ? 1 : 0;
     return { data: out, h: H, w: W };
   }

@@ -33,7 +33,14 @@ function sourceCoords(outSize: number, inSize: number, alignCorners: boolean): {
 }
 
 /** Bilinear upsampling (or downsampling without antialiasing) of a row-major h x w map to H x W. */
-export function upsampleBilinear(map: ArrayLike<number>, h: number, w: number, H: number, W: number, opts: UpsampleOptions = {}): Float32Array {
+export function upsampleBilinear(
+  map: ArrayLike<number>,
+  h: number,
+  w: number,
+  H: number,
+  W: number,
+  opts: UpsampleOptions = {},
+): Float32Array {
   if (map.length !== h * w) throw new Error(`map has ${map.length} values, expected ${h}x${w}`);
   const ac = opts.alignCorners ?? false;
   const ys = sourceCoords(H, h, ac);
@@ -117,7 +124,12 @@ export async function decodeImage(input: string | Buffer, size?: { width: number
   if ((meta.channels ?? 3) <= 2) pipeline = pipeline.toColourspace('b-w');
   if (size) pipeline = pipeline.resize(size.width, size.height, { fit: 'fill' });
   const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
-  return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height, channels: info.channels };
+  return {
+    data: new Uint8Array(data.buffer, data.byteOffset, data.length),
+    width: info.width,
+    height: info.height,
+    channels: info.channels,
+  };
 }
 
 /** A stored image: raw pixels (uint8 HWC) or an encoded file. */
@@ -131,12 +143,24 @@ export interface StoredImage {
 
 /** A stored image as bytes for overlays (raw rows are used as they are). */
 export async function rawImageOf(img: StoredImage): Promise<RawImage> {
-  if (img.pixel_encoding === 'raw') return { data: new Uint8Array(img.pixels.buffer, img.pixels.byteOffset, img.pixels.byteLength), width: img.width, height: img.height, channels: img.channels };
+  if (img.pixel_encoding === 'raw')
+    return {
+      data: new Uint8Array(img.pixels.buffer, img.pixels.byteOffset, img.pixels.byteLength),
+      width: img.width,
+      height: img.height,
+      channels: img.channels,
+    };
   return decodeImage(img.pixels);
 }
 
 /** Overlay of a map on an image, encoded as PNG. */
-export async function overlayPng(image: RawImage, map: ArrayLike<number>, h: number, w: number, opts: OverlayOptions = {}): Promise<Buffer> {
+export async function overlayPng(
+  image: RawImage,
+  map: ArrayLike<number>,
+  h: number,
+  w: number,
+  opts: OverlayOptions = {},
+): Promise<Buffer> {
   const rgb = blendOverlay(image, map, h, w, opts);
   return sharp(Buffer.from(rgb.buffer, rgb.byteOffset, rgb.length), { raw: { width: image.width, height: image.height, channels: 3 } })
     .png()
@@ -144,9 +168,18 @@ export async function overlayPng(image: RawImage, map: ArrayLike<number>, h: num
 }
 
 /** The coloured map alone (upsampled to width x height), encoded as PNG. */
-export async function heatmapPng(map: ArrayLike<number>, h: number, w: number, width: number, height: number, opts: Pick<OverlayOptions, 'colormap' | 'alignCorners'> = {}): Promise<Buffer> {
+export async function heatmapPng(
+  map: ArrayLike<number>,
+  h: number,
+  w: number,
+  width: number,
+  height: number,
+  opts: Pick<OverlayOptions, 'colormap' | 'alignCorners'> = {},
+): Promise<Buffer> {
   const up = upsampleBilinear(map, h, w, height, width, { alignCorners: opts.alignCorners });
   const rgb = new Uint8Array(width * height * 3);
   for (let p = 0; p < up.length; p++) rgb.set(colormapRgb(opts.colormap ?? 'jet', up[p]), 3 * p);
-  return sharp(Buffer.from(rgb.buffer), { raw: { width, height, channels: 3 } }).png().toBuffer();
+  return sharp(Buffer.from(rgb.buffer), { raw: { width, height, channels: 3 } })
+    .png()
+    .toBuffer();
 }

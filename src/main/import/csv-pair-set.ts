@@ -20,12 +20,21 @@ interface ImageSplits {
 }
 
 /** `idOfPath`: the image id of every CSV file that is in the dataset, by path. */
-export function writeCsvPairSet(target: ImportTarget, csv: { pairs: CsvPair[]; hasSplits: boolean }, idOfPath: Map<string, number>): CsvPairSetResult {
+export function writeCsvPairSet(
+  target: ImportTarget,
+  csv: { pairs: CsvPair[]; hasSplits: boolean },
+  idOfPath: Map<string, number>,
+): CsvPairSetResult {
   const valid = keepImportedPairs(csv.pairs, idOfPath);
   const droppedPairs = csv.pairs.length - valid.length;
-  if (valid.length === 0) throw new Error(`None of the ${csv.pairs.length} pairs could be kept: their images failed to import (see the report)`);
+  if (valid.length === 0)
+    throw new Error(`None of the ${csv.pairs.length} pairs could be kept: their images failed to import (see the report)`);
   const { imageSplits, seed, ratios } = csv.hasSplits ? givenSplits(valid, target.images) : componentSplits(valid);
-  const pairSetId = new PairsRepo(target.db).insertPairSet({ datasetId: target.datasetId, source: 'csv', seed, ratios, pairsPerAnchor: null }, imageSplits, valid);
+  const pairSetId = new PairsRepo(target.db).insertPairSet(
+    { datasetId: target.datasetId, source: 'csv', seed, ratios, pairsPerAnchor: null },
+    imageSplits,
+    valid,
+  );
   const splitPairs: Record<Split, number> = { train: 0, val: 0, test: 0 };
   for (const p of valid) splitPairs[p.split]++;
   return { pairSetId, pairs: valid.length, droppedPairs, splitPairs };
@@ -52,7 +61,9 @@ function givenSplits(valid: NewPair[], images: ImagesRepo): ImageSplits {
     for (const id of [p.imageA, p.imageB]) {
       const prev = imageSplits.get(id);
       if (prev && prev !== p.split) {
-        throw new Error(`Image ${id} (${images.get(id)?.sourcePath}) is in split ${prev} and in ${p.split}: two files in different splits have identical content`);
+        throw new Error(
+          `Image ${id} (${images.get(id)?.sourcePath}) is in split ${prev} and in ${p.split}: two files in different splits have identical content`,
+        );
       }
       imageSplits.set(id, p.split);
     }

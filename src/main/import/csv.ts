@@ -43,8 +43,19 @@ export function parseCsv(text: string): string[][] {
 }
 
 const LABELS: Record<string, 0 | 1> = {
-  '1': 1, '0': 0, '1.0': 1, '0.0': 0,
-  same: 1, different: 0, diff: 0, true: 1, false: 0, yes: 1, no: 0, similar: 1, dissimilar: 0,
+  '1': 1,
+  '0': 0,
+  '1.0': 1,
+  '0.0': 0,
+  same: 1,
+  different: 0,
+  diff: 0,
+  true: 1,
+  false: 0,
+  yes: 1,
+  no: 0,
+  similar: 1,
+  dissimilar: 0,
 };
 const SPLIT_NAMES: Record<string, Split> = { train: 'train', val: 'val', valid: 'val', validation: 'val', test: 'test' };
 
@@ -116,7 +127,13 @@ function locateColumns(rows: string[][], name: string): { columns: Columns; data
  * The pairs of the data rows, their paths resolved against `base`. Throws naming the
  * first bad rows, or when some pairs have a split and others do not.
  */
-function readPairs(dataRows: string[][], col: Columns, firstLine: number, base: string, name: string): { pairs: CsvPair[]; hasSplits: boolean } {
+function readPairs(
+  dataRows: string[][],
+  col: Columns,
+  firstLine: number,
+  base: string,
+  name: string,
+): { pairs: CsvPair[]; hasSplits: boolean } {
   const pairs: CsvPair[] = [];
   const problems: string[] = [];
   let withSplit = 0;
@@ -143,7 +160,13 @@ function readPairs(dataRows: string[][], col: Columns, firstLine: number, base: 
       }
     }
     if (a && b && label !== undefined) {
-      pairs.push({ a: isAbsolute(a) ? resolve(a) : resolve(base, a), b: isAbsolute(b) ? resolve(b) : resolve(base, b), label, split, line });
+      pairs.push({
+        a: isAbsolute(a) ? resolve(a) : resolve(base, a),
+        b: isAbsolute(b) ? resolve(b) : resolve(base, b),
+        label,
+        split,
+        line,
+      });
     }
   });
   if (problems.length > 0) throw invalid(`${name}: ${listFew(problems, 3)}`);
@@ -164,7 +187,10 @@ function checkFilesExist(paths: string[], base: string, name: string): void {
     }
   });
   if (missing.length > 0) {
-    throw new AppError('not_found', `${name} names ${missing.length} file(s) that do not exist: ${listFew(missing.map((p) => displayPath(base, p)))} (relative paths are read from ${base})`);
+    throw new AppError(
+      'not_found',
+      `${name} names ${missing.length} file(s) that do not exist: ${listFew(missing.map((p) => displayPath(base, p)))} (relative paths are read from ${base})`,
+    );
   }
 }
 
@@ -175,7 +201,9 @@ function checkOneSplitPerPath(pairs: CsvPair[], base: string, name: string): voi
     for (const path of [p.a, p.b]) {
       const prev = seen.get(path);
       if (prev && prev.split !== p.split) {
-        throw invalid(`${name}: ${displayPath(base, path)} is in split ${prev.split} (line ${prev.line}) and in ${p.split} (line ${p.line}); an image may be in one split only`);
+        throw invalid(
+          `${name}: ${displayPath(base, path)} is in split ${prev.split} (line ${prev.line}) and in ${p.split} (line ${p.line}); an image may be in one split only`,
+        );
       }
       if (!prev) seen.set(path, { split: p.split!, line: p.line });
     }

@@ -39,7 +39,9 @@ export function planFolder(root: string): { files: FileItem[]; skipped: SkippedI
     visited.add(real);
     let names: string[];
     try {
-      names = readdirSync(dir).filter((n) => !isHidden(n)).sort(byName);
+      names = readdirSync(dir)
+        .filter((n) => !isHidden(n))
+        .sort(byName);
     } catch (error) {
       skipped.push({ display: display(dir), reason: `folder cannot be read: ${(error as Error).message}` });
       return;
@@ -60,7 +62,9 @@ export function planFolder(root: string): { files: FileItem[]; skipped: SkippedI
     }
   };
 
-  const top = readdirSync(root).filter((n) => !isHidden(n)).sort(byName);
+  const top = readdirSync(root)
+    .filter((n) => !isHidden(n))
+    .sort(byName);
   let rootImages = 0;
   let rootCsvs = 0;
   for (const name of top) {

@@ -7,7 +7,18 @@ import { invalid } from '../errors';
 import { IdxFormatError, inspectIdx, parseIdxHeader } from '../images/idx';
 import type { IdxSet } from './types';
 
-export const FASHION_MNIST_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+export const FASHION_MNIST_CLASSES = [
+  'T-shirt/top',
+  'Trouser',
+  'Pullover',
+  'Dress',
+  'Coat',
+  'Sandal',
+  'Shirt',
+  'Sneaker',
+  'Bag',
+  'Ankle boot',
+];
 
 const IDX_NAME = /^(train|t10k)-(images|labels)[-.]idx([13])-ubyte(\.gz)?$/i;
 
@@ -28,7 +39,8 @@ function readLabels(path: string): Uint8Array {
   const file = readFileSync(path);
   const raw = file[0] === 0x1f && file[1] === 0x8b ? zlib.gunzipSync(file) : file;
   const header = parseIdxHeader(raw, basename(path));
-  if (header.dims.length !== 1) throw new IdxFormatError(`${basename(path)}: a labels file has 1 dimension, this one has ${header.dims.length}`);
+  if (header.dims.length !== 1)
+    throw new IdxFormatError(`${basename(path)}: a labels file has 1 dimension, this one has ${header.dims.length}`);
   if (raw.length !== header.headerBytes + header.dataBytes) {
     throw new IdxFormatError(`${basename(path)}: holds ${raw.length} bytes but its header needs ${header.headerBytes + header.dataBytes}`);
   }
@@ -52,19 +64,25 @@ export function planIdx(dir: string, fashion: boolean): { sets: IdxSet[]; classN
       const labelsPath = found.get(`${prefix}-labels`);
       if (!imagesPath && !labelsPath) continue;
       if (!imagesPath || !labelsPath) {
-        throw invalid(`${basename((imagesPath ?? labelsPath)!)} has no matching ${prefix}-${imagesPath ? 'labels-idx1' : 'images-idx3'}-ubyte(.gz) file in ${dir}`);
+        throw invalid(
+          `${basename((imagesPath ?? labelsPath)!)} has no matching ${prefix}-${imagesPath ? 'labels-idx1' : 'images-idx3'}-ubyte(.gz) file in ${dir}`,
+        );
       }
       const header = inspectIdx(imagesPath);
-      if (header.dims.length !== 3) throw new IdxFormatError(`${basename(imagesPath)}: an images file has 3 dimensions, this one has ${header.dims.length}`);
+      if (header.dims.length !== 3)
+        throw new IdxFormatError(`${basename(imagesPath)}: an images file has 3 dimensions, this one has ${header.dims.length}`);
       const [count, rows, cols] = header.dims;
       if (rows === 0 || cols === 0) throw new IdxFormatError(`${basename(imagesPath)}: images of ${rows}x${cols} pixels`);
       const labels = readLabels(labelsPath);
       if (labels.length !== count) {
-        throw new IdxFormatError(`counts disagree: ${basename(imagesPath)} has ${count} images but ${basename(labelsPath)} has ${labels.length} labels`);
+        throw new IdxFormatError(
+          `counts disagree: ${basename(imagesPath)} has ${count} images but ${basename(labelsPath)} has ${labels.length} labels`,
+        );
       }
       if (fashion) {
         const bad = labels.findIndex((l) => l >= FASHION_MNIST_CLASSES.length);
-        if (bad >= 0) throw new IdxFormatError(`${basename(labelsPath)}: label ${labels[bad]} at record ${bad} is not a Fashion-MNIST class (0-9)`);
+        if (bad >= 0)
+          throw new IdxFormatError(`${basename(labelsPath)}: label ${labels[bad]} at record ${bad} is not a Fashion-MNIST class (0-9)`);
       }
       sets.push({ officialSplit: prefix === 'train' ? 'train' : 'test', imagesPath, labels, count, rows, cols });
     }
@@ -72,7 +90,8 @@ export function planIdx(dir: string, fashion: boolean): { sets: IdxSet[]; classN
     if (error instanceof IdxFormatError) throw invalid(error.message);
     throw error;
   }
-  if (sets.length === 0) throw invalid(`${dir} holds no idx images/labels files (expected train-images-idx3-ubyte(.gz) and train-labels-idx1-ubyte(.gz))`);
+  if (sets.length === 0)
+    throw invalid(`${dir} holds no idx images/labels files (expected train-images-idx3-ubyte(.gz) and train-labels-idx1-ubyte(.gz))`);
   if (sets.every((s) => s.count === 0)) throw invalid(`The idx files in ${dir} hold no images`);
   return { sets, classNames: fashion ? FASHION_MNIST_CLASSES : null };
 }

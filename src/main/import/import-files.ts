@@ -19,7 +19,12 @@ type Prepared =
   | { item: FileItem; status: 'known'; sha256: string };
 
 /** Imports the files; returns the image id of every file that is in the dataset afterwards (imported or a duplicate), by path. */
-export async function importFiles(target: ImportTarget, files: FileItem[], ctx: JobContext, options: ImportOptions): Promise<Map<string, number>> {
+export async function importFiles(
+  target: ImportTarget,
+  files: FileItem[],
+  ctx: JobContext,
+  options: ImportOptions,
+): Promise<Map<string, number>> {
   const idOfPath = new Map<string, number>();
   const total = files.length;
   const batch = options.fileBatch ?? FILE_BATCH;

@@ -12,7 +12,13 @@ export const IDX_BATCH = 1000;
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-export async function importIdx(target: ImportTarget, sets: IdxSet[], classNames: string[] | null, ctx: JobContext, options: ImportOptions): Promise<void> {
+export async function importIdx(
+  target: ImportTarget,
+  sets: IdxSet[],
+  classNames: string[] | null,
+  ctx: JobContext,
+  options: ImportOptions,
+): Promise<void> {
   const total = sets.reduce((a, s) => a + s.count, 0);
   const batch = options.idxBatch ?? IDX_BATCH;
   let done = 0;
@@ -21,7 +27,8 @@ export async function importIdx(target: ImportTarget, sets: IdxSet[], classNames
     ctx.progress(done / total, `reading ${basename(set.imagesPath)}`);
     const arr = await readIdx(set.imagesPath);
     const [count, rows, cols] = arr.dims;
-    if (count !== set.count || rows !== set.rows || cols !== set.cols) throw new Error(`${basename(set.imagesPath)} changed while it was being imported`);
+    if (count !== set.count || rows !== set.rows || cols !== set.cols)
+      throw new Error(`${basename(set.imagesPath)} changed while it was being imported`);
     for (let start = 0; start < count; start += batch) {
       ctx.throwIfCancelled();
       const end = Math.min(count, start + batch);

@@ -32,7 +32,10 @@ export function planImport(args: ArgsOf<'datasets.import'>, datasets: DatasetsRe
     if (isDir) kind = folderHasIdx(path) ? 'idx' : 'folder';
     else if (extname(path).toLowerCase() === '.csv') kind = 'csv';
     else if (isIdxFileName(basename(path))) kind = 'idx';
-    else throw invalid(`${path} is a file, but not a CSV of pairs or an idx file; import a folder with one sub-folder per class, a pairs CSV, or a folder of idx files`);
+    else
+      throw invalid(
+        `${path} is a file, but not a CSV of pairs or an idx file; import a folder with one sub-folder per class, a pairs CSV, or a folder of idx files`,
+      );
   }
   const datasetId = args.datasetId ?? null;
   const fromName = (p: string) => args.name?.trim() || basename(p).replace(/\.csv$/i, '') || 'dataset';

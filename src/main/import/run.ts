@@ -51,7 +51,9 @@ export async function runImport(db: Db, plan: ImportPlan, ctx: JobContext, optio
 function openDataset(db: Db, datasets: DatasetsRepo, plan: ImportPlan): { datasetId: number; created: boolean } {
   const hasOfficialTest = plan.kind === 'idx' && plan.sets.some((s) => s.officialSplit === 'test');
   if (plan.datasetId === null) {
-    const datasetId = db.transaction(() => datasets.create({ name: datasets.uniqueName(plan.name), sourceKind: plan.kind, sourcePath: plan.path, hasOfficialTest }))();
+    const datasetId = db.transaction(() =>
+      datasets.create({ name: datasets.uniqueName(plan.name), sourceKind: plan.kind, sourcePath: plan.path, hasOfficialTest }),
+    )();
     return { datasetId, created: true };
   }
   if (hasOfficialTest) datasets.setHasOfficialTest(plan.datasetId);

@@ -81,7 +81,8 @@ function listFew(names: string[], max = 5): string {
  * as many positives as negatives, so each split is exactly balanced.
  */
 export function drawPairs(images: LabelledImage[], assignment: Map<number, Split>, pairsPerAnchor: number, seed: number): DrawResult {
-  if (!Number.isInteger(pairsPerAnchor) || pairsPerAnchor < 1) throw new Error(`pairsPerAnchor must be a positive integer, got ${pairsPerAnchor}`);
+  if (!Number.isInteger(pairsPerAnchor) || pairsPerAnchor < 1)
+    throw new Error(`pairsPerAnchor must be a positive integer, got ${pairsPerAnchor}`);
   const pairs: DrawnPair[] = [];
   const warnings: string[] = [];
   const stats = {} as Record<Split, SplitPairStats>;
@@ -115,12 +116,16 @@ export function drawPairs(images: LabelledImage[], assignment: Map<number, Split
     if (all.length === 0) continue;
     if (labels.length === 1) {
       s.anchorsWithoutPairs = all.length;
-      warnings.push(`The ${split} split holds images of a single class (${labels[0]}): no negative pair is possible, so no pairs were drawn in it.`);
+      warnings.push(
+        `The ${split} split holds images of a single class (${labels[0]}): no negative pair is possible, so no pairs were drawn in it.`,
+      );
       continue;
     }
     const singletons = labels.filter((l) => byClass.get(l)!.length === 1);
     if (singletons.length > 0) {
-      warnings.push(`In the ${split} split, ${singletons.length} class(es) have a single image (${listFew(singletons)}): those images anchor no pair (no positive partner).`);
+      warnings.push(
+        `In the ${split} split, ${singletons.length} class(es) have a single image (${listFew(singletons)}): those images anchor no pair (no positive partner).`,
+      );
     }
 
     const used = new Set<string>();

@@ -22,7 +22,15 @@ import { drawPairs, type DrawnPair, type LabelledImage, type SplitPairStats } fr
 import { splitImages, type Ratios, type SplitImage } from './split';
 
 export { createRng, shuffleInPlace, type Rng } from './rng';
-export { DEFAULT_OFFICIAL_RATIOS, DEFAULT_RATIOS, normaliseRatios, splitImages, type Ratios, type SplitImage, type SplitResult } from './split';
+export {
+  DEFAULT_OFFICIAL_RATIOS,
+  DEFAULT_RATIOS,
+  normaliseRatios,
+  splitImages,
+  type Ratios,
+  type SplitImage,
+  type SplitResult,
+} from './split';
 export { drawPairs, type DrawnPair, type DrawResult, type SplitPairStats } from './draw';
 
 export const DEFAULT_PAIRS_PER_ANCHOR = 1;
@@ -50,7 +58,8 @@ export function generatePairSet(images: SplitImage[], options: GenerateOptions):
   const pairsPerAnchor = options.pairsPerAnchor ?? DEFAULT_PAIRS_PER_ANCHOR;
   const split = splitImages(images, options);
   const labelled: LabelledImage[] = [];
-  for (const img of images) if (img.classLabel !== null && split.assignment.has(img.id)) labelled.push({ id: img.id, classLabel: img.classLabel });
+  for (const img of images)
+    if (img.classLabel !== null && split.assignment.has(img.id)) labelled.push({ id: img.id, classLabel: img.classLabel });
   const drawn = drawPairs(labelled, split.assignment, pairsPerAnchor, options.seed);
   return {
     assignment: split.assignment,

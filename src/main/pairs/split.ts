@@ -41,7 +41,8 @@ export interface SplitResult {
 
 /** Validates and normalises ratio weights; throws a plain Error with a user-facing message. */
 export function normaliseRatios(ratios: Ratios): Ratios {
-  if (ratios.some((r) => !Number.isFinite(r) || r < 0)) throw new Error(`Split ratios must be non-negative numbers, got ${ratios.join('/')}`);
+  if (ratios.some((r) => !Number.isFinite(r) || r < 0))
+    throw new Error(`Split ratios must be non-negative numbers, got ${ratios.join('/')}`);
   const sum = ratios[0] + ratios[1] + ratios[2];
   if (sum <= 0) throw new Error(`Split ratios must not all be zero, got ${ratios.join('/')}`);
   if (ratios[0] <= 0) throw new Error(`The train ratio must be above zero, got ${ratios.join('/')}`);
@@ -91,7 +92,9 @@ export function splitImages(images: SplitImage[], options: SplitOptions): SplitR
   if (official) {
     const given = options.ratios ?? DEFAULT_OFFICIAL_RATIOS;
     if (options.ratios && options.ratios[2] > 0) {
-      warnings.push(`The test ratio (${options.ratios[2]}) was ignored: the dataset's official test images form the test split, and its other images were split train:val = ${given[0]}:${given[1]}.`);
+      warnings.push(
+        `The test ratio (${options.ratios[2]}) was ignored: the dataset's official test images form the test split, and its other images were split train:val = ${given[0]}:${given[1]}.`,
+      );
     }
     ratios = [given[0], given[1], 0];
   } else {
@@ -120,7 +123,10 @@ export function splitImages(images: SplitImage[], options: SplitOptions): SplitR
     if (!list) byClass.set(img.classLabel, (list = []));
     list.push(img.id);
   }
-  if (official && officialTest === 0) warnings.push('The dataset is marked as having an official test split, but none of its labelled images belongs to it: the test split is empty.');
+  if (official && officialTest === 0)
+    warnings.push(
+      'The dataset is marked as having an official test split, but none of its labelled images belongs to it: the test split is empty.',
+    );
 
   const expected = [0, 0, 0];
   const assigned = [0, 0, 0];

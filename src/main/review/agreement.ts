@@ -1,7 +1,14 @@
 // Agreement between reviewers per question (similarity, heatmap A, heatmap B) from their current
 // verdicts: Cohen's kappa for two reviewers, Fleiss' kappa for three or more, each over the pairs
 // every one of the reviewers answered; and Cohen's kappa for every two reviewers.
-import { HEATMAP_ANSWERS, REVIEW_QUESTIONS, SIMILARITY_ANSWERS, type KappaDto, type QuestionAgreementDto, type ReviewQuestion } from '../../shared/dto';
+import {
+  HEATMAP_ANSWERS,
+  REVIEW_QUESTIONS,
+  SIMILARITY_ANSWERS,
+  type KappaDto,
+  type QuestionAgreementDto,
+  type ReviewQuestion,
+} from '../../shared/dto';
 import { categoryCounts, cohenKappa, fleissKappa, type KappaResult } from './kappa';
 
 /** One reviewer's current answers on one pair (null: not answered). */
@@ -55,10 +62,15 @@ function cohen(byPair: Map<number, Map<string, string>>, a: string, b: string): 
 }
 
 /** Agreement on one question among `reviewers` (sorted names). */
-export function questionAgreement(verdicts: readonly RatedVerdict[], reviewers: readonly string[], question: ReviewQuestion): QuestionAgreementDto {
+export function questionAgreement(
+  verdicts: readonly RatedVerdict[],
+  reviewers: readonly string[],
+  question: ReviewQuestion,
+): QuestionAgreementDto {
   const byPair = answersByPair(verdicts, question);
   const pairwise: KappaDto[] = [];
-  for (let i = 0; i < reviewers.length; i++) for (let j = i + 1; j < reviewers.length; j++) pairwise.push(cohen(byPair, reviewers[i], reviewers[j]));
+  for (let i = 0; i < reviewers.length; i++)
+    for (let j = i + 1; j < reviewers.length; j++) pairwise.push(cohen(byPair, reviewers[i], reviewers[j]));
   let overall: KappaDto | null = null;
   if (reviewers.length === 2) overall = pairwise[0];
   else if (reviewers.length >= 3) {

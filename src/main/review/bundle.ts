@@ -3,7 +3,15 @@
 // (images.sha256), model versions by a fingerprint of their weights, verdicts by a random uid.
 // A checksum over the content refuses a truncated or edited file before anything is read from it.
 import { createHash } from 'node:crypto';
-import { EXPLAIN_METHODS, HEATMAP_ANSWERS, SIMILARITY_ANSWERS, type ExplainMethod, type HeatmapAnswer, type SimilarityAnswer, type Split } from '../../shared/dto';
+import {
+  EXPLAIN_METHODS,
+  HEATMAP_ANSWERS,
+  SIMILARITY_ANSWERS,
+  type ExplainMethod,
+  type HeatmapAnswer,
+  type SimilarityAnswer,
+  type Split,
+} from '../../shared/dto';
 import { normaliseNote, normaliseTags, reviewerName } from '../../shared/review';
 import { v, ValidationError, type Check } from '../../shared/validate';
 import { invalid } from '../errors';
@@ -135,10 +143,17 @@ const bodyCheck = v.object({
   app: v.string({ min: 1, max: 50 }),
   dataset: v.object({ name: v.string({ min: 1, max: 200 }), images: v.int({ min: 0 }), fingerprint: sha256 }),
   models: v.array(
-    v.object({ key: v.string({ min: 1, max: 20 }), name: v.string({ min: 1, max: 200 }), arch: v.string({ min: 1, max: 50 }), fingerprint: sha256 }),
+    v.object({
+      key: v.string({ min: 1, max: 20 }),
+      name: v.string({ min: 1, max: 200 }),
+      arch: v.string({ min: 1, max: 50 }),
+      fingerprint: sha256,
+    }),
     { max: 10_000 },
   ),
-  images: v.array(v.object({ sha256, classLabel: nullable(v.string({ max: 200 })), sourcePath: v.string({ max: 4096 }) }), { max: 2_000_000 }),
+  images: v.array(v.object({ sha256, classLabel: nullable(v.string({ max: 200 })), sourcePath: v.string({ max: 4096 }) }), {
+    max: 2_000_000,
+  }),
   verdicts: v.array(
     v.object({
       uid: pattern(UUID, 'a UUID'),
@@ -195,12 +210,16 @@ export function readBundleText(text: string, name: string): BundleBody {
     throw invalid(`${name} is not a complete review bundle: its JSON is cut off or damaged (${(error as Error).message})`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || (parsed as { format?: unknown }).format !== BUNDLE_FORMAT) {
-    throw invalid(`${name} is not a SimLens review bundle (no "format": "${BUNDLE_FORMAT}"); bundles come from review.exportBundle or 'simlens review export --format bundle'`);
+    throw invalid(
+      `${name} is not a SimLens review bundle (no "format": "${BUNDLE_FORMAT}"); bundles come from review.exportBundle or 'simlens review export --format bundle'`,
+    );
   }
   const { checksum, ...rest } = parsed as Record<string, unknown>;
   const version = rest.version;
   if (typeof version === 'number' && version > BUNDLE_VERSION) {
-    throw invalid(`${name} is a review bundle of format version ${version}, written by a newer SimLens (this one reads up to ${BUNDLE_VERSION})`);
+    throw invalid(
+      `${name} is a review bundle of format version ${version}, written by a newer SimLens (this one reads up to ${BUNDLE_VERSION})`,
+    );
   }
   if (typeof checksum !== 'string') throw invalid(`${name} has no checksum: it is not a complete review bundle`);
   if (checksum !== bundleChecksum(rest as unknown as BundleBody)) {

@@ -52,7 +52,8 @@ export function fleissKappa(counts: readonly (readonly number[])[]): KappaResult
   counts.forEach((row, i) => {
     if (row.length !== k) throw new Error(`subject ${i} has ${row.length} categories, subject 0 has ${k}`);
     const m = row.reduce((s, x) => s + x, 0);
-    if (m !== raters) throw new Error(`subject ${i} has ${m} ratings, subject 0 has ${raters}: Fleiss' kappa needs the same number for every subject`);
+    if (m !== raters)
+      throw new Error(`subject ${i} has ${m} ratings, subject 0 has ${raters}: Fleiss' kappa needs the same number for every subject`);
     let squares = 0;
     row.forEach((x, j) => {
       totals[j] += x;

@@ -1,5 +1,12 @@
 // A model version's review summary from its current verdicts (pure: the rows come from the store).
-import { DEFAULT_REVIEW_TAGS, type ExplainMethod, type HeatmapAnswer, type HeatmapShareDto, type ReviewStatsDto, type SimilarityAnswer } from '../../shared/dto';
+import {
+  DEFAULT_REVIEW_TAGS,
+  type ExplainMethod,
+  type HeatmapAnswer,
+  type HeatmapShareDto,
+  type ReviewStatsDto,
+  type SimilarityAnswer,
+} from '../../shared/dto';
 import { agreement } from './agreement';
 
 /** A current verdict with what the summary needs of its pair. */
@@ -29,7 +36,13 @@ class Share {
   }
   dto(): HeatmapShareDto {
     const total = this.sensible + this.notSensible + this.unsure;
-    return { sensible: this.sensible, notSensible: this.notSensible, unsure: this.unsure, total, share: total === 0 ? null : this.sensible / total };
+    return {
+      sensible: this.sensible,
+      notSensible: this.notSensible,
+      unsure: this.unsure,
+      total,
+      share: total === 0 ? null : this.sensible / total,
+    };
   }
 }
 
@@ -42,7 +55,12 @@ function shareIn<K>(map: Map<K, Share>, key: K): Share {
 const byKey = <K extends string | null>(a: K, b: K) => (a === null ? 1 : b === null ? -1 : a < b ? -1 : a > b ? 1 : 0);
 
 /** The summary of a version's current verdicts; `superseded` counts its earlier rows. */
-export function reviewStats(modelId: number, threshold: number | null, verdicts: readonly StatsVerdict[], superseded: number): ReviewStatsDto {
+export function reviewStats(
+  modelId: number,
+  threshold: number | null,
+  verdicts: readonly StatsVerdict[],
+  superseded: number,
+): ReviewStatsDto {
   const overall = new Share();
   const byClass = new Map<string | null, Share>();
   const byMethod = new Map<ExplainMethod | null, Share>();

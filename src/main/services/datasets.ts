@@ -58,7 +58,14 @@ export class DatasetService {
   startImport(args: ArgsOf<'datasets.import'>): JobDto {
     const plan = planImport(args, this.repo);
     const planned = plan.kind === 'idx' ? plan.sets.reduce((a, s) => a + s.count, 0) : plan.files.length;
-    const params = { path: plan.path, kind: plan.kind, name: args.name ?? null, datasetId: plan.datasetId, source: basename(plan.path), planned };
+    const params = {
+      path: plan.path,
+      kind: plan.kind,
+      name: args.name ?? null,
+      datasetId: plan.datasetId,
+      source: basename(plan.path),
+      planned,
+    };
     return this.jobs.start('import', params, (ctx) => runImport(this.db, plan, ctx, this.importOptions));
   }
 

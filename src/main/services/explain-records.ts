@@ -1,7 +1,16 @@
 // Explanations between the engine, the store and the contract: an engine result as a row to
 // store, a stored row as the engine's PairExplanation (maps decoded) and as the contract's DTO.
 import type { ExplainMethod, ExplanationDto } from '../../shared/dto';
-import { decodeMap, encodeMap, summariseExplanation, type CamMethod, type ExplainedPair, type ImageExplanation, type MapSummary, type PairExplanation } from '../engine/explain';
+import {
+  decodeMap,
+  encodeMap,
+  summariseExplanation,
+  type CamMethod,
+  type ExplainedPair,
+  type ImageExplanation,
+  type MapSummary,
+  type PairExplanation,
+} from '../engine/explain';
 import type { ExplanationMeta, ExplanationRow, NewExplanation } from '../store/explanations-repo';
 
 /** Where an explanation was computed and stored: pair, version, method and the stored layer key. */
@@ -14,7 +23,12 @@ export interface RecordKey {
 }
 
 /** `backend`: where the maps were computed (the engine's answer). */
-export function toRecord(key: RecordKey, e: ExplainedPair, backend: string | null, extra: Partial<ExplanationMeta['timings']> = {}): NewExplanation {
+export function toRecord(
+  key: RecordKey,
+  e: ExplainedPair,
+  backend: string | null,
+  extra: Partial<ExplanationMeta['timings']> = {},
+): NewExplanation {
   const meta: ExplanationMeta = {
     counterfactualDefined: e.counterfactualDefined,
     noEvidence: { a: e.noEvidence[0], b: e.noEvidence[1] },
@@ -61,7 +75,13 @@ export function explanationOf(row: ExplanationRow): PairExplanation {
       scale: meta.scale?.[side] ?? { factual: 0, counterfactual: c ? 0 : null },
     };
   };
-  return { method: row.method as CamMethod, layer: row.layer, score: row.score ?? NaN, counterfactualDefined: meta.counterfactualDefined ?? row.a_counterfactual !== null, images: [image('a'), image('b')] };
+  return {
+    method: row.method as CamMethod,
+    layer: row.layer,
+    score: row.score ?? NaN,
+    counterfactualDefined: meta.counterfactualDefined ?? row.a_counterfactual !== null,
+    images: [image('a'), image('b')],
+  };
 }
 
 function mapSummaryDto(s: MapSummary) {
@@ -71,7 +91,11 @@ function mapSummaryDto(s: MapSummary) {
 export function explanationDto(row: ExplanationRow, imageIds: [number, number], cached: boolean): ExplanationDto {
   const s = summariseExplanation(explanationOf(row));
   const { meta } = row;
-  const img = (i: 0 | 1) => ({ imageId: imageIds[i], factual: mapSummaryDto(s.images[i].factual), counterfactual: s.images[i].counterfactual ? mapSummaryDto(s.images[i].counterfactual) : null });
+  const img = (i: 0 | 1) => ({
+    imageId: imageIds[i],
+    factual: mapSummaryDto(s.images[i].factual),
+    counterfactual: s.images[i].counterfactual ? mapSummaryDto(s.images[i].counterfactual) : null,
+  });
   return {
     pairId: row.pair_id,
     modelId: row.model_id,

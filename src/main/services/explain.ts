@@ -183,7 +183,8 @@ export class ExplainService {
       throw invalid(`args.layer: "${layer}" is not a target layer of model version ${modelId}; choose one of: ${layers.join(', ')}`);
     }
     const camLayer = layer === undefined || layer === INPUT_LAYER ? defaultCamLayer(model) : layer;
-    if (layer === INPUT_LAYER && !INPUT_SPACE.has(method)) throw invalid(`args.layer: "input" is only for input-space methods (occlusion, rise)`);
+    if (layer === INPUT_LAYER && !INPUT_SPACE.has(method))
+      throw invalid(`args.layer: "input" is only for input-space methods (occlusion, rise)`);
     return {
       modelId,
       method,
@@ -262,11 +263,15 @@ export class ExplainService {
     const kind = args.kind ?? 'factual';
     const blob = row[`${args.image}_${kind}`];
     const method = row.method as CamMethod;
-    if (!blob) throw new AppError('conflict', `${METHOD_INFO[method].label} defines no ${kind} map (${METHOD_INFO[method].counterfactual.how})`);
+    if (!blob)
+      throw new AppError('conflict', `${METHOD_INFO[method].label} defines no ${kind} map (${METHOD_INFO[method].counterfactual.how})`);
     const map = decodeMap(blob, row.map_height, row.map_width);
     const noEvidence = Boolean(row.meta.noEvidence?.[args.image]?.[kind]);
     const image = await rawImageOf(args.image === 'a' ? pair.a : pair.b);
-    const png = await overlayPng(image, map, row.map_height, row.map_width, { colormap: args.colormap ?? 'jet', opacity: args.opacity ?? 0.5 });
+    const png = await overlayPng(image, map, row.map_height, row.map_width, {
+      colormap: args.colormap ?? 'jet',
+      opacity: args.opacity ?? 0.5,
+    });
     return { png, width: image.width, height: image.height, noEvidence };
   }
 
@@ -274,7 +279,8 @@ export class ExplainService {
     // the row identity (id + time of its last write) stands for pair, model, method and layer
     const t = await this.target(args.modelId, args.method ?? 'gradcam', args.layer);
     const row = this.repo.get(args.pairId, args.modelId, t.method, t.layer);
-    const key = (r: ExplanationRow) => [r.id, r.created_at, args.image, args.kind ?? 'factual', args.colormap ?? 'jet', args.opacity ?? 0.5].join('|');
+    const key = (r: ExplanationRow) =>
+      [r.id, r.created_at, args.image, args.kind ?? 'factual', args.colormap ?? 'jet', args.opacity ?? 0.5].join('|');
     if (row) {
       const hit = this.overlays.get(key(row));
       if (hit) return hit;
@@ -288,20 +294,27 @@ export class ExplainService {
 
   // ---- batch work ----
 
-  private pairsFor(modelId: number, args: { split?: Split; pairIds?: number[]; label?: 0 | 1; limit?: number }): { pairs: PairRef[]; split: Split | null } {
+  private pairsFor(
+    modelId: number,
+    args: { split?: Split; pairIds?: number[]; label?: 0 | 1; limit?: number },
+  ): { pairs: PairRef[]; split: Split | null } {
     const row = this.versions.get(modelId);
     if (!row) throw notFound('Model version', modelId);
     if ((args.split === undefined) === (args.pairIds === undefined)) throw invalid('args.split / args.pairIds: give exactly one of them');
     let pairs: (PairRef & { label: 0 | 1 })[];
     if (args.split !== undefined) {
-      if (row.pair_set_id === null) throw new AppError('conflict', `Model version ${modelId} has no pair set (it was deleted): pass args.pairIds`);
+      if (row.pair_set_id === null)
+        throw new AppError('conflict', `Model version ${modelId} has no pair set (it was deleted): pass args.pairIds`);
       pairs = this.versions.pairs(row.pair_set_id, args.split);
     } else {
       const ids = [...new Set(args.pairIds)];
       pairs = this.repo.pairsByIds(ids);
       if (pairs.length !== ids.length) {
         const found = new Set(pairs.map((p) => p.id));
-        throw notFound('Pair', ids.find((id) => !found.has(id))!);
+        throw notFound(
+          'Pair',
+          ids.find((id) => !found.has(id))!,
+        );
       }
     }
     if (args.label !== undefined) pairs = pairs.filter((p) => p.label === args.label);
@@ -317,7 +330,12 @@ export class ExplainService {
     const set = await buildImageSet(rows, shape);
     const index = new Map(rows.map((r, i) => [r.id, i]));
     return {
-      batch: { shape, pixels: set.pixels, a: Int32Array.from(pairs, (p) => index.get(p.image_a)!), b: Int32Array.from(pairs, (p) => index.get(p.image_b)!) },
+      batch: {
+        shape,
+        pixels: set.pixels,
+        a: Int32Array.from(pairs, (p) => index.get(p.image_a)!),
+        b: Int32Array.from(pairs, (p) => index.get(p.image_b)!),
+      },
       imageIds: rows.map((r) => r.id),
     };
   }
@@ -349,7 +367,15 @@ export class ExplainService {
     };
     return this.jobs.start('explain', params, async (ctx) => {
       const t0 = Date.now();
-      const have = args.skipExisting === false ? new Set<number>() : this.repo.existing(args.modelId, t.method, t.layer, all.map((p) => p.id));
+      const have =
+        args.skipExisting === false
+          ? new Set<number>()
+          : this.repo.existing(
+              args.modelId,
+              t.method,
+              t.layer,
+              all.map((p) => p.id),
+            );
       const todo = all.filter((p) => !have.has(p.id));
       const workers = this.engine.workers;
       const group = this.options.groupSize ?? (workers > 0 ? 32 * workers : 64);
@@ -362,7 +388,12 @@ export class ExplainService {
         const pairs = todo.slice(g, g + group);
         const { batch } = await this.batchOf(pairs, t.shape);
         const started = Date.now();
-        const report = (k: number) => ctx.progress((done + k) / Math.max(1, todo.length), `explained ${done + k}/${todo.length} pairs`, pairsData(done + k, todo.length));
+        const report = (k: number) =>
+          ctx.progress(
+            (done + k) / Math.max(1, todo.length),
+            `explained ${done + k}/${todo.length} pairs`,
+            pairsData(done + k, todo.length),
+          );
         const { result, backend } = await this.engine.explain(camTarget(t, maxChannels), batch, { signal: ctx.signal, onProgress: report });
         ctx.throwIfCancelled();
         explainMs += Date.now() - started;
@@ -393,7 +424,17 @@ export class ExplainService {
     const steps = args.steps ?? 32;
     const seed = args.seed ?? 0;
     const maxChannels = checkMaxChannels(t.method, args.maxChannels);
-    const params = { modelId: args.modelId, method: t.method, layer: t.layer, split, label: args.label ?? null, pairs: pairs.length, steps, seed, ...(maxChannels !== undefined ? { maxChannels } : {}) };
+    const params = {
+      modelId: args.modelId,
+      method: t.method,
+      layer: t.layer,
+      split,
+      label: args.label ?? null,
+      pairs: pairs.length,
+      steps,
+      seed,
+      ...(maxChannels !== undefined ? { maxChannels } : {}),
+    };
     return this.jobs.start('metrics', params, async (ctx) => {
       const t0 = Date.now();
       const workers = this.engine.workers;
@@ -405,7 +446,8 @@ export class ExplainService {
         const chunk = pairs.slice(g, g + group);
         const { batch, imageIds } = await this.batchOf(chunk, t.shape);
         const masks = await this.masksOf(imageIds);
-        const report = (k: number) => ctx.progress((g + k) / pairs.length, `measured ${g + k}/${pairs.length} pairs`, pairsData(g + k, pairs.length));
+        const report = (k: number) =>
+          ctx.progress((g + k) / pairs.length, `measured ${g + k}/${pairs.length} pairs`, pairsData(g + k, pairs.length));
         const { result, backend } = await this.engine.measure(camTarget(t, maxChannels), batch, {
           steps,
           seed,
@@ -439,13 +481,28 @@ export class ExplainService {
     const seed = args.seed ?? 0;
     const steps = args.steps ?? 32;
     const { pairs: candidates } = this.pairsFor(args.modelId, { split, label });
-    if (candidates.length === 0) throw invalid(`Model version ${args.modelId} has no ${label === 1 ? 'same' : 'different'}-class pairs in split "${split}" to measure`);
+    if (candidates.length === 0)
+      throw invalid(
+        `Model version ${args.modelId} has no ${label === 1 ? 'same' : 'different'}-class pairs in split "${split}" to measure`,
+      );
     const pairs = samplePairs(candidates, args.limit ?? 64, seed);
     const t = await this.target(args.modelId, 'gradcam');
     const methods = EXPLAIN_METHODS.filter((m) => !args.methods || args.methods.includes(m));
     const baselines = FAITHFULNESS_BASELINES.filter((b) => !args.baselines || args.baselines.includes(b));
-    if (args.maxChannels !== undefined && !methods.includes('scorecam')) throw invalid('args.maxChannels: only when "scorecam" is among the methods');
-    const params = { modelId: args.modelId, split, label, pairs: pairs.length, methods, baselines, steps, seed, layer: t.camLayer, ...(args.maxChannels !== undefined ? { maxChannels: args.maxChannels } : {}) };
+    if (args.maxChannels !== undefined && !methods.includes('scorecam'))
+      throw invalid('args.maxChannels: only when "scorecam" is among the methods');
+    const params = {
+      modelId: args.modelId,
+      split,
+      label,
+      pairs: pairs.length,
+      methods,
+      baselines,
+      steps,
+      seed,
+      layer: t.camLayer,
+      ...(args.maxChannels !== undefined ? { maxChannels: args.maxChannels } : {}),
+    };
     return this.jobs.start('faithfulness', params, async (ctx) => {
       const t0 = Date.now();
       ctx.progress(0, `measuring the mean colour of ${pairs.length} pairs' images`);
@@ -458,7 +515,12 @@ export class ExplainService {
         ctx.throwIfCancelled();
         const chunk = pairs.slice(g, g + group);
         const { batch } = await this.batchOf(chunk, t.shape);
-        const report = (k: number) => ctx.progress((g + k) / pairs.length, `measured ${g + k}/${pairs.length} pairs (${methods.length} methods, ${baselines.length} baselines)`, pairsData(g + k, pairs.length));
+        const report = (k: number) =>
+          ctx.progress(
+            (g + k) / pairs.length,
+            `measured ${g + k}/${pairs.length} pairs (${methods.length} methods, ${baselines.length} baselines)`,
+            pairsData(g + k, pairs.length),
+          );
         const { result } = await this.engine.faithfulness(layerTarget(t), batch, {
           methods,
           baselines,
@@ -523,7 +585,9 @@ export class ExplainService {
     const meta = row.meta;
     const mapOf = (side: 'a' | 'b'): Grid | null => {
       const blob = row[`${side}_factual`];
-      return blob && !meta.noEvidence?.[side]?.factual ? { data: decodeMap(blob, row.map_height, row.map_width), h: row.map_height, w: row.map_width } : null;
+      return blob && !meta.noEvidence?.[side]?.factual
+        ? { data: decodeMap(blob, row.map_height, row.map_width), h: row.map_height, w: row.map_width }
+        : null;
     };
     const batch = await pairBatch(pair, t.shape);
     // the 'mean' baseline: the measured dataset mean when a summary has it, else the pair's own
@@ -549,7 +613,12 @@ export class ExplainService {
     // the layers come from the model's graph (its description): a copy has the same ones
     if (t.model.sanityLayers.length === 0) throw invalid(`Model version ${args.modelId} has no layer with weights to randomise`);
     const batch = await pairBatch(pair, t.shape);
-    const input = { pixels: batch.pixels, shape: t.shape, ...(args.maxLayers !== undefined ? { maxLayers: args.maxLayers } : {}), ...(args.seed !== undefined ? { seed: args.seed } : {}) };
+    const input = {
+      pixels: batch.pixels,
+      shape: t.shape,
+      ...(args.maxLayers !== undefined ? { maxLayers: args.maxLayers } : {}),
+      ...(args.seed !== undefined ? { seed: args.seed } : {}),
+    };
     const { result } = await this.engine.sanity(camTarget(t), input, { signal: opts.signal, interactive: true });
     return { pairId: args.pairId, modelId: args.modelId, method: t.method, layer: t.layer, order: result.order, steps: result.steps };
   }

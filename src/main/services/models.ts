@@ -4,13 +4,44 @@
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { ArgsOf } from '../../shared/contract';
-import type { EpochDto, JobDto, JobProgressData, ModelArch, ModelMetricsDto, ModelMetricsSummary, ModelVersionDto, Split, SplitMetricsDto, TrainJobResult, TrainSettingsDto } from '../../shared/dto';
+import type {
+  EpochDto,
+  JobDto,
+  JobProgressData,
+  ModelArch,
+  ModelMetricsDto,
+  ModelMetricsSummary,
+  ModelVersionDto,
+  Split,
+  SplitMetricsDto,
+  TrainJobResult,
+  TrainSettingsDto,
+} from '../../shared/dto';
 import { AppError, invalid, notFound } from '../errors';
 import { buildImageSet, pairListFrom, type PairList, type Shape3 } from '../engine/data';
-import { evaluateTask, evaluateTaskParallel, type EvaluateOutcome, type EvaluateProgress, type EvaluateRequest, type EvaluateTasks, type EvaluationResult, type SplitMetrics } from '../engine/evaluate';
+import {
+  evaluateTask,
+  evaluateTaskParallel,
+  type EvaluateOutcome,
+  type EvaluateProgress,
+  type EvaluateRequest,
+  type EvaluateTasks,
+  type EvaluationResult,
+  type SplitMetrics,
+} from '../engine/evaluate';
 import type { ModelRef } from '../engine/explain';
 import { checkPreprocess, defaultModelConfig, savedModelInputShape, SIAMESE_JSON, type ModelConfig } from '../engine/models';
-import { DEFAULT_AUGMENT, NO_AUGMENT, trainTask, trainTaskParallel, type TrainData, type TrainOutcome, type TrainProgress, type TrainRequest, type TrainTasks } from '../engine/train';
+import {
+  DEFAULT_AUGMENT,
+  NO_AUGMENT,
+  trainTask,
+  trainTaskParallel,
+  type TrainData,
+  type TrainOutcome,
+  type TrainProgress,
+  type TrainRequest,
+  type TrainTasks,
+} from '../engine/train';
 import type { TaskPool } from '../engine/runtime';
 import type { Db } from '../store/db';
 import { ModelsRepo, type ModelVersionRow, type SplitImageRow } from '../store/models-repo';
@@ -63,12 +94,17 @@ export interface PoolEngineOptions {
  */
 export function poolModelEngine(pool: ModelPool | (() => ModelPool), options: PoolEngineOptions = {}): ModelEngine {
   const get = () => (typeof pool === 'function' ? pool() : pool);
-  const relay = (o: EngineCallOptions) => (f: number, m?: string, d?: unknown) => o.onProgress?.(f, m ?? '', d as ModelTaskProgress | undefined);
+  const relay = (o: EngineCallOptions) => (f: number, m?: string, d?: unknown) =>
+    o.onProgress?.(f, m ?? '', d as ModelTaskProgress | undefined);
   return {
     train: (req, o) => {
       const p = get();
       if (options.dataParallel !== false && p.size >= 2) return trainTaskParallel(p, req, { signal: o.signal, progress: relay(o) });
-      return p.run('models.train', req, { signal: o.signal, onProgress: relay(o), transfer: [req.data.images.pixels.buffer as ArrayBuffer] });
+      return p.run('models.train', req, {
+        signal: o.signal,
+        onProgress: relay(o),
+        transfer: [req.data.images.pixels.buffer as ArrayBuffer],
+      });
     },
     evaluate: (req, o) => {
       const p = get();
@@ -226,7 +262,9 @@ export class ModelService {
     if (parent) {
       const inherited = parent.config.model.preprocess ?? 'none';
       if (args.preprocess !== undefined && args.preprocess !== inherited) {
-        throw invalid(`args.preprocess: "${args.preprocess}" differs from parent version ${parent.id}'s "${inherited}"; a fine-tuned version keeps its parent's input preprocessing`);
+        throw invalid(
+          `args.preprocess: "${args.preprocess}" differs from parent version ${parent.id}'s "${inherited}"; a fine-tuned version keeps its parent's input preprocessing`,
+        );
       }
       return parent.config.model;
     }
@@ -278,8 +316,16 @@ export class ModelService {
     splits: Split[],
     withTrainImages: boolean,
     ctx: JobContext,
-  ): Promise<{ images: TrainData['images']; pairs: Partial<Record<Split, PairList>>; trainImages: SplitImageRow[]; index: Map<number, number> }> {
-    const pairRows = Object.fromEntries(splits.map((s) => [s, this.repo.pairs(pairSetId, s)])) as Record<Split, ReturnType<ModelsRepo['pairs']>>;
+  ): Promise<{
+    images: TrainData['images'];
+    pairs: Partial<Record<Split, PairList>>;
+    trainImages: SplitImageRow[];
+    index: Map<number, number>;
+  }> {
+    const pairRows = Object.fromEntries(splits.map((s) => [s, this.repo.pairs(pairSetId, s)])) as Record<
+      Split,
+      ReturnType<ModelsRepo['pairs']>
+    >;
     const trainImages: SplitImageRow[] = withTrainImages ? this.repo.splitImages(pairSetId, ['train']) : [];
     // a COPY: the val/test images appended below must not become training anchors
     const rows: Omit<SplitImageRow, 'split'>[] = [...trainImages];
@@ -320,7 +366,9 @@ export class ModelService {
       augment: args.augment ? DEFAULT_AUGMENT : NO_AUGMENT,
     };
     const name = args.name ?? `${model.arch} · ${new Date().toISOString().slice(0, 16).replace('T', ' ')}`;
-    return this.jobs.start('train', { ...args, pairSetId }, (ctx) => this.runTrain(ctx, { name, datasetId: args.datasetId, pairSetId, model, train, parent }));
+    return this.jobs.start('train', { ...args, pairSetId }, (ctx) =>
+      this.runTrain(ctx, { name, datasetId: args.datasetId, pairSetId, model, train, parent }),
+    );
   }
 
   private async runTrain(
@@ -329,7 +377,8 @@ export class ModelService {
   ): Promise<TrainJobResult> {
     ctx.progress(0, 'loading images');
     const { images, pairs, trainImages, index } = await this.loadData(p.pairSetId, p.model.inputShape, ['train', 'val', 'test'], true, ctx);
-    if (!pairs.val || pairs.val.a.length === 0) throw invalid(`Pair set ${p.pairSetId} has no validation pairs: training needs them (best epoch, threshold)`);
+    if (!pairs.val || pairs.val.a.length === 0)
+      throw invalid(`Pair set ${p.pairSetId} has no validation pairs: training needs them (best epoch, threshold)`);
     const labelled = trainImages.length > 0 && trainImages.every((r) => r.class_label !== null);
     const classIds = new Map<string, number>();
     const data: TrainData = {
@@ -358,7 +407,14 @@ export class ModelService {
     const history: EpochDto[] = [];
     try {
       const outcome = await this.engine.train(
-        { model: p.model, ...(p.parent ? { initFromDir: resolve(this.options.workspaceDir, p.parent.weights_path!) } : {}), train: p.train, data, evaluate, outDir: staging },
+        {
+          model: p.model,
+          ...(p.parent ? { initFromDir: resolve(this.options.workspaceDir, p.parent.weights_path!) } : {}),
+          train: p.train,
+          data,
+          evaluate,
+          outDir: staging,
+        },
         {
           signal: ctx.signal,
           onProgress: (fraction, message, d) => {
@@ -411,11 +467,21 @@ export class ModelService {
         for (const s of ['val', 'test'] as const) {
           const sc = outcome.scores[s];
           const ids = pairIds[s];
-          if (sc && ids) this.scores.upsert(id, Array.from(ids, (pairId, i) => ({ pairId, score: sc.score[i], distance: sc.distance[i] })));
+          if (sc && ids)
+            this.scores.upsert(
+              id,
+              Array.from(ids, (pairId, i) => ({ pairId, score: sc.score[i], distance: sc.distance[i] })),
+            );
         }
         return id;
       });
-      return { modelId, ...summary(metrics), bestEpoch: outcome.training.bestEpoch, epochs: outcome.training.history.length, history: outcome.training.history };
+      return {
+        modelId,
+        ...summary(metrics),
+        bestEpoch: outcome.training.bestEpoch,
+        epochs: outcome.training.history.length,
+        history: outcome.training.history,
+      };
     } finally {
       rmSync(staging, { recursive: true, force: true });
     }
@@ -426,7 +492,8 @@ export class ModelService {
   startEvaluate(args: ArgsOf<'models.evaluate'>): JobDto {
     const row = this.repo.get(args.id);
     if (!row) throw notFound('Model version', args.id);
-    if (row.pair_set_id === null) throw new AppError('conflict', `Model version ${args.id} has no pair set to evaluate on (it was deleted)`);
+    if (row.pair_set_id === null)
+      throw new AppError('conflict', `Model version ${args.id} has no pair set to evaluate on (it was deleted)`);
     const splits = [...new Set(args.splits ?? ['val', 'test'])] as Split[];
     const previous = row.metrics;
     if (!splits.includes('val') && !previous) throw invalid('Without stored metrics the threshold must be chosen on val: include "val"');
@@ -447,7 +514,10 @@ export class ModelService {
         this.repo.setMetrics(args.id, metrics);
         for (const [s, sc] of Object.entries(out.scores) as [Split, { score: Float32Array; distance: Float32Array }][]) {
           const ids = nonEmpty[s]!.ids!;
-          this.scores.upsert(args.id, Array.from(ids, (pairId, i) => ({ pairId, score: sc.score[i], distance: sc.distance[i] })));
+          this.scores.upsert(
+            args.id,
+            Array.from(ids, (pairId, i) => ({ pairId, score: sc.score[i], distance: sc.distance[i] })),
+          );
         }
       });
       return { modelId: args.id, ...summary(metrics) };
@@ -465,7 +535,8 @@ export class ModelService {
     const meta = readSavedVersion(sourceDir);
     if (!this.repo.datasetExists(target.datasetId)) throw notFound('Dataset', target.datasetId);
     const info = this.repo.pairSet(target.pairSetId);
-    if (!info || info.datasetId !== target.datasetId) throw invalid(`Pair set ${target.pairSetId} is not a pair set of dataset ${target.datasetId}`);
+    if (!info || info.datasetId !== target.datasetId)
+      throw invalid(`Pair set ${target.pairSetId} is not a pair set of dataset ${target.datasetId}`);
     mkdirSync(this.modelsDir, { recursive: true });
     const staging = join(this.modelsDir, `.tmp-import-${process.pid}-${Date.now()}`);
     cpSync(sourceDir, staging, { recursive: true });
@@ -501,14 +572,16 @@ export class ModelService {
 /** The config of a saved version folder, checked before anything is copied. */
 function readSavedVersion(dir: string): { config: ModelConfig } {
   const metaPath = join(dir, SIAMESE_JSON);
-  if (!existsSync(join(dir, 'model.json')) || !existsSync(metaPath)) throw invalid(`${dir} is not a saved SimLens model (it needs model.json and ${SIAMESE_JSON})`);
+  if (!existsSync(join(dir, 'model.json')) || !existsSync(metaPath))
+    throw invalid(`${dir} is not a saved SimLens model (it needs model.json and ${SIAMESE_JSON})`);
   let meta: { format?: string; config?: ModelConfig };
   try {
     meta = JSON.parse(readFileSync(metaPath, 'utf8')) as typeof meta;
   } catch (error) {
     throw invalid(`${metaPath}: not valid JSON (${(error as Error).message})`);
   }
-  if (meta.format !== 'simlens-siamese' || !meta.config || !Array.isArray(meta.config.inputShape)) throw invalid(`${metaPath}: not a SimLens model description`);
+  if (meta.format !== 'simlens-siamese' || !meta.config || !Array.isArray(meta.config.inputShape))
+    throw invalid(`${metaPath}: not a SimLens model description`);
   return { config: meta.config };
 }
 
@@ -516,7 +589,18 @@ function readSavedVersion(dir: string): { config: ModelConfig } {
 function jobData(d: ModelTaskProgress | undefined, epochs: number | undefined, last: EpochDto | undefined): JobProgressData | undefined {
   if (d?.kind === 'step') {
     const { epoch, epochs: total, step, steps, loss, learningRate, etaSeconds } = d.info;
-    return { kind: 'train.step', epoch, epochs: total, step, steps, loss, learningRate, etaSeconds, valAuc: last?.valAuc ?? null, valAucEpoch: last?.epoch ?? null };
+    return {
+      kind: 'train.step',
+      epoch,
+      epochs: total,
+      step,
+      steps,
+      loss,
+      learningRate,
+      etaSeconds,
+      valAuc: last?.valAuc ?? null,
+      valAucEpoch: last?.epoch ?? null,
+    };
   }
   if (d?.kind === 'epoch') return { kind: 'train.epoch', record: d.record, epochs: epochs ?? null };
   return undefined;

@@ -67,7 +67,13 @@ export class PairService {
       const counts = {} as Record<Split, SplitCountsResult>;
       for (const split of SPLITS) {
         const s = generated.stats[split];
-        counts[split] = { images: s.images, classes: s.classes, positive: s.positives, negative: s.negatives, anchorsWithoutPairs: s.anchorsWithoutPairs };
+        counts[split] = {
+          images: s.images,
+          classes: s.classes,
+          positive: s.positives,
+          negative: s.negatives,
+          anchorsWithoutPairs: s.anchorsWithoutPairs,
+        };
       }
       const result: PairsJobResult = {
         pairSetId,
@@ -79,9 +85,13 @@ export class PairService {
         pairCount: generated.pairs.length,
         counts,
         skippedUnlabelled: generated.unlabelled,
-        warnings: generated.unlabelled > 0
-          ? [`${generated.unlabelled} image(s) without a class label were left out: they cannot form labelled pairs.`, ...generated.warnings]
-          : generated.warnings,
+        warnings:
+          generated.unlabelled > 0
+            ? [
+                `${generated.unlabelled} image(s) without a class label were left out: they cannot form labelled pairs.`,
+                ...generated.warnings,
+              ]
+            : generated.warnings,
       };
       return result;
     });
@@ -96,10 +106,12 @@ export class PairService {
     if (!dataset) throw notFound('Dataset', args.datasetId);
     let pairSetId = args.pairSetId;
     if (pairSetId !== undefined) {
-      if (this.repo.pairSetDatasetId(pairSetId) !== dataset.id) throw new AppError('not_found', `Pair set ${pairSetId} does not exist in dataset ${dataset.id}`);
+      if (this.repo.pairSetDatasetId(pairSetId) !== dataset.id)
+        throw new AppError('not_found', `Pair set ${pairSetId} does not exist in dataset ${dataset.id}`);
     } else {
       pairSetId = this.repo.latestPairSetId(dataset.id);
-      if (pairSetId === undefined) return { rows: [], total: 0, nextAfterId: null, ...(args.beforeId !== undefined ? { prevBeforeId: null } : {}) };
+      if (pairSetId === undefined)
+        return { rows: [], total: 0, nextAfterId: null, ...(args.beforeId !== undefined ? { prevBeforeId: null } : {}) };
     }
     const filter = { pairSetId, split: args.split, label: args.label };
     const limit = args.limit ?? DEFAULT_PAGE_LIMIT;
@@ -123,9 +135,13 @@ function checkPairable(name: string, images: PairingImage[]): void {
   const classes = new Set<string>();
   for (const img of images) if (img.classLabel !== null && img.classLabel !== '') classes.add(img.classLabel);
   if (classes.size === 0) {
-    throw invalid(`None of the ${images.length} images of dataset "${name}" has a class label, so no labelled pairs can be drawn (pairs need same/different classes).`);
+    throw invalid(
+      `None of the ${images.length} images of dataset "${name}" has a class label, so no labelled pairs can be drawn (pairs need same/different classes).`,
+    );
   }
   if (classes.size === 1) {
-    throw invalid(`All labelled images of dataset "${name}" belong to one class (${[...classes][0]}): no negative (different-class) pair is possible. Pairs need at least two classes.`);
+    throw invalid(
+      `All labelled images of dataset "${name}" belong to one class (${[...classes][0]}): no negative (different-class) pair is possible. Pairs need at least two classes.`,
+    );
   }
 }

@@ -8,7 +8,16 @@ import { basename, resolve } from 'node:path';
 import type { ArgsOf } from '../../shared/contract';
 import type { BundleVerdictReportDto, ReviewBundleExportDto, ReviewImportDto } from '../../shared/dto';
 import { AppError, invalid, notFound } from '../errors';
-import { BUNDLE_FORMAT, BUNDLE_VERSION, readBundleText, writeBundleText, type BundleBody, type BundleImage, type BundleModel, type BundleVerdict } from '../review/bundle';
+import {
+  BUNDLE_FORMAT,
+  BUNDLE_VERSION,
+  readBundleText,
+  writeBundleText,
+  type BundleBody,
+  type BundleImage,
+  type BundleModel,
+  type BundleVerdict,
+} from '../review/bundle';
 import { folderFingerprint } from '../review/fingerprint';
 import type { Db } from '../store/db';
 import { DatasetsRepo } from '../store/datasets-repo';
@@ -56,7 +65,8 @@ export class ReviewBundleService {
     if (args.modelId !== undefined) {
       const row = this.modelsRepo.get(args.modelId);
       if (!row) throw notFound('Model version', args.modelId);
-      if (row.dataset_id === null) throw new AppError('conflict', `Model version ${args.modelId} has no dataset any more: its verdicts went with it`);
+      if (row.dataset_id === null)
+        throw new AppError('conflict', `Model version ${args.modelId} has no dataset any more: its verdicts went with it`);
       if (args.datasetId !== undefined && args.datasetId !== row.dataset_id) {
         throw invalid(`Model version ${args.modelId} belongs to dataset ${row.dataset_id}, not ${args.datasetId}`);
       }
@@ -69,7 +79,8 @@ export class ReviewBundleService {
     const modelIds = this.bundles.modelsWithVerdicts();
     const datasetIds = [...new Set(modelIds.map((id) => this.modelsRepo.get(id)!.dataset_id).filter((d): d is number => d !== null))];
     if (datasetIds.length === 0) throw invalid('There are no verdicts in this workspace to export');
-    if (datasetIds.length > 1) throw invalid(`The verdicts here are on datasets ${datasetIds.join(', ')}: a bundle holds one; give datasetId or modelId`);
+    if (datasetIds.length > 1)
+      throw invalid(`The verdicts here are on datasets ${datasetIds.join(', ')}: a bundle holds one; give datasetId or modelId`);
     return { datasetId: datasetIds[0], modelIds: modelIds.filter((id) => this.modelsRepo.get(id)!.dataset_id === datasetIds[0]) };
   }
 
@@ -122,7 +133,8 @@ export class ReviewBundleService {
     const path = resolve(args.path);
     const name = basename(path);
     if (!existsSync(path) || !statSync(path).isFile()) throw new AppError('not_found', `No bundle file at ${path}`);
-    if (statSync(path).size > MAX_BUNDLE_BYTES) throw invalid(`${name} is larger than ${MAX_BUNDLE_BYTES} bytes: not a review bundle this version reads`);
+    if (statSync(path).size > MAX_BUNDLE_BYTES)
+      throw invalid(`${name} is larger than ${MAX_BUNDLE_BYTES} bytes: not a review bundle this version reads`);
     const body = readBundleText(readFileSync(path, 'utf8'), name);
     if (body.verdicts.length === 0) throw invalid(`${name} holds no verdicts: nothing to import`);
     const datasetId = this.matchDataset(body, name);
@@ -131,8 +143,12 @@ export class ReviewBundleService {
     const entries: BundleVerdictReportDto[] = [];
     const toInsert: NewVerdict[] = [];
     for (const x of body.verdicts) {
-      const report = (status: BundleVerdictReportDto['status'], reason: string | null, pairId: number | null = null, modelId: number | null = null) =>
-        entries.push({ uid: x.uid, reviewer: x.reviewer, status, reason, pairId, modelId });
+      const report = (
+        status: BundleVerdictReportDto['status'],
+        reason: string | null,
+        pairId: number | null = null,
+        modelId: number | null = null,
+      ) => entries.push({ uid: x.uid, reviewer: x.reviewer, status, reason, pairId, modelId });
       if (this.verdicts.isTombstoned(x.uid)) {
         report('already_present', 'it was undone in this workspace');
         continue;
@@ -213,9 +229,14 @@ export class ReviewBundleService {
   }
 
   /** The pair and version a bundle verdict lands on here, or why it cannot. */
-  private matchPair(x: BundleVerdict, versions: number[], body: BundleBody): { pairId: number; modelId: number; swapped: boolean } | { reason: string } {
+  private matchPair(
+    x: BundleVerdict,
+    versions: number[],
+    body: BundleBody,
+  ): { pairId: number; modelId: number; swapped: boolean } | { reason: string } {
     const model = body.models.find((m) => m.key === x.model)!;
-    if (versions.length === 0) return { reason: `model version "${model.name}" (fingerprint ${model.fingerprint.slice(0, 12)}) is not in this workspace` };
+    if (versions.length === 0)
+      return { reason: `model version "${model.name}" (fingerprint ${model.fingerprint.slice(0, 12)}) is not in this workspace` };
     let reason = '';
     for (const modelId of versions) {
       const row = this.modelsRepo.get(modelId)!;

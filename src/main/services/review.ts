@@ -44,7 +44,10 @@ export function normaliseFilters(filters: ReviewFiltersDto = {}): ReviewFiltersD
   return Object.fromEntries(Object.entries(filters).filter(([, value]) => value !== false && value !== undefined)) as ReviewFiltersDto;
 }
 
-const sameAnswers = (a: VerdictDto, b: Omit<VerdictDto, 'id' | 'uid' | 'pairId' | 'modelId' | 'reviewer' | 'complete' | 'current' | 'origin' | 'createdAt'>) =>
+const sameAnswers = (
+  a: VerdictDto,
+  b: Omit<VerdictDto, 'id' | 'uid' | 'pairId' | 'modelId' | 'reviewer' | 'complete' | 'current' | 'origin' | 'createdAt'>,
+) =>
   a.similarity === b.similarity &&
   a.heatmapA === b.heatmapA &&
   a.heatmapB === b.heatmapB &&
@@ -100,7 +103,10 @@ export class ReviewService {
     return { id: row.id, pairSetId: row.pair_set_id, datasetId: row.dataset_id, threshold: row.metrics?.threshold ?? null };
   }
 
-  private scope(version: ReviewedVersion, s: { split: QueueScope['split']; reviewer: string; filters: ReviewFiltersDto; order?: QueueScope['order']; seed?: number }): QueueScope {
+  private scope(
+    version: ReviewedVersion,
+    s: { split: QueueScope['split']; reviewer: string; filters: ReviewFiltersDto; order?: QueueScope['order']; seed?: number },
+  ): QueueScope {
     return {
       modelId: version.id,
       pairSetId: version.pairSetId,
@@ -119,7 +125,9 @@ export class ReviewService {
     const place = this.queueRepo.cursorOf(scope, pairId);
     if (!place) throw notFound('Pair', pairId);
     if (place.pairSetId !== scope.pairSetId || place.split !== scope.split) {
-      throw invalid(`${what}: pair ${pairId} is not among the ${scope.split} pairs of model version ${scope.modelId}'s pair set ${scope.pairSetId}`);
+      throw invalid(
+        `${what}: pair ${pairId} is not among the ${scope.split} pairs of model version ${scope.modelId}'s pair set ${scope.pairSetId}`,
+      );
     }
     return place;
   }
@@ -128,7 +136,8 @@ export class ReviewService {
   private checkPair(version: ReviewedVersion, pairId: number): void {
     const place = this.queueRepo.pairPlace(pairId);
     if (!place) throw notFound('Pair', pairId);
-    if (place.pairSetId !== version.pairSetId) throw invalid(`Pair ${pairId} is not in model version ${version.id}'s pair set ${version.pairSetId}`);
+    if (place.pairSetId !== version.pairSetId)
+      throw invalid(`Pair ${pairId} is not in model version ${version.id}'s pair set ${version.pairSetId}`);
   }
 
   // ---- verdicts ----
@@ -159,7 +168,9 @@ export class ReviewService {
     // by another machine's clock.
     let createdAt = new Date().toISOString();
     if (current && current.createdAt >= createdAt) createdAt = new Date(Date.parse(current.createdAt) + 1).toISOString();
-    const [id] = this.verdicts.insert([{ uid: randomUUID(), pairId: args.pairId, modelId: version.id, reviewer, ...next, origin: 'local', createdAt }]);
+    const [id] = this.verdicts.insert([
+      { uid: randomUUID(), pairId: args.pairId, modelId: version.id, reviewer, ...next, origin: 'local', createdAt },
+    ]);
     return { verdict: this.verdicts.get(id)!, changed: true, previous: current ? { ...current, current: false } : null };
   }
 

@@ -57,9 +57,11 @@ export class DatasetsRepo {
   /** `base`, or `base (2)`, `base (3)`, ... whichever is free. */
   uniqueName(base: string): string {
     const taken = new Set(
-      (this.db.prepare("SELECT name FROM datasets WHERE name = ? OR name LIKE ? ESCAPE '\\'").all(base, `${base.replace(/[\\%_]/g, '\\$&')} (%)`) as { name: string }[]).map(
-        (r) => r.name,
-      ),
+      (
+        this.db
+          .prepare("SELECT name FROM datasets WHERE name = ? OR name LIKE ? ESCAPE '\\'")
+          .all(base, `${base.replace(/[\\%_]/g, '\\$&')} (%)`) as { name: string }[]
+      ).map((r) => r.name),
     );
     if (!taken.has(base)) return base;
     for (let n = 2; ; n++) if (!taken.has(`${base} (${n})`)) return `${base} (${n})`;
@@ -81,7 +83,8 @@ export class DatasetsRepo {
   }
 
   newestPairSetId(datasetId: number): number | null {
-    const row = this.db.prepare('SELECT id FROM pair_sets WHERE dataset_id = ? ORDER BY id DESC LIMIT 1').get(datasetId) as { id: number } | undefined;
+    const row = this.db.prepare('SELECT id FROM pair_sets WHERE dataset_id = ? ORDER BY id DESC LIMIT 1').get(datasetId) as
+      { id: number } | undefined;
     return row?.id ?? null;
   }
 

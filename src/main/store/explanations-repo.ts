@@ -146,7 +146,9 @@ export class ExplanationsRepo {
   }
 
   listForModel(modelId: number, method: string, layer: string): ExplanationRow[] {
-    const rows = this.db.prepare('SELECT * FROM explanations WHERE model_id = ? AND method = ? AND layer = ? ORDER BY pair_id').all(modelId, method, layer) as StoredRow[];
+    const rows = this.db
+      .prepare('SELECT * FROM explanations WHERE model_id = ? AND method = ? AND layer = ? ORDER BY pair_id')
+      .all(modelId, method, layer) as StoredRow[];
     return rows.map(parsed);
   }
 
@@ -155,8 +157,7 @@ export class ExplanationsRepo {
   /** A pair with both images' pixels, or undefined. */
   pairWithImages(pairId: number): PairWithImages | undefined {
     const p = this.db.prepare('SELECT id, pair_set_id, split, label, image_a, image_b FROM pairs WHERE id = ?').get(pairId) as
-      | { id: number; pair_set_id: number; split: Split; label: 0 | 1; image_a: number; image_b: number }
-      | undefined;
+      { id: number; pair_set_id: number; split: Split; label: 0 | 1; image_a: number; image_b: number } | undefined;
     if (!p) return undefined;
     const a = this.image(p.image_a);
     const b = this.image(p.image_b);
@@ -165,7 +166,8 @@ export class ExplanationsRepo {
   }
 
   image(id: number): ImageWithPixels | undefined {
-    return this.db.prepare('SELECT id, width, height, channels, pixel_encoding, pixels FROM images WHERE id = ?').get(id) as ImageWithPixels | undefined;
+    return this.db.prepare('SELECT id, width, height, channels, pixel_encoding, pixels FROM images WHERE id = ?').get(id) as
+      ImageWithPixels | undefined;
   }
 
   /** Pairs by id (those that exist), in the given order: id, images, label, split, pair set. */
@@ -181,7 +183,9 @@ export class ExplanationsRepo {
 
   /** The newest mask of each image that has one (any author; newest row wins). */
   newestMasks(imageIds: number[]): Map<number, MaskRow> {
-    const stmt = this.db.prepare('SELECT id, image_id, author, encoding, width, height, data FROM masks WHERE image_id = ? ORDER BY id DESC LIMIT 1');
+    const stmt = this.db.prepare(
+      'SELECT id, image_id, author, encoding, width, height, data FROM masks WHERE image_id = ? ORDER BY id DESC LIMIT 1',
+    );
     const out = new Map<number, MaskRow>();
     for (const id of new Set(imageIds)) {
       const row = stmt.get(id) as MaskRow | undefined;

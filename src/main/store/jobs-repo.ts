@@ -61,12 +61,16 @@ export class JobsRepo {
 
   /** One progress update: the fraction, its message and its structured data (replacing the previous update's). */
   setProgress(id: number, progress: number, message: string | null, data: JobProgressData | null = null): void {
-    this.db.prepare('UPDATE jobs SET progress = ?, message = ?, data = ? WHERE id = ?').run(progress, message, data === null ? null : JSON.stringify(data), id);
+    this.db
+      .prepare('UPDATE jobs SET progress = ?, message = ?, data = ? WHERE id = ?')
+      .run(progress, message, data === null ? null : JSON.stringify(data), id);
   }
 
   finish(id: number, status: Exclude<JobStatus, 'queued' | 'running'>, fields: { error?: string; result?: unknown }): void {
     this.db
-      .prepare(`UPDATE jobs SET status = ?, error = ?, result = ?, data = NULL, finished_at = ${NOW}, progress = CASE WHEN ? = 'done' THEN 1 ELSE progress END WHERE id = ?`)
+      .prepare(
+        `UPDATE jobs SET status = ?, error = ?, result = ?, data = NULL, finished_at = ${NOW}, progress = CASE WHEN ? = 'done' THEN 1 ELSE progress END WHERE id = ?`,
+      )
       .run(status, fields.error ?? null, fields.result === undefined ? null : JSON.stringify(fields.result), status, id);
   }
 
@@ -77,7 +81,9 @@ export class JobsRepo {
   /** After a crash: jobs left queued/running were not finished by anyone. */
   markAbandonedAsInterrupted(): number {
     return this.db
-      .prepare(`UPDATE jobs SET status = 'interrupted', error = 'SimLens stopped while this job ran', data = NULL, finished_at = ${NOW} WHERE status IN ('queued', 'running')`)
+      .prepare(
+        `UPDATE jobs SET status = 'interrupted', error = 'SimLens stopped while this job ran', data = NULL, finished_at = ${NOW} WHERE status IN ('queued', 'running')`,
+      )
       .run().changes;
   }
 }

@@ -131,7 +131,8 @@ export class ModelsRepo {
   // ---- reads for training / evaluation ----
 
   pairSet(pairSetId: number): { id: number; datasetId: number } | undefined {
-    const row = this.db.prepare('SELECT id, dataset_id FROM pair_sets WHERE id = ?').get(pairSetId) as { id: number; dataset_id: number } | undefined;
+    const row = this.db.prepare('SELECT id, dataset_id FROM pair_sets WHERE id = ?').get(pairSetId) as
+      { id: number; dataset_id: number } | undefined;
     return row && { id: row.id, datasetId: row.dataset_id };
   }
 

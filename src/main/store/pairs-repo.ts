@@ -31,7 +31,9 @@ interface PairSetRow {
 type PairPageRow = { id: number; pair_set_id: number; split: Split; label: 0 | 1 } & Record<string, unknown>;
 
 const imageColumns = (alias: string) =>
-  ['id', 'dataset_id', 'sha256', 'source_path', 'class_label', 'width', 'height', 'channels'].map((c) => `${alias}.${c} AS ${alias}_${c}`).join(', ');
+  ['id', 'dataset_id', 'sha256', 'source_path', 'class_label', 'width', 'height', 'channels']
+    .map((c) => `${alias}.${c} AS ${alias}_${c}`)
+    .join(', ');
 
 function imageFrom(r: PairPageRow, side: 'a' | 'b'): ImageDto {
   return {
@@ -86,14 +88,13 @@ export class PairsRepo {
    * crash or an error leaves either the complete set or nothing. Returns its id.
    */
   insertPairSet(set: NewPairSet, imageSplits: Map<number, Split>, pairs: NewPair[]): number {
-    const insertSet = this.db.prepare(
-      'INSERT INTO pair_sets (dataset_id, source, seed, ratios, pairs_per_anchor) VALUES (?, ?, ?, ?, ?)',
-    );
+    const insertSet = this.db.prepare('INSERT INTO pair_sets (dataset_id, source, seed, ratios, pairs_per_anchor) VALUES (?, ?, ?, ?, ?)');
     const insertSplit = this.db.prepare('INSERT INTO image_splits (pair_set_id, image_id, split) VALUES (?, ?, ?)');
     const insertPair = this.db.prepare('INSERT INTO pairs (pair_set_id, image_a, image_b, label, split) VALUES (?, ?, ?, ?, ?)');
     return this.db.transaction(() => {
       const id = Number(
-        insertSet.run(set.datasetId, set.source, set.seed, set.ratios ? JSON.stringify(set.ratios) : null, set.pairsPerAnchor).lastInsertRowid,
+        insertSet.run(set.datasetId, set.source, set.seed, set.ratios ? JSON.stringify(set.ratios) : null, set.pairsPerAnchor)
+          .lastInsertRowid,
       );
       for (const [imageId, split] of imageSplits) insertSplit.run(id, imageId, split);
       for (const p of pairs) insertPair.run(id, p.imageA, p.imageB, p.label, p.split);
@@ -103,8 +104,7 @@ export class PairsRepo {
   /** The dataset's flag for an official test split, or undefined when the dataset does not exist. */
   datasetForPairing(datasetId: number): { id: number; name: string; hasOfficialTest: boolean } | undefined {
     const row = this.db.prepare('SELECT id, name, has_official_test FROM datasets WHERE id = ?').get(datasetId) as
-      | { id: number; name: string; has_official_test: number }
-      | undefined;
+      { id: number; name: string; has_official_test: number } | undefined;
     return row && { id: row.id, name: row.name, hasOfficialTest: row.has_official_test === 1 };
   }
 
@@ -129,7 +129,9 @@ export class PairsRepo {
   /** Pair sets of a dataset, newest first, each with its pair counts per split and label. */
   listPairSets(datasetId: number): PairSetDto[] {
     const sets = this.db.prepare('SELECT * FROM pair_sets WHERE dataset_id = ? ORDER BY id DESC').all(datasetId) as PairSetRow[];
-    const countsStmt = this.db.prepare('SELECT split, label, count(*) AS count FROM pairs WHERE pair_set_id = ? GROUP BY split, label ORDER BY split, label');
+    const countsStmt = this.db.prepare(
+      'SELECT split, label, count(*) AS count FROM pairs WHERE pair_set_id = ? GROUP BY split, label ORDER BY split, label',
+    );
     return sets.map((r) => {
       const counts = countsStmt.all(r.id) as { split: Split; label: 0 | 1; count: number }[];
       return {
@@ -148,7 +150,10 @@ export class PairsRepo {
 
   /** Image split of a pair set: image id → split (e.g. to redraw train pairs each epoch with drawPairs). */
   imageSplits(pairSetId: number): Map<number, Split> {
-    const rows = this.db.prepare('SELECT image_id, split FROM image_splits WHERE pair_set_id = ?').all(pairSetId) as { image_id: number; split: Split }[];
+    const rows = this.db.prepare('SELECT image_id, split FROM image_splits WHERE pair_set_id = ?').all(pairSetId) as {
+      image_id: number;
+      split: Split;
+    }[];
     return new Map(rows.map((r) => [r.image_id, r.split]));
   }
 

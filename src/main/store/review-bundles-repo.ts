@@ -63,7 +63,9 @@ export class ReviewBundlesRepo {
 
   /** The dataset's image hashes, sorted (its fingerprint is their hash). */
   imageHashes(datasetId: number): string[] {
-    return (this.db.prepare('SELECT sha256 FROM images WHERE dataset_id = ? ORDER BY sha256').all(datasetId) as { sha256: string }[]).map((r) => r.sha256);
+    return (this.db.prepare('SELECT sha256 FROM images WHERE dataset_id = ? ORDER BY sha256').all(datasetId) as { sha256: string }[]).map(
+      (r) => r.sha256,
+    );
   }
 
   datasetIds(): number[] {
@@ -72,7 +74,8 @@ export class ReviewBundlesRepo {
 
   /** The image of a dataset with this content hash. */
   imageId(datasetId: number, sha256: string): number | undefined {
-    const row = this.db.prepare('SELECT id FROM images WHERE dataset_id = ? AND sha256 = ?').get(datasetId, sha256) as { id: number } | undefined;
+    const row = this.db.prepare('SELECT id FROM images WHERE dataset_id = ? AND sha256 = ?').get(datasetId, sha256) as
+      { id: number } | undefined;
     return row?.id;
   }
 
@@ -92,7 +95,8 @@ export class ReviewBundlesRepo {
   }
 
   fingerprint(modelId: number): string | undefined {
-    const row = this.db.prepare('SELECT fingerprint FROM model_fingerprints WHERE model_id = ?').get(modelId) as { fingerprint: string } | undefined;
+    const row = this.db.prepare('SELECT fingerprint FROM model_fingerprints WHERE model_id = ?').get(modelId) as
+      { fingerprint: string } | undefined;
     return row?.fingerprint;
   }
 

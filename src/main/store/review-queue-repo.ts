@@ -82,8 +82,14 @@ const SORT_KEY: Record<ReviewOrder, string> = {
 function filterConditions(filters: ReviewFiltersDto): string[] {
   const c: string[] = [];
   // "unreviewed": one probe of verdicts_current per pair (cheaper than joining the verdict summary)
-  if (filters.unreviewed === 'me') c.push('NOT EXISTS (SELECT 1 FROM verdicts v INDEXED BY verdicts_current WHERE v.model_id = @model AND v.pair_id = base.pair_id AND v.reviewer = @me AND v.current = 1)');
-  if (filters.unreviewed === 'anyone') c.push('NOT EXISTS (SELECT 1 FROM verdicts v INDEXED BY verdicts_current WHERE v.model_id = @model AND v.pair_id = base.pair_id AND v.current = 1)');
+  if (filters.unreviewed === 'me')
+    c.push(
+      'NOT EXISTS (SELECT 1 FROM verdicts v INDEXED BY verdicts_current WHERE v.model_id = @model AND v.pair_id = base.pair_id AND v.reviewer = @me AND v.current = 1)',
+    );
+  if (filters.unreviewed === 'anyone')
+    c.push(
+      'NOT EXISTS (SELECT 1 FROM verdicts v INDEXED BY verdicts_current WHERE v.model_id = @model AND v.pair_id = base.pair_id AND v.current = 1)',
+    );
   if (filters.falsePositive) c.push('decision = 1 AND label = 0');
   if (filters.falseNegative) c.push('decision = 0 AND label = 1');
   if (filters.nearThreshold) c.push('abs(score - @threshold) <= @band');
@@ -91,7 +97,9 @@ function filterConditions(filters: ReviewFiltersDto): string[] {
   if (filters.reviewersDisagree) c.push('disagree = 1');
   if (filters.classLabel !== undefined) {
     // the class's images, read once from images_by_dataset_class, then tested per pair
-    c.push('image_a IN (SELECT id FROM images WHERE dataset_id = @dataset AND class_label = @cls) OR image_b IN (SELECT id FROM images WHERE dataset_id = @dataset AND class_label = @cls)');
+    c.push(
+      'image_a IN (SELECT id FROM images WHERE dataset_id = @dataset AND class_label = @cls) OR image_b IN (SELECT id FROM images WHERE dataset_id = @dataset AND class_label = @cls)',
+    );
   }
   if (filters.tag !== undefined) c.push('tagged = 1');
   return c;
@@ -237,12 +245,18 @@ export class ReviewQueueRepo {
   /** How many reviewers have a current verdict on the pair for the version, and whether `reviewer` is one. */
   reviewersOf(modelId: number, pairId: number, reviewer: string): { reviewers: number; mine: 0 | 1 } {
     return this.db
-      .prepare('SELECT count(*) AS reviewers, coalesce(max(reviewer = ?), 0) AS mine FROM verdicts INDEXED BY verdicts_current WHERE model_id = ? AND pair_id = ? AND current = 1')
+      .prepare(
+        'SELECT count(*) AS reviewers, coalesce(max(reviewer = ?), 0) AS mine FROM verdicts INDEXED BY verdicts_current WHERE model_id = ? AND pair_id = ? AND current = 1',
+      )
       .get(reviewer, modelId, pairId) as { reviewers: number; mine: 0 | 1 };
   }
 
   /** Up to `limit` filtered pairs in order: after the cursor (`from`: from it on), or from `offset`. */
-  page(scope: QueueScope, filters: ReviewFiltersDto, at: { cursor?: QueueCursor; inclusive?: boolean; offset?: number; limit: number }): QueueRow[] {
+  page(
+    scope: QueueScope,
+    filters: ReviewFiltersDto,
+    at: { cursor?: QueueCursor; inclusive?: boolean; offset?: number; limit: number },
+  ): QueueRow[] {
     const kind = at.cursor === undefined ? 'none' : at.inclusive ? 'from' : 'after';
     const sql = ReviewQueueRepo.pageSql(scope.order, filters, kind);
     const extra = { limit: at.limit, offset: at.offset ?? 0, ...(at.cursor ? { key: at.cursor.key, after: at.cursor.pairId } : {}) };
@@ -257,19 +271,22 @@ export class ReviewQueueRepo {
            FROM pairs p LEFT JOIN scores s ON s.model_id = @model AND s.pair_id = p.id
           WHERE p.id = @pair`,
       )
-      .get({ model: scope.modelId, threshold: scope.threshold, seed: scope.seed, pair: pairId }) as { pair_set_id: number; split: Split; sort_key: number } | undefined;
+      .get({ model: scope.modelId, threshold: scope.threshold, seed: scope.seed, pair: pairId }) as
+      { pair_set_id: number; split: Split; sort_key: number } | undefined;
     return row && { key: row.sort_key, pairId, pairSetId: row.pair_set_id, split: row.split };
   }
 
   /** The pair set and split of a pair; undefined for an unknown pair. */
   pairPlace(pairId: number): { pairSetId: number; split: Split } | undefined {
-    const row = this.db.prepare('SELECT pair_set_id, split FROM pairs WHERE id = ?').get(pairId) as { pair_set_id: number; split: Split } | undefined;
+    const row = this.db.prepare('SELECT pair_set_id, split FROM pairs WHERE id = ?').get(pairId) as
+      { pair_set_id: number; split: Split } | undefined;
     return row && { pairSetId: row.pair_set_id, split: row.split };
   }
 
   /** When the pair set was made: with its id, a key for what never changes in it (its pairs, their images' classes). */
   pairSetStamp(pairSetId: number): string | undefined {
-    return (this.db.prepare('SELECT created_at FROM pair_sets WHERE id = ?').get(pairSetId) as { created_at: string } | undefined)?.created_at;
+    return (this.db.prepare('SELECT created_at FROM pair_sets WHERE id = ?').get(pairSetId) as { created_at: string } | undefined)
+      ?.created_at;
   }
 
   /** Per class label, the split's pairs with an image of that class (a pair of two classes counts for both). */

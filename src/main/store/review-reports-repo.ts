@@ -89,6 +89,11 @@ export class ReviewReportsRepo {
             AND (@dataset IS NULL OR a.dataset_id = @dataset)
           ORDER BY v.model_id, v.pair_id, v.reviewer, v.created_at, v.id`,
       )
-      .all({ history: filter.history ? 1 : 0, model: filter.modelId ?? null, reviewer: filter.reviewer ?? null, dataset: filter.datasetId ?? null }) as ExportRow[];
+      .all({
+        history: filter.history ? 1 : 0,
+        model: filter.modelId ?? null,
+        reviewer: filter.reviewer ?? null,
+        dataset: filter.datasetId ?? null,
+      }) as ExportRow[];
   }
 }

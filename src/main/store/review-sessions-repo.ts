@@ -50,7 +50,9 @@ export class ReviewSessionsRepo {
   }
 
   setReviewer(name: string): void {
-    this.db.prepare('INSERT INTO review_settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(REVIEWER_KEY, name);
+    this.db
+      .prepare('INSERT INTO review_settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value')
+      .run(REVIEWER_KEY, name);
   }
 
   /** Creates or replaces the reviewer's session on the version. */

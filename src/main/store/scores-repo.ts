@@ -20,7 +20,9 @@ export class ScoresRepo {
 
   forModel(modelId: number, pairIds?: number[]): ScoreRow[] {
     if (pairIds === undefined) {
-      return this.db.prepare('SELECT pair_id AS pairId, score, distance FROM scores WHERE model_id = ? ORDER BY pair_id').all(modelId) as ScoreRow[];
+      return this.db
+        .prepare('SELECT pair_id AS pairId, score, distance FROM scores WHERE model_id = ? ORDER BY pair_id')
+        .all(modelId) as ScoreRow[];
     }
     const stmt = this.db.prepare('SELECT pair_id AS pairId, score, distance FROM scores WHERE model_id = ? AND pair_id = ?');
     return pairIds.map((id) => stmt.get(modelId, id) as ScoreRow | undefined).filter((r): r is ScoreRow => r !== undefined);

@@ -86,7 +86,20 @@ export class VerdictsRepo {
       const groups = new Map<string, [number, number, string]>();
       for (const x of verdicts) {
         const id = Number(
-          row.run(x.uid, x.pairId, x.modelId, x.reviewer, x.similarity, x.heatmapA, x.heatmapB, x.method, x.layer, x.note, x.origin, x.createdAt).lastInsertRowid,
+          row.run(
+            x.uid,
+            x.pairId,
+            x.modelId,
+            x.reviewer,
+            x.similarity,
+            x.heatmapA,
+            x.heatmapB,
+            x.method,
+            x.layer,
+            x.note,
+            x.origin,
+            x.createdAt,
+          ).lastInsertRowid,
         );
         for (const t of new Set(x.tags)) tag.run(id, t);
         ids.push(id);
@@ -100,7 +113,9 @@ export class VerdictsRepo {
   /** Marks the newest row of (pair, model, reviewer) current and no other (call inside a transaction). */
   private refreshCurrent(pairId: number, modelId: number, reviewer: string): void {
     // clear first: the unique index allows one current row per group at any moment
-    this.db.prepare('UPDATE verdicts SET current = 0 WHERE model_id = ? AND pair_id = ? AND reviewer = ? AND current = 1').run(modelId, pairId, reviewer);
+    this.db
+      .prepare('UPDATE verdicts SET current = 0 WHERE model_id = ? AND pair_id = ? AND reviewer = ? AND current = 1')
+      .run(modelId, pairId, reviewer);
     this.db
       .prepare(
         `UPDATE verdicts SET current = 1 WHERE id = (
@@ -112,8 +127,7 @@ export class VerdictsRepo {
   /** Removes a row (its uid is remembered, so an import does not bring it back); the group's previous row becomes current. */
   remove(id: number): void {
     const row = this.db.prepare('SELECT uid, pair_id, model_id, reviewer FROM verdicts WHERE id = ?').get(id) as
-      | { uid: string; pair_id: number; model_id: number | null; reviewer: string }
-      | undefined;
+      { uid: string; pair_id: number; model_id: number | null; reviewer: string } | undefined;
     if (!row) return;
     this.transaction(() => {
       this.db.prepare('INSERT OR IGNORE INTO verdict_tombstones (uid) VALUES (?)').run(row.uid);
@@ -148,9 +162,15 @@ export class VerdictsRepo {
   history(pairId: number, modelId: number, reviewer?: string): VerdictDto[] {
     const rows = (
       reviewer === undefined
-        ? this.db.prepare(`SELECT ${VERDICT_COLUMNS} FROM verdicts v WHERE v.pair_id = ? AND v.model_id = ? ORDER BY v.created_at DESC, v.id DESC`).all(pairId, modelId)
+        ? this.db
+            .prepare(
+              `SELECT ${VERDICT_COLUMNS} FROM verdicts v WHERE v.pair_id = ? AND v.model_id = ? ORDER BY v.created_at DESC, v.id DESC`,
+            )
+            .all(pairId, modelId)
         : this.db
-            .prepare(`SELECT ${VERDICT_COLUMNS} FROM verdicts v WHERE v.pair_id = ? AND v.model_id = ? AND v.reviewer = ? ORDER BY v.created_at DESC, v.id DESC`)
+            .prepare(
+              `SELECT ${VERDICT_COLUMNS} FROM verdicts v WHERE v.pair_id = ? AND v.model_id = ? AND v.reviewer = ? ORDER BY v.created_at DESC, v.id DESC`,
+            )
             .all(pairId, modelId, reviewer)
     ) as VerdictRow[];
     return rows.map(verdictFrom);
@@ -166,7 +186,9 @@ export class VerdictsRepo {
 
   /** Every reviewer with a verdict in the workspace, by name. */
   reviewers(): string[] {
-    return (this.db.prepare('SELECT DISTINCT reviewer FROM verdicts ORDER BY reviewer').all() as { reviewer: string }[]).map((r) => r.reviewer);
+    return (this.db.prepare('SELECT DISTINCT reviewer FROM verdicts ORDER BY reviewer').all() as { reviewer: string }[]).map(
+      (r) => r.reviewer,
+    );
   }
 
   /** Tags in use on current verdicts (of one version, or all), with how many carry each. */

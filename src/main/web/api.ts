@@ -18,7 +18,8 @@ export interface ApiContext {
   streams: EventStreams;
 }
 
-const sendUnauthorized = (res: ServerResponse) => sendError(res, 401, 'unauthorized', 'Missing or wrong token', { 'WWW-Authenticate': 'Bearer' });
+const sendUnauthorized = (res: ServerResponse) =>
+  sendError(res, 401, 'unauthorized', 'Missing or wrong token', { 'WWW-Authenticate': 'Bearer' });
 
 export async function handleApi(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
   const name = url.pathname.slice('/api/'.length);

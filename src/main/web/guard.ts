@@ -22,7 +22,8 @@ export function checkHostAndOrigin(headers: IncomingHttpHeaders, port: number): 
   // Cross-site guard: browsers send Origin on cross-origin requests (and on all POSTs).
   const allowedOrigins = new Set([`http://127.0.0.1:${port}`, `http://localhost:${port}`]);
   const origin = headers.origin;
-  if (origin !== undefined && !allowedOrigins.has(origin.toLowerCase())) return { status: 403, message: 'Cross-origin requests are not allowed' };
+  if (origin !== undefined && !allowedOrigins.has(origin.toLowerCase()))
+    return { status: 403, message: 'Cross-origin requests are not allowed' };
   return null;
 }
 

@@ -58,7 +58,11 @@ export function electronTransport(bridge: SimLensBridge): Transport {
 const TOKEN_KEY = 'simlens.token';
 
 /** Reads the token from #token=... (then clears the fragment) or from sessionStorage. */
-export function takeToken(loc: Pick<Location, 'hash' | 'pathname' | 'search'>, storage: Pick<Storage, 'getItem' | 'setItem'>, replace?: (url: string) => void): string | null {
+export function takeToken(
+  loc: Pick<Location, 'hash' | 'pathname' | 'search'>,
+  storage: Pick<Storage, 'getItem' | 'setItem'>,
+  replace?: (url: string) => void,
+): string | null {
   const hash = new URLSearchParams(loc.hash.replace(/^#/, ''));
   const fromHash = hash.get('token');
   if (fromHash) {
@@ -100,7 +104,13 @@ export function httpTransport(deps: HttpDeps): Transport {
     kind: 'http',
     async call(name, args) {
       if (!deps.token) {
-        return { ok: false, error: { code: 'unauthorized', message: 'No access token: open the URL that SimLens printed when it started (it ends in #token=…).' } };
+        return {
+          ok: false,
+          error: {
+            code: 'unauthorized',
+            message: 'No access token: open the URL that SimLens printed when it started (it ends in #token=…).',
+          },
+        };
       }
       let res: Response;
       try {
@@ -145,7 +155,9 @@ function detectTransport(): Transport {
     });
   }
   const token =
-    typeof window !== 'undefined' ? takeToken(window.location, window.sessionStorage, (url) => window.history.replaceState(null, '', url)) : null;
+    typeof window !== 'undefined'
+      ? takeToken(window.location, window.sessionStorage, (url) => window.history.replaceState(null, '', url))
+      : null;
   return httpTransport({
     token,
     fetch: (...args) => fetch(...args),

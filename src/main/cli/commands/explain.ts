@@ -1,6 +1,14 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { EXPLAIN_METHODS, SPLITS, type ColormapName, type ExplainMethod, type ExplanationDto, type MapSummaryDto, type Split } from '../../../shared/dto';
+import {
+  EXPLAIN_METHODS,
+  SPLITS,
+  type ColormapName,
+  type ExplainMethod,
+  type ExplanationDto,
+  type MapSummaryDto,
+  type Split,
+} from '../../../shared/dto';
 import type { SimLensApp } from '../../app';
 import { parseIntOption, table, waitForJob } from '../io';
 import { CliError, usageError, type CliCommand, type CommandContext } from '../types';
@@ -8,7 +16,8 @@ import { CliError, usageError, type CliCommand, type CommandContext } from '../t
 /** --method: one of the explanation methods. */
 export function parseMethod(value: string | boolean | undefined): ExplainMethod | undefined {
   if (value === undefined) return undefined;
-  if (!EXPLAIN_METHODS.includes(value as ExplainMethod)) throw usageError(`--method: expected one of ${EXPLAIN_METHODS.join(', ')}, got '${String(value)}'`);
+  if (!EXPLAIN_METHODS.includes(value as ExplainMethod))
+    throw usageError(`--method: expected one of ${EXPLAIN_METHODS.join(', ')}, got '${String(value)}'`);
   return value as ExplainMethod;
 }
 
@@ -32,7 +41,14 @@ const peak = (m: MapSummaryDto | null) => (m === null ? 'n/a' : m.noEvidence ? '
 function summaryRows(dtos: ExplanationDto[]): string {
   return table([
     ['pair', 'score', 'a: factual peak', 'a: counterf. peak', 'b: factual peak', 'b: counterf. peak'],
-    ...dtos.map((d) => [d.pairId, d.score.toFixed(4), peak(d.a.factual), peak(d.a.counterfactual), peak(d.b.factual), peak(d.b.counterfactual)]),
+    ...dtos.map((d) => [
+      d.pairId,
+      d.score.toFixed(4),
+      peak(d.a.factual),
+      peak(d.a.counterfactual),
+      peak(d.b.factual),
+      peak(d.b.counterfactual),
+    ]),
   ]);
 }
 
@@ -48,7 +64,11 @@ export const explainCommand: CliCommand = {
     limit: { type: 'string', arg: 'N', description: 'with --split: at most N pairs (the first by id)' },
     method: { type: 'string', arg: 'M', description: `${EXPLAIN_METHODS.join(', ')} (default gradcam)` },
     layer: { type: 'string', arg: 'NAME', description: "target layer (default: the model's last conv block)" },
-    out: { type: 'string', arg: 'DIR', description: 'write overlays DIR/pair-<id>/{a,b}-{factual,counterfactual}.png and DIR/summary.json' },
+    out: {
+      type: 'string',
+      arg: 'DIR',
+      description: 'write overlays DIR/pair-<id>/{a,b}-{factual,counterfactual}.png and DIR/summary.json',
+    },
     colormap: { type: 'string', arg: 'C', description: 'jet or viridis (default jet)' },
     opacity: { type: 'string', arg: 'A', description: 'heatmap opacity 0..1 (default 0.5)' },
   },
@@ -71,7 +91,8 @@ export const explainCommand: CliCommand = {
     const colormap = (v.colormap ?? 'jet') as ColormapName;
     if (colormap !== 'jet' && colormap !== 'viridis') throw usageError(`--colormap: expected jet or viridis, got '${String(v.colormap)}'`);
     const opacity = v.opacity === undefined ? 0.5 : Number(v.opacity);
-    if (!(opacity >= 0 && opacity <= 1) || String(v.opacity).trim() === '') throw usageError(`--opacity: expected a number in [0, 1], got '${String(v.opacity)}'`);
+    if (!(opacity >= 0 && opacity <= 1) || String(v.opacity).trim() === '')
+      throw usageError(`--opacity: expected a number in [0, 1], got '${String(v.opacity)}'`);
 
     const app = ctx.openApp();
     let jobId: number | null = null;
@@ -102,7 +123,10 @@ export const explainCommand: CliCommand = {
       }
       mkdirSync(out, { recursive: true });
       const summary = join(out, 'summary.json');
-      writeFileSync(summary, `${JSON.stringify({ modelId, method, layer: dtos[0]?.layer ?? layer ?? null, colormap, opacity, pairs: dtos }, null, 2)}\n`);
+      writeFileSync(
+        summary,
+        `${JSON.stringify({ modelId, method, layer: dtos[0]?.layer ?? layer ?? null, colormap, opacity, pairs: dtos }, null, 2)}\n`,
+      );
       files.push(summary);
     }
     const first = dtos[0];

@@ -24,10 +24,16 @@ export const importCommand: CliCommand = {
   async run(ctx) {
     const kind = (ctx.values.kind as string | undefined) ?? 'auto';
     if (!(KINDS as readonly string[]).includes(kind)) throw usageError(`--kind: expected one of ${KINDS.join(', ')}, got '${kind}'`);
-    const datasetId = ctx.values.dataset === undefined ? undefined : parseIntOption('dataset', ctx.values.dataset as string, 1, Number.MAX_SAFE_INTEGER);
+    const datasetId =
+      ctx.values.dataset === undefined ? undefined : parseIntOption('dataset', ctx.values.dataset as string, 1, Number.MAX_SAFE_INTEGER);
     const path = resolve(ctx.positionals[0]);
     const app = ctx.openApp();
-    const { jobId } = await app.call('datasets.import', { path, kind: kind as Kind, name: ctx.values.name as string | undefined, datasetId });
+    const { jobId } = await app.call('datasets.import', {
+      path,
+      kind: kind as Kind,
+      name: ctx.values.name as string | undefined,
+      datasetId,
+    });
     const result = resultOf(await waitForJob(app, jobId, 'import', ctx.io), 'import');
 
     const report = await app.call('jobs.importReport', { jobId, status: undefined, offset: undefined, limit: 1 });

@@ -10,7 +10,16 @@ import { infoCommand } from './info';
 import { pairsCommand } from './pairs';
 import { trainCommand } from './train';
 
-export const COMMANDS: CliCommand[] = [importCommand, pairsCommand, infoCommand, trainCommand, evalCommand, modelsCommand, explainCommand, metricsCommand];
+export const COMMANDS: CliCommand[] = [
+  importCommand,
+  pairsCommand,
+  infoCommand,
+  trainCommand,
+  evalCommand,
+  modelsCommand,
+  explainCommand,
+  metricsCommand,
+];
 
 // review: verdict exports, review bundles, summaries (its own block, so parallel additions to the list above merge cleanly)
 import { reviewCommand } from './review';

@@ -28,11 +28,14 @@ export const infoCommand: CliCommand = {
     const data = { app: appInfo, schemaVersion: appInfo.schemaVersion, datasets, jobs: { scanned: jobs.length, byKind, recent } };
 
     const lines = [`SimLens ${appInfo.version} · database ${appInfo.dbPath} · schema version ${appInfo.schemaVersion}`];
-    if (appInfo.backend) lines.push(`Engine backend: ${appInfo.backend.name}${appInfo.backend.notes.length ? ` (${appInfo.backend.notes.join('; ')})` : ''}`);
+    if (appInfo.backend)
+      lines.push(`Engine backend: ${appInfo.backend.name}${appInfo.backend.notes.length ? ` (${appInfo.backend.notes.join('; ')})` : ''}`);
     lines.push('');
     if (datasets.length === 0) lines.push('No datasets yet (simlens import <path>).');
     for (const d of datasets) {
-      lines.push(`Dataset ${d.id} "${d.name}": ${d.imageCount} images, ${d.classes.length} classes, from ${d.sourceKind} ${d.sourcePath}${d.hasOfficialTest ? ' (official test split)' : ''}`);
+      lines.push(
+        `Dataset ${d.id} "${d.name}": ${d.imageCount} images, ${d.classes.length} classes, from ${d.sourceKind} ${d.sourcePath}${d.hasOfficialTest ? ' (official test split)' : ''}`,
+      );
       if (d.classes.length > 0) {
         lines.push(
           indent(
@@ -50,7 +53,8 @@ export const infoCommand: CliCommand = {
           const diff = s.counts.find((c) => c.split === split && c.label === 0)?.count ?? 0;
           return `${split} ${same}+${diff}`;
         };
-        const how = s.source === 'csv' ? 'from CSV' : `seed ${s.seed}, ratios ${s.ratios?.join('/') ?? '-'}, ${s.pairsPerAnchor} per anchor`;
+        const how =
+          s.source === 'csv' ? 'from CSV' : `seed ${s.seed}, ratios ${s.ratios?.join('/') ?? '-'}, ${s.pairsPerAnchor} per anchor`;
         lines.push(`  Pair set ${s.id} (${how}): ${s.pairCount} pairs; same+different: ${['train', 'val', 'test'].map(per).join(', ')}`);
       }
       lines.push('');
@@ -70,7 +74,12 @@ function indent(text: string): string {
 
 function summariseJobs(byKind: Record<string, Record<string, number>>): string {
   return Object.entries(byKind)
-    .map(([kind, statuses]) => `${kind} ${Object.entries(statuses).map(([s, n]) => `${n} ${s}`).join(', ')}`)
+    .map(
+      ([kind, statuses]) =>
+        `${kind} ${Object.entries(statuses)
+          .map(([s, n]) => `${n} ${s}`)
+          .join(', ')}`,
+    )
     .join('; ');
 }
 

@@ -1,4 +1,10 @@
-import { EXPLAIN_METHODS, FAITHFULNESS_BASELINES, type AucTripleDto, type FaithfulnessBaseline, type FaithfulnessSummaryDto } from '../../../shared/dto';
+import {
+  EXPLAIN_METHODS,
+  FAITHFULNESS_BASELINES,
+  type AucTripleDto,
+  type FaithfulnessBaseline,
+  type FaithfulnessSummaryDto,
+} from '../../../shared/dto';
 import type { SimLensApp } from '../../app';
 import type { CliIo } from '../io';
 import { SEED_MAX } from '../../../shared/limits';
@@ -10,7 +16,9 @@ const f = (x: number | null | undefined, d = 4) => (x === null || x === undefine
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? 'n/a' : `${(100 * x).toFixed(1)}%`);
 
 function row(name: string, t: AucTripleDto | null): (string | number)[] {
-  return t ? [name, f(t.map), f(t.random), f(t.centre), pct(t.shareBeatsRandom), pct(t.shareBeatsCentre)] : [name, 'n/a', 'n/a', 'n/a', 'n/a', 'n/a'];
+  return t
+    ? [name, f(t.map), f(t.random), f(t.centre), pct(t.shareBeatsRandom), pct(t.shareBeatsCentre)]
+    : [name, 'n/a', 'n/a', 'n/a', 'n/a', 'n/a'];
 }
 
 /** The faithfulness summary as a table: per method its score, then per baseline the map's deletion / insertion AUC and the share of pairs beating random and the centre prior. */
@@ -37,7 +45,19 @@ export function faithfulnessTable(r: FaithfulnessSummaryDto): string {
   return table(rows);
 }
 
-async function allMethods(app: SimLensApp, io: CliIo, args: { modelId: number; split?: 'train' | 'val' | 'test'; label?: 0 | 1; limit?: number; steps?: number; seed?: number; baselines?: FaithfulnessBaseline[] }) {
+async function allMethods(
+  app: SimLensApp,
+  io: CliIo,
+  args: {
+    modelId: number;
+    split?: 'train' | 'val' | 'test';
+    label?: 0 | 1;
+    limit?: number;
+    steps?: number;
+    seed?: number;
+    baselines?: FaithfulnessBaseline[];
+  },
+) {
   const { jobId } = await app.call('explain.faithfulness', args);
   const r = resultOf(await waitForJob(app, jobId, 'faithfulness', io), 'faithfulness');
   const lines = [
@@ -56,7 +76,8 @@ async function allMethods(app: SimLensApp, io: CliIo, args: { modelId: number; s
 export const metricsCommand: CliCommand = {
   name: 'metrics',
   summary: "Measure a method's maps on a split: deletion / insertion AUC against random and centre-prior maps, and mask agreement",
-  synopsis: 'metrics --model ID (--split S [--method M] | --all-methods [--split S] [--baselines B,..]) [--layer NAME] [--limit N] [--label same|different] [--steps N] [--seed S] [--db FILE] [--json]',
+  synopsis:
+    'metrics --model ID (--split S [--method M] | --all-methods [--split S] [--baselines B,..]) [--layer NAME] [--limit N] [--label same|different] [--steps N] [--seed S] [--db FILE] [--json]',
   options: {
     model: { type: 'string', arg: 'ID', description: 'model version id' },
     split: { type: 'string', arg: 'S', description: "train, val or test (of the model's pair set)" },
@@ -68,15 +89,20 @@ export const metricsCommand: CliCommand = {
     seed: { type: 'string', arg: 'S', description: 'seed of the random reference maps (default 0)' },
     'all-methods': {
       type: 'boolean',
-      description: "every method's faithfulness under every baseline (black, blur, mean, ROAD) on a seeded sample of pairs (default 64 same-class val pairs); stored with the version, sets its default method",
+      description:
+        "every method's faithfulness under every baseline (black, blur, mean, ROAD) on a seeded sample of pairs (default 64 same-class val pairs); stored with the version, sets its default method",
     },
-    baselines: { type: 'string', arg: 'B,..', description: `with --all-methods: some of ${FAITHFULNESS_BASELINES.join(', ')} (default all)` },
+    baselines: {
+      type: 'string',
+      arg: 'B,..',
+      description: `with --all-methods: some of ${FAITHFULNESS_BASELINES.join(', ')} (default all)`,
+    },
   },
   positionals: { min: 0, max: 0, names: '' },
   db: 'existing',
   details:
     'Deletion (Petsiuk et al. 2018): pixels of one image are replaced by black in the order of the\n' +
-    "map, the pair re-scored at each step; the AUC of the score over the fraction removed (lower is\n" +
+    'map, the pair re-scored at each step; the AUC of the score over the fraction removed (lower is\n' +
     'better). Insertion: pixels restored onto a blurred copy (higher is better). The same curves for a\n' +
     'seeded random map and a centre prior are the references. With masks (newest per image): energy\n' +
     'pointing game, pointing game, IoU of the map thresholded at half its max.',
@@ -96,23 +122,48 @@ export const metricsCommand: CliCommand = {
       label = v.label === 'same' ? 1 : 0;
     }
     if (v['all-methods'] === true) {
-      if (v.method !== undefined || v.layer !== undefined) throw usageError('--all-methods measures every method at the default layer: drop --method / --layer');
+      if (v.method !== undefined || v.layer !== undefined)
+        throw usageError('--all-methods measures every method at the default layer: drop --method / --layer');
       const baselines = v.baselines === undefined ? undefined : parseBaselines(v.baselines as string);
-      return allMethods(ctx.openApp(), ctx.io, { modelId, split, label: label ?? 1, limit, steps, seed, ...(baselines ? { baselines } : {}) });
+      return allMethods(ctx.openApp(), ctx.io, {
+        modelId,
+        split,
+        label: label ?? 1,
+        limit,
+        steps,
+        seed,
+        ...(baselines ? { baselines } : {}),
+      });
     }
     if (v.baselines !== undefined) throw usageError('--baselines goes with --all-methods');
     const app = ctx.openApp();
-    const { jobId } = await app.call('explain.metrics', { modelId, split, method, layer: v.layer as string | undefined, limit, steps, seed, label });
+    const { jobId } = await app.call('explain.metrics', {
+      modelId,
+      split,
+      method,
+      layer: v.layer as string | undefined,
+      limit,
+      steps,
+      seed,
+      label,
+    });
     const r = resultOf(await waitForJob(app, jobId, 'metrics', ctx.io), 'metrics');
     const lines = [
       `Model version ${modelId} · ${r.method} at ${r.layer} · ${r.split} split${r.label === null ? '' : r.label === 1 ? ' (same pairs)' : ' (different pairs)'} · ${r.pairs} pairs, ` +
         `${r.images} images measured, ${r.noEvidence} without evidence · ${r.steps} steps · ${r.seconds.toFixed(1)} s`,
       '',
-      table([['curve', 'map AUC', 'random', 'centre', 'beats random', 'beats centre'], row('deletion (lower is better)', r.deletion), row('insertion (higher is better)', r.insertion)]),
+      table([
+        ['curve', 'map AUC', 'random', 'centre', 'beats random', 'beats centre'],
+        row('deletion (lower is better)', r.deletion),
+        row('insertion (higher is better)', r.insertion),
+      ]),
       '',
       `Pairs where the map beats the random map: deletion ${pct(r.pairShareDeletionBeatsRandom)}, insertion ${pct(r.pairShareInsertionBeatsRandom)}`,
     ];
-    if (r.masks) lines.push(`Masks (${r.masks.images} images): EPG ${f(r.masks.epg, 3)}, pointing game ${pct(r.masks.pointingGame)}, IoU ${f(r.masks.iou, 3)}`);
+    if (r.masks)
+      lines.push(
+        `Masks (${r.masks.images} images): EPG ${f(r.masks.epg, 3)}, pointing game ${pct(r.masks.pointingGame)}, IoU ${f(r.masks.iou, 3)}`,
+      );
     else lines.push('Masks: none of these images has one');
     return { data: { jobId, ...r }, text: lines.join('\n') };
   },
@@ -120,6 +171,8 @@ export const metricsCommand: CliCommand = {
 
 function parseBaselines(value: string): FaithfulnessBaseline[] {
   const names = value.split(',').map((x) => x.trim());
-  for (const n of names) if (!(FAITHFULNESS_BASELINES as readonly string[]).includes(n)) throw usageError(`--baselines: expected some of ${FAITHFULNESS_BASELINES.join(', ')}, got '${n}'`);
+  for (const n of names)
+    if (!(FAITHFULNESS_BASELINES as readonly string[]).includes(n))
+      throw usageError(`--baselines: expected some of ${FAITHFULNESS_BASELINES.join(', ')}, got '${n}'`);
   return names as FaithfulnessBaseline[];
 }

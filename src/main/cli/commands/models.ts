@@ -11,7 +11,10 @@ function describe(m: ModelVersionDto): string {
     `Weights: ${m.weightsPath ?? 'none'}`,
   ];
   const t = m.metrics?.training;
-  if (t) lines.push(`Training: ${t.history.length} epochs, ${t.seconds.toFixed(1)} s, best epoch ${t.bestEpoch} (val AUC ${t.bestValAuc.toFixed(4)})${t.stoppedEarly ? ', stopped early' : ''}`);
+  if (t)
+    lines.push(
+      `Training: ${t.history.length} epochs, ${t.seconds.toFixed(1)} s, best epoch ${t.bestEpoch} (val AUC ${t.bestValAuc.toFixed(4)})${t.stoppedEarly ? ', stopped early' : ''}`,
+    );
   if (m.metrics) lines.push('', metricsTable(metricsSummary(m.metrics)));
   else lines.push('Not evaluated.');
   return lines.join('\n');
@@ -42,7 +45,17 @@ export const modelsCommand: CliCommand = {
         ? 'No model versions yet (simlens train).'
         : table([
             ['id', 'name', 'arch', 'dataset', 'pair set', 'val AUC', 'test AUC', 'test acc.', 'created'],
-            ...data.map((m) => [m.id, m.name, m.arch, m.datasetId ?? '-', m.pairSetId ?? '-', f(m.metrics?.splits.val?.auc), f(m.metrics?.splits.test?.auc), f(m.metrics?.splits.test?.accuracy), m.createdAt]),
+            ...data.map((m) => [
+              m.id,
+              m.name,
+              m.arch,
+              m.datasetId ?? '-',
+              m.pairSetId ?? '-',
+              f(m.metrics?.splits.val?.auc),
+              f(m.metrics?.splits.test?.auc),
+              f(m.metrics?.splits.test?.accuracy),
+              m.createdAt,
+            ]),
           ]);
     return { data, text };
   },

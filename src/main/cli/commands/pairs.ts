@@ -20,14 +20,16 @@ export async function pickDataset(app: SimLensApp, value: string | undefined): P
   const datasets = await app.call('datasets.list', {});
   if (datasets.length === 0) throw new CliError('The database has no datasets yet: import one first (simlens import <path>)');
   if (datasets.length > 1) {
-    throw usageError(`The database has ${datasets.length} datasets: choose one with --dataset ID (${datasets.map((d) => `${d.id} "${d.name}"`).join(', ')})`);
+    throw usageError(
+      `The database has ${datasets.length} datasets: choose one with --dataset ID (${datasets.map((d) => `${d.id} "${d.name}"`).join(', ')})`,
+    );
   }
   return datasets[0].id;
 }
 
 export const pairsCommand: CliCommand = {
   name: 'pairs',
-  summary: 'Split a dataset\'s images into train/val/test and draw balanced pairs in each split',
+  summary: "Split a dataset's images into train/val/test and draw balanced pairs in each split",
   synopsis: 'pairs [--db FILE] [--dataset ID] [--seed S] [--split 80/10/10] [--per-anchor K] [--json]',
   options: {
     dataset: { type: 'string', arg: 'ID', description: 'dataset id (default: the only dataset)' },
@@ -46,7 +48,8 @@ export const pairsCommand: CliCommand = {
   async run(ctx) {
     const seed = ctx.values.seed === undefined ? undefined : parseIntOption('seed', ctx.values.seed as string, 0, SEED_MAX);
     const ratios = ctx.values.split === undefined ? undefined : parseSplit(ctx.values.split as string);
-    const pairsPerAnchor = ctx.values['per-anchor'] === undefined ? undefined : parseIntOption('per-anchor', ctx.values['per-anchor'] as string, 1, 20);
+    const pairsPerAnchor =
+      ctx.values['per-anchor'] === undefined ? undefined : parseIntOption('per-anchor', ctx.values['per-anchor'] as string, 1, 20);
     const app = ctx.openApp();
     const datasetId = await pickDataset(app, ctx.values.dataset as string | undefined);
     const { jobId } = await app.call('pairs.generate', { datasetId, seed, ratios, pairsPerAnchor });
@@ -60,7 +63,14 @@ export const pairsCommand: CliCommand = {
       '',
       table([
         ['split', 'images', 'classes', 'same', 'different', 'no pair'],
-        ...SPLITS.map((s) => [s, r.counts[s].images, r.counts[s].classes, r.counts[s].positive, r.counts[s].negative, r.counts[s].anchorsWithoutPairs]),
+        ...SPLITS.map((s) => [
+          s,
+          r.counts[s].images,
+          r.counts[s].classes,
+          r.counts[s].positive,
+          r.counts[s].negative,
+          r.counts[s].anchorsWithoutPairs,
+        ]),
       ]),
     ];
     if (r.warnings.length > 0) lines.push('', ...r.warnings.map((w) => `note: ${w}`));

@@ -14,10 +14,12 @@ const ACCEPTS: Record<Subcommand, string[]> = {
 };
 
 const pct = (x: number | null) => (x === null ? '-' : `${(100 * x).toFixed(1)}%`);
-const kappa = (k: KappaDto | null) => (k === null ? '-' : `${k.kappa === null ? 'undefined' : k.kappa.toFixed(3)} (${k.method}, ${k.pairs} pairs)`);
+const kappa = (k: KappaDto | null) =>
+  k === null ? '-' : `${k.kappa === null ? 'undefined' : k.kappa.toFixed(3)} (${k.method}, ${k.pairs} pairs)`;
 const share = (s: HeatmapShareDto) => [s.total, s.sensible, s.notSensible, s.unsure, pct(s.share)];
 
-const id = (ctx: CommandContext, name: string) => (ctx.values[name] === undefined ? undefined : parseIntOption(name, ctx.values[name] as string, 1, Number.MAX_SAFE_INTEGER));
+const id = (ctx: CommandContext, name: string) =>
+  ctx.values[name] === undefined ? undefined : parseIntOption(name, ctx.values[name] as string, 1, Number.MAX_SAFE_INTEGER);
 const reviewer = (ctx: CommandContext) => ctx.values.reviewer as string | undefined;
 
 async function runExport(app: SimLensApp, ctx: CommandContext): Promise<CommandOutput> {
@@ -36,7 +38,10 @@ async function runExport(app: SimLensApp, ctx: CommandContext): Promise<CommandO
   }
   if (format !== 'csv' && format !== 'json') throw usageError(`--format: expected csv, json or bundle, got '${format}'`);
   const written = await app.call('review.export', { path: out, format, history: Boolean(ctx.values.history), ...scope });
-  return { data: written, text: `Wrote ${written.rows} verdict row(s) (${written.history ? 'with superseded rows' : 'current verdicts only'}) as ${format.toUpperCase()} to ${written.path}` };
+  return {
+    data: written,
+    text: `Wrote ${written.rows} verdict row(s) (${written.history ? 'with superseded rows' : 'current verdicts only'}) as ${format.toUpperCase()} to ${written.path}`,
+  };
 }
 
 function importText(r: ReviewImportDto): string {
@@ -56,7 +61,8 @@ function statsText(s: ReviewStatsDto): string {
   const lines = [
     `Model version ${s.modelId} · threshold ${s.threshold === null ? '-' : s.threshold.toFixed(4)} · ${v.current} current verdict(s) on ${v.pairs} pair(s) (${v.complete} complete), ${v.superseded} superseded`,
   ];
-  if (s.reviewers.length > 0) lines.push('', table([['reviewer', 'verdicts', 'complete'], ...s.reviewers.map((r) => [r.reviewer, r.current, r.complete])]));
+  if (s.reviewers.length > 0)
+    lines.push('', table([['reviewer', 'verdicts', 'complete'], ...s.reviewers.map((r) => [r.reviewer, r.current, r.complete])]));
   lines.push(
     '',
     `Heatmaps judged sensible: ${pct(s.heatmaps.overall.share)} of ${s.heatmaps.overall.total}`,
@@ -64,9 +70,12 @@ function statsText(s: ReviewStatsDto): string {
       ['class', 'judged', 'sensible', 'not sensible', 'unsure', 'share'],
       ...s.heatmaps.byClass.map((c) => [c.classLabel ?? '(none)', ...share(c)]),
     ]),
-    table([['method', 'judged', 'sensible', 'not sensible', 'unsure', 'share'], ...s.heatmaps.byMethod.map((m) => [m.method ?? '(not recorded)', ...share(m)])]),
+    table([
+      ['method', 'judged', 'sensible', 'not sensible', 'unsure', 'share'],
+      ...s.heatmaps.byMethod.map((m) => [m.method ?? '(not recorded)', ...share(m)]),
+    ]),
     '',
-    'Similarity verdicts against the model\'s own error:',
+    "Similarity verdicts against the model's own error:",
     table([
       ['', 'model right', 'model wrong'],
       ['"correct"', sim.correctModelRight, sim.correctModelWrong],
@@ -98,7 +107,7 @@ export const reviewCommand: CliCommand = {
   positionals: { min: 1, max: 2, names: 'a subcommand (export, import or stats)' },
   db: 'existing',
   details:
-    'export --format csv|json writes one row per verdict: pair, split, label, both images\' ids, paths\n' +
+    "export --format csv|json writes one row per verdict: pair, split, label, both images' ids, paths\n" +
     'and classes, model version, reviewer, the answers (similarity; heatmap A and B), the method and\n' +
     'layer shown, note, tags (joined by ";"), time, whether it is current, origin and uid. Without\n' +
     '--history only current verdicts (the newest of each pair, version and reviewer) are written.\n' +
@@ -115,7 +124,8 @@ export const reviewCommand: CliCommand = {
     if (!SUBCOMMANDS.includes(sub as Subcommand)) throw usageError(`unknown review subcommand '${sub}' (expected export, import or stats)`);
     const subcommand = sub as Subcommand;
     for (const option of Object.keys(reviewCommand.options)) {
-      if (ctx.values[option] !== undefined && !ACCEPTS[subcommand].includes(option)) throw usageError(`review ${subcommand} does not take --${option}`);
+      if (ctx.values[option] !== undefined && !ACCEPTS[subcommand].includes(option))
+        throw usageError(`review ${subcommand} does not take --${option}`);
     }
     if (subcommand !== 'import' && rest.length > 0) throw usageError(`unexpected argument '${rest[0]}'`);
     const app = ctx.openApp();

@@ -13,18 +13,24 @@ const ARCHS: readonly ModelArch[] = ['small', 'resnet18', 'resnet50', 'mobilenet
 const MAX_ID = Number.MAX_SAFE_INTEGER;
 
 /** --dataset / --pair-set: the given ones, else the only dataset and its newest pair set. */
-export async function pickPairSet(app: SimLensApp, dataset: string | undefined, pairSet: string | undefined): Promise<{ datasetId: number; pairSetId: number }> {
+export async function pickPairSet(
+  app: SimLensApp,
+  dataset: string | undefined,
+  pairSet: string | undefined,
+): Promise<{ datasetId: number; pairSetId: number }> {
   if (pairSet !== undefined) {
     const pairSetId = parseIntOption('pair-set', pairSet, 1, MAX_ID);
     const datasetId = dataset === undefined ? undefined : parseIntOption('dataset', dataset, 1, MAX_ID);
     const found = app.models.repo.pairSet(pairSetId);
     if (!found) throw new CliError(`Pair set ${pairSetId} does not exist`);
-    if (datasetId !== undefined && found.datasetId !== datasetId) throw usageError(`Pair set ${pairSetId} belongs to dataset ${found.datasetId}, not ${datasetId}`);
+    if (datasetId !== undefined && found.datasetId !== datasetId)
+      throw usageError(`Pair set ${pairSetId} belongs to dataset ${found.datasetId}, not ${datasetId}`);
     return { datasetId: found.datasetId, pairSetId };
   }
   const datasetId = await pickDataset(app, dataset);
   const detail = await app.call('datasets.get', { id: datasetId });
-  if (detail.pairSets.length === 0) throw new CliError(`Dataset ${datasetId} has no pairs yet: generate them first (simlens pairs --dataset ${datasetId})`);
+  if (detail.pairSets.length === 0)
+    throw new CliError(`Dataset ${datasetId} has no pairs yet: generate them first (simlens pairs --dataset ${datasetId})`);
   return { datasetId, pairSetId: Math.max(...detail.pairSets.map((s) => s.id)) };
 }
 
@@ -32,16 +38,20 @@ type TrainArgs = Omit<ArgsOf<'models.train'>, 'datasetId' | 'pairSetId'>;
 
 /** The training arguments from the flags (before the database is opened: bad flags fail fast). */
 function trainArgs(v: Record<string, string | boolean | undefined>): TrainArgs {
-  const int = (name: string, min: number, max: number) => (v[name] === undefined ? undefined : parseIntOption(name, v[name] as string, min, max));
-  const num = (name: string, min: number, max: number) => (v[name] === undefined ? undefined : parseNumberOption(name, v[name] as string, min, max));
+  const int = (name: string, min: number, max: number) =>
+    v[name] === undefined ? undefined : parseIntOption(name, v[name] as string, min, max);
+  const num = (name: string, min: number, max: number) =>
+    v[name] === undefined ? undefined : parseNumberOption(name, v[name] as string, min, max);
   const arch = v.arch as string | undefined;
-  if (arch !== undefined && !(ARCHS as readonly string[]).includes(arch)) throw usageError(`--arch: expected one of ${ARCHS.join(', ')}, got '${arch}'`);
+  if (arch !== undefined && !(ARCHS as readonly string[]).includes(arch))
+    throw usageError(`--arch: expected one of ${ARCHS.join(', ')}, got '${arch}'`);
   let backbone: TrainArgs['backbone'];
   if (v.backbone !== undefined) {
     if (arch !== undefined) throw usageError('--arch and --backbone exclude each other (a backbone sets the architecture)');
     const dir = resolve(v.backbone as string);
     if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new CliError(`--backbone: no such folder ${dir}`);
-    if (!existsSync(resolve(dir, 'model.json'))) throw new CliError(`--backbone: ${dir} has no model.json (expected a tfjs LayersModel folder)`);
+    if (!existsSync(resolve(dir, 'model.json')))
+      throw new CliError(`--backbone: ${dir} has no model.json (expected a tfjs LayersModel folder)`);
     backbone = { dir, cutLayer: v['cut-layer'] as string | undefined, frozenBlocks: int('frozen-blocks', -1, 1000) };
   } else if (v['cut-layer'] !== undefined || v['frozen-blocks'] !== undefined) {
     throw usageError('--cut-layer and --frozen-blocks need --backbone DIR');
@@ -51,7 +61,8 @@ function trainArgs(v: Record<string, string | boolean | undefined>): TrainArgs {
   const head = v.head as string | undefined;
   if (head !== undefined && head !== 'flatten' && head !== 'gap') throw usageError(`--head: expected flatten or gap, got '${head}'`);
   const convBias = v['conv-bias'] as string | undefined;
-  if (convBias !== undefined && convBias !== 'yes' && convBias !== 'no') throw usageError(`--conv-bias: expected yes or no, got '${convBias}'`);
+  if (convBias !== undefined && convBias !== 'yes' && convBias !== 'no')
+    throw usageError(`--conv-bias: expected yes or no, got '${convBias}'`);
   const preprocess = v.preprocess as string | undefined;
   if (preprocess !== undefined && !(INPUT_PREPROCESS as readonly string[]).includes(preprocess)) {
     throw usageError(`--preprocess: expected one of ${INPUT_PREPROCESS.join(', ')}, got '${preprocess}'`);
@@ -96,13 +107,17 @@ export const trainCommand: CliCommand = {
     name: { type: 'string', arg: 'N', description: 'name of the new version (default: architecture and time)' },
     parent: { type: 'string', arg: 'ID', description: 'fine-tune this version (same architecture) instead of fresh weights' },
     backbone: { type: 'string', arg: 'DIR', description: 'pretrained backbone: a tfjs LayersModel folder (model.json + shards)' },
-    'cut-layer': { type: 'string', arg: 'NAME', description: 'with --backbone: the layer to cut at (default: the last layer with a 4-D output)' },
+    'cut-layer': {
+      type: 'string',
+      arg: 'NAME',
+      description: 'with --backbone: the layer to cut at (default: the last layer with a 4-D output)',
+    },
     'frozen-blocks': { type: 'string', arg: 'K', description: 'with --backbone: blocks kept frozen from the input, -1 = all (default 0)' },
     preprocess: {
       type: 'string',
       arg: 'P',
       description:
-        "input preprocessing inside the network, as the backbone was trained: none (default), tf ([-1, 1]: MobileNetV2), " +
+        'input preprocessing inside the network, as the backbone was trained: none (default), tf ([-1, 1]: MobileNetV2), ' +
         'caffe (BGR 0-255 minus ImageNet means: Keras ResNet50, VGG), torch (ImageNet mean/std); caffe and torch need a 3-channel input',
     },
   },
@@ -116,7 +131,11 @@ export const trainCommand: CliCommand = {
   async run(ctx) {
     const args = trainArgs(ctx.values);
     const app = ctx.openApp();
-    const { datasetId, pairSetId } = await pickPairSet(app, ctx.values.dataset as string | undefined, ctx.values['pair-set'] as string | undefined);
+    const { datasetId, pairSetId } = await pickPairSet(
+      app,
+      ctx.values.dataset as string | undefined,
+      ctx.values['pair-set'] as string | undefined,
+    );
     const { jobId } = await app.call('models.train', { ...args, datasetId, pairSetId });
     const { modelId } = resultOf(await waitForJob(app, jobId, 'train', ctx.io), 'train');
     const model = await app.call('models.get', { id: modelId });
@@ -134,7 +153,15 @@ export const trainCommand: CliCommand = {
       seed: model.seed,
       backend: model.backend,
       inputShape,
-      training: training ? { epochs: history.length, bestEpoch: training.bestEpoch, bestValAuc: training.bestValAuc, stoppedEarly: training.stoppedEarly, seconds: training.seconds } : null,
+      training: training
+        ? {
+            epochs: history.length,
+            bestEpoch: training.bestEpoch,
+            bestValAuc: training.bestValAuc,
+            stoppedEarly: training.stoppedEarly,
+            seconds: training.seconds,
+          }
+        : null,
       metrics,
       history,
     };

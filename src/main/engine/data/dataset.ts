@@ -45,7 +45,9 @@ export async function decodeImage(row: ImageRow, shape: Shape3): Promise<Float32
   }
   let img =
     row.pixel_encoding === 'raw'
-      ? sharp(Buffer.from(row.pixels.buffer, row.pixels.byteOffset, row.pixels.byteLength), { raw: { width: row.width, height: row.height, channels: row.channels as 1 | 3 } })
+      ? sharp(Buffer.from(row.pixels.buffer, row.pixels.byteOffset, row.pixels.byteLength), {
+          raw: { width: row.width, height: row.height, channels: row.channels as 1 | 3 },
+        })
       : sharp(Buffer.from(row.pixels.buffer, row.pixels.byteOffset, row.pixels.byteLength));
   if (c === 1) img = img.greyscale();
   img = img.removeAlpha();

@@ -55,7 +55,10 @@ let runCounter = 0;
 
 /** Images per 'models.embed' task for n images of `size` floats over `workers` workers. */
 export function embedChunkSize(n: number, size: number, workers: number): number {
-  return Math.max(1, Math.min(Math.ceil(n / (4 * Math.max(1, workers))), MAX_CHUNK_IMAGES, Math.floor(MAX_CHUNK_FLOATS / Math.max(1, size))));
+  return Math.max(
+    1,
+    Math.min(Math.ceil(n / (4 * Math.max(1, workers))), MAX_CHUNK_IMAGES, Math.floor(MAX_CHUNK_FLOATS / Math.max(1, size))),
+  );
 }
 
 /**
@@ -97,11 +100,21 @@ export async function embedImagesParallel(
       const count = Math.min(chunk, n - start);
       next += count;
       const rows = new Float32Array(count * size); // [count, H, W, C], its own buffer: transferable
-      for (let i = 0; i < count; i++) rows.set(images.pixels.subarray(indices[start + i] * size, (indices[start + i] + 1) * size), i * size);
-      const payload: EmbedChunkRequest = { modelDir, modelKey, shape: images.shape, rows, count, ...(options.batchSize ? { batchSize: options.batchSize } : {}) };
+      for (let i = 0; i < count; i++)
+        rows.set(images.pixels.subarray(indices[start + i] * size, (indices[start + i] + 1) * size), i * size);
+      const payload: EmbedChunkRequest = {
+        modelDir,
+        modelKey,
+        shape: images.shape,
+        rows,
+        count,
+        ...(options.batchSize ? { batchSize: options.batchSize } : {}),
+      };
       const e = await pool.run('models.embed', payload, { signal: inner.signal, transfer: [rows.buffer] });
       if (!(e instanceof Float32Array) || e.length === 0 || e.length % count !== 0 || (out && e.length !== count * dim)) {
-        throw new Error(`'models.embed' returned ${e instanceof Float32Array ? `${e.length} values` : typeof e} for ${count} images${out ? `, expected ${count} x ${dim}` : ''}`);
+        throw new Error(
+          `'models.embed' returned ${e instanceof Float32Array ? `${e.length} values` : typeof e} for ${count} images${out ? `, expected ${count} x ${dim}` : ''}`,
+        );
       }
       if (!out) {
         dim = e.length / count;

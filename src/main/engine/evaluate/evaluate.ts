@@ -5,7 +5,16 @@ import * as tf from '@tensorflow/tfjs';
 import type { ImageSet, PairList } from '../data/dataset';
 import { imageSize } from '../data/dataset';
 import type { SiameseModel } from '../models/siamese';
-import { chooseThreshold, metricsAt, rocAuc, rocCurve, scoreHistogram, type BinaryMetrics, type RocPoint, type ScoreHistogram } from './roc';
+import {
+  chooseThreshold,
+  metricsAt,
+  rocAuc,
+  rocCurve,
+  scoreHistogram,
+  type BinaryMetrics,
+  type RocPoint,
+  type ScoreHistogram,
+} from './roc';
 
 export interface SplitMetrics extends BinaryMetrics {
   auc: number;
@@ -57,7 +66,13 @@ export async function embedImages(
 }
 
 /** Scores every pair: each image referenced is embedded once. */
-export async function scorePairs(model: SiameseModel, images: ImageSet, pairs: PairList, batchSize = 256, signal?: AbortSignal): Promise<PairScores> {
+export async function scorePairs(
+  model: SiameseModel,
+  images: ImageSet,
+  pairs: PairList,
+  batchSize = 256,
+  signal?: AbortSignal,
+): Promise<PairScores> {
   const { used, slot } = pairImages([pairs]);
   const { embeddings, dim } = await embedImages(model, images, used, batchSize, signal);
   return pairScoresFrom(embeddings, dim, slot, pairs, model.tau);
@@ -75,7 +90,13 @@ export function pairImages(lists: PairList[]): { used: number[]; slot: Map<numbe
 }
 
 /** Pair scores s = exp(-d²/τ) and distances d from embeddings [images, D] (slot: image -> row). */
-export function pairScoresFrom(embeddings: Float32Array, dim: number, slot: Map<number, number>, pairs: PairList, tau: number): { score: Float32Array; distance: Float32Array } {
+export function pairScoresFrom(
+  embeddings: Float32Array,
+  dim: number,
+  slot: Map<number, number>,
+  pairs: PairList,
+  tau: number,
+): { score: Float32Array; distance: Float32Array } {
   const n = pairs.a.length;
   const score = new Float32Array(n);
   const distance = new Float32Array(n);
@@ -94,7 +115,13 @@ export function pairScoresFrom(embeddings: Float32Array, dim: number, slot: Map<
 }
 
 /** All metrics of one split at a given threshold. */
-export function splitMetrics(scores: ArrayLike<number>, labels: ArrayLike<number>, threshold: number, rocPoints = 201, bins = 20): SplitMetrics {
+export function splitMetrics(
+  scores: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  threshold: number,
+  rocPoints = 201,
+  bins = 20,
+): SplitMetrics {
   let same = 0;
   for (let i = 0; i < labels.length; i++) same += labels[i];
   return {

@@ -2,7 +2,14 @@
 // evaluation job (run.ts), its parallel embedding over the pool (embed-parallel.ts) and its
 // worker tasks (tasks.ts).
 export * from './evaluate';
-export { evaluateTask, evaluateTaskParallel, type EvaluateHooks, type EvaluateOutcome, type EvaluateProgress, type EvaluateRequest } from './run';
+export {
+  evaluateTask,
+  evaluateTaskParallel,
+  type EvaluateHooks,
+  type EvaluateOutcome,
+  type EvaluateProgress,
+  type EvaluateRequest,
+} from './run';
 export { embedChunkSize, embedImagesParallel, type EmbedChunkRequest, type EmbedPool, type ParallelEmbedOptions } from './embed-parallel';
 export * from './roc';
 export type { EvaluateTasks } from './tasks';

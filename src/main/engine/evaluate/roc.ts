@@ -51,7 +51,7 @@ export function rocAuc(scores: ArrayLike<number>, labels: ArrayLike<number>): nu
   const nNeg = n - nPos;
   if (nPos === 0 || nNeg === 0) throw new SingleClassError('ROC AUC');
   let rankSumPos = 0;
-  for (let i = 0; i < n; ) {
+  for (let i = 0; i < n;) {
     let j = i;
     while (j + 1 < n && scores[idx[j + 1]] === scores[idx[i]]) j++;
     const midRank = (i + j) / 2 + 1; // ranks are 1-based
@@ -75,7 +75,7 @@ export function rocCurve(scores: ArrayLike<number>, labels: ArrayLike<number>, m
   const points: RocPoint[] = [{ fpr: 0, tpr: 0, threshold: Infinity }];
   let tp = 0;
   let fp = 0;
-  for (let i = 0; i < order.length; ) {
+  for (let i = 0; i < order.length;) {
     const s = scores[order[i]];
     while (i < order.length && scores[order[i]] === s) {
       if (labels[order[i]] === 1) tp++;
@@ -136,7 +136,7 @@ export function chooseThreshold(scores: ArrayLike<number>, labels: ArrayLike<num
   // Threshold above every score: all predicted "different" -> correct = nNeg.
   let correct = nNeg;
   let best = { threshold: scores[order[0]] + 1e-6 + Math.abs(scores[order[0]]) * 1e-6, correct };
-  for (let i = 0; i < n; ) {
+  for (let i = 0; i < n;) {
     const s = scores[order[i]];
     while (i < n && scores[order[i]] === s) {
       correct += labels[order[i]] === 1 ? 1 : -1;

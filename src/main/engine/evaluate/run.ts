@@ -52,7 +52,11 @@ export async function evaluateTask(req: EvaluateRequest, hooks: EvaluateHooks = 
  * Progress: the fraction of the images embedded. Cancel: `hooks.signal` stops the chunks and
  * rejects with an AbortError; the workers' copies of the model are freed in every case.
  */
-export async function evaluateTaskParallel(pool: TaskPool<typeof evaluateTasks>, req: EvaluateRequest, hooks: EvaluateHooks & Pick<ParallelEmbedOptions, 'chunkSize' | 'inFlight'> = {}): Promise<EvaluateOutcome> {
+export async function evaluateTaskParallel(
+  pool: TaskPool<typeof evaluateTasks>,
+  req: EvaluateRequest,
+  hooks: EvaluateHooks & Pick<ParallelEmbedOptions, 'chunkSize' | 'inFlight'> = {},
+): Promise<EvaluateOutcome> {
   const report = hooks.progress ?? (() => undefined);
   const { tau } = savedConfig(req.modelDir);
   const splits = Object.entries(req.splits) as [Split, PairList][];

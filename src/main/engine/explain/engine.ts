@@ -84,9 +84,18 @@ export interface ExplainEngine {
   /** Each pair explained with every method of `options`, its maps scored under every baseline (faithfulness.ts). */
   faithfulness(target: LayerTarget, batch: PairBatch, options: FaithfulnessJobOptions): Promise<Computed<PairFaithfulness[]>>;
   /** Each image's deletion under its stored map against a random map's, on the pair (reliability.ts). */
-  reliability(target: LayerTarget, batch: PairBatch, maps: [Grid | null, Grid | null], options: Omit<ReliabilityOptions, 'signal'> & EngineCallOptions): Promise<Computed<[ImageReliability | null, ImageReliability | null]>>;
+  reliability(
+    target: LayerTarget,
+    batch: PairBatch,
+    maps: [Grid | null, Grid | null],
+    options: Omit<ReliabilityOptions, 'signal'> & EngineCallOptions,
+  ): Promise<Computed<[ImageReliability | null, ImageReliability | null]>>;
   /** The model-randomisation sanity check of one pair. */
-  sanity(target: CamTarget, input: Omit<SanityInput, 'method' | 'maxChannels'>, options?: EngineCallOptions): Promise<Computed<SanityResult>>;
+  sanity(
+    target: CamTarget,
+    input: Omit<SanityInput, 'method' | 'maxChannels'>,
+    options?: EngineCallOptions,
+  ): Promise<Computed<SanityResult>>;
   /** Frees what is held for a version (its loaded model): call when it is deleted. */
   release(model: ModelRef): Promise<void>;
 }
@@ -142,7 +151,13 @@ export function inProcessExplainEngine(ready: () => Promise<unknown> = async () 
     },
     sanity: async (t, input, o = {}) => ({
       // the randomised copy is loaded fresh (and disposed by sanityForPair)
-      result: await sanityForPair(await cam(t), () => loadSiamese(t.modelDir), t.layer, { ...input, method: t.method, ...cap(t) }, { signal: o.signal }),
+      result: await sanityForPair(
+        await cam(t),
+        () => loadSiamese(t.modelDir),
+        t.layer,
+        { ...input, method: t.method, ...cap(t) },
+        { signal: o.signal },
+      ),
       backend: thisThreadBackend(),
     }),
     release: async (m) => {
@@ -169,10 +184,21 @@ export function poolExplainEngine(pool: ExplainPool | (() => ExplainPool), local
       return null; // no pool can start here (e.g. no worker script): this thread does the work
     }
   };
-  const modelOf = (t: CamTarget) => ({ modelDir: t.modelDir, modelKey: t.modelKey, layer: t.layer, method: t.method, ...(t.maxChannels !== undefined ? { maxChannels: t.maxChannels } : {}) });
+  const modelOf = (t: CamTarget) => ({
+    modelDir: t.modelDir,
+    modelKey: t.modelKey,
+    layer: t.layer,
+    method: t.method,
+    ...(t.maxChannels !== undefined ? { maxChannels: t.maxChannels } : {}),
+  });
 
   /** Chunks of a batch's pairs across the workers: one per worker and a half, so a faster worker takes more. */
-  const chunking = (p: ExplainPool, n: number, o: EngineCallOptions) => ({ signal: o.signal, chunkSize: Math.max(1, Math.ceil(n / (2 * p.size))), onProgress: o.onProgress, ...(o.interactive ? { priority: 'interactive' as const } : {}) });
+  const chunking = (p: ExplainPool, n: number, o: EngineCallOptions) => ({
+    signal: o.signal,
+    chunkSize: Math.max(1, Math.ceil(n / (2 * p.size))),
+    onProgress: o.onProgress,
+    ...(o.interactive ? { priority: 'interactive' as const } : {}),
+  });
   const joined = <R>(parts: Array<{ result: { pairs: R[]; backend: string | null } }>): Computed<R[]> => ({
     result: parts.flatMap((part) => part.result.pairs),
     backend: parts.length > 0 ? parts[0].result.backend : null,
@@ -215,7 +241,10 @@ export function poolExplainEngine(pool: ExplainPool | (() => ExplainPool), local
         n,
         (start, end) => {
           const sub = subBatch(batch, start, end, o.masks);
-          return { payload: { ...sub.batch, ...modelOf(t), ...common, masks: sub.masks, indexOffset: offset + start }, transfer: [sub.batch.pixels.buffer as ArrayBuffer] };
+          return {
+            payload: { ...sub.batch, ...modelOf(t), ...common, masks: sub.masks, indexOffset: offset + start },
+            transfer: [sub.batch.pixels.buffer as ArrayBuffer],
+          };
         },
         chunking(p, n, o),
       );
@@ -233,7 +262,10 @@ export function poolExplainEngine(pool: ExplainPool | (() => ExplainPool), local
         n,
         (start, end) => {
           const sub = subBatch(batch, start, end).batch;
-          return { payload: { ...sub, ...options, modelDir: t.modelDir, modelKey: t.modelKey, layer: t.layer, indexOffset: offset + start }, transfer: [sub.pixels.buffer as ArrayBuffer] };
+          return {
+            payload: { ...sub, ...options, modelDir: t.modelDir, modelKey: t.modelKey, layer: t.layer, indexOffset: offset + start },
+            transfer: [sub.pixels.buffer as ArrayBuffer],
+          };
         },
         // one pair per task: a pair is seconds of work (every method, every baseline), and a map a
         // user asks for meanwhile waits for the task a worker is running, never longer

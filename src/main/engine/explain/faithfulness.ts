@@ -14,7 +14,16 @@ import type { AucTripleDto, FaithfulnessBaseline, FaithfulnessMethodDto } from '
 import { CAM_METHODS, METHOD_INFO, type CamMethod } from './cam';
 import { checkAborted } from './cam/types';
 import type { CamModel } from './cam-model';
-import { aggregateAucs, centrePriorMap, perturbationCurve, pixelBaseline, randomMap, type AucTriple, type CurveMode, type Grid } from './metrics';
+import {
+  aggregateAucs,
+  centrePriorMap,
+  perturbationCurve,
+  pixelBaseline,
+  randomMap,
+  type AucTriple,
+  type CurveMode,
+  type Grid,
+} from './metrics';
 import { explainPairs, pairTensors, type PairBatch } from './pairs';
 
 export interface FaithfulnessOptions {
@@ -59,7 +68,13 @@ export async function faithfulnessForPairs(cam: CamModel, batch: PairBatch, opts
   const seed = opts.seed ?? 0;
   const explained = new Map<CamMethod, Awaited<ReturnType<typeof explainPairs>>>();
   for (const method of opts.methods) {
-    explained.set(method, await explainPairs(cam, batch, method, { signal: opts.signal, ...(opts.maxChannels !== undefined ? { maxChannels: opts.maxChannels } : {}) }));
+    explained.set(
+      method,
+      await explainPairs(cam, batch, method, {
+        signal: opts.signal,
+        ...(opts.maxChannels !== undefined ? { maxChannels: opts.maxChannels } : {}),
+      }),
+    );
   }
   const out: PairFaithfulness[] = [];
   for (let k = 0; k < n; k++) {
@@ -73,13 +88,15 @@ export async function faithfulnessForPairs(cam: CamModel, batch: PairBatch, opts
         const curveOpts = { steps, seed: seed + g, batchSize: steps + 1, signal: opts.signal };
         const aucs = async (map: Grid, baseline: FaithfulnessBaseline): Promise<ModeAucs> => {
           const pb = pixelBaseline(baseline, opts.channelMeans);
-          const one = async (mode: CurveMode) => (await perturbationCurve(cam, x1, x2, which, map, mode, { ...curveOpts, baseline: pb })).auc;
+          const one = async (mode: CurveMode) =>
+            (await perturbationCurve(cam, x1, x2, which, map, mode, { ...curveOpts, baseline: pb })).auc;
           return { deletion: await one('deletion'), insertion: await one('insertion') };
         };
         const random = randomMap(H, W, 100_003 * (seed + 1) + 2 * g + which);
         const centre = centrePriorMap(H, W);
         const image: ImageFaithfulness = { reference: {}, maps: {} };
-        for (const baseline of opts.baselines) image.reference[baseline] = { random: await aucs(random, baseline), centre: await aucs(centre, baseline) };
+        for (const baseline of opts.baselines)
+          image.reference[baseline] = { random: await aucs(random, baseline), centre: await aucs(centre, baseline) };
         for (const method of opts.methods) {
           const e = explained.get(method)![k];
           if (e.noEvidence[which].factual) {
@@ -106,7 +123,11 @@ export async function faithfulnessForPairs(cam: CamModel, batch: PairBatch, opts
 export const SCORED_BASELINES: readonly FaithfulnessBaseline[] = ['blur', 'mean', 'road'];
 
 /** Per method: per baseline the mean AUCs and shares, the images without evidence, and the score. */
-export function summariseFaithfulness(results: readonly PairFaithfulness[], methods: readonly CamMethod[], baselines: readonly FaithfulnessBaseline[]): FaithfulnessMethodDto[] {
+export function summariseFaithfulness(
+  results: readonly PairFaithfulness[],
+  methods: readonly CamMethod[],
+  baselines: readonly FaithfulnessBaseline[],
+): FaithfulnessMethodDto[] {
   return methods.map((method) => {
     let noEvidence = 0;
     const byBaseline: FaithfulnessMethodDto['byBaseline'] = {};
@@ -140,7 +161,15 @@ export function summariseFaithfulness(results: readonly PairFaithfulness[], meth
       }
       const dto = (mode: CurveMode): AucTripleDto | null => {
         const s = aggregateAucs(triples[mode], mode);
-        return s && { map: s.map, random: s.random, centre: s.centre, shareBeatsRandom: s.shareBeatsRandom, shareBeatsCentre: s.shareBeatsCentre };
+        return (
+          s && {
+            map: s.map,
+            random: s.random,
+            centre: s.centre,
+            shareBeatsRandom: s.shareBeatsRandom,
+            shareBeatsCentre: s.shareBeatsCentre,
+          }
+        );
       };
       const share = (count: number) => (pairs.measured ? count / pairs.measured : null);
       byBaseline[baseline] = {

@@ -21,6 +21,16 @@ export { aggregateMetrics, type ImageMetrics, type MetricsHead, type PairMetrics
 export { explainPairs, subBatch, type ExplainedPair, type PairBatch } from './pairs';
 export { toCamModel } from './split-model';
 export type { SanityResult } from './sanity-pair';
-export { decodeMap, encodeMap, isCamMethod, METHOD_INFO, summariseExplanation, type CamMethod, type ImageExplanation, type MapSummary, type PairExplanation } from './cam';
+export {
+  decodeMap,
+  encodeMap,
+  isCamMethod,
+  METHOD_INFO,
+  summariseExplanation,
+  type CamMethod,
+  type ImageExplanation,
+  type MapSummary,
+  type PairExplanation,
+} from './cam';
 export type { Grid } from './metrics';
 export type { ExplainTasks } from './tasks';

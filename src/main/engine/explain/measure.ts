@@ -8,7 +8,16 @@ import type { AucTripleDto, ExplainMetricsDto } from '../../../shared/dto';
 import type { CamMethod } from './cam';
 import { checkAborted } from './cam/types';
 import type { CamModel } from './cam-model';
-import { aggregateAucs, energyPointingGame, faithfulness, pointingGame, thresholdIoU, type AucSummary, type AucTriple, type Grid } from './metrics';
+import {
+  aggregateAucs,
+  energyPointingGame,
+  faithfulness,
+  pointingGame,
+  thresholdIoU,
+  type AucSummary,
+  type AucTriple,
+  type Grid,
+} from './metrics';
 import { explainPairs, pairTensors, type BatchOptions, type ExplainedPair, type PairBatch } from './pairs';
 
 export interface ImageMetrics {
@@ -17,7 +26,10 @@ export interface ImageMetrics {
   deletion: AucTriple | null;
   insertion: AucTriple | null;
   /** s at each step (N + 1) for the map, the random map and the centre prior */
-  curves: { deletion: { map: Float32Array; random: Float32Array; centre: Float32Array }; insertion: { map: Float32Array; random: Float32Array; centre: Float32Array } } | null;
+  curves: {
+    deletion: { map: Float32Array; random: Float32Array; centre: Float32Array };
+    insertion: { map: Float32Array; random: Float32Array; centre: Float32Array };
+  } | null;
   /** against the image's mask, when it has one */
   mask: { epg: number | null; pointing: boolean | null; iou: number | null } | null;
 }
@@ -41,9 +53,18 @@ export interface MetricsOptions extends BatchOptions {
 }
 
 /** Explains each pair, then measures both images' factual maps (deletion / insertion against random and centre prior; mask agreement). */
-export async function metricsForPairs(cam: CamModel, batch: PairBatch, method: CamMethod, opts: MetricsOptions = {}): Promise<PairMetrics[]> {
+export async function metricsForPairs(
+  cam: CamModel,
+  batch: PairBatch,
+  method: CamMethod,
+  opts: MetricsOptions = {},
+): Promise<PairMetrics[]> {
   const n = batch.a.length;
-  const explained = await explainPairs(cam, batch, method, { batchSize: opts.batchSize, signal: opts.signal, maxChannels: opts.maxChannels });
+  const explained = await explainPairs(cam, batch, method, {
+    batchSize: opts.batchSize,
+    signal: opts.signal,
+    maxChannels: opts.maxChannels,
+  });
   const steps = Math.max(1, Math.floor(opts.steps ?? 32));
   const seed = opts.seed ?? 0;
   const out: PairMetrics[] = [];
@@ -61,7 +82,13 @@ export async function metricsForPairs(cam: CamModel, batch: PairBatch, method: C
         let insertion: AucTriple | null = null;
         let curves: ImageMetrics['curves'] = null;
         if (!noEvidence) {
-          const rep = await faithfulness(cam, x1, x2, which, map, { steps, seed: seed + g, randomSeed: 100_003 * (seed + 1) + 2 * g + which, batchSize: steps + 1, signal: opts.signal });
+          const rep = await faithfulness(cam, x1, x2, which, map, {
+            steps,
+            seed: seed + g,
+            randomSeed: 100_003 * (seed + 1) + 2 * g + which,
+            batchSize: steps + 1,
+            signal: opts.signal,
+          });
           deletion = { map: rep.map.deletion.auc, random: rep.random.deletion.auc, centre: rep.centre.deletion.auc };
           insertion = { map: rep.map.insertion.auc, random: rep.random.insertion.auc, centre: rep.centre.insertion.auc };
           curves = {
@@ -135,7 +162,8 @@ export function aggregateMetrics(results: PairMetrics[], head: MetricsHead): Omi
       if (pair.insertion.map > pair.insertion.random) pairIns++;
     }
   }
-  const dto = (s: AucSummary | null): AucTripleDto | null => s && { map: s.map, random: s.random, centre: s.centre, shareBeatsRandom: s.shareBeatsRandom, shareBeatsCentre: s.shareBeatsCentre };
+  const dto = (s: AucSummary | null): AucTripleDto | null =>
+    s && { map: s.map, random: s.random, centre: s.centre, shareBeatsRandom: s.shareBeatsRandom, shareBeatsCentre: s.shareBeatsCentre };
   const mean = (xs: number[]) => (xs.length ? xs.reduce((p, q) => p + q, 0) / xs.length : null);
   const n = triples.deletion.length;
   const curve = (xs: Float64Array) => Array.from(xs, (v) => v / n);
@@ -149,10 +177,22 @@ export function aggregateMetrics(results: PairMetrics[], head: MetricsHead): Omi
     insertion: dto(aggregateAucs(triples.insertion, 'insertion')),
     pairShareDeletionBeatsRandom: pairsMeasured ? pairDel / pairsMeasured : null,
     pairShareInsertionBeatsRandom: pairsMeasured ? pairIns / pairsMeasured : null,
-    curves: n === 0 ? null : { fractions: Array.from({ length: curveLen }, (_, k) => k / head.steps), deletion: curves('deletion'), insertion: curves('insertion') },
+    curves:
+      n === 0
+        ? null
+        : {
+            fractions: Array.from({ length: curveLen }, (_, k) => k / head.steps),
+            deletion: curves('deletion'),
+            insertion: curves('insertion'),
+          },
     masks:
       mask.images === 0
         ? null
-        : { images: mask.images, epg: mean(mask.epg), pointingGame: mask.pointing.length ? mask.pointing.filter(Boolean).length / mask.pointing.length : null, iou: mean(mask.iou) },
+        : {
+            images: mask.images,
+            epg: mean(mask.epg),
+            pointingGame: mask.pointing.length ? mask.pointing.filter(Boolean).length / mask.pointing.length : null,
+            iou: mean(mask.iou),
+          },
   };
 }

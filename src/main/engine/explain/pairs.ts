@@ -83,10 +83,12 @@ export function pairTensors(batch: PairBatch, start: number, end: number): [tf.T
 function checkBatch(batch: PairBatch): void {
   const size = batch.shape[0] * batch.shape[1] * batch.shape[2];
   if (batch.a.length !== batch.b.length) throw new Error(`pairs: ${batch.a.length} first images but ${batch.b.length} second ones`);
-  if (size <= 0 || batch.pixels.length % size !== 0) throw new Error(`pixels: ${batch.pixels.length} values are not images of [${batch.shape}]`);
+  if (size <= 0 || batch.pixels.length % size !== 0)
+    throw new Error(`pixels: ${batch.pixels.length} values are not images of [${batch.shape}]`);
   const count = batch.pixels.length / size;
   for (let i = 0; i < batch.a.length; i++) {
-    if (!(batch.a[i] >= 0 && batch.a[i] < count && batch.b[i] >= 0 && batch.b[i] < count)) throw new Error(`pair ${i} points outside the ${count} images`);
+    if (!(batch.a[i] >= 0 && batch.a[i] < count && batch.b[i] >= 0 && batch.b[i] < count))
+      throw new Error(`pair ${i} points outside the ${count} images`);
   }
 }
 
@@ -122,7 +124,12 @@ export async function explainPairs(cam: CamModel, batch: PairBatch, method: CamM
 }
 
 /** Rows of a pair batch: the images used by pairs [start, end) only, with indices remapped (masks, keyed by image index, follow). */
-export function subBatch(batch: PairBatch, start: number, end: number, masks?: Record<number, Grid>): { batch: PairBatch; masks?: Record<number, Grid> } {
+export function subBatch(
+  batch: PairBatch,
+  start: number,
+  end: number,
+  masks?: Record<number, Grid>,
+): { batch: PairBatch; masks?: Record<number, Grid> } {
   const [H, W, C] = batch.shape;
   const size = H * W * C;
   const remap = new Map<number, number>();

@@ -29,7 +29,12 @@ export interface ImageReliability {
  * For the single pair of `batch`: per image, the deletion AUC of `maps[i]` (null: no evidence,
  * not measured) and of a random map. A tie counts as worse than random.
  */
-export async function reliabilityOfPair(cam: CamModel, batch: PairBatch, maps: [Grid | null, Grid | null], opts: ReliabilityOptions): Promise<[ImageReliability | null, ImageReliability | null]> {
+export async function reliabilityOfPair(
+  cam: CamModel,
+  batch: PairBatch,
+  maps: [Grid | null, Grid | null],
+  opts: ReliabilityOptions,
+): Promise<[ImageReliability | null, ImageReliability | null]> {
   if (batch.a.length !== 1) throw new Error(`reliability: one pair expected, got ${batch.a.length}`);
   const steps = Math.max(1, Math.floor(opts.steps ?? 16));
   const seed = opts.seed ?? 0;
@@ -44,7 +49,9 @@ export async function reliabilityOfPair(cam: CamModel, batch: PairBatch, maps: [
         continue;
       }
       const [, H, W] = (which === 0 ? x1 : x2).shape;
-      const curve = async (m: Grid) => (await perturbationCurve(cam, x1, x2, which, m, 'deletion', { steps, seed, baseline, batchSize: steps + 1, signal: opts.signal })).auc;
+      const curve = async (m: Grid) =>
+        (await perturbationCurve(cam, x1, x2, which, m, 'deletion', { steps, seed, baseline, batchSize: steps + 1, signal: opts.signal }))
+          .auc;
       const mapAuc = await curve(map);
       const randomAuc = await curve(randomMap(H, W, 7919 * (seed + 1) + which));
       out.push({ map: mapAuc, random: randomAuc, worseThanRandom: !(mapAuc < randomAuc) });

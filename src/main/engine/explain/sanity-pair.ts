@@ -48,7 +48,8 @@ export async function sanityForPair(
   opts: { signal?: AbortSignal; onProgress?: (fraction: number) => void } = {},
 ): Promise<SanityResult> {
   const [H, W, C] = input.shape;
-  if (input.pixels.length !== 2 * H * W * C) throw new Error(`sanity: expected 2 images of [${input.shape}], got ${input.pixels.length} values`);
+  if (input.pixels.length !== 2 * H * W * C)
+    throw new Error(`sanity: expected 2 images of [${input.shape}], got ${input.pixels.length} values`);
   checkAborted(opts.signal);
   const copy = await loadCopy();
   const variables = copy.net.weights;

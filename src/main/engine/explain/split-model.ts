@@ -25,7 +25,9 @@ function buildHead(net: tf.LayersModel, target: tf.layers.Layer): tf.LayersModel
     if (hit) return hit;
     const layer = t.sourceLayer;
     if (layer.getClassName() === 'InputLayer') {
-      throw new Error(`Layer "${target.name}" is not a valid Grad-CAM target: the model input reaches the output without passing through it`);
+      throw new Error(
+        `Layer "${target.name}" is not a valid Grad-CAM target: the model input reaches the output without passing through it`,
+      );
     }
     const node = (layer as unknown as { inboundNodes: NodeLike[] }).inboundNodes[t.nodeIndex];
     const inputs = node.inputTensors.map(rebuild);
@@ -52,7 +54,11 @@ export function toCamModel(siamese: SiameseModel, layerName?: string): CamModel 
     throw new Error(`"${layer}" cannot be a Grad-CAM target of this model; choose one of: ${siamese.camLayers().join(', ')}`);
   }
   const target = siamese.net.getLayer(layer);
-  const featuresModel = tf.model({ inputs: siamese.net.inputs, outputs: target.getOutputAt(0) as ST, name: `${siamese.net.name}_features_${layer}` });
+  const featuresModel = tf.model({
+    inputs: siamese.net.inputs,
+    outputs: target.getOutputAt(0) as ST,
+    name: `${siamese.net.name}_features_${layer}`,
+  });
   const headModel = buildHead(siamese.net, target);
   const tau = siamese.tau;
   const cam: CamModel = {

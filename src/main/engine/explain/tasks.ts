@@ -37,7 +37,8 @@ export interface MetricsTaskPayload extends ExplainTaskPayload {
 }
 
 /** The worker's loaded model of a version (cached per version: shared by every explain task). */
-const siameseIn = (ctx: TaskContext, p: Pick<ExplainTaskPayload, 'modelDir' | 'modelKey'>) => ctx.cache<SiameseModel>(`siamese:${p.modelKey}`, () => loadSiamese(p.modelDir));
+const siameseIn = (ctx: TaskContext, p: Pick<ExplainTaskPayload, 'modelDir' | 'modelKey'>) =>
+  ctx.cache<SiameseModel>(`siamese:${p.modelKey}`, () => loadSiamese(p.modelDir));
 
 async function camIn(ctx: TaskContext, p: Pick<ExplainTaskPayload, 'modelDir' | 'modelKey' | 'layer'>): Promise<CamModel> {
   return toCamModel(await siameseIn(ctx, p), p.layer);
@@ -70,7 +71,8 @@ export interface ReliabilityTaskPayload extends PairBatch, Omit<ReliabilityOptio
   maps: [Grid | null, Grid | null];
 }
 
-const progressOf = (ctx: TaskContext) => (done: number, total: number) => ctx.progress(done / Math.max(1, total), undefined, { done, total });
+const progressOf = (ctx: TaskContext) => (done: number, total: number) =>
+  ctx.progress(done / Math.max(1, total), undefined, { done, total });
 
 export const explainTasks = defineTasks({
   /** The model's description; the loaded model stays in the worker's cache for the tasks that follow. */
@@ -78,7 +80,12 @@ export const explainTasks = defineTasks({
 
   'explain.pairs': async (p: ExplainTaskPayload, ctx) => {
     const cam = await camIn(ctx, p);
-    const res = await explainPairs(cam, p, p.method, { batchSize: p.batchSize, signal: ctx.signal, onProgress: progressOf(ctx), maxChannels: p.maxChannels });
+    const res = await explainPairs(cam, p, p.method, {
+      batchSize: p.batchSize,
+      signal: ctx.signal,
+      onProgress: progressOf(ctx),
+      maxChannels: p.maxChannels,
+    });
     return { backend: backendInfo()?.name ?? null, pairs: res };
   },
 
@@ -112,7 +119,10 @@ export const explainTasks = defineTasks({
   /** The original model comes from the worker's cache; the randomised copy is loaded fresh and disposed. */
   'explain.sanity': async (p: SanityTaskPayload, ctx) => {
     const cam = await camIn(ctx, p);
-    const res = await sanityForPair(cam, () => loadSiamese(p.modelDir), p.layer, p, { signal: ctx.signal, onProgress: (f) => ctx.progress(f) });
+    const res = await sanityForPair(cam, () => loadSiamese(p.modelDir), p.layer, p, {
+      signal: ctx.signal,
+      onProgress: (f) => ctx.progress(f),
+    });
     return { backend: backendInfo()?.name ?? null, ...res };
   },
 });

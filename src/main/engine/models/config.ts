@@ -1,6 +1,14 @@
 // What a Siamese model is made of: saved next to its weights (siamese.json) and in
 // model_versions.config, so a version can be rebuilt and explained later.
-import { INPUT_PREPROCESS, MODEL_ARCHS, type InputPreprocess, type ModelArch, type ModelConfigDto, type PretrainedBackboneDto, type SmallCnnHead } from '../../../shared/dto';
+import {
+  INPUT_PREPROCESS,
+  MODEL_ARCHS,
+  type InputPreprocess,
+  type ModelArch,
+  type ModelConfigDto,
+  type PretrainedBackboneDto,
+  type SmallCnnHead,
+} from '../../../shared/dto';
 
 export { INPUT_PREPROCESS, type InputPreprocess };
 
@@ -28,7 +36,8 @@ export function preprocessOf(cfg: Pick<ModelConfig, 'preprocess'>): InputPreproc
  * `what` names the input in the message.
  */
 export function checkPreprocess(preprocess: string, inputShape: readonly number[], what = 'the network input'): string | undefined {
-  if (!(INPUT_PREPROCESS as readonly string[]).includes(preprocess)) return `Unknown input preprocessing "${preprocess}"; choose one of: ${INPUT_PREPROCESS.join(', ')}`;
+  if (!(INPUT_PREPROCESS as readonly string[]).includes(preprocess))
+    return `Unknown input preprocessing "${preprocess}"; choose one of: ${INPUT_PREPROCESS.join(', ')}`;
   const channels = inputShape[inputShape.length - 1];
   if ((preprocess === 'caffe' || preprocess === 'torch') && channels !== 3) {
     return (

@@ -20,17 +20,36 @@ function invertedResidual(x: ST, name: string, expansion: number, outCh: number,
   const inCh = x.shape[3] as number;
   let y = x;
   if (expansion !== 1) {
-    y = apply(tf.layers.conv2d({ name: `${name}_expand`, filters: inCh * expansion, kernelSize: 1, useBias: false, kernelInitializer: seeds.heNormal() }), y);
+    y = apply(
+      tf.layers.conv2d({
+        name: `${name}_expand`,
+        filters: inCh * expansion,
+        kernelSize: 1,
+        useBias: false,
+        kernelInitializer: seeds.heNormal(),
+      }),
+      y,
+    );
     y = apply(bn(`${name}_expand_bn`), y);
     y = apply(relu6(`${name}_expand_relu`), y);
   }
   y = apply(
-    tf.layers.depthwiseConv2d({ name: `${name}_depthwise`, kernelSize: 3, strides: stride, padding: 'same', useBias: false, depthwiseInitializer: seeds.heNormal() }),
+    tf.layers.depthwiseConv2d({
+      name: `${name}_depthwise`,
+      kernelSize: 3,
+      strides: stride,
+      padding: 'same',
+      useBias: false,
+      depthwiseInitializer: seeds.heNormal(),
+    }),
     y,
   );
   y = apply(bn(`${name}_depthwise_bn`), y);
   y = apply(relu6(`${name}_depthwise_relu`), y);
-  y = apply(tf.layers.conv2d({ name: `${name}_project`, filters: outCh, kernelSize: 1, useBias: false, kernelInitializer: seeds.heNormal() }), y);
+  y = apply(
+    tf.layers.conv2d({ name: `${name}_project`, filters: outCh, kernelSize: 1, useBias: false, kernelInitializer: seeds.heNormal() }),
+    y,
+  );
   y = apply(bn(`${name}_project_bn`), y);
   if (stride === 1 && inCh === outCh) y = apply(tf.layers.add({ name: `${name}_add` }), [x, y]);
   return y;
@@ -53,7 +72,15 @@ export function buildMobileNetV2(cfg: ModelConfig): tf.LayersModel {
   const input = tf.input({ shape: cfg.inputShape, name: 'input' });
   const small = Math.min(cfg.inputShape[0], cfg.inputShape[1]) <= 64;
   let x = apply(
-    tf.layers.conv2d({ name: 'stem_conv', filters: makeDivisible(32 * alpha), kernelSize: 3, strides: small ? 1 : 2, padding: 'same', useBias: false, kernelInitializer: seeds.heNormal() }),
+    tf.layers.conv2d({
+      name: 'stem_conv',
+      filters: makeDivisible(32 * alpha),
+      kernelSize: 3,
+      strides: small ? 1 : 2,
+      padding: 'same',
+      useBias: false,
+      kernelInitializer: seeds.heNormal(),
+    }),
     preprocessInput(input, preprocessOf(cfg)),
   );
   x = apply(bn('stem_bn'), x);

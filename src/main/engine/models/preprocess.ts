@@ -27,7 +27,8 @@ export class InputPreprocessing extends tf.layers.Layer {
 
   constructor(args: PreprocessArgs) {
     super({ name: args.name, trainable: args.trainable });
-    if (args.mode !== 'tf' && args.mode !== 'caffe' && args.mode !== 'torch') throw new Error(`Unknown input preprocessing "${String(args.mode)}"`);
+    if (args.mode !== 'tf' && args.mode !== 'caffe' && args.mode !== 'torch')
+      throw new Error(`Unknown input preprocessing "${String(args.mode)}"`);
     this.mode = args.mode;
   }
 

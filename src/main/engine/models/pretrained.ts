@@ -163,7 +163,14 @@ export function savedModelInputShape(dir: string): [number, number, number] {
     text = readFileSync(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no model.json there' : code === 'EACCES' ? 'model.json is not readable' : code === 'ENOTDIR' ? 'not a folder' : String((error as Error).message);
+    const why =
+      code === 'ENOENT'
+        ? 'no model.json there'
+        : code === 'EACCES'
+          ? 'model.json is not readable'
+          : code === 'ENOTDIR'
+            ? 'not a folder'
+            : String((error as Error).message);
     throw new Error(`Backbone folder ${dir}: ${why} (expected a tfjs LayersModel folder: model.json + weight shards)`);
   }
   let json: { modelTopology?: Record<string, unknown> };
@@ -178,7 +185,8 @@ export function savedModelInputShape(dir: string): [number, number, number] {
   const layers = topo.model_config?.config?.layers ?? topo.config?.layers ?? [];
   for (const l of layers) {
     const shape = l.config?.batch_input_shape ?? l.config?.batch_shape; // batch_shape: Keras 3
-    if (shape && shape.length === 4 && shape.slice(1).every((d) => typeof d === 'number' && d > 0)) return shape.slice(1) as [number, number, number];
+    if (shape && shape.length === 4 && shape.slice(1).every((d) => typeof d === 'number' && d > 0))
+      return shape.slice(1) as [number, number, number];
   }
   throw new Error(`Cannot read a fixed [H, W, C] input shape from ${join(dir, 'model.json')}`);
 }

@@ -13,7 +13,15 @@ import { preprocessInput } from './preprocess';
 
 function convBn(x: ST, name: string, filters: number, kernel: number, stride: number, seeds: SeedSequence, relu: boolean): ST {
   let y = apply(
-    tf.layers.conv2d({ name: `${name}`, filters, kernelSize: kernel, strides: stride, padding: 'same', useBias: false, kernelInitializer: seeds.heNormal() }),
+    tf.layers.conv2d({
+      name: `${name}`,
+      filters,
+      kernelSize: kernel,
+      strides: stride,
+      padding: 'same',
+      useBias: false,
+      kernelInitializer: seeds.heNormal(),
+    }),
     x,
   );
   y = apply(tf.layers.batchNormalization({ name: `${name}_bn`, momentum: 0.9, epsilon: 1e-5 }), y);

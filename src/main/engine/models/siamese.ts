@@ -14,7 +14,15 @@ import { buildSmallCnn } from './small-cnn';
 
 export const SIAMESE_JSON = 'siamese.json';
 
-const NOT_CAM_TARGETS = new Set(['MaxPooling2D', 'AveragePooling2D', 'ZeroPadding2D', 'Cropping2D', 'InputLayer', 'BatchNormalization', InputPreprocessing.className]);
+const NOT_CAM_TARGETS = new Set([
+  'MaxPooling2D',
+  'AveragePooling2D',
+  'ZeroPadding2D',
+  'Cropping2D',
+  'InputLayer',
+  'BatchNormalization',
+  InputPreprocessing.className,
+]);
 
 export class SiameseModel {
   constructor(

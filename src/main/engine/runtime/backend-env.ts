@@ -16,7 +16,14 @@ const requireFromHere = createRequire(__filename);
 export function parseForced(value: string | undefined): BackendName | undefined {
   if (value === undefined || value.trim() === '') return undefined;
   const v = value.trim().toLowerCase();
-  const alias: Record<string, BackendName> = { tensorflow: 'tensorflow', node: 'tensorflow', 'tfjs-node': 'tensorflow', native: 'tensorflow', wasm: 'wasm', cpu: 'cpu' };
+  const alias: Record<string, BackendName> = {
+    tensorflow: 'tensorflow',
+    node: 'tensorflow',
+    'tfjs-node': 'tensorflow',
+    native: 'tensorflow',
+    wasm: 'wasm',
+    cpu: 'cpu',
+  };
   const name = alias[v];
   if (!name) throw new Error(`SIMLENS_BACKEND=${value} is not one of ${BACKEND_NAMES.join(', ')}`);
   return name;

@@ -155,7 +155,8 @@ async function tryNative(notes: string[]): Promise<BackendInfo | null> {
     }
     const backend = tf.backend() as unknown as TfjsNodeBackendLike;
     const gpu = Boolean(backend.isUsingGpuDevice);
-    if (pkg === '@tensorflow/tfjs-node-gpu' && !gpu) notes.push(`${pkg} loaded but no CUDA device is in use: libtensorflow runs on the CPU`);
+    if (pkg === '@tensorflow/tfjs-node-gpu' && !gpu)
+      notes.push(`${pkg} loaded but no CUDA device is in use: libtensorflow runs on the CPU`);
     return { name: 'tensorflow', package: pkg, gpu, notes, parallelizeWithWorkers: false };
   }
   return null;
@@ -180,7 +181,9 @@ async function tryWasm(notes: string[]): Promise<BackendInfo | null> {
   const kernels = registerWasmTrainingKernels();
   const simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
   const threads = getThreadsCount();
-  notes.push(`wasm: SIMD ${simd ? 'on' : 'off'}, ${threads} thread${threads === 1 ? '' : 's'} (multithreaded wasm is not supported by tfjs in Node: use worker_threads for parallelism)`);
+  notes.push(
+    `wasm: SIMD ${simd ? 'on' : 'off'}, ${threads} thread${threads === 1 ? '' : 's'} (multithreaded wasm is not supported by tfjs in Node: use worker_threads for parallelism)`,
+  );
   if (kernels.length) notes.push(`wasm: SimLens kernels registered: ${kernels.join(', ')}`);
   return { name: 'wasm', wasm: { simd, threads, kernels }, notes, parallelizeWithWorkers: true };
 }

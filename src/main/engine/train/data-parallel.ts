@@ -16,7 +16,16 @@ import type { ModelConfig } from '../models/config';
 import type { TaskPool } from '../runtime/pool/pool';
 import type { ReplicaInit } from './replica';
 import type { trainTasks } from './tasks';
-import { resolveTrainConfig, trainLoop, type StepBatch, type StepRunner, type TrainConfig, type TrainData, type TrainHooks, type TrainResult } from './trainer';
+import {
+  resolveTrainConfig,
+  trainLoop,
+  type StepBatch,
+  type StepRunner,
+  type TrainConfig,
+  type TrainData,
+  type TrainHooks,
+  type TrainResult,
+} from './trainer';
 
 /** The pool the coordinator drives: workers that run training's tasks (tasks.ts). */
 export type DataParallelPool = TaskPool<typeof trainTasks>;
@@ -55,7 +64,8 @@ export function sliceShare(batch: StepBatch, size: number, s: number, e: number)
   const n = e - s;
   const images = new Float32Array((1 + reps) * n * size);
   const labels = new Float32Array(reps * n);
-  for (let block = 0; block <= reps; block++) images.set(batch.images.subarray((block * k + s) * size, (block * k + e) * size), block * n * size);
+  for (let block = 0; block <= reps; block++)
+    images.set(batch.images.subarray((block * k + s) * size, (block * k + e) * size), block * n * size);
   for (let r = 0; r < reps; r++) labels.set(batch.labels.subarray(r * k + s, r * k + e), r * n);
   return { images, count: (1 + reps) * n, anchors: n, labels };
 }
@@ -138,7 +148,15 @@ async function embedOnReplicas(
  * (and BatchNorm statistics) computed by a replica, their pair-weighted mean applied by every
  * replica. Resolves with the batch's mean loss.
  */
-async function dataParallelStep(pool: DataParallelPool, runId: string, workers: number, size: number, batch: StepBatch, lr: number, signal?: AbortSignal): Promise<number> {
+async function dataParallelStep(
+  pool: DataParallelPool,
+  runId: string,
+  workers: number,
+  size: number,
+  batch: StepBatch,
+  lr: number,
+  signal?: AbortSignal,
+): Promise<number> {
   const shares = anchorShares(batch.anchors, workers);
   const parts = await Promise.all(
     shares.map(([s, e]) => {
@@ -167,7 +185,11 @@ async function dataParallelStep(pool: DataParallelPool, runId: string, workers: 
  * Creates identical replicas in every worker of `pool` and returns the runner driving them.
  * Call dispose() at the end: it frees the replicas in the workers (also after a cancel).
  */
-export async function createDataParallelRunner(pool: DataParallelPool, init: ReplicaInit, options: DataParallelOptions = {}): Promise<DataParallelRunner> {
+export async function createDataParallelRunner(
+  pool: DataParallelPool,
+  init: ReplicaInit,
+  options: DataParallelOptions = {},
+): Promise<DataParallelRunner> {
   const runId = `${process.pid}.${++runCounter}.${Date.now()}`;
   const workers = Math.max(1, Math.min(options.workers ?? pool.size, pool.size));
   const size = imageSize(init.model.inputShape);

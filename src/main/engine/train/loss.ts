@@ -21,6 +21,12 @@ export function contrastiveLossPerPair(d2: tf.Tensor1D, y: tf.Tensor1D, margin =
 }
 
 /** Mean contrastive loss over a batch of embedding pairs e1, e2 [b, D]. */
-export function contrastiveLoss(e1: tf.Tensor2D, e2: tf.Tensor2D, y: tf.Tensor1D, margin = DEFAULT_MARGIN, eps = DISTANCE_EPSILON): tf.Scalar {
+export function contrastiveLoss(
+  e1: tf.Tensor2D,
+  e2: tf.Tensor2D,
+  y: tf.Tensor1D,
+  margin = DEFAULT_MARGIN,
+  eps = DISTANCE_EPSILON,
+): tf.Scalar {
   return tf.tidy(() => tf.mean(contrastiveLossPerPair(squaredDistance(e1, e2), y, margin, eps)) as tf.Scalar);
 }

@@ -62,7 +62,9 @@ export class Replica {
     // Only BatchNorm layers that train update statistics (frozen ones run in inference mode, see
     // useKerasBatchNormSemantics); a frozen layer's non-trainable weights also hold its gamma and
     // beta, which averaging identical copies over 3 workers could change in the last bit.
-    this.stateVars = model.net.layers.filter((l) => l.getClassName() === 'BatchNormalization' && l.trainable).flatMap((l) => l.nonTrainableWeights);
+    this.stateVars = model.net.layers
+      .filter((l) => l.getClassName() === 'BatchNormalization' && l.trainable)
+      .flatMap((l) => l.nonTrainableWeights);
   }
 
   static async create(init: ReplicaInit): Promise<Replica> {
@@ -93,7 +95,13 @@ export class Replica {
         const e = this.model.embed(x, true); // [k + nPairs, D]
         const a = tf.slice(e, [0, 0], [k, dim]) as tf.Tensor2D;
         const partners = tf.slice(e, [k, 0], [nPairs, dim]) as tf.Tensor2D;
-        const left = reps === 1 ? a : (tf.concat(Array.from({ length: reps }, () => a), 0) as tf.Tensor2D);
+        const left =
+          reps === 1
+            ? a
+            : (tf.concat(
+                Array.from({ length: reps }, () => a),
+                0,
+              ) as tf.Tensor2D);
         return contrastiveLoss(left, partners, y, this.margin);
       }, this.vars);
       const ordered = this.vars.map((v) => grads[v.name] ?? tf.zerosLike(v));

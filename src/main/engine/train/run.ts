@@ -11,7 +11,16 @@ import { buildSiamese, loadSiamese, saveSiamese } from '../models/siamese';
 import type { TaskPool } from '../runtime/pool/pool';
 import { trainDataParallel } from './data-parallel';
 import type { trainTasks } from './tasks';
-import { trainSiamese, TrainingCancelledError, type EpochRecord, type ProgressInfo, type TrainConfig, type TrainData, type TrainHooks, type TrainResult } from './trainer';
+import {
+  trainSiamese,
+  TrainingCancelledError,
+  type EpochRecord,
+  type ProgressInfo,
+  type TrainConfig,
+  type TrainData,
+  type TrainHooks,
+  type TrainResult,
+} from './trainer';
 
 export interface TrainRequest {
   model: ModelConfig;
@@ -34,7 +43,8 @@ export interface TrainOutcome {
 }
 
 /** What training reports besides its fraction: the step or epoch record, or the phase after training. */
-export type TrainProgress = { kind: 'step'; info: ProgressInfo } | { kind: 'epoch'; record: EpochRecord } | { kind: 'phase'; phase: string };
+export type TrainProgress =
+  { kind: 'step'; info: ProgressInfo } | { kind: 'epoch'; record: EpochRecord } | { kind: 'phase'; phase: string };
 
 export interface TrainTaskHooks {
   signal?: AbortSignal;
@@ -47,15 +57,23 @@ function progressHooks(req: TrainRequest, hooks: TrainTaskHooks): TrainHooks {
   return {
     signal: hooks.signal,
     onProgress: (info) =>
-      report(0.95 * info.fraction, `epoch ${info.epoch}/${info.epochs} step ${info.step}/${info.steps} loss ${info.loss.toFixed(4)} eta ${Math.round(info.etaSeconds)} s`, {
-        kind: 'step',
-        info,
-      }),
+      report(
+        0.95 * info.fraction,
+        `epoch ${info.epoch}/${info.epochs} step ${info.step}/${info.steps} loss ${info.loss.toFixed(4)} eta ${Math.round(info.etaSeconds)} s`,
+        {
+          kind: 'step',
+          info,
+        },
+      ),
     onEpoch: (record) =>
-      report(0.95 * (record.epoch / (req.train.epochs ?? record.epoch)), `epoch ${record.epoch}: loss ${record.loss.toFixed(4)} val AUC ${record.valAuc.toFixed(4)}`, {
-        kind: 'epoch',
-        record,
-      }),
+      report(
+        0.95 * (record.epoch / (req.train.epochs ?? record.epoch)),
+        `epoch ${record.epoch}: loss ${record.loss.toFixed(4)} val AUC ${record.valAuc.toFixed(4)}`,
+        {
+          kind: 'epoch',
+          record,
+        },
+      ),
   };
 }
 
@@ -81,7 +99,11 @@ export async function trainTask(req: TrainRequest, hooks: TrainTaskHooks = {}): 
  * this thread without tensor work here: replicas train, score (evaluation) and save in the
  * workers; they are freed at the end, also when cancelled or failing.
  */
-export async function trainTaskParallel(pool: TaskPool<typeof trainTasks>, req: TrainRequest, hooks: TrainTaskHooks & { workers?: number } = {}): Promise<TrainOutcome> {
+export async function trainTaskParallel(
+  pool: TaskPool<typeof trainTasks>,
+  req: TrainRequest,
+  hooks: TrainTaskHooks & { workers?: number } = {},
+): Promise<TrainOutcome> {
   const report = hooks.progress ?? (() => undefined);
   const { training, after } = await trainDataParallel(
     pool,
@@ -107,4 +129,3 @@ export async function trainTaskParallel(pool: TaskPool<typeof trainTasks>, req: 
   );
   return { ...after!, training };
 }
-

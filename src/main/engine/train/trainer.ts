@@ -157,11 +157,18 @@ export function drawEpochBatches(train: { indices: Int32Array; classes: Int32Arr
 
 /** Fixed pairs, reshuffled: images [a(k); b(k)]. */
 function fixedPairBatches(pairs: PairList, batchSize: number, rng: Rng): Batch[] {
-  const order = shuffleInPlace(Array.from({ length: pairs.a.length }, (_, i) => i), rng);
+  const order = shuffleInPlace(
+    Array.from({ length: pairs.a.length }, (_, i) => i),
+    rng,
+  );
   const batches: Batch[] = [];
   for (let s = 0; s < order.length; s += batchSize) {
     const chunk = order.slice(s, s + batchSize);
-    batches.push({ images: [...chunk.map((i) => pairs.a[i]), ...chunk.map((i) => pairs.b[i])], anchors: chunk.length, labels: chunk.map((i) => pairs.label[i]) });
+    batches.push({
+      images: [...chunk.map((i) => pairs.a[i]), ...chunk.map((i) => pairs.b[i])],
+      anchors: chunk.length,
+      labels: chunk.map((i) => pairs.label[i]),
+    });
   }
   return batches;
 }
@@ -224,7 +231,12 @@ export function resolveTrainConfig(data: TrainData, config: Partial<TrainConfig>
  * snapshot; early stopping; LR-on-plateau; cancel; NaN check. On return the runner holds the
  * best epoch's weights. Does not dispose the runner.
  */
-export async function trainLoop(runner: StepRunner, data: TrainData, config: Partial<TrainConfig>, hooks: TrainHooks = {}): Promise<TrainResult> {
+export async function trainLoop(
+  runner: StepRunner,
+  data: TrainData,
+  config: Partial<TrainConfig>,
+  hooks: TrainHooks = {},
+): Promise<TrainResult> {
   const cfg = resolveTrainConfig(data, config);
   const valLabels = data.val.label;
   const cancelled = () => hooks.signal?.aborted === true;
@@ -256,7 +268,13 @@ export async function trainLoop(runner: StepRunner, data: TrainData, config: Par
       if (cancelled()) throw new TrainingCancelledError();
       const batch = batches[s];
       const images = assemble(data.images, batch, cfg.augment, augRng);
-      const loss = await guard(runner.step({ images, count: batch.images.length, anchors: batch.anchors, labels: Float32Array.from(batch.labels) }, lr, hooks.signal));
+      const loss = await guard(
+        runner.step(
+          { images, count: batch.images.length, anchors: batch.anchors, labels: Float32Array.from(batch.labels) },
+          lr,
+          hooks.signal,
+        ),
+      );
       if (!Number.isFinite(loss)) throw new Error(`The loss became ${loss} at epoch ${epoch}, step ${s + 1}: lower the learning rate`);
       lossSum += loss;
       stepsDone++;
@@ -287,7 +305,14 @@ export async function trainLoop(runner: StepRunner, data: TrainData, config: Par
       sinceImprovement++;
       sinceLrChange++;
     }
-    const record: EpochRecord = { epoch, loss: lossSum / Math.max(1, batches.length), valAuc, learningRate: lr, seconds: (Date.now() - te) / 1000, improved };
+    const record: EpochRecord = {
+      epoch,
+      loss: lossSum / Math.max(1, batches.length),
+      valAuc,
+      learningRate: lr,
+      seconds: (Date.now() - te) / 1000,
+      improved,
+    };
     history.push(record);
     await hooks.onEpoch?.(record);
     if (cfg.earlyStoppingPatience > 0 && sinceImprovement >= cfg.earlyStoppingPatience && epoch < cfg.epochs) {
@@ -327,7 +352,13 @@ export function localStepRunner(model: SiameseModel, options: { learningRate: nu
             const e = model.embed(x, true); // [k + nPairs, D]
             const anchors = tf.slice(e, [0, 0], [k, dim]) as tf.Tensor2D;
             const partners = tf.slice(e, [k, 0], [nPairs, dim]) as tf.Tensor2D;
-            const left = reps === 1 ? anchors : (tf.concat(Array.from({ length: reps }, () => anchors), 0) as tf.Tensor2D);
+            const left =
+              reps === 1
+                ? anchors
+                : (tf.concat(
+                    Array.from({ length: reps }, () => anchors),
+                    0,
+                  ) as tf.Tensor2D);
             return contrastiveLoss(left, partners, y, options.margin);
           },
           true,
@@ -361,7 +392,12 @@ export function localStepRunner(model: SiameseModel, options: { learningRate: nu
  * epoch (by validation AUC). Throws TrainingCancelledError when `signal` aborts; the model's
  * weights are then undefined (discard it). Leaves no tensors behind.
  */
-export async function trainSiamese(model: SiameseModel, data: TrainData, config: Partial<TrainConfig>, hooks: TrainHooks = {}): Promise<TrainResult> {
+export async function trainSiamese(
+  model: SiameseModel,
+  data: TrainData,
+  config: Partial<TrainConfig>,
+  hooks: TrainHooks = {},
+): Promise<TrainResult> {
   const cfg = resolveTrainConfig(data, config);
   const runner = localStepRunner(model, { learningRate: cfg.learningRate, margin: cfg.margin ?? model.config.margin });
   try {

@@ -49,17 +49,24 @@ export const useExplainStore = defineStore('explain', () => {
   }
   const withCap = <T extends object>(args: T | null) => args && { ...args, ...capArgs() };
 
-  const current = useExplanation(() => withCap(pairArgs()), () => {
-    void overlays.loadOverlays();
-    reliabilityHint.clearReliability();
-    const side = Math.max(...(layersInfo.value?.inputShape.slice(0, 2) ?? [Infinity]));
-    if (side <= AUTO_RELIABILITY_MAX_SIDE) void reliabilityHint.checkReliability();
-  });
+  const current = useExplanation(
+    () => withCap(pairArgs()),
+    () => {
+      void overlays.loadOverlays();
+      reliabilityHint.clearReliability();
+      const side = Math.max(...(layersInfo.value?.inputShape.slice(0, 2) ?? [Infinity]));
+      if (side <= AUTO_RELIABILITY_MAX_SIDE) void reliabilityHint.checkReliability();
+    },
+  );
   const { explanation, explaining, explain } = current;
   const overlays = useOverlays({ explanation, explaining, colormap, methodInfo });
   const sanityCheck = useSanityCheck(pairArgs);
   const reliabilityHint = useReliability(() => withCap(pairArgs()));
-  const jobs = useExplainJobs({ target: () => withCap(methodArgs()), pairId: () => pair.value?.id ?? null, split: () => context.value?.split ?? null });
+  const jobs = useExplainJobs({
+    target: () => withCap(methodArgs()),
+    pairId: () => pair.value?.id ?? null,
+    split: () => context.value?.split ?? null,
+  });
 
   /** A move to another pair (prev/next, go to) found one: explain it. */
   function arrived(p: PairDto): void {
@@ -175,15 +182,63 @@ export const useExplainStore = defineStore('explain', () => {
   }
 
   return {
-    models, modelId, model: choice.model, layersInfo, method, layer, colormap, maxChannels, opacity, show, methods: choice.methods, methodInfo, effectiveLayer,
-    context, pair, moving: cursor.moving, atEnd: cursor.atEnd, atStart: cursor.atStart,
-    explanation, explaining, explainStartedAt: current.explainStartedAt, explainError: current.explainError, overlays: overlays.overlays,
-    metricsJob: jobs.metricsJob, metricsRunning: jobs.metricsRunning, metrics: jobs.metrics, metricsScope: jobs.metricsScope, batchJob: jobs.batchJob, batchRunning: jobs.batchRunning,
-    sanity: sanityCheck.sanity, sanityRunning: sanityCheck.sanityRunning, sanityError: sanityCheck.sanityError,
-    reliability: reliabilityHint.reliability, reliabilityRunning: reliabilityHint.reliabilityRunning, reliabilityError: reliabilityHint.reliabilityError,
+    models,
+    modelId,
+    model: choice.model,
+    layersInfo,
+    method,
+    layer,
+    colormap,
+    maxChannels,
+    opacity,
+    show,
+    methods: choice.methods,
+    methodInfo,
+    effectiveLayer,
+    context,
+    pair,
+    moving: cursor.moving,
+    atEnd: cursor.atEnd,
+    atStart: cursor.atStart,
+    explanation,
+    explaining,
+    explainStartedAt: current.explainStartedAt,
+    explainError: current.explainError,
+    overlays: overlays.overlays,
+    metricsJob: jobs.metricsJob,
+    metricsRunning: jobs.metricsRunning,
+    metrics: jobs.metrics,
+    metricsScope: jobs.metricsScope,
+    batchJob: jobs.batchJob,
+    batchRunning: jobs.batchRunning,
+    sanity: sanityCheck.sanity,
+    sanityRunning: sanityCheck.sanityRunning,
+    sanityError: sanityCheck.sanityError,
+    reliability: reliabilityHint.reliability,
+    reliabilityRunning: reliabilityHint.reliabilityRunning,
+    reliabilityError: reliabilityHint.reliabilityError,
     checkReliability: reliabilityHint.checkReliability,
-    init, loadModels, setModel, useVersion, openPair, step: cursor.step, goTo: cursor.goTo, explain, abandonExplain: current.abandonExplain, panel: overlays.panel,
-    setMethod, setMethodIndex, setLayer, setColormap, setMaxChannels, setOpacity,
-    runMetrics: jobs.runMetrics, cancelMetrics: jobs.cancelMetrics, runBatch: jobs.runBatch, cancelBatch: jobs.cancelBatch, runSanity: sanityCheck.runSanity, abandonSanity: sanityCheck.abandonSanity,
+    init,
+    loadModels,
+    setModel,
+    useVersion,
+    openPair,
+    step: cursor.step,
+    goTo: cursor.goTo,
+    explain,
+    abandonExplain: current.abandonExplain,
+    panel: overlays.panel,
+    setMethod,
+    setMethodIndex,
+    setLayer,
+    setColormap,
+    setMaxChannels,
+    setOpacity,
+    runMetrics: jobs.runMetrics,
+    cancelMetrics: jobs.cancelMetrics,
+    runBatch: jobs.runBatch,
+    cancelBatch: jobs.cancelBatch,
+    runSanity: sanityCheck.runSanity,
+    abandonSanity: sanityCheck.abandonSanity,
   };
 });

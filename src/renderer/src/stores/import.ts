@@ -98,5 +98,23 @@ export const useImportStore = defineStore('import', () => {
     }
   });
 
-  return { path, kind, name, jobId, job, running, canStart, starting, cancelling, startError, report, statusFilter, reportLoading, start, cancel, loadReport, setFilter };
+  return {
+    path,
+    kind,
+    name,
+    jobId,
+    job,
+    running,
+    canStart,
+    starting,
+    cancelling,
+    startError,
+    report,
+    statusFilter,
+    reportLoading,
+    start,
+    cancel,
+    loadReport,
+    setFilter,
+  };
 });

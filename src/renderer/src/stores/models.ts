@@ -82,17 +82,49 @@ export const useModelsStore = defineStore('models', () => {
 
   // Versions made elsewhere (the CLI on the same workspace, another window) show up when their job ends.
   onEvent('job.updated', (job) => {
-    if ((job.kind === 'train' || job.kind === 'evaluate') && isFinished(job) && loaded.value && job.id !== trainer.trainJobId.value && job.id !== evaluation.id.value) {
+    if (
+      (job.kind === 'train' || job.kind === 'evaluate') &&
+      isFinished(job) &&
+      loaded.value &&
+      job.id !== trainer.trainJobId.value &&
+      job.id !== evaluation.id.value
+    ) {
       void refresh();
     }
   });
 
-  const { form, pairSets, trainJob, training, live, starting, attempted, formErrors, trainError, setFormDataset, startTrain, cancelTrain } = trainer;
+  const { form, pairSets, trainJob, training, live, starting, attempted, formErrors, trainError, setFormDataset, startTrain, cancelTrain } =
+    trainer;
   return {
-    versions, loaded, selectedId, selected, form, pairSets, trainJob, training, live, starting, attempted, formErrors, trainError,
-    evalJob: evaluation.job, evaluating: evaluation.running, lastExport,
-    faithfulness: faithfulness.faithfulness, faithfulnessJob: faithfulness.faithfulnessJob, measuringFaithfulness: faithfulness.measuringFaithfulness,
-    measureFaithfulness: faithfulness.measureFaithfulness, cancelFaithfulness: faithfulness.cancelFaithfulness,
-    refresh, setFormDataset, select, startTrain, cancelTrain, evaluate, cancelEvaluate: evaluation.cancel, remove, exportTo,
+    versions,
+    loaded,
+    selectedId,
+    selected,
+    form,
+    pairSets,
+    trainJob,
+    training,
+    live,
+    starting,
+    attempted,
+    formErrors,
+    trainError,
+    evalJob: evaluation.job,
+    evaluating: evaluation.running,
+    lastExport,
+    faithfulness: faithfulness.faithfulness,
+    faithfulnessJob: faithfulness.faithfulnessJob,
+    measuringFaithfulness: faithfulness.measuringFaithfulness,
+    measureFaithfulness: faithfulness.measureFaithfulness,
+    cancelFaithfulness: faithfulness.cancelFaithfulness,
+    refresh,
+    setFormDataset,
+    select,
+    startTrain,
+    cancelTrain,
+    evaluate,
+    cancelEvaluate: evaluation.cancel,
+    remove,
+    exportTo,
   };
 });

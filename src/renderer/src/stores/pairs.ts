@@ -170,8 +170,30 @@ export const usePairsStore = defineStore('pairs', () => {
   }
 
   return {
-    datasetId, pairSetId, pairSets, split, label, pageSize, rows, total, nextAfterId, loading, error,
-    pageIndex, firstRow, lastRow, hasNext, hasPrev,
-    reload, next, prev, first, setDataset, setPairSet, setSplit, setLabel, setPageSize,
+    datasetId,
+    pairSetId,
+    pairSets,
+    split,
+    label,
+    pageSize,
+    rows,
+    total,
+    nextAfterId,
+    loading,
+    error,
+    pageIndex,
+    firstRow,
+    lastRow,
+    hasNext,
+    hasPrev,
+    reload,
+    next,
+    prev,
+    first,
+    setDataset,
+    setPairSet,
+    setSplit,
+    setLabel,
+    setPageSize,
   };
 });

@@ -22,7 +22,12 @@ export interface ExplainManyOptions extends ExplainOptions {
   onResult: (index: number, explanation: PairExplanation) => void | Promise<void>;
 }
 
-export async function explainMany(model: CamModel, source: PairSource, method: CamMethod, opts: ExplainManyOptions): Promise<{ explained: number }> {
+export async function explainMany(
+  model: CamModel,
+  source: PairSource,
+  method: CamMethod,
+  opts: ExplainManyOptions,
+): Promise<{ explained: number }> {
   const per = isGradientMethod(method) ? Math.max(1, Math.floor(opts.pairsPerBatch ?? 16)) : 1;
   const { onResult, onProgress, ...rest } = opts;
   let done = 0;
@@ -31,7 +36,8 @@ export async function explainMany(model: CamModel, source: PairSource, method: C
     const end = Math.min(source.count, start + per);
     const { x1, x2 } = await source.load(start, end);
     try {
-      if (x1.shape[0] !== end - start || x2.shape[0] !== end - start) throw new Error(`load(${start}, ${end}) returned ${x1.shape[0]} and ${x2.shape[0]} pairs`);
+      if (x1.shape[0] !== end - start || x2.shape[0] !== end - start)
+        throw new Error(`load(${start}, ${end}) returned ${x1.shape[0]} and ${x2.shape[0]} pairs`);
       let results: PairExplanation[];
       if (isGradientMethod(method)) {
         results = (await gradientCams(model, x1, x2, [method], rest))[method];

@@ -40,7 +40,8 @@ interface ForwardBackward {
 
 function checkPairInputs(x1: tf.Tensor4D, x2: tf.Tensor4D): void {
   if (x1.rank !== 4 || x2.rank !== 4) throw new Error(`expected [b, H, W, C] inputs, got ranks ${x1.rank} and ${x2.rank}`);
-  if (x1.shape[0] !== x2.shape[0]) throw new Error(`the two images of a pair need the same batch size, got ${x1.shape[0]} and ${x2.shape[0]}`);
+  if (x1.shape[0] !== x2.shape[0])
+    throw new Error(`the two images of a pair need the same batch size, got ${x1.shape[0]} and ${x2.shape[0]}`);
 }
 
 /** One forward of both images and one backward of s w.r.t. both activations. Call inside tf.tidy. */
@@ -60,7 +61,8 @@ function forwardBackward(model: CamModel, x1: tf.Tensor4D, x2: tf.Tensor4D): For
     a2 = model.features(x2);
   }
   if (a1.rank !== 4 || a2.rank !== 4) throw new Error(`features() must return [b, h, w, K], got ranks ${a1.rank} and ${a2.rank}`);
-  if (a1.shape.some((d, i) => d !== a2.shape[i])) throw new Error(`the two images give activations of different shapes [${a1.shape}] and [${a2.shape}]`);
+  if (a1.shape.some((d, i) => d !== a2.shape[i]))
+    throw new Error(`the two images give activations of different shapes [${a1.shape}] and [${a2.shape}]`);
   // the head of both images in one call too; the gradient flows back through concat/split
   const f = (p: tf.Tensor, q: tf.Tensor) => {
     const [e1, e2] = tf.split(model.head(tf.concat([p, q], 0) as tf.Tensor4D), [b, b], 0) as [tf.Tensor2D, tf.Tensor2D];
@@ -129,7 +131,11 @@ export async function gradientCams(
     [, h, w] = fb.a1.shape;
     const parts: tf.Tensor3D[] = [];
     for (const m of methods) {
-      for (const [a, g] of [[fb.a1, fb.g1], [fb.a2, fb.g2]] as const) parts.push(...rawGradientMaps(m, a, g));
+      for (const [a, g] of [
+        [fb.a1, fb.g1],
+        [fb.a2, fb.g2],
+      ] as const)
+        parts.push(...rawGradientMaps(m, a, g));
     }
     // [methods * 2 images * 2 directions, b, h, w]
     return { packed: tf.stack(parts), s: fb.s };

@@ -30,7 +30,12 @@ export function patchStarts(size: number, patch: number, stride: number): number
   return out;
 }
 
-export async function occlusionPair(model: CamModel, x1: tf.Tensor4D, x2: tf.Tensor4D, opts: ExplainOptions = {}): Promise<PairExplanation> {
+export async function occlusionPair(
+  model: CamModel,
+  x1: tf.Tensor4D,
+  x2: tf.Tensor4D,
+  opts: ExplainOptions = {},
+): Promise<PairExplanation> {
   const fwd = await pairForward(model, x1, x2);
   try {
     const [, H, W] = x1.shape;
@@ -75,9 +80,23 @@ export async function occlusionPair(model: CamModel, x1: tf.Tensor4D, x2: tf.Ten
       });
       const raw = new Float32Array(H * W);
       for (let p = 0; p < raw.length; p++) raw[p] = count[p] > 0 ? sum[p] / count[p] : 0;
-      images.push(imageExplanation(raw, raw.map((v) => -v), H, W, opts.keepRaw ?? false));
+      images.push(
+        imageExplanation(
+          raw,
+          raw.map((v) => -v),
+          H,
+          W,
+          opts.keepRaw ?? false,
+        ),
+      );
     }
-    return { method: 'occlusion', layer: 'input', score: fwd.score, counterfactualDefined: true, images: images as [ImageExplanation, ImageExplanation] };
+    return {
+      method: 'occlusion',
+      layer: 'input',
+      score: fwd.score,
+      counterfactualDefined: true,
+      images: images as [ImageExplanation, ImageExplanation],
+    };
   } finally {
     disposePairForward(fwd);
   }
@@ -160,7 +179,13 @@ export async function risePair(model: CamModel, x1: tf.Tensor4D, x2: tf.Tensor4D
       for (let q = 0; q < H * W; q++) raw[q] = mass[q] > 0 ? sal[q] / mass[q] - mean : 0;
       images.push(imageExplanation(raw, null, H, W, opts.keepRaw ?? false));
     }
-    return { method: 'rise', layer: 'input', score: fwd.score, counterfactualDefined: false, images: images as [ImageExplanation, ImageExplanation] };
+    return {
+      method: 'rise',
+      layer: 'input',
+      score: fwd.score,
+      counterfactualDefined: false,
+      images: images as [ImageExplanation, ImageExplanation],
+    };
   } finally {
     disposePairForward(fwd);
   }

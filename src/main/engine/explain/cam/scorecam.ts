@@ -98,7 +98,13 @@ const softmax = (vals: number[]) => {
 };
 
 /** The factual and counterfactual channel weights [K] from the masked scores of `channels` (others 0). */
-function channelWeights(weighting: 'delta' | 'softmax', K: number, channels: number[], sMasked: Float32Array, sBaseline: number): { factual: Float32Array; counterfactual: Float32Array } {
+function channelWeights(
+  weighting: 'delta' | 'softmax',
+  K: number,
+  channels: number[],
+  sMasked: Float32Array,
+  sBaseline: number,
+): { factual: Float32Array; counterfactual: Float32Array } {
   const factual = new Float32Array(K);
   const counterfactual = new Float32Array(K);
   if (weighting === 'delta') {
@@ -136,10 +142,15 @@ export async function scoreCamPair(model: CamModel, x1: tf.Tensor4D, x2: tf.Tens
       const sbT = tf.tidy(() => scoreAgainst(model, tf.fill(x.shape, baselineValue) as tf.Tensor4D, eOther, i));
       const sb = (await sbT.data())[0];
       sbT.dispose();
-      const sMasked = await maskedScores(model, x, a, channels, eOther, i, opts, [done / Math.max(1, total), (done + channels.length) / Math.max(1, total)]);
+      const sMasked = await maskedScores(model, x, a, channels, eOther, i, opts, [
+        done / Math.max(1, total),
+        (done + channels.length) / Math.max(1, total),
+      ]);
       done += channels.length;
       const weights = channelWeights(opts.scoreCamWeighting ?? 'delta', K, channels, sMasked, sb);
-      const maps = tf.tidy(() => tf.stack([tf.sum(tf.mul(a, tf.tensor1d(weights.factual)), -1), tf.sum(tf.mul(a, tf.tensor1d(weights.counterfactual)), -1)]));
+      const maps = tf.tidy(() =>
+        tf.stack([tf.sum(tf.mul(a, tf.tensor1d(weights.factual)), -1), tf.sum(tf.mul(a, tf.tensor1d(weights.counterfactual)), -1)]),
+      );
       const data = (await maps.data()) as Float32Array;
       maps.dispose();
       const hw = h * w;

@@ -54,7 +54,12 @@ function summariseMap(map: Float32Array, w: number, noEvidence: boolean, scale: 
     }
     if (map[i] >= 0.5) above++;
   }
-  return { noEvidence, scale, peak: noEvidence || at < 0 ? null : [Math.floor(at / w), at % w], areaAbove50: map.length ? above / map.length : 0 };
+  return {
+    noEvidence,
+    scale,
+    peak: noEvidence || at < 0 ? null : [Math.floor(at / w), at % w],
+    areaAbove50: map.length ? above / map.length : 0,
+  };
 }
 
 function summariseImage(im: ImageExplanation): ImageSummary {
@@ -62,11 +67,19 @@ function summariseImage(im: ImageExplanation): ImageSummary {
     h: im.h,
     w: im.w,
     factual: summariseMap(im.factual, im.w, im.noEvidence.factual, im.scale.factual),
-    counterfactual: im.counterfactual ? summariseMap(im.counterfactual, im.w, im.noEvidence.counterfactual ?? true, im.scale.counterfactual ?? 0) : null,
+    counterfactual: im.counterfactual
+      ? summariseMap(im.counterfactual, im.w, im.noEvidence.counterfactual ?? true, im.scale.counterfactual ?? 0)
+      : null,
   };
 }
 
 /** A JSON-safe summary of a pair explanation (no maps). */
 export function summariseExplanation(e: PairExplanation): ExplanationSummary {
-  return { method: e.method, layer: e.layer, score: e.score, counterfactualDefined: e.counterfactualDefined, images: [summariseImage(e.images[0]), summariseImage(e.images[1])] };
+  return {
+    method: e.method,
+    layer: e.layer,
+    score: e.score,
+    counterfactualDefined: e.counterfactualDefined,
+    images: [summariseImage(e.images[0]), summariseImage(e.images[1])],
+  };
 }

@@ -122,7 +122,10 @@ export const METHOD_INFO: Record<CamMethod, MethodInfo> = {
     label: 'Grad-CAM++',
     kind: 'gradient',
     cost: '1 forward + 1 backward',
-    counterfactual: { defined: true, how: 'the Grad-CAM++ weights computed from the gradient of 1 - s (i.e. -g); not an exact negative of the factual map' },
+    counterfactual: {
+      defined: true,
+      how: 'the Grad-CAM++ weights computed from the gradient of 1 - s (i.e. -g); not an exact negative of the factual map',
+    },
   },
   xgradcam: {
     label: 'XGrad-CAM',

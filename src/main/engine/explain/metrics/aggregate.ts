@@ -37,7 +37,14 @@ export function aggregateAucs(triples: readonly AucTriple[], mode: CurveMode): A
     if (betterAuc(mode, t.map, t.random)) beatsRandom++;
     if (betterAuc(mode, t.map, t.centre)) beatsCentre++;
   }
-  return { images: n, map: map / n, random: random / n, centre: centre / n, shareBeatsRandom: beatsRandom / n, shareBeatsCentre: beatsCentre / n };
+  return {
+    images: n,
+    map: map / n,
+    random: random / n,
+    centre: centre / n,
+    shareBeatsRandom: beatsRandom / n,
+    shareBeatsCentre: beatsCentre / n,
+  };
 }
 
 export interface CurveAggregate {
@@ -60,7 +67,14 @@ export function aggregateFaithfulness(reports: readonly FaithfulnessReport[]): F
       reports.map((r) => ({ map: r.map[mode].auc, random: r.random[mode].auc, centre: r.centre[mode].auc })),
       mode,
     );
-    return s && { images: s.images, meanAuc: { map: s.map, random: s.random, centre: s.centre }, shareBeatsRandom: s.shareBeatsRandom, shareBeatsCentre: s.shareBeatsCentre };
+    return (
+      s && {
+        images: s.images,
+        meanAuc: { map: s.map, random: s.random, centre: s.centre },
+        shareBeatsRandom: s.shareBeatsRandom,
+        shareBeatsCentre: s.shareBeatsCentre,
+      }
+    );
   };
   return { deletion: one('deletion'), insertion: one('insertion') };
 }

@@ -100,7 +100,16 @@ export function gaussianBlur(x: tf.Tensor4D, sigma: number): tf.Tensor4D {
   const kn = k.map((v) => v / z);
   const kx = tf.tile(tf.tensor4d(kn, [1, 2 * r + 1, 1, 1]), [1, 1, C, 1]) as tf.Tensor4D;
   const ky = tf.tile(tf.tensor4d(kn, [2 * r + 1, 1, 1, 1]), [1, 1, C, 1]) as tf.Tensor4D;
-  const padded = tf.mirrorPad(x, [[0, 0], [r, r], [r, r], [0, 0]], 'reflect');
+  const padded = tf.mirrorPad(
+    x,
+    [
+      [0, 0],
+      [r, r],
+      [r, r],
+      [0, 0],
+    ],
+    'reflect',
+  );
   return tf.depthwiseConv2d(tf.depthwiseConv2d(padded, kx, 1, 'valid'), ky, 1, 'valid');
 }
 
@@ -126,7 +135,8 @@ export function centrePriorMap(H: number, W: number): Grid {
   const cy = (H - 1) / 2;
   const cx = (W - 1) / 2;
   const data = new Float32Array(H * W);
-  for (let u = 0; u < H; u++) for (let v = 0; v < W; v++) data[u * W + v] = Math.exp(-((u - cy) ** 2 + (v - cx) ** 2) / (2 * sigma * sigma));
+  for (let u = 0; u < H; u++)
+    for (let v = 0; v < W; v++) data[u * W + v] = Math.exp(-((u - cy) ** 2 + (v - cx) ** 2) / (2 * sigma * sigma));
   return { data, h: H, w: W };
 }
 
@@ -134,7 +144,15 @@ export function centrePriorMap(H: number, W: number): Grid {
  * Deletion or insertion curve of image `which` of the pair under `map`.
  * x1, x2: [1, H, W, C]; not disposed.
  */
-export async function perturbationCurve(model: CamModel, x1: tf.Tensor4D, x2: tf.Tensor4D, which: 0 | 1, map: Grid, mode: CurveMode, opts: CurveOptions = {}): Promise<Curve> {
+export async function perturbationCurve(
+  model: CamModel,
+  x1: tf.Tensor4D,
+  x2: tf.Tensor4D,
+  which: 0 | 1,
+  map: Grid,
+  mode: CurveMode,
+  opts: CurveOptions = {},
+): Promise<Curve> {
   if (x1.shape[0] !== 1 || x2.shape[0] !== 1) throw new Error('perturbationCurve takes one pair ([1, H, W, C])');
   const x = which === 0 ? x1 : x2;
   const [, H, W] = x.shape;
@@ -200,7 +218,11 @@ async function roadSteps(x: tf.Tensor4D, N: number, keepAt: (k: number) => Uint8
   for (let k = 0; k <= N; k++) {
     checkAborted(opts.signal);
     // seeded per step; the previous step's fill is the solver's start (few pixels change per step)
-    previous = noisyLinearImpute(pixels, H, W, C, keepAt(k), { seed: (opts.seed ?? 0) * 1009 + k, start: previous, ...(opts.roadNoise !== undefined ? { noise: opts.roadNoise } : {}) });
+    previous = noisyLinearImpute(pixels, H, W, C, keepAt(k), {
+      seed: (opts.seed ?? 0) * 1009 + k,
+      start: previous,
+      ...(opts.roadNoise !== undefined ? { noise: opts.roadNoise } : {}),
+    });
     out.push(previous);
   }
   return out;
@@ -214,7 +236,14 @@ export interface FaithfulnessReport {
 }
 
 /** Deletion and insertion for the map, a seeded random map and the centre prior (6 curves). */
-export async function faithfulness(model: CamModel, x1: tf.Tensor4D, x2: tf.Tensor4D, which: 0 | 1, map: Grid, opts: CurveOptions & { randomSeed?: number } = {}): Promise<FaithfulnessReport> {
+export async function faithfulness(
+  model: CamModel,
+  x1: tf.Tensor4D,
+  x2: tf.Tensor4D,
+  which: 0 | 1,
+  map: Grid,
+  opts: CurveOptions & { randomSeed?: number } = {},
+): Promise<FaithfulnessReport> {
   const x = which === 0 ? x1 : x2;
   const [, H, W] = x.shape;
   const maps = { map, random: randomMap(H, W, opts.randomSeed ?? 0), centre: centrePriorMap(H, W) };

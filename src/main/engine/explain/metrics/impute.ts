@@ -46,9 +46,17 @@ export interface ImputeOptions {
  * pixel at all the system has no anchor: every pixel takes the image's channel mean (then noise).
  * Returns a new array; `x` is not changed.
  */
-export function noisyLinearImpute(x: Float32Array, H: number, W: number, C: number, keep: Uint8Array, opts: ImputeOptions = {}): Float32Array {
+export function noisyLinearImpute(
+  x: Float32Array,
+  H: number,
+  W: number,
+  C: number,
+  keep: Uint8Array,
+  opts: ImputeOptions = {},
+): Float32Array {
   const P = H * W;
-  if (x.length !== P * C || keep.length !== P) throw new Error(`noisyLinearImpute: ${x.length} values and ${keep.length} mask entries for [${H}, ${W}, ${C}]`);
+  if (x.length !== P * C || keep.length !== P)
+    throw new Error(`noisyLinearImpute: ${x.length} values and ${keep.length} mask entries for [${H}, ${W}, ${C}]`);
   const out = Float32Array.from(x);
   // removed pixels and their index among the unknowns
   const unknown: number[] = [];

@@ -36,7 +36,11 @@ export function makeBatchMatMulConfig(backendName: string, original: tf.KernelCo
         };
         const a2 = fixA ? swapLast(a) : a;
         const b2 = fixB ? swapLast(b) : b;
-        const out = inner({ inputs: { a: a2, b: b2 }, backend, attrs: { ...attrs, transposeA: transposeA && !fixA, transposeB: transposeB && !fixB } }) as TensorInfo;
+        const out = inner({
+          inputs: { a: a2, b: b2 },
+          backend,
+          attrs: { ...attrs, transposeA: transposeA && !fixA, transposeB: transposeB && !fixB },
+        }) as TensorInfo;
         return out;
       });
     },

@@ -38,9 +38,31 @@ export function conv2dBackpropFilterImpl(
   attrs: Conv2DBackpropFilterAttrs,
 ): TensorInfo {
   const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs;
-  if (dataFormat !== undefined && dataFormat !== 'NHWC') throw new Error(`Conv2DBackpropFilter (${backendName}): only NHWC is supported, got ${dataFormat}`);
-  const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
-  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outChannels: co, outHeight: ho, outWidth: wo, strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw } = info;
+  if (dataFormat !== undefined && dataFormat !== 'NHWC')
+    throw new Error(`Conv2DBackpropFilter (${backendName}): only NHWC is supported, got ${dataFormat}`);
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filterShape,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+  const {
+    batchSize: n,
+    inHeight: h,
+    inWidth: w,
+    inChannels: ci,
+    outChannels: co,
+    outHeight: ho,
+    outWidth: wo,
+    strideHeight: sh,
+    strideWidth: sw,
+    filterHeight: kh,
+    filterWidth: kw,
+  } = info;
   const pt = info.padInfo.top;
   const pl = info.padInfo.left;
   if (dy.shape[0] !== n || dy.shape[1] !== ho || dy.shape[2] !== wo || dy.shape[3] !== co) {
@@ -65,7 +87,13 @@ export function conv2dBackpropFilterImpl(
       [pl, pr],
       [0, 0],
     ];
-    const o = s.run('Conv2D', { x: xt, filter: f }, { strides: [1, 1], pad: padding, dataFormat: 'NHWC', dilations: [sh, sw], dimRoundingMode: undefined } as unknown as tf.NamedAttrMap); // [Ci, kh, kw, Co]
+    const o = s.run('Conv2D', { x: xt, filter: f }, {
+      strides: [1, 1],
+      pad: padding,
+      dataFormat: 'NHWC',
+      dilations: [sh, sw],
+      dimRoundingMode: undefined,
+    } as unknown as tf.NamedAttrMap); // [Ci, kh, kw, Co]
     if (o.shape[1] !== kh || o.shape[2] !== kw) throw new Error(`Conv2DBackpropFilter (${backendName}): internal shape ${o.shape}`);
     return s.transpose(o, [1, 2, 0, 3]);
   });
@@ -79,7 +107,21 @@ function im2col(
   backendName: string,
   x: TensorInfo,
   dy: TensorInfo,
-  g: { n: number; h: number; w: number; ci: number; co: number; ho: number; wo: number; sh: number; sw: number; kh: number; kw: number; pt: number; pl: number },
+  g: {
+    n: number;
+    h: number;
+    w: number;
+    ci: number;
+    co: number;
+    ho: number;
+    wo: number;
+    sh: number;
+    sw: number;
+    kh: number;
+    kw: number;
+    pt: number;
+    pl: number;
+  },
 ): TensorInfo {
   const { n, h, w, ci, co, ho, wo, sh, sw, kh, kw, pt, pl } = g;
   const k = n * ho * wo;
@@ -99,7 +141,16 @@ function im2col(
         const tap = s.run(
           'StridedSlice',
           { x: xp },
-          { begin: [0, 0, i, j], end: [ci, n, i + (ho - 1) * sh + 1, j + (wo - 1) * sw + 1], strides: [1, 1, sh, sw], beginMask: 0, endMask: 0, ellipsisMask: 0, newAxisMask: 0, shrinkAxisMask: 0 },
+          {
+            begin: [0, 0, i, j],
+            end: [ci, n, i + (ho - 1) * sh + 1, j + (wo - 1) * sw + 1],
+            strides: [1, 1, sh, sw],
+            beginMask: 0,
+            endMask: 0,
+            ellipsisMask: 0,
+            newAxisMask: 0,
+            shrinkAxisMask: 0,
+          },
         ); // [Ci, N, Ho, Wo]
         taps.push(s.reshape(tap, [ci, k]));
       }
@@ -116,6 +167,12 @@ export function makeConv2dBackpropFilterConfig(backendName: string): tf.KernelCo
     kernelName: tf.Conv2DBackpropFilter,
     backendName,
     kernelFunc: ({ inputs, backend, attrs }) =>
-      conv2dBackpropFilterImpl(backend as KernelBackend, backendName, inputs.x as TensorInfo, inputs.dy as TensorInfo, attrs as unknown as Conv2DBackpropFilterAttrs),
+      conv2dBackpropFilterImpl(
+        backend as KernelBackend,
+        backendName,
+        inputs.x as TensorInfo,
+        inputs.dy as TensorInfo,
+        attrs as unknown as Conv2DBackpropFilterAttrs,
+      ),
   };
 }

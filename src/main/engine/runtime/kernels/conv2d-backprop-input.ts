@@ -38,9 +38,30 @@ export function conv2dBackpropInputImpl(
   attrs: Conv2DBackpropInputAttrs,
 ): TensorInfo {
   const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs;
-  if (dataFormat !== undefined && dataFormat !== 'NHWC') throw new Error(`Conv2DBackpropInput (${backendName}): only NHWC is supported, got ${dataFormat}`);
-  const info = tf.backend_util.computeConv2DInfo(inputShape, filter.shape as [number, number, number, number], strides, 1, pad, dimRoundingMode, false, 'channelsLast');
-  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outHeight: ho, outWidth: wo, strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw } = info;
+  if (dataFormat !== undefined && dataFormat !== 'NHWC')
+    throw new Error(`Conv2DBackpropInput (${backendName}): only NHWC is supported, got ${dataFormat}`);
+  const info = tf.backend_util.computeConv2DInfo(
+    inputShape,
+    filter.shape as [number, number, number, number],
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+  const {
+    batchSize: n,
+    inHeight: h,
+    inWidth: w,
+    inChannels: ci,
+    outHeight: ho,
+    outWidth: wo,
+    strideHeight: sh,
+    strideWidth: sw,
+    filterHeight: kh,
+    filterWidth: kw,
+  } = info;
   const pt = info.padInfo.top;
   const pl = info.padInfo.left;
   return withScope(backend, backendName, (s) => {
@@ -105,7 +126,16 @@ export function phased(s: KernelScope, dy: TensorInfo, filter: TensorInfo, g: Ge
       const sub = s.run(
         'StridedSlice',
         { x: filter },
-        { begin: [i0, j0, 0, 0], end: [kh, kw, filter.shape[2], filter.shape[3]], strides: [sh, sw, 1, 1], beginMask: 0, endMask: 0, ellipsisMask: 0, newAxisMask: 0, shrinkAxisMask: 0 },
+        {
+          begin: [i0, j0, 0, 0],
+          end: [kh, kw, filter.shape[2], filter.shape[3]],
+          strides: [sh, sw, 1, 1],
+          beginMask: 0,
+          endMask: 0,
+          ellipsisMask: 0,
+          newAxisMask: 0,
+          shrinkAxisMask: 0,
+        },
       );
       const wf = mode === 'conv' ? flipTranspose(s, sub) : s.run('Reverse', { x: sub }, { dims: [0, 1] }); // [th, tw, Co, Ci] | [th, tw, C, 1]
       // Output u reads dy rows base + u - (th-1) ... base + u: correlation with top pad (th-1-base).
@@ -153,6 +183,12 @@ export function makeConv2dBackpropInputConfig(backendName: string): tf.KernelCon
     kernelName: tf.Conv2DBackpropInput,
     backendName,
     kernelFunc: ({ inputs, backend, attrs }) =>
-      conv2dBackpropInputImpl(backend as KernelBackend, backendName, inputs.dy as TensorInfo, inputs.filter as TensorInfo, attrs as unknown as Conv2DBackpropInputAttrs),
+      conv2dBackpropInputImpl(
+        backend as KernelBackend,
+        backendName,
+        inputs.dy as TensorInfo,
+        inputs.filter as TensorInfo,
+        attrs as unknown as Conv2DBackpropInputAttrs,
+      ),
   };
 }

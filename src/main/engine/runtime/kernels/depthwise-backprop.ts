@@ -52,7 +52,18 @@ export function depthwiseBackpropFilterImpl(
   attrs: DepthwiseBackpropFilterAttrs,
 ): TensorInfo {
   const { info, dh, dw } = geometry(x.shape, attrs.filterShape, attrs);
-  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: ho, outWidth: wo, strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw } = info;
+  const {
+    batchSize: n,
+    inHeight: h,
+    inWidth: w,
+    inChannels: c,
+    outHeight: ho,
+    outWidth: wo,
+    strideHeight: sh,
+    strideWidth: sw,
+    filterHeight: kh,
+    filterWidth: kw,
+  } = info;
   const m = attrs.filterShape[3];
   const pt = info.padInfo.top;
   const pl = info.padInfo.left;
@@ -75,8 +86,14 @@ export function depthwiseBackpropFilterImpl(
       [pl, needW - wUse],
       [0, 0],
     ];
-    const o = s.run('DepthwiseConv2dNative', { x: xs, filter: f }, { strides: [dh, dw], pad: padding, dilations: [sh, sw], dimRoundingMode: undefined } as unknown as tf.NamedAttrMap);
-    if (o.shape[1] !== kh || o.shape[2] !== kw) throw new Error(`DepthwiseConv2dNativeBackpropFilter (${backendName}): internal shape ${o.shape}`);
+    const o = s.run('DepthwiseConv2dNative', { x: xs, filter: f }, {
+      strides: [dh, dw],
+      pad: padding,
+      dilations: [sh, sw],
+      dimRoundingMode: undefined,
+    } as unknown as tf.NamedAttrMap);
+    if (o.shape[1] !== kh || o.shape[2] !== kw)
+      throw new Error(`DepthwiseConv2dNativeBackpropFilter (${backendName}): internal shape ${o.shape}`);
     if (n === 1) return s.run('Reshape', { x: o }, { shape: [kh, kw, c, m] });
     const r = s.reshape(o, [kh, kw, n, c * m]);
     const sum = s.run('Sum', { x: r }, { axis: [2], keepDims: false }); // [kh, kw, C*M]
@@ -92,7 +109,18 @@ export function depthwiseBackpropInputImpl(
   attrs: DepthwiseBackpropInputAttrs,
 ): TensorInfo {
   const { info, dh, dw } = geometry(attrs.inputShape, filter.shape, attrs);
-  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: ho, outWidth: wo, strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw } = info;
+  const {
+    batchSize: n,
+    inHeight: h,
+    inWidth: w,
+    inChannels: c,
+    outHeight: ho,
+    outWidth: wo,
+    strideHeight: sh,
+    strideWidth: sw,
+    filterHeight: kh,
+    filterWidth: kw,
+  } = info;
   const m = filter.shape[3];
   const pt = info.padInfo.top;
   const pl = info.padInfo.left;
@@ -107,7 +135,12 @@ export function depthwiseBackpropInputImpl(
         [(kw - 1) * dw - pl, w - wo + pl],
         [0, 0],
       ];
-      dxm = s.run('DepthwiseConv2dNative', { x: dy, filter: rev }, { strides: [1, 1], pad: padding, dilations: [dh, dw], dimRoundingMode: undefined } as unknown as tf.NamedAttrMap);
+      dxm = s.run('DepthwiseConv2dNative', { x: dy, filter: rev }, {
+        strides: [1, 1],
+        pad: padding,
+        dilations: [dh, dw],
+        dimRoundingMode: undefined,
+      } as unknown as tf.NamedAttrMap);
     } else {
       if (dh !== 1 || dw !== 1) throw new Error(`DepthwiseConv2dNativeBackpropInput (${backendName}): strides and dilations both > 1`);
       dxm = phased(s, dy, flat, { n, h, w, ci: c * m, ho, wo, sh, sw, kh, kw, pt, pl }, 'depthwise');
@@ -123,7 +156,13 @@ export function makeDepthwiseBackpropFilterConfig(backendName: string): tf.Kerne
     kernelName: tf.DepthwiseConv2dNativeBackpropFilter,
     backendName,
     kernelFunc: ({ inputs, backend, attrs }) =>
-      depthwiseBackpropFilterImpl(backend as KernelBackend, backendName, inputs.x as TensorInfo, inputs.dy as TensorInfo, attrs as unknown as DepthwiseBackpropFilterAttrs),
+      depthwiseBackpropFilterImpl(
+        backend as KernelBackend,
+        backendName,
+        inputs.x as TensorInfo,
+        inputs.dy as TensorInfo,
+        attrs as unknown as DepthwiseBackpropFilterAttrs,
+      ),
   };
 }
 
@@ -132,6 +171,12 @@ export function makeDepthwiseBackpropInputConfig(backendName: string): tf.Kernel
     kernelName: tf.DepthwiseConv2dNativeBackpropInput,
     backendName,
     kernelFunc: ({ inputs, backend, attrs }) =>
-      depthwiseBackpropInputImpl(backend as KernelBackend, backendName, inputs.dy as TensorInfo, inputs.filter as TensorInfo, attrs as unknown as DepthwiseBackpropInputAttrs),
+      depthwiseBackpropInputImpl(
+        backend as KernelBackend,
+        backendName,
+        inputs.dy as TensorInfo,
+        inputs.filter as TensorInfo,
+        attrs as unknown as DepthwiseBackpropInputAttrs,
+      ),
   };
 }

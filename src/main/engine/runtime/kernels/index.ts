@@ -61,4 +61,11 @@ export function registerWasmTrainingKernels(backendName = 'wasm'): string[] {
 }
 
 /** Tests and benchmarks: the kernel configs, to compare against the backend's own. */
-export const kernelFactories = { makeMaxPoolGradConfig, makeBatchMatMulConfig, makeConv2dBackpropFilterConfig, makeConv2dBackpropInputConfig, makeDepthwiseBackpropFilterConfig, makeDepthwiseBackpropInputConfig };
+export const kernelFactories = {
+  makeMaxPoolGradConfig,
+  makeBatchMatMulConfig,
+  makeConv2dBackpropFilterConfig,
+  makeConv2dBackpropInputConfig,
+  makeDepthwiseBackpropFilterConfig,
+  makeDepthwiseBackpropInputConfig,
+};

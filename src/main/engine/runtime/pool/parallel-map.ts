@@ -45,7 +45,11 @@ export async function parallelMap<T extends TaskTable, K extends keyof T & strin
       chunks.map(async ([start, end]) => {
         const { payload, transfer } = makePayload(start, end);
         try {
-          const result = await pool.run(task, payload, { signal: inner.signal, transfer, ...(options.priority ? { priority: options.priority } : {}) });
+          const result = await pool.run(task, payload, {
+            signal: inner.signal,
+            transfer,
+            ...(options.priority ? { priority: options.priority } : {}),
+          });
           done += end - start;
           options.onProgress?.(done, n);
           return { start, end, result };
@@ -93,7 +97,9 @@ export async function parallelMapRows<T extends TaskTable, K extends RowTaskName
   const data = new Float32Array(n * outSize);
   for (const { start, end, result } of parts) {
     if (!(result instanceof Float32Array) || result.length !== (end - start) * outSize) {
-      throw new Error(`parallelMapRows: task '${task}' returned ${describe(result)} for rows ${start}..${end}, expected a Float32Array of ${(end - start) * outSize}`);
+      throw new Error(
+        `parallelMapRows: task '${task}' returned ${describe(result)} for rows ${start}..${end}, expected a Float32Array of ${(end - start) * outSize}`,
+      );
     }
     data.set(result, start * outSize);
   }
@@ -112,7 +118,11 @@ export interface RowsChunk {
 
 /** The tasks of T that take a chunk of rows (and may take more) and return a Float32Array. */
 export type RowTaskName<T extends TaskTable> = {
-  [K in keyof T & string]: RowsChunk extends Pick<TaskPayload<T[K]>, keyof RowsChunk & keyof TaskPayload<T[K]>> ? (TaskResult<T[K]> extends Float32Array ? K : never) : never;
+  [K in keyof T & string]: RowsChunk extends Pick<TaskPayload<T[K]>, keyof RowsChunk & keyof TaskPayload<T[K]>>
+    ? TaskResult<T[K]> extends Float32Array
+      ? K
+      : never
+    : never;
 }[keyof T & string];
 
 export interface RowsResult {

@@ -68,7 +68,10 @@ export interface TaskPool<T extends TaskTable> {
   /** Runs `task(payload)` on a worker. Rejects with the task's error, or AbortError when cancelled. */
   run<K extends keyof T & string>(task: K, ...args: CallArgs<TaskPayload<T[K]>, RunOptions>): Promise<TaskResult<T[K]>>;
   /** Runs `task` once on EVERY worker (e.g. to load a model everywhere, or clear caches). */
-  broadcast<K extends keyof T & string>(task: K, ...args: CallArgs<TaskPayload<T[K]>, Omit<RunOptions, 'transfer'>>): Promise<Array<TaskResult<T[K]>>>;
+  broadcast<K extends keyof T & string>(
+    task: K,
+    ...args: CallArgs<TaskPayload<T[K]>, Omit<RunOptions, 'transfer'>>
+  ): Promise<Array<TaskResult<T[K]>>>;
 }
 
 /** A call's payload and options; the payload may be left out when the task takes none. */
@@ -145,7 +148,11 @@ export function defaultPoolSize(env: NodeJS.ProcessEnv = process.env, backend?: 
 export function resolveWorkerScript(explicit?: string): { script: string; eval: boolean } {
   const fromSources = __filename.endsWith('.ts');
   // In the bundle this code may sit in out/main or in a shared chunk under out/main/chunks.
-  const candidates = explicit ? [explicit] : fromSources ? [join(__dirname, '..', '..', 'worker.ts')] : [join(__dirname, 'engine-worker.js'), join(__dirname, '..', 'engine-worker.js')];
+  const candidates = explicit
+    ? [explicit]
+    : fromSources
+      ? [join(__dirname, '..', '..', 'worker.ts')]
+      : [join(__dirname, 'engine-worker.js'), join(__dirname, '..', 'engine-worker.js')];
   const script = candidates.find((c) => existsSync(c));
   if (!script) throw new Error(`Engine worker script not found: ${candidates.join(' or ')}`);
   if (!script.endsWith('.ts')) return { script, eval: false };
@@ -187,7 +194,13 @@ export class WorkerPool<T extends TaskTable> implements TaskPool<T> {
 
   /** For diagnostics and tests: one entry per worker slot. */
   workers(): Array<{ index: number; threadId: number; ready: boolean; busy: boolean; exited: boolean }> {
-    return this.slots.map((s) => ({ index: s.index, threadId: s.worker.threadId, ready: s.isReady, busy: Boolean(s.job || s.draining), exited: s.exited }));
+    return this.slots.map((s) => ({
+      index: s.index,
+      threadId: s.worker.threadId,
+      ready: s.isReady,
+      busy: Boolean(s.job || s.draining),
+      exited: s.exited,
+    }));
   }
 
   run<K extends keyof T & string>(task: K, ...[payload, options = {}]: CallArgs<TaskPayload<T[K]>, RunOptions>): Promise<TaskResult<T[K]>> {
@@ -205,7 +218,10 @@ export class WorkerPool<T extends TaskTable> implements TaskPool<T> {
     });
   }
 
-  broadcast<K extends keyof T & string>(task: K, ...[payload, options = {}]: CallArgs<TaskPayload<T[K]>, Omit<RunOptions, 'transfer'>>): Promise<Array<TaskResult<T[K]>>> {
+  broadcast<K extends keyof T & string>(
+    task: K,
+    ...[payload, options = {}]: CallArgs<TaskPayload<T[K]>, Omit<RunOptions, 'transfer'>>
+  ): Promise<Array<TaskResult<T[K]>>> {
     return Promise.all(this.slots.map((slot) => this.runOn<TaskResult<T[K]>>(slot, task, payload, options)));
   }
 
@@ -230,8 +246,23 @@ export class WorkerPool<T extends TaskTable> implements TaskPool<T> {
   private spawn(index: number): Slot {
     const cancelFlag = new SharedArrayBuffer(4);
     const init: WorkerInit = { backend: this.options.backend, modules: this.options.modules ?? [], cancelFlag, index };
-    const worker = new Worker(this.start.script, { eval: this.start.eval, workerData: init, execArgv: [], env: this.options.env ?? process.env });
-    const slot: Slot = { index, worker, cancelFlag: new Int32Array(cancelFlag), ready: null as unknown as Promise<BackendInfo>, job: null, draining: false, isReady: false, failed: false, exited: false };
+    const worker = new Worker(this.start.script, {
+      eval: this.start.eval,
+      workerData: init,
+      execArgv: [],
+      env: this.options.env ?? process.env,
+    });
+    const slot: Slot = {
+      index,
+      worker,
+      cancelFlag: new Int32Array(cancelFlag),
+      ready: null as unknown as Promise<BackendInfo>,
+      job: null,
+      draining: false,
+      isReady: false,
+      failed: false,
+      exited: false,
+    };
     let settleReady: { resolve: (b: BackendInfo) => void; reject: (e: unknown) => void };
     slot.ready = new Promise<BackendInfo>((resolve, reject) => {
       settleReady = { resolve, reject };
@@ -278,7 +309,16 @@ export class WorkerPool<T extends TaskTable> implements TaskPool<T> {
   private runOn<R>(slot: Slot, task: string, payload: unknown, options: RunOptions): Promise<R> {
     if (this.closed) return Promise.reject(new Error('WorkerPool is closed'));
     return new Promise<R>((resolve, reject) => {
-      const job: Job = { id: this.nextId++, task, payload, options, resolve: resolve as (v: unknown) => void, reject, settled: false, slot };
+      const job: Job = {
+        id: this.nextId++,
+        task,
+        payload,
+        options,
+        resolve: resolve as (v: unknown) => void,
+        reject,
+        settled: false,
+        slot,
+      };
       if (options.signal) {
         if (options.signal.aborted) return reject(new PoolAbortError());
         job.onAbort = () => this.cancel(job);

@@ -74,7 +74,10 @@ async function runOne(msg: Extract<ToWorker, { type: 'run' }>): Promise<void> {
     },
     progress(fraction, message, data) {
       const transfer = data === undefined ? [] : collectTransferables(data);
-      post({ type: 'progress', id, fraction, ...(message !== undefined ? { message } : {}), ...(data !== undefined ? { data } : {}) }, transfer);
+      post(
+        { type: 'progress', id, fraction, ...(message !== undefined ? { message } : {}), ...(data !== undefined ? { data } : {}) },
+        transfer,
+      );
     },
     cache: cached,
     workerIndex: init.index,
@@ -91,4 +94,3 @@ async function runOne(msg: Extract<ToWorker, { type: 'run' }>): Promise<void> {
     controllers.delete(id);
   }
 }
-

@@ -1,7 +1,13 @@
 // How the models view writes model versions: architecture names, metric numbers, configuration rows.
 import type { DatasetDto, ModelConfigDto, ModelVersionDto } from '../../../../shared/dto';
 
-export const ARCH_LABEL: Record<string, string> = { small: 'Small CNN', resnet18: 'ResNet18', resnet50: 'ResNet50', mobilenetv2: 'MobileNetV2', pretrained: 'Pretrained backbone' };
+export const ARCH_LABEL: Record<string, string> = {
+  small: 'Small CNN',
+  resnet18: 'ResNet18',
+  resnet50: 'ResNet50',
+  mobilenetv2: 'MobileNetV2',
+  pretrained: 'Pretrained backbone',
+};
 
 /** A metric with 3 (f3) or 4 (f4) decimals; a dash when there is none. */
 export const f3 = (v: number | undefined | null) => (v === undefined || v === null || !Number.isFinite(v) ? '—' : v.toFixed(3));

@@ -31,7 +31,13 @@ export function useExplanation(request: () => ExplainRequest | null, onExplained
     const mine = ++seq;
     const cur = explanation.value;
     // a different pair, model, method or layer: never show the previous maps under the new labels
-    if (cur && (cur.pairId !== args.pairId || cur.modelId !== args.modelId || cur.method !== args.method || (args.layer !== undefined && cur.layer !== args.layer))) {
+    if (
+      cur &&
+      (cur.pairId !== args.pairId ||
+        cur.modelId !== args.modelId ||
+        cur.method !== args.method ||
+        (args.layer !== undefined && cur.layer !== args.layer))
+    ) {
       explanation.value = null;
     }
     explaining.value = true;

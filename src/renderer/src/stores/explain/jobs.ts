@@ -37,7 +37,10 @@ export function useExplainJobs({ target, pairId, split }: ExplainJobsSource) {
     try {
       const base = { ...t, ...(opts.steps ? { steps: opts.steps } : {}) };
       const pid = pairId();
-      const args = scope === 'pair' && pid !== null ? { ...base, pairIds: [pid] } : { ...base, split: opts.split ?? split() ?? 'test', limit: opts.limit ?? 50 };
+      const args =
+        scope === 'pair' && pid !== null
+          ? { ...base, pairIds: [pid] }
+          : { ...base, split: opts.split ?? split() ?? 'test', limit: opts.limit ?? 50 };
       const { jobId } = await api['explain.metrics'](args);
       metricsRun.follow(jobId);
     } catch (error) {
@@ -57,7 +60,15 @@ export function useExplainJobs({ target, pairId, split }: ExplainJobsSource) {
   }
 
   return {
-    metricsJob: metricsRun.job, metricsRunning: metricsRun.running, metrics, metricsScope, runMetrics, cancelMetrics: metricsRun.cancel,
-    batchJob: batchRun.job, batchRunning: batchRun.running, runBatch, cancelBatch: batchRun.cancel,
+    metricsJob: metricsRun.job,
+    metricsRunning: metricsRun.running,
+    metrics,
+    metricsScope,
+    runMetrics,
+    cancelMetrics: metricsRun.cancel,
+    batchJob: batchRun.job,
+    batchRunning: batchRun.running,
+    runBatch,
+    cancelBatch: batchRun.cancel,
   };
 }

@@ -25,7 +25,9 @@ export function useModelChoice() {
   });
   const methodInfo = computed(() => methods.value.find((m) => m.id === method.value) ?? null);
   /** The layer explained: the chosen one or the model's default; null for a method in input space. */
-  const effectiveLayer = computed(() => (methodInfo.value && !methodInfo.value.usesLayer ? null : (layer.value ?? layersInfo.value?.default ?? null)));
+  const effectiveLayer = computed(() =>
+    methodInfo.value && !methodInfo.value.usesLayer ? null : (layer.value ?? layersInfo.value?.default ?? null),
+  );
 
   async function loadModels(): Promise<void> {
     try {

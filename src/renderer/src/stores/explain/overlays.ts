@@ -20,7 +20,8 @@ export interface OverlayKey {
   /** which stored map (its createdAt): a recomputed map (refresh, another Score-CAM cap) is fetched anew */
   stamp?: string;
 }
-export const overlayKey = (k: OverlayKey): string => `${k.modelId}/${k.pairId}/${k.method}/${k.layer}/${k.image}/${k.kind}/${k.colormap}${k.stamp ? `/${k.stamp}` : ''}`;
+export const overlayKey = (k: OverlayKey): string =>
+  `${k.modelId}/${k.pairId}/${k.method}/${k.layer}/${k.image}/${k.kind}/${k.colormap}${k.stamp ? `/${k.stamp}` : ''}`;
 
 /** What one overlay panel shows. */
 export type PanelState =
@@ -48,7 +49,16 @@ export function useOverlays({ explanation, explaining, colormap, methodInfo }: O
   function keyFor(side: ImageSide, kind: MapKind): OverlayKey | null {
     const e = explanation.value;
     if (!e) return null;
-    return { modelId: e.modelId, pairId: e.pairId, method: e.method, layer: e.layer, image: side, kind, colormap: colormap.value, stamp: e.createdAt };
+    return {
+      modelId: e.modelId,
+      pairId: e.pairId,
+      method: e.method,
+      layer: e.layer,
+      image: side,
+      kind,
+      colormap: colormap.value,
+      stamp: e.createdAt,
+    };
   }
 
   /** The state of one panel (image a/b, factual/counterfactual) for the current explanation. */

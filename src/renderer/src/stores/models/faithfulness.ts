@@ -43,5 +43,13 @@ export function useFaithfulness(selectedId: Ref<number | null>) {
     }
   }
 
-  return { faithfulness: summary, faithfulnessFor: summaryFor, faithfulnessJob: job.job, measuringFaithfulness: job.running, loadFaithfulness: loadSummary, measureFaithfulness: measure, cancelFaithfulness: job.cancel };
+  return {
+    faithfulness: summary,
+    faithfulnessFor: summaryFor,
+    faithfulnessJob: job.job,
+    measuringFaithfulness: job.running,
+    loadFaithfulness: loadSummary,
+    measureFaithfulness: measure,
+    cancelFaithfulness: job.cancel,
+  };
 }

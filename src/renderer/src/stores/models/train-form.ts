@@ -7,7 +7,11 @@ export const PREPROCESS_OPTIONS: readonly { id: InputPreprocess; label: string; 
   { id: 'none', label: 'none', hint: 'Pixels in [0, 1] as stored (a backbone trained on [0, 1] inputs).' },
   { id: 'tf', label: 'tf: [-1, 1]', hint: 'Scales pixels to [-1, 1]: Keras MobileNetV2, Inception, Xception.' },
   { id: 'caffe', label: 'caffe: BGR, 0-255 minus means', hint: 'RGB to BGR, 0-255 minus the ImageNet means: Keras ResNet50, VGG16/19.' },
-  { id: 'torch', label: 'torch: ImageNet mean/std', hint: 'Subtracts the ImageNet mean and divides by its std per channel: PyTorch-style models (3 channels).' },
+  {
+    id: 'torch',
+    label: 'torch: ImageNet mean/std',
+    hint: 'Subtracts the ImageNet mean and divides by its std per channel: PyTorch-style models (3 channels).',
+  },
 ];
 
 export interface TrainForm {

@@ -50,7 +50,17 @@ export function trainProgressOf(data: JobProgressData | null | undefined): Train
   }
   if (data?.kind === 'train.epoch') {
     const r = data.record;
-    return { kind: 'epoch', epoch: r.epoch, epochs: data.epochs, step: null, steps: null, loss: r.loss, valAuc: r.valAuc, valAucEpoch: r.epoch, etaSeconds: null };
+    return {
+      kind: 'epoch',
+      epoch: r.epoch,
+      epochs: data.epochs,
+      step: null,
+      steps: null,
+      loss: r.loss,
+      valAuc: r.valAuc,
+      valAucEpoch: r.epoch,
+      etaSeconds: null,
+    };
   }
   return null;
 }

@@ -94,7 +94,19 @@ export function useTraining(onFinished: (job: JobDto) => Promise<void>) {
   }
 
   return {
-    form, pairSets, trainJobId: run.id, trainJob: run.job, training: run.running, live, starting, attempted, formErrors, trainError,
-    adoptRunningTraining, setFormDataset, startTrain, cancelTrain: run.cancel,
+    form,
+    pairSets,
+    trainJobId: run.id,
+    trainJob: run.job,
+    training: run.running,
+    live,
+    starting,
+    attempted,
+    formErrors,
+    trainError,
+    adoptRunningTraining,
+    setFormDataset,
+    startTrain,
+    cancelTrain: run.cancel,
   };
 }
