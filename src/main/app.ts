@@ -160,6 +160,13 @@ export class SimLensApp {
       'review.export': (args) => this.reviewExport.export(args),
       'review.exportBundle': (args) => this.reviewBundles.exportBundle(args),
       'review.importBundle': (args) => this.reviewBundles.importBundle(args),
+      // masks (bound below, in the masks block)
+      'masks.get': () => notYet(),
+      'masks.history': () => notYet(),
+      'masks.save': () => notYet(),
+      'masks.export': () => notYet(),
+      'masks.import': () => notYet(),
+      'explain.maps': () => notYet(),
     };
   }
 
@@ -218,6 +225,10 @@ export class SimLensApp {
     this.db.close();
   }
 }
+
+const notYet = (): never => {
+  throw new AppError('failed', 'not implemented yet');
+};
 
 export function toContractError(error: unknown): ContractError {
   if (error instanceof ValidationError) return { code: 'invalid_argument', message: error.message };

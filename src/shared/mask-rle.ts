@@ -21,6 +21,12 @@ export const MASK_MAX_SIDE = 16384;
 /** Largest mask area accepted (counts must fit the compressed form's 6 characters: < 2^29). */
 export const MASK_MAX_PIXELS = 2 ** 28;
 
+/**
+ * Longest compressed string masks.save takes (1,000,000 characters: an HTTP call in browser mode
+ * carries at most 1 MiB). A painted 1024 x 1024 mask takes a few kB; only noise comes near it.
+ */
+export const MASK_COUNTS_MAX_CHARS = 1_000_000;
+
 /** A malformed RLE, size or polygon; the message names the problem. */
 export class RleError extends Error {
   constructor(message: string) {

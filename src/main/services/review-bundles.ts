@@ -124,6 +124,7 @@ export class ReviewBundleService {
       dataset: { id: datasetId, name: dataset.name },
       models: models.map(({ id, name, fingerprint }) => ({ id, name, fingerprint })),
       verdicts: verdicts.length,
+      masks: 0,
       images: images.size,
       skipped,
     };
@@ -192,6 +193,7 @@ export class ReviewBundleService {
       unmatched: count('unmatched'),
       dryRun: args.dryRun ?? false,
       entries,
+      masks: { imported: 0, alreadyPresent: 0, unmatched: 0, entries: [] },
     };
   }
 

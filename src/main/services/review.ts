@@ -232,7 +232,7 @@ export class ReviewService {
       total,
       offset,
       nextAfterPairId: rows.length > limit ? page[page.length - 1].pair_id : null,
-      counts: { ...counts, classes: this.classCounts(version.pairSetId, args.split), tags: this.tagCountsIn(scope) },
+      counts: { ...counts, maskOutside: 0, classes: this.classCounts(version.pairSetId, args.split), tags: this.tagCountsIn(scope) },
     };
   }
 
