@@ -17,6 +17,9 @@ import { ExplainService } from './services/explain';
 import { ReviewService } from './services/review';
 import { ReviewBundleService } from './services/review-bundles';
 import { ReviewExportService } from './services/review-export';
+// masks
+import { MaskService } from './services/masks';
+import { MaskExchangeService } from './services/masks-exchange';
 import { inProcessExplainEngine, poolExplainEngine, type ExplainEngine } from './engine/explain';
 import { initBackend, WorkerPool, type WorkerPoolOptions } from './engine/runtime';
 import type { EngineTasks } from './engine/tasks';
@@ -81,6 +84,10 @@ export class SimLensApp {
   readonly reviewExport: ReviewExportService;
   /** review bundles between workspaces */
   readonly reviewBundles: ReviewBundleService;
+  /** masks per image and author, with history */
+  readonly masks: MaskService;
+  /** masks in and out as files (PNG, COCO, CSV) */
+  readonly maskExchange: MaskExchangeService;
   /** Explanations in this thread: the engine in 'in-process' mode, the pool engine's fallback otherwise. */
   readonly localExplain: ExplainEngine;
   /** 'pool' or 'in-process': see EngineMode. */
@@ -115,6 +122,8 @@ export class SimLensApp {
     this.review = new ReviewService(this.db);
     this.reviewExport = new ReviewExportService(this.db);
     this.reviewBundles = new ReviewBundleService(this.db, this.models, APP_VERSION);
+    this.masks = new MaskService(this.db);
+    this.maskExchange = new MaskExchangeService(this.db, this.masks, APP_VERSION);
     this.handlers = {
       'app.info': () => this.info(),
       'datasets.list': () => this.datasets.list(),
@@ -160,13 +169,13 @@ export class SimLensApp {
       'review.export': (args) => this.reviewExport.export(args),
       'review.exportBundle': (args) => this.reviewBundles.exportBundle(args),
       'review.importBundle': (args) => this.reviewBundles.importBundle(args),
-      // masks (bound below, in the masks block)
-      'masks.get': () => notYet(),
-      'masks.history': () => notYet(),
-      'masks.save': () => notYet(),
-      'masks.export': () => notYet(),
-      'masks.import': () => notYet(),
-      'explain.maps': () => notYet(),
+      // masks
+      'masks.get': (args) => this.masks.get(args),
+      'masks.history': (args) => this.masks.history(args),
+      'masks.save': (args) => this.masks.save(args),
+      'masks.export': (args) => this.maskExchange.export(args),
+      'masks.import': (args) => this.maskExchange.import(args),
+      'explain.maps': (args) => this.explain.maps(args),
     };
   }
 
@@ -225,10 +234,6 @@ export class SimLensApp {
     this.db.close();
   }
 }
-
-const notYet = (): never => {
-  throw new AppError('failed', 'not implemented yet');
-};
 
 export function toContractError(error: unknown): ContractError {
   if (error instanceof ValidationError) return { code: 'invalid_argument', message: error.message };
