@@ -35,7 +35,9 @@ export interface MaskWorkspace {
   close(): Promise<void>;
 }
 
-export function maskWorkspace(prefix = 'simlens-masks-'): MaskWorkspace {
+/** `reversed`: the images inserted in reverse order (another workspace, other ids for the same files). */
+export function maskWorkspace(options: { reversed?: boolean } = {}): MaskWorkspace {
+  const prefix = 'simlens-masks-';
   const dir = mkdtempSync(join(tmpdir(), prefix));
   const dbPath = join(dir, 'simlens.db');
   const app = new SimLensApp({ dbPath, shell: 'cli' });
@@ -43,7 +45,7 @@ export function maskWorkspace(prefix = 'simlens-masks-'): MaskWorkspace {
   const images = new ImagesRepo(app.db);
   const image: Record<string, number> = {};
   const size: Record<string, [number, number]> = {};
-  for (const [name, path, cls, h, w] of MASK_IMAGES) {
+  for (const [name, path, cls, h, w] of options.reversed ? [...MASK_IMAGES].reverse() : MASK_IMAGES) {
     const out = images.insertUnlessDuplicate({
       datasetId,
       sha256: createHash('sha256').update(`mask-image:${name}`).digest('hex'),

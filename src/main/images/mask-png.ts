@@ -27,6 +27,7 @@ export async function writeMaskPng(mask: Uint8Array, h: number, w: number): Prom
   const grey = Buffer.alloc(h * w);
   for (let i = 0; i < grey.length; i++) if (mask[i]) grey[i] = 255;
   return sharp(grey, { raw: { width: w, height: h, channels: 1 } })
+    .toColourspace('b-w')
     .png({ compressionLevel: 6, adaptiveFiltering: false })
     .toBuffer();
 }
@@ -56,9 +57,12 @@ export async function readMaskPng(bytes: Buffer): Promise<MaskPixels> {
   let channels: number;
   try {
     const sixteen = meta.depth === 'ushort';
-    const out = await sharp(bytes, { limitInputPixels: MASK_PNG_MAX_PIXELS })
-      .raw(sixteen ? { depth: 'ushort' } : {})
-      .toBuffer({ resolveWithObject: true });
+    let read = sharp(bytes, { limitInputPixels: MASK_PNG_MAX_PIXELS });
+    // the stored values as they are: 16-bit PNGs in their own 16-bit space (sharp would convert
+    // them to 8-bit sRGB, where 1 of 65535 becomes 0), a grey PNG as its one channel
+    if (sixteen) read = read.toColourspace((meta.channels ?? 1) <= 2 ? 'grey16' : 'rgb16');
+    else if (meta.channels === 1) read = read.extractChannel(0);
+    const out = await read.raw(sixteen ? { depth: 'ushort' } : {}).toBuffer({ resolveWithObject: true });
     channels = out.info.channels;
     data = sixteen
       ? new Uint16Array(out.data.buffer, out.data.byteOffset, out.data.length / 2)

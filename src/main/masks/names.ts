@@ -86,7 +86,11 @@ export class ImageIndex {
     return null;
   }
 
-  /** The image a mask PNG names: "<id>_<stem>.png" (id and stem agree, else the stem, else the id), "<stem>.png" or "<id>.png". */
+  /**
+   * The image a mask PNG names: "<id>_<stem>.png" (id and stem agree; else the image with that
+   * stem; else, when no image has it, the id), "<stem>.png" or "<id>.png". A stem of several
+   * images matches none of them.
+   */
   matchPng(fileName: string): Match {
     const name = fileName.replace(/\.png$/i, '');
     const prefixed = /^(\d+)_(.+)$/.exec(name);
@@ -99,8 +103,10 @@ export class ImageIndex {
       if (found && 'image' in found) return { image: found.image, by: 'stem' };
       if (found) ambiguous ??= found.reason;
     }
+    // a stem several images have names one of them, not (necessarily) the image with that id
+    if (ambiguous) return { reason: byId ? `${ambiguous}; image ${byId.id} is "${fileStem(byId.source_path)}"` : ambiguous };
+    // the stem names no image (renamed?): the id decides
     if (byId) return { image: byId, by: 'id' };
-    if (ambiguous) return { reason: ambiguous };
     const id = prefixed ?? idOnly;
     return {
       reason:

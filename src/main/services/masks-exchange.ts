@@ -16,7 +16,7 @@
 // as that author's newest mask), unmatched or error, with the reason. Nothing stored is replaced:
 // an import adds rows (history), all in one transaction at the end.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, extname, join, resolve } from 'node:path';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { ArgsOf } from '../../shared/contract';
 import type { DatasetDto, MaskExportDto, MaskImportDto, MaskImportEntryDto } from '../../shared/dto';
 import { countsArea, countsBbox, countsToString, decodeCounts, encodeCounts, RleError } from '../../shared/mask-rle';
@@ -152,11 +152,13 @@ export class MaskExchangeService {
     }
     if (args.format === 'coco') {
       const path = exportFile(out, '.json', 'masks.coco.json');
+      mkdirSync(dirname(path), { recursive: true });
       const category = args.category ?? 'class';
       writeWhole(path, `${JSON.stringify(this.coco(ds, counted, category))}\n`);
       return { ...base, path, category };
     }
     const path = exportFile(out, '.csv', 'masks.csv');
+    mkdirSync(dirname(path), { recursive: true });
     const lines: CsvValue[][] = counted.map(({ row, counts }) => {
       const [x, y, w, h] = countsBbox(counts, row.height, row.width);
       return [
