@@ -20,6 +20,7 @@ import { ReviewExportService } from './services/review-export';
 // masks
 import { MaskService } from './services/masks';
 import { MaskExchangeService } from './services/masks-exchange';
+import { MaskEnergyService } from './services/mask-energy';
 import { inProcessExplainEngine, poolExplainEngine, type ExplainEngine } from './engine/explain';
 import { initBackend, WorkerPool, type WorkerPoolOptions } from './engine/runtime';
 import type { EngineTasks } from './engine/tasks';
@@ -88,6 +89,8 @@ export class SimLensApp {
   readonly masks: MaskService;
   /** masks in and out as files (PNG, COCO, CSV) */
   readonly maskExchange: MaskExchangeService;
+  /** the review queue's "energy mostly outside the mask" filter, measured before the queue counts */
+  readonly maskEnergy: MaskEnergyService;
   /** Explanations in this thread: the engine in 'in-process' mode, the pool engine's fallback otherwise. */
   readonly localExplain: ExplainEngine;
   /** 'pool' or 'in-process': see EngineMode. */
@@ -124,6 +127,7 @@ export class SimLensApp {
     this.reviewBundles = new ReviewBundleService(this.db, this.models, APP_VERSION);
     this.masks = new MaskService(this.db);
     this.maskExchange = new MaskExchangeService(this.db, this.masks, APP_VERSION);
+    this.maskEnergy = new MaskEnergyService(this.db);
     this.handlers = {
       'app.info': () => this.info(),
       'datasets.list': () => this.datasets.list(),
@@ -158,9 +162,21 @@ export class SimLensApp {
       // review
       'review.reviewer': () => this.review.reviewer(),
       'review.setReviewer': ({ name }) => this.review.setReviewer(name),
-      'review.queue': (args) => this.review.queue(args),
-      'review.session': (args) => this.review.session(args),
-      'review.saveSession': (args) => this.review.saveSession(args),
+      // the queue's maskOutside count and filter read a cache measured first (services/mask-energy.ts)
+      'review.queue': async (args) => {
+        await this.maskEnergy.refresh(args.modelId, args.split);
+        return this.review.queue(args);
+      },
+      'review.session': async (args) => {
+        const session = this.review.session(args);
+        if (!session?.filters.maskOutside) return session;
+        await this.maskEnergy.refresh(session.modelId, session.split);
+        return this.review.session(args);
+      },
+      'review.saveSession': async (args) => {
+        if (args.filters?.maskOutside) await this.maskEnergy.refresh(args.modelId, args.split);
+        return this.review.saveSession(args);
+      },
       'review.verdict': (args) => this.review.verdict(args),
       'review.undo': (args) => this.review.undo(args),
       'review.history': (args) => this.review.history(args),

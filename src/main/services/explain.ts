@@ -68,7 +68,7 @@ void methodsAgree;
 export const INPUT_LAYER = 'input';
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
-const INPUT_SPACE: ReadonlySet<CamMethod> = new Set(['occlusion', 'rise']);
+export const INPUT_SPACE: ReadonlySet<CamMethod> = new Set(['occlusion', 'rise']);
 
 export interface ExplainServiceOptions {
   /** Overlay cache bounds (default 256 entries, 32 MiB). */
