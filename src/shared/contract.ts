@@ -475,7 +475,8 @@ export const contract = {
   /**
    * Stores a mask as a new row (the earlier ones stay as history): `size` must be the stored
    * image's [height, width], `counts` a COCO compressed string covering exactly that many pixels.
-   * The same pixels as the author's newest mask add nothing (changed: false).
+   * The same pixels as the author's newest mask add nothing (changed: false). Saves are stored in
+   * the order they arrive (the renderer may send one per stroke without waiting).
    */
   'masks.save': method<MaskSaveDto>()(
     v.object({

@@ -106,6 +106,15 @@ describe('masks.save, masks.get, masks.history', () => {
     expect(count()).toBe(before + 3);
   });
 
+  it('stores saves sent without waiting (fast strokes) in the order they were sent', async () => {
+    const strokes = Array.from({ length: 20 }, (_, k) => rect(28, 28, 0, 0, k + 1, 2));
+    const results = await Promise.all(strokes.map((m) => save('shirt2', m, 'Fast')));
+    expect(results.every((r) => r.changed)).toBe(true);
+    const history = await ws.app.call('masks.history', { imageId: ws.image.shirt2, author: 'Fast' });
+    expect(history.map((m) => m.counts)).toEqual(strokes.map((m) => rle(m, [28, 28])).reverse());
+    expect(history.map((m) => m.id)).toEqual(results.map((r) => r.mask.id).reverse());
+  });
+
   it('keeps the row saved last the newest, even after a row stamped later by another clock', async () => {
     const img = ws.image.wide;
     const future = '2999-01-01T00:00:00.000Z';

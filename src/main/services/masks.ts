@@ -12,9 +12,9 @@
 import { randomUUID } from 'node:crypto';
 import type { ArgsOf } from '../../shared/contract';
 import type { MaskDto, MaskSaveDto, MaskSource } from '../../shared/dto';
-import { canonicalMaskString, countsArea, countsBbox, countsToString, RleError } from '../../shared/mask-rle';
+import { canonicalMaskString, countsArea, countsBbox, countsToString, normaliseCounts, RleError } from '../../shared/mask-rle';
 import { AppError, invalid, notFound } from '../errors';
-import { rleMaskData, storedMaskCounts } from '../images/mask';
+import { rleMaskData, storedMaskCounts, storedRleCounts } from '../images/mask';
 import type { Db } from '../store/db';
 import { MasksRepo, type MaskImage, type MaskRow } from '../store/masks-repo';
 
@@ -110,13 +110,24 @@ export class MaskService {
       if (error instanceof RleError) throw invalid(`args.counts: ${error.message}`);
       throw error;
     }
+    // Read, compare and insert without yielding (RLE rows decode synchronously), so saves of one
+    // image are stored in the order they arrive, however fast the strokes come.
     const newest = this.repo.newest(args.imageId, args.author);
     if (newest) {
-      const before = await this.countsOf(newest);
+      const before = newest.encoding === 'rle' ? this.rleCountsOf(newest) : await this.countsOf(newest);
       if (countsToString(before) === canonical.string) return { mask: await this.dto(newest, true, before), changed: false };
     }
     const [id] = this.add([{ imageId: image.id, author: args.author, counts: canonical.counts, h, w, source: args.source }]);
     return { mask: await this.dto(this.repo.get(id)!, true, canonical.counts), changed: true };
+  }
+
+  /** The canonical counts of a stored 'rle' row, synchronously; a damaged row is reported by id. */
+  private rleCountsOf(row: MaskRow): number[] {
+    try {
+      return normaliseCounts(storedRleCounts(row));
+    } catch (error) {
+      throw new AppError('failed', `Mask ${row.id} of image ${row.image_id} cannot be read: ${(error as Error).message}`);
+    }
   }
 
   /**
