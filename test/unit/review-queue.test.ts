@@ -70,6 +70,7 @@ describe('review queue filters', () => {
       nearThreshold: 2,
       heatmapNotSensible: 1,
       reviewersDisagree: 1,
+      maskOutside: 0,
       classes: [
         { classLabel: 'cat', count: 5 },
         { classLabel: 'dog', count: 4 },

@@ -24,3 +24,7 @@ export const COMMANDS: CliCommand[] = [
 // review: verdict exports, review bundles, summaries (its own block, so parallel additions to the list above merge cleanly)
 import { reviewCommand } from './review';
 COMMANDS.push(reviewCommand);
+
+// masks: export (PNG, COCO, CSV) and import (its own block, so parallel additions merge cleanly)
+import { masksCommand } from './masks';
+COMMANDS.push(masksCommand);
