@@ -44,9 +44,16 @@ async function main(): Promise<void> {
     const box = page.locator('input[name="pair-id"]');
     await box.fill(pair);
     await box.press('Enter');
-    await page.getByTestId('explain-pair').filter({ hasText: `Pair #${pair}` }).waitFor();
+    await page
+      .getByTestId('explain-pair')
+      .filter({ hasText: `Pair #${pair}` })
+      .waitFor();
     await page.locator(`button[data-method="${method}"]`).click();
-    await page.locator('[data-testid="overlay-grid"] [data-state="loading"]').first().waitFor({ state: 'detached', timeout: 120_000 }).catch(() => undefined);
+    await page
+      .locator('[data-testid="overlay-grid"] [data-state="loading"]')
+      .first()
+      .waitFor({ state: 'detached', timeout: 120_000 })
+      .catch(() => undefined);
     await page.waitForTimeout(1500); // the reliability hint
     await page.locator('.pair-bar').scrollIntoViewIfNeeded();
     await page.screenshot({ path: out, fullPage: false });
