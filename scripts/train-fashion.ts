@@ -142,7 +142,7 @@ async function main(): Promise<void> {
   );
 
   const head = arg('head', 'flatten') as SmallHead;
-  const convBias = arg('conv-bias', 'yes') === 'yes';
+  const convBias = arg('conv-bias', 'no') === 'yes';
   const width = Number(arg('width', '1'));
   const workers = Math.max(1, Math.floor(Number(arg('workers', '1'))));
   const config = defaultModelConfig({

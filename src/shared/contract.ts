@@ -223,7 +223,7 @@ export const contract = {
       width: v.optional(v.number({ min: 0.01, max: 4 })),
       /** small CNN only: 'flatten' (default) or 'gap' (global average pooling of the last conv block; Grad-CAM is exact there) */
       head: v.optional(v.literal('flatten', 'gap')),
-      /** small CNN only: biases in its convolutions (default: see ModelService; without them nothing stays active on a black background) */
+      /** small CNN only: biases in its convolutions (default false: without them nothing stays active on a black background) */
       convBias: v.optional(v.boolean()),
       augment: v.optional(v.boolean()),
       earlyStoppingPatience: v.optional(v.int({ min: 0, max: 1000 })),
