@@ -51,12 +51,9 @@ describe('simlens train / eval / models', () => {
   let trained: TrainOut;
 
   it('train --json prints the new version id and its val/test metrics', async () => {
-    const started = Date.now();
     const run = await simlens(['train', '--db', db, '--epochs', '1', '--batch', '32', '--seed', '1', '--name', 'cli smoke', '--json']);
-    const seconds = (Date.now() - started) / 1000;
     expect(run.stderr, run.stderr).toBe(''); // not a terminal: no progress
     expect(run.code).toBe(0);
-    expect(seconds).toBeLessThan(40);
     trained = JSON.parse(run.stdout) as TrainOut;
     expect(trained.modelId).toBeGreaterThan(0);
     expect(trained).toMatchObject({ name: 'cli smoke', arch: 'small', datasetId: 1, pairSetId, seed: 1, inputShape: [28, 28, 1] });
