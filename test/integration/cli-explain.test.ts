@@ -156,16 +156,16 @@ describe('simlens explain / metrics', () => {
       expect(data.pairs[0].method).toBe(want.method);
       const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { colormap: string; opacity: number };
       expect(summary).toMatchObject({ colormap: want.colormap, opacity: want.opacity });
+      let changed = 0;
       for (const image of ['a', 'b'] as const)
         for (const kind of ['factual', 'counterfactual'] as const) {
           const file = `pair-${pairId}/${image}-${kind}.png`;
           const written = await rgbOf(join(out, file));
           const expected = expectedOverlay(pairId, want.method, image, kind, want.colormap, want.opacity);
           expect(maxDiff(written, expected), `${file}: the overlay of ${JSON.stringify(want)}`).toBeLessThanOrEqual(1);
-          // and not the default overlay (but where the option leaves this map's overlay unchanged)
-          const defaults = expectedOverlay(pairId, 'gradcam', image, kind, 'jet', 0.5);
-          if (maxDiff(expected, defaults) > 1) expect(maxDiff(written, defaults), `${file} differs from the default`).toBeGreaterThan(1);
+          if (maxDiff(written, expectedOverlay(pairId, 'gradcam', image, kind, 'jet', 0.5)) > 1) changed++;
         }
+      expect(changed, 'overlays that differ from the defaults').toBeGreaterThan(0); // the option matters here
     });
   }
 
