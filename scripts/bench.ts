@@ -24,6 +24,9 @@
 //   evaluate  the evaluation job's engine call (scoring 12,000 val + 20,000 test pairs over 6,000
 //           synthetic 28x28 images with the small CNN) on 1 worker vs the pool over every core
 //           (scripts/bench-engine/evaluate.ts; with --db/--model it times a real workspace).
+//   responsiveness  the largest event-loop stall of the UI thread while a ResNet18 Grad-CAM, Score-CAM
+//           and sanity check run on the engine pool, against the same calls in that thread
+//           (scripts/bench-engine/responsiveness.ts; the tests assert only orderings).
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -173,6 +176,7 @@ const SECTIONS: Record<string, Section> = {
   'explain-batch': async () =>
     (await import('./bench-cam/batch-throughput')).benchExplainBatch({ pairs: 8, workers: Math.max(2, cpus().length) }),
   evaluate: async () => (await import('./bench-engine/evaluate')).benchEvaluate({ workers: Math.max(2, cpus().length) }),
+  responsiveness: async () => (await import('./bench-engine/responsiveness')).benchResponsiveness(),
 };
 
 async function explainLatencySection(): Promise<Figures> {

@@ -135,7 +135,7 @@ describe('useImportStore', () => {
   });
 
   it('cancels a running import: the job ends cancelled and its report is loaded', async () => {
-    const n = 10_000;
+    const n = 5_000;
     const path = backend.idxFolder(n);
     const imp = useImportStore();
     imp.path = path;
