@@ -8,18 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/main/engine/runtime/backend';
 import { parallelMapRows, PoolAbortError, WorkerPool, WorkerTaskError } from '../../src/main/engine/runtime/pool';
 import { tinyEmbed, type FixtureTasks } from './engine-pool.fixture-tasks';
+import { until } from './until';
 import type { EngineTasks } from '../../src/main/engine/tasks';
 
 const FIXTURE = join(__dirname, 'engine-pool.fixture-tasks.ts');
 
-/** Waits for `condition` (checked every few ms); a bound of 30 s on the wait, never a measured time. */
-async function until(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 let pool: WorkerPool<FixtureTasks & EngineTasks>;
 
 beforeAll(async () => {
