@@ -28,6 +28,9 @@
 //           services, against the raw RLE and PNG codecs on the same masks in the same run; the
 //           time of masks.save per stroke and of the live agreement per stroke on a 1024 x 1024
 //           mask (scripts/bench-masks.ts; the painting UI's brush frame time joins it there).
+//   responsiveness  the largest event-loop stall of the UI thread while a ResNet18 Grad-CAM, Score-CAM
+//           and sanity check run on the engine pool, against the same calls in that thread
+//           (scripts/bench-engine/responsiveness.ts; the tests assert only orderings).
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -179,6 +182,7 @@ const SECTIONS: Record<string, Section> = {
   evaluate: async () => (await import('./bench-engine/evaluate')).benchEvaluate({ workers: Math.max(2, cpus().length) }),
   // masks import / export (scripts/bench-masks.ts, owned by the masks code)
   masks: async () => (await import('./bench-masks')).masksSection(),
+  responsiveness: async () => (await import('./bench-engine/responsiveness')).benchResponsiveness(),
 };
 
 async function explainLatencySection(): Promise<Figures> {

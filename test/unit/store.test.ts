@@ -66,7 +66,7 @@ describe('openDatabase', () => {
       { version: before + 1, name: 'ok', sql: 'CREATE TABLE extra (x INTEGER);' },
       { version: before + 2, name: 'bad', sql: 'CREATE TABLE broken (;' },
     ];
-    expect(() => migrate(db, 'test', bad)).toThrow();
+    expect(() => migrate(db, 'test', bad)).toThrow(/near ";": syntax error/);
     expect(userVersion(db)).toBe(before);
     expect(db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'extra'").get()).toEqual({ n: 0 });
     db.close();
