@@ -200,7 +200,7 @@ test('says "not defined" where a method has no counterfactual', async ({ page })
 
 test('measures deletion / insertion for the pair, explains a split as a job and runs the sanity check', async ({ page, request }) => {
   test.setTimeout(150_000);
-  const pairId = pairIdOf(await openFirstPair(page));
+  await openFirstPair(page);
   await expectOverlaysOnBothImages(page, /Grad-CAM$/);
 
   await page.getByTestId('metrics-pair').click();
@@ -210,10 +210,16 @@ test('measures deletion / insertion for the pair, explains a split as a job and 
   // the figures are those of the metrics job that ran for this pair
   const job = (
     await call<
-      { kind: string; status: string; params: { pairIds?: number[] }; result: Record<'deletion' | 'insertion', Record<string, number>> }[]
+      {
+        kind: string;
+        status: string;
+        params: { pairs: number; method: string };
+        result: Record<'deletion' | 'insertion', Record<string, number>>;
+      }[]
     >(request, 'jobs.list', { limit: 20 })
   ).find((j) => j.kind === 'metrics' && j.status === 'done')!;
-  expect(job.params.pairIds).toEqual([pairId]);
+  // the newest metrics job: one pair (the one shown), Grad-CAM
+  expect(job.params).toMatchObject({ pairs: 1, method: 'gradcam' });
   for (const mode of ['deletion', 'insertion'] as const) {
     const cells = result.locator(`tr[data-mode="${mode}"] td.num`);
     await expect(cells.nth(0)).toHaveText(job.result[mode].map.toFixed(3));
