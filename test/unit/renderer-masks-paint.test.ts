@@ -267,7 +267,11 @@ describe('SaveQueue', () => {
       send: async () => {
         if (fail) throw new Error('offline');
       },
-      settled: (e) => errors.push(e),
+      settled: (e) => {
+        errors.push(e);
+        // the last save is reported as done, not busy
+        expect(q.busy).toBe(false);
+      },
     });
     q.request();
     await q.idle();

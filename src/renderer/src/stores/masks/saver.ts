@@ -37,7 +37,7 @@ export class SaveQueue<T> {
   }
 
   private async run(): Promise<void> {
-    do {
+    for (;;) {
       this.again = false;
       let error: unknown = null;
       try {
@@ -45,8 +45,10 @@ export class SaveQueue<T> {
       } catch (e) {
         error = e;
       }
+      // not busy any more when the last save is reported (unless asked again meanwhile)
+      if (!this.again) this.inFlight = null;
       this.hooks.settled?.(error);
-    } while (this.again);
-    this.inFlight = null;
+      if (this.inFlight === null) return;
+    }
   }
 }
