@@ -76,8 +76,10 @@ async function openPainting(page: Page): Promise<Locator> {
   await page.locator('button[data-method="gradcam"]').click();
   await expect(page.getByTestId('overlay-a-factual')).toHaveAttribute('data-state', /ready|no-evidence/, { timeout: 60_000 });
   await page.getByTestId('paint-toggle').click();
-  const name = page.getByLabel('Your name');
-  if (await name.isVisible().catch(() => false)) {
+  const toolbar = page.getByTestId('mask-toolbar');
+  await expect(toolbar).not.toHaveAttribute('data-author-state', 'loading');
+  if ((await toolbar.getAttribute('data-author-state')) === 'none') {
+    const name = page.getByLabel('Your name');
     await name.fill(AUTHOR);
     await page.getByRole('button', { name: 'Start painting' }).click();
   }

@@ -79,12 +79,21 @@ export const useMasksStore = defineStore('masks', () => {
   let loadingMaps: string | null = null;
   const agreementKey = (imageId: number, kind: MapKind) => `${imageId}/${kind}`;
 
-  async function loadAuthor(): Promise<void> {
-    try {
-      author.value = (await api['review.reviewer']({})).name;
-    } catch (error) {
-      app.notify(error);
-    }
+  /** The author was asked for (the workspace's reviewer; null: not set yet). */
+  const authorLoaded = ref(false);
+  let authorLoad: Promise<void> | null = null;
+  /** Reads the workspace's reviewer once; every mask load waits for it. */
+  function loadAuthor(): Promise<void> {
+    authorLoad ??= (async () => {
+      try {
+        author.value = (await api['review.reviewer']({})).name;
+      } catch (error) {
+        app.notify(error);
+      } finally {
+        authorLoaded.value = true;
+      }
+    })();
+    return authorLoad;
   }
 
   async function setAuthor(name: string): Promise<boolean> {
@@ -146,6 +155,7 @@ export const useMasksStore = defineStore('masks', () => {
       source: 'painted',
     });
     try {
+      await loadAuthor();
       const row = author.value ? await api['masks.get']({ imageId, author: author.value }) : null;
       if (row && (row.size[0] !== h || row.size[1] !== w))
         throw new Error(`the stored mask is ${row.size[0]} x ${row.size[1]}, the image ${h} x ${w}`);
@@ -329,6 +339,7 @@ export const useMasksStore = defineStore('masks', () => {
 
   return {
     author,
+    authorLoaded,
     tool,
     brushSize,
     tolerance,
