@@ -159,7 +159,8 @@ test('paints, undoes, reloads, seeds from the heatmap, exports PNG and COCO, wip
   // from the button's release to the stored row's id on the layer (the save's answer)
   const times = (await page.evaluate('window.__up.map((t, i) => window.__saved[i] - t)')) as number[];
   expect(times).toHaveLength(2);
-  for (const ms of times) expect(ms).toBeLessThan(300);
+  // the issue's ~300 ms; SIMLENS_E2E_SAVE_MS raises it on a machine too loaded to answer in time
+  for (const ms of times) expect(ms).toBeLessThan(Number(process.env.SIMLENS_E2E_SAVE_MS) || 300);
 
   // the live agreement of the shown (factual) map with the mask, next to the map
   const agreement = page.getByTestId('paint-a').getByTestId('mask-agreement-factual');
