@@ -71,18 +71,23 @@ export const useReviewStore = defineStore('review', () => {
     await start();
   }
 
+  /** A version to open on (from the models view), else the last session's. */
+  let wanted: number | null = null;
+
   async function start(): Promise<void> {
     starting.value = true;
     try {
       await maps.loadModels();
       let session: ReviewSessionDto | null = null;
       try {
-        session = await api['review.session']({});
+        session = await api['review.session'](wanted !== null ? { modelId: wanted } : {});
       } catch (error) {
         app.notify(error);
       }
       const fromSession = session && maps.models.find((m) => m.id === session.modelId && reviewable(m));
-      const model = fromSession ?? maps.models.find(reviewable);
+      const model =
+        fromSession ?? maps.models.find((m) => reviewable(m) && (wanted === null || m.id === wanted)) ?? maps.models.find(reviewable);
+      wanted = null;
       noModel.value = !model;
       if (!model) return;
       const s: QueueSettings =
@@ -93,6 +98,19 @@ export const useReviewStore = defineStore('review', () => {
       started.value = true;
     } finally {
       starting.value = false;
+    }
+  }
+
+  /** Reviews this version (the models view's "Review" button): its session where it stopped, else its test pairs. */
+  async function openVersion(modelId: number): Promise<void> {
+    wanted = modelId;
+    if (queue.settings?.modelId === modelId) {
+      wanted = null;
+      return;
+    }
+    if (started.value && !starting.value) {
+      started.value = false;
+      await start();
     }
   }
 
@@ -332,6 +350,7 @@ export const useReviewStore = defineStore('review', () => {
     current,
     verdict,
     init,
+    openVersion,
     setReviewer,
     configure,
     next: () => move(1),
