@@ -322,9 +322,11 @@ describe('review stores', () => {
     const { review, maps, verdicts, q } = await opened();
     await until(() => callsOf('explain.pair').length >= 1 + PREFETCH_AHEAD, 'the prefetch');
     await until(() => Object.values(fake.inFlight).every((n) => n === 0), 'quiet');
-    // the pair shown first, then the next ones one at a time
+    // the pair shown first, alone; then the next ones, together
     expect(callsOf('explain.pair').map((c) => c.args.pairId)).toEqual([101, 102, 103, 104]);
-    expect(fake.maxInFlight['explain.pair']).toBe(1);
+    expect(fake.maxInFlight['explain.pair']).toBe(PREFETCH_AHEAD);
+    const order = fake.calls.map((c) => `${c.name}:${c.args.pairId ?? ''}`);
+    expect(order.indexOf('explain.pair:102')).toBeGreaterThan(order.lastIndexOf('explain.overlay:101'));
     const explained = callsOf('explain.pair').length;
 
     review.answer({ similarity: 'correct' });

@@ -22,6 +22,18 @@ type Entry = { state: 'loading'; since: number } | { state: 'ready'; e: Explanat
 
 /** Explanations kept (pair x method); the overlays have their own bound. */
 const MAX_EXPLANATIONS = 600;
+/**
+ * Thumbnails are at most this many pixels a side (main's THUMBNAIL_SIDE): a larger image is drawn
+ * from the image itself (an overlay at opacity 0 is the image alone, at its own size), kept here.
+ */
+const THUMBNAIL_SIDE = 128;
+const MAX_FULL_IMAGES = 200;
+/**
+ * The reliability hint (a few dozen forwards in main's engine, not stored) is asked for once the
+ * reviewer has stayed on a pair this long: moving on quickly asks for none, so the maps of the
+ * next pairs are never queued behind hints nobody looked at.
+ */
+export const RELIABILITY_DWELL_MS = 700;
 /** localStorage key of the prefetch depth ('0': none; the bench measures without it). */
 export const PREFETCH_SETTING = 'simlens.review.prefetch';
 
@@ -55,6 +67,8 @@ export const useReviewMapsStore = defineStore('review-maps', () => {
   const overlayCache = useOverlayCache();
   const explanations = shallowReactive(new Map<string, Entry>());
   const pending = new Map<string, Promise<ExplanationDto | null>>();
+  /** full-size images by image id (those larger than a thumbnail) */
+  const fullImages = shallowReactive(new Map<number, string>());
 
   const colormap = ref<ColormapName>('jet');
   const opacity = ref(0.5);
@@ -111,11 +125,37 @@ export const useReviewMapsStore = defineStore('review-maps', () => {
     const images = thumbs.ensure([item.a.id, item.b.id]);
     const e = await explain(item.pairId);
     if (e) await overlayCache.loadFor(e, colormap.value, why());
+    if (e) await Promise.all(IMAGE_SIDES.map((side) => fullImage(item, side, e)));
     await images;
     if (!decodeAll) return;
-    const urls = [thumbs.get(item.a.id), thumbs.get(item.b.id)];
+    const urls = [image(item.a.id), image(item.b.id)];
     if (e) for (const side of IMAGE_SIDES) for (const kind of MAP_KINDS) urls.push(readyUrl(e, side, kind));
     await Promise.all(urls.map(decode));
+  }
+
+  /** The image as drawn: full size when larger than its thumbnail (fetched by prepare), else the thumbnail. */
+  const image = (id: number): string | undefined => fullImages.get(id) ?? thumbs.get(id);
+
+  async function fullImage(item: ReviewQueueItemDto, side: ImageSide, e: ExplanationDto): Promise<void> {
+    const id = side === 'a' ? item.a.id : item.b.id;
+    const size = MAP_KINDS.map((k) => panelStateOf(e, side, k, colormap.value, overlayCache.overlays, '')).find((s) => s.state === 'ready');
+    if (fullImages.has(id) || !size || size.state !== 'ready' || Math.max(size.width, size.height) <= THUMBNAIL_SIDE) return;
+    try {
+      const o = await api['explain.overlay']({
+        pairId: e.pairId,
+        modelId: e.modelId,
+        method: e.method,
+        ...(e.layer !== 'input' ? { layer: e.layer } : {}),
+        image: side,
+        kind: 'factual',
+        colormap: 'jet',
+        opacity: 0,
+      });
+      fullImages.set(id, o.dataUrl);
+      while (fullImages.size > MAX_FULL_IMAGES) fullImages.delete(fullImages.keys().next().value!);
+    } catch {
+      /* the thumbnail stands in */
+    }
   }
 
   function readyUrl(e: ExplanationDto, side: ImageSide, kind: MapKind): string | undefined {
@@ -126,25 +166,39 @@ export const useReviewMapsStore = defineStore('review-maps', () => {
   let shown: Promise<void> = Promise.resolve();
   let prefetchGen = 0;
 
-  /** Shows a pair: prepares it first, then (when its inputs are small) checks its maps against a random map. */
+  let dwell: ReturnType<typeof setTimeout> | null = null;
+
+  /** Shows a pair: prepares it first, then (small inputs, the reviewer still on it) checks its maps against a random map. */
   function showPair(item: ReviewQueueItemDto | null): Promise<void> {
     pairId.value = item?.pairId ?? null;
     reliabilityHint.clearReliability();
+    if (dwell) clearTimeout(dwell);
     if (!item) return (shown = Promise.resolve());
     shown = prepare(item, false).then(() => {
       if (pairId.value !== item.pairId || !explanation.value) return;
       const side = Math.max(...(layersInfo.value?.inputShape.slice(0, 2) ?? [Infinity]));
-      if (side <= AUTO_RELIABILITY_MAX_SIDE) void reliabilityHint.checkReliability();
+      if (side > AUTO_RELIABILITY_MAX_SIDE) return;
+      const method = explanation.value.method;
+      dwell = setTimeout(() => {
+        if (pairId.value === item.pairId && explanation.value?.method === method) void reliabilityHint.checkReliability();
+      }, RELIABILITY_DWELL_MS);
     });
     return shown;
   }
 
-  /** Prepares these pairs (the prefetch window, nearest first), one at a time after the pair shown; a newer call replaces it. */
+  /**
+   * Prepares these pairs (the prefetch window, nearest first) once the pair shown is: their
+   * explanations asked for together (maps not stored yet then queue together in main's engine,
+   * ahead of background jobs, instead of each waiting for a worker anew), then each pair's
+   * overlays, decoded, one pair at a time. A newer call replaces it.
+   */
   async function prefetch(items: ReviewQueueItemDto[]): Promise<void> {
     const mine = ++prefetchGen;
     if (items.length === 0) return;
     void thumbs.ensure(items.flatMap((x) => [x.a.id, x.b.id]));
     await shown;
+    if (mine !== prefetchGen) return;
+    for (const item of items) void explain(item.pairId);
     for (const item of items) {
       if (mine !== prefetchGen) return;
       await prepare(item, true);
@@ -218,6 +272,6 @@ export const useReviewMapsStore = defineStore('review-maps', () => {
     prefetch,
     panel,
     retry,
-    thumb: thumbs.get,
+    image,
   };
 });
