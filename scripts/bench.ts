@@ -24,6 +24,10 @@
 //   evaluate  the evaluation job's engine call (scoring 12,000 val + 20,000 test pairs over 6,000
 //           synthetic 28x28 images with the small CNN) on 1 worker vs the pool over every core
 //           (scripts/bench-engine/evaluate.ts; with --db/--model it times a real workspace).
+//   review  the review view in Chromium (browser mode, needs `npm run build`): from the key that
+//           completes a pair's verdict to the next pair fully drawn, over 50 pairs (median and
+//           maximum), against the same pairs without prefetching in the same run
+//           (scripts/bench-review.ts).
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -173,6 +177,7 @@ const SECTIONS: Record<string, Section> = {
   'explain-batch': async () =>
     (await import('./bench-cam/batch-throughput')).benchExplainBatch({ pairs: 8, workers: Math.max(2, cpus().length) }),
   evaluate: async () => (await import('./bench-engine/evaluate')).benchEvaluate({ workers: Math.max(2, cpus().length) }),
+  review: async () => (await import('./bench-review')).benchReview({ pairs: 50 }),
 };
 
 async function explainLatencySection(): Promise<Figures> {
