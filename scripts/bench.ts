@@ -31,6 +31,10 @@
 //   responsiveness  the largest event-loop stall of the UI thread while a ResNet18 Grad-CAM, Score-CAM
 //           and sanity check run on the engine pool, against the same calls in that thread
 //           (scripts/bench-engine/responsiveness.ts; the tests assert only orderings).
+//   review  the review view in Chromium (browser mode, needs `npm run build`): from the key that
+//           completes a pair's verdict to the next pair fully drawn, over 50 pairs (median and
+//           maximum), against the same pairs without prefetching in the same run
+//           (scripts/bench-review.ts).
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -183,6 +187,7 @@ const SECTIONS: Record<string, Section> = {
   // masks import / export (scripts/bench-masks.ts, owned by the masks code)
   masks: async () => (await import('./bench-masks')).masksSection(),
   responsiveness: async () => (await import('./bench-engine/responsiveness')).benchResponsiveness(),
+  review: async () => (await import('./bench-review')).benchReview({ pairs: 50 }),
 };
 
 async function explainLatencySection(): Promise<Figures> {
