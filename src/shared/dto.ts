@@ -417,6 +417,9 @@ export interface EpochDto {
   seconds: number;
   /** val AUC rose: this epoch's weights became the best checkpoint */
   improved: boolean;
+  /** mask-guided retraining: the epoch's mean contrastive part and mean (lambda-weighted) mask part of `loss` */
+  contrastiveLoss?: number;
+  maskLoss?: number;
 }
 
 export interface ModelMetricsDto {
