@@ -8,7 +8,7 @@
 // data-parallel.ts sliceShare), so pairs whose images have no mask keep the contrastive loss only.
 // M_i is the factual Grad-CAM map at the map layer L (what the review view shows):
 //
-//   g = ds/dG (an inner tf.grad, recorded on the outer tape),  alpha = split.alpha(g)  [n, K],
+//   g = ds/dG (closed-form ds/de through the head's vector-Jacobian product, split.ts),  alpha = split.alpha(g)  [n, K],
 //   M = ReLU(sum_k alpha_k A_k)  [m, h, w]   (maps: 'both' adds the counterfactual ReLU(-sum ...))
 //
 // and tf.variableGrads differentiates L through M: through A (first derivatives of the layers up
@@ -17,7 +17,6 @@
 // every backend, unlike gather's).
 import * as tf from '@tensorflow/tfjs';
 import { contrastiveLoss } from '../loss';
-import { pairScore } from '../../models/score';
 import type { SiameseModel } from '../../models/siamese';
 import { maskLossPerImage, type MaskLossKind } from './loss';
 import type { MapSplit } from './split';
@@ -62,18 +61,27 @@ export function maskTensor(mask: MaskBatch, H: number, W: number): tf.Tensor3D {
  * map layer, each with its own pair's score. Call inside a tape to differentiate; inside tf.tidy
  * otherwise.
  */
-export function pairRawMaps(split: MapSplit, tau: number, a: tf.Tensor4D, index: Int32Array, training: boolean): tf.Tensor3D {
+export function pairRawMaps(
+  split: MapSplit,
+  tau: number,
+  a: tf.Tensor4D,
+  index: Int32Array,
+  training: boolean,
+  e?: tf.Tensor2D,
+): tf.Tensor3D {
   const n = a.shape[0];
   const k = n / 2;
   const [h, w, K] = split.mapShape;
   const m = index.length;
   const g = split.pool(a);
-  // the inner gradient: each image's ds/dG is its own pair's (one pair per image)
-  const grad = tf.grad((gg: tf.Tensor) => {
-    const e = split.head(gg, training); // [n, D]
-    const [e1, e2] = tf.split(e, [k, k], 0) as [tf.Tensor2D, tf.Tensor2D];
-    return tf.sum(pairScore(e1, e2, tau));
-  })(g);
+  const emb = e ?? split.head(g, training); // [n, D]
+  // ds/de in closed form: s = exp(-|e1 - e2|² / tau), ds/de1 = -2 s (e1 - e2) / tau = -ds/de2
+  const [e1, e2] = tf.split(emb, [k, k], 0) as [tf.Tensor2D, tf.Tensor2D];
+  const diff = tf.sub(e1, e2); // [k, D]
+  const s = tf.exp(tf.div(tf.neg(tf.sum(tf.square(diff), 1, true)), tau)); // [k, 1]
+  const de1 = tf.mul(tf.mul(s, -2 / tau), diff); // [k, D]
+  // ds/dG of each image: its own pair's score (one pair per image)
+  const grad = split.vjp(g, tf.concat([de1, tf.neg(de1)], 0) as tf.Tensor2D, training);
   const alpha = split.alpha(grad); // [n, K]
   const pick = tf.oneHot(tf.tensor1d(index, 'int32'), n).toFloat() as tf.Tensor2D; // [m, n], constant
   const alphaSel = tf.matMul(pick, alpha); // [m, K]
@@ -93,8 +101,9 @@ export function pairMaskLosses(
   masks: tf.Tensor3D,
   opts: Pick<MaskLossOptions, 'kind' | 'maps'>,
   training: boolean,
+  e?: tf.Tensor2D,
 ): tf.Tensor1D {
-  const raw = pairRawMaps(split, tau, a, index, training);
+  const raw = pairRawMaps(split, tau, a, index, training, e);
   let losses = maskLossPerImage(opts.kind, tf.relu(raw), masks);
   if (opts.maps === 'both') losses = tf.add(losses, maskLossPerImage(opts.kind, tf.relu(tf.neg(raw)), masks));
   return losses;
@@ -123,7 +132,7 @@ export function pairStepLoss(
   let maskTerm: tf.Scalar = tf.scalar(0);
   if (mask && mask.index.length > 0) {
     const [H, W] = model.config.inputShape;
-    const losses = pairMaskLosses(split, model.tau, a, mask.index, maskTensor(mask, H, W), opts, true);
+    const losses = pairMaskLosses(split, model.tau, a, mask.index, maskTensor(mask, H, W), opts, true, e);
     maskTerm = tf.mul(tf.sum(losses), mask.scale) as tf.Scalar;
   }
   const total = tf.add(contrastive, maskTerm) as tf.Scalar;
