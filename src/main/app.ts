@@ -17,6 +17,7 @@ import { ExplainService } from './services/explain';
 import { ReviewService } from './services/review';
 import { ReviewBundleService } from './services/review-bundles';
 import { ReviewExportService } from './services/review-export';
+import { CompareService } from './services/compare';
 import { inProcessExplainEngine, poolExplainEngine, type ExplainEngine } from './engine/explain';
 import { initBackend, WorkerPool, type WorkerPoolOptions } from './engine/runtime';
 import type { EngineTasks } from './engine/tasks';
@@ -81,6 +82,8 @@ export class SimLensApp {
   readonly reviewExport: ReviewExportService;
   /** review bundles between workspaces */
   readonly reviewBundles: ReviewBundleService;
+  /** comparing two model versions (models.compare, models.comparePairs) */
+  readonly compare: CompareService;
   /** Explanations in this thread: the engine in 'in-process' mode, the pool engine's fallback otherwise. */
   readonly localExplain: ExplainEngine;
   /** 'pool' or 'in-process': see EngineMode. */
@@ -115,6 +118,7 @@ export class SimLensApp {
     this.review = new ReviewService(this.db);
     this.reviewExport = new ReviewExportService(this.db);
     this.reviewBundles = new ReviewBundleService(this.db, this.models, APP_VERSION);
+    this.compare = new CompareService(this.db, this.jobs, this.models, this.explain, this.review);
     this.handlers = {
       'app.info': () => this.info(),
       'datasets.list': () => this.datasets.list(),
@@ -160,6 +164,12 @@ export class SimLensApp {
       'review.export': (args) => this.reviewExport.export(args),
       'review.exportBundle': (args) => this.reviewBundles.exportBundle(args),
       'review.importBundle': (args) => this.reviewBundles.importBundle(args),
+      // retraining with masks, comparing versions
+      'models.retrain': (args) => ({ jobId: this.models.startRetrain(args).id }),
+      'models.maskCoverage': ({ id, author }) => this.models.maskCoverage(id, author),
+      'models.maskSnapshot': ({ id, offset, limit }) => this.models.maskSnapshot(id, offset, limit),
+      'models.compare': async (args) => ({ jobId: (await this.compare.startCompare(args)).id }),
+      'models.comparePairs': (args) => this.compare.comparePairs(args),
     };
   }
 
