@@ -24,3 +24,9 @@ export const COMMANDS: CliCommand[] = [
 // review: verdict exports, review bundles, summaries (its own block, so parallel additions to the list above merge cleanly)
 import { reviewCommand } from './review';
 COMMANDS.push(reviewCommand);
+
+// retraining with masks, comparing versions, benchmarks (their own block, for the same reason)
+import { benchCommand } from './bench';
+import { compareCommand } from './compare';
+import { retrainCommand } from './retrain';
+COMMANDS.push(retrainCommand, compareCommand, benchCommand);
