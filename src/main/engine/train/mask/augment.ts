@@ -19,9 +19,18 @@ export interface MaskAugmentConfig {
   modes: MaskAugmentMode[];
   /** probability that a masked image is augmented when it is drawn (else kept as is) */
   probability: number;
+  /**
+   * also pair each masked train image with an augmented copy of itself as a SAME pair, once per
+   * epoch (x the plan's maskedRepeat): a counterexample that says the outside does not matter
+   */
+  selfPairs?: boolean;
 }
 
-export const DEFAULT_MASK_AUGMENT: MaskAugmentConfig = { modes: ['background', 'noise', 'blur', 'crop'], probability: 0.8 };
+export const DEFAULT_MASK_AUGMENT: MaskAugmentConfig = {
+  modes: ['background', 'noise', 'blur', 'crop'],
+  probability: 0.8,
+  selfPairs: true,
+};
 
 const BLUR_RADIUS = 2;
 

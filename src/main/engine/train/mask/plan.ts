@@ -29,6 +29,26 @@ interface PairDraw {
   a: number[];
   b: number[];
   label: number[];
+  /** positions of self pairs (an image and its augmented copy) */
+  self?: number[];
+}
+
+/** The draw with a self pair (image, augmented copy; label 1) per masked train image (x repeat), shuffled in. */
+function withSelfPairs(draw: PairDraw, masks: MaskData, train: Int32Array, repeat: number, rng: Rng): PairDraw {
+  const inTrain = new Set(train);
+  const selfImages: number[] = [];
+  for (const img of masks.images) if (inTrain.has(img)) for (let r = 0; r < repeat; r++) selfImages.push(img);
+  const all = [
+    ...draw.a.map((a, i) => ({ a, b: draw.b[i], label: draw.label[i], self: false })),
+    ...selfImages.map((img) => ({ a: img, b: img, label: 1, self: true })),
+  ];
+  shuffleInPlace(all, rng);
+  return {
+    a: all.map((p) => p.a),
+    b: all.map((p) => p.b),
+    label: all.map((p) => p.label),
+    self: all.flatMap((p, i) => (p.self ? [i] : [])),
+  };
 }
 
 /** One partner per anchor, alternately same-class and other-class (balanced), anchors shuffled. */
@@ -104,7 +124,12 @@ export function maskEpochPlanner(data: TrainData, masks: MaskData, options: Mask
   return (epoch: number, cfg: TrainConfig): EpochPlan => {
     const rng = createRng(cfg.seed, 1000 + epoch);
     const augRng = createRng(cfg.seed, 2000 + epoch);
-    const draw = data.train ? drawExplicitPairs(data.train, rng, extra) : shuffledPairs(data.trainPairs!, rng);
+    const drawn = data.train ? drawExplicitPairs(data.train, rng, extra) : shuffledPairs(data.trainPairs!, rng);
+    // augment mode: each masked train image also meets an augmented copy of itself as a SAME pair
+    // (slot b always augmented): what lies outside its mask must not matter to the similarity
+    const draw =
+      options.mode.kind === 'augment' && options.mode.augment.selfPairs ? withSelfPairs(drawn, masks, donors, repeat, rng) : drawn;
+    const selfSlots = new Set<number>(draw.self ?? []);
     const per = Math.max(1, Math.floor(cfg.batchSize));
     const steps = Math.ceil(draw.a.length / per);
     return {
@@ -121,6 +146,7 @@ export function maskEpochPlanner(data: TrainData, masks: MaskData, options: Mask
         slots.forEach((img, s) => {
           const m = slotOf.get(img);
           if (m !== undefined && options.mode.kind === 'augment') {
+            const always = s >= k && selfSlots.has(from + s - k); // the copy of a self pair
             maskAugmentInto(
               images.pixels,
               img * size,
@@ -129,7 +155,7 @@ export function maskEpochPlanner(data: TrainData, masks: MaskData, options: Mask
               pixels,
               s * size,
               images.shape,
-              options.mode.augment,
+              always ? { ...options.mode.augment, probability: 1 } : options.mode.augment,
               augRng,
               () => ({
                 pixels: images.pixels,
