@@ -50,13 +50,7 @@ import {
   type VerdictUndoDto,
 } from './dto';
 import { reviewerName, reviewNote, reviewTag, reviewTags } from './review';
-import {
-  RETRAIN_LOSS_NAMES,
-  type ComparePairsPageDto,
-  type MaskCoverageDto,
-  type MaskSnapshotDto,
-  type RetrainLossName,
-} from './dto';
+import { RETRAIN_LOSS_NAMES, type ComparePairsPageDto, type MaskCoverageDto, type MaskSnapshotDto, type RetrainLossName } from './dto';
 import { v, ValidationError, type Check } from './validate';
 
 interface MethodSpec<A, R> {
