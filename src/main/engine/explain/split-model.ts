@@ -15,8 +15,8 @@ interface NodeLike {
   callArgs?: Record<string, unknown>;
 }
 
-/** Re-applies the layers after `target` on a new Input, giving the head A -> e. */
-function buildHead(net: tf.LayersModel, target: tf.layers.Layer): tf.LayersModel {
+/** Re-applies the layers after `target` on a new Input, giving the head A -> e (shares the weights of `net`; also used by mask-guided training). */
+export function buildHead(net: tf.LayersModel, target: tf.layers.Layer): tf.LayersModel {
   const targetOut = target.getOutputAt(0) as ST;
   const headInput = tf.input({ shape: targetOut.shape.slice(1) as number[], name: `${target.name}_cam_input` });
   const memo = new Map<number, ST>([[targetOut.id, headInput]]);
