@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { CamModel } from './cam-model';
 import { pairScore } from '../models/score';
 import type { ST } from '../models/layers-util';
-import type { SiameseModel } from '../models/siamese';
+import { disposeWithNet, type SiameseModel } from '../models/siamese';
 
 const cache = new WeakMap<tf.LayersModel, Map<string, CamModel>>();
 
@@ -60,6 +60,7 @@ export function toCamModel(siamese: SiameseModel, layerName?: string): CamModel 
     name: `${siamese.net.name}_features_${layer}`,
   });
   const headModel = buildHead(siamese.net, target);
+  disposeWithNet(siamese.net, headModel); // its symbolic apply referenced the head's layers once more
   const tau = siamese.tau;
   const cam: CamModel = {
     layer,

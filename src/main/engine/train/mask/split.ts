@@ -32,7 +32,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { buildHead } from '../../explain/split-model';
 import { inboundLayers, type ST } from '../../models/layers-util';
-import type { SiameseModel } from '../../models/siamese';
+import { disposeWithNet, type SiameseModel } from '../../models/siamese';
 
 const POOLINGS = new Set(['MaxPooling2D', 'AveragePooling2D', 'GlobalAveragePooling2D', 'GlobalMaxPooling2D']);
 
@@ -82,6 +82,7 @@ export function mapSplit(model: SiameseModel, layerName?: string): MapSplit {
   const gradTarget = pooling ?? target;
   const featuresModel = tf.model({ inputs: net.inputs, outputs: target.getOutputAt(0) as ST, name: `${net.name}_mask_features_${layer}` });
   const headModel = buildHead(net, gradTarget);
+  disposeWithNet(net, headModel); // its symbolic apply referenced the head's layers once more
   const [, h, w, K] = (target.getOutputAt(0) as ST).shape as number[];
   const headLayers = headModel.layers.filter((l) => l.getClassName() !== 'InputLayer');
   const chain = isChain(gradTarget, headLayers) ? headLayers : null;
