@@ -151,6 +151,8 @@ export async function meanEpg(
       batchSize: 64,
       signal,
     });
+    // the masks are on the images' grid (not necessarily the benchmark's 28x28)
+    const [maskH, maskW] = images.shape;
     let sum = 0;
     let n = 0;
     explained.forEach((e, k) => {
@@ -159,7 +161,7 @@ export async function meanEpg(
         if (!mask || e.noEvidence[which].factual) continue;
         const epg = energyPointingGame(
           { data: e.maps[2 * which]!, h: e.h, w: e.w },
-          { data: mask.map((v) => (v > 127 ? 1 : 0)), h: SIDE, w: SIDE },
+          { data: mask.map((v) => (v > 127 ? 1 : 0)), h: maskH, w: maskW },
         );
         if (epg === null) continue;
         sum += epg;
