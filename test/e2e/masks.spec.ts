@@ -240,8 +240,10 @@ test('paints, undoes, reloads, seeds from the heatmap, exports PNG and COCO, wip
     expect(png.masks).toBeGreaterThanOrEqual(1);
     const file = readdirSync(png.path).find((f) => f.startsWith(`${imageId}_`) && f.endsWith('.png'));
     expect(file).toBeTruthy();
-    const { data, info } = await sharp(join(png.path, file!)).raw().toBuffer({ resolveWithObject: true });
-    expect([info.height, info.width, info.channels]).toEqual([...kept.size, 1]);
+    // one grey channel in the file (sharp's raw output would expand grey to sRGB: take channel 0)
+    const meta = await sharp(join(png.path, file!)).metadata();
+    expect([meta.height, meta.width, meta.channels]).toEqual([...kept.size, 1]);
+    const { data } = await sharp(join(png.path, file!)).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
     expect([...new Set(data)].sort((a, b) => a - b)).toEqual([0, 255]);
     const want = decodeMaskString(kept.counts, ...kept.size);
     expect(Array.from(data, (v) => (v ? 1 : 0))).toEqual(Array.from(want));
