@@ -200,7 +200,8 @@ test('paints, undoes, reloads, seeds from the heatmap, exports PNG and COCO, wip
   const prepared = prepareMap({ data: maps.a.factual, h: maps.mapHeight, w: maps.mapWidth }, ...maps.a.imageSize);
   const max = prepared.values.reduce((m, v) => Math.max(m, v), 0);
   const expectedSeed = prepared.values.filter((v) => v >= 0.5 * max).length;
-  test.skip(max === 0, 'the map has no evidence on this image');
+  // the demo model and data are fixed: this map has evidence, so the seed below is never empty
+  expect(max).toBeGreaterThan(0);
   await page.getByTestId('mask-seed').click();
   await expect(layer).toHaveAttribute('data-area', String(expectedSeed));
   await settled(layer);
