@@ -4,13 +4,14 @@
 // job (src/main/engine/explain/metrics/localization.ts; test/unit/mask-agreement.test.ts checks
 // that they agree to the bit):
 // - the map is upsampled bilinearly to the mask's size with half-pixel centres (as
-//   src/main/images/overlay.ts upsampleBilinear);
+//   the overlays: src/shared/upsample.ts);
 // - energy-based pointing game: the share of the map's sum inside the mask (null for a zero map);
 // - pointing game: is the map's maximum (the first, row-major) inside the mask (null for a zero map);
 // - IoU of {map >= threshold * max} with the mask (threshold 0.5; null when both are empty).
 // prepareMap does the work that depends on the map only (once per map); maskAgreement is one pass
 // over the mask's pixels (a few ms for 1024 x 1024), so it can run after every stroke.
-// No runtime dependencies.
+// No runtime dependencies beyond src/shared.
+import { upsampleBilinear } from './upsample';
 
 export interface MapGrid {
   /** row-major h x w, values >= 0 */
@@ -40,43 +41,6 @@ export interface MaskAgreement {
   epg: number | null;
   pointingGame: boolean | null;
   iou: number | null;
-}
-
-function sourceCoords(outSize: number, inSize: number): { i0: Int32Array; i1: Int32Array; t: Float32Array } {
-  const i0 = new Int32Array(outSize);
-  const i1 = new Int32Array(outSize);
-  const t = new Float32Array(outSize);
-  for (let o = 0; o < outSize; o++) {
-    let src = ((o + 0.5) * inSize) / outSize - 0.5;
-    src = Math.min(inSize - 1, Math.max(0, src));
-    const f = Math.floor(src);
-    i0[o] = f;
-    i1[o] = Math.min(inSize - 1, f + 1);
-    t[o] = src - f;
-  }
-  return { i0, i1, t };
-}
-
-/** Bilinear resampling of a row-major h x w map to H x W, half-pixel centres (as images/overlay.ts). */
-export function upsampleBilinear(map: ArrayLike<number>, h: number, w: number, H: number, W: number): Float32Array {
-  if (map.length !== h * w) throw new RangeError(`the map has ${map.length} values, expected ${h} x ${w}`);
-  const ys = sourceCoords(H, h);
-  const xs = sourceCoords(W, w);
-  const out = new Float32Array(H * W);
-  for (let i = 0; i < H; i++) {
-    const r0 = ys.i0[i] * w;
-    const r1 = ys.i1[i] * w;
-    const ty = ys.t[i];
-    for (let j = 0; j < W; j++) {
-      const c0 = xs.i0[j];
-      const c1 = xs.i1[j];
-      const tx = xs.t[j];
-      const top = map[r0 + c0] * (1 - tx) + map[r0 + c1] * tx;
-      const bot = map[r1 + c0] * (1 - tx) + map[r1 + c1] * tx;
-      out[i * W + j] = top * (1 - ty) + bot * ty;
-    }
-  }
-  return out;
 }
 
 /** Prepares a map for masks of H x W; throws RangeError for a negative or NaN value (as the metrics job). */

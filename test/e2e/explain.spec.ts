@@ -136,6 +136,9 @@ test('opens a pair from the pairs browser and renders overlays on both images', 
 });
 
 test('switches method, colormap, opacity, shown maps and pair with the keyboard and controls', async ({ page, request }) => {
+  // Six maps computed on demand, each queued behind at most one task per worker of the demo's
+  // first-start jobs (test-pair Grad-CAM, faithfulness): seconds each on two cores.
+  test.setTimeout(180_000);
   const first = await openFirstPair(page);
   await expectOverlaysOnBothImages(page, /Grad-CAM$/);
   const img = page.locator('[data-testid="overlay-grid"] [data-side="a"]').getByTestId('overlay-img').first();

@@ -163,6 +163,40 @@ describe('WorkerPool', () => {
   });
 });
 
+describe('WorkerPool replacing a worker', () => {
+  it('a call made while a stubborn worker is being terminated runs on its replacement (it is never sent to the dying worker)', async () => {
+    // One worker, so every call goes to that slot: after the grace period the pool terminates it,
+    // and calls made before its 'exit' event must wait for the replacement instead of failing.
+    const one = new WorkerPool<FixtureTasks & EngineTasks>({ size: 1, backend: 'wasm', modules: [FIXTURE], cancelGraceMs: 100 });
+    try {
+      await one.ready();
+      const before = one.workers()[0].threadId;
+      const controller = new AbortController();
+      let started = false;
+      const stubborn = one.run(
+        'test.stubborn',
+        { ms: 5000 },
+        { signal: controller.signal, onProgress: (_f, m) => (started ||= m === 'started') },
+      );
+      await until(() => started, 'the stubborn task to start');
+      controller.abort();
+      await expect(stubborn).rejects.toBeInstanceOf(PoolAbortError);
+      // a call on every turn of the event loop until the replacement exists: some land between
+      // terminate() and the 'exit' event
+      const calls: Promise<unknown>[] = [];
+      while (!one.workers().some((w) => w.threadId !== before)) {
+        calls.push(one.run('engine.sleep', { ms: 0 }));
+        await new Promise((r) => setImmediate(r));
+      }
+      expect(calls.length).toBeGreaterThan(0);
+      const settled = await Promise.allSettled(calls);
+      expect(settled.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason))).toEqual([]);
+    } finally {
+      await one.close();
+    }
+  });
+});
+
 describe('WorkerPool lifecycle', () => {
   it('rejects calls after close and when workers cannot start', async () => {
     const p = new WorkerPool<EngineTasks>({ size: 1, backend: 'wasm', modules: ['/nonexistent/tasks.ts'] });

@@ -3,8 +3,7 @@
 // to the bit, and one measurement of a 1024 x 1024 mask takes well under 50 ms.
 import { describe, expect, it } from 'vitest';
 import { energyPointingGame, pointingGame, thresholdIoU } from '../../src/main/engine/explain/metrics/localization';
-import { upsampleBilinear as overlayUpsample } from '../../src/main/images/overlay';
-import { energyInside, maskAgreement, prepareMap, upsampleBilinear } from '../../src/shared/mask-agreement';
+import { energyInside, maskAgreement, prepareMap } from '../../src/shared/mask-agreement';
 
 function rng(seed: number) {
   let s = seed >>> 0;
@@ -15,12 +14,6 @@ function rng(seed: number) {
 }
 
 describe('mask agreement', () => {
-  it('upsamples exactly as the overlays do', () => {
-    const r = rng(3);
-    const map = Float32Array.from({ length: 7 * 5 }, () => r());
-    expect(upsampleBilinear(map, 7, 5, 28, 31)).toEqual(overlayUpsample(map, 7, 5, 28, 31));
-  });
-
   it('equals the metrics job on random maps and masks (several grids and mask sizes)', () => {
     const r = rng(11);
     for (let t = 0; t < 60; t++) {
