@@ -1,23 +1,20 @@
 // Mask-guided retraining (engine/train/retrain.ts): data-parallel over 2 workers equals the
 // single-thread run (as train-parallel.test.ts shows for plain training), the second-derivative
 // check runs on the workers' backend, a checkpoint is written per epoch, cancel frees everything;
-// and on a tiny decoy set a short retraining raises the energy-based pointing game.
+// and on a small Fashion-MNIST decoy set a short retraining raises the energy-based pointing game.
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { meanEpg } from '../../src/main/bench/decoy';
-import type { ImageSet, PairList } from '../../src/main/engine/data/dataset';
-import { buildSiamese, defaultModelConfig, loadSiamese, saveSiamese, type ModelConfig } from '../../src/main/engine/models';
+import { DEFAULT_DECOY_OPTIONS, runDecoyBenchmark } from '../../src/main/bench/decoy';
+import { buildSiamese, defaultModelConfig, loadSiamese, saveSiamese } from '../../src/main/engine/models';
 import { initBackend } from '../../src/main/engine/runtime/backend';
 import { WorkerPool } from '../../src/main/engine/runtime/pool';
 import type { MaskData } from '../../src/main/engine/train/mask/plan';
 import { retrainTask, retrainTaskParallel, type RetrainRequest } from '../../src/main/engine/train/retrain';
-import { trainTask } from '../../src/main/engine/train/run';
 import { TrainingCancelledError } from '../../src/main/engine/train/trainer';
 import type { EngineTasks } from '../../src/main/engine/tasks';
-import { createRng } from '../../src/main/pairs/rng';
 import { toyTrainData } from '../unit/engine-toy';
 
 let pool: WorkerPool<EngineTasks>;
@@ -116,7 +113,11 @@ describe('mask-guided retraining over 2 workers', () => {
       expect(dp.training.history.length).toBe(2);
       dp.training.history.forEach((e, i) => {
         const l = local.training.history[i];
-        expect(Math.abs(e.loss - l.loss)).toBeLessThanOrEqual(1e-3 * Math.abs(l.loss));
+        // Epoch 1 agrees to rounding (measured 3.5e-5 relative for augment). After it, Adam turns the
+        // summation-order rounding of near-zero gradients into steps of ~lr (it divides by their own
+        // size), so the runs drift apart: augment's epoch 2 differs by 0.4% on the same batches
+        // (checked: identical batch pixels in both runs). The weights' mean difference below stays tight.
+        expect(Math.abs(e.loss - l.loss)).toBeLessThanOrEqual((i === 0 ? 1e-3 : 1e-2) * Math.abs(l.loss));
         expect(Math.abs(e.valAuc - l.valAuc)).toBeLessThan(1e-3);
         if (loss === 'energy') {
           expect(e.maskLoss!).toBeGreaterThan(0);
@@ -134,7 +135,9 @@ describe('mask-guided retraining over 2 workers', () => {
         sum += d;
       });
       expect(max).toBeLessThan(6 * 3e-3);
-      expect(sum / wl.length).toBeLessThan(1e-4);
+      // mean |difference| under a tenth of one step's size (lr). Measured: energy, 17 of the 6,496
+      // weights differ by more than 1e-5; augment, 4,351 (mean 1.3e-4: the drift described above)
+      expect(sum / wl.length).toBeLessThan(loss === 'energy' ? 1e-4 : 3e-4);
     });
   }
 
@@ -155,97 +158,38 @@ describe('mask-guided retraining over 2 workers', () => {
   });
 });
 
-// ---- a tiny decoy set: 16x16, 4 classes of centred shapes, a bright corner patch tied to the class ----
+// ---- a small decoy benchmark on the real Fashion-MNIST (bench/decoy.ts at a tenth of its size) ----
+// A synthetic toy set (centred bars, a corner patch) proved a poor test: its model separates the
+// classes perfectly within a few steps, the similarity saturates (s ~ 0 or 1, ds/de ~ 0), the maps
+// shrink to noise, and the scale-free mask losses jump as pixels cross the ReLU. Real garments keep
+// the model unsaturated, as the full benchmark does.
 
-const S = 16;
+const FASHION = process.env.SIMLENS_FASHION_MNIST ?? '/usr/share/datasets/fashion-mnist';
 
-function decoySet(perClass: number, tied: boolean, seed: number): { images: ImageSet; classes: Int32Array; masks: Uint8Array } {
-  const rng = createRng(seed, 0xd);
-  const n = 4 * perClass;
-  const pixels = new Float32Array(n * S * S);
-  const classes = new Int32Array(n);
-  const masks = new Uint8Array(n * S * S);
-  for (let i = 0; i < n; i++) {
-    const c = i % 4;
-    classes[i] = c;
-    const o = i * S * S;
-    for (let p = 0; p < S * S; p++) pixels[o + p] = 0.05 * rng.next();
-    for (let y = 4; y < 12; y++)
-      for (let x = 4; x < 12; x++) {
-        const on =
-          c === 0
-            ? y >= 7 && y <= 8
-            : c === 1
-              ? x >= 7 && x <= 8
-              : c === 2
-                ? Math.abs(x - y) <= 1
-                : y === 4 || y === 11 || x === 4 || x === 11;
-        if (on) pixels[o + y * S + x] = 0.45 + 0.15 * rng.next();
-      }
-    for (let y = 3; y < 13; y++) for (let x = 3; x < 13; x++) masks[o + y * S + x] = 255; // the object, dilated
-    const corner = tied ? c : rng.int(4);
-    const [py, px] = [corner < 2 ? 0 : S - 3, corner % 2 === 0 ? 0 : S - 3];
-    for (let y = 0; y < 3; y++) for (let x = 0; x < 3; x++) pixels[o + (py + y) * S + px + x] = 1;
-  }
-  return { images: { shape: [S, S, 1], count: n, pixels }, classes, masks };
-}
-
-function allPairs(classes: Int32Array, offset: number, max: number): PairList {
-  const a: number[] = [];
-  const b: number[] = [];
-  const label: number[] = [];
-  for (let i = 0; i < classes.length && a.length < max; i++)
-    for (let j = i + 1; j < classes.length && a.length < max; j += 3) {
-      a.push(offset + i);
-      b.push(offset + j);
-      label.push(classes[i] === classes[j] ? 1 : 0);
-    }
-  return { a: Int32Array.from(a), b: Int32Array.from(b), label: Uint8Array.from(label) };
-}
-
-describe('retraining on a tiny decoy set', () => {
-  it('raises the energy-based pointing game of the test maps', async () => {
-    const train = decoySet(40, true, 1); // 160 images, the patch's corner tied to the class
-    const test = decoySet(10, false, 2); // 40 images, the patch at random
-    const count = train.images.count + test.images.count;
-    const pixels = new Float32Array(count * S * S);
-    pixels.set(train.images.pixels);
-    pixels.set(test.images.pixels, train.images.pixels.length);
-    const images: ImageSet = { shape: [S, S, 1], count, pixels };
-    const off = train.images.count;
-    const val = allPairs(train.classes.slice(120), 120, 200);
-    const testPairs = allPairs(test.classes, off, 200);
-    const model: ModelConfig = defaultModelConfig({ inputShape: [S, S, 1], width: 0.25, embeddingSize: 16, seed: 2, head: 'gap' });
-    const data = { images, train: { indices: Int32Array.from({ length: 120 }, (_, i) => i), classes: train.classes.slice(0, 120) }, val };
-    const decoyDir = join(work, 'decoy');
-    await trainTask({
-      model,
-      train: { epochs: 4, batchSize: 32, learningRate: 3e-3, seed: 1, earlyStoppingPatience: 0 },
-      data,
-      evaluate: { val },
-      outDir: decoyDir,
+describe('retraining on a small Fashion-MNIST decoy set', () => {
+  it("raises the energy-based pointing game of the random-patch test maps above the decoy model's", async () => {
+    if (!existsSync(join(FASHION, 'train-images-idx3-ubyte.gz')))
+      throw new Error(`Fashion-MNIST is missing at ${FASHION} (apt-get install dataset-fashion-mnist, or set SIMLENS_FASHION_MNIST)`);
+    const result = await runDecoyBenchmark({
+      ...DEFAULT_DECOY_OPTIONS,
+      dataDir: FASHION,
+      seed: 1,
+      trainPerClass: 100, // 1,000 train images, 100 of them masked
+      valPerClass: 10,
+      testPerClass: 20,
+      width: 0.25,
+      retrainEpochs: 3,
+      losses: ['energy'],
+      lambda: { ...DEFAULT_DECOY_OPTIONS.lambda, energy: 2 },
+      maskedRepeat: 4,
+      pool, // data-parallel over the 2 workers
     });
-    const testMask = (img: number) => (img >= off ? test.masks.subarray((img - off) * S * S, (img - off + 1) * S * S) : null);
-    const before = await meanEpg(decoyDir, images, testPairs, testMask);
-    // masks on 12 of the 120 training images (10%)
-    const masked = Array.from({ length: 12 }, (_, i) => 10 * i);
-    const masks: MaskData = { images: Int32Array.from(masked), masks: new Uint8Array(12 * S * S) };
-    masked.forEach((img, j) => masks.masks.set(train.masks.subarray(img * S * S, (img + 1) * S * S), j * S * S));
-    const out = await retrainTask({
-      model,
-      initFromDir: decoyDir,
-      train: { epochs: 4, batchSize: 32, learningRate: 3e-3, seed: 1 },
-      data,
-      masks,
-      method: { loss: 'energy', lambda: 2, maps: 'both', maskedRepeat: 4 },
-      evaluate: { val },
-      outDir: join(work, 'retrained'),
-    });
-    expect(out.retrain.used).toBe('energy');
-    const after = await meanEpg(join(work, 'retrained'), images, testPairs, testMask);
-    console.log(
-      `[tiny decoy] EPG ${before.epg} -> ${after.epg} (${after.images} maps); mask loss by epoch ${out.training.history.map((h) => h.maskLoss?.toFixed(4)).join(' ')}`,
-    );
-    expect(after.epg!).toBeGreaterThan(before.epg! + 0.05);
+    const row = (name: string) => result.rows.find((r) => r.model === name)!;
+    const [decoy, retrained] = [row('decoy'), row('retrain energy')];
+    console.log(`[small decoy] EPG ${decoy.epg} -> ${retrained.epg}; test accuracy ${decoy.testAccuracy} -> ${retrained.testAccuracy}`);
+    expect(retrained.used).toBe('energy');
+    expect(retrained.maskLoss!).toBeGreaterThan(0);
+    expect(retrained.epgImages).toBeGreaterThan(100);
+    expect(retrained.epg!).toBeGreaterThan(decoy.epg! + 0.05);
   });
 });
