@@ -6,6 +6,7 @@ import { dirname } from 'node:path';
 import { checkArgs, isMethodName, type ArgsOf, type ContractError, type MethodName, type ResultOf } from '../shared/contract';
 import type { AppInfoDto } from '../shared/dto';
 import { ValidationError } from '../shared/validate';
+import { addDecoyDemo } from './demo';
 import { AppError } from './errors';
 import { EventBus } from './events';
 import { DatasetService } from './services/datasets';
@@ -138,6 +139,7 @@ export class SimLensApp {
       'datasets.get': ({ id }) => this.datasets.get(id),
       'datasets.import': (args) => ({ jobId: this.datasets.startImport(args).id }),
       'datasets.delete': ({ id }) => this.datasets.delete(id),
+      'demo.addDecoy': () => addDecoyDemo(this),
       'jobs.list': ({ limit }) => this.jobs.list(limit),
       'jobs.get': ({ id }) => this.jobs.get(id),
       'jobs.cancel': ({ id }) => this.jobs.cancel(id),

@@ -5,6 +5,7 @@
 // and its result type. Add entries here, by domain, and nowhere else.
 import type {
   AppInfoDto,
+  DecoyDemoDto,
   DatasetDetailDto,
   DatasetDto,
   ImportReportDto,
@@ -152,6 +153,8 @@ export const contract = {
     }),
   ),
   'datasets.delete': method<{ deleted: boolean }>()(v.object({ id })),
+  /** Adds the second demo, "Fashion-MNIST with decoys" with its decoy-trained model (idempotent). */
+  'demo.addDecoy': method<DecoyDemoDto>()(v.object({})),
 
   // jobs
   'jobs.list': method<JobDto[]>()(v.object({ limit: limit(500) })),

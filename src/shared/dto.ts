@@ -238,6 +238,17 @@ export interface PairPageDto {
   prevBeforeId?: number | null;
 }
 
+/** The decoy demo ("Fashion-MNIST with decoys") as added or found. */
+export interface DecoyDemoDto {
+  /** false: it was there already */
+  created: boolean;
+  datasetId: number;
+  pairSetId: number;
+  /** the decoy-trained version */
+  modelId: number;
+  backgroundJobIds: number[];
+}
+
 export interface AppInfoDto {
   version: string;
   shell: 'electron' | 'browser' | 'cli';

@@ -71,9 +71,9 @@ export function useRetrain(selectedId: Ref<number | null>, onFinished: (job: Job
     }
   }
 
-  /** Opens the form for the selected version and loads which of its images have masks. */
-  function openForm(): void {
-    const id = selectedId.value;
+  /** Opens the form for `versionId` (default: the selected version) and loads which of its images have masks. */
+  function openForm(versionId?: number): void {
+    const id = versionId ?? selectedId.value;
     if (id === null) return;
     if (formFor.value !== id) form.value = defaultRetrainForm();
     formFor.value = id;
