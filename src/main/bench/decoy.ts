@@ -20,6 +20,7 @@ import {
   retrainTaskParallel,
   trainTask,
   trainTaskParallel,
+  type MapTarget,
   type MaskData,
   type RetrainLoss,
   type RetrainOutcome,
@@ -28,7 +29,7 @@ import {
 } from '../engine/train';
 import { readIdx } from '../images/idx';
 import { createRng, shuffleInPlace } from '../pairs/rng';
-import { balancedPairs, buildDecoyImages, sampleByClass, SIDE, type DecoyKind } from './decoy-data';
+import { balancedPairs, buildDecoyImages, PATCH, sampleByClass, SIDE, type DecoyKind } from './decoy-data';
 
 export const DEFAULT_FASHION_DIR = '/usr/share/datasets/fashion-mnist';
 
@@ -57,6 +58,8 @@ export interface DecoyBenchOptions {
   losses: RetrainLoss[];
   /** each masked image is an anchor this many times per retraining epoch */
   maskedRepeat: number;
+  /** the maps the mask losses look at (default 'factual') */
+  maps?: MapTarget;
   /** train on this pool (data-parallel); else in this thread */
   pool?: TaskPool<TrainTasks>;
   onProgress?: (message: string) => void;
@@ -98,6 +101,8 @@ export interface DecoyRow {
   epg: number | null;
   /** images measured (maps with evidence) of those in the test pairs */
   epgImages: number;
+  /** mean share of the same maps' energy on the patch's 4x4 square (2% of the image): where the shortcut shows */
+  patchEnergy: number | null;
   /** what the retraining ran ('augment' after a failed second-derivative check) and why */
   used: RetrainLoss | null;
   fallback: string | null;
@@ -146,7 +151,8 @@ export async function meanEpg(
   pairs: PairList,
   maskOf: (image: number) => Uint8Array | null,
   signal?: AbortSignal,
-): Promise<{ epg: number | null; images: number }> {
+  patchOf?: (image: number) => Uint8Array | null,
+): Promise<{ epg: number | null; images: number; patchShare: number | null }> {
   const model = await loadSiamese(modelDir);
   try {
     const cam = toCamModel(model);
@@ -158,20 +164,27 @@ export async function meanEpg(
     const [maskH, maskW] = images.shape;
     let sum = 0;
     let n = 0;
+    let patchSum = 0;
+    let patchN = 0;
     explained.forEach((e, k) => {
       for (const which of [0, 1] as const) {
-        const mask = maskOf(which === 0 ? pairs.a[k] : pairs.b[k]);
+        const image = which === 0 ? pairs.a[k] : pairs.b[k];
+        const mask = maskOf(image);
         if (!mask || e.noEvidence[which].factual) continue;
-        const epg = energyPointingGame(
-          { data: e.maps[2 * which]!, h: e.h, w: e.w },
-          { data: mask.map((v) => (v > 127 ? 1 : 0)), h: maskH, w: maskW },
-        );
+        const map = { data: e.maps[2 * which]!, h: e.h, w: e.w };
+        const epg = energyPointingGame(map, { data: mask.map((v) => (v > 127 ? 1 : 0)), h: maskH, w: maskW });
         if (epg === null) continue;
         sum += epg;
         n++;
+        const patch = patchOf?.(image);
+        const share = patch ? energyPointingGame(map, { data: patch.map((v) => (v > 127 ? 1 : 0)), h: maskH, w: maskW }) : null;
+        if (share !== null) {
+          patchSum += share;
+          patchN++;
+        }
       }
     });
-    return { epg: n > 0 ? sum / n : null, images: n };
+    return { epg: n > 0 ? sum / n : null, images: n, patchShare: patchN > 0 ? patchSum / patchN : null };
   } finally {
     model.dispose();
   }
@@ -188,7 +201,17 @@ export interface DecoyData {
   masks: MaskData;
   /** the object mask of a test image (by image index), else null */
   testMask: (image: number) => Uint8Array | null;
+  /** the patch's square (0/255) of a test image (by image index), else null */
+  testPatch: (image: number) => Uint8Array | null;
   sizes: DecoyBenchResult['sizes'];
+}
+
+/** The patch's square as a 0/255 mask of the image, or null for an image without a patch. */
+function patchSquare(patch: { y: number; x: number } | null): Uint8Array | null {
+  if (!patch) return null;
+  const m = new Uint8Array(SIDE * SIDE);
+  for (let dy = 0; dy < PATCH; dy++) for (let dx = 0; dx < PATCH; dx++) m[(patch.y + dy) * SIDE + patch.x + dx] = 255;
+  return m;
 }
 
 /** Builds the benchmark's data from Fashion-MNIST (seeded). */
@@ -251,6 +274,7 @@ export async function prepareDecoyData(o: Omit<DecoyBenchOptions, 'pool' | 'onPr
     masks,
     testMask: (img) =>
       img >= offsets.test ? sets.test.masks.subarray((img - offsets.test) * area, (img - offsets.test + 1) * area) : null,
+    testPatch: (img) => (img >= offsets.test ? patchSquare(sets.test.patches[img - offsets.test] ?? null) : null),
     sizes: {
       trainImages: nTrain,
       maskedTrainImages: masked.length,
@@ -271,7 +295,7 @@ export async function runDecoyBenchmark(options: DecoyBenchOptions): Promise<Dec
   const backend = (await initBackend()).name;
   say(`reading Fashion-MNIST from ${o.dataDir}`);
   const d = await prepareDecoyData(o);
-  const { images, model, masks, testMask } = d;
+  const { images, model, masks, testMask, testPatch } = d;
   const testPairs = d.test;
   const valPairs = d.val;
   const trainOf = (k: 'cleanTrain' | 'decoyTrain') => (k === 'cleanTrain' ? d.train.clean : d.train.decoy);
@@ -308,7 +332,7 @@ export async function runDecoyBenchmark(options: DecoyBenchOptions): Promise<Dec
       extra: Partial<DecoyRow>,
     ): Promise<DecoyRow> => {
       say(`${name}: measuring the maps of ${testPairs.a.length} test pairs`);
-      const { epg, images: epgImages } = await meanEpg(dir, images, testPairs, testMask, o.signal);
+      const { epg, images: epgImages, patchShare } = await meanEpg(dir, images, testPairs, testMask, o.signal, testPatch);
       const test = outcome.evaluation.splits.test!;
       const r: DecoyRow = {
         model: name,
@@ -319,6 +343,7 @@ export async function runDecoyBenchmark(options: DecoyBenchOptions): Promise<Dec
         testAuc: test.auc,
         epg,
         epgImages,
+        patchEnergy: patchShare,
         used: null,
         fallback: null,
         maskLoss: null,
@@ -326,7 +351,7 @@ export async function runDecoyBenchmark(options: DecoyBenchOptions): Promise<Dec
         ...extra,
       };
       say(
-        `${name}: test accuracy ${r.testAccuracy.toFixed(4)}, AUC ${r.testAuc.toFixed(4)}, EPG ${epg?.toFixed(4) ?? '-'} (${seconds.toFixed(1)} s)`,
+        `${name}: test accuracy ${r.testAccuracy.toFixed(4)}, AUC ${r.testAuc.toFixed(4)}, EPG ${epg?.toFixed(4) ?? '-'}, on the patch ${patchShare?.toFixed(4) ?? '-'} (${seconds.toFixed(1)} s)`,
       );
       return r;
     };
@@ -344,7 +369,7 @@ export async function runDecoyBenchmark(options: DecoyBenchOptions): Promise<Dec
         train: { epochs: o.retrainEpochs, batchSize: o.batchSize, learningRate: o.retrainLearningRate, seed: o.seed },
         data: { images, train: trainOf('decoyTrain'), val: valPairs.decoy },
         masks,
-        method: { loss, lambda, maskedRepeat: o.maskedRepeat },
+        method: { loss, lambda, maskedRepeat: o.maskedRepeat, ...(o.maps ? { maps: o.maps } : {}) },
         evaluate: { val: valPairs.decoy, test: testPairs },
         outDir: dir,
       };

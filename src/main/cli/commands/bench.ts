@@ -22,7 +22,7 @@ function benchText(r: DecoyBenchResult): string {
       `${s.model}; backend ${r.backend}, ${r.workers} worker(s).`,
     '',
     table([
-      ['model', 'loss', 'lambda', 'epochs', 'test acc', 'test AUC', 'EPG', 'seconds', 'note'],
+      ['model', 'loss', 'lambda', 'epochs', 'test acc', 'test AUC', 'EPG', 'on patch', 'seconds', 'note'],
       ...r.rows.map((row) => [
         row.model,
         row.used ?? '-',
@@ -31,6 +31,7 @@ function benchText(r: DecoyBenchResult): string {
         f4(row.testAccuracy),
         f4(row.testAuc),
         f4(row.epg),
+        f4(row.patchEnergy),
         row.seconds.toFixed(1),
         row.fallback ?? '',
       ]),
