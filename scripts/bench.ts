@@ -21,6 +21,9 @@
 //   explain-batch  batch throughput of pair Grad-CAM (both images, factual + counterfactual), ResNet50
 //           at 224x224: single-thread wasm baseline vs the pool's 'explain.pairs' over every core
 //           (scripts/bench-cam/batch-throughput.ts).
+//   retrain  one epoch of mask-loss retraining (rrr, energy, hint) against a plain epoch of the same
+//           model on the same explicit pairs (1000 Fashion-MNIST images, 10% masked), in this thread
+//           and over the pool, flatten and GAP heads; target <= 3x (scripts/bench-engine/retrain-epoch.ts).
 //   evaluate  the evaluation job's engine call (scoring 12,000 val + 20,000 test pairs over 6,000
 //           synthetic 28x28 images with the small CNN) on 1 worker vs the pool over every core
 //           (scripts/bench-engine/evaluate.ts; with --db/--model it times a real workspace).
@@ -188,6 +191,7 @@ const SECTIONS: Record<string, Section> = {
   masks: async () => (await import('./bench-masks')).masksSection(),
   responsiveness: async () => (await import('./bench-engine/responsiveness')).benchResponsiveness(),
   review: async () => (await import('./bench-review')).benchReview({ pairs: 50 }),
+  retrain: async () => (await import('./bench-engine/retrain-epoch')).benchRetrainEpoch({ workers: Math.max(2, cpus().length) }),
 };
 
 async function explainLatencySection(): Promise<Figures> {

@@ -6,6 +6,7 @@ import { dirname } from 'node:path';
 import { checkArgs, isMethodName, type ArgsOf, type ContractError, type MethodName, type ResultOf } from '../shared/contract';
 import type { AppInfoDto } from '../shared/dto';
 import { ValidationError } from '../shared/validate';
+import { addDecoyDemo } from './demo';
 import { AppError } from './errors';
 import { EventBus } from './events';
 import { DatasetService } from './services/datasets';
@@ -21,6 +22,7 @@ import { ReviewExportService } from './services/review-export';
 import { MaskService } from './services/masks';
 import { MaskExchangeService } from './services/masks-exchange';
 import { MaskEnergyService } from './services/mask-energy';
+import { CompareService } from './services/compare';
 import { inProcessExplainEngine, poolExplainEngine, type ExplainEngine } from './engine/explain';
 import { initBackend, WorkerPool, type WorkerPoolOptions } from './engine/runtime';
 import type { EngineTasks } from './engine/tasks';
@@ -91,6 +93,8 @@ export class SimLensApp {
   readonly maskExchange: MaskExchangeService;
   /** the review queue's "energy mostly outside the mask" filter, measured before the queue counts */
   readonly maskEnergy: MaskEnergyService;
+  /** comparing two model versions (models.compare, models.comparePairs) */
+  readonly compare: CompareService;
   /** Explanations in this thread: the engine in 'in-process' mode, the pool engine's fallback otherwise. */
   readonly localExplain: ExplainEngine;
   /** 'pool' or 'in-process': see EngineMode. */
@@ -128,12 +132,14 @@ export class SimLensApp {
     this.masks = new MaskService(this.db);
     this.maskExchange = new MaskExchangeService(this.db, this.masks, APP_VERSION);
     this.maskEnergy = new MaskEnergyService(this.db);
+    this.compare = new CompareService(this.db, this.jobs, this.models, this.explain, this.review);
     this.handlers = {
       'app.info': () => this.info(),
       'datasets.list': () => this.datasets.list(),
       'datasets.get': ({ id }) => this.datasets.get(id),
       'datasets.import': (args) => ({ jobId: this.datasets.startImport(args).id }),
       'datasets.delete': ({ id }) => this.datasets.delete(id),
+      'demo.addDecoy': () => addDecoyDemo(this),
       'jobs.list': ({ limit }) => this.jobs.list(limit),
       'jobs.get': ({ id }) => this.jobs.get(id),
       'jobs.cancel': ({ id }) => this.jobs.cancel(id),
@@ -192,6 +198,12 @@ export class SimLensApp {
       'masks.export': (args) => this.maskExchange.export(args),
       'masks.import': (args) => this.maskExchange.import(args),
       'explain.maps': (args) => this.explain.maps(args),
+      // retraining with masks, comparing versions
+      'models.retrain': (args) => ({ jobId: this.models.startRetrain(args).id }),
+      'models.maskCoverage': ({ id, author }) => this.models.maskCoverage(id, author),
+      'models.maskSnapshot': ({ id, offset, limit }) => this.models.maskSnapshot(id, offset, limit),
+      'models.compare': async (args) => ({ jobId: (await this.compare.startCompare(args)).id }),
+      'models.comparePairs': (args) => this.compare.comparePairs(args),
     };
   }
 

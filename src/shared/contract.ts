@@ -5,6 +5,7 @@
 // and its result type. Add entries here, by domain, and nowhere else.
 import type {
   AppInfoDto,
+  DecoyDemoDto,
   DatasetDetailDto,
   DatasetDto,
   ImportReportDto,
@@ -63,6 +64,7 @@ import {
   type ReviewBundleMasks,
 } from './dto';
 import { MASK_COUNTS_MAX_CHARS, maskSizeProblem } from './mask-rle';
+import { RETRAIN_LOSS_NAMES, type ComparePairsPageDto, type MaskCoverageDto, type MaskSnapshotDto, type RetrainLossName } from './dto';
 import { v, ValidationError, type Check } from './validate';
 
 interface MethodSpec<A, R> {
@@ -151,6 +153,8 @@ export const contract = {
     }),
   ),
   'datasets.delete': method<{ deleted: boolean }>()(v.object({ id })),
+  /** Adds the second demo, "Fashion-MNIST with decoys" with its decoy-trained model (idempotent). */
+  'demo.addDecoy': method<DecoyDemoDto>()(v.object({})),
 
   // jobs
   'jobs.list': method<JobDto[]>()(v.object({ limit: limit(500) })),
@@ -525,6 +529,75 @@ export const contract = {
       method: v.optional(explainMethod),
       layer: v.optional(v.string({ min: 1, max: 200 })),
       maxChannels,
+    }),
+  ),
+
+  // retraining with the experts' masks, comparing versions (src/main/services/models.ts, compare.ts)
+  /**
+   * Starts a 'retrain' job: version `id` trained further with the masks of its pair set's TRAIN
+   * images (the newest per image, of `author` when given; masks on val/test images only measure):
+   * the contrastive loss plus a mask loss on the Grad-CAM maps with weight `lambda`, or mask-guided
+   * augmentation. Progress as a 'train' job's (job.data 'train.step' / 'train.epoch'); the result
+   * holds the new version (parentId = id) and how it was retrained; the masks used are stored with it.
+   */
+  'models.retrain': method<{ jobId: number }>()(
+    v.object({
+      id,
+      /** default 'rrr' */
+      loss: v.optional(v.literal<RetrainLossName>(...RETRAIN_LOSS_NAMES)),
+      /** weight of the mask loss (default: 10 for rrr and hint, 1 for energy) */
+      lambda: v.optional(v.number({ min: 0, max: 1e6 })),
+      epochs: v.optional(v.int({ min: 1, max: 1000 })),
+      /** only this author's masks */
+      author: v.optional(v.string({ min: 1, max: 100 })),
+      name: v.optional(v.string({ min: 1, max: 200 })),
+      batchSize: v.optional(v.int({ min: 2, max: 4096 })),
+      learningRate: v.optional(v.number({ min: 1e-9, max: 1 })),
+      seed: v.optional(v.int({ min: 0, max: SEED_MAX })),
+      /** the maps the loss looks at: 'factual' (default, the map the review view shows) or also the counterfactual */
+      maps: v.optional(v.literal('factual', 'both')),
+      /** train only the layers above the map layer (cheaper) */
+      freezeBelow: v.optional(v.boolean()),
+      /** each masked train image is an anchor this many times per epoch (default 1) */
+      maskedRepeat: v.optional(v.int({ min: 1, max: 100 })),
+    }),
+  ),
+  /** Which images of the version's pair set have masks (per split; train-image authors), and whether a retraining can start. */
+  'models.maskCoverage': method<MaskCoverageDto>()(v.object({ id, author: v.optional(v.string({ min: 1, max: 100 })) })),
+  /** A page of the masks a retrained version used (ids and authors when it was trained), by mask id. */
+  'models.maskSnapshot': method<MaskSnapshotDto>()(v.object({ id, offset: v.optional(v.int({ min: 0 })), limit: limit(10_000) })),
+  /**
+   * Starts a 'compare' job for two versions on a split of a's pair set (default 'test'): both
+   * versions' maps of its pairs (computed where not stored, then stored: explain.overlay shows them
+   * side by side), test accuracy and ROC AUC, mean EPG and deletion AUC on the pairs whose images
+   * have masks, review tallies, and the pairs whose maps moved most.
+   */
+  'models.compare': method<{ jobId: number }>()(
+    v.object({
+      a: id,
+      b: id,
+      split: v.optional(v.literal<Split>('train', 'val', 'test')),
+      /** default 'gradcam' (the map mask-guided retraining moves) */
+      method: v.optional(explainMethod),
+      /** pairs compared (a seeded sample when the split has more; default 1000) */
+      limit: v.optional(v.int({ min: 1, max: 100_000 })),
+      /** masked pairs measured by deletion (default 200) and the deletion steps (default 16) */
+      maskedLimit: v.optional(v.int({ min: 1, max: 10_000 })),
+      steps: v.optional(v.int({ min: 2, max: 256 })),
+      seed: v.optional(v.int({ min: 0, max: SEED_MAX })),
+    }),
+  ),
+  /** A page of the pairs of a split whose maps both versions have stored, ordered by how much the maps moved (most first). */
+  'models.comparePairs': method<ComparePairsPageDto>()(
+    v.object({
+      a: id,
+      b: id,
+      split: v.optional(v.literal<Split>('train', 'val', 'test')),
+      method: v.optional(explainMethod),
+      /** only pairs with a masked image */
+      maskedOnly: v.optional(v.boolean()),
+      offset: v.optional(v.int({ min: 0 })),
+      limit: limit(500),
     }),
   ),
 } as const;

@@ -15,6 +15,8 @@ export interface JobResults {
   explain: ExplainJobResult;
   metrics: ExplainMetricsDto;
   faithfulness: FaithfulnessSummaryDto;
+  retrain: RetrainJobResult;
+  compare: CompareDto;
 }
 export type JobKind = keyof JobResults;
 export type JobResultOf<K extends JobKind> = JobResults[K];
@@ -236,6 +238,17 @@ export interface PairPageDto {
   prevBeforeId?: number | null;
 }
 
+/** The decoy demo ("Fashion-MNIST with decoys") as added or found. */
+export interface DecoyDemoDto {
+  /** false: it was there already */
+  created: boolean;
+  datasetId: number;
+  pairSetId: number;
+  /** the decoy-trained version */
+  modelId: number;
+  backgroundJobIds: number[];
+}
+
 export interface AppInfoDto {
   version: string;
   shell: 'electron' | 'browser' | 'cli';
@@ -370,6 +383,8 @@ export interface ModelVersionConfigDto {
   train?: TrainSettingsDto;
   /** a version registered from a saved model folder (e.g. the bundled demo model): that folder */
   importedFrom?: string;
+  /** a version made by a 'retrain' job: how the experts' masks were used (the masks themselves: models.maskSnapshot) */
+  retrain?: RetrainSettingsDto;
 }
 
 export interface RocPointDto {
@@ -417,6 +432,9 @@ export interface EpochDto {
   seconds: number;
   /** val AUC rose: this epoch's weights became the best checkpoint */
   improved: boolean;
+  /** mask-guided retraining: the epoch's mean contrastive part and mean (lambda-weighted) mask part of `loss` */
+  contrastiveLoss?: number;
+  maskLoss?: number;
 }
 
 export interface ModelMetricsDto {
@@ -1140,4 +1158,167 @@ export interface ExplainMapsDto {
   createdAt: string;
   a: ExplainMapImageDto;
   b: ExplainMapImageDto;
+}
+
+// ---- retraining with the experts' masks, comparing versions (services/models.ts startRetrain, services/compare.ts) ----
+
+/**
+ * How a retraining uses the masks: a mask loss on the Grad-CAM maps added to the contrastive loss
+ * with weight lambda ('rrr': evidence outside the mask; 'energy': 1 - energy-based pointing game;
+ * 'hint': MSE between the normalised map and the mask), or mask-guided augmentation ('augment':
+ * outside the mask replaced by other images' backgrounds, noise or blur; crops around the mask).
+ */
+export type RetrainLossName = 'rrr' | 'energy' | 'hint' | 'augment';
+export const RETRAIN_LOSS_NAMES: readonly RetrainLossName[] = ['rrr', 'energy', 'hint', 'augment'];
+
+/** The second derivative a mask loss needs, checked against central finite differences on the backend that trained. */
+export interface SecondDerivativeCheckDto {
+  backend: string;
+  ok: boolean;
+  /** the map layer, and the layer the score was differentiated at (the pooling right after it, when there is one) */
+  layer: string;
+  gradLayer: string;
+  /** the layers differentiated twice (class names) */
+  doubleDiffLayers: string[];
+  parameters: number;
+  analytic: number | null;
+  numeric: number | null;
+  eps: number | null;
+  relativeError: number | null;
+  /** why it failed (a kernel the backend lacks, a disagreement) */
+  error?: string;
+  ms: number;
+}
+
+/** A retrained version's record of how it was made (ModelVersionConfigDto.retrain). */
+export interface RetrainSettingsDto {
+  /** the version it was retrained from (also ModelVersionDto.parentId) */
+  parentId: number;
+  /** the loss asked for, and the one that ran ('augment' after a failed second-derivative check) */
+  loss: RetrainLossName;
+  lossUsed: RetrainLossName;
+  /** the weight of the mask loss (not used by 'augment') */
+  lambda: number;
+  /** the maps the loss looked at: the factual Grad-CAM map, or factual and counterfactual */
+  maps: 'factual' | 'both';
+  /** the map layer and the layer the score was differentiated at (mask losses; null for 'augment') */
+  layer: string | null;
+  gradLayer: string | null;
+  freezeBelow: boolean;
+  /** why the asked-for loss was not used; null when it was */
+  fallback: string | null;
+  /** only this author's masks were used (null: the newest mask of each image, whoever painted it) */
+  author: string | null;
+  /** the masks used (the snapshot's summary; the ids: models.maskSnapshot) */
+  masks: { count: number; trainImages: number; authors: { author: string; masks: number }[] };
+  check: SecondDerivativeCheckDto | null;
+}
+
+/** The result of a 'retrain' job: the new version and its metrics in short, as a train job's, and how it was retrained. */
+export type RetrainJobResult = TrainJobResult & { retrain: RetrainSettingsDto };
+
+/** models.maskCoverage: which images of a version's pair set have masks, before retraining it. */
+export interface MaskCoverageDto {
+  modelId: number;
+  pairSetId: number;
+  /** the author filter (null: any author) */
+  author: string | null;
+  /** per split: images and images with a mask (retraining uses the train split's; val and test masks measure) */
+  splits: { split: Split; images: number; masked: number }[];
+  /** authors of masks on train images, with their masked image counts */
+  trainAuthors: { author: string; images: number }[];
+  /** a retraining can start: some train image has a mask */
+  canRetrain: boolean;
+  /** why not, when it cannot */
+  reason: string | null;
+}
+
+/** models.maskSnapshot: a page of the masks a retrained version used (ids and authors at retraining time). */
+export interface MaskSnapshotDto {
+  modelId: number;
+  total: number;
+  offset: number;
+  rows: { maskId: number; imageId: number; author: string }[];
+}
+
+/** One version's side of a comparison. */
+export interface CompareVersionDto {
+  modelId: number;
+  name: string;
+  parentId: number | null;
+  /** the method and layer of the maps compared */
+  method: ExplainMethod;
+  layer: string;
+  /** test accuracy and ROC AUC from the version's stored metrics (null: not evaluated on test) */
+  test: { accuracy: number; auc: number; pairs: number } | null;
+  /** on the compared split's pairs whose images have masks: the images with a mask */
+  masked: {
+    images: number;
+    /** mean energy-based pointing game of their factual maps against their masks (images with evidence) */
+    epg: number | null;
+    /** mean deletion AUC of those maps under the blur baseline (lower is better), and of a random map */
+    deletionAuc: number | null;
+    deletionAucRandom: number | null;
+    /** maps without evidence (not measured) */
+    noEvidence: number;
+  };
+  /** the version's review tallies (review.stats) */
+  review: {
+    verdicts: number;
+    pairs: number;
+    heatmaps: HeatmapShareDto;
+    similarity: { correct: number; wrong: number };
+  };
+}
+
+/** How much one pair's maps moved between two versions. */
+export interface ComparePairDto {
+  pairId: number;
+  label: 0 | 1;
+  /** mean over the two images of their movement */
+  movement: number;
+  /** score of the pair under each version (from the maps' computation) */
+  scoreA: number;
+  scoreB: number;
+  /**
+   * per image: the share of the evidence that moved (half the L1 distance between the two
+   * versions' factual maps, each scaled to sum 1; 1 when only one has evidence), and the EPG of
+   * each version's map when the image has a mask
+   */
+  images: {
+    imageId: number;
+    movement: number;
+    hasMask: boolean;
+    epgA: number | null;
+    epgB: number | null;
+  }[];
+}
+
+/** The result of a 'compare' job (models.compare). */
+export interface CompareDto {
+  a: CompareVersionDto;
+  b: CompareVersionDto;
+  /** the split compared and the pairs whose maps both versions have now */
+  split: Split;
+  pairs: number;
+  /** of those, pairs with at least one masked image (EPG, deletion) */
+  maskedPairs: number;
+  /** b minus a (null when either is missing) */
+  delta: { testAccuracy: number | null; testAuc: number | null; epg: number | null; deletionAuc: number | null };
+  /** the pairs whose maps moved most, first (more: models.comparePairs) */
+  moved: ComparePairDto[];
+  /** deletion: the baseline and steps */
+  deletion: { baseline: FaithfulnessBaseline; steps: number };
+  seconds: number;
+}
+
+/** models.comparePairs: a page of the pairs whose maps both versions have, ordered by how much they moved (most first). */
+export interface ComparePairsPageDto {
+  a: number;
+  b: number;
+  split: Split;
+  method: ExplainMethod;
+  total: number;
+  offset: number;
+  items: ComparePairDto[];
 }

@@ -1,11 +1,20 @@
 // First start: ensureDemoWorkspace imports resources/demo and generates its pairs once, and
-// registers the bundled demo model (resources/demo/model) with its metrics, maps and faithfulness.
+// registers the bundled demo model (resources/demo/model) with its metrics, maps and faithfulness;
+// addDecoyDemo adds the second demo (resources/demo/fashion-mnist-decoy, decoy-model) on request.
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SimLensApp } from '../../src/main/app';
-import { DEMO_DATASET_NAME, DEMO_MODEL_NAME, DEMO_SEED, ensureDemoWorkspace } from '../../src/main/demo';
+import {
+  addDecoyDemo,
+  DECOY_DATASET_NAME,
+  DECOY_MODEL_NAME,
+  DEMO_DATASET_NAME,
+  DEMO_MODEL_NAME,
+  DEMO_SEED,
+  ensureDemoWorkspace,
+} from '../../src/main/demo';
 import { resourcesDir } from '../../src/main/paths';
 
 const dirs: string[] = [];
@@ -115,4 +124,40 @@ describe('ensureDemoWorkspace', () => {
     await expect(ensureDemoWorkspace(app, { demoDir: join(dir, 'missing') })).rejects.toThrow(/demo data is missing/);
     expect(resourcesDir()).toMatch(/resources$/);
   });
+});
+
+describe('addDecoyDemo', () => {
+  it('adds "Fashion-MNIST with decoys" with its pairs and decoy model once, next to the first demo', async () => {
+    const app = openApp();
+    await ensureDemoWorkspace(app, { modelDir: null });
+    const [first, concurrent] = await Promise.all([addDecoyDemo(app), app.call('demo.addDecoy', {})]);
+    expect(concurrent).toEqual(first);
+    expect(first.created).toBe(true);
+    const dataset = await app.call('datasets.get', { id: first.datasetId });
+    expect(dataset).toMatchObject({ name: DECOY_DATASET_NAME, imageCount: 700, hasOfficialTest: true });
+    const model = await app.call('models.get', { id: first.modelId });
+    expect(model).toMatchObject({ name: DECOY_MODEL_NAME, datasetId: first.datasetId, pairSetId: first.pairSetId });
+    // the decoy model learnt the patch: on the demo's test pairs (patch at random) it is far from
+    // the first demo model's > 0.95, yet better than chance on what garment it did learn
+    const test = model.metrics!.splits.test!;
+    expect(test.auc).toBeGreaterThan(0.5);
+    expect(test.auc).toBeLessThan(0.95);
+    const [maps] = await Promise.all(first.backgroundJobIds.map((id) => app.jobs.wait(id)));
+    expect([maps.kind, maps.status]).toEqual(['explain', 'done']);
+    expect(app.explain.repo.count(first.modelId, 'gradcam')).toBe(app.models.repo.pairs(first.pairSetId, 'test').length);
+
+    const again = await addDecoyDemo(app);
+    expect(again).toEqual({ ...first, created: false, backgroundJobIds: [] });
+    expect((await app.call('datasets.list', {})).map((d) => d.name)).toEqual([DEMO_DATASET_NAME, DECOY_DATASET_NAME]);
+  }, 180_000);
+
+  it('reports a missing decoy model clearly and keeps what was imported for the next attempt', async () => {
+    const app = openApp();
+    await expect(addDecoyDemo(app, { modelDir: join(tmpdir(), 'simlens-no-such-decoy-model') })).rejects.toThrow(/demo model is missing/);
+    const datasets = await app.call('datasets.list', {});
+    expect(datasets.map((d) => d.name)).toEqual([DECOY_DATASET_NAME]);
+    const completed = await addDecoyDemo(app);
+    expect(completed).toMatchObject({ created: true, datasetId: datasets[0].id });
+    expect(await app.call('models.list', {})).toHaveLength(1);
+  }, 180_000);
 });

@@ -7,6 +7,11 @@ import type { ArgsOf } from '../../shared/contract';
 import type {
   EpochDto,
   JobDto,
+  MaskCoverageDto,
+  MaskSnapshotDto,
+  RetrainJobResult,
+  RetrainLossName,
+  RetrainSettingsDto,
   JobProgressData,
   ModelArch,
   ModelMetricsDto,
@@ -18,7 +23,7 @@ import type {
   TrainSettingsDto,
 } from '../../shared/dto';
 import { AppError, invalid, notFound } from '../errors';
-import { buildImageSet, pairListFrom, type PairList, type Shape3 } from '../engine/data';
+import { buildImageSet, maskAtInput, pairListFrom, type PairList, type Shape3 } from '../engine/data';
 import {
   evaluateTask,
   evaluateTaskParallel,
@@ -34,14 +39,21 @@ import { checkPreprocess, defaultModelConfig, savedModelInputShape, SIAMESE_JSON
 import {
   DEFAULT_AUGMENT,
   NO_AUGMENT,
+  retrainTask,
+  retrainTaskParallel,
   trainTask,
   trainTaskParallel,
+  type MaskData,
+  type RetrainOutcome,
+  type RetrainRequest,
   type TrainData,
   type TrainOutcome,
   type TrainProgress,
   type TrainRequest,
   type TrainTasks,
 } from '../engine/train';
+import { decodeMask } from '../images/mask';
+import { RetrainRepo } from '../store/retrain-repo';
 import type { TaskPool } from '../engine/runtime';
 import type { Db } from '../store/db';
 import { ModelsRepo, type ModelVersionRow, type SplitImageRow } from '../store/models-repo';
@@ -60,6 +72,8 @@ export interface EngineCallOptions {
 export interface ModelEngine {
   train(req: TrainRequest, options: EngineCallOptions): Promise<TrainOutcome>;
   evaluate(req: EvaluateRequest, options: EngineCallOptions): Promise<EvaluateOutcome>;
+  /** Mask-guided retraining (engine/train/retrain.ts); an engine without it cannot retrain. */
+  retrain?(req: RetrainRequest, options: EngineCallOptions): Promise<RetrainOutcome>;
 }
 
 /** Runs the tasks in this thread, after `ready` (e.g. initBackend). */
@@ -72,6 +86,10 @@ export function inProcessModelEngine(ready: () => Promise<unknown> = async () =>
     evaluate: async (req, o) => {
       await ready();
       return evaluateTask(req, { signal: o.signal, progress: o.onProgress });
+    },
+    retrain: async (req, o) => {
+      await ready();
+      return retrainTask(req, { signal: o.signal, progress: o.onProgress });
     },
   };
 }
@@ -111,6 +129,16 @@ export function poolModelEngine(pool: ModelPool | (() => ModelPool), options: Po
       // >= 2 workers: the images are embedded in chunks across all of them (the images stay here)
       if (p.size >= 2) return evaluateTaskParallel(p, req, { signal: o.signal, progress: relay(o) });
       return p.run('models.evaluate', req, { signal: o.signal, onProgress: relay(o), transfer: [req.images.pixels.buffer as ArrayBuffer] });
+    },
+    // as training: data-parallel over all workers when there are several, else in one worker
+    retrain: (req, o) => {
+      const p = get();
+      if (options.dataParallel !== false && p.size >= 2) return retrainTaskParallel(p, req, { signal: o.signal, progress: relay(o) });
+      return p.run('models.retrain', req, {
+        signal: o.signal,
+        onProgress: relay(o),
+        transfer: [req.data.images.pixels.buffer as ArrayBuffer],
+      });
     },
   };
 }
@@ -166,9 +194,13 @@ function summary(m: ModelMetricsDto): ModelMetricsSummary {
   return out;
 }
 
+/** The mask loss weights a retraining uses unless told (the losses' scales differ: rrr and hint are means of squares). */
+export const DEFAULT_LAMBDA: Record<RetrainLossName, number> = { rrr: 10, energy: 1, hint: 10, augment: 0 };
+
 export class ModelService {
   readonly repo: ModelsRepo;
   readonly scores: ScoresRepo;
+  readonly retrainRepo: RetrainRepo;
   readonly engine: ModelEngine;
   private readonly modelsDir: string;
 
@@ -179,6 +211,7 @@ export class ModelService {
   ) {
     this.repo = new ModelsRepo(db);
     this.scores = new ScoresRepo(db);
+    this.retrainRepo = new RetrainRepo(db);
     this.engine = options.engine ?? inProcessModelEngine();
     this.modelsDir = join(options.workspaceDir, 'models');
     this.removeOrphans();
@@ -488,6 +521,308 @@ export class ModelService {
     } finally {
       rmSync(staging, { recursive: true, force: true });
     }
+  }
+
+  // ---- retraining with the experts' masks ----
+
+  /** The version a retraining starts from, with its pair set; throws a contract error when it cannot be one. */
+  private retrainParent(id: number): ModelVersionRow & { pair_set_id: number; weights_path: string } {
+    const row = this.repo.get(id);
+    if (!row) throw notFound('Model version', id);
+    if (!row.weights_path) throw new AppError('conflict', `Model version ${id} has no weights`);
+    if (row.pair_set_id === null)
+      throw new AppError('conflict', `Model version ${id} has no pair set (it was deleted): nothing to retrain on`);
+    return row as ModelVersionRow & { pair_set_id: number; weights_path: string };
+  }
+
+  /** Which images of the version's pair set have masks, and whether a retraining can start. */
+  maskCoverage(id: number, author?: string): MaskCoverageDto {
+    const row = this.retrainParent(id);
+    const splits = this.retrainRepo.coverage(row.pair_set_id, author);
+    const train = splits.find((s) => s.split === 'train');
+    const others = splits.filter((s) => s.split !== 'train').reduce((n, s) => n + s.masked, 0);
+    const canRetrain = (train?.masked ?? 0) > 0;
+    return {
+      modelId: id,
+      pairSetId: row.pair_set_id,
+      author: author ?? null,
+      splits,
+      trainAuthors: this.retrainRepo.authors(row.pair_set_id, 'train'),
+      canRetrain,
+      reason: canRetrain
+        ? null
+        : `No train image of pair set ${row.pair_set_id} has a mask${author ? ` by "${author}"` : ''}: retraining learns from masks on train images` +
+          (others > 0 ? ` (the ${others} masked val/test images only measure)` : ''),
+    };
+  }
+
+  /** A page of the masks a retrained version used. */
+  maskSnapshot(id: number, offset = 0, limit = 1000): MaskSnapshotDto {
+    if (!this.repo.get(id)) throw notFound('Model version', id);
+    const { total, rows } = this.retrainRepo.snapshot(id, offset, limit);
+    return { modelId: id, total, offset, rows };
+  }
+
+  startRetrain(args: ArgsOf<'models.retrain'>): JobDto {
+    if (!this.engine.retrain) throw new AppError('failed', 'This model engine cannot retrain');
+    const parent = this.retrainParent(args.id);
+    const coverage = this.maskCoverage(args.id, args.author);
+    if (!coverage.canRetrain) throw invalid(coverage.reason!);
+    const loss = args.loss ?? 'rrr';
+    const train: TrainSettingsDto = {
+      epochs: args.epochs ?? 3,
+      batchSize: args.batchSize ?? 64,
+      learningRate: args.learningRate ?? 1e-3,
+      margin: parent.config.model.margin,
+      seed: args.seed ?? 0,
+      earlyStoppingPatience: 0,
+      lrPatience: 0,
+      augment: NO_AUGMENT,
+    };
+    const lambda = args.lambda ?? DEFAULT_LAMBDA[loss];
+    const name = args.name ?? `${parent.name} · retrained (${loss}${loss === 'augment' ? '' : `, λ ${lambda}`})`;
+    const params = { ...args, loss, lambda, pairSetId: parent.pair_set_id };
+    return this.jobs.start('retrain', params, (ctx) => this.runRetrain(ctx, { parent, name, loss, lambda, train, args }));
+  }
+
+  /** The newest masks of the train images (of the author), decoded at the input size, as the engine takes them. */
+  private async trainMasks(
+    trainImageIds: number[],
+    index: Map<number, number>,
+    shape: Shape3,
+    author: string | undefined,
+    ctx: JobContext,
+  ): Promise<{ data: MaskData; used: { maskId: number; imageId: number; author: string }[] }> {
+    const rows = this.retrainRepo.newestMasks(trainImageIds, author);
+    const [H, W] = shape;
+    const masks = new Uint8Array(rows.length * H * W);
+    const images = new Int32Array(rows.length);
+    for (const [i, r] of rows.entries()) {
+      ctx.throwIfCancelled();
+      let grid;
+      try {
+        grid = await decodeMask(r);
+      } catch (error) {
+        throw invalid(`Mask ${r.id} (image ${r.image_id}, by ${r.author}) cannot be decoded: ${(error as Error).message}`);
+      }
+      masks.set(maskAtInput(grid, H, W), i * H * W);
+      images[i] = index.get(r.image_id)!;
+    }
+    return { data: { images, masks }, used: rows.map((r) => ({ maskId: r.id, imageId: r.image_id, author: r.author })) };
+  }
+
+  private async runRetrain(
+    ctx: JobContext,
+    p: {
+      parent: ModelVersionRow & { pair_set_id: number; weights_path: string };
+      name: string;
+      loss: RetrainLossName;
+      lambda: number;
+      train: TrainSettingsDto;
+      args: ArgsOf<'models.retrain'>;
+    },
+  ): Promise<RetrainJobResult> {
+    const { parent } = p;
+    const model = parent.config.model;
+    ctx.progress(0, 'loading images');
+    const { images, pairs, trainImages, index } = await this.loadData(
+      parent.pair_set_id,
+      model.inputShape,
+      ['train', 'val', 'test'],
+      true,
+      ctx,
+    );
+    if (!pairs.val || pairs.val.a.length === 0)
+      throw invalid(`Pair set ${parent.pair_set_id} has no validation pairs: retraining needs them`);
+    const data = this.trainDataOf(images, pairs, trainImages, index);
+    if (!data.train && (!data.trainPairs || data.trainPairs.a.length === 0))
+      throw invalid(`Pair set ${parent.pair_set_id} has no training data`);
+    ctx.progress(0.02, 'reading masks');
+    const masks = await this.trainMasks(
+      trainImages.map((r) => r.id),
+      index,
+      model.inputShape,
+      p.args.author,
+      ctx,
+    );
+    if (masks.used.length === 0) throw invalid(this.maskCoverage(parent.id, p.args.author).reason ?? 'No train image has a mask');
+    const evaluate: Partial<Record<Split, PairList>> = { val: pairs.val };
+    if (pairs.test && pairs.test.a.length > 0) evaluate.test = pairs.test;
+    const pairIds = { val: pairs.val.ids, test: pairs.test?.ids };
+
+    mkdirSync(this.modelsDir, { recursive: true });
+    const staging = join(this.modelsDir, `.job-${ctx.jobId}`);
+    const checkpointDir = join(this.modelsDir, `.job-${ctx.jobId}-checkpoint`);
+    const history: EpochDto[] = [];
+    try {
+      const outcome = await this.engine.retrain!(
+        {
+          model,
+          initFromDir: resolve(this.options.workspaceDir, parent.weights_path),
+          train: { ...p.train, keep: 'last' },
+          data,
+          masks: masks.data,
+          method: {
+            loss: p.loss,
+            lambda: p.lambda,
+            maps: p.args.maps ?? 'factual',
+            freezeBelow: p.args.freezeBelow ?? false,
+            maskedRepeat: p.args.maskedRepeat ?? 1,
+          },
+          evaluate,
+          outDir: staging,
+          checkpointDir,
+        },
+        {
+          signal: ctx.signal,
+          onProgress: (fraction, message, d) => {
+            if (d?.kind === 'epoch') {
+              history.push(d.record);
+              // the job row's checkpoint: the history so far and the folder holding the latest epoch's weights
+              ctx.saveCheckpoint({ history, epoch: d.record.epoch, weights: checkpointDir });
+            }
+            const last = history[history.length - 1];
+            const text =
+              d?.kind === 'step'
+                ? `retraining (${p.loss}) · epoch ${d.info.epoch}/${d.info.epochs} · step ${d.info.step}/${d.info.steps} · loss ${d.info.loss.toFixed(4)}` +
+                  (last ? ` · val AUC ${last.valAuc.toFixed(4)} (epoch ${last.epoch})` : '') +
+                  ` · ETA ${Math.round(d.info.etaSeconds)} s`
+                : message;
+            ctx.progress(0.03 + 0.97 * fraction, text, jobData(d, p.train.epochs, last));
+          },
+        },
+      );
+      ctx.throwIfCancelled();
+      const metrics = metricsDto(outcome.evaluation, {
+        history: outcome.training.history,
+        bestEpoch: outcome.training.bestEpoch,
+        bestValAuc: outcome.training.bestValAuc,
+        stoppedEarly: outcome.training.stoppedEarly,
+        seconds: outcome.training.seconds,
+      });
+      const authors = new Map<string, number>();
+      for (const m of masks.used) authors.set(m.author, (authors.get(m.author) ?? 0) + 1);
+      const retrain: RetrainSettingsDto = {
+        parentId: parent.id,
+        loss: p.loss,
+        lossUsed: outcome.retrain.used,
+        lambda: p.lambda,
+        maps: outcome.retrain.maps,
+        layer: outcome.retrain.layer,
+        gradLayer: outcome.retrain.gradLayer,
+        freezeBelow: outcome.retrain.freezeBelow,
+        fallback: outcome.retrain.fallback,
+        author: p.args.author ?? null,
+        masks: {
+          count: masks.used.length,
+          trainImages: outcome.retrain.trainImages,
+          authors: [...authors].map(([author, n]) => ({ author, masks: n })).sort((x, y) => x.author.localeCompare(y.author)),
+        },
+        check: outcome.check,
+      };
+      const modelId = this.commitVersion(ctx, {
+        name: p.name,
+        datasetId: parent.dataset_id,
+        pairSetId: parent.pair_set_id,
+        parentId: parent.id,
+        outcome,
+        config: { model: outcome.config, train: p.train, retrain },
+        metrics,
+        staging,
+        pairIds,
+        after: (id) => this.retrainRepo.insertSnapshot(id, masks.used),
+      });
+      return {
+        modelId,
+        ...summary(metrics),
+        bestEpoch: outcome.training.bestEpoch,
+        epochs: outcome.training.history.length,
+        history: outcome.training.history,
+        retrain,
+      };
+    } finally {
+      rmSync(staging, { recursive: true, force: true });
+      rmSync(checkpointDir, { recursive: true, force: true });
+    }
+  }
+
+  /** Training data from a pair set's decoded images: labelled train images (pairs redrawn each epoch), else the stored train pairs. */
+  private trainDataOf(
+    images: TrainData['images'],
+    pairs: Partial<Record<Split, PairList>>,
+    trainImages: SplitImageRow[],
+    index: Map<number, number>,
+  ): TrainData {
+    const labelled = trainImages.length > 0 && trainImages.every((r) => r.class_label !== null);
+    const classIds = new Map<string, number>();
+    return {
+      images,
+      val: pairs.val!,
+      ...(labelled
+        ? {
+            train: {
+              indices: Int32Array.from(trainImages, (r) => index.get(r.id)!),
+              classes: Int32Array.from(trainImages, (r) => {
+                const key = r.class_label!;
+                if (!classIds.has(key)) classIds.set(key, classIds.size);
+                return classIds.get(key)!;
+              }),
+            },
+          }
+        : { trainPairs: pairs.train }),
+    };
+  }
+
+  /**
+   * Commits a trained version: row + folder + val/test scores (+ `after`), all or nothing
+   * (synchronous: no cancel can interleave). Returns the new id.
+   */
+  private commitVersion(
+    ctx: JobContext,
+    v: {
+      name: string;
+      datasetId: number | null;
+      pairSetId: number;
+      parentId: number | null;
+      outcome: TrainOutcome;
+      config: ModelVersionDto['config'];
+      metrics: ModelMetricsDto;
+      staging: string;
+      pairIds: { val?: Int32Array; test?: Int32Array };
+      after?: (id: number) => void;
+    },
+  ): number {
+    return this.repo.transaction(() => {
+      const id = this.repo.insert({
+        name: v.name,
+        datasetId: v.datasetId,
+        pairSetId: v.pairSetId,
+        parentId: v.parentId,
+        jobId: ctx.jobId,
+        arch: v.outcome.config.arch,
+        config: v.config,
+        weightsPath: null,
+        seed: v.config.train?.seed ?? null,
+        backend: v.outcome.backend,
+        metrics: v.metrics,
+      });
+      const rel = `models/${id}`;
+      const final = resolve(this.options.workspaceDir, rel);
+      if (existsSync(final)) rmSync(final, { recursive: true, force: true }); // an orphan of a crash: no row owns it
+      renameSync(v.staging, final);
+      this.repo.setWeightsPath(id, rel);
+      for (const s of ['val', 'test'] as const) {
+        const sc = v.outcome.scores[s];
+        const ids = v.pairIds[s];
+        if (sc && ids)
+          this.scores.upsert(
+            id,
+            Array.from(ids, (pairId, i) => ({ pairId, score: sc.score[i], distance: sc.distance[i] })),
+          );
+      }
+      v.after?.(id);
+      return id;
+    });
   }
 
   // ---- evaluation ----

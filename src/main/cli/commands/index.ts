@@ -28,3 +28,8 @@ COMMANDS.push(reviewCommand);
 // masks: export (PNG, COCO, CSV) and import (its own block, so parallel additions merge cleanly)
 import { masksCommand } from './masks';
 COMMANDS.push(masksCommand);
+// retraining with masks, comparing versions, benchmarks (their own block, for the same reason)
+import { benchCommand } from './bench';
+import { compareCommand } from './compare';
+import { retrainCommand } from './retrain';
+COMMANDS.push(retrainCommand, compareCommand, benchCommand);

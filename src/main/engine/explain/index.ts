@@ -32,5 +32,5 @@ export {
   type MapSummary,
   type PairExplanation,
 } from './cam';
-export type { Grid } from './metrics';
+export { energyPointingGame, type Grid } from './metrics';
 export type { ExplainTasks } from './tasks';

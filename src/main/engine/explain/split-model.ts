@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { CamModel } from './cam-model';
 import { pairScore } from '../models/score';
 import type { ST } from '../models/layers-util';
-import type { SiameseModel } from '../models/siamese';
+import { disposeWithNet, type SiameseModel } from '../models/siamese';
 
 const cache = new WeakMap<tf.LayersModel, Map<string, CamModel>>();
 
@@ -15,8 +15,8 @@ interface NodeLike {
   callArgs?: Record<string, unknown>;
 }
 
-/** Re-applies the layers after `target` on a new Input, giving the head A -> e. */
-function buildHead(net: tf.LayersModel, target: tf.layers.Layer): tf.LayersModel {
+/** Re-applies the layers after `target` on a new Input, giving the head A -> e (shares the weights of `net`; also used by mask-guided training). */
+export function buildHead(net: tf.LayersModel, target: tf.layers.Layer): tf.LayersModel {
   const targetOut = target.getOutputAt(0) as ST;
   const headInput = tf.input({ shape: targetOut.shape.slice(1) as number[], name: `${target.name}_cam_input` });
   const memo = new Map<number, ST>([[targetOut.id, headInput]]);
@@ -60,6 +60,7 @@ export function toCamModel(siamese: SiameseModel, layerName?: string): CamModel 
     name: `${siamese.net.name}_features_${layer}`,
   });
   const headModel = buildHead(siamese.net, target);
+  disposeWithNet(siamese.net, headModel); // its symbolic apply referenced the head's layers once more
   const tau = siamese.tau;
   const cam: CamModel = {
     layer,

@@ -24,6 +24,21 @@ const NOT_CAM_TARGETS = new Set([
   InputPreprocessing.className,
 ]);
 
+/**
+ * Models built by applying a network's own layers to new symbolic inputs (the Grad-CAM heads of
+ * explain/split-model.ts and train/mask/split.ts). Each such symbolic apply adds a reference to
+ * every layer it reuses, so net.dispose() alone leaves those layers' weights alive (tfjs-layers
+ * disposes a layer's weights when its reference count reaches 0): they are disposed with the net.
+ */
+const derivedModels = new WeakMap<tf.LayersModel, tf.LayersModel[]>();
+
+/** Registers `derived` (built on `net`'s layers) to be disposed when the SiameseModel of `net` is. */
+export function disposeWithNet(net: tf.LayersModel, derived: tf.LayersModel): void {
+  const list = derivedModels.get(net) ?? [];
+  list.push(derived);
+  derivedModels.set(net, list);
+}
+
 export class SiameseModel {
   constructor(
     /** The shared embedding network: [b, H, W, C] -> [b, D]. */
@@ -82,7 +97,11 @@ export class SiameseModel {
     return this.net.trainableWeights.reduce((n, w) => n + (w.shape as number[]).reduce((a, b) => a * b, 1), 0);
   }
 
+  /** Frees the weights, also those the derived models (disposeWithNet) hold a reference to. */
   dispose(): void {
+    const derived = derivedModels.get(this.net) ?? [];
+    derivedModels.delete(this.net);
+    for (const m of derived) m.dispose();
     this.net.dispose();
   }
 }

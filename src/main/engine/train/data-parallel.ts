@@ -14,6 +14,8 @@ import { imageSize } from '../data/dataset';
 import { pairScoresFrom } from '../evaluate/evaluate';
 import type { ModelConfig } from '../models/config';
 import type { TaskPool } from '../runtime/pool/pool';
+import type { SecondDerivativeCheck } from './mask/check';
+import type { MaskBatch, StepParts } from './mask/step';
 import type { ReplicaInit } from './replica';
 import type { trainTasks } from './tasks';
 import {
@@ -67,7 +69,36 @@ export function sliceShare(batch: StepBatch, size: number, s: number, e: number)
   for (let block = 0; block <= reps; block++)
     images.set(batch.images.subarray((block * k + s) * size, (block * k + e) * size), block * n * size);
   for (let r = 0; r < reps; r++) labels.set(batch.labels.subarray(r * k + s, r * k + e), r * n);
-  return { images, count: (1 + reps) * n, anchors: n, labels };
+  const share: StepBatch = { images, count: (1 + reps) * n, anchors: n, labels };
+  if (batch.mask) {
+    if (reps !== 1) throw new Error('masks come with explicit-pair batches only');
+    const mask = sliceMasks(batch.mask, k, s, e);
+    if (mask) share.mask = mask;
+  }
+  return share;
+}
+
+/**
+ * The masks of the share [s, e) of an explicit-pair batch of k pairs (slots [a(k); b(k)]),
+ * re-indexed to the share's slots [a(s..e); b(s..e)]. The scale is multiplied by k / (e - s):
+ * shares are averaged weighted by their pairs, (e - s) / k, so the batch's mask term keeps its
+ * weight. Undefined when the share has no masked image.
+ */
+function sliceMasks(mask: MaskBatch, k: number, s: number, e: number): MaskBatch | undefined {
+  const n = e - s;
+  const per = mask.index.length > 0 ? mask.masks.length / mask.index.length : 0;
+  const index: number[] = [];
+  const rows: number[] = [];
+  mask.index.forEach((slot, i) => {
+    if (slot >= s && slot < e) index.push(slot - s);
+    else if (slot >= k + s && slot < k + e) index.push(n + slot - k - s);
+    else return;
+    rows.push(i);
+  });
+  if (index.length === 0) return undefined;
+  const masks = new Uint8Array(rows.length * per);
+  rows.forEach((r, j) => masks.set(mask.masks.subarray(r * per, (r + 1) * per), j * per));
+  return { index: Int32Array.from(index), masks, scale: (mask.scale * k) / n };
 }
 
 /** Weighted mean of arrays (weights summing to 1); elements equal in every part are kept exactly. */
@@ -94,6 +125,8 @@ export interface DataParallelRunner extends StepRunner {
   scorePairs(images: ImageSet, pairs: PairList, signal?: AbortSignal): Promise<{ score: Float32Array; distance: Float32Array }>;
   /** Saves the replicas' (current) weights as a version folder; resolves with their config and backend. */
   save(dir: string, extra: Record<string, unknown>): Promise<{ config: ModelConfig; backend: string }>;
+  /** Mask-guided retraining: the second-derivative check on one replica's backend (mask/check.ts). */
+  checkMask(batch: StepBatch & { mask: MaskBatch }, seed?: number, signal?: AbortSignal): Promise<SecondDerivativeCheck>;
 }
 
 /** Builds the run's replica in every worker and makes sure they are identical (else copies worker 0's weights). */
@@ -156,6 +189,7 @@ async function dataParallelStep(
   batch: StepBatch,
   lr: number,
   signal?: AbortSignal,
+  onParts?: (parts: StepParts | undefined) => void,
 ): Promise<number> {
   const shares = anchorShares(batch.anchors, workers);
   const parts = await Promise.all(
@@ -178,6 +212,14 @@ async function dataParallelStep(
       )
     : undefined;
   await pool.broadcast('train.dp.apply', { runId, grads, lr, state }, { signal });
+  onParts?.(
+    parts.every((p) => p.parts)
+      ? {
+          contrastive: parts.reduce((acc, p, j) => acc + weights[j] * p.parts!.contrastive, 0),
+          mask: parts.reduce((acc, p, j) => acc + weights[j] * p.parts!.mask, 0),
+        }
+      : undefined,
+  );
   return parts.reduce((acc, p, j) => acc + weights[j] * p.loss, 0);
 }
 
@@ -195,6 +237,7 @@ export async function createDataParallelRunner(
   const size = imageSize(init.model.inputShape);
   const dim = init.model.embeddingSize;
   let best: Float32Array | null = null;
+  let lastParts: StepParts | undefined;
   const dispose = async () => {
     best = null;
     await pool.broadcast('train.dp.dispose', { runId });
@@ -216,7 +259,10 @@ export async function createDataParallelRunner(
   return {
     runId,
     workers,
-    step: (batch, lr, signal) => dataParallelStep(pool, runId, workers, size, batch, lr, signal),
+    step: (batch, lr, signal) => dataParallelStep(pool, runId, workers, size, batch, lr, signal, (p) => (lastParts = p)),
+    lastParts: () => lastParts,
+    checkMask: (batch, seed, signal) =>
+      pool.run('train.dp.checkMask', { runId, images: batch.images, count: batch.count, mask: batch.mask, seed }, { signal }),
     async scoreVal(images, pairs, signal) {
       return (await scorePairs(images, pairs, signal)).score;
     },
@@ -253,6 +299,7 @@ export async function trainDataParallel<T = void>(
   config: Partial<TrainConfig>,
   hooks: TrainHooks & Omit<DataParallelOptions, 'signal'> = {},
   after?: (runner: DataParallelRunner, result: TrainResult) => Promise<T>,
+  before?: (runner: DataParallelRunner) => Promise<TrainHooks | void>,
 ): Promise<{ training: TrainResult; after: T | undefined }> {
   const cfg = resolveTrainConfig(data, config);
   const runner = await createDataParallelRunner(
@@ -261,7 +308,9 @@ export async function trainDataParallel<T = void>(
     { workers: hooks.workers, scoreBatch: hooks.scoreBatch, signal: hooks.signal },
   );
   try {
-    const training = await trainLoop(runner, data, cfg, hooks);
+    // `before` may check the replicas and adjust the hooks (e.g. the epoch planner) before training
+    const adjusted = before ? await before(runner) : undefined;
+    const training = await trainLoop(runner, data, cfg, { ...hooks, ...(adjusted ?? {}) });
     return { training, after: after ? await after(runner, training) : undefined };
   } finally {
     // Frees the replicas (waits for cancelled worker tasks to stop); never masks the run's error.

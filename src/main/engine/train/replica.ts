@@ -8,6 +8,10 @@ import * as tf from '@tensorflow/tfjs';
 import { contrastiveLoss } from './loss';
 import type { ModelConfig } from '../models/config';
 import { buildSiamese, loadSiamese, saveSiamese, type SiameseModel } from '../models/siamese';
+import { checkSecondDerivative, type SecondDerivativeCheck } from './mask/check';
+import { maskTrainVariables, type MaskTrainOptions } from './mask/runner';
+import { mapSplit, type MapSplit } from './mask/split';
+import { pairStepGradients, type MaskBatch, type StepParts } from './mask/step';
 
 export interface ReplicaInit {
   model: ModelConfig;
@@ -15,6 +19,8 @@ export interface ReplicaInit {
   initFromDir?: string;
   learningRate: number;
   margin: number;
+  /** mask-guided retraining: batches are explicit pairs, some with masks (mask/step.ts) */
+  mask?: MaskTrainOptions;
 }
 
 export interface ShareGradients {
@@ -24,6 +30,8 @@ export interface ShareGradients {
   grads: Float32Array;
   /** BatchNorm moving statistics after this share's forward pass (flat), when the model has BatchNorm */
   state?: Float32Array;
+  /** mask-guided retraining: the share's contrastive and (scaled) mask parts of `loss` */
+  parts?: StepParts;
 }
 
 /** FNV-1a over the bytes of a Float32Array: equal weights, equal checksum. */
@@ -52,13 +60,18 @@ export class Replica {
   /** BatchNorm moving mean/variance: updated by each share's forward pass, averaged by the coordinator. */
   private readonly stateVars: tf.LayerVariable[];
 
+  /** the split at the map layer, for mask-guided retraining */
+  private readonly split: MapSplit | null;
+
   private constructor(
     readonly model: SiameseModel,
     learningRate: number,
     private readonly margin: number,
+    private readonly mask?: MaskTrainOptions,
   ) {
     this.optimizer = tf.train.adam(learningRate);
-    this.vars = model.net.trainableWeights.map((w) => w.read() as tf.Variable);
+    this.split = mask ? mapSplit(model, mask.layer) : null;
+    this.vars = mask ? maskTrainVariables(model, mask) : model.net.trainableWeights.map((w) => w.read() as tf.Variable);
     // Only BatchNorm layers that train update statistics (frozen ones run in inference mode, see
     // useKerasBatchNormSemantics); a frozen layer's non-trainable weights also hold its gamma and
     // beta, which averaging identical copies over 3 workers could change in the last bit.
@@ -69,7 +82,7 @@ export class Replica {
 
   static async create(init: ReplicaInit): Promise<Replica> {
     const model = init.initFromDir ? await loadSiamese(init.initFromDir) : await buildSiamese(init.model);
-    return new Replica(model, init.learningRate, init.margin);
+    return new Replica(model, init.learningRate, init.margin, init.mask);
   }
 
   get parameterCount(): number {
@@ -81,7 +94,9 @@ export class Replica {
    * partners; labels [reps * k]. BatchNorm statistics are put back as they were (the coordinator
    * applies their average), so which worker computes which share does not matter.
    */
-  gradients(rows: Float32Array, count: number, anchors: number, labels: Float32Array): ShareGradients {
+  gradients(rows: Float32Array, count: number, anchors: number, labels: Float32Array, mask?: MaskBatch): ShareGradients {
+    if (this.mask) return this.maskGradients(rows, count, labels, mask);
+    if (mask) throw new Error('This replica was not built for mask-guided training');
     const [h, w, c] = this.model.config.inputShape;
     const dim = this.model.config.embeddingSize;
     const k = anchors;
@@ -117,6 +132,46 @@ export class Replica {
     } finally {
       tf.dispose(before);
     }
+  }
+
+  /** gradients() of a mask-guided retraining: explicit pairs, the mask term of the share's masked images. */
+  private maskGradients(rows: Float32Array, count: number, labels: Float32Array, mask?: MaskBatch): ShareGradients {
+    const before = this.stateVars.map((v) => v.read().clone());
+    try {
+      const out = pairStepGradients(
+        this.model,
+        this.split!,
+        this.vars,
+        { images: rows, count, labels, mask },
+        {
+          kind: this.mask!.kind,
+          maps: this.mask!.maps ?? 'factual',
+          margin: this.margin,
+        },
+      );
+      const flat = flatten(out.grads);
+      tf.dispose(out.grads);
+      let state: Float32Array | undefined;
+      if (this.stateVars.length > 0) {
+        state = flatten(this.stateVars.map((v) => v.read()));
+        this.stateVars.forEach((v, i) => v.write(before[i]));
+      }
+      return { loss: out.loss, grads: flat, parts: out.parts, ...(state ? { state } : {}) };
+    } finally {
+      tf.dispose(before);
+    }
+  }
+
+  /** The second-derivative check of the mask loss on this replica's backend (mask/check.ts). */
+  checkMask(images: Float32Array, count: number, mask: MaskBatch, seed = 0): SecondDerivativeCheck {
+    if (!this.mask || !this.split) throw new Error('This replica was not built for mask-guided training');
+    return checkSecondDerivative(
+      this.model,
+      this.split,
+      { images, count, mask },
+      { kind: this.mask.kind, maps: this.mask.maps ?? 'factual' },
+      seed,
+    );
   }
 
   /** Adam step with the averaged gradients at learning rate `lr`; then the averaged BatchNorm state. */

@@ -4,8 +4,10 @@
 // under `train.dp:<runId>` until 'train.dp.dispose'.
 import * as tf from '@tensorflow/tfjs';
 import { clearCache, defineTasks, type TaskContext } from '../runtime/pool/registry';
+import type { MaskBatch } from './mask/step';
 import { checksum, Replica, type ReplicaInit } from './replica';
 import { trainTask, type TrainRequest } from './run';
+import { retrainTask, type RetrainRequest } from './retrain';
 
 const replicaKey = (runId: string) => `train.dp:${runId}`;
 
@@ -24,12 +26,22 @@ export const trainTasks = defineTasks({
     return { checksum: checksum(r.getWeights()), parameters: r.parameterCount };
   },
 
-  /** Gradients of one share: rows [count, H, W, C] = anchors(k); partner blocks; labels [pairs]. */
-  'train.dp.grads': async (p: { runId: string; images: Float32Array; count: number; anchors: number; labels: Float32Array }, ctx) => {
+  /** Gradients of one share: rows [count, H, W, C] = anchors(k); partner blocks; labels [pairs]; the masks of some rows (retraining). */
+  'train.dp.grads': async (
+    p: { runId: string; images: Float32Array; count: number; anchors: number; labels: Float32Array; mask?: MaskBatch },
+    ctx,
+  ) => {
     const r = await replica(ctx, p.runId);
     ctx.throwIfCancelled();
-    return r.gradients(p.images, p.count, p.anchors, p.labels);
+    return r.gradients(p.images, p.count, p.anchors, p.labels, p.mask);
   },
+
+  /** Mask-guided retraining: the mask loss's second derivative against finite differences, on this worker's backend. */
+  'train.dp.checkMask': async (p: { runId: string; images: Float32Array; count: number; mask: MaskBatch; seed?: number }, ctx) =>
+    (await replica(ctx, p.runId)).checkMask(p.images, p.count, p.mask, p.seed),
+
+  /** A whole mask-guided retraining in one worker (retrain.ts). */
+  'models.retrain': (req: RetrainRequest, ctx) => retrainTask(req, { signal: ctx.signal, progress: (f, m, d) => ctx.progress(f, m, d) }),
 
   'train.dp.apply': async (p: { runId: string; grads: Float32Array; lr: number; state?: Float32Array }, ctx) => {
     (await replica(ctx, p.runId)).apply(p.grads, p.lr, p.state);

@@ -23,6 +23,7 @@ import { scorePairs } from '../evaluate/evaluate';
 import { contrastiveLoss } from './loss';
 import type { SiameseModel } from '../models/siamese';
 import { rocAuc } from '../evaluate/roc';
+import type { MaskBatch, StepParts } from './mask/step';
 
 export interface TrainConfig {
   epochs: number;
@@ -43,6 +44,12 @@ export interface TrainConfig {
   augment: AugmentConfig;
   /** cap on train steps per epoch (tests, quick looks); 0 = the whole epoch */
   maxStepsPerEpoch: number;
+  /**
+   * Which weights the run ends with: 'best' (default): the epoch with the highest val AUC;
+   * 'last': the last epoch's (retraining with masks, whose val split may reward the very shortcut
+   * the masks remove).
+   */
+  keep?: 'best' | 'last';
 }
 
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
@@ -86,6 +93,7 @@ export type EpochRecord = EpochDto;
 
 export interface TrainResult {
   history: EpochRecord[];
+  /** the epoch whose weights the run ends with (the best by val AUC; the last with keep: 'last') */
   bestEpoch: number;
   bestValAuc: number;
   stoppedEarly: boolean;
@@ -97,6 +105,8 @@ export interface TrainHooks {
   /** Awaited: may e.g. evaluate the current weights (do not change them). */
   onEpoch?: (e: EpochRecord) => void | Promise<void>;
   signal?: AbortSignal;
+  /** How each epoch's batches are drawn and assembled (default: defaultEpochPlanner; mask-guided retraining: mask/plan.ts). */
+  planner?: EpochPlanner;
 }
 
 export class TrainingCancelledError extends Error {
@@ -195,6 +205,41 @@ export interface StepBatch {
   anchors: number;
   /** [pairs] 1 = same */
   labels: Float32Array;
+  /** masks of some of the images (mask-guided retraining; explicit pairs only, reps = 1) */
+  mask?: MaskBatch;
+}
+
+/** One epoch's batches, assembled on demand IN ORDER (augmentation draws from one seeded stream). */
+export interface EpochPlan {
+  steps: number;
+  batch(step: number): StepBatch;
+}
+
+/** Draws epoch `epoch`'s plan (1-based). */
+export type EpochPlanner = (epoch: number, cfg: TrainConfig) => EpochPlan;
+
+/**
+ * The plain trainer's epochs: anchors with a positive and a negative partner each, redrawn from
+ * the labelled train images (else the fixed train pairs, reshuffled), augmented as configured.
+ */
+export function defaultEpochPlanner(data: TrainData): EpochPlanner {
+  return (epoch, cfg) => {
+    const rng = createRng(cfg.seed, 1000 + epoch);
+    const augRng = createRng(cfg.seed, 2000 + epoch);
+    const batches = data.train ? drawEpochBatches(data.train, cfg.batchSize, rng) : fixedPairBatches(data.trainPairs!, cfg.batchSize, rng);
+    return {
+      steps: batches.length,
+      batch: (s) => {
+        const b = batches[s];
+        return {
+          images: assemble(data.images, b, cfg.augment, augRng),
+          count: b.images.length,
+          anchors: b.anchors,
+          labels: Float32Array.from(b.labels),
+        };
+      },
+    };
+  };
 }
 
 /**
@@ -212,6 +257,8 @@ export interface StepRunner {
   restore(): Promise<void>;
   /** Frees the runner's tensors (optimizer, snapshot; never the caller's model). */
   dispose(): Promise<void>;
+  /** The parts of the last step's loss, when the runner has several (mask-guided retraining). */
+  lastParts?(): StepParts | undefined;
 }
 
 /** The run's config with defaults, checked against the data. */
@@ -257,34 +304,33 @@ export async function trainLoop(
       throw error;
     }
   };
+  const planner = hooks.planner ?? defaultEpochPlanner(data);
+  const keepBest = (cfg.keep ?? 'best') === 'best';
   for (let epoch = 1; epoch <= cfg.epochs; epoch++) {
     const te = Date.now();
-    const rng = createRng(cfg.seed, 1000 + epoch);
-    const augRng = createRng(cfg.seed, 2000 + epoch);
-    let batches = data.train ? drawEpochBatches(data.train, cfg.batchSize, rng) : fixedPairBatches(data.trainPairs!, cfg.batchSize, rng);
-    if (cfg.maxStepsPerEpoch > 0) batches = batches.slice(0, cfg.maxStepsPerEpoch);
+    const plan = planner(epoch, cfg);
+    const steps = cfg.maxStepsPerEpoch > 0 ? Math.min(plan.steps, cfg.maxStepsPerEpoch) : plan.steps;
     let lossSum = 0;
-    for (let s = 0; s < batches.length; s++) {
+    const partSums = { contrastive: 0, mask: 0, steps: 0 };
+    for (let s = 0; s < steps; s++) {
       if (cancelled()) throw new TrainingCancelledError();
-      const batch = batches[s];
-      const images = assemble(data.images, batch, cfg.augment, augRng);
-      const loss = await guard(
-        runner.step(
-          { images, count: batch.images.length, anchors: batch.anchors, labels: Float32Array.from(batch.labels) },
-          lr,
-          hooks.signal,
-        ),
-      );
+      const loss = await guard(runner.step(plan.batch(s), lr, hooks.signal));
       if (!Number.isFinite(loss)) throw new Error(`The loss became ${loss} at epoch ${epoch}, step ${s + 1}: lower the learning rate`);
       lossSum += loss;
+      const parts = runner.lastParts?.();
+      if (parts) {
+        partSums.contrastive += parts.contrastive;
+        partSums.mask += parts.mask;
+        partSums.steps++;
+      }
       stepsDone++;
       const elapsed = (Date.now() - t0) / 1000;
-      const totalSteps = stepsDone + (batches.length - s - 1) + (cfg.epochs - epoch) * batches.length;
+      const totalSteps = stepsDone + (steps - s - 1) + (cfg.epochs - epoch) * steps;
       hooks.onProgress?.({
         epoch,
         epochs: cfg.epochs,
         step: s + 1,
-        steps: batches.length,
+        steps,
         loss: lossSum / (s + 1),
         learningRate: lr,
         fraction: stepsDone / totalSteps,
@@ -297,7 +343,7 @@ export async function trainLoop(
     const valAuc = rocAuc(score, valLabels);
     const improved = best === null || valAuc > best.auc + cfg.minDelta;
     if (improved) {
-      await guard(runner.snapshot());
+      if (keepBest) await guard(runner.snapshot());
       best = { auc: valAuc, epoch };
       sinceImprovement = 0;
       sinceLrChange = 0;
@@ -307,11 +353,12 @@ export async function trainLoop(
     }
     const record: EpochRecord = {
       epoch,
-      loss: lossSum / Math.max(1, batches.length),
+      loss: lossSum / Math.max(1, steps),
       valAuc,
       learningRate: lr,
       seconds: (Date.now() - te) / 1000,
       improved,
+      ...(partSums.steps > 0 ? { contrastiveLoss: partSums.contrastive / partSums.steps, maskLoss: partSums.mask / partSums.steps } : {}),
     };
     history.push(record);
     await hooks.onEpoch?.(record);
@@ -324,8 +371,9 @@ export async function trainLoop(
       sinceLrChange = 0;
     }
   }
-  if (best) await guard(runner.restore());
-  return { history, bestEpoch: best?.epoch ?? 0, bestValAuc: best?.auc ?? NaN, stoppedEarly, seconds: (Date.now() - t0) / 1000 };
+  if (best && keepBest) await guard(runner.restore());
+  const kept = keepBest ? best : history.length > 0 ? { epoch: history.length, auc: history[history.length - 1].valAuc } : null;
+  return { history, bestEpoch: kept?.epoch ?? 0, bestValAuc: kept?.auc ?? NaN, stoppedEarly, seconds: (Date.now() - t0) / 1000 };
 }
 
 /**

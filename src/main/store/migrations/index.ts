@@ -8,6 +8,7 @@ import m0005 from './0005-create-faithfulness';
 import m0006 from './0006-review-verdicts';
 // masks: uids and the queue filter's cache (its own line, so parallel additions merge cleanly)
 import m0007 from './0007-masks';
+import m0008 from './0008-create-model-version-masks';
 
 export interface Migration {
   version: number;
@@ -23,4 +24,5 @@ export const MIGRATIONS: Migration[] = [
   { version: 5, name: '0005-create-faithfulness', sql: m0005 },
   { version: 6, name: '0006-review-verdicts', sql: m0006 },
   { version: 7, name: '0007-masks', sql: m0007 },
+  { version: 8, name: '0008-create-model-version-masks', sql: m0008 },
 ];

@@ -3,7 +3,7 @@ import { ref } from 'vue';
 import type { AppInfoDto } from '../../../shared/dto';
 import { ApiError, bridgeKind, errorMessage, useApi } from '../api';
 
-export type ViewName = 'datasets' | 'pairs' | 'models' | 'explain' | 'review';
+export type ViewName = 'datasets' | 'pairs' | 'models' | 'explain' | 'review' | 'compare';
 
 export interface Notice {
   id: number;

@@ -74,6 +74,30 @@ export const useDatasetsStore = defineStore('datasets', () => {
     }
   });
 
+  /** Adding the decoy demo (import, pairs, its model's evaluation: some seconds). */
+  const addingDecoyDemo = ref(false);
+
+  /** Adds (or finds) the second demo, "Fashion-MNIST with decoys", and selects it. */
+  async function addDecoyDemo(): Promise<void> {
+    if (addingDecoyDemo.value) return;
+    addingDecoyDemo.value = true;
+    try {
+      const demo = await api['demo.addDecoy']({});
+      await refresh();
+      await select(demo.datasetId);
+      app.notify(
+        demo.created
+          ? 'Added "Fashion-MNIST with decoys" and its decoy model, whose maps look at the patches: paint garment masks in Review, then retrain with focus.'
+          : 'The decoy demo is already in this workspace.',
+        'info',
+      );
+    } catch (error) {
+      app.notify(error);
+    } finally {
+      addingDecoyDemo.value = false;
+    }
+  }
+
   // Imports and pair generations started elsewhere (another tab, the CLI on the same
   // workspace, the first-start demo) show up when they end.
   let refreshTimer: ReturnType<typeof setTimeout> | null = null;
@@ -87,5 +111,19 @@ export const useDatasetsStore = defineStore('datasets', () => {
     }
   });
 
-  return { list, loaded, loading, selectedId, selected, detail, generateJob, refresh, select, loadDetail, generatePairs };
+  return {
+    list,
+    loaded,
+    loading,
+    selectedId,
+    selected,
+    detail,
+    generateJob,
+    addingDecoyDemo,
+    refresh,
+    select,
+    loadDetail,
+    generatePairs,
+    addDecoyDemo,
+  };
 });

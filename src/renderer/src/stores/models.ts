@@ -6,6 +6,7 @@ import { onEvent, useApi } from '../api';
 import { useAppStore } from './app';
 import { isFinished, useTrackedJob } from './jobs';
 import { useFaithfulness } from './models/faithfulness';
+import { useRetrain } from './models/retrain';
 import { useTraining } from './models/training';
 
 /**
@@ -29,6 +30,11 @@ export const useModelsStore = defineStore('models', () => {
   });
   const evaluation = useTrackedJob({ what: 'Evaluation', onFinished: () => refresh() });
   const faithfulness = useFaithfulness(selectedId);
+  const retrain = useRetrain(selectedId, async (job) => {
+    await refresh();
+    const modelId = jobResult(job, 'retrain')?.modelId;
+    if (job.status === 'done' && modelId !== undefined) select(modelId);
+  });
   const lastExport = ref<string | null>(null);
 
   async function refresh(): Promise<void> {
@@ -83,10 +89,11 @@ export const useModelsStore = defineStore('models', () => {
   // Versions made elsewhere (the CLI on the same workspace, another window) show up when their job ends.
   onEvent('job.updated', (job) => {
     if (
-      (job.kind === 'train' || job.kind === 'evaluate') &&
+      (job.kind === 'train' || job.kind === 'retrain' || job.kind === 'evaluate') &&
       isFinished(job) &&
       loaded.value &&
       job.id !== trainer.trainJobId.value &&
+      job.id !== retrain.retrainJobId.value &&
       job.id !== evaluation.id.value
     ) {
       void refresh();
@@ -126,5 +133,6 @@ export const useModelsStore = defineStore('models', () => {
     cancelEvaluate: evaluation.cancel,
     remove,
     exportTo,
+    ...retrain,
   };
 });

@@ -38,6 +38,19 @@ export function configRows(v: ModelVersionDto, datasetName: string): [string, st
     ['Dataset', datasetName],
     ['Pair set', v.pairSetId !== null ? `#${v.pairSetId}` : 'deleted'],
     ['Parent', v.parentId !== null ? `#${v.parentId}` : '—'],
+    ...retrainRows(v),
+  ];
+}
+
+/** A retrained version's loss, lambda and masks used. */
+function retrainRows(v: ModelVersionDto): [string, string][] {
+  const r = v.config.retrain;
+  if (!r) return [];
+  const loss = r.lossUsed === r.loss ? r.lossUsed : `${r.lossUsed} (asked ${r.loss}: ${r.fallback ?? 'fell back'})`;
+  const authors = r.masks.authors.map((a) => `${a.author} ${a.masks}`).join(', ');
+  return [
+    ['Retrained with', r.lossUsed === 'augment' ? loss : `${loss}, λ ${r.lambda}`],
+    ['Masks used', `${r.masks.count} on ${r.masks.trainImages} train images${authors ? ` (${authors})` : ''}`],
   ];
 }
 
