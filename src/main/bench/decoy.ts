@@ -101,7 +101,7 @@ export interface DecoyRow {
   epg: number | null;
   /** images measured (maps with evidence) of those in the test pairs */
   epgImages: number;
-  /** mean share of the same maps' energy on the patch's 4x4 square (2% of the image): where the shortcut shows */
+  /** mean share of the same maps' energy on the patch (its 4x4 square grown by 2 px: 8x8, 8% of the image; at the border, less) */
   patchEnergy: number | null;
   /** what the retraining ran ('augment' after a failed second-derivative check) and why */
   used: RetrainLoss | null;
@@ -201,16 +201,20 @@ export interface DecoyData {
   masks: MaskData;
   /** the object mask of a test image (by image index), else null */
   testMask: (image: number) => Uint8Array | null;
-  /** the patch's square (0/255) of a test image (by image index), else null */
+  /** the patch's square grown by 2 px (0/255) of a test image (by image index), else null */
   testPatch: (image: number) => Uint8Array | null;
   sizes: DecoyBenchResult['sizes'];
 }
 
-/** The patch's square as a 0/255 mask of the image, or null for an image without a patch. */
+/** Pixels around the patch counted as "on the patch": a 14x14 map upsampled spreads a 4x4 patch's evidence this far. */
+const PATCH_MARGIN = 2;
+
+/** The patch's square grown by PATCH_MARGIN (8x8, 8% of the image) as a 0/255 mask, or null for an image without a patch. */
 function patchSquare(patch: { y: number; x: number } | null): Uint8Array | null {
   if (!patch) return null;
   const m = new Uint8Array(SIDE * SIDE);
-  for (let dy = 0; dy < PATCH; dy++) for (let dx = 0; dx < PATCH; dx++) m[(patch.y + dy) * SIDE + patch.x + dx] = 255;
+  for (let y = Math.max(0, patch.y - PATCH_MARGIN); y < Math.min(SIDE, patch.y + PATCH + PATCH_MARGIN); y++)
+    for (let x = Math.max(0, patch.x - PATCH_MARGIN); x < Math.min(SIDE, patch.x + PATCH + PATCH_MARGIN); x++) m[y * SIDE + x] = 255;
   return m;
 }
 
