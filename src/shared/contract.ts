@@ -543,9 +543,9 @@ export const contract = {
   'models.retrain': method<{ jobId: number }>()(
     v.object({
       id,
-      /** default 'rrr' */
+      /** default RETRAIN_DEFAULTS.loss ('energy') */
       loss: v.optional(v.literal<RetrainLossName>(...RETRAIN_LOSS_NAMES)),
-      /** weight of the mask loss (default: 10 for rrr and hint, 1 for energy) */
+      /** weight of the mask loss (default RETRAIN_DEFAULTS.lambda: 30 for rrr, 5 for energy, 10 for hint) */
       lambda: v.optional(v.number({ min: 0, max: 1e6 })),
       epochs: v.optional(v.int({ min: 1, max: 1000 })),
       /** only this author's masks */
@@ -554,11 +554,11 @@ export const contract = {
       batchSize: v.optional(v.int({ min: 2, max: 4096 })),
       learningRate: v.optional(v.number({ min: 1e-9, max: 1 })),
       seed: v.optional(v.int({ min: 0, max: SEED_MAX })),
-      /** the maps the loss looks at: 'factual' (default, the map the review view shows) or also the counterfactual */
+      /** the maps the loss looks at: 'factual' (the map of the similarity) or 'both' (default: also the counterfactual) */
       maps: v.optional(v.literal('factual', 'both')),
       /** train only the layers above the map layer (cheaper) */
       freezeBelow: v.optional(v.boolean()),
-      /** each masked train image is an anchor this many times per epoch (default 1) */
+      /** each masked train image is an anchor this many times per epoch (default 4) */
       maskedRepeat: v.optional(v.int({ min: 1, max: 100 })),
     }),
   ),

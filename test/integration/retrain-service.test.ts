@@ -125,8 +125,8 @@ describe('retraining with masks (ModelService, data-parallel pool)', () => {
       parentId,
       loss: 'energy',
       lossUsed: 'energy',
-      lambda: 1,
-      maps: 'factual',
+      lambda: 5, // the defaults: RETRAIN_DEFAULTS
+      maps: 'both',
       layer: 'conv4',
       gradLayer: 'pool2',
       fallback: null,
@@ -167,9 +167,9 @@ describe('retraining with masks (ModelService, data-parallel pool)', () => {
       'retrain',
     )!;
     expect(bob.retrain).toMatchObject({
-      loss: 'rrr',
-      lossUsed: 'rrr',
-      lambda: 10,
+      loss: 'energy', // the default loss and its lambda
+      lossUsed: 'energy',
+      lambda: 5,
       author: 'bob',
       masks: { count: 1, authors: [{ author: 'bob', masks: 1 }] },
     });

@@ -10,6 +10,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { RETRAIN_DEFAULTS } from '../../shared/dto';
 import type { ImageSet, PairList } from '../engine/data';
 import { explainPairs, toCamModel } from '../engine/explain';
 import { energyPointingGame } from '../engine/explain/metrics';
@@ -58,7 +59,7 @@ export interface DecoyBenchOptions {
   losses: RetrainLoss[];
   /** each masked image is an anchor this many times per retraining epoch */
   maskedRepeat: number;
-  /** the maps the mask losses look at (default 'factual') */
+  /** the maps the mask losses look at (the engine's default when absent: 'factual') */
   maps?: MapTarget;
   /** train on this pool (data-parallel); else in this thread */
   pool?: TaskPool<TrainTasks>;
@@ -66,9 +67,8 @@ export interface DecoyBenchOptions {
   signal?: AbortSignal;
 }
 
-// lambda and maskedRepeat from a sweep at a third of these sizes (100/10/20 per class, width 0.25,
-// seed 0; docs/notes/decoy-bench.md): energy 2 and rrr 30 with each masked image 4 times an anchor
-// per epoch moved the maps furthest onto the garments; hint above 10 cost accuracy.
+// The mask losses as the app retrains (RETRAIN_DEFAULTS: lambda, both maps, masked images 4 times
+// an anchor per epoch), 6 epochs: docs/notes/decoy-bench.md has the runs that chose them.
 export const DEFAULT_DECOY_OPTIONS: Omit<DecoyBenchOptions, 'dataDir' | 'pool' | 'onProgress' | 'signal'> = {
   seed: 0,
   kind: 'position',
@@ -77,15 +77,16 @@ export const DEFAULT_DECOY_OPTIONS: Omit<DecoyBenchOptions, 'dataDir' | 'pool' |
   testPerClass: 100,
   maskedShare: 0.1,
   trainEpochs: 4,
-  retrainEpochs: 3,
+  retrainEpochs: 6,
   width: 0.5,
   head: 'gap',
   batchSize: 64,
   learningRate: 1e-3,
   retrainLearningRate: 1e-3,
-  lambda: { rrr: 30, energy: 2, hint: 10 },
+  lambda: { rrr: RETRAIN_DEFAULTS.lambda.rrr, energy: RETRAIN_DEFAULTS.lambda.energy, hint: RETRAIN_DEFAULTS.lambda.hint },
   losses: ['rrr', 'energy', 'hint', 'augment'],
-  maskedRepeat: 4,
+  maskedRepeat: RETRAIN_DEFAULTS.maskedRepeat,
+  maps: RETRAIN_DEFAULTS.maps,
 };
 
 export interface DecoyRow {

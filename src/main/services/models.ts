@@ -22,6 +22,7 @@ import type {
   TrainJobResult,
   TrainSettingsDto,
 } from '../../shared/dto';
+import { RETRAIN_DEFAULTS } from '../../shared/dto';
 import { AppError, invalid, notFound } from '../errors';
 import { buildImageSet, maskAtInput, pairListFrom, type PairList, type Shape3 } from '../engine/data';
 import {
@@ -193,9 +194,6 @@ function summary(m: ModelMetricsDto): ModelMetricsSummary {
   }
   return out;
 }
-
-/** The mask loss weights a retraining uses unless told (the losses' scales differ: rrr and hint are means of squares). */
-export const DEFAULT_LAMBDA: Record<RetrainLossName, number> = { rrr: 10, energy: 1, hint: 10, augment: 0 };
 
 export class ModelService {
   readonly repo: ModelsRepo;
@@ -568,7 +566,7 @@ export class ModelService {
     const parent = this.retrainParent(args.id);
     const coverage = this.maskCoverage(args.id, args.author);
     if (!coverage.canRetrain) throw invalid(coverage.reason!);
-    const loss = args.loss ?? 'rrr';
+    const loss = args.loss ?? RETRAIN_DEFAULTS.loss;
     const train: TrainSettingsDto = {
       epochs: args.epochs ?? 3,
       batchSize: args.batchSize ?? 64,
@@ -579,7 +577,7 @@ export class ModelService {
       lrPatience: 0,
       augment: NO_AUGMENT,
     };
-    const lambda = args.lambda ?? DEFAULT_LAMBDA[loss];
+    const lambda = args.lambda ?? RETRAIN_DEFAULTS.lambda[loss];
     const name = args.name ?? `${parent.name} · retrained (${loss}${loss === 'augment' ? '' : `, λ ${lambda}`})`;
     const params = { ...args, loss, lambda, pairSetId: parent.pair_set_id };
     return this.jobs.start('retrain', params, (ctx) => this.runRetrain(ctx, { parent, name, loss, lambda, train, args }));
@@ -665,9 +663,9 @@ export class ModelService {
           method: {
             loss: p.loss,
             lambda: p.lambda,
-            maps: p.args.maps ?? 'factual',
+            maps: p.args.maps ?? RETRAIN_DEFAULTS.maps,
             freezeBelow: p.args.freezeBelow ?? false,
-            maskedRepeat: p.args.maskedRepeat ?? 1,
+            maskedRepeat: p.args.maskedRepeat ?? RETRAIN_DEFAULTS.maskedRepeat,
           },
           evaluate,
           outDir: staging,

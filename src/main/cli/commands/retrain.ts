@@ -21,21 +21,21 @@ export const retrainCommand: CliCommand = {
       type: 'string',
       arg: 'L',
       description:
-        'rrr (evidence outside the mask, default), energy (1 - energy-based pointing game), hint (MSE between the normalised map and the mask), ' +
+        'rrr (evidence outside the mask), energy (1 - energy-based pointing game, default), hint (MSE between the normalised map and the mask), ' +
         'or augment (outside the mask replaced by other backgrounds, noise or blur; crops around it)',
     },
-    lambda: { type: 'string', arg: 'X', description: 'weight of the mask loss, 0..1e6 (default 10 for rrr and hint, 1 for energy)' },
+    lambda: { type: 'string', arg: 'X', description: 'weight of the mask loss, 0..1e6 (default 30 for rrr, 5 for energy, 10 for hint)' },
     epochs: { type: 'string', arg: 'N', description: 'epochs, 1..1000 (default 3; the last epoch is kept)' },
     author: { type: 'string', arg: 'A', description: "only this author's masks (default: the newest mask of each image, anyone's)" },
     batch: { type: 'string', arg: 'B', description: 'pairs per step, 2..4096 (default 64)' },
     lr: { type: 'string', arg: 'X', description: 'Adam learning rate, 1e-9..1 (default 1e-3)' },
     seed: { type: 'string', arg: 'S', description: 'seed of the pair draws and augmentation (default 0)' },
-    maps: { type: 'string', arg: 'M', description: 'the maps the loss looks at: factual (default) or both (factual and counterfactual)' },
+    maps: { type: 'string', arg: 'M', description: 'the maps the loss looks at: factual, or both (factual and counterfactual; default)' },
     'freeze-below': { type: 'boolean', description: 'train only the layers above the map layer (cheaper)' },
     'masked-repeat': {
       type: 'string',
       arg: 'K',
-      description: 'each masked train image is an anchor K times per epoch, 1..100 (default 1)',
+      description: 'each masked train image is an anchor K times per epoch, 1..100 (default 4)',
     },
     name: { type: 'string', arg: 'N', description: 'name of the new version' },
   },

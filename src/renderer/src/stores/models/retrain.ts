@@ -4,6 +4,7 @@
 import { computed, ref, type Ref } from 'vue';
 import type { ArgsOf } from '../../../../shared/contract';
 import type { JobDto, MaskCoverageDto, RetrainLossName } from '../../../../shared/dto';
+import { RETRAIN_DEFAULTS } from '../../../../shared/dto';
 import { errorMessage, useApi } from '../../api';
 import { useTrackedJob } from '../jobs';
 
@@ -16,9 +17,14 @@ export interface RetrainForm {
 
 /** The losses with a one-line hint each (SCIENCE.md section 4). */
 export const RETRAIN_LOSSES: readonly { id: RetrainLossName; label: string; hint: string; lambda: number | null }[] = [
-  { id: 'rrr', label: 'RRR', hint: 'Penalises Grad-CAM evidence outside the mask.', lambda: 10 },
-  { id: 'energy', label: 'Energy', hint: '1 − the energy-based pointing game: the share of evidence inside the mask.', lambda: 1 },
-  { id: 'hint', label: 'HINT', hint: 'Mean squared error between the normalised map and the mask.', lambda: 10 },
+  { id: 'rrr', label: 'RRR', hint: 'Penalises Grad-CAM evidence outside the mask.', lambda: RETRAIN_DEFAULTS.lambda.rrr },
+  {
+    id: 'energy',
+    label: 'Energy',
+    hint: '1 − the energy-based pointing game: the share of evidence inside the mask.',
+    lambda: RETRAIN_DEFAULTS.lambda.energy,
+  },
+  { id: 'hint', label: 'HINT', hint: 'Mean squared error between the normalised map and the mask.', lambda: RETRAIN_DEFAULTS.lambda.hint },
   {
     id: 'augment',
     label: 'Augmentation',
@@ -27,7 +33,7 @@ export const RETRAIN_LOSSES: readonly { id: RetrainLossName; label: string; hint
   },
 ];
 
-export const defaultRetrainForm = (): RetrainForm => ({ loss: 'rrr', lambda: '', epochs: 1 });
+export const defaultRetrainForm = (): RetrainForm => ({ loss: RETRAIN_DEFAULTS.loss, lambda: '', epochs: 3 });
 
 /** The form's own check (main validates again): a message, or null when it can be sent. */
 export function validateRetrainForm(f: RetrainForm): string | null {
