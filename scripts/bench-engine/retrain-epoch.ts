@@ -108,7 +108,7 @@ export async function benchRetrainEpoch(options: { workers?: number; perClass?: 
         model: config,
         learningRate: 1e-3,
         margin: 2,
-        mask: { kind: 'energy', maps: 'factual' },
+        mask: { kind: 'energy', maps: 'both' }, // the app's default (RETRAIN_DEFAULTS)
       });
       const dpMaskS = await epochSeconds(dpMask, some.withMasks);
       await dpMask.dispose();
