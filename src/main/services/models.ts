@@ -460,24 +460,12 @@ export class ModelService {
               ctx.saveCheckpoint({ history });
             }
             const last = history[history.length - 1];
-            const text =
-              d?.kind === 'step'
-                ? `epoch ${d.info.epoch}/${d.info.epochs} · step ${d.info.step}/${d.info.steps} · loss ${d.info.loss.toFixed(4)}` +
-                  (last ? ` · val AUC ${last.valAuc.toFixed(4)} (epoch ${last.epoch})` : '') +
-                  ` · ETA ${Math.round(d.info.etaSeconds)} s`
-                : message;
-            ctx.progress(0.02 + 0.98 * fraction, text, jobData(d, p.train.epochs, last));
+            ctx.progress(0.02 + 0.98 * fraction, progressText(d, last, message), jobData(d, p.train.epochs, last));
           },
         },
       );
       ctx.throwIfCancelled();
-      const metrics = metricsDto(outcome.evaluation, {
-        history: outcome.training.history,
-        bestEpoch: outcome.training.bestEpoch,
-        bestValAuc: outcome.training.bestValAuc,
-        stoppedEarly: outcome.training.stoppedEarly,
-        seconds: outcome.training.seconds,
-      });
+      const metrics = trainedMetrics(outcome);
       // Commit: row + folder + scores, all or nothing (synchronous: no cancel can interleave).
       const modelId = this.repo.transaction(() => {
         const id = this.repo.insert({
@@ -680,24 +668,16 @@ export class ModelService {
               ctx.saveCheckpoint({ history, epoch: d.record.epoch, weights: checkpointDir });
             }
             const last = history[history.length - 1];
-            const text =
-              d?.kind === 'step'
-                ? `retraining (${p.loss}) · epoch ${d.info.epoch}/${d.info.epochs} · step ${d.info.step}/${d.info.steps} · loss ${d.info.loss.toFixed(4)}` +
-                  (last ? ` · val AUC ${last.valAuc.toFixed(4)} (epoch ${last.epoch})` : '') +
-                  ` · ETA ${Math.round(d.info.etaSeconds)} s`
-                : message;
-            ctx.progress(0.03 + 0.97 * fraction, text, jobData(d, p.train.epochs, last));
+            ctx.progress(
+              0.03 + 0.97 * fraction,
+              progressText(d, last, message, `retraining (${p.loss}) · `),
+              jobData(d, p.train.epochs, last),
+            );
           },
         },
       );
       ctx.throwIfCancelled();
-      const metrics = metricsDto(outcome.evaluation, {
-        history: outcome.training.history,
-        bestEpoch: outcome.training.bestEpoch,
-        bestValAuc: outcome.training.bestValAuc,
-        stoppedEarly: outcome.training.stoppedEarly,
-        seconds: outcome.training.seconds,
-      });
+      const metrics = trainedMetrics(outcome);
       const authors = new Map<string, number>();
       for (const m of masks.used) authors.set(m.author, (authors.get(m.author) ?? 0) + 1);
       const retrain: RetrainSettingsDto = {
@@ -922,6 +902,29 @@ function readSavedVersion(dir: string): { config: ModelConfig } {
 }
 
 /** The job's structured progress (JobDto.data) for a model task's progress report; `last`: the latest finished epoch. */
+/** A training job's status line (display only: nothing parses it): the step, loss, latest val AUC and ETA. */
+function progressText(d: ModelTaskProgress | undefined, last: EpochDto | undefined, message: string, prefix = ''): string {
+  if (d?.kind !== 'step') return message;
+  const { epoch, epochs, step, steps, loss, etaSeconds } = d.info;
+  return (
+    `${prefix}epoch ${epoch}/${epochs} · step ${step}/${steps} · loss ${loss.toFixed(4)}` +
+    (last ? ` · val AUC ${last.valAuc.toFixed(4)} (epoch ${last.epoch})` : '') +
+    ` · ETA ${Math.round(etaSeconds)} s`
+  );
+}
+
+/** The metrics of a version just trained: its evaluation and its training's history. */
+function trainedMetrics(outcome: Pick<TrainOutcome, 'evaluation' | 'training'>): ModelMetricsDto {
+  const t = outcome.training;
+  return metricsDto(outcome.evaluation, {
+    history: t.history,
+    bestEpoch: t.bestEpoch,
+    bestValAuc: t.bestValAuc,
+    stoppedEarly: t.stoppedEarly,
+    seconds: t.seconds,
+  });
+}
+
 function jobData(d: ModelTaskProgress | undefined, epochs: number | undefined, last: EpochDto | undefined): JobProgressData | undefined {
   if (d?.kind === 'step') {
     const { epoch, epochs: total, step, steps, loss, learningRate, etaSeconds } = d.info;
