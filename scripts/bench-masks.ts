@@ -173,7 +173,7 @@ export async function brushFrameFigures(): Promise<Figures> {
     await run(); // warm-up (JIT)
     const r = await run();
     const sorted = [...r.frames].sort((a, b) => a - b);
-    type Wand = Record<'blob' | 'uniform', { ms: number[]; area: number }>;
+    type Wand = Record<'blob' | 'uniform', { fill: number[]; ms: number[]; area: number }>;
     const wand = (await page.evaluate('globalThis.runWandBench({ side: 1024, runs: 21 })')) as Wand;
     return {
       brush_stroke: '200 points, 48 px brush, 1024x1024, Chromium',
@@ -188,9 +188,11 @@ export async function brushFrameFigures(): Promise<Figures> {
       stroke_end_agreement_ms: round(r.agreementMs, 2),
       brush_stroke_area: r.area,
       wand: 'magic wand (scanline fill + write into the mask), 1024x1024 RGB at full size, Chromium, 21 runs',
+      wand_blob_fill_median_ms: round(median(wand.blob.fill), 2),
       wand_blob_median_ms: round(median(wand.blob.ms), 2),
       wand_blob_max_ms: round(Math.max(...wand.blob.ms), 2),
       wand_blob_area: wand.blob.area,
+      wand_whole_image_fill_median_ms: round(median(wand.uniform.fill), 2),
       wand_whole_image_median_ms: round(median(wand.uniform.ms), 2),
       wand_whole_image_max_ms: round(Math.max(...wand.uniform.ms), 2),
     };
