@@ -141,7 +141,8 @@ export async function masksSection(opts: { count?: number; side?: number } = {})
 // Playwright's), with the renderer's painting code bundled by Vite from scripts/bench-brush-page.ts:
 // per frame the painting work (one capsule into the mask, the dirty rectangle onto the canvas) and
 // the interval between animation frames (60 Hz: ~16.7 ms when nothing is late); the issue asks for
-// no frame over 32 ms. Then what the end of a stroke costs (undo step, RLE for the save, agreement).
+// no frame over 32 ms. Then what the end of a stroke costs (undo step, RLE for the save, agreement),
+// and the magic wand on a 1024 x 1024 image (a 40% region and the whole image).
 export async function brushFrameFigures(): Promise<Figures> {
   const { existsSync } = await import('node:fs');
   const { build } = await import('vite');
@@ -172,6 +173,8 @@ export async function brushFrameFigures(): Promise<Figures> {
     await run(); // warm-up (JIT)
     const r = await run();
     const sorted = [...r.frames].sort((a, b) => a - b);
+    type Wand = Record<'blob' | 'uniform', { fill: number[]; ms: number[]; area: number }>;
+    const wand = (await page.evaluate('globalThis.runWandBench({ side: 1024, runs: 21 })')) as Wand;
     return {
       brush_stroke: '200 points, 48 px brush, 1024x1024, Chromium',
       brush_work_median_ms: round(median(r.work), 2),
@@ -184,6 +187,14 @@ export async function brushFrameFigures(): Promise<Figures> {
       stroke_end_rle_ms: round(r.encodeMs, 2),
       stroke_end_agreement_ms: round(r.agreementMs, 2),
       brush_stroke_area: r.area,
+      wand: 'magic wand (scanline fill + write into the mask), 1024x1024 RGB at full size, Chromium, 21 runs',
+      wand_blob_fill_median_ms: round(median(wand.blob.fill), 2),
+      wand_blob_median_ms: round(median(wand.blob.ms), 2),
+      wand_blob_max_ms: round(Math.max(...wand.blob.ms), 2),
+      wand_blob_area: wand.blob.area,
+      wand_whole_image_fill_median_ms: round(median(wand.uniform.fill), 2),
+      wand_whole_image_median_ms: round(median(wand.uniform.ms), 2),
+      wand_whole_image_max_ms: round(Math.max(...wand.uniform.ms), 2),
     };
   } finally {
     await browser.close();

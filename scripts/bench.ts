@@ -30,7 +30,8 @@
 //   masks   import and export of 10,000 masks (PNG folder, COCO JSON, CSV) through the masks
 //           services, against the raw RLE and PNG codecs on the same masks in the same run; the
 //           time of masks.save per stroke and of the live agreement per stroke on a 1024 x 1024
-//           mask (scripts/bench-masks.ts; the painting UI's brush frame time joins it there).
+//           mask (scripts/bench-masks.ts; the painting UI's brush frame time and magic wand fill
+//           time on a 1024 x 1024 image, in Chromium, join it there).
 //   responsiveness  the largest event-loop stall of the UI thread while a ResNet18 Grad-CAM, Score-CAM
 //           and sanity check run on the engine pool, against the same calls in that thread
 //           (scripts/bench-engine/responsiveness.ts; the tests assert only orderings).

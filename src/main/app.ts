@@ -147,6 +147,7 @@ export class SimLensApp {
       'pairs.generate': (args) => ({ jobId: this.pairs.startGenerate(args).id }),
       'pairs.page': (args) => this.pairs.page(args),
       'images.thumbnails': ({ ids }) => this.images.thumbnails(ids),
+      'images.pixels': ({ id }) => this.images.pixels(id),
       'models.list': ({ datasetId }) => this.models.list(datasetId),
       'models.get': ({ id }) => this.models.get(id),
       'models.train': (args) => ({ jobId: this.models.startTrain(args).id }),

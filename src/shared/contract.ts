@@ -8,6 +8,7 @@ import type {
   DecoyDemoDto,
   DatasetDetailDto,
   DatasetDto,
+  ImagePixelsDto,
   ImportReportDto,
   ImportFileStatus,
   InputPreprocess,
@@ -369,6 +370,8 @@ export const contract = {
   // images
   /** PNG thumbnails as data: URLs, keyed by image id (unknown ids are absent). */
   'images.thumbnails': method<Record<number, string>>()(v.object({ ids: v.array(id, { max: 1000 }) })),
+  /** One image's stored pixels, full size (the magic wand reads their colours; a thumbnail is at most 128 px). */
+  'images.pixels': method<ImagePixelsDto>()(v.object({ id })),
 
   // review (src/main/services/review.ts, review-export.ts, review-bundles.ts): verdicts per pair, model version and reviewer
   /** The workspace's current reviewer (null until set) and every reviewer with verdicts here. */

@@ -219,6 +219,15 @@ export interface ImageDto {
   channels: number;
 }
 
+/** A stored image's pixels at its stored size: uint8, row-major, `channels` per pixel (1 grey, 3 RGB), base64. */
+export interface ImagePixelsDto {
+  id: number;
+  width: number;
+  height: number;
+  channels: 1 | 3;
+  data: string;
+}
+
 export interface PairDto {
   id: number;
   pairSetId: number;
@@ -826,6 +835,9 @@ export interface ReviewImageDto {
   id: number;
   classLabel: string | null;
   sourcePath: string;
+  /** the stored image's size (its masks are this size) */
+  width: number;
+  height: number;
 }
 
 export interface ReviewQueueItemDto {

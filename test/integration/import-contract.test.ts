@@ -52,6 +52,17 @@ describe('datasets.import over the contract', () => {
     const ids = report.entries.map((e) => e.imageId!);
     const thumbs = await app.call('images.thumbnails', { ids });
     expect(Object.keys(thumbs).map(Number)).toEqual(ids);
+    // full pixels at the stored size (what the magic wand reads): a.png is 12 x 9 of #c08040
+    const both = await Promise.all(ids.map((id) => app.call('images.pixels', { id })));
+    const a = both.find((p) => p.width === 12)!;
+    expect(a).toMatchObject({ width: 12, height: 9, channels: 3 });
+    expect(both.find((p) => p.width === 9)).toMatchObject({ height: 12, channels: 3 });
+    const bytes = Buffer.from(a.data, 'base64');
+    expect(bytes.length).toBe(12 * 9 * 3);
+    expect(new Set(Array.from({ length: 12 * 9 }, (_, i) => bytes.subarray(i * 3, i * 3 + 3).toString('hex')))).toEqual(
+      new Set(['c08040']),
+    );
+    expect(await app.dispatch('images.pixels', { id: 999_999 })).toMatchObject({ ok: false, error: { code: 'not_found' } });
     const demo = await app.call('datasets.import', { path: DEMO_DIR, kind: 'idx' });
     expect((await app.jobs.wait(demo.jobId)).result).toMatchObject({ datasetName: 'fashion-mnist', totals: { imported: 700 } });
     expect(await app.call('datasets.delete', { id: dataset.id })).toEqual({ deleted: true });

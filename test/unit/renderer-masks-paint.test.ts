@@ -1,12 +1,24 @@
 // Type-checked with the renderer (tsconfig.web.json). The painting logic of the masks UI, as the
-// components run it: brush capsules, polygon fill, the magic wand, the heatmap seed, undo / redo
+// components run it: brush capsules, polygon fill (dragged lasso and polygon by clicks), the magic
+// wand (a scanline fill against a plain breadth-first reference), the heatmap seed, undo / redo
 // (run-length steps, at least 100 per image), the save queue, the viewport and the keys.
 import { describe, expect, it } from 'vitest';
 import { decodeRuns, encodeRuns, MAX_UNDO, MaskEditor } from '../../src/renderer/src/stores/masks/editor';
-import { fillPolygon, floodRegion, maskArea, stampSegment, thresholdMap, unionRect } from '../../src/renderer/src/stores/masks/paint';
+import {
+  fillPolygon,
+  floodRegion,
+  maskArea,
+  stampSegment,
+  thresholdMap,
+  unionRect,
+  type ImagePixels,
+  type Point,
+} from '../../src/renderer/src/stores/masks/paint';
+import { canClose, CLOSE_RADIUS_PX, polygonClick, REPEAT_RADIUS_PX } from '../../src/renderer/src/stores/masks/polygon';
 import { SaveQueue } from '../../src/renderer/src/stores/masks/saver';
-import { maskKeyAction } from '../../src/renderer/src/stores/masks/shortcuts';
+import { maskKeyAction, maskKeyHelp, toolKeyLabel } from '../../src/renderer/src/stores/masks/shortcuts';
 import { fitTransform, toImage, zoomAt } from '../../src/renderer/src/stores/masks/viewport';
+import { reviewKeyAction } from '../../src/renderer/src/stores/review/keys';
 import { polygonsToMask } from '../../src/shared/mask-rle';
 
 /** The mask as rows of '#' and '.', for readable expectations. */
@@ -100,6 +112,58 @@ describe('fillPolygon (lasso)', () => {
   });
 });
 
+describe('polygon by clicks', () => {
+  it('adds vertices, ignores a repeat on the last one, closes on the first once it has 3, in screen pixels', () => {
+    // at 4 screen pixels per image pixel: closing within 8 / 4 = 2 image pixels, a repeat within 3 / 4
+    expect(CLOSE_RADIUS_PX / 4).toBe(2);
+    expect(REPEAT_RADIUS_PX / 4).toBe(0.75);
+    const a = { x: 2, y: 2 };
+    expect(polygonClick([], a, 4)).toEqual({ kind: 'add', points: [a] });
+    expect(polygonClick([a], { x: 2.5, y: 2.5 }, 4)).toEqual({ kind: 'repeat' }); // 0.71 from a
+    expect(polygonClick([a], { x: 2.6, y: 2.6 }, 4)).toEqual({ kind: 'add', points: [a, { x: 2.6, y: 2.6 }] }); // 0.85
+    const b = { x: 10, y: 2 };
+    // two vertices: a click on the first adds (nothing to fill yet)
+    expect(polygonClick([a, b], { x: 3, y: 3 }, 4)).toEqual({ kind: 'add', points: [a, b, { x: 3, y: 3 }] });
+    const three = [a, b, { x: 10, y: 6 }];
+    expect(canClose(three)).toBe(true);
+    expect(polygonClick(three, { x: 3.4, y: 3.4 }, 4)).toEqual({ kind: 'close' }); // 1.98 from a
+    expect(polygonClick(three, { x: 3.5, y: 3.5 }, 4).kind).toBe('add'); // 2.12
+    // zoomed out to 1 screen pixel per image pixel the same hand distance is 8 image pixels
+    expect(polygonClick(three, { x: 7, y: 7 }, 1)).toEqual({ kind: 'close' }); // 7.07
+  });
+
+  it('an L placed by six clicks and closed on its first vertex fills the 48 pixels inside', () => {
+    let pts: Point[] = [];
+    const clicks = [
+      { x: 2, y: 2 },
+      { x: 10, y: 2 },
+      { x: 10, y: 6 },
+      { x: 6, y: 6 },
+      { x: 6, y: 10 },
+      { x: 2, y: 10 },
+      { x: 2.3, y: 1.8 }, // on the first vertex: closes
+    ];
+    let closed = false;
+    for (const c of clicks) {
+      const click = polygonClick(pts, c, 4);
+      if (click.kind === 'add') pts = click.points;
+      closed = click.kind === 'close';
+    }
+    expect(closed).toBe(true);
+    expect(pts).toHaveLength(6);
+    const m = new Uint8Array(12 * 12);
+    expect(fillPolygon(m, 12, 12, pts, 1)).toEqual({ x: 2, y: 2, w: 8, h: 8 });
+    const l = rows(m, 12);
+    expect(l.slice(0, 2)).toEqual(['............', '............']);
+    expect(l.slice(2, 6)).toEqual(Array(4).fill('..########..'));
+    expect(l.slice(6, 10)).toEqual(Array(4).fill('..####......'));
+    expect(l.slice(10)).toEqual(['............', '............']);
+    expect(maskArea(m)).toBe(8 * 4 + 4 * 4);
+    // the same L from pycocotools' polygon rasteriser (COCO import): the same 48 pixels
+    expect(Array.from(polygonsToMask([pts.flatMap((p) => [p.x, p.y])], 12, 12))).toEqual(Array.from(m));
+  });
+});
+
 describe('floodRegion (magic wand)', () => {
   // a 6 x 4 image: a red block (columns 0-2), a blue block (3-5), one pinkish pixel inside the red one
   const w = 6;
@@ -111,16 +175,92 @@ describe('floodRegion (magic wand)', () => {
       rgba.set(j < 3 ? [200, 20, 20, 255] : [20, 20, 200, 255], p);
     }
   rgba.set([230, 60, 60, 255], (1 * w + 1) * 4);
+  const img: ImagePixels = { data: rgba, width: w, height: h, channels: 4 };
 
   it('takes the connected pixels within the tolerance', () => {
-    const tight = floodRegion(rgba, w, h, 0.5, 0.5, 10);
+    const tight = floodRegion(img, 0.5, 0.5, 10);
     expect(rows(tight.region, w)).toEqual(['###...', '#.#...', '###...', '###...']);
     expect(tight.rect).toEqual({ x: 0, y: 0, w: 3, h: 4 });
     // the pink pixel is 40 * sqrt(3) / sqrt(3) = 40 away: in at tolerance 40
-    expect(maskArea(floodRegion(rgba, w, h, 0.5, 0.5, 40).region)).toBe(12);
+    expect(maskArea(floodRegion(img, 0.5, 0.5, 40).region)).toBe(12);
     // blue vs red: distance sqrt(2 * 180^2 / 3) = 147: everything at 150
-    expect(maskArea(floodRegion(rgba, w, h, 0.5, 0.5, 150).region)).toBe(24);
-    expect(floodRegion(rgba, w, h, -1, 0, 10).rect).toBeNull();
+    expect(maskArea(floodRegion(img, 0.5, 0.5, 150).region)).toBe(24);
+    expect(floodRegion(img, -1, 0, 10).rect).toBeNull();
+  });
+
+  it('reads grey (1 channel) and RGB (3 channels) images; grey distance is the plain difference', () => {
+    // a grey ramp 0, 10, 20, ... across 8 columns
+    const grey: ImagePixels = { data: Uint8Array.from({ length: 16 }, (_, i) => (i % 8) * 10), width: 8, height: 2, channels: 1 };
+    expect(rows(floodRegion(grey, 0.5, 0.5, 20).region, 8)).toEqual(['###.....', '###.....']);
+    expect(rows(floodRegion(grey, 4.5, 1.5, 10).region, 8)).toEqual(['...###..', '...###..']);
+    const rgb: ImagePixels = { data: Uint8Array.from([10, 10, 10, 10, 10, 40, 90, 90, 90]), width: 3, height: 1, channels: 3 };
+    // (10,10,40) is 30 / sqrt(3) = 17.3 from the seed
+    expect(rows(floodRegion(rgb, 0.5, 0.5, 17).region, 3)).toEqual(['#..']);
+    expect(rows(floodRegion(rgb, 0.5, 0.5, 18).region, 3)).toEqual(['##.']);
+  });
+
+  it('follows a winding corridor down and back up (runs a scanline fill must seed above as well as below)', () => {
+    // walls '#', floor '.': one corridor from the top left down, up, down, up and down again; below
+    // a full wall, a floor the fill must not reach
+    const maze = ['.#...#...', '.#.#.#.#.', '.#.#.#.#.', '...#...#.', '#########', '.......#.'];
+    const W = maze[0].length;
+    const data = Uint8Array.from(maze.join(''), (c) => (c === '#' ? 255 : 0));
+    const { region, rect } = floodRegion({ data, width: W, height: maze.length, channels: 1 }, 0.5, 0.5, 0);
+    expect(rows(region, W)).toEqual(['#.###.###', '#.#.#.#.#', '#.#.#.#.#', '###.###.#', '.........', '.........']);
+    expect(rect).toEqual({ x: 0, y: 0, w: 9, h: 4 });
+  });
+
+  it('equals a breadth-first reference fill on 200 random images of few colours', () => {
+    /** the plain fill: a queue of 4-neighbours, each tested once */
+    function reference(im: ImagePixels, x: number, y: number, tol: number): Uint8Array {
+      const out = new Uint8Array(im.width * im.height);
+      const c = im.channels;
+      const s = (y * im.width + x) * c;
+      const near = (p: number) => {
+        let d = 0;
+        for (let k = 0; k < Math.min(c, 3); k++) d += (im.data[p * c + k] - im.data[s + k]) ** 2;
+        return (c === 1 ? 3 * d : d) <= tol * tol * 3;
+      };
+      const queue = [y * im.width + x];
+      out[queue[0]] = 1;
+      while (queue.length) {
+        const p = queue.shift()!;
+        const px = p % im.width;
+        const py = (p - px) / im.width;
+        for (const [qx, qy] of [
+          [px - 1, py],
+          [px + 1, py],
+          [px, py - 1],
+          [px, py + 1],
+        ]) {
+          const q = qy * im.width + qx;
+          if (qx < 0 || qy < 0 || qx >= im.width || qy >= im.height || out[q] || !near(q)) continue;
+          out[q] = 1;
+          queue.push(q);
+        }
+      }
+      return out;
+    }
+    let seed = 7;
+    const rand = (n: number) => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n;
+    let nonTrivial = 0;
+    for (let t = 0; t < 200; t++) {
+      const width = 1 + rand(23);
+      const height = 1 + rand(17);
+      const channels = t % 2 ? 3 : 1;
+      const data = Uint8Array.from({ length: width * height * channels }, () => 60 * rand(3));
+      const im: ImagePixels = { data, width, height, channels };
+      const x = rand(width);
+      const y = rand(height);
+      const tol = [0, 40, 70][rand(3)];
+      const got = floodRegion(im, x + 0.5, y + 0.5, tol);
+      const want = reference(im, x, y, tol);
+      expect(Array.from(got.region)).toEqual(Array.from(want));
+      const area = maskArea(want);
+      if (area > 1 && area < width * height) nonTrivial++;
+    }
+    // most cases fill part of the image, not one pixel or all of it
+    expect(nonTrivial).toBeGreaterThan(100);
   });
 });
 
@@ -302,7 +442,56 @@ describe('viewport and keys', () => {
     expect(k(']')).toEqual({ kind: 'brush', dir: 1 });
     expect(k('e')).toEqual({ kind: 'tool', tool: 'eraser' });
     expect(k('w')).toEqual({ kind: 'tool', tool: 'wand' });
+    expect(k('g')).toEqual({ kind: 'tool', tool: 'polygon' });
+    expect(k('P', { shiftKey: true })).toBeNull();
     expect(k('f')).toBeNull();
     expect(k('z', { altKey: true, ctrlKey: true })).toBeNull();
+  });
+
+  type Mods = Partial<{ ctrlKey: boolean; shiftKey: boolean; metaKey: boolean; altKey: boolean }>;
+  const press = (key: string, mods: Mods = {}) => ({ key, ctrlKey: false, metaKey: false, shiftKey: false, altKey: false, ...mods });
+
+  it("maps the review view's painting keys: Shift + letter, Shift+[ ]", () => {
+    const k = (key: string, mods: Mods = {}) => maskKeyAction(press(key, mods), 'shifted');
+    expect(k('P', { shiftKey: true })).toEqual({ kind: 'tool', tool: 'brush' });
+    expect(k('E', { shiftKey: true })).toEqual({ kind: 'tool', tool: 'eraser' });
+    expect(k('L', { shiftKey: true })).toEqual({ kind: 'tool', tool: 'lasso' });
+    expect(k('G', { shiftKey: true })).toEqual({ kind: 'tool', tool: 'polygon' });
+    expect(k('W', { shiftKey: true })).toEqual({ kind: 'tool', tool: 'wand' });
+    expect(k('{', { shiftKey: true })).toEqual({ kind: 'brush', dir: -1 });
+    expect(k('}', { shiftKey: true })).toEqual({ kind: 'brush', dir: 1 });
+    expect(k('z', { ctrlKey: true })).toEqual({ kind: 'undo' });
+    expect(k('Z', { ctrlKey: true, shiftKey: true })).toEqual({ kind: 'redo' });
+    // plain letters and [ ] stay the view's
+    for (const key of ['p', 'e', 'l', 'g', 'w', '[', ']']) expect(k(key)).toBeNull();
+    expect(toolKeyLabel('polygon', 'shifted')).toBe('Shift+G');
+    expect(toolKeyLabel('wand', 'plain')).toBe('W');
+    expect(toolKeyLabel('polygon', 'shifted', true)).toBe('⇧G');
+    expect(maskKeyHelp('shifted')[0].keys).toEqual(['Shift+P', 'Shift+E', 'Shift+L', 'Shift+G', 'Shift+W']);
+  });
+
+  it('no painting key of the review scheme is a review key, but d (paint on / off) and Ctrl+Z (a mask step while painting)', () => {
+    const keys = [
+      ...'abcdefghijklmnopqrstuvwxyz0123456789[]{}?+-=_'.split('').flatMap((c) => [press(c), press(c.toUpperCase(), { shiftKey: true })]),
+      press('{', { shiftKey: true }),
+      press('}', { shiftKey: true }),
+      press('Enter'),
+      press('Backspace'),
+    ];
+    const both = keys.filter((e) => maskKeyAction(e, 'shifted', true) !== null && reviewKeyAction(e) !== null);
+    expect(both).toEqual([]);
+    expect(reviewKeyAction(press('d'))).toEqual({ kind: 'paint' });
+    // the one shared key, on purpose: while painting Ctrl+Z undoes a stroke (u still undoes the verdict)
+    expect(reviewKeyAction(press('z', { ctrlKey: true }))).toEqual({ kind: 'undo' });
+    expect(maskKeyAction(press('z', { ctrlKey: true }), 'shifted')).toEqual({ kind: 'undo' });
+  });
+
+  it('while a polygon is placed: Enter fills (Shift+Enter cuts), Escape drops, Backspace removes a vertex', () => {
+    expect(maskKeyAction(press('Enter'), 'plain', true)).toEqual({ kind: 'polygon', op: 'close', value: 1 });
+    expect(maskKeyAction(press('Enter', { shiftKey: true }), 'shifted', true)).toEqual({ kind: 'polygon', op: 'close', value: 0 });
+    expect(maskKeyAction(press('Escape'), 'shifted', true)).toEqual({ kind: 'polygon', op: 'cancel' });
+    expect(maskKeyAction(press('Backspace'), 'plain', true)).toEqual({ kind: 'polygon', op: 'back' });
+    // no polygon: the view keeps them (Escape leaves a field, Enter submits)
+    for (const key of ['Enter', 'Escape', 'Backspace']) expect(maskKeyAction(press(key), 'shifted', false)).toBeNull();
   });
 });

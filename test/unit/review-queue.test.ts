@@ -127,7 +127,7 @@ describe('review queue filters', () => {
     expect(item('p2')).toMatchObject({
       split: 'test',
       label: 0,
-      a: { id: ws.image.cat3, classLabel: 'cat', sourcePath: '/nowhere/cat/cat3.png' },
+      a: { id: ws.image.cat3, classLabel: 'cat', sourcePath: '/nowhere/cat/cat3.png', width: 1, height: 1 },
       b: { id: ws.image.dog1, classLabel: 'dog' },
       score: 0.7,
       decision: 1,

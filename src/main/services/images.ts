@@ -1,10 +1,12 @@
+import type { ImagePixelsDto } from '../../shared/dto';
+import { notFound } from '../errors';
 import { decodeStoredPixels, makeThumbnail } from '../images/decode';
 import type { Db } from '../store/db';
 import { ImagesRepo } from '../store/images-repo';
 
 const GENERATE_CONCURRENCY = 8;
 
-/** Images: thumbnails as PNG data URLs, generated lazily (idx imports store none) and cached. */
+/** Images: thumbnails as PNG data URLs, generated lazily (idx imports store none) and cached; full pixels on request. */
 export class ImageService {
   private readonly repo: ImagesRepo;
 
@@ -35,5 +37,14 @@ export class ImageService {
       if (png) out[row.id] = `data:image/png;base64,${png.toString('base64')}`;
     }
     return out;
+  }
+
+  /** An image's stored pixels, decoded (1 or 3 channels, as stored), base64. */
+  async pixels(id: number): Promise<ImagePixelsDto> {
+    const stored = this.repo.pixels(id);
+    if (!stored) throw notFound('Image', id);
+    const raw = await decodeStoredPixels(stored.pixelEncoding, stored.pixels, stored);
+    const bytes = Buffer.from(raw.data.buffer, raw.data.byteOffset, raw.data.byteLength);
+    return { id, width: raw.width, height: raw.height, channels: raw.channels, data: bytes.toString('base64') };
   }
 }

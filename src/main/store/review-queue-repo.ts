@@ -70,9 +70,13 @@ export interface QueueItemRow {
   a_id: number;
   a_class: string | null;
   a_path: string;
+  a_width: number;
+  a_height: number;
   b_id: number;
   b_class: string | null;
   b_path: string;
+  b_width: number;
+  b_height: number;
 }
 
 /** Each order's sort key (ascending; ties go by pair id). Pairs without a score come last in 'uncertainty'. */
@@ -342,7 +346,8 @@ export class ReviewQueueRepo {
   items(pairIds: readonly number[]): QueueItemRow[] {
     const stmt = this.db.prepare(
       `SELECT p.id, p.split, p.label, a.id AS a_id, a.class_label AS a_class, a.source_path AS a_path,
-              b.id AS b_id, b.class_label AS b_class, b.source_path AS b_path
+              a.width AS a_width, a.height AS a_height,
+              b.id AS b_id, b.class_label AS b_class, b.source_path AS b_path, b.width AS b_width, b.height AS b_height
          FROM pairs p JOIN images a ON a.id = p.image_a JOIN images b ON b.id = p.image_b
         WHERE p.id = ?`,
     );

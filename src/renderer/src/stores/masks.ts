@@ -1,5 +1,5 @@
 import { defineStore } from 'pinia';
-import { ref, shallowReactive } from 'vue';
+import { ref, shallowReactive, watch } from 'vue';
 import type { ExplainMapsDto, ExplainMethod } from '../../../shared/dto';
 import { maskAgreement, prepareMap, type MaskAgreement, type PreparedMap } from '../../../shared/mask-agreement';
 import { decodeMaskString, encodeMaskString } from '../../../shared/mask-rle';
@@ -7,9 +7,11 @@ import { errorMessage, useApi } from '../api';
 import { useAppStore } from './app';
 import { MaskEditor } from './masks/editor';
 import { floodRegion, thresholdMap, type Point, type Rect } from './masks/paint';
+import { PixelCache } from './masks/pixels';
+import { canClose, polygonClick } from './masks/polygon';
 import { SaveQueue } from './masks/saver';
 
-export type MaskTool = 'brush' | 'eraser' | 'lasso' | 'wand';
+export type MaskTool = 'brush' | 'eraser' | 'lasso' | 'polygon' | 'wand';
 export type MapKind = 'factual' | 'counterfactual';
 
 /** What the UI shows of one image's mask (the pixels live in its MaskEditor, outside Vue). */
@@ -60,17 +62,24 @@ export const useMasksStore = defineStore('masks', () => {
   const tolerance = ref(32);
   /** heatmap seed: pixels >= threshold * the map's max */
   const seedThreshold = ref(0.5);
+  /** time of the last magic wand fill (ms) */
+  const lastWandMs = ref<number | null>(null);
   const colour = ref('#ff2bd6');
   const opacity = ref(0.5);
   const visible = ref(true);
   /** the image the keys (undo, redo) act on: the one last painted or pointed at */
   const activeImageId = ref<number | null>(null);
+  /** the polygon being placed by clicks (image pixels), on one image; null: none */
+  const polygon = ref<{ imageId: number; points: Point[] } | null>(null);
+  // another tool drops a polygon in progress
+  watch(tool, () => (polygon.value = null), { flush: 'sync' });
 
   const editors = new Map<number, MaskEditor>();
   const queues = new Map<number, SaveQueue<{ h: number; w: number; counts: string; source: 'seeded' | 'painted' }>>();
   const infos = shallowReactive(new Map<number, MaskInfo>());
   const redraws = new Map<number, Set<Redraw>>();
-  const pixels = new Map<number, Promise<Uint8ClampedArray | null>>();
+  const opening = new Map<number, Promise<void>>();
+  const pixels = new PixelCache((id) => api['images.pixels']({ id }));
 
   // ---- maps and the live agreement ----
   const prepared = new Map<string, PreparedMap>();
@@ -136,10 +145,21 @@ export const useMasksStore = defineStore('masks', () => {
     });
   }
 
-  /** Loads an image's newest mask of the author (empty when none) for painting; `force` reloads. */
-  async function open(imageId: number, h: number, w: number, force = false): Promise<void> {
+  /**
+   * Loads an image's newest mask of the author (empty when none) for painting; `force` reloads.
+   * Layers that show the same image at once (the review view's factual and counterfactual) share one load.
+   */
+  function open(imageId: number, h: number, w: number, force = false): Promise<void> {
     const have = editors.get(imageId);
-    if (have && have.h === h && have.w === w && !force) return;
+    if (have && have.h === h && have.w === w && !force) return Promise.resolve();
+    const inFlight = opening.get(imageId);
+    if (inFlight && !force) return inFlight;
+    const p = load(imageId, h, w).finally(() => opening.get(imageId) === p && opening.delete(imageId));
+    opening.set(imageId, p);
+    return p;
+  }
+
+  async function load(imageId: number, h: number, w: number): Promise<void> {
     infos.set(imageId, {
       status: 'loading',
       error: null,
@@ -244,6 +264,33 @@ export const useMasksStore = defineStore('masks', () => {
   const clear = (imageId: number) => apply(imageId, (ed) => ed.clear());
   const lasso = (imageId: number, pts: readonly Point[], value: 0 | 1 = 1) => apply(imageId, (ed) => ed.fillPolygon(pts, value));
 
+  // ---- the polygon tool: vertices by clicks, then one fill (one undo step) ----
+
+  /** A click of the polygon tool at `p` (image pixels), at `scale` screen pixels per image pixel: adds a vertex or closes. */
+  function polygonAt(imageId: number, p: Point, scale: number, value: 0 | 1 = 1): void {
+    activeImageId.value = imageId;
+    const placed = polygon.value?.imageId === imageId ? polygon.value.points : [];
+    const click = polygonClick(placed, p, scale);
+    if (click.kind === 'close') closePolygon(value);
+    else if (click.kind === 'add') polygon.value = { imageId, points: click.points };
+  }
+  /** Fills the polygon placed so far (or cuts it out with `value` 0); false when it has fewer than 3 vertices. */
+  function closePolygon(value: 0 | 1 = 1): boolean {
+    const draft = polygon.value;
+    if (!draft || !canClose(draft.points)) return false;
+    polygon.value = null;
+    lasso(draft.imageId, draft.points, value);
+    return true;
+  }
+  function cancelPolygon(): void {
+    polygon.value = null;
+  }
+  function removePolygonVertex(): void {
+    const draft = polygon.value;
+    if (!draft) return;
+    polygon.value = draft.points.length > 1 ? { imageId: draft.imageId, points: draft.points.slice(0, -1) } : null;
+  }
+
   /** Replaces the mask with {shown map >= threshold * max}; false when the map is not loaded or all zero. */
   function seedFromMap(imageId: number, kind: MapKind, threshold = seedThreshold.value): boolean {
     const p = prepared.get(agreementKey(imageId, kind));
@@ -251,38 +298,30 @@ export const useMasksStore = defineStore('masks', () => {
     return apply(imageId, (ed) => (p.h === ed.h && p.w === ed.w ? ed.seed(thresholdMap(p.values, threshold)) : null));
   }
 
-  /** The image's RGBA pixels at its mask's size (for the wand), decoded once from `src`. */
-  function imagePixels(imageId: number, src: string, h: number, w: number): Promise<Uint8ClampedArray | null> {
-    let p = pixels.get(imageId);
-    if (!p) {
-      p = new Promise((resolve) => {
-        const img = new Image();
-        img.onload = () => {
-          const c = document.createElement('canvas');
-          c.width = w;
-          c.height = h;
-          const ctx = c.getContext('2d', { willReadFrequently: true });
-          if (!ctx) return resolve(null);
-          ctx.imageSmoothingEnabled = false;
-          ctx.drawImage(img, 0, 0, w, h);
-          resolve(ctx.getImageData(0, 0, w, h).data);
-        };
-        img.onerror = () => resolve(null);
-        img.src = src;
-      });
-      pixels.set(imageId, p);
-    }
-    return p;
+  /** Fetches the image's full-size pixels ahead of the wand's first click (no-op once fetched). */
+  function preparePixels(imageId: number): void {
+    pixels.get(imageId).catch(() => undefined);
   }
 
-  /** The magic wand at (x, y): adds the region of similar colour (or removes it with `value` 0). */
-  async function wand(imageId: number, src: string, at: Point, value: 0 | 1 = 1): Promise<boolean> {
+  /**
+   * The magic wand at `at` (image pixels): adds the connected region of similar colour, read from
+   * the stored image at full size (or removes it with `value` 0). `ms` is the time of the fill.
+   */
+  async function wand(imageId: number, at: Point, value: 0 | 1 = 1): Promise<boolean> {
     const ed = editors.get(imageId);
     if (!ed) return false;
-    const rgba = await imagePixels(imageId, src, ed.h, ed.w);
-    if (!rgba) return false;
-    const { region, rect } = floodRegion(rgba, ed.w, ed.h, at.x, at.y, tolerance.value);
-    return apply(imageId, (e) => e.applyRegion(region, rect, value));
+    try {
+      const img = await pixels.get(imageId);
+      if (img.width !== ed.w || img.height !== ed.h)
+        throw new Error(`the image is ${img.height} x ${img.width}, its mask ${ed.h} x ${ed.w}`);
+      const t0 = performance.now();
+      const { region, rect } = floodRegion(img, at.x, at.y, tolerance.value);
+      lastWandMs.value = performance.now() - t0;
+      return apply(imageId, (e) => e.applyRegion(region, rect, value));
+    } catch (error) {
+      app.notify(error);
+      return false;
+    }
   }
 
   // ---- live agreement ----
@@ -348,6 +387,8 @@ export const useMasksStore = defineStore('masks', () => {
     opacity,
     visible,
     activeImageId,
+    polygon,
+    lastWandMs,
     infos,
     agreement,
     mapsKey,
@@ -366,7 +407,12 @@ export const useMasksStore = defineStore('masks', () => {
     invert,
     clear,
     lasso,
+    polygonAt,
+    closePolygon,
+    cancelPolygon,
+    removePolygonVertex,
     seedFromMap,
+    preparePixels,
     wand,
     setMaps,
     loadMaps,

@@ -102,60 +102,84 @@ export function fillPolygon(mask: Uint8Array, w: number, h: number, pts: readonl
   return changed;
 }
 
+/** An image's pixels, row-major, `channels` bytes per pixel (1 grey, 3 RGB, 4 RGBA; alpha is not compared). */
+export interface ImagePixels {
+  data: Uint8Array | Uint8ClampedArray;
+  width: number;
+  height: number;
+  channels: 1 | 3 | 4;
+}
+
 /**
  * The magic wand: the 4-connected region around (x, y) of pixels whose colour is within
- * `tolerance` of the seed pixel's (Euclidean RGB distance / sqrt(3), so 0-255), from RGBA pixels
- * of the mask's size. Returns the region as a 0/1 mask and its bounding rectangle.
+ * `tolerance` of the seed pixel's (Euclidean RGB distance / sqrt(3), so 0-255; a grey pixel
+ * counts as r = g = b), on the image at its full stored size, which must be the mask's.
+ * A scanline fill: each popped seed grows into its whole horizontal run, and only one seed per
+ * run of matching pixels is pushed for the rows above and below, so every pixel is tested a few
+ * times instead of pushed and popped once per neighbour (a 1024 x 1024 region takes a few ms).
+ * Returns the region as a 0/1 mask of the image's size and its bounding rectangle.
  */
-export function floodRegion(
-  rgba: Uint8ClampedArray | Uint8Array,
-  w: number,
-  h: number,
-  x: number,
-  y: number,
-  tolerance: number,
-): { region: Uint8Array; rect: Rect | null } {
+export function floodRegion(img: ImagePixels, x: number, y: number, tolerance: number): { region: Uint8Array; rect: Rect | null } {
+  const { data, width: w, height: h, channels: c } = img;
   const region = new Uint8Array(w * h);
   const sx = Math.floor(x);
   const sy = Math.floor(y);
   if (sx < 0 || sy < 0 || sx >= w || sy >= h) return { region, rect: null };
-  const s = (sy * w + sx) * 4;
-  const r0 = rgba[s];
-  const g0 = rgba[s + 1];
-  const b0 = rgba[s + 2];
+  const s = (sy * w + sx) * c;
+  const r0 = data[s];
+  const g0 = c === 1 ? r0 : data[s + 1];
+  const b0 = c === 1 ? r0 : data[s + 2];
   const limit = tolerance * tolerance * 3;
-  const near = (p: number): boolean => {
-    const dr = rgba[p * 4] - r0;
-    const dg = rgba[p * 4 + 1] - g0;
-    const db = rgba[p * 4 + 2] - b0;
+  /** pixel p is not in the region yet and its colour is near the seed's */
+  const open = (p: number): boolean => {
+    if (region[p]) return false;
+    const o = p * c;
+    const dr = data[o] - r0;
+    if (c === 1) return 3 * dr * dr <= limit;
+    const dg = data[o + 1] - g0;
+    const db = data[o + 2] - b0;
     return dr * dr + dg * dg + db * db <= limit;
   };
   let minX = sx;
   let maxX = sx;
   let minY = sy;
   let maxY = sy;
-  const stack = new Int32Array(w * h + 1);
+  let seeds = new Int32Array(256);
   let top = 0;
-  stack[top++] = sy * w + sx;
-  region[sy * w + sx] = 1;
+  const push = (p: number): void => {
+    if (top === seeds.length) {
+      const grown = new Int32Array(seeds.length * 2);
+      grown.set(seeds);
+      seeds = grown;
+    }
+    seeds[top++] = p;
+  };
+  /** one seed per run of open pixels of row `i` between columns l and r */
+  const seedRow = (i: number, l: number, r: number): void => {
+    let inRun = false;
+    for (let j = l, p = i * w + l; j <= r; j++, p++) {
+      const ok = open(p);
+      if (ok && !inRun) push(p);
+      inRun = ok;
+    }
+  };
+  push(sy * w + sx);
   while (top > 0) {
-    const p = stack[--top];
-    const px = p % w;
-    const py = (p - px) / w;
-    if (px < minX) minX = px;
-    if (px > maxX) maxX = px;
-    if (py < minY) minY = py;
-    if (py > maxY) maxY = py;
-    const visit = (q: number): void => {
-      if (!region[q] && near(q)) {
-        region[q] = 1;
-        stack[top++] = q;
-      }
-    };
-    if (px > 0) visit(p - 1);
-    if (px < w - 1) visit(p + 1);
-    if (py > 0) visit(p - w);
-    if (py < h - 1) visit(p + w);
+    const p = seeds[--top];
+    if (region[p]) continue; // filled from another seed meanwhile
+    const i = (p / w) | 0;
+    const row = i * w;
+    let l = p - row;
+    let r = l;
+    while (l > 0 && open(row + l - 1)) l--;
+    while (r < w - 1 && open(row + r + 1)) r++;
+    region.fill(1, row + l, row + r + 1);
+    if (l < minX) minX = l;
+    if (r > maxX) maxX = r;
+    if (i < minY) minY = i;
+    if (i > maxY) maxY = i;
+    if (i > 0) seedRow(i - 1, l, r);
+    if (i < h - 1) seedRow(i + 1, l, r);
   }
   return { region, rect: { x: minX, y: minY, w: maxX - minX + 1, h: maxY - minY + 1 } };
 }

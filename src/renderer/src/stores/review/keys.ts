@@ -1,9 +1,12 @@
 // The review view's keyboard (pure): which key does what, and the list `?` shows. Laid out by
 // place: the left hand's top row judges the left image's heatmap (q w e), the right hand's the
-// right image's (i o p), y / n answer "is the model's call right?".
+// right image's (i o p), y / n answer "is the model's call right?". d turns mask painting on and
+// off; the painting keys themselves are the masks' 'shifted' scheme (stores/masks/shortcuts.ts:
+// Shift + letter, so none is a verdict key) and go first while painting.
 import type { HeatmapAnswer, SimilarityAnswer } from '../../../../shared/dto';
 import type { ImageSide, ShowMode } from '../explain/overlay-cache';
 import { OPACITY_STEP } from '../explain/shortcuts';
+import { maskKeyHelp } from '../masks/shortcuts';
 
 export type ReviewAction =
   | { kind: 'similarity'; answer: SimilarityAnswer }
@@ -21,6 +24,7 @@ export type ReviewAction =
   | { kind: 'tag'; index: number }
   | { kind: 'focus'; field: 'note' | 'tags' }
   | { kind: 'history' }
+  | { kind: 'paint' }
   | { kind: 'help' };
 
 /** The parts of a KeyboardEvent the map reads. */
@@ -105,6 +109,8 @@ export function reviewKeyAction(e: KeyPress): ReviewAction | null {
       return { kind: 'focus', field: 'note' };
     case 'h':
       return { kind: 'history' };
+    case 'd':
+      return { kind: 'paint' };
     case '?':
       return { kind: 'help' };
     default:
@@ -125,7 +131,7 @@ export const KEY_HELP: KeyHelpGroup[] = [
       { keys: ['y', 'n'], what: 'similarity: the model’s call is correct / wrong' },
       { keys: ['q', 'w', 'e'], what: 'image A’s heatmap: sensible / not sensible / unsure' },
       { keys: ['i', 'o', 'p'], what: 'image B’s heatmap: sensible / not sensible / unsure' },
-      { keys: ['u', 'Ctrl+Z'], what: 'undo my last verdict (goes back to its pair)' },
+      { keys: ['u', 'Ctrl+Z'], what: 'undo my last verdict (goes back to its pair; while painting, Ctrl+Z undoes a mask step)' },
       { keys: ['Shift+1…9'], what: 'toggle tag 1…9' },
       { keys: ['t'], what: 'type a new tag' },
       { keys: ['m'], what: 'write a note (Enter saves, Escape leaves)' },
@@ -159,5 +165,9 @@ export const KEY_HELP: KeyHelpGroup[] = [
       { keys: ['?'], what: 'this list' },
       { keys: ['Esc'], what: 'close this list, leave a field' },
     ],
+  },
+  {
+    title: 'Masks (paint where the model should have looked)',
+    keys: [{ keys: ['d'], what: 'painting on / off (the primary button paints; right-drag or Alt+drag pans)' }, ...maskKeyHelp('shifted')],
   },
 ];
