@@ -119,7 +119,7 @@ export class SimLensApp {
       'app.info': () => this.info(),
       'datasets.list': () => this.datasets.list(),
       'datasets.get': ({ id }) => this.datasets.get(id),
-      'datasets.import': (args) => ({ jobId: this.datasets.startImport(args).id }),
+      'datasets.import': async (args) => ({ jobId: (await this.datasets.startImport(args)).id }),
       'datasets.delete': ({ id }) => this.datasets.delete(id),
       'jobs.list': ({ limit }) => this.jobs.list(limit),
       'jobs.get': ({ id }) => this.jobs.get(id),

@@ -123,6 +123,8 @@ export const contract = {
       name: v.optional(v.string({ min: 1, max: 200 })),
       /** Import into an existing dataset (content-identical files are not duplicated). */
       datasetId: v.optional(id),
+      /** Folder imports: follow symbolic links that point outside the folder (default: report them as skipped). */
+      followLinks: v.optional(v.boolean()),
     }),
   ),
   'datasets.delete': method<{ deleted: boolean }>()(v.object({ id })),

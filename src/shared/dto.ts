@@ -81,6 +81,8 @@ export interface CsvPairSetResult {
   droppedPairs: number;
   /** CSV pairs per split */
   splitPairs: Record<Split, number>;
+  /** CSV rows left out, by why: the same pair again, the same pair reversed, an image with itself (also two files of identical content) */
+  droppedRows?: Record<'duplicate' | 'reversed' | 'selfPair', number>;
 }
 
 /** The result of an 'import' job; the pair set's fields only for a CSV import. */

@@ -125,7 +125,7 @@ describe('folder walks', () => {
   });
 
   it('stops with a clear error past the file-count limit', async () => {
-    const strict = createHarness({ maxFiles: 50 });
+    const strict = createHarness({ maxEntries: 50 });
     try {
       const dir = join(strict.dir, 'many');
       for (let i = 0; i < 60; i++) write(join(dir, `cls/${i}.txt`), 'x');
