@@ -213,6 +213,7 @@ export class SimLensApp {
   async close(): Promise<void> {
     this.closed = true;
     await this.jobs.stopAll();
+    this.jobs.dispose();
     await this.ownPool?.close();
     this.ownPool = null;
     this.db.close();

@@ -86,3 +86,39 @@ describe('two processes on one workspace', () => {
     reader.close();
   });
 });
+
+describe('which unfinished jobs opening a workspace interrupts', () => {
+  it('only those whose owner is gone: a dead pid, a stale heartbeat, no recorded owner', async () => {
+    const dbPath = join(work, 'owners.db');
+    const first = new SimLensApp({ dbPath, shell: 'cli' });
+    const sleeper = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
+    const dead = spawn(process.execPath, ['-e', '']);
+    await new Promise((resolve) => dead.on('exit', resolve));
+    const insert = first.db.prepare(
+      "INSERT INTO jobs (kind, status, params, owner_pid, owner_host, owner_token, heartbeat_at) VALUES ('import', 'running', '{}', ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?))",
+    );
+    const host = first.jobs.owner.host;
+    const alive = Number(insert.run(sleeper.pid, host, 'token-alive', '-0 seconds').lastInsertRowid);
+    const deadPid = Number(insert.run(dead.pid, host, 'token-dead', '-0 seconds').lastInsertRowid);
+    const stale = Number(insert.run(sleeper.pid, host, 'token-stale', '-120 seconds').lastInsertRowid);
+    const otherHost = Number(insert.run(999_999, 'another-machine', 'token-far', '-0 seconds').lastInsertRowid);
+    const legacy = Number(
+      first.db.prepare("INSERT INTO jobs (kind, status, params) VALUES ('train', 'running', '{}')").run().lastInsertRowid,
+    );
+    try {
+      expect(first.jobs.interruptAbandoned().sort((a, b) => a - b)).toEqual([deadPid, stale, legacy]);
+      const status = (id: number) => first.jobs.get(id).status;
+      expect([alive, deadPid, stale, otherHost, legacy].map(status)).toEqual([
+        'running',
+        'interrupted',
+        'interrupted',
+        'running',
+        'interrupted',
+      ]);
+      expect(first.jobs.get(deadPid).error).toMatch(/process is gone/);
+    } finally {
+      sleeper.kill();
+      await first.close();
+    }
+  });
+});

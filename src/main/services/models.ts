@@ -185,15 +185,25 @@ export class ModelService {
   }
 
   /**
-   * After a crash or a kill: staging folders of unfinished jobs (.job-N, .tmp-*) and
-   * version folders without a row are removed. (Like JobRunner, this assumes one app
-   * per workspace: at start-up no job of this workspace is running.)
+   * After a crash or a kill: staging folders of jobs no process runs any more (.job-N), copies
+   * of imports whose process is gone (.tmp-import-PID-*), and version folders without a row.
+   * Another process may share the workspace (the app and a CLI job): its running jobs'
+   * folders are left alone, and while any training runs somewhere, folders without a row are
+   * too (a version being committed has its folder before its row is visible). JobRunner has
+   * marked the jobs of gone processes interrupted before this runs (app.ts builds it first).
    */
   removeOrphans(): string[] {
     if (!existsSync(this.modelsDir)) return [];
+    const unfinished = new Set(this.repo.unfinishedJobIds());
     const removed: string[] = [];
     for (const name of readdirSync(this.modelsDir)) {
-      const orphan = name.startsWith('.job-') || name.startsWith('.tmp-') || (/^\d+$/.test(name) && !this.repo.get(Number(name)));
+      const job = /^\.job-(\d+)$/.exec(name);
+      const tmp = /^\.tmp-import-(\d+)-/.exec(name);
+      const orphan = job
+        ? !unfinished.has(Number(job[1]))
+        : tmp
+          ? !processRuns(Number(tmp[1]))
+          : name.startsWith('.tmp-') || (/^\d+$/.test(name) && unfinished.size === 0 && !this.repo.get(Number(name)));
       if (!orphan) continue;
       rmSync(join(this.modelsDir, name), { recursive: true, force: true });
       removed.push(name);
@@ -566,6 +576,17 @@ export class ModelService {
     } finally {
       rmSync(staging, { recursive: true, force: true });
     }
+  }
+}
+
+/** Whether a process with this pid runs on this machine. */
+function processRuns(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -6,6 +6,8 @@ import m0003 from './0003-index-image-references';
 import m0004 from './0004-add-job-data';
 import m0005 from './0005-create-faithfulness';
 import m0006 from './0006-review-verdicts';
+// 0007 is the masks' (another branch); job owners take 0008
+import m0008 from './0008-add-job-owner';
 
 export interface Migration {
   version: number;
@@ -20,4 +22,5 @@ export const MIGRATIONS: Migration[] = [
   { version: 4, name: '0004-add-job-data', sql: m0004 },
   { version: 5, name: '0005-create-faithfulness', sql: m0005 },
   { version: 6, name: '0006-review-verdicts', sql: m0006 },
+  { version: 8, name: '0008-add-job-owner', sql: m0008 },
 ];
