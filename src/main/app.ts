@@ -2,9 +2,10 @@
 // opens the store, builds the services with plain constructor arguments, and binds
 // each contract method to the service that does it.
 import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { checkArgs, isMethodName, type ArgsOf, type ContractError, type MethodName, type ResultOf } from '../shared/contract';
-import type { AppInfoDto } from '../shared/dto';
+import type { AppInfoDto, BackupDto } from '../shared/dto';
+import { createBackup } from './backup/backup';
 import { ValidationError } from '../shared/validate';
 import { AppError } from './errors';
 import { EventBus } from './events';
@@ -160,7 +161,22 @@ export class SimLensApp {
       'review.export': (args) => this.reviewExport.export(args),
       'review.exportBundle': (args) => this.reviewBundles.exportBundle(args),
       'review.importBundle': (args) => this.reviewBundles.importBundle(args),
+      // hardening
+      'models.resumeTrain': ({ jobId }) => ({ jobId: this.models.resumeTrain(jobId).id }),
+      'app.backup': ({ path }) => this.backup(path),
     };
+  }
+
+  /** The workspace folder: the database's folder, where models/ and backups/ live. */
+  get workspaceDir(): string {
+    return dirname(this.options.dbPath);
+  }
+
+  /** A consistent backup of the workspace while it is in use (backup/backup.ts); default file: <workspace>/backups/simlens-<time>.simlens-backup. */
+  backup(path?: string): Promise<BackupDto> {
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    const out = path ? resolve(path) : join(this.workspaceDir, 'backups', `simlens-${stamp}.simlens-backup`);
+    return createBackup(this.db, this.workspaceDir, out, APP_VERSION);
   }
 
   /** App facts, including the tfjs backend chosen at run time and why better ones were not. */

@@ -4,6 +4,7 @@
 // Each entry declares its argument schema (checked in main before any service runs)
 // and its result type. Add entries here, by domain, and nowhere else.
 import type {
+  BackupDto,
   AppInfoDto,
   DatasetDetailDto,
   DatasetDto,
@@ -436,6 +437,15 @@ export const contract = {
    * verdicts already known (by uid) skipped, nothing overwritten. `dryRun` reports without writing.
    */
   'review.importBundle': method<ReviewImportDto>()(v.object({ path: reviewPath, dryRun: v.optional(v.boolean()) })),
+
+  // hardening: resuming an interrupted training, workspace backups
+  /** Continues an interrupted (or cancelled) training job from its last epoch checkpoint as a new job. */
+  'models.resumeTrain': method<{ jobId: number }>()(v.object({ jobId: id })),
+  /**
+   * A consistent copy of the workspace while it is in use (SQLite's online backup) with the model
+   * folders, as one file; default: <workspace>/backups/simlens-<time>.simlens-backup.
+   */
+  'app.backup': method<BackupDto>()(v.object({ path: v.optional(v.string({ min: 1, max: 4096 })) })),
 } as const;
 
 export type Contract = typeof contract;

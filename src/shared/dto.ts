@@ -978,3 +978,16 @@ export interface ReviewImportDto {
   dryRun: boolean;
   entries: BundleVerdictReportDto[];
 }
+
+// ---- hardening: training resumed from its checkpoint, workspace backups ----
+
+/** A backup written by app.backup / `simlens backup`: one file holding the database and the model folders. */
+export interface BackupDto {
+  path: string;
+  bytes: number;
+  /** model version folders packed with the database */
+  models: number;
+  /** files in the backup (the database, model files, the manifest) */
+  files: number;
+  schemaVersion: number;
+}

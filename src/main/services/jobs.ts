@@ -188,6 +188,12 @@ export class JobRunner {
     return job;
   }
 
+  /** What a job saved with ctx.saveCheckpoint (JSON), or null. */
+  checkpoint(id: number): unknown {
+    this.get(id);
+    return this.repo.checkpoint(id);
+  }
+
   list(limit = 50): JobDto[] {
     return this.repo.list(limit);
   }

@@ -2,7 +2,7 @@
 // version's folder is. The tensor work goes through a ModelEngine: in-process by default, or
 // the worker pool (poolModelEngine).
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { ArgsOf } from '../../shared/contract';
 import type {
   EpochDto,
@@ -376,15 +376,45 @@ export class ModelService {
       augment: args.augment ? DEFAULT_AUGMENT : NO_AUGMENT,
     };
     const name = args.name ?? `${model.arch} · ${new Date().toISOString().slice(0, 16).replace('T', ' ')}`;
-    return this.jobs.start('train', { ...args, pairSetId }, (ctx) =>
-      this.runTrain(ctx, { name, datasetId: args.datasetId, pairSetId, model, train, parent }),
+    const plan: TrainPlan = { name, datasetId: args.datasetId, pairSetId, model, train, parentId: parent?.id ?? null };
+    return this.jobs.start('train', { ...args, pairSetId }, (ctx) => this.runTrain(ctx, plan));
+  }
+
+  /**
+   * Continues an interrupted (or cancelled) training job from its last epoch checkpoint, as a new
+   * 'train' job with the same plan: it ends with the metrics the run would have had uninterrupted.
+   */
+  resumeTrain(jobId: number): JobDto {
+    const job = this.jobs.get(jobId);
+    if (job.kind !== 'train') throw invalid(`Job ${jobId} is a ${job.kind} job, not a training`);
+    if (job.status !== 'interrupted' && job.status !== 'cancelled')
+      throw new AppError('conflict', `Job ${jobId} is ${job.status}: only an interrupted or cancelled training can be resumed`);
+    const saved = this.jobs.checkpoint(jobId) as TrainJobState | null;
+    if (!saved?.plan) throw new AppError('conflict', `Job ${jobId} has no training plan to resume (it was started by an older SimLens)`);
+    if (!saved.resume)
+      throw new AppError('conflict', `Job ${jobId} was interrupted before its first epoch ended: there is nothing to resume; train again`);
+    const from = resolve(this.options.workspaceDir, saved.resume.dir);
+    if (!existsSync(from)) throw new AppError('conflict', `The checkpoint of job ${jobId} is gone (${from}); train again`);
+    if (!this.repo.pairSet(saved.plan.pairSetId)) throw notFound('Pair set', saved.plan.pairSetId);
+    if (saved.plan.parentId !== null && !this.repo.get(saved.plan.parentId)) throw notFound('Model version', saved.plan.parentId);
+    const root = saved.root ?? jobId;
+    return this.jobs.start('train', { ...job.params, resumes: jobId }, (ctx) =>
+      this.runTrain(ctx, saved.plan, { root, from, epoch: saved.resume!.epoch, history: saved.history ?? [] }),
     );
   }
 
-  private async runTrain(
-    ctx: JobContext,
-    p: { name: string; datasetId: number; pairSetId: number; model: ModelConfig; train: TrainSettingsDto; parent?: ModelVersionRow },
-  ): Promise<TrainJobResult> {
+  private async runTrain(ctx: JobContext, p: TrainPlan, resume?: TrainResume): Promise<TrainJobResult> {
+    const parent = p.parentId === null ? undefined : this.repo.get(p.parentId);
+    if (p.parentId !== null && !parent) throw notFound('Model version', p.parentId);
+    // one folder of checkpoints per chain of resumed jobs, named after its first job
+    const root = resume?.root ?? ctx.jobId;
+    const checkpoints = join(this.modelsDir, '.checkpoints', `train-${root}`);
+    const state = (extra: Partial<TrainJobState>): TrainJobState => ({ plan: p, root, resume: null, history: [], ...extra });
+    ctx.saveCheckpoint(
+      state(
+        resume ? { resume: { dir: relative(this.options.workspaceDir, resume.from), epoch: resume.epoch }, history: resume.history } : {},
+      ),
+    );
     ctx.progress(0, 'loading images');
     const { images, pairs, trainImages, index } = await this.loadData(p.pairSetId, p.model.inputShape, ['train', 'val', 'test'], true, ctx);
     if (!pairs.val || pairs.val.a.length === 0)
@@ -414,16 +444,19 @@ export class ModelService {
 
     mkdirSync(this.modelsDir, { recursive: true });
     const staging = join(this.modelsDir, `.job-${ctx.jobId}`);
-    const history: EpochDto[] = [];
+    const history: EpochDto[] = [...(resume?.history ?? [])];
+    let finished = false;
     try {
       const outcome = await this.engine.train(
         {
           model: p.model,
-          ...(p.parent ? { initFromDir: resolve(this.options.workspaceDir, p.parent.weights_path!) } : {}),
+          ...(parent ? { initFromDir: resolve(this.options.workspaceDir, parent.weights_path!) } : {}),
           train: p.train,
           data,
           evaluate,
           outDir: staging,
+          checkpointDir: checkpoints,
+          ...(resume ? { resumeFrom: resume.from } : {}),
         },
         {
           signal: ctx.signal,
@@ -431,9 +464,10 @@ export class ModelService {
             // Each step's data repeats the latest epoch's val AUC, so an update that replaces the
             // epoch's own (throttling; another process polling the row) loses nothing. The text
             // is for display only (status line, CLI progress): nothing parses it.
-            if (d?.kind === 'epoch') {
-              history.push(d.record);
-              ctx.saveCheckpoint({ history });
+            if (d?.kind === 'epoch') history.push(d.record);
+            if (d?.kind === 'checkpoint') {
+              ctx.saveCheckpoint(state({ resume: { dir: relative(this.options.workspaceDir, d.dir), epoch: d.epoch }, history }));
+              return; // saved silently: the epoch's own update has been shown
             }
             const last = history[history.length - 1];
             const text =
@@ -460,7 +494,7 @@ export class ModelService {
           name: p.name,
           datasetId: p.datasetId,
           pairSetId: p.pairSetId,
-          parentId: p.parent?.id ?? null,
+          parentId: parent?.id ?? null,
           jobId: ctx.jobId,
           arch: outcome.config.arch,
           config: { model: outcome.config, train: p.train },
@@ -485,6 +519,7 @@ export class ModelService {
         }
         return id;
       });
+      finished = true;
       return {
         modelId,
         ...summary(metrics),
@@ -492,8 +527,13 @@ export class ModelService {
         epochs: outcome.training.history.length,
         history: outcome.training.history,
       };
+    } catch (error) {
+      // a cancelled run keeps its checkpoints (it can be resumed); a failed one would fail again
+      if (!ctx.signal.aborted) finished = true;
+      throw error;
     } finally {
       rmSync(staging, { recursive: true, force: true });
+      if (finished) rmSync(checkpoints, { recursive: true, force: true });
     }
   }
 
@@ -577,6 +617,32 @@ export class ModelService {
       rmSync(staging, { recursive: true, force: true });
     }
   }
+}
+
+/** What a training job needs to run, fixed when it starts, so that resuming it trains the same model. */
+interface TrainPlan {
+  name: string;
+  datasetId: number;
+  pairSetId: number;
+  model: ModelConfig;
+  train: TrainSettingsDto;
+  parentId: number | null;
+}
+
+/** A 'train' job's checkpoint column: its plan, its chain's first job, the latest epoch checkpoint on disk (workspace-relative) and the history so far. */
+interface TrainJobState {
+  history: EpochDto[];
+  plan: TrainPlan;
+  root: number;
+  resume: { dir: string; epoch: number } | null;
+}
+
+/** Where a resumed job continues: its chain's first job, the checkpoint folder and epoch, the history so far. */
+interface TrainResume {
+  root: number;
+  from: string;
+  epoch: number;
+  history: EpochDto[];
 }
 
 /** Whether a process with this pid runs on this machine. */

@@ -24,3 +24,7 @@ export const COMMANDS: CliCommand[] = [
 // review: verdict exports, review bundles, summaries (its own block, so parallel additions to the list above merge cleanly)
 import { reviewCommand } from './review';
 COMMANDS.push(reviewCommand);
+
+// hardening: workspace backups (their own block, so parallel additions to the list above merge cleanly)
+import { backupCommand, restoreCommand } from './backup';
+COMMANDS.push(backupCommand, restoreCommand);

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { contrastiveLoss } from './loss';
 import type { ModelConfig } from '../models/config';
 import { buildSiamese, loadSiamese, saveSiamese, type SiameseModel } from '../models/siamese';
+import { readAdamState, writeAdamState, type AdamState } from './checkpoint';
 
 export interface ReplicaInit {
   model: ModelConfig;
@@ -161,6 +162,15 @@ export class Replica {
     });
     this.model.net.setWeights(tensors);
     tf.dispose(tensors);
+  }
+
+  /** Adam's state (for a checkpoint; every replica holds the same). */
+  adamState(): AdamState {
+    return readAdamState(this.optimizer, this.vars);
+  }
+
+  setAdamState(state: AdamState): void {
+    writeAdamState(this.optimizer, this.vars, state);
   }
 
   save(dir: string, extra: Record<string, unknown>): Promise<void> {

@@ -4,6 +4,7 @@
 // under `train.dp:<runId>` until 'train.dp.dispose'.
 import * as tf from '@tensorflow/tfjs';
 import { clearCache, defineTasks, type TaskContext } from '../runtime/pool/registry';
+import type { AdamState } from './checkpoint';
 import { checksum, Replica, type ReplicaInit } from './replica';
 import { trainTask, type TrainRequest } from './run';
 
@@ -49,6 +50,20 @@ export const trainTasks = defineTasks({
   'train.dp.setWeights': async (p: { runId: string; weights: Float32Array }, ctx) => {
     const r = await replica(ctx, p.runId);
     r.setWeights(p.weights);
+    return checksum(r.getWeights());
+  },
+
+  /** This replica's weights and Adam state, for a checkpoint (the coordinator keeps the best snapshot). */
+  'train.dp.getState': async (p: { runId: string }, ctx) => {
+    const r = await replica(ctx, p.runId);
+    return { weights: r.getWeights(), adam: r.adamState() };
+  },
+
+  /** Puts a checkpoint's weights and Adam state into this replica; returns the weights' checksum as read back. */
+  'train.dp.setState': async (p: { runId: string; weights: Float32Array; adam: AdamState }, ctx) => {
+    const r = await replica(ctx, p.runId);
+    r.setWeights(p.weights);
+    r.setAdamState(p.adam);
     return checksum(r.getWeights());
   },
 
