@@ -5,7 +5,7 @@
 // A new kind of job is one more CrashCase: its CLI arguments, when to kill, and what it must
 // find after the restart.
 import { spawn } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -42,7 +42,6 @@ async function smallIdx(to: string): Promise<void> {
     });
     const pixels = new Uint8Array(keep.length * 784);
     keep.forEach((i, k) => pixels.set(images.data.subarray(i * 784, (i + 1) * 784), k * 784));
-    const { writeFileSync } = await import('node:fs');
     writeFileSync(join(to, `${prefix}-images-idx3-ubyte`), encodeIdx([keep.length, 28, 28], pixels, false));
     writeFileSync(
       join(to, `${prefix}-labels-idx1-ubyte`),
