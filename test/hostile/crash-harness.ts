@@ -38,7 +38,9 @@ async function smallIdx(to: string): Promise<void> {
     const keep: number[] = [];
     const seen = new Map<number, number>();
     labels.data.forEach((label, i) => {
-      if ((seen.get(label) ?? 0) < perClass) (keep.push(i), seen.set(label, (seen.get(label) ?? 0) + 1));
+      if ((seen.get(label) ?? 0) >= perClass) return;
+      keep.push(i);
+      seen.set(label, (seen.get(label) ?? 0) + 1);
     });
     const pixels = new Uint8Array(keep.length * 784);
     keep.forEach((i, k) => pixels.set(images.data.subarray(i * 784, (i + 1) * 784), k * 784));
