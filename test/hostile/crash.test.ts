@@ -46,7 +46,7 @@ const running = (db: Database.Database, kind: string) =>
     { id: number; checkpoint: string | null } | undefined;
 const count = (db: Database.Database, sql: string, ...params: unknown[]) => (db.prepare(sql).get(...params) as { n: number }).n;
 
-const TRAIN_ARGS = ['--epochs', '3', '--batch', '64', '--seed', '4'];
+const TRAIN_ARGS = ['--epochs', '2', '--batch', '64', '--seed', '4'];
 
 /** The numbers two runs of one training must share (not times, not ids). */
 function outcome(json: string) {
@@ -103,7 +103,7 @@ const cases: CrashCase[] = [
       ]);
       expect(resumed.code, resumed.stderr).toBe(0);
       expect(whole.code, whole.stderr).toBe(0);
-      expect(outcome(resumed.stdout).history).toHaveLength(3);
+      expect(outcome(resumed.stdout).history).toHaveLength(2);
       expect(outcome(resumed.stdout)).toEqual(outcome(whole.stdout));
     },
   },
@@ -144,7 +144,7 @@ describe('SIGKILL during a job, then a restart', () => {
     it(`${c.name}: nothing committed is lost, the job is interrupted`, async () => {
       await runCrashCase(fixture, root, c);
       survived.push(c.name);
-    });
+    }, 300_000); // a safety bound: minutes only when other work loads this machine
   }
   // Masks (migration 0007) and retraining are being built on other branches: each becomes one
   // more CrashCase above once it is on main (a mask save: kill while strokes are saved, then
