@@ -42,11 +42,18 @@ function header(name: string, size: number, mtime: Date): Buffer {
 
 function write(out: WriteStream, chunk: Buffer): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (out.write(chunk)) resolve();
-    else {
-      out.once('drain', resolve);
-      out.once('error', reject);
-    }
+    if (out.write(chunk)) return resolve();
+    // wait for the buffer to drain; both listeners go once either fires
+    const onError = (error: Error) => {
+      out.off('drain', onDrain);
+      reject(error);
+    };
+    const onDrain = () => {
+      out.off('error', onError);
+      resolve();
+    };
+    out.once('drain', onDrain);
+    out.once('error', onError);
   });
 }
 
