@@ -233,3 +233,19 @@ describe('pairs CSV', () => {
     );
   });
 });
+
+describe('idx files that compress extremely well', () => {
+  it('imports a legit gzip idx set of all-black images (its first KiB inflates to about 1 MiB)', async () => {
+    const dir = join(h.dir, 'idx-black');
+    mkdirSync(dir);
+    const { gzipSync } = await import('node:zlib');
+    writeFileSync(
+      join(dir, 'train-images-idx3-ubyte.gz'),
+      gzipSync(encodeIdx([3000, 28, 28], new Uint8Array(3000 * 784), false), { level: 9 }),
+    );
+    writeFileSync(join(dir, 'train-labels-idx1-ubyte.gz'), gzipSync(idxLabels(Array.from({ length: 3000 }, (_, i) => i % 10))));
+    const job = await h.importAndWait({ path: dir, kind: 'idx' });
+    expect(job.status, job.error ?? '').toBe('done');
+    expect(job.result).toMatchObject({ totals: { imported: 1, duplicate: 2999 } });
+  });
+});

@@ -48,8 +48,13 @@ export function parseIdxHeader(bytes: Uint8Array, name: string): IdxHeader {
 /** The largest idx data SimLens reads (2 GiB): a header may claim anything, memory may not. */
 export const MAX_IDX_DATA_BYTES = 2 ** 31;
 
-/** Bytes of compressed input the header check inflates at most (the header is at most 20 bytes). */
-const HEAD_COMPRESSED_BYTES = 4096;
+/**
+ * Bytes of compressed input the header check inflates (the idx header is at most 20 bytes, the
+ * gzip header before it rarely more than a file name). Deflate expands at most ~1032:1, so this
+ * inflates to at most ~1 MiB, within HEAD_INFLATED_LIMIT: a legit file is never cut short.
+ */
+const HEAD_COMPRESSED_BYTES = 1024;
+const HEAD_INFLATED_LIMIT = 2 * 1024 * 1024;
 
 const corrupt = (name: string, error: unknown) =>
   new IdxFormatError(`${name}: corrupt gzip data (${error instanceof Error ? error.message : String(error)})`);
@@ -118,11 +123,8 @@ export async function inspectIdx(path: string): Promise<IdxHeader> {
     const inflated = await new Promise<Buffer>((resolveHead, rejectHead) =>
       zlib.gunzip(
         head.subarray(0, HEAD_COMPRESSED_BYTES),
-        { finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: 64 * 1024 },
-        (error, out) =>
-          error && (error as NodeJS.ErrnoException).code !== 'ERR_BUFFER_TOO_LARGE'
-            ? rejectHead(corrupt(name, error))
-            : resolveHead(out ?? Buffer.alloc(0)),
+        { finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: HEAD_INFLATED_LIMIT },
+        (error, out) => (error ? rejectHead(corrupt(name, error)) : resolveHead(out)),
       ),
     );
     const header = checkedHeader(inflated, name);
