@@ -439,7 +439,7 @@ export const contract = {
   'review.importBundle': method<ReviewImportDto>()(v.object({ path: reviewPath, dryRun: v.optional(v.boolean()) })),
 
   // hardening: resuming an interrupted training, workspace backups
-  /** Continues an interrupted (or cancelled) training job from its last epoch checkpoint as a new job. */
+  /** Continues an interrupted training job (killed, or the app closed while it ran) from its last epoch checkpoint as a new job. */
   'models.resumeTrain': method<{ jobId: number }>()(v.object({ jobId: id })),
   /**
    * A consistent copy of the workspace while it is in use (SQLite's online backup) with the model

@@ -17,6 +17,8 @@ export interface JobContext {
   progress(fraction: number, message?: string, data?: JobProgressData): void;
   /** Throws JobCancelledError if the job was cancelled; call between units of work. */
   throwIfCancelled(): void;
+  /** True when the job stops because the app is closing (it ends `interrupted`, not `cancelled`): keep what lets it resume. */
+  stoppedByShutdown(): boolean;
   saveCheckpoint(checkpoint: unknown): void;
 }
 
@@ -85,6 +87,8 @@ export class JobRunner {
   readonly owner: JobOwner;
   private readonly timer: NodeJS.Timeout;
   private beats = 0;
+  /** Set by stopAll: the jobs it aborts end `interrupted` (they may be resumed), not `cancelled`. */
+  private shuttingDown = false;
 
   constructor(
     private readonly repo: JobsRepo,
@@ -162,6 +166,7 @@ export class JobRunner {
         if (controller.signal.aborted) throw new JobCancelledError();
       },
       saveCheckpoint: (checkpoint) => this.repo.saveCheckpoint(id, checkpoint),
+      stoppedByShutdown: () => this.shuttingDown && controller.signal.aborted,
     };
     try {
       if (controller.signal.aborted) throw new JobCancelledError();
@@ -171,7 +176,9 @@ export class JobRunner {
       if (controller.signal.aborted) throw new JobCancelledError();
       this.repo.finish(id, 'done', { result });
     } catch (error) {
-      if (error instanceof JobCancelledError || controller.signal.aborted) {
+      if ((error instanceof JobCancelledError || controller.signal.aborted) && this.shuttingDown) {
+        this.repo.finish(id, 'interrupted', { error: 'SimLens was closed while this job ran' });
+      } else if (error instanceof JobCancelledError || controller.signal.aborted) {
         this.repo.finish(id, 'cancelled', { error: 'Cancelled by the user' });
       } else {
         this.repo.finish(id, 'failed', { error: error instanceof Error ? error.message : String(error) });
@@ -215,8 +222,9 @@ export class JobRunner {
     return this.get(id);
   }
 
-  /** Cancels everything and waits: for shutdown. */
+  /** Stops everything and waits: for shutdown. The stopped jobs end `interrupted` (a training can be resumed). */
   async stopAll(): Promise<void> {
+    this.shuttingDown = true;
     for (const { controller } of this.running.values()) controller.abort();
     await Promise.all([...this.running.values()].map((r) => r.done));
   }

@@ -1,8 +1,8 @@
 // Model versions: training and evaluation as jobs, list/get/delete/export, and where a
 // version's folder is. The tensor work goes through a ModelEngine: in-process by default, or
 // the worker pool (poolModelEngine).
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { ArgsOf } from '../../shared/contract';
 import type {
   EpochDto,
@@ -381,14 +381,15 @@ export class ModelService {
   }
 
   /**
-   * Continues an interrupted (or cancelled) training job from its last epoch checkpoint, as a new
-   * 'train' job with the same plan: it ends with the metrics the run would have had uninterrupted.
+   * Continues an interrupted training job (its process was killed, or the app closed while it ran)
+   * from its last epoch checkpoint, as a new 'train' job with the same plan: it ends with the
+   * metrics the run would have had uninterrupted. A cancelled job keeps nothing to resume.
    */
   resumeTrain(jobId: number): JobDto {
     const job = this.jobs.get(jobId);
     if (job.kind !== 'train') throw invalid(`Job ${jobId} is a ${job.kind} job, not a training`);
-    if (job.status !== 'interrupted' && job.status !== 'cancelled')
-      throw new AppError('conflict', `Job ${jobId} is ${job.status}: only an interrupted or cancelled training can be resumed`);
+    if (job.status !== 'interrupted')
+      throw new AppError('conflict', `Job ${jobId} is ${job.status}: only an interrupted training can be resumed`);
     const saved = this.jobs.checkpoint(jobId) as TrainJobState | null;
     if (!saved?.plan) throw new AppError('conflict', `Job ${jobId} has no training plan to resume (it was started by an older SimLens)`);
     if (!saved.resume)
@@ -528,12 +529,16 @@ export class ModelService {
         history: outcome.training.history,
       };
     } catch (error) {
-      // a cancelled run keeps its checkpoints (it can be resumed); a failed one would fail again
-      if (!ctx.signal.aborted) finished = true;
+      // stopped by the app closing: the checkpoints stay (the job ends interrupted, to be resumed);
+      // cancelled by the user, or failed (it would fail again): nothing is kept
+      if (!ctx.stoppedByShutdown()) finished = true;
       throw error;
     } finally {
       rmSync(staging, { recursive: true, force: true });
-      if (finished) rmSync(checkpoints, { recursive: true, force: true });
+      if (finished) {
+        rmSync(checkpoints, { recursive: true, force: true });
+        rmEmptyDir(dirname(checkpoints));
+      }
     }
   }
 
@@ -643,6 +648,15 @@ interface TrainResume {
   from: string;
   epoch: number;
   history: EpochDto[];
+}
+
+/** Removes a folder if it is empty (another job's checkpoints may still be in it). */
+function rmEmptyDir(dir: string): void {
+  try {
+    rmdirSync(dir);
+  } catch {
+    // not empty, or gone already
+  }
 }
 
 /** Whether a process with this pid runs on this machine. */

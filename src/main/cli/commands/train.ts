@@ -116,7 +116,7 @@ export const trainCommand: CliCommand = {
     resume: {
       type: 'string',
       arg: 'JOB',
-      description: 'continue the interrupted (or cancelled) training job JOB from its last epoch checkpoint; no other training option',
+      description: 'continue the interrupted training job JOB from its last epoch checkpoint; no other training option',
     },
     preprocess: {
       type: 'string',
@@ -133,8 +133,8 @@ export const trainCommand: CliCommand = {
     'measured after each epoch and the best epoch kept. The decision threshold is chosen on val, then\n' +
     'val and test are evaluated. On a terminal, progress (epoch, loss, val AUC, ETA) goes to stderr;\n' +
     'Ctrl-C cancels the job and stores no model. Every finished epoch is checkpointed (weights, optimizer,\n' +
-    'epoch, random streams): --resume JOB continues an interrupted or cancelled job from its last epoch\n' +
-    'and ends with the metrics an uninterrupted run with the same seed has.',
+    'epoch, random streams): --resume JOB continues an interrupted job (killed, or the app closed) from its last\n' +
+    'epoch and ends with the metrics an uninterrupted run with the same seed has.',
   async run(ctx) {
     const resume = ctx.values.resume as string | undefined;
     let jobId: number;

@@ -93,7 +93,7 @@ export function useTraining(onFinished: (job: JobDto) => Promise<void>) {
     }
   }
 
-  /** Trainings that stopped before their end (the app or a CLI was closed or killed): they can go on from their last epoch. */
+  /** Trainings interrupted before their end (the app or a CLI was closed or killed): they can go on from their last epoch. */
   const resumable = ref<JobDto[]>([]);
 
   async function loadResumable(): Promise<void> {
@@ -101,9 +101,7 @@ export function useTraining(onFinished: (job: JobDto) => Promise<void>) {
       const jobs = await api['jobs.list']({ limit: 100 });
       // a job already resumed by a later one is not offered again
       const resumed = new Set(jobs.map((j) => Number(j.params.resumes)).filter(Number.isInteger));
-      resumable.value = jobs.filter(
-        (j) => j.kind === 'train' && (j.status === 'interrupted' || j.status === 'cancelled') && !resumed.has(j.id),
-      );
+      resumable.value = jobs.filter((j) => j.kind === 'train' && j.status === 'interrupted' && !resumed.has(j.id));
     } catch (error) {
       app.notify(error);
     }
