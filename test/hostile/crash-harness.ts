@@ -3,7 +3,10 @@
 // verdicts on the same workspace; when the case says so the child gets SIGKILL (no cleanup,
 // no finally, no exit handler). Then the workspace is opened again (a restart) and checked.
 // A new kind of job is one more CrashCase: its CLI arguments, when to kill, and what it must
-// find after the restart.
+// find after the restart. Work that is not a CLI job (e.g. the app saving mask strokes) runs as
+// any child process instead (`command`: e.g. ['node', '--import', 'tsx', 'script.ts', db]),
+// says what it committed on stdout (one line each, read back in `after` from run.stdout) and
+// sets `job: false` when it starts no job row.
 import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -83,8 +86,12 @@ export function copyWorkspace(fixture: Fixture, root: string, name: string): str
 /** One kind of job to kill. */
 export interface CrashCase {
   name: string;
-  /** the CLI arguments that run the job on the workspace database `db` */
+  /** the CLI arguments that run the job on the workspace database `db` (the CLI gets --json too) */
   args(db: string, workspace: string): string[];
+  /** instead of the CLI: the whole command of the child (executable first) */
+  command?(db: string, workspace: string): string[];
+  /** false: the child starts no job (nothing to find interrupted); the kill waits only for killWhen */
+  job?: boolean;
   /** read-only look at the database while the job runs: true = kill now */
   killWhen(db: Database.Database): boolean;
   /** checks after the restart (the app opened again on the workspace), besides the common ones */
@@ -99,6 +106,8 @@ export interface CrashRun {
   jobId: number;
   /** verdicts this process committed while the child ran (each returned by review.verdict) */
   verdicts: VerdictDto[];
+  /** what the child wrote to stdout before the kill (what it says it committed) */
+  stdout: string;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -116,12 +125,15 @@ export async function runCrashCase(fixture: Fixture, root: string, c: CrashCase)
   const lastJob = (jobsBefore.prepare('SELECT max(id) AS id FROM jobs').get() as { id: number }).id;
   jobsBefore.close();
 
-  const child = spawn(process.execPath, [CLI, ...c.args(db, workspace), '--json'], {
+  const [exe, ...argv] = c.command?.(db, workspace) ?? [process.execPath, CLI, ...c.args(db, workspace), '--json'];
+  const child = spawn(exe, argv, {
     cwd: ROOT,
     env: { ...process.env, ...CHILD_ENV },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
+  let stdout = '';
+  child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
   child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
   const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.on('exit', (code, signal) => resolve(signal ?? code)));
 
@@ -146,7 +158,7 @@ export async function runCrashCase(fixture: Fixture, root: string, c: CrashCase)
       if (changed) verdicts.push(verdict);
       i++;
       const childJob = reader.prepare("SELECT id FROM jobs WHERE id > ? AND status = 'running'").get(lastJob);
-      if (childJob && c.killWhen(reader)) {
+      if ((childJob || c.job === false) && c.killWhen(reader)) {
         child.kill('SIGKILL');
         killed = true;
       } else await sleep(15);
@@ -163,10 +175,11 @@ export async function runCrashCase(fixture: Fixture, root: string, c: CrashCase)
   // the restart
   const restarted = new SimLensApp({ dbPath: db, shell: 'cli' });
   try {
-    const jobId = (restarted.db.prepare('SELECT max(id) AS id FROM jobs WHERE id > ?').get(lastJob) as { id: number }).id;
+    const jobId = (restarted.db.prepare('SELECT max(id) AS id FROM jobs WHERE id > ?').get(lastJob) as { id: number | null }).id ?? 0;
     expect(restarted.db.pragma('integrity_check', { simple: true })).toBe('ok');
     expect(restarted.db.pragma('foreign_key_check')).toEqual([]);
-    expect(restarted.jobs.get(jobId)).toMatchObject({ status: 'interrupted', error: expect.stringMatching(/process is gone/) });
+    if (c.job !== false)
+      expect(restarted.jobs.get(jobId)).toMatchObject({ status: 'interrupted', error: expect.stringMatching(/process is gone/) });
     expect(restarted.db.prepare("SELECT count(*) AS n FROM jobs WHERE status IN ('queued', 'running')").get()).toEqual({ n: 0 });
     expect(verdicts.length).toBeGreaterThan(0);
     for (const v of verdicts) {
@@ -174,7 +187,7 @@ export async function runCrashCase(fixture: Fixture, root: string, c: CrashCase)
       expect(history.find((h) => h.uid === v.uid)).toEqual(v);
     }
     expect(readdirSync(join(workspace, 'models')).filter((n) => n === `.job-${jobId}`)).toEqual([]);
-    const run = { workspace, db, jobId, verdicts };
+    const run = { workspace, db, jobId, verdicts, stdout };
     await c.after(restarted, run);
     return run;
   } finally {

@@ -147,8 +147,11 @@ describe('SIGKILL during a job, then a restart', () => {
     }, 300_000); // a safety bound: minutes only when other work loads this machine
   }
   // Masks (migration 0007) and retraining are being built on other branches: each becomes one
-  // more CrashCase above once it is on main (a mask save: kill while strokes are saved, then
-  // every mask committed before the kill is present and whole).
+  // more entry of `cases` once it is on main. A retraining: args ['train', '--db', db,
+  // '--parent', MODEL, ...] (a CLI job like 'training'; the same resume check). A mask save is
+  // not a CLI job: `command` runs a small script that opens SimLensApp on `db` and saves strokes
+  // in a loop, printing each saved mask's id once its call returned; `job: false`; killWhen
+  // counts mask rows; `after` checks every id in run.stdout is present and whole.
   it.todo('a mask stroke being saved (masks are not on main yet)');
   it.todo('a retraining with masks (retraining is not on main yet)');
 });
