@@ -24,6 +24,17 @@
 //   evaluate  the evaluation job's engine call (scoring 12,000 val + 20,000 test pairs over 6,000
 //           synthetic 28x28 images with the small CNN) on 1 worker vs the pool over every core
 //           (scripts/bench-engine/evaluate.ts; with --db/--model it times a real workspace).
+//   masks   import and export of 10,000 masks (PNG folder, COCO JSON, CSV) through the masks
+//           services, against the raw RLE and PNG codecs on the same masks in the same run; the
+//           time of masks.save per stroke and of the live agreement per stroke on a 1024 x 1024
+//           mask (scripts/bench-masks.ts; the painting UI's brush frame time joins it there).
+//   responsiveness  the largest event-loop stall of the UI thread while a ResNet18 Grad-CAM, Score-CAM
+//           and sanity check run on the engine pool, against the same calls in that thread
+//           (scripts/bench-engine/responsiveness.ts; the tests assert only orderings).
+//   review  the review view in Chromium (browser mode, needs `npm run build`): from the key that
+//           completes a pair's verdict to the next pair fully drawn, over 50 pairs (median and
+//           maximum), against the same pairs without prefetching in the same run
+//           (scripts/bench-review.ts).
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -173,6 +184,10 @@ const SECTIONS: Record<string, Section> = {
   'explain-batch': async () =>
     (await import('./bench-cam/batch-throughput')).benchExplainBatch({ pairs: 8, workers: Math.max(2, cpus().length) }),
   evaluate: async () => (await import('./bench-engine/evaluate')).benchEvaluate({ workers: Math.max(2, cpus().length) }),
+  // masks import / export (scripts/bench-masks.ts, owned by the masks code)
+  masks: async () => (await import('./bench-masks')).masksSection(),
+  responsiveness: async () => (await import('./bench-engine/responsiveness')).benchResponsiveness(),
+  review: async () => (await import('./bench-review')).benchReview({ pairs: 50 }),
 };
 
 async function explainLatencySection(): Promise<Figures> {

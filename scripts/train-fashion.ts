@@ -9,8 +9,8 @@
 //        [--head flatten|gap] [--conv-bias yes|no] [--width 1] [--workers 1] [--exclude IDX-DIR]
 //
 // --exclude IDX-DIR: leave out of every split the images found (same pixels) in that folder's
-// idx files, e.g. resources/demo/fashion-mnist: the bundled demo model is trained this way
-// (npm run demo-model), so none of the demo's images was seen in training.
+// idx files, e.g. resources/demo/fashion-mnist, to train a model that has seen none of the demo's
+// images (the bundled demo model, scripts/demo-model.sh, only needs the t10k images unseen).
 //
 // --workers N (default 1): N > 1 trains data-parallel over N engine worker threads (one backend
 // each; engine/train/data-parallel.ts); 1 trains in this thread as before. The batches, and so
@@ -142,7 +142,7 @@ async function main(): Promise<void> {
   );
 
   const head = arg('head', 'flatten') as SmallHead;
-  const convBias = arg('conv-bias', 'yes') === 'yes';
+  const convBias = arg('conv-bias', 'no') === 'yes';
   const width = Number(arg('width', '1'));
   const workers = Math.max(1, Math.floor(Number(arg('workers', '1'))));
   const config = defaultModelConfig({

@@ -18,6 +18,10 @@ import { ExplainService } from './services/explain';
 import { ReviewService } from './services/review';
 import { ReviewBundleService } from './services/review-bundles';
 import { ReviewExportService } from './services/review-export';
+// masks
+import { MaskService } from './services/masks';
+import { MaskExchangeService } from './services/masks-exchange';
+import { MaskEnergyService } from './services/mask-energy';
 import { inProcessExplainEngine, poolExplainEngine, type ExplainEngine } from './engine/explain';
 import { initBackend, WorkerPool, type WorkerPoolOptions } from './engine/runtime';
 import type { EngineTasks } from './engine/tasks';
@@ -82,6 +86,12 @@ export class SimLensApp {
   readonly reviewExport: ReviewExportService;
   /** review bundles between workspaces */
   readonly reviewBundles: ReviewBundleService;
+  /** masks per image and author, with history */
+  readonly masks: MaskService;
+  /** masks in and out as files (PNG, COCO, CSV) */
+  readonly maskExchange: MaskExchangeService;
+  /** the review queue's "energy mostly outside the mask" filter, measured before the queue counts */
+  readonly maskEnergy: MaskEnergyService;
   /** Explanations in this thread: the engine in 'in-process' mode, the pool engine's fallback otherwise. */
   readonly localExplain: ExplainEngine;
   /** 'pool' or 'in-process': see EngineMode. */
@@ -116,6 +126,9 @@ export class SimLensApp {
     this.review = new ReviewService(this.db);
     this.reviewExport = new ReviewExportService(this.db);
     this.reviewBundles = new ReviewBundleService(this.db, this.models, APP_VERSION);
+    this.masks = new MaskService(this.db);
+    this.maskExchange = new MaskExchangeService(this.db, this.masks, APP_VERSION);
+    this.maskEnergy = new MaskEnergyService(this.db);
     this.handlers = {
       'app.info': () => this.info(),
       'datasets.list': () => this.datasets.list(),
@@ -150,9 +163,21 @@ export class SimLensApp {
       // review
       'review.reviewer': () => this.review.reviewer(),
       'review.setReviewer': ({ name }) => this.review.setReviewer(name),
-      'review.queue': (args) => this.review.queue(args),
-      'review.session': (args) => this.review.session(args),
-      'review.saveSession': (args) => this.review.saveSession(args),
+      // the queue's maskOutside count and filter read a cache measured first (services/mask-energy.ts)
+      'review.queue': async (args) => {
+        await this.maskEnergy.refresh(args.modelId, args.split);
+        return this.review.queue(args);
+      },
+      'review.session': async (args) => {
+        const session = this.review.session(args);
+        if (!session?.filters.maskOutside) return session;
+        await this.maskEnergy.refresh(session.modelId, session.split);
+        return this.review.session(args);
+      },
+      'review.saveSession': async (args) => {
+        if (args.filters?.maskOutside) await this.maskEnergy.refresh(args.modelId, args.split);
+        return this.review.saveSession(args);
+      },
       'review.verdict': (args) => this.review.verdict(args),
       'review.undo': (args) => this.review.undo(args),
       'review.history': (args) => this.review.history(args),
@@ -161,6 +186,13 @@ export class SimLensApp {
       'review.export': (args) => this.reviewExport.export(args),
       'review.exportBundle': (args) => this.reviewBundles.exportBundle(args),
       'review.importBundle': (args) => this.reviewBundles.importBundle(args),
+      // masks
+      'masks.get': (args) => this.masks.get(args),
+      'masks.history': (args) => this.masks.history(args),
+      'masks.save': (args) => this.masks.save(args),
+      'masks.export': (args) => this.maskExchange.export(args),
+      'masks.import': (args) => this.maskExchange.import(args),
+      'explain.maps': (args) => this.explain.maps(args),
       // hardening
       'models.resumeTrain': ({ jobId }) => ({ jobId: this.models.resumeTrain(jobId).id }),
       'app.backup': ({ path }) => this.backup(path),

@@ -51,6 +51,19 @@ import {
   type VerdictUndoDto,
 } from './dto';
 import { reviewerName, reviewNote, reviewTag, reviewTags } from './review';
+import {
+  MASK_SOURCES,
+  type ExplainMapsDto,
+  type MaskCategoryMode,
+  type MaskDto,
+  type MaskExportDto,
+  type MaskExportFormat,
+  type MaskImportDto,
+  type MaskSaveDto,
+  type MaskSource,
+  type ReviewBundleMasks,
+} from './dto';
+import { MASK_COUNTS_MAX_CHARS, maskSizeProblem } from './mask-rle';
 import { v, ValidationError, type Check } from './validate';
 
 interface MethodSpec<A, R> {
@@ -93,11 +106,23 @@ const reviewFilters = v.object({
   reviewersDisagree: v.optional(v.boolean()),
   classLabel: v.optional(v.string({ min: 1, max: 200 })),
   tag: v.optional(reviewTag),
+  maskOutside: v.optional(v.boolean()),
 });
 const reviewOrder = v.literal<ReviewOrder>(...REVIEW_ORDERS);
 /** Absent: the workspace's current reviewer (review.setReviewer). */
 const asReviewer = v.optional(reviewerName);
 const reviewPath = v.string({ min: 1, max: 4096 });
+
+// masks (src/main/services/masks.ts): the checks its entries share
+/** A mask's [height, width]. */
+const maskSize: Check<[number, number]> = (value, path) => {
+  if (!Array.isArray(value) || value.length !== 2)
+    throw new ValidationError(`${path}: expected [height, width], got ${JSON.stringify(value)?.slice(0, 60)}`);
+  const problem = maskSizeProblem(value[0], value[1]);
+  if (problem) throw new ValidationError(`${path}: ${problem}`);
+  return [value[0], value[1]];
+};
+const maskPath = v.string({ min: 1, max: 4096 });
 
 /** A queue page has one cursor at most: `afterPairId` (keyset, stable while the set changes) or `offset` (a position). */
 function oneQueueCursor<A extends { afterPairId?: number; offset?: number }>(check: Check<A>): Check<A> {
@@ -201,7 +226,7 @@ export const contract = {
       width: v.optional(v.number({ min: 0.01, max: 4 })),
       /** small CNN only: 'flatten' (default) or 'gap' (global average pooling of the last conv block; Grad-CAM is exact there) */
       head: v.optional(v.literal('flatten', 'gap')),
-      /** small CNN only: biases in its convolutions (default: see ModelService; without them nothing stays active on a black background) */
+      /** small CNN only: biases in its convolutions (default false: without them nothing stays active on a black background) */
       convBias: v.optional(v.boolean()),
       augment: v.optional(v.boolean()),
       earlyStoppingPatience: v.optional(v.int({ min: 0, max: 1000 })),
@@ -430,13 +455,81 @@ export const contract = {
    * (or one version), keyed by image content hashes and model fingerprints, for review.importBundle.
    */
   'review.exportBundle': method<ReviewBundleExportDto>()(
-    v.object({ path: reviewPath, modelId: v.optional(id), datasetId: v.optional(id), reviewer: v.optional(reviewerName) }),
+    v.object({
+      path: reviewPath,
+      modelId: v.optional(id),
+      datasetId: v.optional(id),
+      reviewer: v.optional(reviewerName),
+      /** the dataset's masks it carries (of `reviewer` only, when given): with history (default), each (image, author)'s newest, or none */
+      masks: v.optional(v.literal<ReviewBundleMasks>('history', 'newest', 'none')),
+    }),
   ),
   /**
    * Imports a review bundle, all or nothing: images matched by content hash, versions by fingerprint,
    * verdicts already known (by uid) skipped, nothing overwritten. `dryRun` reports without writing.
    */
   'review.importBundle': method<ReviewImportDto>()(v.object({ path: reviewPath, dryRun: v.optional(v.boolean()) })),
+
+  // masks (src/main/services/masks.ts, masks-exchange.ts): per image and author, with history; the RLE codec is src/shared/mask-rle.ts
+  /** The newest mask of an image: the author's, or (no author) the newest of anyone; null when none. */
+  'masks.get': method<MaskDto | null>()(v.object({ imageId: id, author: v.optional(reviewerName) })),
+  /** Every mask row of an image (one author's, or all), newest first; `limit` keeps the newest ones. */
+  'masks.history': method<MaskDto[]>()(v.object({ imageId: id, author: v.optional(reviewerName), limit: limit(1_000_000) })),
+  /**
+   * Stores a mask as a new row (the earlier ones stay as history): `size` must be the stored
+   * image's [height, width], `counts` a COCO compressed string covering exactly that many pixels.
+   * The same pixels as the author's newest mask add nothing (changed: false). Saves are stored in
+   * the order they arrive (the renderer may send one per stroke without waiting).
+   */
+  'masks.save': method<MaskSaveDto>()(
+    v.object({
+      imageId: id,
+      author: reviewerName,
+      size: maskSize,
+      counts: v.string({ min: 1, max: MASK_COUNTS_MAX_CHARS }),
+      source: v.literal<MaskSource>(...MASK_SOURCES),
+    }),
+  ),
+  /**
+   * Writes a dataset's masks: 'png' (a folder of <imageId>_<file stem>.png, 0/255 at the image's
+   * size: per image the newest mask, of `author` or of anyone; `history` adds superseded rows in
+   * history/), 'coco' (one JSON, RLE annotations) or 'csv' (one row per mask). COCO and CSV carry
+   * each (image, author)'s newest row, or every row with `history`. `out`: a folder, or the file
+   * for coco (.json) and csv (.csv).
+   */
+  'masks.export': method<MaskExportDto>()(
+    v.object({
+      datasetId: v.optional(id),
+      format: v.literal<MaskExportFormat>('png', 'coco', 'csv'),
+      out: maskPath,
+      author: v.optional(reviewerName),
+      history: v.optional(v.boolean()),
+      /** COCO categories: one per class label (default) or a single "relevant" */
+      category: v.optional(v.literal<MaskCategoryMode>('class', 'relevant')),
+    }),
+  ),
+  /**
+   * Imports masks: a folder of PNGs (matched by a leading "<imageId>_" or by the image file's
+   * stem; any non-zero pixel is inside) or a COCO JSON file (matched by file_name; compressed or
+   * uncompressed RLE, polygons). Every file or annotation is reported; bad ones are refused with
+   * the reason and the rest imported, as new rows (nothing is replaced). Default author: the
+   * COCO annotation's attributes.author, else "import".
+   */
+  'masks.import': method<MaskImportDto>()(v.object({ datasetId: v.optional(id), path: maskPath, author: v.optional(reviewerName) })),
+  /**
+   * The raw factual and counterfactual maps of a pair's two images (stored, or computed and
+   * stored), at most EXPLAIN_MAPS_MAX_SIDE cells a side, with the images' sizes: the renderer
+   * measures them against the mask being painted (src/shared/mask-agreement.ts).
+   */
+  'explain.maps': method<ExplainMapsDto>()(
+    v.object({
+      pairId: id,
+      modelId: id,
+      method: v.optional(explainMethod),
+      layer: v.optional(v.string({ min: 1, max: 200 })),
+      maxChannels,
+    }),
+  ),
 
   // hardening: resuming an interrupted training, workspace backups
   /** Continues an interrupted training job (killed, or the app closed while it ran) from its last epoch checkpoint as a new job. */

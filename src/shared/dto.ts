@@ -777,6 +777,12 @@ export interface ReviewFiltersDto {
   classLabel?: string;
   /** some reviewer's current verdict carries this tag */
   tag?: string;
+  /**
+   * heatmap energy mostly outside the mask: an image of the pair has a mask (its newest, any
+   * author) and the stored factual map of the version's default method puts more than half of
+   * its energy outside it (src/main/services/mask-energy.ts)
+   */
+  maskOutside?: boolean;
 }
 
 /** How many pairs of the base set (the model's pairs of the split) each filter keeps on its own. */
@@ -792,6 +798,8 @@ export interface ReviewFilterCountsDto {
   nearThreshold: number;
   heatmapNotSensible: number;
   reviewersDisagree: number;
+  /** pairs whose stored default-method map puts most of its energy outside an image's mask (ReviewFiltersDto.maskOutside) */
+  maskOutside: number;
   /** per class label: pairs with an image of that class */
   classes: { classLabel: string; count: number }[];
   /** per tag (the defaults, tags in use anywhere): pairs whose current verdicts carry it */
@@ -947,6 +955,8 @@ export interface ReviewBundleExportDto {
   dataset: { id: number; name: string };
   models: { id: number; name: string; fingerprint: string }[];
   verdicts: number;
+  /** mask rows carried (newest per image and author, or with history: ReviewBundleMasks) */
+  masks: number;
   images: number;
   /** versions left out: their weights folder is missing, so they have no fingerprint */
   skipped: { modelId: number; reason: string }[];
@@ -977,6 +987,161 @@ export interface ReviewImportDto {
   /** true: nothing was written (dryRun) */
   dryRun: boolean;
   entries: BundleVerdictReportDto[];
+  /** the bundle's masks, matched to this dataset's images by content hash */
+  masks: BundleMasksReportDto;
+}
+
+// ---- masks (src/main/services/masks*.ts; the RLE codec: src/shared/mask-rle.ts) ----
+
+/** How a mask was made: painted (brush, lasso, wand), seeded (from the image, then kept), imported (from a file). */
+export type MaskSource = 'painted' | 'seeded' | 'imported';
+export const MASK_SOURCES: readonly MaskSource[] = ['painted', 'seeded', 'imported'];
+
+/**
+ * One stored mask row. Masks belong to images (one mask serves every pair with the image), per
+ * author, with history: every save adds a row, the newest row of an (image, author) is its mask.
+ */
+export interface MaskDto {
+  id: number;
+  /** random UUID; a review bundle import skips the uids a workspace already knows */
+  uid: string;
+  imageId: number;
+  author: string;
+  /** [height, width]: the stored image's size */
+  size: [number, number];
+  /**
+   * COCO's compressed RLE string: runs column by column (column-major), beginning with a run of
+   * background; decodeMaskString (src/shared/mask-rle.ts) gives the row-major 0/1 pixels
+   */
+  counts: string;
+  source: MaskSource;
+  /** written in this workspace, or brought in by a review bundle */
+  origin: 'local' | 'imported';
+  /** pixels inside */
+  area: number;
+  /** [x, y, width, height] of the inside pixels; [0, 0, 0, 0] when empty */
+  bbox: [number, number, number, number];
+  /** the newest row of its (image, author) */
+  current: boolean;
+  createdAt: string;
+}
+
+/** masks.save: the row written (or, when the pixels equal the author's newest mask, that one). */
+export interface MaskSaveDto {
+  mask: MaskDto;
+  /** false: the same pixels as the author's newest mask of the image; no row was added */
+  changed: boolean;
+}
+
+export type MaskExportFormat = 'png' | 'coco' | 'csv';
+/** COCO categories of an export: one per class label of the images, or one "relevant". */
+export type MaskCategoryMode = 'class' | 'relevant';
+
+/** masks.export: what was written. */
+export interface MaskExportDto {
+  format: MaskExportFormat;
+  datasetId: number;
+  /** the folder of PNGs, or the COCO JSON / CSV file */
+  path: string;
+  /** mask rows written (PNG: files) */
+  masks: number;
+  /** images with a mask written */
+  images: number;
+  /** only this author's masks (null: every author; PNG: the newest of any author per image) */
+  author: string | null;
+  /** superseded rows included */
+  history: boolean;
+  /** COCO only (else null) */
+  category: MaskCategoryMode | null;
+  /** empty masks (no pixel inside) left out */
+  skippedEmpty: number;
+}
+
+/** What became of one file (PNG) or annotation (COCO) of a mask import. */
+export type MaskImportStatus = 'imported' | 'unchanged' | 'unmatched' | 'error';
+
+export interface MaskImportEntryDto {
+  /** the file name (PNG), or the annotation: "<file>: annotations[i] (id N)" (COCO) */
+  name: string;
+  /** unchanged: the same pixels as that author's newest mask of the image (nothing added) */
+  status: MaskImportStatus;
+  /** why unmatched or refused (null when imported or unchanged) */
+  reason: string | null;
+  imageId: number | null;
+  /** the row written (or the newest one, when unchanged) */
+  maskId: number | null;
+}
+
+/** masks.import: one entry per file or annotation; nothing stored is replaced (imports add history rows). */
+export interface MaskImportDto {
+  path: string;
+  format: 'png' | 'coco';
+  datasetId: number;
+  imported: number;
+  unchanged: number;
+  unmatched: number;
+  errors: number;
+  entries: MaskImportEntryDto[];
+}
+
+/** Which masks a review bundle carries: each (image, author)'s newest, all rows, or none. */
+export type ReviewBundleMasks = 'newest' | 'history' | 'none';
+
+export type BundleMaskStatus = 'imported' | 'already_present' | 'unmatched';
+
+export interface BundleMaskReportDto {
+  uid: string;
+  author: string;
+  /** the image's content hash */
+  image: string;
+  status: BundleMaskStatus;
+  reason: string | null;
+  imageId: number | null;
+}
+
+export interface BundleMasksReportDto {
+  imported: number;
+  alreadyPresent: number;
+  unmatched: number;
+  entries: BundleMaskReportDto[];
+}
+
+/** explain.maps sends grids of at most this many cells a side (larger stored maps are averaged down). */
+export const EXPLAIN_MAPS_MAX_SIDE = 64;
+
+export interface ExplainMapImageDto {
+  imageId: number;
+  /** the stored image's [height, width]: the size of its masks */
+  imageSize: [number, number];
+  /** the factual map, row-major mapHeight x mapWidth, values >= 0 (normalised, as stored) */
+  factual: number[];
+  /** the counterfactual map; null when the method defines none */
+  counterfactual: number[] | null;
+  /** the ReLU'd map is all zero (nothing supports that direction) */
+  noEvidence: { factual: boolean; counterfactual: boolean | null };
+}
+
+/**
+ * explain.maps: the raw maps of both images of a pair, small enough for the renderer to measure
+ * against the mask being painted (src/shared/mask-agreement.ts) on every stroke.
+ */
+export interface ExplainMapsDto {
+  pairId: number;
+  modelId: number;
+  method: ExplainMethod;
+  layer: string;
+  /** the grid of the maps here */
+  mapHeight: number;
+  mapWidth: number;
+  /** the stored grid when it was larger than EXPLAIN_MAPS_MAX_SIDE a side (averaged down to this one); else null */
+  downsampledFrom: [number, number] | null;
+  score: number;
+  counterfactualDefined: boolean;
+  /** read from the store (false: computed by this call) */
+  cached: boolean;
+  createdAt: string;
+  a: ExplainMapImageDto;
+  b: ExplainMapImageDto;
 }
 
 // ---- hardening: training resumed from its checkpoint, workspace backups ----

@@ -4,6 +4,7 @@
 // a counterfactual, and run the faithfulness metrics and the sanity check.
 import { expect, test, type APIRequestContext, type Locator, type Page } from '@playwright/test';
 import { appOrigin, appToken, appUrl, DEMO_NAME } from './env';
+import { maxDiff, rgbOfDataUrl, storedImage, storedOverlay } from './pixels';
 
 async function call<T>(request: APIRequestContext, method: string, args: Record<string, unknown>): Promise<T> {
   const res = await request.post(`${appOrigin()}/api/${method}`, { headers: { Authorization: `Bearer ${appToken()}` }, data: args });
@@ -57,6 +58,30 @@ async function expectOverlaysOnBothImages(page: Page, alt: RegExp): Promise<void
   }
 }
 
+/**
+ * Every panel of the pair shows what is stored: a ready overlay is the stored map coloured with
+ * `colormap` (pixel for pixel, not the bare image); a map without evidence is said to be one.
+ */
+async function expectStoredOverlays(page: Page, request: APIRequestContext, pairId: number, method: string, colormap: 'jet' | 'viridis') {
+  const e = await call<{ layer: string; a: Summaries; b: Summaries }>(request, 'explain.pair', { pairId, modelId, method });
+  let ready = 0;
+  for (const image of ['a', 'b'] as const)
+    for (const kind of ['factual', 'counterfactual'] as const) {
+      const panel = page.getByTestId(`overlay-${image}-${kind}`);
+      const noEvidence = e[image][kind]!.noEvidence;
+      await expect(panel).toHaveAttribute('data-state', noEvidence ? 'no-evidence' : 'ready');
+      if (noEvidence) continue;
+      ready++;
+      const shown = await rgbOfDataUrl((await panel.getByTestId('overlay-img').getAttribute('src'))!);
+      const expected = storedOverlay({ pairId, modelId, method, layer: e.layer, image, kind }, colormap);
+      expect(maxDiff(shown, expected), `${image} ${kind}: the stored map in ${colormap}`).toBeLessThanOrEqual(1);
+      expect(maxDiff(shown, storedImage(pairId, image)), `${image} ${kind}: not the bare image`).toBeGreaterThan(50);
+    }
+  expect(ready, 'panels with a rendered overlay').toBeGreaterThan(0);
+}
+type Summaries = { factual: { noEvidence: boolean }; counterfactual: { noEvidence: boolean } | null };
+const pairIdOf = (pairText: string) => Number(pairText.replace(/\D/g, ''));
+
 let modelId = 0;
 test.beforeAll(async ({ request }) => {
   test.setTimeout(180_000);
@@ -84,17 +109,20 @@ async function openFirstPair(page: Page): Promise<string> {
   return pairText;
 }
 
-test('opens a pair from the pairs browser and renders overlays on both images', async ({ page }) => {
+test('opens a pair from the pairs browser and renders overlays on both images', async ({ page, request }) => {
   // No console errors (e.g. CSP violations from the overlay/opacity styling).
   const problems: string[] = [];
   page.on('console', (msg) => {
     if (msg.type() === 'error' || /Content.Security.Policy/i.test(msg.text())) problems.push(msg.text());
   });
   page.on('pageerror', (err) => problems.push(err.message));
-  await openFirstPair(page);
+  const pairId = pairIdOf(await openFirstPair(page));
   await expect(page.locator('button[data-method="gradcam"]')).toHaveAttribute('aria-pressed', 'true');
   await expectOverlaysOnBothImages(page, /Grad-CAM$/);
-  await expect(page.getByTestId('explain-score')).toContainText(/score s = [01]\.\d{4}/);
+  // the score and the maps are the stored ones (the API's), not just well formatted
+  const e = await call<{ score: number }>(request, 'explain.pair', { pairId, modelId, method: 'gradcam' });
+  await expect(page.getByTestId('explain-score')).toContainText(`score s = ${e.score.toFixed(4)}`);
+  await expectStoredOverlays(page, request, pairId, 'gradcam', 'jet');
   // Both directions are shown on both images: 4 panels, each an overlay or "no evidence".
   const panels = page.locator('[data-testid^="overlay-"][data-state]');
   await expect(panels).toHaveCount(4);
@@ -107,7 +135,10 @@ test('opens a pair from the pairs browser and renders overlays on both images', 
   expect(problems).toEqual([]);
 });
 
-test('switches method, colormap, opacity, shown maps and pair with the keyboard and controls', async ({ page }) => {
+test('switches method, colormap, opacity, shown maps and pair with the keyboard and controls', async ({ page, request }) => {
+  // Six maps computed on demand, each queued behind at most one task per worker of the demo's
+  // first-start jobs (test-pair Grad-CAM, faithfulness): seconds each on two cores.
+  test.setTimeout(180_000);
   const first = await openFirstPair(page);
   await expectOverlaysOnBothImages(page, /Grad-CAM$/);
   const img = page.locator('[data-testid="overlay-grid"] [data-side="a"]').getByTestId('overlay-img').first();
@@ -117,6 +148,7 @@ test('switches method, colormap, opacity, shown maps and pair with the keyboard 
   await page.locator('select[name="colormap"]').selectOption('viridis');
   await expect(img).not.toHaveAttribute('src', jetSrc ?? '');
   await expectOverlaysOnBothImages(page, /Grad-CAM$/);
+  await expectStoredOverlays(page, request, pairIdOf(first), 'gradcam', 'viridis');
 
   // Key 3 = XGrad-CAM; a button = HiResCAM.
   await page.locator('body').click({ position: { x: 5, y: 200 } });
@@ -169,7 +201,7 @@ test('says "not defined" where a method has no counterfactual', async ({ page })
   await expect(page.locator('select[name="layer"]')).toBeDisabled();
 });
 
-test('measures deletion / insertion for the pair, explains a split as a job and runs the sanity check', async ({ page }) => {
+test('measures deletion / insertion for the pair, explains a split as a job and runs the sanity check', async ({ page, request }) => {
   test.setTimeout(150_000);
   await openFirstPair(page);
   await expectOverlaysOnBothImages(page, /Grad-CAM$/);
@@ -178,7 +210,25 @@ test('measures deletion / insertion for the pair, explains a split as a job and 
   const result = page.getByTestId('metrics-result');
   await expect(result).toBeVisible({ timeout: 90_000 });
   await expect(result).toContainText('1 pair');
-  await expect(result.locator('tr[data-mode="deletion"] td.num').first()).toHaveText(/^-?\d\.\d{3}$/);
+  // the figures are those of the metrics job that ran for this pair
+  const job = (
+    await call<
+      {
+        kind: string;
+        status: string;
+        params: { pairs: number; method: string };
+        result: Record<'deletion' | 'insertion', Record<string, number>>;
+      }[]
+    >(request, 'jobs.list', { limit: 20 })
+  ).find((j) => j.kind === 'metrics' && j.status === 'done')!;
+  // the newest metrics job: one pair (the one shown), Grad-CAM
+  expect(job.params).toMatchObject({ pairs: 1, method: 'gradcam' });
+  for (const mode of ['deletion', 'insertion'] as const) {
+    const cells = result.locator(`tr[data-mode="${mode}"] td.num`);
+    await expect(cells.nth(0)).toHaveText(job.result[mode].map.toFixed(3));
+    await expect(cells.nth(1)).toHaveText(job.result[mode].random.toFixed(3));
+    await expect(cells.nth(2)).toHaveText(job.result[mode].centre.toFixed(3));
+  }
   await expect(result.getByRole('img', { name: 'Deletion' })).toBeVisible();
   await expect(result.getByRole('img', { name: 'Insertion' })).toBeVisible();
 

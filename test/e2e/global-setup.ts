@@ -7,7 +7,8 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-const STARTUP_TIMEOUT_MS = 120_000;
+// SIMLENS_E2E_STARTUP_MS: a longer wait on a loaded machine
+const STARTUP_TIMEOUT_MS = Number(process.env.SIMLENS_E2E_STARTUP_MS) || 120_000;
 
 export default async function globalSetup(): Promise<() => Promise<void>> {
   const root = resolve(__dirname, '../..');

@@ -5,8 +5,25 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect, test, type Page } from '@playwright/test';
-import { appUrl, DEMO_NAME } from './env';
+import { expect, test, type APIRequestContext, type Locator, type Page } from '@playwright/test';
+import type { ModelVersionDto, Split } from '../../src/shared/dto';
+import { api, appUrl, DEMO_NAME } from './env';
+
+/** The metrics table's row of a split shows the API's figures for it (pairs, rates, AUC, counts). */
+async function expectSplitRow(detail: Locator, request: APIRequestContext, id: number, split: Split): Promise<void> {
+  const m = (await api<ModelVersionDto>(request, 'models.get', { id })).metrics!.splits[split]!;
+  const cells = detail.locator(`.metrics-table tr[data-split="${split}"] td`);
+  await expect(cells).toHaveText([
+    split,
+    new Intl.NumberFormat('en-US').format(m.pairs),
+    m.accuracy.toFixed(3),
+    m.precision.toFixed(3),
+    m.recall.toFixed(3),
+    m.f1.toFixed(3),
+    m.auc.toFixed(4),
+    `${m.tp} / ${m.fp} / ${m.tn} / ${m.fn}`,
+  ]);
+}
 
 async function openModels(page: Page): Promise<void> {
   await page.goto(appUrl());
@@ -29,7 +46,7 @@ async function fillTiny(page: Page, epochs: number): Promise<void> {
   await page.locator('input[name="seed"]').fill('3');
 }
 
-test('trains a tiny model from the form and shows the new version with its metrics and plots', async ({ page }) => {
+test('trains a tiny model from the form and shows the new version with its metrics and plots', async ({ page, request }) => {
   test.setTimeout(150_000);
   const problems: string[] = [];
   page.on('console', (msg) => {
@@ -53,15 +70,19 @@ test('trains a tiny model from the form and shows the new version with its metri
   await expect(charts.locator('[data-series="val-auc"] circle')).toHaveCount(1);
   await expect(charts.locator('[data-series="epoch-loss"] circle')).toHaveCount(1);
 
-  // The version is listed with an AUC, selected, and its detail shows numbers and plots.
+  // The version is listed with its test AUC (the API's), selected, and its detail shows its numbers and plots.
+  const id = Number(/version #(\d+)/.exec((await status.textContent()) ?? '')?.[1]);
+  expect(id).toBeGreaterThan(0);
+  const version = await api<ModelVersionDto>(request, 'models.get', { id });
+  expect(version.name).toBe(name);
   const row = page.getByTestId('version-row').filter({ hasText: name });
   await expect(row).toHaveCount(1);
-  await expect(row.getByTestId('version-auc')).toHaveText(/^(0\.\d{4}|1\.0000)$/);
+  await expect(row.getByTestId('version-auc')).toHaveText(version.metrics!.splits.test!.auc.toFixed(4));
   await expect(row).toHaveAttribute('aria-selected', 'true');
   const detail = page.getByTestId('version-detail');
   await expect(detail.getByRole('heading', { name })).toBeVisible();
-  await expect(detail.locator('.metrics-table tr[data-split="val"]')).toBeVisible();
-  await expect(detail.locator('.metrics-table tr[data-split="test"]')).toBeVisible();
+  await expectSplitRow(detail, request, id, 'val');
+  await expectSplitRow(detail, request, id, 'test');
   await expect(detail.getByRole('img', { name: 'ROC curve' })).toBeVisible();
   await expect(detail.locator('svg[aria-label="ROC curve"] path[stroke]').nth(1)).toHaveAttribute('d', /^M.+L/);
   await expect(detail.getByRole('img', { name: 'Scores on test' })).toBeVisible();
@@ -72,14 +93,12 @@ test('trains a tiny model from the form and shows the new version with its metri
   await expect(page.getByTestId('backend-info')).toContainText(/tfjs backend: (wasm|cpu|tensorflow|webgl)/);
 
   // From the version to its explanations: the view opens on this version and a test pair of its pair set.
-  const id = /version #(\d+)/.exec((await status.textContent()) ?? '')?.[1];
-  expect(id).toMatch(/^\d+$/);
   await detail.getByTestId('explain-with').click();
   await expect(page.getByRole('navigation', { name: 'Main' }).getByRole('button', { name: 'Explanations' })).toHaveAttribute(
     'aria-current',
     'page',
   );
-  await expect(page.locator('select[name="model"]')).toHaveValue(id ?? '');
+  await expect(page.locator('select[name="model"]')).toHaveValue(String(id));
   await expect(page.getByTestId('explain-pair')).toContainText('test');
   await expect(page.locator('[data-testid="overlay-grid"] [data-state="loading"]')).toHaveCount(0, { timeout: 60_000 });
   await expect(
@@ -88,7 +107,7 @@ test('trains a tiny model from the form and shows the new version with its metri
   expect(problems).toEqual([]);
 });
 
-test('evaluates, exports and deletes a version (with confirmation)', async ({ page }) => {
+test('evaluates, exports and deletes a version (with confirmation)', async ({ page, request }) => {
   test.setTimeout(150_000);
   await openModels(page);
   await fillTiny(page, 1);
@@ -102,13 +121,22 @@ test('evaluates, exports and deletes a version (with confirmation)', async ({ pa
   const detail = page.getByTestId('version-detail');
   await expect(detail.getByRole('heading', { name })).toBeVisible();
 
-  // Evaluate on test only (the stored threshold is kept).
+  // Evaluate on train only (the stored threshold is kept): training scored val and test, not
+  // train, so the train row appears only if the evaluation ran, with the API's figures.
+  const id = (await api<{ id: number; name: string }[]>(request, 'models.list', {})).find((v) => v.name === name)!.id;
+  const before = await api<ModelVersionDto>(request, 'models.get', { id });
+  expect(before.metrics!.splits.train).toBeUndefined();
+  await expect(detail.locator('.metrics-table tr[data-split="train"]')).toHaveCount(0);
   await detail.locator('input[name="eval-val"]').uncheck();
-  await detail.locator('input[name="eval-train"]').uncheck();
-  await detail.locator('input[name="eval-test"]').check();
+  await detail.locator('input[name="eval-test"]').uncheck();
+  await detail.locator('input[name="eval-train"]').check();
   await detail.getByRole('button', { name: 'Evaluate' }).click();
   await expect(detail.locator('.eval-status .badge')).toHaveText('done', { timeout: 60_000 });
-  await expect(detail.locator('.metrics-table tr[data-split="test"]')).toBeVisible();
+  const after = await api<ModelVersionDto>(request, 'models.get', { id });
+  expect(after.metrics!.splits.train!.pairs).toBeGreaterThan(0);
+  expect(after.metrics!.threshold).toBe(before.metrics!.threshold);
+  await expectSplitRow(detail, request, id, 'train');
+  await expectSplitRow(detail, request, id, 'test'); // kept
 
   // Export into a fresh folder.
   const parent = mkdtempSync(join(tmpdir(), 'simlens-export-'));

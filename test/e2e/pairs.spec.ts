@@ -1,5 +1,12 @@
-import { expect, test, type Page } from '@playwright/test';
-import { appUrl, DEMO_NAME } from './env';
+import { expect, test, type APIRequestContext, type Page } from '@playwright/test';
+import { api, appUrl, DEMO_NAME } from './env';
+
+/** The demo's number of pairs under the filters, as the API counts them. */
+async function total(request: APIRequestContext, filters: { split?: string; label?: 0 | 1 } = {}): Promise<number> {
+  const demo = (await api<{ id: number; name: string }[]>(request, 'datasets.list')).find((d) => d.name === DEMO_NAME)!;
+  return (await api<{ total: number }>(request, 'pairs.page', { datasetId: demo.id, limit: 1, ...filters })).total;
+}
+const ofTotal = (n: number) => new RegExp(` of ${new Intl.NumberFormat('en-US').format(n)}$`);
 
 async function openDemoPairs(page: Page): Promise<void> {
   await page.goto(appUrl());
@@ -12,9 +19,10 @@ const firstPairId = (page: Page) => page.getByTestId('pair-row').first().locator
 const ids = async (page: Page) =>
   (await page.getByTestId('pair-row').locator('td:first-child').allTextContents()).map((t) => Number(t.replace(/\D/g, '')));
 
-test('shows pairs with both thumbnails rendered', async ({ page }) => {
+test('shows pairs with both thumbnails rendered', async ({ page, request }) => {
   await openDemoPairs(page);
   await expect(page.getByTestId('pair-row')).toHaveCount(50);
+  await expect(page.getByTestId('pager-pos')).toHaveText(ofTotal(await total(request)));
   const thumbs = page.getByTestId('pair-row').getByTestId('thumb');
   await expect(thumbs).toHaveCount(100);
   // Every thumbnail decoded to a real image.
@@ -33,24 +41,33 @@ test('shows pairs with both thumbnails rendered', async ({ page }) => {
   await expect(page.getByTestId('pair-split').first()).toHaveText(/train|val|test/);
 });
 
-test('filters by split and label change the rows', async ({ page }) => {
+test('filters by split and label change the rows, and the counts are the API’s', async ({ page, request }) => {
   await openDemoPairs(page);
   const pager = page.getByTestId('pager-pos');
-  const allText = await pager.textContent();
+  const all = await total(request);
+  await expect(pager).toHaveText(ofTotal(all));
 
   await page.getByLabel('Split').selectOption('val');
   await expect(page.locator('[data-testid="pair-row"]:not([data-split="val"])')).toHaveCount(0);
   await expect(page.getByTestId('pair-row').first()).toHaveAttribute('data-split', 'val');
-  await expect(pager).not.toHaveText(allText ?? '');
+  const val = await total(request, { split: 'val' });
+  expect(val).toBeLessThan(all);
+  await expect(pager).toHaveText(ofTotal(val));
 
   await page.getByLabel('Label').selectOption('1');
   await expect(page.locator('[data-testid="pair-row"]:not([data-label="1"])')).toHaveCount(0);
   await expect(page.getByTestId('pair-row').first()).toHaveAttribute('data-label', '1');
   await expect(page.getByTestId('pair-row').first()).toHaveAttribute('data-split', 'val');
+  const valSame = await total(request, { split: 'val', label: 1 });
+  await expect(pager).toHaveText(ofTotal(valSame));
 
   await page.getByLabel('Label').selectOption('0');
   await expect(page.locator('[data-testid="pair-row"]:not([data-label="0"])')).toHaveCount(0);
   await expect(page.getByTestId('pair-row').first()).toHaveAttribute('data-label', '0');
+  // every anchor has as many negative partners as positive ones: each split is exactly balanced
+  await expect(pager).toHaveText(ofTotal(valSame));
+  expect(await total(request, { split: 'val', label: 0 })).toBe(valSame);
+  expect(valSame * 2).toBe(val);
 });
 
 test('pages forward and back with buttons and keys', async ({ page }) => {

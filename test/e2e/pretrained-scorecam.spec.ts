@@ -135,7 +135,7 @@ test("pretrained: the backbone fields appear; a folder without model.json shows 
   await expect(fields.locator('input[name="backbone-dir"]')).toHaveValue(missing);
 });
 
-test('pretrained: trains from a tiny LayersModel folder (1 epoch) and shows the backbone in the version', async ({ page }) => {
+test('pretrained: trains from a tiny LayersModel folder (1 epoch) and shows the backbone in the version', async ({ page, request }) => {
   test.setTimeout(120_000);
   const dir = join(scratch, 'tiny-backbone');
   await tinyBackbone(dir);
@@ -154,9 +154,12 @@ test('pretrained: trains from a tiny LayersModel folder (1 epoch) and shows the 
   const status = page.getByTestId('train-status');
   await expect(status.locator('.badge')).toHaveText('done', { timeout: 100_000 });
   await expect(status).toContainText(/Done: version #\d+/);
+  const id = Number(/version #(\d+)/.exec((await status.textContent()) ?? '')![1]);
+  const version = await call<{ name: string; arch: string; metrics: { splits: { test: { auc: number } } } }>(request, 'models.get', { id });
+  expect(version).toMatchObject({ name, arch: 'pretrained' });
   const row = page.getByTestId('version-row').filter({ hasText: name });
   await expect(row).toContainText('Pretrained backbone');
-  await expect(row.getByTestId('version-auc')).toHaveText(/^(0\.\d{4}|1\.0000)$/);
+  await expect(row.getByTestId('version-auc')).toHaveText(version.metrics.splits.test.auc.toFixed(4));
   const detail = page.getByTestId('version-detail');
   await expect(detail.locator('.config')).toContainText(dir);
   await expect(detail.locator('.config')).toContainText('Preprocessing');
@@ -171,7 +174,7 @@ test('Score-CAM: the channels masked per image, and a cap that re-requests the m
   await page.getByRole('navigation', { name: 'Main' }).getByRole('button', { name: 'Explanations' }).click();
   await expect(page.getByTestId('explain-pair')).toBeVisible();
   await page.locator('select[name="model"]').selectOption(String(modelId));
-  await expect(page.getByTestId('explain-score')).toContainText(/score s = /);
+  await expect(page.getByTestId('explain-score')).toContainText(/score s = \d\.\d{4}/);
   // Not for Grad-CAM.
   await expect(page.getByTestId('scorecam-channels')).toHaveCount(0);
 
@@ -179,6 +182,19 @@ test('Score-CAM: the channels masked per image, and a cap that re-requests the m
   const text = page.getByTestId('scorecam-channels-text');
   await expect(text).toHaveText(/^Score-CAM: (\d+|A \d+, B \d+) of \d+ channels \(cap 256[);]/, { timeout: 60_000 });
   await expect(page.locator('[data-testid="overlay-grid"] [data-state="loading"]')).toHaveCount(0, { timeout: 60_000 });
+  // the counts are those of the stored map (the API's)
+  const pairId = Number(((await page.getByTestId('explain-pair').locator('strong').textContent()) ?? '').replace(/\D/g, ''));
+  const channelsText = async (maxChannels?: number) => {
+    const e = await call<{ channels: { used: [number, number]; total: number } }>(request, 'explain.pair', {
+      pairId,
+      modelId,
+      method: 'scorecam',
+      ...(maxChannels ? { maxChannels } : {}),
+    });
+    const [a, b] = e.channels.used;
+    return `Score-CAM: ${a === b ? a : `A ${a}, B ${b}`} of ${e.channels.total} channels (cap ${maxChannels ?? 256}`;
+  };
+  await expect(text).toContainText(await channelsText());
   await shot(page, 'scorecam-channels');
 
   // A cap of 2: the map is recomputed masking at most 2 channels per image.
@@ -188,6 +204,7 @@ test('Score-CAM: the channels masked per image, and a cap that re-requests the m
   await cap.press('Enter');
   await expect(text).toHaveText(/^Score-CAM: ([12]|A [12], B [12]) of \d+ channels \(cap 2[);]/, { timeout: 60_000 });
   await expect(page.locator('[data-testid="overlay-grid"] [data-state="loading"]')).toHaveCount(0, { timeout: 60_000 });
+  await expect(text).toContainText(await channelsText(2));
   await shot(page, 'scorecam-cap-2');
 
   // Another method hides it.

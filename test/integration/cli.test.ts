@@ -28,8 +28,11 @@ describe('simlens CLI', () => {
       totals: Record<string, number>;
     }>(['import', DEMO, '--db', db, '--name', 'Demo', '--kind', 'idx']);
     expect(imported.dataset.name).toBe('Demo');
-    expect(imported.dataset.imageCount).toBeGreaterThanOrEqual(500);
+    // the demo: 600 train + 100 official test images, 70 per class (resources/demo/README.md)
+    expect(imported.dataset.imageCount).toBe(700);
+    expect(imported.dataset.hasOfficialTest).toBe(true);
     expect(imported.dataset.classes).toHaveLength(10);
+    for (const c of imported.dataset.classes) expect(c.total, c.classLabel).toBe(70);
     expect(imported.totals.imported).toBe(imported.dataset.imageCount);
     expect(imported.totals.error).toBe(0);
 
@@ -44,8 +47,8 @@ describe('simlens CLI', () => {
     const pairs = await json<PairsOut>(['pairs', '--db', db, '--seed', '42', '--per-anchor', '2']);
     expect(pairs.seed).toBe(42);
     expect(pairs.protocol).toBe(imported.dataset.hasOfficialTest ? 'official-test' : 'ratios');
-    const images = pairs.counts.train.images + pairs.counts.val.images + pairs.counts.test.images;
-    expect(images).toBe(imported.dataset.imageCount);
+    // the official t10k images are the test split; the train images are split 90/10, per class (54 + 6)
+    expect([pairs.counts.train.images, pairs.counts.val.images, pairs.counts.test.images]).toEqual([540, 60, 100]);
     for (const split of ['train', 'val', 'test'] as const) {
       expect(pairs.counts[split].positive).toBeGreaterThan(0);
       expect(pairs.counts[split].positive).toBe(pairs.counts[split].negative);
@@ -60,6 +63,15 @@ describe('simlens CLI', () => {
       sqlite.prepare('SELECT image_a, image_b, label, split FROM pairs WHERE pair_set_id = ? ORDER BY id').all(id);
     expect(rows(again.pairSetId)).toEqual(rows(pairs.pairSetId));
     expect(rows(pairs.pairSetId)).toHaveLength(pairs.pairCount);
+    // the reported counts are those of the stored pairs, split by split
+    const stored = sqlite
+      .prepare('SELECT split, sum(label = 1) AS positive, sum(label = 0) AS negative FROM pairs WHERE pair_set_id = ? GROUP BY split')
+      .all(pairs.pairSetId) as { split: 'train' | 'val' | 'test'; positive: number; negative: number }[];
+    expect(Object.fromEntries(stored.map((r) => [r.split, { positive: r.positive, negative: r.negative }]))).toEqual(
+      Object.fromEntries(
+        (['test', 'train', 'val'] as const).map((k) => [k, { positive: pairs.counts[k].positive, negative: pairs.counts[k].negative }]),
+      ),
+    );
     sqlite.close();
 
     const info = await json<{

@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultEngine, SimLensApp } from '../../src/main/app';
 import { ensureDemoWorkspace } from '../../src/main/demo';
 import type { JobDto } from '../../src/shared/dto';
-import { maxTickGap } from './event-loop';
+import { MIN_BUSY_TICKS, ticksWhile } from './event-loop';
+import { until } from './until';
 import { jobResult } from '../../src/shared/job-result';
 
 let dir: string;
@@ -52,27 +53,28 @@ describe('the default engine of a UI app is the worker pool', () => {
     const off = app.events.on('job.updated', (job: JobDto) => {
       if (job.kind === 'train' && job.status === 'running') progress.push(job.progress);
     });
-    const callLatencies: number[] = [];
-    const {
-      value: job,
-      maxGapMs,
-      ticks,
-    } = await maxTickGap(async () => {
+    // API round trips that completed while the worker was computing the training
+    let answeredWhileBusy = 0;
+    let roundTrips = 0;
+    const workerBusy = () => app.hasOwnPool && app.enginePool().busy > 0;
+    const t = await ticksWhile(async () => {
       const { jobId } = await app.call('models.train', { datasetId, ...tiny });
       const done = app.jobs.wait(jobId);
-      // Meanwhile the API answers: cheap calls, timed.
+      // Meanwhile the API answers: cheap calls, one after another.
       let finished = false;
       void done.then(() => (finished = true));
       while (!finished) {
-        const t = performance.now();
         await app.call('pairs.page', { datasetId, limit: 100 });
-        await app.call('jobs.get', { id: jobId });
-        callLatencies.push(performance.now() - t);
+        const busy = workerBusy();
+        const j = await app.call('jobs.get', { id: jobId });
+        roundTrips++;
+        if (busy && workerBusy() && j.status === 'running') answeredWhileBusy++;
         await new Promise((r) => setTimeout(r, 25));
       }
       return done;
-    });
+    }, workerBusy);
     off();
+    const job = t.value;
     expect(job.status, job.error ?? '').toBe('done');
     expect(job.result).toMatchObject({ epochs: 1 });
     const modelId = jobResult(job, 'train')!.modelId;
@@ -83,15 +85,16 @@ describe('the default engine of a UI app is the worker pool', () => {
     expect(workers).toHaveLength(1);
     expect(workers[0].threadId).not.toBe(threadId);
     expect(progress.some((p) => p > 0.5)).toBe(true);
-    const maxCall = Math.max(...callLatencies);
     console.log(
-      `train on the pool: max event-loop gap ${maxGapMs.toFixed(0)} ms over ${ticks} ticks; ${callLatencies.length} API round trips, max ${maxCall.toFixed(0)} ms`,
+      `train on the pool: ${t.ms.toFixed(0)} ms; ${t.ticks} ticks of this thread (${t.busyTicks} while the worker trained, max gap ${t.maxGapMs.toFixed(0)} ms); ` +
+        `${roundTrips} API round trips, ${answeredWhileBusy} answered while the worker trained`,
     );
-    expect(maxGapMs).toBeLessThan(250);
-    expect(maxCall).toBeLessThan(250);
+    // orderings, not times: this thread ran timers and answered the API while the worker computed
+    expect(t.busyTicks).toBeGreaterThanOrEqual(MIN_BUSY_TICKS);
+    expect(answeredWhileBusy).toBeGreaterThanOrEqual(3);
   });
 
-  it('cancels a running training job quickly; the worker is free again', async () => {
+  it('cancels a running training job; the worker stops at its next step and is free again', async () => {
     const { jobId } = await app.call('models.train', { datasetId, ...tiny, epochs: 50 });
     // Wait until the worker is in the training loop (step progress), then cancel.
     await new Promise<void>((resolve) => {
@@ -103,21 +106,17 @@ describe('the default engine of a UI app is the worker pool', () => {
       });
     });
     const before = app.models.list().length;
-    const t = performance.now();
-    await app.call('jobs.cancel', { id: jobId });
-    const job = await app.jobs.wait(jobId);
-    const cancelMs = performance.now() - t;
-    expect(job.status).toBe('cancelled');
-    expect(cancelMs).toBeLessThan(1000);
-    expect(app.models.list()).toHaveLength(before);
-    // The task stops at its next step and the slot is free again (not replaced: same thread).
     const pool = app.enginePool();
     const thread = pool.workers()[0].threadId;
-    const deadline = Date.now() + 10_000;
-    while (pool.busy > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    expect(pool.busy).toBe(0);
+    expect(pool.busy).toBe(1);
+    await app.call('jobs.cancel', { id: jobId });
+    const job = await app.jobs.wait(jobId);
+    expect(job.status).toBe('cancelled');
+    expect(app.models.list()).toHaveLength(before);
+    // The task stops at its next step (the synchronous cancel flag) and the slot is free again: the
+    // same thread (a task that ignored the flag would have its worker terminated and replaced).
+    await until(() => pool.busy === 0, 'the worker to stop the cancelled training');
     expect(pool.workers()[0].threadId).toBe(thread);
-    console.log(`cancel: job cancelled ${cancelMs.toFixed(0)} ms after jobs.cancel`);
     const models = join(dir, 'models');
     expect(existsSync(models) ? readdirSync(models).filter((n) => n.startsWith('.job-')) : []).toEqual([]);
   });

@@ -1,4 +1,5 @@
 // Tasks for test/integration/engine-pool.test.ts, imported by the pool's workers (`modules`).
+import { threadId } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { defineTasks, registerTasks } from '../../src/main/engine/runtime/pool/registry';
 
@@ -31,8 +32,9 @@ export const fixtureTasks = defineTasks({
     throw new RangeError(p.message);
   },
 
-  /** Busy loop (never yields) that stops only through the synchronous cancel flag. */
+  /** Busy loop (never yields) that stops only through the synchronous cancel flag. Says 'started' first. */
   'test.spin': (p: { ms: number }, ctx) => {
+    ctx.progress(0, 'started');
     const t0 = Date.now();
     let n = 0;
     while (Date.now() - t0 < p.ms) {
@@ -42,8 +44,9 @@ export const fixtureTasks = defineTasks({
     return n;
   },
 
-  /** Ignores cancellation: the pool must terminate and replace its worker after the grace period. */
-  'test.stubborn': (p: { ms: number }) => {
+  /** Ignores cancellation: the pool must terminate and replace its worker after the grace period. Says 'started' first. */
+  'test.stubborn': (p: { ms: number }, ctx) => {
+    ctx.progress(0, 'started');
     const t0 = Date.now();
     while (Date.now() - t0 < p.ms) {
       /* busy */
@@ -57,6 +60,24 @@ export const fixtureTasks = defineTasks({
       ctx.progress(i / p.steps, `step ${i}`);
     }
     return p.steps;
+  },
+
+  /**
+   * A barrier of `parties` tasks over shared memory: each arrives, then blocks (Atomics.wait, never
+   * yielding) until all have arrived. Tasks run one after another would never meet: the first
+   * gives up after `timeoutMs` (a bound on a wait that fails the test, not a measured time).
+   */
+  'test.rendezvous': (p: { counter: SharedArrayBuffer; parties: number; timeoutMs: number }) => {
+    const arrived = new Int32Array(p.counter);
+    Atomics.add(arrived, 0, 1);
+    Atomics.notify(arrived, 0);
+    const deadline = Date.now() + p.timeoutMs;
+    for (let seen = Atomics.load(arrived, 0); seen < p.parties; seen = Atomics.load(arrived, 0)) {
+      const left = deadline - Date.now();
+      if (left <= 0) return { met: false, threadId };
+      Atomics.wait(arrived, 0, seen, left);
+    }
+    return { met: true, threadId };
   },
 
   'test.backend': () => ({ backend: tf.getBackend(), numTensors: tf.memory().numTensors }),

@@ -194,7 +194,7 @@ describe('explain.describe: this thread loads no model when the pool has the exp
     const id = await fixedModel(ws, { seed: 11 });
     const dir = ws.app.models.weightsDir(id);
     renameSync(dir, `${dir}.away`);
-    await expect(pooled.layers(id)).rejects.toThrow();
+    await expect(pooled.layers(id)).rejects.toThrow(`${dir} is not a SimLens model folder (no siamese.json)`);
     renameSync(`${dir}.away`, dir);
     expect((await pooled.layers(id)).default).toBe('conv4');
   }, 60_000);

@@ -123,6 +123,8 @@ async function measure(call: () => Promise<unknown>, training?: ReturnType<typeo
     trainingSteps: (training?.steps() ?? 0) - steps0,
     trainingEnded: training?.ended() ?? false,
     batchCompleted: (batch?.completed() ?? 0) - batch0,
+    /** batch tasks not yet completed when the call returned */
+    batchPending: batch ? BATCH - batch.completed() : 0,
   };
 }
 
@@ -201,9 +203,9 @@ describe('interactive explanations on a busy pool', () => {
     expect(duringTraining.trainingSteps).toBeLessThanOrEqual(2);
     expect(duringBoth.batchCompleted).toBeLessThan(MAX_BATCH_AHEAD);
     expect(viaService.batchCompleted).toBeLessThan(MAX_BATCH_AHEAD);
-    // and long before the batch job ends (it is BATCH tasks of the same size over 2 workers)
-    expect(duringBoth.ms).toBeLessThan(batch.endMs() / 4);
-    expect(viaService.ms).toBeLessThan(batch2.endMs() / 4);
+    // so each returned while most of its batch was still queued (the times above are printed, not asserted)
+    expect(duringBoth.batchPending).toBeGreaterThan(BATCH - 2 - MAX_BATCH_AHEAD);
+    expect(viaService.batchPending).toBeGreaterThan(BATCH - 2 - MAX_BATCH_AHEAD);
     // nothing leaked: here (the coordinator does no tensor work) or in the workers
     expect(tf.memory().numTensors).toBe(tensorsHere);
     expect(await workerTensors()).toEqual(baseline);

@@ -10,6 +10,7 @@ import { ExplainService } from '../../src/main/services/explain';
 import type { ExplainMethod, JobDto } from '../../src/shared/dto';
 import type { EngineTasks } from '../../src/main/engine/tasks';
 import { demoWorkspace, fixedModel, pooledExplainService, recordingExplainPool, type Workspace } from './explain-fixture';
+import { until } from './until';
 
 let ws: Workspace;
 let modelId: number;
@@ -90,13 +91,16 @@ describe('single pair and sanity check on the pool', () => {
 
   it('a cancelled sanity check rejects with AbortError and frees the worker', async () => {
     const ctrl = new AbortController();
+    ran.length = 0;
     const run = pooled.sanity({ pairId: pairIds[2], modelId, method: 'scorecam', seed: 1 }, { signal: ctrl.signal });
-    await new Promise((r) => setTimeout(r, 150));
+    const threads = pool.workers().map((w) => w.threadId);
+    // abort once the worker is running the sanity check (not before it starts, whatever the machine's speed)
+    await until(() => ran.includes('explain.sanity') && pool.busy === 1, 'the worker to run the sanity check');
     ctrl.abort();
     await expect(run).rejects.toMatchObject({ name: 'AbortError' });
-    const deadline = Date.now() + 10_000;
-    while (pool.busy > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    expect(pool.busy).toBe(0);
+    // the task stopped at its next check and its worker is free again (the same thread: not replaced)
+    await until(() => pool.busy === 0, 'the worker to stop the cancelled check');
+    expect(pool.workers().map((w) => w.threadId)).toEqual(threads);
     // the worker still answers
     expect((await pooled.explainPair({ pairId: pairIds[2], modelId, refresh: true })).score).toBeGreaterThan(0);
   });

@@ -4,6 +4,9 @@ import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeMap } from '../../src/main/engine/explain/cam';
+import { colormapRgb } from '../../src/main/images/colormap';
+import { upsampleBilinear } from '../../src/main/images/overlay';
+import { energyPointingGame, pointingGame, thresholdIoU, type Grid } from '../../src/main/engine/explain/metrics';
 import type { ExplainMetricsDto } from '../../src/shared/dto';
 import { WorkerPool } from '../../src/main/engine/runtime/pool';
 import { ExplainService } from '../../src/main/services/explain';
@@ -22,6 +25,25 @@ beforeAll(async () => {
 afterAll(async () => {
   await ws?.close();
 });
+
+/** COCO uncompressed RLE counts of a 0/1 mask: column-major runs, starting with background. */
+function rleCounts(inside: Uint8Array, h: number, w: number): number[] {
+  const counts: number[] = [];
+  let cur = 0;
+  let run = 0;
+  for (let col = 0; col < w; col++)
+    for (let row = 0; row < h; row++) {
+      const v = inside[row * w + col] ? 1 : 0;
+      if (v !== cur) {
+        counts.push(run);
+        cur = v;
+        run = 0;
+      }
+      run++;
+    }
+  counts.push(run);
+  return counts;
+}
 
 async function decodePng(dataUrl: string): Promise<{ data: Buffer; info: { width: number; height: number; channels: number } }> {
   expect(dataUrl.startsWith('data:image/png;base64,')).toBe(true);
@@ -65,11 +87,16 @@ describe('explain.pair', () => {
     expect(meta.counterfactualDefined).toBe(true);
     expect(typeof meta.noEvidence!.a.factual).toBe('boolean');
     expect(meta.timings!.explainMs).toBeGreaterThan(0);
-    // a normalised map with evidence peaks at exactly 1, where its summary says
-    const aF = decodeMap(row.a_factual!, 14, 14);
-    if (!first.a.factual.noEvidence) {
-      const [r, c] = first.a.factual.peak!;
-      expect(aF[r * 14 + c]).toBe(1);
+    // a normalised map with evidence peaks at exactly 1, where its summary says; one without is all zero
+    const summaries = [first.a.factual, first.a.counterfactual!, first.b.factual, first.b.counterfactual!];
+    const blobs = [row.a_factual, row.a_counterfactual, row.b_factual, row.b_counterfactual];
+    expect(summaries.some((m) => !m.noEvidence)).toBe(true);
+    for (const [k, summary] of summaries.entries()) {
+      const m = decodeMap(blobs[k]!, 14, 14);
+      const [r, c] = summary.peak ?? [0, 0];
+      expect({ noEvidence: summary.noEvidence, max: Math.max(...m), atPeak: summary.noEvidence ? 0 : m[r * 14 + c] }).toEqual(
+        summary.noEvidence ? { noEvidence: true, max: 0, atPeak: 0 } : { noEvidence: false, max: 1, atPeak: 1 },
+      );
     }
 
     const again = await ws.app.call('explain.pair', { pairId: pair.id, modelId });
@@ -157,6 +184,22 @@ describe('explain.overlay', () => {
     expect([jetPx.info.width, jetPx.info.height, jetPx.info.channels]).toEqual([28, 28, 3]);
     const viridis = await decodePng((await ws.app.call('explain.overlay', { ...base, colormap: 'viridis', opacity: 0.6 })).dataUrl);
     expect(Buffer.compare(jetPx.data, viridis.data)).not.toBe(0);
+    // each is (1 - a) * image + a * colour(map upsampled to the image), computed here from the stored map and image
+    const stored = ws.app.explain.repo.get(pair.id, modelId, 'gradcam', 'conv4')!;
+    const upMap = upsampleBilinear(decodeMap(stored.a_factual!, 14, 14), 14, 14, 28, 28);
+    const pixelsA = ws.app.explain.repo.image(pair.image_a)!.pixels;
+    const blended = (colormap: 'jet' | 'viridis', a: number) =>
+      Buffer.from(
+        Array.from({ length: 28 * 28 * 3 }, (_, i) => {
+          const p = Math.floor(i / 3);
+          const colour = colormapRgb(colormap, Math.round(Math.min(1, Math.max(0, upMap[p])) * 255) / 255)[i % 3];
+          return Math.round((1 - a) * pixelsA[p] + a * colour);
+        }),
+      );
+    const worst = (x: Buffer, y: Buffer) => x.reduce((m, v, i) => Math.max(m, Math.abs(v - y[i])), 0);
+    expect(worst(jetPx.data, blended('jet', 0.6))).toBeLessThanOrEqual(1);
+    expect(worst(viridis.data, blended('viridis', 0.6))).toBeLessThanOrEqual(1);
+    expect(worst(jetPx.data, Buffer.from(Array.from(pixelsA).flatMap((v) => [v, v, v])))).toBeGreaterThan(50); // not the bare image
     const faint = await decodePng((await ws.app.call('explain.overlay', { ...base, colormap: 'jet', opacity: 0.2 })).dataUrl);
     expect(Buffer.compare(jetPx.data, faint.data)).not.toBe(0);
     // opacity 0 is the image itself (grey: R = G = B = the stored pixel)
@@ -290,45 +333,29 @@ describe('explain.batch', () => {
 describe('explain.metrics and explain.sanity', () => {
   it('measures deletion / insertion against the baselines and, where masks exist, EPG, pointing game and IoU', async () => {
     const pairs = testPairs.slice(0, 6);
-    // masks: the garment (non-zero pixels) of each pair's first image; PNG for some, COCO RLE for one
+    // masks: the garment (non-zero pixels) of each pair's first image, first as PNG, then (newer) as COCO RLE
+    const garment = (imageId: number) => Uint8Array.from(ws.app.explain.repo.image(imageId)!.pixels, (v) => (v > 0 ? 1 : 0));
+    const masked = [...new Set(pairs.map((p) => p.image_a))];
     const insert = ws.app.db.prepare(
       "INSERT INTO masks (image_id, author, encoding, width, height, data, source) VALUES (?, 'test', ?, 28, 28, ?, 'seeded')",
     );
-    for (const [k, p] of pairs.entries()) {
-      const img = ws.app.explain.repo.image(p.image_a)!;
-      const inside = Uint8Array.from(img.pixels, (v) => (v > 0 ? 255 : 0));
-      if (k === 0) {
-        // column-major runs starting with background
-        const counts: number[] = [];
-        let cur = 0;
-        let run = 0;
-        for (let col = 0; col < 28; col++)
-          for (let row = 0; row < 28; row++) {
-            const v = inside[row * 28 + col] ? 1 : 0;
-            if (v !== cur) {
-              counts.push(run);
-              cur = v;
-              run = 0;
-            }
-            run++;
-          }
-        counts.push(run);
-        insert.run(p.image_a, 'rle', Buffer.from(JSON.stringify({ counts })));
-      } else {
-        insert.run(
-          p.image_a,
-          'png',
-          await sharp(Buffer.from(inside), { raw: { width: 28, height: 28, channels: 1 } })
-            .png()
-            .toBuffer(),
-        );
-      }
-    }
-    const { jobId } = await ws.app.call('explain.metrics', { modelId, pairIds: pairs.map((p) => p.id), steps: 8, seed: 3 });
-    const job = await ws.app.jobs.wait(jobId);
-    expect(job.error).toBeNull();
-    expect(job.kind).toBe('metrics');
-    const r = job.result as unknown as ExplainMetricsDto;
+    for (const id of masked)
+      insert.run(
+        id,
+        'png',
+        await sharp(Buffer.from(garment(id).map((v) => v * 255)), { raw: { width: 28, height: 28, channels: 1 } })
+          .png()
+          .toBuffer(),
+      );
+    const measure = async () => {
+      const job = await ws.app.jobs.wait(
+        (await ws.app.call('explain.metrics', { modelId, pairIds: pairs.map((p) => p.id), steps: 8, seed: 3 })).jobId,
+      );
+      expect(job.error).toBeNull();
+      expect(job.kind).toBe('metrics');
+      return job.result as unknown as ExplainMetricsDto;
+    };
+    const r = await measure();
     expect(r).toMatchObject({ modelId, method: 'gradcam', layer: 'conv4', split: null, pairs: 6, steps: 8 });
     expect(r.images + r.noEvidence).toBe(12);
     for (const mode of ['deletion', 'insertion'] as const) {
@@ -340,17 +367,41 @@ describe('explain.metrics and explain.sanity', () => {
     expect(r.curves!.fractions).toHaveLength(9);
     expect(r.curves!.deletion.map).toHaveLength(9);
     expect(r.curves!.fractions[8]).toBe(1);
-    const masked = new Set(pairs.map((p) => p.image_a));
-    expect(r.masks!.images).toBe(pairs.filter((p) => masked.has(p.image_a)).length + pairs.filter((p) => masked.has(p.image_b)).length);
-    expect(r.masks!.epg).toBeGreaterThan(0);
-    expect(r.masks!.epg).toBeLessThanOrEqual(1);
-    expect(r.masks!.iou).toBeGreaterThanOrEqual(0);
-    expect(r.masks!.pointingGame).toBeGreaterThanOrEqual(0);
+
+    // The mask figures, computed here from the stored factual maps and the garment masks (not
+    // from either stored encoding): EPG, pointing game and IoU per image with a mask, averaged.
+    const expected = { images: 0, epg: [] as number[], pointing: [] as boolean[], iou: [] as number[] };
+    for (const p of pairs) {
+      const row = ws.app.explain.repo.get(p.id, modelId, 'gradcam', 'conv4')!;
+      for (const [imageId, blob] of [
+        [p.image_a, row.a_factual],
+        [p.image_b, row.b_factual],
+      ] as const) {
+        if (!masked.includes(imageId)) continue;
+        expected.images++;
+        const map: Grid = { data: decodeMap(blob!, 14, 14), h: 14, w: 14 };
+        const mask: Grid = { data: garment(imageId), h: 28, w: 28 };
+        const [epg, hit, iou] = [energyPointingGame(map, mask), pointingGame(map, mask), thresholdIoU(map, mask, { threshold: 0.5 })];
+        if (epg !== null) expected.epg.push(epg);
+        if (hit !== null) expected.pointing.push(hit);
+        if (iou !== null) expected.iou.push(iou);
+      }
+    }
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    expect(expected.epg.length).toBeGreaterThan(0);
+    expect(r.masks!.images).toBe(expected.images);
+    expect(r.masks!.epg).toBeCloseTo(mean(expected.epg), 10);
+    expect(r.masks!.pointingGame).toBeCloseTo(expected.pointing.filter(Boolean).length / expected.pointing.length, 10);
+    expect(r.masks!.iou).toBeCloseTo(mean(expected.iou), 10);
+    // a map of the garment area scores well above chance on the garment (about half the image)
+    expect(r.masks!.epg).toBeGreaterThan(mean(masked.map((id) => mean(Array.from(garment(id))))));
+
+    // the same masks as COCO RLE (column-major runs starting with background), newer: the same figures
+    for (const id of masked) insert.run(id, 'rle', Buffer.from(JSON.stringify({ counts: rleCounts(garment(id), 28, 28) })));
+    const fromRle = await measure();
+    expect(fromRle.masks).toEqual(r.masks);
     // same seed, same figures
-    const again = (
-      await ws.app.jobs.wait((await ws.app.call('explain.metrics', { modelId, pairIds: pairs.map((p) => p.id), steps: 8, seed: 3 })).jobId)
-    ).result as unknown as ExplainMetricsDto;
-    expect(again.deletion).toEqual(r.deletion);
+    expect(fromRle.deletion).toEqual(r.deletion);
   });
 
   it('measures Score-CAM maps under the requested channel cap (stored with the cap), and refuses a cap for other methods', async () => {
@@ -381,7 +432,9 @@ describe('explain.metrics and explain.sanity', () => {
     expect(s.order).toEqual(['embedding', 'dense1', 'conv4', 'conv3', 'conv2', 'conv1']);
     expect(s.steps.map((x) => x.layersRandomized)).toEqual([1, 2, 3, 4, 5, 6]);
     const last = s.steps[s.steps.length - 1];
-    for (const rho of last.factual) if (rho !== null) expect(Math.abs(rho)).toBeLessThan(0.95);
+    const rhos = last.factual.filter((rho) => rho !== null);
+    expect(rhos.length).toBeGreaterThan(0); // null only for a map without evidence
+    for (const rho of rhos) expect(Math.abs(rho)).toBeLessThan(0.95);
     // the stored explanation of the original model is untouched
     const e = await ws.app.call('explain.pair', { pairId: pair.id, modelId });
     expect(e.cached).toBe(true);

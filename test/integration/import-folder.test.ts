@@ -1,4 +1,6 @@
-import { chmodSync, copyFileSync, mkdirSync, symlinkSync, unlinkSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -156,23 +158,66 @@ describe('folder import', () => {
     ]);
   });
 
-  it('reports a file that cannot be read (gone, or no permission) and goes on', async () => {
+  it('reports a file that is gone by the time the job reads it, and goes on', async () => {
     const dir = join(h.dir, 'vanishing');
     write(join(dir, 'a/ok.png'), await solid('png', 4, 4, '#123456'));
     write(join(dir, 'a/gone.png'), await solid('png', 4, 4, '#654321'));
-    write(join(dir, 'a/locked.png'), await solid('png', 4, 4, '#abcdef'));
-    chmodSync(join(dir, 'a/locked.png'), 0); // root reads it anyway
-    const asRoot = process.getuid?.() === 0;
     const started = await h.datasets.startImport({ path: dir });
     unlinkSync(join(dir, 'a/gone.png')); // listed by the plan, removed before the job reads it
     const job = await h.jobs.wait(started.id);
     expect(job.status).toBe('done');
     const report = h.datasets.importReport({ jobId: job.id });
-    expect(report.totals).toEqual({ imported: asRoot ? 2 : 1, duplicate: 0, skipped: 0, error: asRoot ? 1 : 2 });
+    expect(report.totals).toEqual({ imported: 1, duplicate: 0, skipped: 0, error: 1 });
     expect(report.entries.find((e) => e.path === 'a/gone.png')).toMatchObject({ status: 'error', reason: 'cannot be read: ENOENT' });
-    if (!asRoot) expect(report.entries.find((e) => e.path === 'a/locked.png')?.reason).toBe('cannot be read: EACCES');
   });
+
+  it('reports a file the user may not read (EACCES) and goes on: run as an unprivileged user, since root reads it anyway', async () => {
+    // The import runs in a child process: as 'nobody' when these tests run as root (CI), else as this user.
+    const asRoot = process.getuid?.() === 0;
+    const dir = mkdtempSync(join(tmpdir(), 'simlens-import-perm-'));
+    try {
+      chmodSync(dir, 0o755);
+      const src = join(dir, 'images');
+      write(join(src, 'a/ok.png'), await solid('png', 4, 4, '#123456'));
+      write(join(src, 'a/locked.png'), await solid('png', 4, 4, '#abcdef'));
+      chmodSync(join(src, 'a/locked.png'), 0);
+      const ws = join(dir, 'ws');
+      mkdirSync(ws);
+      const user = asRoot ? nobody() : null;
+      if (user) chownSync(ws, user.uid, user.gid);
+      const child = spawnSync(process.execPath, ['--import', 'tsx', join(__dirname, 'import-as-user.child.ts'), src, join(ws, 'w.db')], {
+        cwd: join(__dirname, '../..'),
+        env: { ...process.env, HOME: ws },
+        encoding: 'utf8',
+        timeout: 60_000,
+        ...(user ? { uid: user.uid, gid: user.gid } : {}),
+      });
+      expect(child.stderr).toBe('');
+      expect(child.status).toBe(0);
+      const out = JSON.parse(child.stdout) as { uid: number; status: string; report: ReturnType<Harness['datasets']['importReport']> };
+      expect(out.uid).toBe(user ? user.uid : process.getuid!()); // who ran the import
+      expect(out.uid).not.toBe(0); // so the permission check is real, not overridden by root
+      expect(out.status).toBe('done');
+      expect(out.report.totals).toEqual({ imported: 1, duplicate: 0, skipped: 0, error: 1 });
+      expect(out.report.entries.find((e) => e.path === 'a/locked.png')).toMatchObject({
+        status: 'error',
+        reason: 'cannot be read: EACCES',
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
 });
+
+/** uid and gid of the 'nobody' user (present on Debian/Ubuntu, where CI runs as root). */
+function nobody(): { uid: number; gid: number } {
+  const line = readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('nobody:'));
+  if (!line) throw new Error("no 'nobody' user in /etc/passwd: the permission case needs an unprivileged user to run as");
+  const [, , uid, gid] = line.split(':');
+  return { uid: Number(uid), gid: Number(gid) };
+}
 
 describe('clear errors before a job starts', () => {
   const codeOf = async (fn: () => unknown) => {

@@ -2,6 +2,7 @@
 import { createRng } from '../../src/main/pairs/rng';
 import type { SimLensApp } from '../../src/main/app';
 import type { Db } from '../../src/main/store/db';
+import type { JobDto } from '../../src/shared/dto';
 
 /**
  * A toy dataset straight into the store: 8x8 grey 'raw' images, 4 classes (a bright
@@ -47,11 +48,24 @@ export function seedToyDataset(db: Db): { datasetId: number; pairSetId: number; 
   return { datasetId, pairSetId, counts };
 }
 
-/** Waits (up to 10 s) until a training job reports an epoch or step, so a cancel lands mid-training. */
-export async function untilTraining(app: SimLensApp, jobId: number): Promise<void> {
-  for (let i = 0; i < 500; i++) {
-    const j = app.jobs.get(jobId);
-    if (j.status === 'running' && (j.message ?? '').startsWith('epoch')) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
+/**
+ * Resolves on the training job's first 'epoch …' progress event (its steps are running), so a cancel
+ * lands mid-training; rejects if the job ends before that (a cancel test must not pass by
+ * cancelling a job that never trained). No time bound: the test's timeout is the bound.
+ */
+export function untilTraining(app: SimLensApp, jobId: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const check = (j: JobDto) => {
+      if (j.id !== jobId) return;
+      if (j.status === 'running' && (j.message ?? '').startsWith('epoch')) {
+        off();
+        resolve();
+      } else if (!['queued', 'running'].includes(j.status)) {
+        off();
+        reject(new Error(`training job ${jobId} ended (${j.status}: ${j.error ?? j.message ?? ''}) before its first epoch`));
+      }
+    };
+    const off = app.events.on('job.updated', check);
+    check(app.jobs.get(jobId));
+  });
 }

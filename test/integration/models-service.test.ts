@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -49,6 +49,17 @@ describe('ModelService', () => {
     const version = await app.call('models.get', { id: modelId });
     expect(version).toMatchObject({ datasetId, pairSetId, arch: 'small', seed: 1, weightsPath: `models/${modelId}`, backend: 'cpu' });
     expect(version.config.model.inputShape).toEqual([8, 8, 1]);
+    // a new small CNN has no conv biases unless asked (issue #15), and its saved network agrees
+    expect(version.config.model.convBias).toBe(false);
+    const saved = JSON.parse(readFileSync(join(dir, 'models', String(modelId), 'model.json'), 'utf8')) as {
+      modelTopology: { config: { layers: { name: string; config: { use_bias?: boolean } }[] } };
+    };
+    expect(saved.modelTopology.config.layers.filter((l) => l.name.startsWith('conv')).map((l) => l.config.use_bias)).toEqual([
+      false,
+      false,
+      false,
+      false,
+    ]);
     const m = version.metrics!;
     expect(m.thresholdSource).toBe('val');
     expect(m.splits.val!.pairs).toBe(counts.val);

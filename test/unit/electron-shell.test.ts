@@ -1,13 +1,16 @@
-// The Electron entry (src/main/index.ts) with Electron itself mocked at the module
-// boundary: its binary cannot be downloaded on the machines this project is built on,
-// so the window is never shown here. What is checked is what the entry asks Electron
-// for: secure webPreferences, the app protocol and its CSP, navigation/window.open/
-// permission refusals, and one IPC handler per contract method. The app behind it is
-// real (a temp workspace); only the demo import is stubbed.
-import { mkdtempSync, rmSync } from 'node:fs';
+// The Electron entry (src/main/index.ts) with Electron itself mocked at the module boundary, and
+// only there: its binary cannot be downloaded on the machines this project is built on, so the
+// window is never shown here. What is checked is what the entry asks Electron for: secure
+// webPreferences, the app protocol and its CSP, navigation/window.open/permission refusals, and one
+// IPC handler per contract method. Everything behind the 'electron' module is real: the SimLensApp
+// on a temp userData folder, and its first start (the bundled demo imported, its pairs generated,
+// the demo model registered and evaluated) before the window opens.
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { DEMO_DATASET_NAME, DEMO_MODEL_NAME } from '../../src/main/demo';
 import { CSP } from '../../src/main/csp';
 import { METHOD_NAMES } from '../../src/shared/contract';
 
@@ -26,6 +29,8 @@ const state = vi.hoisted(() => ({
   permissionCheck: null as null | Fn,
   sandboxEnabled: false,
   quit: 0,
+  /** called when the window is created (synchronously, as the entry does) */
+  onWindow: null as null | (() => void),
 }));
 
 vi.mock('electron', () => {
@@ -37,6 +42,7 @@ vi.mock('electron', () => {
     readonly webContents = { send: () => {}, isDestroyed: () => false };
     private readonly record: { opts: Record<string, unknown>; url: string | null };
     constructor(opts: Record<string, unknown>) {
+      state.onWindow?.();
       this.record = { opts, url: null };
       state.windows.push(this.record);
       BrowserWindow.all.push(this);
@@ -78,22 +84,82 @@ vi.mock('electron', () => {
   return { app, BrowserWindow, ipcMain, protocol, session };
 });
 
-vi.mock('../../src/main/demo', () => ({ ensureDemoWorkspace: async () => ({ action: 'none' }) }));
+/** What the workspace held when the window was created (read from its database, synchronously). */
+let atWindow: { datasets: { name: string; images: number }[]; pairs: number; models: string[] } | null = null;
 
 beforeAll(async () => {
   delete process.env.ELECTRON_RENDERER_URL;
   state.userData = mkdtempSync(join(tmpdir(), 'simlens-electron-'));
+  state.onWindow = () => {
+    const db = new Database(join(state.userData, 'simlens.db'), { readonly: true, fileMustExist: true });
+    try {
+      atWindow = {
+        datasets: db.prepare('SELECT name, (SELECT count(*) FROM images WHERE dataset_id = d.id) AS images FROM datasets d').all() as {
+          name: string;
+          images: number;
+        }[],
+        pairs: (db.prepare('SELECT count(*) AS n FROM pairs').get() as { n: number }).n,
+        models: (db.prepare('SELECT name FROM model_versions').all() as { name: string }[]).map((m) => m.name),
+      };
+    } finally {
+      db.close();
+    }
+  };
   await import('../../src/main/index');
-  await vi.waitFor(() => expect(state.windows).toHaveLength(1));
-});
+  // the first start imports the demo, generates its pairs and evaluates the demo model first
+  await vi.waitFor(() => expect(state.windows).toHaveLength(1), { timeout: 150_000, interval: 50 });
+}, 180_000);
 
 afterAll(async () => {
   const beforeQuit = state.appEvents.get('before-quit');
-  if (beforeQuit) {
-    beforeQuit({ preventDefault: () => {} });
-    await vi.waitFor(() => expect(state.quit).toBe(1));
-  }
+  expect(beforeQuit).toBeDefined();
+  beforeQuit!({ preventDefault: () => {} });
+  // closing stops the first start's background jobs (maps, faithfulness) and the engine workers
+  await vi.waitFor(() => expect(state.quit).toBe(1), { timeout: 60_000, interval: 50 });
   rmSync(state.userData, { recursive: true, force: true });
+}, 90_000);
+
+const trusted = { senderFrame: { url: 'simlens://app/index.html' } };
+const invoke = async <T>(method: string, args: unknown = {}): Promise<T> => {
+  const res = (await state.ipcHandlers.get(`simlens:${method}`)!(trusted, args)) as { ok: boolean; value?: T; error?: { message: string } };
+  if (!res.ok) throw new Error(`${method}: ${res.error?.message}`);
+  return res.value as T;
+};
+
+describe('Electron entry, first start', () => {
+  it('keeps the workspace in userData and prepares the demo before the window opens', () => {
+    expect(existsSync(join(state.userData, 'simlens.db'))).toBe(true);
+    expect(atWindow).not.toBeNull();
+    expect(atWindow!.datasets).toEqual([{ name: DEMO_DATASET_NAME, images: 700 }]);
+    expect(atWindow!.pairs).toBeGreaterThan(0);
+    expect(atWindow!.models).toEqual([DEMO_MODEL_NAME]);
+  });
+
+  it('serves the demo through IPC: its dataset with a pair set, the evaluated demo model, the first-start jobs', async () => {
+    const datasets = await invoke<{ id: number; name: string; imageCount: number }[]>('datasets.list');
+    expect(datasets.map((d) => [d.name, d.imageCount])).toEqual([[DEMO_DATASET_NAME, 700]]);
+    const detail = await invoke<{ pairSets: { id: number; seed: number | null; pairCount: number }[] }>('datasets.get', {
+      id: datasets[0].id,
+    });
+    expect(detail.pairSets).toHaveLength(1);
+    expect(detail.pairSets[0]).toMatchObject({ seed: 42 });
+    expect(detail.pairSets[0].pairCount).toBe(atWindow!.pairs);
+    const models = await invoke<{ name: string; pairSetId: number; metrics: { splits: { test?: { auc: number } } } | null }[]>(
+      'models.list',
+      {},
+    );
+    expect(models).toHaveLength(1);
+    expect(models[0]).toMatchObject({ name: DEMO_MODEL_NAME, pairSetId: detail.pairSets[0].id });
+    expect(models[0].metrics!.splits.test!.auc).toBeGreaterThan(0.5); // evaluated on the demo's test pairs
+    const jobs = await invoke<{ kind: string; status: string }[]>('jobs.list', {});
+    const byKind = (kind: string) => jobs.filter((j) => j.kind === kind).map((j) => j.status);
+    expect(byKind('import')).toEqual(['done']);
+    expect(byKind('pairs')).toEqual(['done']);
+    expect(byKind('evaluate')).toEqual(['done']);
+    // started in the background, not waited for: the maps of the test pairs and the faithfulness summary
+    expect(byKind('explain')).toHaveLength(1);
+    expect(byKind('faithfulness')).toHaveLength(1);
+  });
 });
 
 describe('Electron entry', () => {
@@ -111,7 +177,7 @@ describe('Electron entry', () => {
   it('binds one IPC handler per contract method, answering the app page only', async () => {
     expect([...state.ipcChannels].sort()).toEqual(METHOD_NAMES.map((n) => `simlens:${n}`).sort());
     const info = state.ipcHandlers.get('simlens:app.info')!;
-    await expect(info({ senderFrame: { url: 'simlens://app/index.html' } }, {})).resolves.toMatchObject({
+    await expect(info(trusted, {})).resolves.toMatchObject({
       ok: true,
       value: { shell: 'electron' },
     });

@@ -29,12 +29,31 @@ describe('decodeImage', () => {
     for (const v of out) expect(v).toBeCloseTo(200 / 255, 2);
   });
 
-  it('RGB to grey at the input channel count', async () => {
-    const rgb = Buffer.from([255, 0, 0, 255, 0, 0, 255, 0, 0, 255, 0, 0]); // 2x2 red
-    const out = await decodeImage({ width: 2, height: 2, channels: 3, pixel_encoding: 'raw', pixels: rgb }, [2, 2, 1]);
-    expect(out).toHaveLength(4);
-    expect(out[0]).toBeGreaterThan(0.1);
-    expect(out[0]).toBeLessThan(0.5);
+  it('RGB to grey at the input channel count: the Rec. 709 luminance of the linear colour, back in sRGB', async () => {
+    const toLinear = (v: number) => (v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+    const toSrgb = (y: number) => (y <= 0.0031308 ? 12.92 * y : 1.055 * y ** (1 / 2.4) - 0.055);
+    const grey = ([r, g, b]: number[]) =>
+      Math.round(255 * toSrgb(0.2126 * toLinear(r / 255) + 0.7152 * toLinear(g / 255) + 0.0722 * toLinear(b / 255)));
+    // red 127, green 220, blue 76: the weights differ 3-10 fold, so a swapped channel or a plain mean is caught
+    expect(
+      [
+        [255, 0, 0],
+        [0, 255, 0],
+        [0, 0, 255],
+      ].map(grey),
+    ).toEqual([127, 220, 76]);
+    for (const colour of [
+      [255, 0, 0],
+      [0, 255, 0],
+      [0, 0, 255],
+      [128, 64, 32],
+      [200, 200, 200],
+    ]) {
+      const rgb = Buffer.from(Array.from({ length: 4 }, () => colour).flat()); // 2x2, one colour
+      const out = await decodeImage({ width: 2, height: 2, channels: 3, pixel_encoding: 'raw', pixels: rgb }, [2, 2, 1]);
+      expect(out).toHaveLength(4);
+      for (const v of out) expect(Math.abs(v * 255 - grey(colour)), `rgb(${colour.join(', ')})`).toBeLessThanOrEqual(1);
+    }
   });
 
   it('builds an ImageSet in row order and pair lists with ids', async () => {

@@ -69,9 +69,18 @@ function relErr(a: Float32Array, ref: Float32Array): number {
   return err / mag;
 }
 
-async function probe(build: () => tf.LayersModel | Promise<tf.LayersModel>, xShape: number[], tol = 1e-4): Promise<number> {
+/** What a probe compared: the worst relative error, the gradient tensors compared, the largest cpu gradient entry. */
+interface Probe {
+  worst: number;
+  trainable: number;
+  compared: number;
+  magnitude: number;
+}
+
+async function probe(build: () => tf.LayersModel | Promise<tf.LayersModel>, xShape: number[], tol = 1e-4): Promise<Probe> {
   tf.setBackend('cpu');
   const cpuModel = await build();
+  const trainable = cpuModel.trainableWeights.length;
   const ref = gradsOf(cpuModel, xShape, null);
   cpuModel.dispose();
   tf.setBackend('wasm');
@@ -88,7 +97,9 @@ async function probe(build: () => tf.LayersModel | Promise<tf.LayersModel>, xSha
     worst = Math.max(worst, e);
   }
   expect(worst).toBeLessThan(tol);
-  return worst;
+  let magnitude = 0;
+  for (const g of [ref.g.dx, ...ref.g.dw.values()]) for (const v of g) magnitude = Math.max(magnitude, Math.abs(v));
+  return { worst, trainable, compared: 1 + ref.g.dw.size, magnitude };
 }
 
 /** A one-layer (or one-block) model on [b, h, w, c] inputs. */
@@ -160,7 +171,9 @@ describe('training gradients on wasm match cpu, per layer type', () => {
   ];
   for (const [name, shape, layer] of cases) {
     it(name, async () => {
-      await probe(single(shape, layer), shape);
+      const p = await probe(single(shape, layer), shape);
+      expect(p.compared).toBe(1 + p.trainable);
+      expect(p.magnitude).toBeGreaterThan(1e-3);
     });
   }
 });
@@ -183,8 +196,11 @@ describe('whole SimLens networks train on wasm (gradients match cpu)', () => {
         embeddingSize: 8,
         headUnits: 16,
       });
-      const worst = await probe(async () => (await buildSiamese(cfg)).net, shape, 1e-3);
-      expect(worst).toBeGreaterThanOrEqual(0);
+      const p = await probe(async () => (await buildSiamese(cfg)).net, shape, 1e-3);
+      // the comparison was not vacuous: the input's and every trainable weight's gradient, not all zero
+      expect(p.trainable).toBeGreaterThan(0);
+      expect(p.compared).toBe(1 + p.trainable);
+      expect(p.magnitude).toBeGreaterThan(1e-3);
     });
   }
 });

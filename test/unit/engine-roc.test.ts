@@ -80,7 +80,7 @@ describe('threshold and metrics', () => {
     expect(t.accuracy).toBe(1);
   });
 
-  it('non-separable case: best accuracy 4/6', () => {
+  it('non-separable case: best accuracy 5/6, threshold between .6 and .5', () => {
     // sorted desc: .9(1) .8(0) .7(1) .6(1) .5(0) .4(0)... choose between .6 and .5 -> 5/6
     const t = chooseThreshold([0.9, 0.8, 0.7, 0.6, 0.5, 0.4], [1, 0, 1, 1, 0, 0]);
     expect(t.threshold).toBeCloseTo(0.55, 12);

@@ -14,6 +14,7 @@ import {
   type Grid,
 } from '../../src/main/engine/explain/metrics';
 import { initBackend } from '../../src/main/engine/runtime/backend';
+import { createRng } from '../../src/main/pairs/rng';
 
 beforeAll(async () => {
   await initBackend({ force: 'cpu' });
@@ -75,6 +76,28 @@ describe('noisyLinearImpute (ROAD)', () => {
   });
 });
 
+/**
+ * Plain-loop Gaussian blur of x [H * W * C] (HWC) with reflect padding (the edge pixel is the
+ * mirror, not repeated: index -1 reads 1): radius min(ceil(3 sigma), H - 1, W - 1), at least 1.
+ */
+function refBlur(x: ArrayLike<number>, H: number, W: number, C: number, sigma: number): number[] {
+  const r = Math.max(1, Math.min(Math.ceil(3 * sigma), H - 1, W - 1));
+  const g = Array.from({ length: 2 * r + 1 }, (_, i) => Math.exp(-((i - r) ** 2) / (2 * sigma * sigma)));
+  const z = g.reduce((a, b) => a + b, 0);
+  const reflect = (i: number, n: number) => (i < 0 ? -i : i >= n ? 2 * (n - 1) - i : i);
+  const rows = new Array<number>(H * W * C).fill(0);
+  for (let u = 0; u < H; u++)
+    for (let v = 0; v < W; v++)
+      for (let c = 0; c < C; c++)
+        for (let d = -r; d <= r; d++) rows[(u * W + v) * C + c] += (g[d + r] / z) * x[(u * W + reflect(v + d, W)) * C + c];
+  const out = new Array<number>(H * W * C).fill(0);
+  for (let u = 0; u < H; u++)
+    for (let v = 0; v < W; v++)
+      for (let c = 0; c < C; c++)
+        for (let d = -r; d <= r; d++) out[(u * W + v) * C + c] += (g[d + r] / z) * rows[(reflect(u + d, H) * W + v) * C + c];
+  return out;
+}
+
 describe('gaussianBlur', () => {
   it('spreads an impulse into the normalised Gaussian (separable, away from the border)', () => {
     const sigma = 1.5;
@@ -89,6 +112,22 @@ describe('gaussianBlur', () => {
       for (let dx = -r; dx <= r; dx++) expect(out[(7 + dy) * n + 7 + dx]).toBeCloseTo((g[dy + r] / z) * (g[dx + r] / z), 6);
     expect(out[0]).toBe(0); // beyond the kernel's reach
   });
+
+  it('matches a plain-loop blur with reflect padding everywhere, borders included, per channel', () => {
+    const [H, W, C] = [9, 13, 2];
+    const rng = createRng(4, 2);
+    const x = Float32Array.from({ length: H * W * C }, () => rng.next());
+    for (const sigma of [0.8, 2, 6]) {
+      // sigma 6: the radius is capped by the image (8 rows)
+      const out = tf.tidy(() => gaussianBlur(tf.tensor4d(x, [1, H, W, C]), sigma).dataSync());
+      const ref = refBlur(x, H, W, C, sigma);
+      let worst = 0;
+      for (let i = 0; i < ref.length; i++) worst = Math.max(worst, Math.abs(out[i] - ref[i]));
+      expect(worst, `sigma ${sigma}`).toBeLessThan(1e-5);
+      // and the blur changed the image (a copy would be 0.1 or more off somewhere)
+      expect(Math.max(...ref.map((v, i) => Math.abs(v - x[i]))), `sigma ${sigma}`).toBeGreaterThan(0.1);
+    }
+  });
 });
 
 describe('deletion and insertion curves under black, mean and ROAD', () => {
@@ -99,7 +138,7 @@ describe('deletion and insertion curves under black, mean and ROAD', () => {
   const sig = (e: number) => 1 / (1 + Math.exp(-(4 * e - 1)));
   // the map ranks the quadrant first, so step 1 of 4 (4 pixels) removes / inserts exactly it
   const map: Grid = { data: Float32Array.from(x, (v) => (v === 1 ? 1 : 0)), h: H, w: H };
-  const curve = async (mode: 'deletion' | 'insertion', baseline: ReturnType<typeof pixelBaseline>) => {
+  const curve = async (mode: 'deletion' | 'insertion', baseline?: ReturnType<typeof pixelBaseline>) => {
     const model = quadrantModel(H, H);
     const x1 = tf.tensor4d(x, [1, H, H, 1]);
     const x2 = tf.ones([1, H, H, 1]) as tf.Tensor4D;
@@ -133,6 +172,25 @@ describe('deletion and insertion curves under black, mean and ROAD', () => {
     // insertion keeps the quadrant from step 1 on; the rest is imputed (step 0: all imputed)
     const ins = await curve('insertion', pixelBaseline('road'));
     [sig(imageMean), sig(1), sig(1), sig(1), sig(1)].forEach((v, k) => expect(ins.scores[k]).toBeCloseTo(v, 4));
+  });
+
+  it('blur (the default baseline of insertion): removed pixels take the blurred image, sigma max(1, 5 H / 224)', async () => {
+    // sigma = 1 at 4 px: the removed quadrant's mean becomes that of the blurred image's quadrant
+    const blurred = refBlur(x, H, H, 1, 1);
+    const q = (img: ArrayLike<number>) => [0, 1, 4, 5].reduce((t, p) => t + img[p], 0) / 4;
+    const mb = q(blurred);
+    expect(mb).toBeGreaterThan(0.6); // the 0.5 background bleeds in: far from the quadrant's 1
+    expect(mb).toBeLessThan(0.95);
+    const ins = await curve('insertion'); // no baseline given: insertion's default
+    const expectedIns = [sig(mb), sig(1), sig(1), sig(1), sig(1)];
+    expectedIns.forEach((v, k) => expect(ins.scores[k]).toBeCloseTo(v, 5));
+    expect(ins.auc).toBeCloseTo(trapezoid(fractions, expectedIns), 5);
+    const del = await curve('deletion', 'blur');
+    const expectedDel = [sig(1), sig(mb), sig(mb), sig(mb), sig(mb)];
+    expectedDel.forEach((v, k) => expect(del.scores[k]).toBeCloseTo(v, 5));
+    expect(del.auc).toBeCloseTo(trapezoid(fractions, expectedDel), 5);
+    // deletion's default is black, not blur
+    expect((await curve('deletion')).scores[1]).toBeCloseTo(sig(0), 5);
   });
 
   it("'mean' without channel means is refused; a wrong channel count too", async () => {

@@ -52,21 +52,31 @@ describe('JobRunner', () => {
     expect(done.error).toBe('disk on fire');
   });
 
-  it('cancels a running task through its signal', async () => {
-    const { runner } = setup();
+  it('cancels a running task through its signal: it stops at its next check', async () => {
+    const { runner, events } = setup();
     let steps = 0;
+    let stepsAtCancel = -1;
     const job = runner.start('pairs', {}, async (ctx) => {
       for (;;) {
         ctx.throwIfCancelled();
         steps++;
-        await new Promise((r) => setTimeout(r, 5));
+        ctx.progress(steps / 1000, `step ${steps}`);
+        await new Promise((r) => setTimeout(r, 1));
       }
     });
-    await new Promise((r) => setTimeout(r, 30));
-    runner.cancel(job.id);
+    // cancel on the task's first progress event: it is running then, whatever the machine's speed
+    const off = events.on('job.updated', (j) => {
+      if (j.id === job.id && j.status === 'running' && j.message === 'step 1') {
+        stepsAtCancel = steps;
+        expect(runner.cancel(job.id).status).toBe('running');
+      }
+    });
     const done = await runner.wait(job.id);
+    off();
     expect(done.status).toBe('cancelled');
-    expect(steps).toBeGreaterThan(0);
+    expect(done.error).toBe('Cancelled by the user');
+    expect(stepsAtCancel).toBe(1);
+    expect(steps).toBe(1); // the next throwIfCancelled threw: no step after the cancel
   });
 
   it('a job stopped by the app closing (stopAll) ends interrupted, one cancelled by the user cancelled; the task can tell which', async () => {

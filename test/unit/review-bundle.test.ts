@@ -74,7 +74,7 @@ describe('review bundles', () => {
     expect(result.models).toEqual([{ id: a.modelId, name: 'hand-built', fingerprint: expect.stringMatching(/^[0-9a-f]{64}$/) }]);
     const bundle = JSON.parse(readFileSync(path, 'utf8')) as Bundle;
     expect(bundle.checksum).toBe(bundleChecksum({ ...bundle, checksum: undefined } as unknown as BundleBody));
-    expect(bundle).toMatchObject({ format: 'simlens-review-bundle', version: 1, dataset: { name: 'Hand-built', images: 12 } });
+    expect(bundle).toMatchObject({ format: 'simlens-review-bundle', version: 2, dataset: { name: 'Hand-built', images: 12 } });
     expect(bundle.images.map((i) => i.sha256).sort()).toEqual(['cat1', 'cat2', 'cat3', 'dog1', 'dog2', 'dog3'].map(imageHash).sort());
     expect(
       bundle.verdicts.map((v) => [
@@ -229,8 +229,8 @@ describe('bad bundles', () => {
   it('refuses what is not a bundle, a newer format, and a missing file', async () => {
     await refused(write('other.json', '{"hello": "world"}'), /^other.json is not a SimLens review bundle/);
     await refused(
-      write('newer.json', await reseal((body) => (body.version = 2))),
-      /newer.json is a review bundle of format version 2, written by a newer SimLens/,
+      write('newer.json', await reseal((body) => (body.version = 3))),
+      /newer.json is a review bundle of format version 3, written by a newer SimLens/,
     );
     await refused(join(b.dir, 'nothing-here.json'), /^No bundle file at /, 'not_found');
   });

@@ -70,6 +70,7 @@ describe('review queue filters', () => {
       nearThreshold: 2,
       heatmapNotSensible: 1,
       reviewersDisagree: 1,
+      maskOutside: 0,
       classes: [
         { classLabel: 'cat', count: 5 },
         { classLabel: 'dog', count: 4 },
@@ -305,7 +306,7 @@ describe('review sessions', () => {
 });
 
 describe('review queue speed', () => {
-  it('answers a page with every count on 5,000 pairs in milliseconds, through indexes', async () => {
+  it('answers a page with every count on 5,000 pairs (times printed; the indexes are checked below)', async () => {
     const big = handBuiltWorkspace();
     try {
       // 5,000 more test pairs (random images of the set, seeded scores) in a new pair set and version
@@ -387,8 +388,7 @@ describe('review queue speed', () => {
       console.log(
         `review.queue on 5,000 pairs, 1,500 verdicts (median of 7, ms): ${JSON.stringify(Object.fromEntries(Object.entries(times).map(([k, t]) => [k, Math.round(t * 10) / 10])))}`,
       );
-      // generous: the measured times are a few ms (see the log); this only catches a lost index
-      for (const [k, t] of Object.entries(times)) expect(t, k).toBeLessThan(1000);
+      // the times are printed, not asserted (a lost index is caught by the query-plan test below)
     } finally {
       await big.close();
     }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import type { ArgsOf } from '../../src/shared/contract';
-import { migrate, openDatabase, userVersion } from '../../src/main/store/db';
+import { migrate, openDatabase, SCHEMA_VERSION, userVersion } from '../../src/main/store/db';
 import { MIGRATIONS } from '../../src/main/store/migrations';
 import { handBuiltWorkspace, type HandBuilt } from './review-fixture';
 
@@ -246,7 +246,7 @@ describe('migration 0006', () => {
       `);
       old.close();
       const db = openDatabase(path);
-      expect(userVersion(db)).toBe(6);
+      expect(userVersion(db)).toBe(SCHEMA_VERSION);
       const migrated = db
         .prepare(
           'SELECT id, uid, pair_id, model_id, reviewer, similarity, heatmap_a, heatmap_b, method, note, current, origin, created_at FROM verdicts ORDER BY id',

@@ -1,6 +1,8 @@
-// The review bundle: one JSON file that carries a dataset's verdicts (with their history) from one
-// workspace to another. Nothing in it is a workspace id: images are named by their content hash
-// (images.sha256), model versions by a fingerprint of their weights, verdicts by a random uid.
+// The review bundle: one JSON file that carries a dataset's verdicts (with their history) and, from
+// version 2, its masks (with history, or each image and author's newest) from one workspace to
+// another. Nothing in it is a workspace id: images are named by their content hash
+// (images.sha256), model versions by a fingerprint of their weights, verdicts and mask rows by a
+// random uid.
 // A checksum over the content refuses a truncated or edited file before anything is read from it.
 import { createHash } from 'node:crypto';
 import {
@@ -12,6 +14,8 @@ import {
   type SimilarityAnswer,
   type Split,
 } from '../../shared/dto';
+import { MASK_SOURCES, type MaskSource } from '../../shared/dto';
+import { countsProblem, MASK_MAX_SIDE, stringToCounts } from '../../shared/mask-rle';
 import { normaliseNote, normaliseTags, reviewerName } from '../../shared/review';
 import { v, ValidationError, type Check } from '../../shared/validate';
 import { invalid } from '../errors';
@@ -19,7 +23,8 @@ import { invalid } from '../errors';
 const broken = (message: string) => new ValidationError(message);
 
 export const BUNDLE_FORMAT = 'simlens-review-bundle';
-export const BUNDLE_VERSION = 1;
+/** 2: masks (a bundle of version 1 has none; both are read). */
+export const BUNDLE_VERSION = 2;
 
 export interface BundleModel {
   /** the bundle's own name for the version ("m1", ...), what verdicts refer to */
@@ -56,6 +61,20 @@ export interface BundleVerdict {
   createdAt: string;
 }
 
+/** A mask row (services/masks.ts): of an image (by content hash), per author, with its uid and time. */
+export interface BundleMask {
+  uid: string;
+  /** the image's content hash */
+  image: string;
+  author: string;
+  source: MaskSource;
+  /** [height, width]: the image's size */
+  size: [number, number];
+  /** COCO's compressed RLE string */
+  counts: string;
+  createdAt: string;
+}
+
 /** Everything the checksum covers. */
 export interface BundleBody {
   format: typeof BUNDLE_FORMAT;
@@ -68,6 +87,8 @@ export interface BundleBody {
   /** the images the verdicts refer to */
   images: BundleImage[];
   verdicts: BundleVerdict[];
+  /** mask rows of the images (version 2; absent in version 1: none) */
+  masks?: BundleMask[];
 }
 
 export interface Bundle extends BundleBody {
@@ -174,6 +195,20 @@ const bodyCheck = v.object({
     }),
     { max: 2_000_000 },
   ),
+  masks: v.optional(
+    v.array(
+      v.object({
+        uid: pattern(UUID, 'a UUID'),
+        image: sha256,
+        author: reviewerName,
+        source: v.literal<MaskSource>(...MASK_SOURCES),
+        size: v.array(v.int({ min: 1, max: MASK_MAX_SIDE }), { min: 2, max: 2 }),
+        counts: v.string({ min: 1, max: 50_000_000 }),
+        createdAt: timestamp,
+      }),
+      { max: 2_000_000 },
+    ),
+  ),
 });
 
 /** The references inside a valid body: verdicts name known models and images, uids and keys are unique. */
@@ -195,6 +230,21 @@ function checkReferences(body: BundleBody): void {
     if (x.similarity === null && x.heatmapA === null && x.heatmapB === null && x.note === null && x.tags.length === 0) {
       throw broken(`${at}: a verdict with no answer, note or tag`);
     }
+  });
+  const maskUids = new Set<string>();
+  (body.masks ?? []).forEach((m, i) => {
+    const at = `bundle.masks[${i}]`;
+    if (!images.has(m.image)) throw broken(`${at}.image: ${m.image} is none of the bundle's images`);
+    if (maskUids.has(m.uid)) throw broken(`${at}.uid: ${m.uid} appears twice`);
+    maskUids.add(m.uid);
+    const problem = (() => {
+      try {
+        return countsProblem(stringToCounts(m.counts), m.size[0], m.size[1]);
+      } catch (error) {
+        return (error as Error).message;
+      }
+    })();
+    if (problem) throw broken(`${at}.counts: ${problem}`);
   });
 }
 
@@ -228,6 +278,7 @@ export function readBundleText(text: string, name: string): BundleBody {
   let body: BundleBody;
   try {
     body = bodyCheck(rest, 'bundle') as BundleBody;
+    body.masks ??= [];
     checkReferences(body);
   } catch (error) {
     if (error instanceof ValidationError) throw invalid(`${name}: ${error.message}`);

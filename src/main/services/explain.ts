@@ -17,6 +17,7 @@ import {
   FAITHFULNESS_BASELINES,
   type ColormapName,
   type ExplainLayersDto,
+  type ExplainMapsDto,
   type ExplainMethod,
   type ExplainMetricsDto,
   type ExplanationDto,
@@ -53,6 +54,7 @@ import { ExplanationsRepo, type ExplanationRow, type PairWithImages } from '../s
 import { FaithfulnessRepo } from '../store/faithfulness-repo';
 import { ModelsRepo } from '../store/models-repo';
 import { createRng } from '../pairs/rng';
+import { explainMapsDto } from './explain-maps';
 import { explanationDto, storedCap, toRecord } from './explain-records';
 import type { JobRunner } from './jobs';
 import type { ModelService } from './models';
@@ -66,7 +68,7 @@ void methodsAgree;
 export const INPUT_LAYER = 'input';
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
-const INPUT_SPACE: ReadonlySet<CamMethod> = new Set(['occlusion', 'rise']);
+export const INPUT_SPACE: ReadonlySet<CamMethod> = new Set(['occlusion', 'rise']);
 
 export interface ExplainServiceOptions {
   /** Overlay cache bounds (default 256 entries, 32 MiB). */
@@ -255,6 +257,12 @@ export class ExplainService {
   async explainPair(args: ArgsOf<'explain.pair'>, opts: { signal?: AbortSignal } = {}): Promise<ExplanationDto> {
     const { row, cached, imageIds } = await this.ensure(args, opts);
     return explanationDto(row, imageIds, cached);
+  }
+
+  /** The raw maps of both images (stored, or computed and stored), small enough to measure against a mask per stroke (explain-maps.ts). */
+  async maps(args: ArgsOf<'explain.maps'>, opts: { signal?: AbortSignal } = {}): Promise<ExplainMapsDto> {
+    const { row, cached, pair } = await this.ensure(args, opts);
+    return explainMapsDto(row, pair, cached);
   }
 
   /** The overlay as PNG bytes (CLI) and as the contract's DTO. */

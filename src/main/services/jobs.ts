@@ -56,7 +56,7 @@ function processAlive(pid: number): boolean {
 
 /**
  * Whether the process that owns an unfinished job is gone, so the job can never finish:
- * - a row from before owners were recorded (migration 0008), or with a stale heartbeat;
+ * - a row from before owners were recorded (migration 0009), or with a stale heartbeat;
  * - an owner on this machine whose pid no longer runs, or runs as a process that is not the
  *   owner (our own pid with another token: a previous run, e.g. pid 1 of a restarted container).
  * An owner on another machine is judged by its heartbeat alone.
@@ -83,7 +83,7 @@ const neverThrottled = (data: JobProgressData | undefined) => data?.kind === 'tr
  */
 export class JobRunner {
   private readonly running = new Map<number, { controller: AbortController; done: Promise<void> }>();
-  /** This process as the owner of the jobs it starts (migration 0008). */
+  /** This process as the owner of the jobs it starts (migration 0009). */
   readonly owner: JobOwner;
   private readonly timer: NodeJS.Timeout;
   private beats = 0;

@@ -313,7 +313,10 @@ export class ModelService {
       seed: args.seed ?? 0,
       width: args.width,
       ...(args.head ? { head: args.head } : {}),
-      ...(args.convBias !== undefined ? { convBias: args.convBias } : {}),
+      // New small CNNs train without conv biases unless asked: with a flatten head, biased channels
+      // stay active on a black background and the gradient maps light it up (issue #15's measurements:
+      // resources/demo/README.md). Configs saved without the field still load with biases.
+      ...(arch === 'small' ? { convBias: args.convBias ?? false } : {}),
       ...(args.backbone ? { backbone: args.backbone } : {}),
       ...(args.preprocess ? { preprocess: args.preprocess } : {}),
     });

@@ -6,7 +6,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import type { ArgsOf } from '../../shared/contract';
-import type { BundleVerdictReportDto, ReviewBundleExportDto, ReviewImportDto } from '../../shared/dto';
+import type { BundleMaskReportDto, BundleVerdictReportDto, ReviewBundleExportDto, ReviewImportDto } from '../../shared/dto';
+import { countsToString, normaliseCounts, stringToCounts } from '../../shared/mask-rle';
 import { AppError, invalid, notFound } from '../errors';
 import {
   BUNDLE_FORMAT,
@@ -15,6 +16,7 @@ import {
   writeBundleText,
   type BundleBody,
   type BundleImage,
+  type BundleMask,
   type BundleModel,
   type BundleVerdict,
 } from '../review/bundle';
@@ -24,6 +26,7 @@ import { DatasetsRepo } from '../store/datasets-repo';
 import { ModelsRepo } from '../store/models-repo';
 import { ReviewBundlesRepo, type BundleSourceRow } from '../store/review-bundles-repo';
 import { VerdictsRepo, type NewVerdict } from '../store/verdicts-repo';
+import { MaskService, type MaskToAdd } from './masks';
 import type { ModelService } from './models';
 import { writeFileAtomic } from './review-export';
 
@@ -36,11 +39,15 @@ export class ReviewBundleService {
   private readonly datasets: DatasetsRepo;
   private readonly modelsRepo: ModelsRepo;
 
+  /** masks per image and author (bundles carry them from version 2) */
+  private readonly masks: MaskService;
+
   constructor(
-    db: Db,
+    private readonly db: Db,
     private readonly models: ModelService,
     private readonly appVersion: string,
   ) {
+    this.masks = new MaskService(db);
     this.verdicts = new VerdictsRepo(db);
     this.bundles = new ReviewBundlesRepo(db);
     this.datasets = new DatasetsRepo(db);
@@ -62,6 +69,22 @@ export class ReviewBundleService {
 
   /** The dataset a bundle export covers and the versions whose verdicts it carries. */
   private exportScope(args: ArgsOf<'review.exportBundle'>): { datasetId: number; modelIds: number[] } {
+    // masks: a workspace whose only dataset with verdicts or masks has masks alone exports them too
+    if (args.modelId === undefined && args.datasetId === undefined && (args.masks ?? 'history') !== 'none') {
+      const withVerdicts = this.bundles.modelsWithVerdicts();
+      const datasets = new Set([
+        ...withVerdicts.map((id) => this.modelsRepo.get(id)!.dataset_id).filter((d): d is number => d !== null),
+        ...this.masks.repo.datasetsWithMasks(),
+      ]);
+      if (datasets.size === 1) {
+        const [datasetId] = datasets;
+        return { datasetId, modelIds: withVerdicts.filter((id) => this.modelsRepo.get(id)!.dataset_id === datasetId) };
+      }
+      if (datasets.size > 1)
+        throw invalid(
+          `The verdicts and masks here are on datasets ${[...datasets].sort((x, y) => x - y).join(', ')}: a bundle holds one; give datasetId or modelId`,
+        );
+    }
     if (args.modelId !== undefined) {
       const row = this.modelsRepo.get(args.modelId);
       if (!row) throw notFound('Model version', args.modelId);
@@ -84,7 +107,7 @@ export class ReviewBundleService {
     return { datasetId: datasetIds[0], modelIds: modelIds.filter((id) => this.modelsRepo.get(id)!.dataset_id === datasetIds[0]) };
   }
 
-  exportBundle(args: ArgsOf<'review.exportBundle'>): ReviewBundleExportDto {
+  async exportBundle(args: ArgsOf<'review.exportBundle'>): Promise<ReviewBundleExportDto> {
     const { datasetId, modelIds } = this.exportScope(args);
     const dataset = this.datasets.get(datasetId)!;
     const hashes = this.bundles.imageHashes(datasetId);
@@ -107,6 +130,7 @@ export class ReviewBundleService {
         verdicts.push(bundleVerdict(key, r));
       }
     }
+    const masks = await this.bundleMasks(datasetId, args, images);
     const body: BundleBody = {
       format: BUNDLE_FORMAT,
       version: BUNDLE_VERSION,
@@ -116,6 +140,7 @@ export class ReviewBundleService {
       models: models.map(({ key, name, arch, fingerprint }) => ({ key, name, arch, fingerprint })),
       images: [...images.values()].sort((a, b) => (a.sha256 < b.sha256 ? -1 : 1)),
       verdicts,
+      masks,
     };
     const path = resolve(args.path);
     writeFileAtomic(path, writeBundleText(body));
@@ -124,9 +149,34 @@ export class ReviewBundleService {
       dataset: { id: datasetId, name: dataset.name },
       models: models.map(({ id, name, fingerprint }) => ({ id, name, fingerprint })),
       verdicts: verdicts.length,
+      masks: masks.length,
       images: images.size,
       skipped,
     };
+  }
+
+  /** The dataset's mask rows a bundle carries (of `reviewer` only, when given); their images join the bundle's. */
+  private async bundleMasks(
+    datasetId: number,
+    args: ArgsOf<'review.exportBundle'>,
+    images: Map<string, BundleImage>,
+  ): Promise<BundleMask[]> {
+    const which = args.masks ?? 'history';
+    if (which === 'none') return [];
+    const out: BundleMask[] = [];
+    for (const row of this.masks.repo.exportRows(datasetId, { author: args.reviewer, history: which === 'history' })) {
+      images.set(row.sha256, { sha256: row.sha256, classLabel: row.class_label, sourcePath: row.source_path });
+      out.push({
+        uid: row.uid,
+        image: row.sha256,
+        author: row.author,
+        source: row.source,
+        size: [row.height, row.width],
+        counts: countsToString(await this.masks.countsOf(row)),
+        createdAt: row.created_at,
+      });
+    }
+    return out;
   }
 
   importBundle(args: ArgsOf<'review.importBundle'>): ReviewImportDto {
@@ -136,9 +186,11 @@ export class ReviewBundleService {
     if (statSync(path).size > MAX_BUNDLE_BYTES)
       throw invalid(`${name} is larger than ${MAX_BUNDLE_BYTES} bytes: not a review bundle this version reads`);
     const body = readBundleText(readFileSync(path, 'utf8'), name);
-    if (body.verdicts.length === 0) throw invalid(`${name} holds no verdicts: nothing to import`);
+    const bundleMasks = body.masks ?? [];
+    if (body.verdicts.length === 0 && bundleMasks.length === 0) throw invalid(`${name} holds no verdicts: nothing to import`);
     const datasetId = this.matchDataset(body, name);
-    const candidates = this.matchModels(body, name);
+    // a bundle with masks is imported for them even when none of its versions is here
+    const candidates = body.verdicts.length > 0 ? this.matchModels(body, name, bundleMasks.length > 0) : new Map<string, number[]>();
 
     const entries: BundleVerdictReportDto[] = [];
     const toInsert: NewVerdict[] = [];
@@ -181,8 +233,14 @@ export class ReviewBundleService {
       });
       report('imported', null, match.pairId, match.modelId);
     }
-    if (!args.dryRun) this.verdicts.insert(toInsert);
+    const masks = this.matchMasks(bundleMasks, datasetId);
+    if (!args.dryRun)
+      this.db.transaction(() => {
+        this.verdicts.insert(toInsert);
+        this.masks.add(masks.toAdd);
+      })();
     const count = (s: BundleVerdictReportDto['status']) => entries.filter((e) => e.status === s).length;
+    const maskCount = (s: BundleMaskReportDto['status']) => masks.entries.filter((e) => e.status === s).length;
     return {
       path,
       datasetId,
@@ -192,6 +250,12 @@ export class ReviewBundleService {
       unmatched: count('unmatched'),
       dryRun: args.dryRun ?? false,
       entries,
+      masks: {
+        imported: maskCount('imported'),
+        alreadyPresent: maskCount('already_present'),
+        unmatched: maskCount('unmatched'),
+        entries: masks.entries,
+      },
     };
   }
 
@@ -211,15 +275,60 @@ export class ReviewBundleService {
     return best.id;
   }
 
-  /** For each bundle model key, the versions here with its fingerprint (by id); a clear error when no key has any. */
-  private matchModels(body: BundleBody, name: string): Map<string, number[]> {
+  /**
+   * The bundle's masks here: uids already known are skipped, the others land on the dataset's image
+   * with their content hash (at its size), keeping their uid, author, source and time.
+   */
+  private matchMasks(masks: BundleMask[], datasetId: number): { toAdd: MaskToAdd[]; entries: BundleMaskReportDto[] } {
+    const toAdd: MaskToAdd[] = [];
+    const entries: BundleMaskReportDto[] = [];
+    for (const m of masks) {
+      const report = (status: BundleMaskReportDto['status'], reason: string | null, imageId: number | null) =>
+        entries.push({ uid: m.uid, author: m.author, image: m.image, status, reason, imageId });
+      const known = this.masks.repo.byUid(m.uid);
+      if (known) {
+        report('already_present', null, known.image_id);
+        continue;
+      }
+      const image = this.masks.repo.imageByHash(datasetId, m.image);
+      if (!image) {
+        report('unmatched', `image ${m.image.slice(0, 12)} is not in dataset ${datasetId}`, null);
+        continue;
+      }
+      const [h, w] = m.size;
+      if (h !== image.height || w !== image.width) {
+        report('unmatched', `image ${image.id} is ${image.height} x ${image.width} here, the mask ${h} x ${w}`, image.id);
+        continue;
+      }
+      const counts = normaliseCounts(stringToCounts(m.counts));
+      toAdd.push({
+        imageId: image.id,
+        author: m.author,
+        counts,
+        h,
+        w,
+        source: m.source,
+        origin: 'imported',
+        uid: m.uid,
+        createdAt: m.createdAt,
+      });
+      report('imported', null, image.id);
+    }
+    return { toAdd, entries };
+  }
+
+  /**
+   * For each bundle model key, the versions here with its fingerprint (by id); a clear error when
+   * no key has any (unless `lenient`: the bundle's masks are imported, its verdicts reported unmatched).
+   */
+  private matchModels(body: BundleBody, name: string, lenient = false): Map<string, number[]> {
     const local = new Map<string, number[]>();
     for (const row of this.modelsRepo.list().reverse()) {
       const fingerprint = this.fingerprintOf(row.id);
       if (fingerprint !== null) local.set(fingerprint, [...(local.get(fingerprint) ?? []), row.id]);
     }
     const out = new Map(body.models.map((m) => [m.key, local.get(m.fingerprint) ?? []]));
-    if ([...out.values()].every((ids) => ids.length === 0)) {
+    if (!lenient && [...out.values()].every((ids) => ids.length === 0)) {
       throw invalid(
         `${name}: none of its model versions (${body.models.map((m) => `"${m.name}"`).join(', ')}) is in this workspace: ` +
           'no version here has the same weights (fingerprint). Bring the version over first (a copy of its workspace folder, or its exported model).',

@@ -16,11 +16,13 @@ import {
   type VerdictDto,
   type VerdictResultDto,
   type VerdictUndoDto,
+  type ExplainMethod,
 } from '../../shared/dto';
 import { NEAR_BAND_DEFAULT } from '../../shared/review';
 import { AppError, invalid, notFound } from '../errors';
 import { reviewStats } from '../review/stats';
 import type { Db } from '../store/db';
+import { FaithfulnessRepo } from '../store/faithfulness-repo';
 import { ModelsRepo } from '../store/models-repo';
 import { ReviewQueueRepo, type QueueCursor, type QueueRow, type QueueScope } from '../store/review-queue-repo';
 import { ReviewReportsRepo } from '../store/review-reports-repo';
@@ -62,6 +64,8 @@ export class ReviewService {
   private readonly sessions: ReviewSessionsRepo;
   private readonly queueRepo: ReviewQueueRepo;
   private readonly reports: ReviewReportsRepo;
+  /** the versions' default methods (the maskOutside filter reads their maps) */
+  private readonly faithfulness: FaithfulnessRepo;
   /** A split's class counts never change (pair sets and class labels are written once): kept, by set, split and the set's creation time. */
   private readonly classCountCache = new Map<string, { classLabel: string; count: number }[]>();
 
@@ -71,6 +75,7 @@ export class ReviewService {
     this.sessions = new ReviewSessionsRepo(db);
     this.queueRepo = new ReviewQueueRepo(db);
     this.reports = new ReviewReportsRepo(db);
+    this.faithfulness = new FaithfulnessRepo(db);
   }
 
   // ---- reviewers ----
@@ -117,6 +122,7 @@ export class ReviewService {
       nearBand: s.filters.nearBand ?? NEAR_BAND_DEFAULT,
       order: s.order ?? 'uncertainty',
       seed: s.seed ?? 0,
+      maskMethod: this.maskMethodOf(version.id),
     };
   }
 
@@ -321,6 +327,11 @@ export class ReviewService {
     if (!next) return null;
     const { upTo } = this.queueRepo.counts(scope, s.filters, { key: next.sort_key, pairId: next.pair_id });
     return { pairId: next.pair_id, position: upTo - 1 };
+  }
+
+  /** The method whose maps the maskOutside filter reads: the version's default method (explain.layers), Grad-CAM without a faithfulness summary. */
+  maskMethodOf(modelId: number): ExplainMethod {
+    return this.faithfulness.get(modelId)?.defaultMethod ?? 'gradcam';
   }
 
   // ---- summaries ----

@@ -181,10 +181,10 @@ export class ExplanationsRepo {
     return out;
   }
 
-  /** The newest mask of each image that has one (any author; newest row wins). */
+  /** The newest mask of each image that has one (any author; newest row wins: by time, then id, as store/masks-repo.ts). */
   newestMasks(imageIds: number[]): Map<number, MaskRow> {
     const stmt = this.db.prepare(
-      'SELECT id, image_id, author, encoding, width, height, data FROM masks WHERE image_id = ? ORDER BY id DESC LIMIT 1',
+      'SELECT id, image_id, author, encoding, width, height, data FROM masks WHERE image_id = ? ORDER BY created_at DESC, id DESC LIMIT 1',
     );
     const out = new Map<number, MaskRow>();
     for (const id of new Set(imageIds)) {

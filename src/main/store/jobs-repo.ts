@@ -36,7 +36,7 @@ const toDto = (r: JobRow): JobDto =>
 
 const NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
 
-/** The process that runs a job (migration 0008): pid and host, and a random token per process. */
+/** The process that runs a job (migration 0009): pid and host, and a random token per process. */
 export interface JobOwner {
   pid: number;
   host: string;

@@ -25,6 +25,8 @@ export interface QueueScope {
   nearBand: number;
   order: ReviewOrder;
   seed: number;
+  /** the method whose stored maps the maskOutside filter reads (the version's default method) */
+  maskMethod: string;
 }
 
 /** A place in the queue's order: the sort key of a pair, and the pair. */
@@ -52,6 +54,8 @@ export interface QueueCounts {
   nearThreshold: number;
   heatmapNotSensible: number;
   reviewersDisagree: number;
+  /** pairs whose measured map energy is mostly outside an image's mask (mask_energy) */
+  maskOutside: number;
   /** pairs passing all filters */
   total: number;
   /** of those, how many come up to the cursor, the cursor's pair included (0 without a cursor) */
@@ -102,6 +106,11 @@ function filterConditions(filters: ReviewFiltersDto): string[] {
     );
   }
   if (filters.tag !== undefined) c.push('tagged = 1');
+  // "heatmap energy mostly outside the mask": the cache row of the pair (services/mask-energy.ts measures it before the queue counts)
+  if (filters.maskOutside)
+    c.push(
+      'EXISTS (SELECT 1 FROM mask_energy me WHERE me.model_id = @model AND me.method = @maskMethod AND me.pair_id = base.pair_id AND me.outside = 1)',
+    );
   return c;
 }
 
@@ -181,6 +190,12 @@ export class ReviewQueueRepo {
               FROM (${verdictSummarySql(false, true)})`;
   }
 
+  /** SQL of the maskOutside filter's count: the split's pairs with a cache row that says "outside" (only masked pairs have rows). */
+  static maskOutsideCountSql(): string {
+    return `SELECT count(*) AS maskOutside FROM mask_energy e JOIN pairs p ON p.id = e.pair_id
+             WHERE e.model_id = @model AND e.method = @maskMethod AND e.outside = 1 AND p.pair_set_id = @set AND p.split = @split`;
+  }
+
   /** SQL of one page: the filtered pairs in order, from a cursor (exclusive, or inclusive) or an offset. */
   static pageSql(order: ReviewOrder, filters: ReviewFiltersDto, cursor: 'none' | 'after' | 'from'): string {
     const conditions = filterConditions(filters);
@@ -216,6 +231,7 @@ export class ReviewQueueRepo {
       seed: scope.seed,
       tag: filters.tag ?? null,
       cls: filters.classLabel ?? null,
+      maskMethod: scope.maskMethod,
       ...extra,
     };
   }
@@ -225,7 +241,7 @@ export class ReviewQueueRepo {
     const sql = ReviewQueueRepo.countsSql(scope.order, filters, cursor !== undefined);
     const base = this.statement(sql).get(this.params(scope, filters, cursor ? { key: cursor.key, after: cursor.pairId } : {})) as Omit<
       QueueCounts,
-      'unreviewedByMe' | 'unreviewedByAnyone' | 'heatmapNotSensible' | 'reviewersDisagree'
+      'unreviewedByMe' | 'unreviewedByAnyone' | 'heatmapNotSensible' | 'reviewersDisagree' | 'maskOutside'
     >;
     const judged = this.statement(ReviewQueueRepo.verdictCountsSql()).get(this.params(scope, {})) as {
       reviewedByMe: number;
@@ -239,6 +255,8 @@ export class ReviewQueueRepo {
       unreviewedByAnyone: base.all - judged.reviewedByAnyone,
       heatmapNotSensible: judged.heatmapNotSensible,
       reviewersDisagree: judged.reviewersDisagree,
+      maskOutside: (this.statement(ReviewQueueRepo.maskOutsideCountSql()).get(this.params(scope, {})) as { maskOutside: number })
+        .maskOutside,
     };
   }
 

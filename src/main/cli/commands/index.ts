@@ -25,6 +25,10 @@ export const COMMANDS: CliCommand[] = [
 import { reviewCommand } from './review';
 COMMANDS.push(reviewCommand);
 
+// masks: export (PNG, COCO, CSV) and import (its own block, so parallel additions merge cleanly)
+import { masksCommand } from './masks';
+COMMANDS.push(masksCommand);
+
 // hardening: workspace backups (their own block, so parallel additions to the list above merge cleanly)
 import { backupCommand, restoreCommand } from './backup';
 COMMANDS.push(backupCommand, restoreCommand);

@@ -33,6 +33,7 @@ async function runExport(app: SimLensApp, ctx: CommandContext): Promise<CommandO
     const lines = [
       `Wrote a review bundle of ${written.verdicts} verdict(s) with their history (${written.models.length} model version(s), ${written.images} images) of dataset ${written.dataset.id} "${written.dataset.name}" to ${written.path}`,
       ...written.skipped.map((s) => `  left out model version ${s.modelId}: ${s.reason}`),
+      ...(written.masks > 0 ? [`  with ${written.masks} mask row(s) of the dataset's images`] : []),
     ];
     return { data: written, text: lines.join('\n') };
   }
@@ -52,6 +53,14 @@ function importText(r: ReviewImportDto): string {
   const unmatched = r.entries.filter((e) => e.status === 'unmatched');
   for (const e of unmatched.slice(0, 20)) lines.push(`  unmatched ${e.uid} (${e.reviewer}): ${e.reason}`);
   if (unmatched.length > 20) lines.push(`  ... and ${unmatched.length - 20} more (--json lists all)`);
+  // masks (bundles of version 2)
+  const m = r.masks;
+  if (m.entries.length > 0) {
+    lines.push(`Masks: ${m.imported} imported, ${m.alreadyPresent} already present, ${m.unmatched} unmatched`);
+    const missed = m.entries.filter((e) => e.status === 'unmatched');
+    for (const e of missed.slice(0, 20)) lines.push(`  unmatched mask ${e.uid} (${e.author}): ${e.reason}`);
+    if (missed.length > 20) lines.push(`  ... and ${missed.length - 20} more (--json lists all)`);
+  }
   return lines.join('\n');
 }
 

@@ -103,7 +103,7 @@ export const trainCommand: CliCommand = {
     seed: { type: 'string', arg: 'S', description: 'seed of weights, pair draws and augmentation (default 0)' },
     augment: { type: 'boolean', description: 'augment training images (flips, small shifts, brightness)' },
     head: { type: 'string', arg: 'H', description: 'small CNN: flatten or gap (global average pooling) after the last conv block' },
-    'conv-bias': { type: 'string', arg: 'yes|no', description: 'small CNN: biases in the convolutions' },
+    'conv-bias': { type: 'string', arg: 'yes|no', description: 'small CNN: biases in the convolutions (default no)' },
     name: { type: 'string', arg: 'N', description: 'name of the new version (default: architecture and time)' },
     parent: { type: 'string', arg: 'ID', description: 'fine-tune this version (same architecture) instead of fresh weights' },
     backbone: { type: 'string', arg: 'DIR', description: 'pretrained backbone: a tfjs LayersModel folder (model.json + shards)' },

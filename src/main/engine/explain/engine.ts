@@ -23,8 +23,11 @@ import { metricsForPairs, type PairMetrics } from './measure';
 import type { Grid } from './metrics';
 import { explainPairs, subBatch, type ExplainedPair, type PairBatch } from './pairs';
 import { sanityForPair, type SanityInput, type SanityResult } from './sanity-pair';
-import type { explainTasks } from './tasks';
+import type { ExplainTaskPayload, explainTasks } from './tasks';
 import { toCamModel } from './split-model';
+
+/** The model-and-method fields every explain task payload carries. */
+type ModelFields = Pick<ExplainTaskPayload, 'modelDir' | 'modelKey' | 'layer' | 'method' | 'maxChannels'>;
 
 /** A saved model version as the engine addresses it. */
 export interface ModelRef {
@@ -184,13 +187,18 @@ export function poolExplainEngine(pool: ExplainPool | (() => ExplainPool), local
       return null; // no pool can start here (e.g. no worker script): this thread does the work
     }
   };
-  const modelOf = (t: CamTarget) => ({
-    modelDir: t.modelDir,
-    modelKey: t.modelKey,
-    layer: t.layer,
-    method: t.method,
-    ...(t.maxChannels !== undefined ? { maxChannels: t.maxChannels } : {}),
-  });
+  // Typed by the task's payload (not inferred), so renaming a payload field fails to compile here
+  // instead of silently dropping the field (a conditional spread escapes excess-property checks).
+  const modelOf = (t: CamTarget): ModelFields => {
+    const fields: ModelFields = {
+      modelDir: t.modelDir,
+      modelKey: t.modelKey,
+      layer: t.layer,
+      method: t.method,
+    };
+    if (t.maxChannels !== undefined) fields.maxChannels = t.maxChannels;
+    return fields;
+  };
 
   /** Chunks of a batch's pairs across the workers: one per worker and a half, so a faster worker takes more. */
   const chunking = (p: ExplainPool, n: number, o: EngineCallOptions) => ({
@@ -289,7 +297,7 @@ export function poolExplainEngine(pool: ExplainPool | (() => ExplainPool), local
       if (!p) return local.sanity(t, input, o);
       const { backend, ...result } = await p.run(
         'explain.sanity',
-        { ...input, ...modelOf(t) },
+        { ...input, ...modelOf(t), layer: t.layer },
         { signal: o.signal, transfer: [input.pixels.buffer as ArrayBuffer], priority: 'interactive' },
       );
       return { result, backend };

@@ -29,12 +29,15 @@ export function parseForced(value: string | undefined): BackendName | undefined 
   return name;
 }
 
+/** How a package name is resolved (require.resolve); tests pass another to try both states. */
+export type PackageResolver = (id: string) => string;
+
 /** The first native package that is installed (resolvable), without loading it; or null. */
-export function installedNativePackage(): NativePackage | null {
+export function installedNativePackage(resolve: PackageResolver = (id) => requireFromHere.resolve(id)): NativePackage | null {
   for (const pkg of NATIVE_PACKAGES) {
     try {
       const id: string = pkg;
-      requireFromHere.resolve(id);
+      resolve(id);
       return pkg;
     } catch {
       // not installed
@@ -43,7 +46,10 @@ export function installedNativePackage(): NativePackage | null {
   return null;
 }
 
-/** The backend initBackend() will try first under `env` (nothing is initialised). */
-export function preferredBackend(env: NodeJS.ProcessEnv = process.env): BackendName {
-  return parseForced(env.SIMLENS_BACKEND) ?? (installedNativePackage() ? 'tensorflow' : 'wasm');
+/** The backend initBackend() will try first under `env` (nothing is initialised); `installed`: for tests. */
+export function preferredBackend(
+  env: NodeJS.ProcessEnv = process.env,
+  installed: () => NativePackage | null = installedNativePackage,
+): BackendName {
+  return parseForced(env.SIMLENS_BACKEND) ?? (installed() ? 'tensorflow' : 'wasm');
 }

@@ -3,7 +3,7 @@ import { ref } from 'vue';
 import type { AppInfoDto } from '../../../shared/dto';
 import { ApiError, bridgeKind, errorMessage, useApi } from '../api';
 
-export type ViewName = 'datasets' | 'pairs' | 'models' | 'explain';
+export type ViewName = 'datasets' | 'pairs' | 'models' | 'explain' | 'review';
 
 export interface Notice {
   id: number;

@@ -412,9 +412,11 @@ export class WorkerPool<T extends TaskTable> implements TaskPool<T> {
     this.settle(job, new PoolAbortError(), false);
     const grace = this.options.cancelGraceMs ?? 10_000;
     slot.killTimer = setTimeout(() => {
-      // The task ignores cancellation: replace the worker.
+      // The task ignores cancellation: replace the worker. The slot takes no more work from here
+      // on (exited): a call arriving before the 'exit' event would otherwise be sent to the dying
+      // worker and fail with its exit code; 'exit' then replaces the slot (crashed).
       if (!slot.draining || this.closed) return;
-      slot.draining = false;
+      slot.exited = true;
       void slot.worker.terminate();
     }, grace);
     slot.killTimer.unref();
