@@ -3,7 +3,8 @@
 // committed before the kill present, the job `interrupted` (crash-harness.ts checks these for
 // every case), plus what the kind of job must leave: an import's committed batches complete,
 // a training that resumes from its last epoch checkpoint to the metrics of an uninterrupted
-// run, a batch explanation's stored maps whole.
+// run, a batch explanation's stored maps whole, a mask history with every returned save and at
+// most the one in flight besides, each row a whole stroke.
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +20,8 @@ import {
   type Fixture,
 } from './crash-harness';
 import { noise, write } from './hostile-helpers';
+import { CANVAS, PAINTER, STROKE_SEED, strokeMasks } from './mask-strokes';
+import { decodeMaskString, encodeMaskString } from '../../src/shared/mask-rle';
 
 let root: string;
 let fixture: Fixture;
@@ -26,6 +29,10 @@ let images: string;
 const IMAGES = 240;
 /** kills survived with nothing lost, for the report at the end */
 const survived: string[] = [];
+/** the painter's saves the mask case waits for before the kill */
+const MASK_SAVES_BEFORE_KILL = 20;
+/** saves whose call returned before the kill, for the report */
+const maskSavesBeforeKill: number[] = [];
 
 beforeAll(async () => {
   ensureBuiltCli();
@@ -37,7 +44,9 @@ beforeAll(async () => {
   );
 }, 180_000);
 afterAll(() => {
-  console.log(`crash cases survived: ${survived.length} (${survived.join(', ')})`);
+  console.log(
+    `crash cases survived: ${survived.length} (${survived.join(', ')}); mask saves committed before the kill: ${maskSavesBeforeKill.join(', ')}`,
+  );
   removeRoot(root);
 });
 
@@ -137,21 +146,55 @@ const cases: CrashCase[] = [
       }
     },
   },
+  {
+    // not a CLI job: the app saving a painter's strokes (mask-saver.child.ts); killed mid-loop,
+    // so the kill lands anywhere in a save (validation, encoding, the INSERT, its commit)
+    name: 'mask save',
+    args: () => [],
+    command: (db) => [process.execPath, '--import', 'tsx', join(__dirname, 'mask-saver.child.ts'), db],
+    job: false,
+    killWhen: (db) => count(db, 'SELECT count(*) AS n FROM masks WHERE author = ?', PAINTER) >= MASK_SAVES_BEFORE_KILL,
+    async after(app, run) {
+      const { height, width } = CANVAS;
+      // only whole lines: the kill may cut the line of the save in flight
+      const lines = run.stdout
+        .split('\n')
+        .slice(0, -1)
+        .map((l) => JSON.parse(l) as { canvas?: number; id: number; uid: string; counts: string });
+      const imageId = lines[0]!.canvas!;
+      const saved = lines.slice(1);
+      expect(saved.length).toBeGreaterThanOrEqual(MASK_SAVES_BEFORE_KILL - 1);
+      // the painter's rows oldest first, each read and decoded by the service (a torn row would throw)
+      const history = (await app.call('masks.history', { imageId, author: PAINTER })).reverse();
+      // every save whose call returned is there; at most the one in flight was committed besides
+      expect(history.length === saved.length || history.length === saved.length + 1).toBe(true);
+      expect(history.slice(0, saved.length).map((m) => ({ id: m.id, uid: m.uid, counts: m.counts }))).toEqual(saved);
+      // and each row is the stroke it should be, whole: the k-th row is the k-th mask of the sequence
+      const strokes = strokeMasks(height, width, STROKE_SEED);
+      for (const row of history) {
+        const expected = strokes.next().value as Uint8Array;
+        expect(row.size).toEqual([height, width]);
+        expect(row.counts).toBe(encodeMaskString(expected, height, width));
+        const decoded = decodeMaskString(row.counts, height, width);
+        expect(decoded.length).toBe(height * width);
+        expect(row.area).toBe(expected.reduce((a, b) => a + b, 0));
+      }
+      // the painter's mask after the restart is the newest row: the last stroke committed
+      expect((await app.call('masks.get', { imageId, author: PAINTER }))?.uid).toBe(history.at(-1)!.uid);
+      maskSavesBeforeKill.push(saved.length);
+    },
+  },
 ];
 
 describe('SIGKILL during a job, then a restart', () => {
   for (const c of cases) {
-    it(`${c.name}: nothing committed is lost, the job is interrupted`, async () => {
+    it(`${c.name}: nothing committed is lost${c.job === false ? '' : ', the job is interrupted'}`, async () => {
       await runCrashCase(fixture, root, c);
       survived.push(c.name);
     }, 300_000); // a safety bound: minutes only when other work loads this machine
   }
-  // Masks (migration 0007) and retraining are being built on other branches: each becomes one
-  // more entry of `cases` once it is on main. A retraining: args ['train', '--db', db,
-  // '--parent', MODEL, ...] (a CLI job like 'training'; the same resume check). A mask save is
-  // not a CLI job: `command` runs a small script that opens SimLensApp on `db` and saves strokes
-  // in a loop, printing each saved mask's id once its call returned; `job: false`; killWhen
-  // counts mask rows; `after` checks every id in run.stdout is present and whole.
-  it.todo('a mask stroke being saved (masks are not on main yet)');
-  it.todo('a retraining with masks (retraining is not on main yet)');
+  // Retraining is being built on another branch: it becomes one more entry of `cases` once it is
+  // on main. args ['train', '--db', db, '--parent', MODEL, ...] (a CLI job like 'training'; the
+  // same resume check, and the snapshot of masks it trained with complete or absent).
+  it.todo('a retraining with masks: retraining not merged yet');
 });
