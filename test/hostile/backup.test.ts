@@ -14,6 +14,7 @@ import { SimLensApp } from '../../src/main/app';
 import { CLI, ensureBuiltCli, ROOT, runCli, runCliJson } from '../integration/cli-harness';
 import { copyWorkspace, prepareFixture, removeRoot, tempRoot, type Fixture } from './crash-harness';
 import { noise, write } from './hostile-helpers';
+import { scaled } from './slowdown';
 
 let root: string;
 let fixture: Fixture;
@@ -22,7 +23,7 @@ beforeAll(async () => {
   ensureBuiltCli();
   root = tempRoot();
   fixture = await prepareFixture(root);
-}, 300_000);
+}, scaled(300_000));
 afterAll(() => removeRoot(root));
 
 /** Every row of every table (blobs as base64), by table. */

@@ -17,6 +17,7 @@ import { SimLensApp } from '../../src/main/app';
 import { encodeIdx, readIdx } from '../../src/main/images/idx';
 import type { VerdictDto } from '../../src/shared/dto';
 import { CLI, DEMO, ROOT } from '../integration/cli-harness';
+import { scaled } from './slowdown';
 
 /** What the engine runs on in the children: wasm, two workers (training is then data-parallel). */
 export const CHILD_ENV = { SIMLENS_BACKEND: 'wasm', SIMLENS_WORKERS: '2' };
@@ -143,7 +144,7 @@ export async function runCrashCase(fixture: Fixture, root: string, c: CrashCase)
   const reader = new Database(db, { readonly: true });
   let killed = false;
   try {
-    const deadline = Date.now() + 120_000;
+    const deadline = Date.now() + scaled(120_000);
     let i = 0;
     while (!killed) {
       if (Date.now() > deadline) throw new Error(`${c.name}: the kill condition never came (child stderr: ${stderr})`);

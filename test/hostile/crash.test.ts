@@ -21,6 +21,7 @@ import {
 } from './crash-harness';
 import { noise, write } from './hostile-helpers';
 import { CANVAS, PAINTER, STROKE_SEED, strokeMasks } from './mask-strokes';
+import { scaled } from './slowdown';
 import { decodeMaskString, encodeMaskString } from '../../src/shared/mask-rle';
 
 let root: string;
@@ -42,7 +43,7 @@ beforeAll(async () => {
   await Promise.all(
     Array.from({ length: IMAGES }, async (_, i) => write(join(images, `k${i % 3}`, `${i}.png`), await noise(200 + (i % 9), 150, 'png'))),
   );
-}, 180_000);
+}, scaled(180_000));
 afterAll(() => {
   console.log(
     `crash cases survived: ${survived.length} (${survived.join(', ')}); mask saves committed before the kill: ${maskSavesBeforeKill.join(', ')}`,
@@ -188,10 +189,14 @@ const cases: CrashCase[] = [
 
 describe('SIGKILL during a job, then a restart', () => {
   for (const c of cases) {
-    it(`${c.name}: nothing committed is lost${c.job === false ? '' : ', the job is interrupted'}`, async () => {
-      await runCrashCase(fixture, root, c);
-      survived.push(c.name);
-    }, 300_000); // a safety bound: minutes only when other work loads this machine
+    it(
+      `${c.name}: nothing committed is lost${c.job === false ? '' : ', the job is interrupted'}`,
+      async () => {
+        await runCrashCase(fixture, root, c);
+        survived.push(c.name);
+      },
+      scaled(300_000),
+    ); // a hang guard (slowdown.ts)
   }
   // Retraining is being built on another branch: it becomes one more entry of `cases` once it is
   // on main. args ['train', '--db', db, '--parent', MODEL, ...] (a CLI job like 'training'; the

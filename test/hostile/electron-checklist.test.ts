@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CSP, META_CSP } from '../../src/main/csp';
 import { EVENT_NAMES, METHOD_NAMES } from '../../src/shared/contract';
 import { ensureBuiltCli, ROOT } from '../integration/cli-harness';
+import { scaled } from './slowdown';
 
 type Fn = (...args: unknown[]) => unknown;
 
@@ -114,8 +115,8 @@ beforeAll(async () => {
   delete process.env.ELECTRON_RENDERER_URL;
   state.userData = mkdtempSync(join(tmpdir(), 'simlens-electron-checklist-'));
   await import('../../src/main/index');
-  await vi.waitFor(() => expect(state.windows).toHaveLength(1));
-}, 300_000);
+  await vi.waitFor(() => expect(state.windows).toHaveLength(1), { timeout: scaled(10_000) });
+}, scaled(300_000));
 
 afterAll(async () => {
   state.appEvents.get('before-quit')?.({ preventDefault: () => {} });

@@ -16,11 +16,12 @@ import { startWebServer, type WebServer } from '../../src/main/web/server';
 import { createRng, type Rng } from '../../src/main/pairs/rng';
 import { checkArgs, METHOD_NAMES, type MethodName } from '../../src/shared/contract';
 import { solid, write } from './hostile-helpers';
+import { scaled } from './slowdown';
 
 const CALLS = 10_000;
 const IN_FLIGHT = 16;
-/** A call not answered within this is a hang (generous: the machine is shared). */
-const HANG_MS = 15_000;
+/** A call not answered within this is a hang (a hang guard, stretched on a loaded machine: slowdown.ts). */
+const HANG_MS = scaled(15_000);
 
 /** Methods that only read: they may get valid arguments. Every other method gets refused ones. */
 const READ_ONLY = new Set<MethodName>([

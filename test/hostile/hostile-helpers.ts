@@ -1,42 +1,79 @@
 // Shared helpers of the hostile suite: hostile files made on the fly (a 1-bit BMP of any
 // size, a gzip that inflates far beyond its size) and the import harness of the integration
 // tests, re-exported so each hostile case reads as one short block.
+import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { encodeIdx } from '../../src/main/images/idx';
 
 export { bmp, count, createHarness, solid, noise, write, type Harness } from '../integration/import-helpers';
 
-/**
- * Largest gap between ticks of a 10 ms interval (this thread's event loop) while `work` runs,
- * including the stretch from the last tick to its end (work that blocks throughout lets no
- * tick in at all, and would otherwise read as a 0 ms gap).
- */
-export async function maxTickGap<T>(work: () => Promise<T>): Promise<{ value: T; maxGapMs: number; ticks: number; ms: number }> {
-  let last = performance.now();
+/** This thread's time on a CPU so far (ns): Linux's /proc/thread-self/schedstat; null where it does not exist. */
+function threadCpuNs(): number | null {
+  try {
+    return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]);
+  } catch {
+    return null;
+  }
+}
+
+export interface Blocking<T> {
+  value: T;
+  /**
+   * The longest this thread ran without letting a 10 ms interval tick (ms): its CPU time between
+   * two ticks (and from the last tick to the end of the work). CPU time, not wall time: while
+   * other processes load the machine this thread waits for a core, which stretches the wall
+   * time between ticks but is not the code under test blocking anything. Wall time where the
+   * system gives no per-thread CPU time (not Linux).
+   */
+  maxBlockMs: number;
+  /** for the log: the largest wall-clock gap between ticks (ms) */
+  maxGapMs: number;
+  ticks: number;
+}
+
+/** Runs `work` while a 10 ms interval ticks on this thread and measures how long the thread was held at most. */
+export async function measureBlocking<T>(work: () => Promise<T>): Promise<Blocking<T>> {
+  const clock = threadCpuNs() === null ? () => performance.now() : () => threadCpuNs()! / 1e6;
+  let lastWall = performance.now();
+  let lastCpu = clock();
   let maxGapMs = 0;
+  let maxBlockMs = 0;
   let ticks = 0;
   const timer = setInterval(() => {
-    const now = performance.now();
-    maxGapMs = Math.max(maxGapMs, now - last);
-    last = now;
+    const wall = performance.now();
+    const cpu = clock();
+    maxGapMs = Math.max(maxGapMs, wall - lastWall);
+    maxBlockMs = Math.max(maxBlockMs, cpu - lastCpu);
+    lastWall = wall;
+    lastCpu = cpu;
     ticks++;
   }, 10);
-  const t0 = performance.now();
   try {
     const value = await work();
-    const end = performance.now();
-    return { value, maxGapMs: Math.max(maxGapMs, end - last), ticks, ms: end - t0 };
+    return {
+      value,
+      maxBlockMs: Math.max(maxBlockMs, clock() - lastCpu),
+      maxGapMs: Math.max(maxGapMs, performance.now() - lastWall),
+      ticks,
+    };
   } finally {
     clearInterval(timer);
   }
 }
 
+/** For the log: how long the thread was held at most (CPU and wall). */
+export function logBlocking(what: string, b: Blocking<unknown>): void {
+  console.log(
+    `${what}: UI thread held at most ${b.maxBlockMs.toFixed(1)} ms of CPU time (largest wall gap ${b.maxGapMs.toFixed(0)} ms, ${b.ticks} ticks)`,
+  );
+}
+
 /**
- * How long the UI thread may be blocked in one go. The issue asks for ~50 ms; the bound is
- * wider because this 2-core machine runs other heavy work (a GC pause or a descheduled
- * process is not the code under test). Before the fixes the gaps were seconds.
+ * How long (CPU time, see measureBlocking) the thread serving the UI may be held in one go.
+ * The issue asks for ~50 ms; twice that leaves room for a garbage collection pause and for a
+ * core shared with other work running slower. Before the fixes these cases held it for seconds.
  */
-export const UI_BLOCK_BOUND_MS = 250;
+export const UI_BLOCK_BOUND_MS = 100;
 
 /** A 1-bit (2-colour palette) bottom-up BMP of width x height: tiny on disk per pixel, huge decoded. */
 export function oneBitBmp(width: number, height: number): Buffer {

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SimLensApp } from '../../src/main/app';
 import { CLI, ensureBuiltCli, ROOT } from '../integration/cli-harness';
 import { noise, solid, write } from './hostile-helpers';
+import { scaled } from './slowdown';
 
 let work: string;
 let big: string;
@@ -24,11 +25,11 @@ beforeAll(async () => {
   await Promise.all(
     Array.from({ length: BIG_FILES }, async (_, i) => write(join(big, `c${i % 4}`, `${i}.png`), await noise(160 + (i % 7), 120, 'png'))),
   );
-}, 120_000);
+}, scaled(120_000));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 /** Polls `read` until it returns a value (not undefined; a throw counts as not yet), for at most `ms`. */
-async function until<T>(read: () => T | undefined, ms = 60_000): Promise<T> {
+async function until<T>(read: () => T | undefined, ms = scaled(60_000)): Promise<T> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
     let value: T | undefined;
@@ -40,7 +41,7 @@ async function until<T>(read: () => T | undefined, ms = 60_000): Promise<T> {
     if (value !== undefined) return value;
     await new Promise((r) => setTimeout(r, 20));
   }
-  throw new Error('timed out');
+  throw new Error(`the awaited condition did not hold within ${ms} ms`);
 }
 
 describe('two processes on one workspace', () => {

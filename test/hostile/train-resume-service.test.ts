@@ -12,6 +12,8 @@ import { inProcessModelEngine } from '../../src/main/services/models';
 import type { EpochDto, JobDto } from '../../src/shared/dto';
 import { jobResult } from '../../src/shared/job-result';
 import { seedToyDataset, untilTraining } from '../integration/models-fixture';
+import { until } from '../integration/until';
+import { scaled } from './slowdown';
 
 const dir = mkdtempSync(join(tmpdir(), 'simlens-resume-svc-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -36,64 +38,74 @@ describe('resuming through the service (the Resume button)', () => {
   const savedEpoch = (app: SimLensApp, jobId: number) =>
     (app.jobs.checkpoint(jobId) as { resume: { epoch: number } | null } | null)?.resume?.epoch ?? 0;
 
-  it('a training stopped by the app closing ends interrupted and resumes in the reopened app to the uninterrupted metrics', async () => {
-    const wholeApp = open('whole');
-    let whole: JobDto;
-    try {
-      const { datasetId } = seedToyDataset(wholeApp.db);
-      whole = await wholeApp.jobs.wait((await wholeApp.call('models.train', { datasetId, ...args })).jobId);
-    } finally {
-      await wholeApp.close();
-    }
-    expect(whole.error).toBeNull();
-    expect(whole.status).toBe('done');
-    expect(jobResult(whole, 'train')!.epochs).toBeGreaterThanOrEqual(3);
+  it(
+    'a training stopped by the app closing ends interrupted and resumes in the reopened app to the uninterrupted metrics',
+    async () => {
+      const wholeApp = open('whole');
+      let whole: JobDto;
+      try {
+        const { datasetId } = seedToyDataset(wholeApp.db);
+        whole = await wholeApp.jobs.wait((await wholeApp.call('models.train', { datasetId, ...args })).jobId);
+      } finally {
+        await wholeApp.close();
+      }
+      expect(whole.error).toBeNull();
+      expect(whole.status).toBe('done');
+      expect(jobResult(whole, 'train')!.epochs).toBeGreaterThanOrEqual(3);
 
-    // the app is closed once epoch 1's checkpoint is saved, while epoch 2 trains
-    const first = open('stopped');
-    const { datasetId } = seedToyDataset(first.db);
-    const { jobId } = await first.call('models.train', { datasetId, ...args });
-    for (let i = 0; i < 1000 && savedEpoch(first, jobId) < 1; i++) await new Promise((r) => setTimeout(r, 5));
-    await first.close();
+      // the app is closed once epoch 1's checkpoint is saved, while epoch 2 trains
+      const first = open('stopped');
+      const { datasetId } = seedToyDataset(first.db);
+      const { jobId } = await first.call('models.train', { datasetId, ...args });
+      await until(() => savedEpoch(first, jobId) >= 1, "epoch 1's checkpoint", scaled(60_000));
+      await first.close();
 
-    const second = open('stopped');
-    try {
-      const stopped = second.jobs.get(jobId);
-      expect(stopped).toMatchObject({ status: 'interrupted', error: expect.stringMatching(/closed while this job ran/) });
-      const epoch = savedEpoch(second, jobId);
-      expect(epoch).toBeGreaterThanOrEqual(1);
-      expect(epoch).toBeLessThan(jobResult(whole, 'train')!.epochs);
-      const checkpoints = join(dir, 'stopped', 'models', '.checkpoints', `train-${jobId}`);
-      expect(readdirSync(checkpoints)).toEqual([`epoch-${epoch}`]);
-      expect(second.models.repo.count()).toBe(0);
+      const second = open('stopped');
+      try {
+        const stopped = second.jobs.get(jobId);
+        expect(stopped).toMatchObject({ status: 'interrupted', error: expect.stringMatching(/closed while this job ran/) });
+        const epoch = savedEpoch(second, jobId);
+        expect(epoch).toBeGreaterThanOrEqual(1);
+        expect(epoch).toBeLessThan(jobResult(whole, 'train')!.epochs);
+        const checkpoints = join(dir, 'stopped', 'models', '.checkpoints', `train-${jobId}`);
+        expect(readdirSync(checkpoints)).toEqual([`epoch-${epoch}`]);
+        expect(second.models.repo.count()).toBe(0);
 
-      const { jobId: resumedId } = await second.call('models.resumeTrain', { jobId });
-      const resumed = await second.jobs.wait(resumedId);
-      expect(resumed.error).toBeNull();
-      expect(resumed).toMatchObject({ status: 'done', params: { resumes: jobId } });
-      expect(summary(resumed)).toEqual(summary(whole));
-      // the chain's checkpoints are gone once it ended; it cannot be resumed a second time
-      expect(readdirSync(join(dir, 'stopped', 'models')).filter((n) => n.startsWith('.'))).toEqual([]);
-      await expect(second.call('models.resumeTrain', { jobId })).rejects.toThrow(/checkpoint of job .* is gone/);
-    } finally {
-      await second.close();
-    }
-  }, 300_000); // a safety bound: seconds on an idle machine
+        const { jobId: resumedId } = await second.call('models.resumeTrain', { jobId });
+        const resumed = await second.jobs.wait(resumedId);
+        expect(resumed.error).toBeNull();
+        expect(resumed).toMatchObject({ status: 'done', params: { resumes: jobId } });
+        expect(summary(resumed)).toEqual(summary(whole));
+        // the chain's checkpoints are gone once it ended; it cannot be resumed a second time
+        expect(readdirSync(join(dir, 'stopped', 'models')).filter((n) => n.startsWith('.'))).toEqual([]);
+        await expect(second.call('models.resumeTrain', { jobId })).rejects.toThrow(/checkpoint of job .* is gone/);
+      } finally {
+        await second.close();
+      }
+    },
+    scaled(300_000),
+  ); // a hang guard (slowdown.ts): seconds on an idle machine
 
-  it('a cancelled training keeps no checkpoint and is not resumable', async () => {
-    const app = open('cancelled');
-    try {
-      const { datasetId } = seedToyDataset(app.db);
-      const { jobId } = await app.call('models.train', { datasetId, ...args, epochs: 200 });
-      await untilTraining(app, jobId);
-      for (let i = 0; i < 1000 && savedEpoch(app, jobId) < 1; i++) await new Promise((r) => setTimeout(r, 5));
-      expect(savedEpoch(app, jobId)).toBeGreaterThanOrEqual(1);
-      app.jobs.cancel(jobId);
-      expect(await app.jobs.wait(jobId)).toMatchObject({ status: 'cancelled' });
-      expect(existsSync(join(dir, 'cancelled', 'models', '.checkpoints'))).toBe(false);
-      await expect(app.call('models.resumeTrain', { jobId })).rejects.toThrow(/is cancelled: only an interrupted training can be resumed/);
-    } finally {
-      await app.close();
-    }
-  }, 300_000);
+  it(
+    'a cancelled training keeps no checkpoint and is not resumable',
+    async () => {
+      const app = open('cancelled');
+      try {
+        const { datasetId } = seedToyDataset(app.db);
+        const { jobId } = await app.call('models.train', { datasetId, ...args, epochs: 200 });
+        await untilTraining(app, jobId);
+        await until(() => savedEpoch(app, jobId) >= 1, "epoch 1's checkpoint", scaled(60_000));
+        expect(savedEpoch(app, jobId)).toBeGreaterThanOrEqual(1);
+        app.jobs.cancel(jobId);
+        expect(await app.jobs.wait(jobId)).toMatchObject({ status: 'cancelled' });
+        expect(existsSync(join(dir, 'cancelled', 'models', '.checkpoints'))).toBe(false);
+        await expect(app.call('models.resumeTrain', { jobId })).rejects.toThrow(
+          /is cancelled: only an interrupted training can be resumed/,
+        );
+      } finally {
+        await app.close();
+      }
+    },
+    scaled(300_000),
+  );
 });
