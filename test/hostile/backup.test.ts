@@ -98,10 +98,18 @@ describe('backups', () => {
     const app = new SimLensApp({ dbPath, shell: 'cli' });
     const out = join(root, 'busy.simlens-backup');
     try {
-      // verdicts from the app, the import from the CLI, and the backup in the middle of both
-      const until = Date.now() + 1500;
+      // verdicts from the app, the import from the CLI, and the backup in the middle of both:
+      // once the import has committed a batch and the app some verdicts (whatever the machine's load)
+      const importedSoFar = () =>
+        (
+          app.db.prepare("SELECT count(*) AS n FROM images i JOIN datasets d ON d.id = i.dataset_id WHERE d.name = 'busy'").get() as {
+            n: number;
+          }
+        ).n;
+      const deadline = Date.now() + scaled(60_000);
       let i = 0;
-      while (Date.now() < until) {
+      while (i < 10 || importedSoFar() === 0) {
+        if (Date.now() > deadline) throw new Error(`the CLI import committed nothing within ${scaled(60_000)} ms`);
         const pairId = fixture.pairIds[i % fixture.pairIds.length];
         await app.call('review.verdict', {
           pairId,
@@ -141,6 +149,7 @@ describe('backups', () => {
           )
           .get() as { n: number }
       ).n;
+      expect(images).toBeGreaterThan(0);
       expect(images).toBe(reported);
       // the copy's verdicts are the source's verdicts up to the backup, none of those after it
       const source = tables(dbPath).verdicts;
