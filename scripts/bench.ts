@@ -89,7 +89,7 @@ async function importSection(): Promise<Figures> {
     const jobs = new JobRunner(new JobsRepo(db), new EventBus());
     const datasets = new DatasetService(db, jobs);
     t0 = process.hrtime.bigint();
-    const job = datasets.startImport({ path: source });
+    const job = await datasets.startImport({ path: source });
     const done = await jobs.wait(job.id);
     const importS = seconds(t0);
     if (done.status !== 'done') throw new Error(`import job ended ${done.status}: ${done.error}`);
@@ -157,7 +157,7 @@ async function importFolderSection(): Promise<Figures> {
     const jobs = new JobRunner(new JobsRepo(db), new EventBus());
     const datasets = new DatasetService(db, jobs);
     t0 = process.hrtime.bigint();
-    const done = await jobs.wait(datasets.startImport({ path: source }).id);
+    const done = await jobs.wait((await datasets.startImport({ path: source })).id);
     const importS = seconds(t0);
     db.close();
     if (done.status !== 'done') throw new Error(`import job ended ${done.status}: ${done.error}`);

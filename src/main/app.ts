@@ -2,9 +2,10 @@
 // opens the store, builds the services with plain constructor arguments, and binds
 // each contract method to the service that does it.
 import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { checkArgs, isMethodName, type ArgsOf, type ContractError, type MethodName, type ResultOf } from '../shared/contract';
-import type { AppInfoDto } from '../shared/dto';
+import type { AppInfoDto, BackupDto } from '../shared/dto';
+import { createBackup } from './backup/backup';
 import { ValidationError } from '../shared/validate';
 import { addDecoyDemo } from './demo';
 import { AppError } from './errors';
@@ -137,7 +138,7 @@ export class SimLensApp {
       'app.info': () => this.info(),
       'datasets.list': () => this.datasets.list(),
       'datasets.get': ({ id }) => this.datasets.get(id),
-      'datasets.import': (args) => ({ jobId: this.datasets.startImport(args).id }),
+      'datasets.import': async (args) => ({ jobId: (await this.datasets.startImport(args)).id }),
       'datasets.delete': ({ id }) => this.datasets.delete(id),
       'demo.addDecoy': () => addDecoyDemo(this),
       'jobs.list': ({ limit }) => this.jobs.list(limit),
@@ -205,7 +206,22 @@ export class SimLensApp {
       'models.maskSnapshot': ({ id, offset, limit }) => this.models.maskSnapshot(id, offset, limit),
       'models.compare': async (args) => ({ jobId: (await this.compare.startCompare(args)).id }),
       'models.comparePairs': (args) => this.compare.comparePairs(args),
+      // hardening
+      'models.resumeTrain': ({ jobId }) => ({ jobId: this.models.resumeTrain(jobId).id }),
+      'app.backup': ({ path }) => this.backup(path),
     };
+  }
+
+  /** The workspace folder: the database's folder, where models/ and backups/ live. */
+  get workspaceDir(): string {
+    return dirname(this.options.dbPath);
+  }
+
+  /** A consistent backup of the workspace while it is in use (backup/backup.ts); default file: <workspace>/backups/simlens-<time>.simlens-backup. */
+  backup(path?: string): Promise<BackupDto> {
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    const out = path ? resolve(path) : join(this.workspaceDir, 'backups', `simlens-${stamp}.simlens-backup`);
+    return createBackup(this.db, this.workspaceDir, out, APP_VERSION);
   }
 
   /** App facts, including the tfjs backend chosen at run time and why better ones were not. */
@@ -258,6 +274,7 @@ export class SimLensApp {
   async close(): Promise<void> {
     this.closed = true;
     await this.jobs.stopAll();
+    this.jobs.dispose();
     await this.ownPool?.close();
     this.ownPool = null;
     this.db.close();

@@ -10,7 +10,7 @@ import { CSP, DEV_CSP, SECURITY_HEADERS } from './csp';
 import { ensureDemoWorkspace } from './demo';
 import { bindIpc } from './ipc';
 import { workspacePaths } from './paths';
-import { resolveStaticPath } from './web/static';
+import { realFileInside, resolveStaticPath } from './web/static';
 
 const SCHEME = 'simlens';
 const APP_ORIGIN = `${SCHEME}://app`;
@@ -56,8 +56,9 @@ function serveAppProtocol(): void {
   const root = join(__dirname, '../renderer');
   protocol.handle(SCHEME, (request) => {
     const url = new URL(request.url);
-    const file = url.host === 'app' ? resolveStaticPath(root, url.pathname) : null;
-    if (!file || !existsSync(file)) return new Response('Not found', { status: 404, headers: SECURITY_HEADERS });
+    const path = url.host === 'app' ? resolveStaticPath(root, url.pathname) : null;
+    const file = path === null ? null : realFileInside(root, path);
+    if (!file) return new Response('Not found', { status: 404, headers: SECURITY_HEADERS });
     const types: Record<string, string> = {
       '.html': 'text/html',
       '.js': 'text/javascript',

@@ -4,6 +4,7 @@
 // Each entry declares its argument schema (checked in main before any service runs)
 // and its result type. Add entries here, by domain, and nowhere else.
 import type {
+  BackupDto,
   AppInfoDto,
   DecoyDemoDto,
   DatasetDetailDto,
@@ -151,6 +152,8 @@ export const contract = {
       name: v.optional(v.string({ min: 1, max: 200 })),
       /** Import into an existing dataset (content-identical files are not duplicated). */
       datasetId: v.optional(id),
+      /** Folder imports: follow symbolic links that point outside the folder (default: report them as skipped). */
+      followLinks: v.optional(v.boolean()),
     }),
   ),
   'datasets.delete': method<{ deleted: boolean }>()(v.object({ id })),
@@ -603,6 +606,15 @@ export const contract = {
       limit: limit(500),
     }),
   ),
+
+  // hardening: resuming an interrupted training, workspace backups
+  /** Continues an interrupted training job (killed, or the app closed while it ran) from its last epoch checkpoint as a new job. */
+  'models.resumeTrain': method<{ jobId: number }>()(v.object({ jobId: id })),
+  /**
+   * A consistent copy of the workspace while it is in use (SQLite's online backup) with the model
+   * folders, as one file; default: <workspace>/backups/simlens-<time>.simlens-backup.
+   */
+  'app.backup': method<BackupDto>()(v.object({ path: v.optional(v.string({ min: 1, max: 4096 })) })),
 } as const;
 
 export type Contract = typeof contract;

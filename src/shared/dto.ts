@@ -83,6 +83,8 @@ export interface CsvPairSetResult {
   droppedPairs: number;
   /** CSV pairs per split */
   splitPairs: Record<Split, number>;
+  /** CSV rows left out, by why: the same pair again, the same pair reversed, an image with itself (also two files of identical content) */
+  droppedRows?: Record<'duplicate' | 'reversed' | 'selfPair', number>;
 }
 
 /** The result of an 'import' job; the pair set's fields only for a CSV import. */
@@ -1348,4 +1350,17 @@ export interface ComparePairsPageDto {
   total: number;
   offset: number;
   items: ComparePairDto[];
+}
+
+// ---- hardening: training resumed from its checkpoint, workspace backups ----
+
+/** A backup written by app.backup / `simlens backup`: one file holding the database and the model folders. */
+export interface BackupDto {
+  path: string;
+  bytes: number;
+  /** model version folders packed with the database */
+  models: number;
+  /** files in the backup (the database, model files, the manifest) */
+  files: number;
+  schemaVersion: number;
 }

@@ -20,9 +20,18 @@ type ObjectOf<S extends Record<string, Check<unknown>>> = {
   ? { [K in keyof O]: O[K] }
   : never;
 
+/** A short preview of a refused value; never throws (a value nested 100,000 deep overflows JSON.stringify's stack). */
+function preview(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  try {
+    return JSON.stringify(value)?.slice(0, 60) ?? String(value);
+  } catch {
+    return Array.isArray(value) ? 'an array too deeply nested to show' : 'a value too deeply nested to show';
+  }
+}
+
 function fail(path: string, expected: string, value: unknown): never {
-  const shown = value === undefined ? 'nothing' : JSON.stringify(value)?.slice(0, 60);
-  throw new ValidationError(`${path}: expected ${expected}, got ${shown}`);
+  throw new ValidationError(`${path}: expected ${expected}, got ${preview(value)}`);
 }
 
 export const v = {
@@ -85,7 +94,8 @@ export const v = {
       if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(path, 'an object', value);
       const input = value as Record<string, unknown>;
       for (const key of Object.keys(input)) {
-        if (!(key in shape)) throw new ValidationError(`${path}.${key}: unknown field`);
+        // own keys only: `in` would let constructor, __proto__, toString ... through as if absent
+        if (!Object.hasOwn(shape, key)) throw new ValidationError(`${path}.${key}: unknown field`);
       }
       const out: Record<string, unknown> = {};
       for (const [key, check] of Object.entries(shape)) {

@@ -12,7 +12,7 @@ async function main(): Promise<void> {
   const db = openDatabase(dbPath);
   const jobs = new JobRunner(new JobsRepo(db), new EventBus());
   const datasets = new DatasetService(db, jobs);
-  const job = await jobs.wait(datasets.startImport({ path: folder }).id);
+  const job = await jobs.wait((await datasets.startImport({ path: folder })).id);
   const report = datasets.importReport({ jobId: job.id });
   db.close();
   process.stdout.write(JSON.stringify({ uid: process.getuid?.() ?? null, status: job.status, report }));

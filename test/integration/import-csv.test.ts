@@ -123,10 +123,10 @@ describe('CSV of pairs', () => {
 });
 
 describe('CSV errors (thrown before a job starts)', () => {
-  const errorOf = (csvText: string, name = 'bad.csv') => {
+  const errorOf = async (csvText: string, name = 'bad.csv') => {
     const path = write(join(base, name), csvText);
     try {
-      h.datasets.startImport({ path });
+      await h.datasets.startImport({ path });
     } catch (error) {
       if (error instanceof AppError) return [error.code, error.message];
       throw error;
@@ -134,37 +134,37 @@ describe('CSV errors (thrown before a job starts)', () => {
     throw new Error('expected an error');
   };
 
-  it('names missing columns', () => {
-    expect(errorOf('path_a,path_b\nimgs/p0.png,imgs/p1.png\n')).toEqual([
+  it('names missing columns', async () => {
+    expect(await errorOf('path_a,path_b\nimgs/p0.png,imgs/p1.png\n')).toEqual([
       'invalid_argument',
       'bad.csv is missing column(s) label: its header is "path_a,path_b", expected path_a,path_b,label[,split]',
     ]);
-    expect(errorOf('imgs/p0.png,imgs/p1.png,1\nimgs/p0.png,imgs/p2.png\n')).toEqual([
+    expect(await errorOf('imgs/p0.png,imgs/p1.png,1\nimgs/p0.png,imgs/p2.png\n')).toEqual([
       'invalid_argument',
       'bad.csv: line 2 has 2 column(s), expected path_a,path_b,label[,split]',
     ]);
   });
 
-  it('lists the first few paths that do not exist', () => {
-    const [code, message] = errorOf('a,b,label\nimgs/p0.png,imgs/nope1.png,1\nimgs/nope2.png,sub/nope3.png,0\n');
+  it('lists the first few paths that do not exist', async () => {
+    const [code, message] = (await errorOf('a,b,label\nimgs/p0.png,imgs/nope1.png,1\nimgs/nope2.png,sub/nope3.png,0\n'))!;
     expect(code).toBe('not_found');
     expect(message).toBe(
       `bad.csv names 3 file(s) that do not exist: imgs/nope1.png, imgs/nope2.png, sub/nope3.png (relative paths are read from ${base})`,
     );
   });
 
-  it('refuses bad labels, an image in two given splits, and mixed split/no split', () => {
-    expect(errorOf('imgs/p0.png,imgs/p1.png,maybe\n')).toEqual([
+  it('refuses bad labels, an image in two given splits, and mixed split/no split', async () => {
+    expect(await errorOf('imgs/p0.png,imgs/p1.png,maybe\n')).toEqual([
       'invalid_argument',
       'bad.csv: line 1: label "maybe" is not 1/0, same/different or true/false',
     ]);
-    expect(errorOf('path_a,path_b,label,split\nimgs/p0.png,imgs/p1.png,1,train\nimgs/p2.png,imgs/p1.png,0,test\n')).toEqual([
+    expect(await errorOf('path_a,path_b,label,split\nimgs/p0.png,imgs/p1.png,1,train\nimgs/p2.png,imgs/p1.png,0,test\n')).toEqual([
       'invalid_argument',
       'bad.csv: imgs/p1.png is in split train (line 2) and in test (line 3); an image may be in one split only',
     ]);
-    expect(errorOf('path_a,path_b,label,split\nimgs/p0.png,imgs/p1.png,1,train\nimgs/p2.png,imgs/p3.png,0,\n')?.[1]).toMatch(
+    expect((await errorOf('path_a,path_b,label,split\nimgs/p0.png,imgs/p1.png,1,train\nimgs/p2.png,imgs/p3.png,0,\n'))?.[1]).toMatch(
       /some pairs have a split and some do not \(line 3/,
     );
-    expect(errorOf('')).toEqual(['invalid_argument', 'bad.csv is empty: expected rows of path_a,path_b,label[,split]']);
+    expect(await errorOf('')).toEqual(['invalid_argument', 'bad.csv is empty: expected rows of path_a,path_b,label[,split]']);
   });
 });

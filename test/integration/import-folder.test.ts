@@ -162,7 +162,7 @@ describe('folder import', () => {
     const dir = join(h.dir, 'vanishing');
     write(join(dir, 'a/ok.png'), await solid('png', 4, 4, '#123456'));
     write(join(dir, 'a/gone.png'), await solid('png', 4, 4, '#654321'));
-    const started = h.datasets.startImport({ path: dir });
+    const started = await h.datasets.startImport({ path: dir });
     unlinkSync(join(dir, 'a/gone.png')); // listed by the plan, removed before the job reads it
     const job = await h.jobs.wait(started.id);
     expect(job.status).toBe('done');
@@ -220,9 +220,9 @@ function nobody(): { uid: number; gid: number } {
 }
 
 describe('clear errors before a job starts', () => {
-  const codeOf = (fn: () => unknown) => {
+  const codeOf = async (fn: () => unknown) => {
     try {
-      fn();
+      await fn();
     } catch (error) {
       return error instanceof AppError ? [error.code, error.message] : ['not an AppError', String(error)];
     }
@@ -231,24 +231,27 @@ describe('clear errors before a job starts', () => {
 
   it('refuses a missing path, an empty folder, images without class folders, an unknown dataset', async () => {
     const jobsBefore = h.jobs.list(500).length;
-    expect(codeOf(() => h.datasets.startImport({ path: join(h.dir, 'nope') }))).toEqual([
+    expect(await codeOf(() => h.datasets.startImport({ path: join(h.dir, 'nope') }))).toEqual([
       'not_found',
       `${join(h.dir, 'nope')} does not exist`,
     ]);
     mkdirSync(join(h.dir, 'empty/cls'), { recursive: true });
-    expect(codeOf(() => h.datasets.startImport({ path: join(h.dir, 'empty') }))).toEqual([
+    expect(await codeOf(() => h.datasets.startImport({ path: join(h.dir, 'empty') }))).toEqual([
       'invalid_argument',
       expect.stringMatching(/contains no images to import/),
     ]);
     write(join(h.dir, 'flat/a.png'), await solid('png', 4, 4, '#000000'));
-    expect(codeOf(() => h.datasets.startImport({ path: join(h.dir, 'flat') }))).toEqual([
+    expect(await codeOf(() => h.datasets.startImport({ path: join(h.dir, 'flat') }))).toEqual([
       'invalid_argument',
       expect.stringMatching(/1 image file\(s\) directly inside it; put them into one sub-folder per class/),
     ]);
     copyFileSync(join(folder, 'red/r1.png'), join(h.dir, 'single.png'));
-    expect(codeOf(() => h.datasets.startImport({ path: join(h.dir, 'single.png') }))?.[0]).toBe('invalid_argument');
-    expect(codeOf(() => h.datasets.startImport({ path: folder, datasetId: 4242 }))).toEqual(['not_found', 'Dataset 4242 does not exist']);
-    expect(codeOf(() => h.datasets.startImport({ path: folder, kind: 'csv' }))).toEqual([
+    expect((await codeOf(() => h.datasets.startImport({ path: join(h.dir, 'single.png') })))?.[0]).toBe('invalid_argument');
+    expect(await codeOf(() => h.datasets.startImport({ path: folder, datasetId: 4242 }))).toEqual([
+      'not_found',
+      'Dataset 4242 does not exist',
+    ]);
+    expect(await codeOf(() => h.datasets.startImport({ path: folder, kind: 'csv' }))).toEqual([
       'invalid_argument',
       `${folder} is a folder, not a CSV file`,
     ]);

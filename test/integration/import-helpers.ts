@@ -42,7 +42,7 @@ export function createHarness(options: ImportOptions = {}): Harness {
     jobs,
     datasets,
     images,
-    importAndWait: async (args) => jobs.wait(datasets.startImport(args).id),
+    importAndWait: async (args) => jobs.wait((await datasets.startImport(args)).id),
     close: async () => {
       await jobs.stopAll();
       db.close();

@@ -94,9 +94,9 @@ describe('idx import of the shipped demo data', () => {
 });
 
 describe('malformed idx files are refused before a job starts', () => {
-  const errorOf = (path: string) => {
+  const errorOf = async (path: string) => {
     try {
-      h.datasets.startImport({ path, kind: 'idx' });
+      await h.datasets.startImport({ path, kind: 'idx' });
     } catch (error) {
       if (error instanceof AppError) return [error.code, error.message];
       throw error;
@@ -105,24 +105,24 @@ describe('malformed idx files are refused before a job starts', () => {
   };
   const images = Buffer.alloc(4 * 3 * 3, 9);
 
-  it('bad magic, counts that disagree, a missing labels file, a truncated file', () => {
+  it('bad magic, counts that disagree, a missing labels file, a truncated file', async () => {
     const bad = join(h.dir, 'bad-magic');
     const file = encodeIdx([4, 3, 3], images);
     write(join(bad, 'train-images-idx3-ubyte'), Buffer.concat([Buffer.from([1, 2, 3, 4]), Buffer.alloc(40)]));
     write(join(bad, 'train-labels-idx1-ubyte.gz'), encodeIdx([4], Buffer.alloc(4)));
-    expect(errorOf(bad)).toEqual(['invalid_argument', 'train-images-idx3-ubyte: bad magic number (not an idx file)']);
+    expect(await errorOf(bad)).toEqual(['invalid_argument', 'train-images-idx3-ubyte: bad magic number (not an idx file)']);
 
     const counts = join(h.dir, 'counts');
     write(join(counts, 'train-images-idx3-ubyte.gz'), file);
     write(join(counts, 'train-labels-idx1-ubyte.gz'), encodeIdx([3], Buffer.alloc(3)));
-    expect(errorOf(counts)).toEqual([
+    expect(await errorOf(counts)).toEqual([
       'invalid_argument',
       'counts disagree: train-images-idx3-ubyte.gz has 4 images but train-labels-idx1-ubyte.gz has 3 labels',
     ]);
 
     const lonely = join(h.dir, 'lonely');
     write(join(lonely, 'train-images-idx3-ubyte.gz'), file);
-    expect(errorOf(lonely)).toEqual([
+    expect(await errorOf(lonely)).toEqual([
       'invalid_argument',
       `train-images-idx3-ubyte.gz has no matching train-labels-idx1-ubyte(.gz) file in ${lonely}`,
     ]);
@@ -130,12 +130,12 @@ describe('malformed idx files are refused before a job starts', () => {
     const short = join(h.dir, 'short');
     write(join(short, 'train-images-idx3-ubyte'), encodeIdx([4, 3, 3], images, false).subarray(0, 30));
     write(join(short, 'train-labels-idx1-ubyte'), encodeIdx([4], Buffer.alloc(4), false));
-    expect(errorOf(short)).toEqual(['invalid_argument', 'train-images-idx3-ubyte: holds 30 bytes but its header (4x3x3) needs 52']);
+    expect(await errorOf(short)).toEqual(['invalid_argument', 'train-images-idx3-ubyte: holds 30 bytes but its header (4x3x3) needs 52']);
 
     const fashion = join(h.dir, 'my-fashion');
     write(join(fashion, 't10k-images-idx3-ubyte.gz'), file);
     write(join(fashion, 't10k-labels-idx1-ubyte.gz'), encodeIdx([4], Buffer.from([0, 1, 12, 3])));
-    expect(errorOf(fashion)).toEqual([
+    expect(await errorOf(fashion)).toEqual([
       'invalid_argument',
       't10k-labels-idx1-ubyte.gz: label 12 at record 2 is not a Fashion-MNIST class (0-9)',
     ]);
@@ -147,7 +147,7 @@ describe('cancel', () => {
     let jobId = 0;
     const c = createHarness({ idxBatch: 100, afterBatch: (done) => void (done >= 200 && c.jobs.cancel(jobId)) });
     try {
-      jobId = c.datasets.startImport({ path: DEMO_DIR }).id;
+      jobId = (await c.datasets.startImport({ path: DEMO_DIR })).id;
       const job = await c.jobs.wait(jobId);
       expect(job.status).toBe('cancelled');
       expect(job.error).toBe('Cancelled by the user');
@@ -174,12 +174,12 @@ describe('cancel', () => {
     try {
       const dir = join(c.dir, 'many');
       for (let i = 0; i < 12; i++) write(join(dir, 'k', `${i}.png`), await solid('png', 5 + i, 5, '#808000'));
-      jobId = c.datasets.startImport({ path: dir }).id;
+      jobId = (await c.datasets.startImport({ path: dir })).id;
       expect((await c.jobs.wait(jobId)).status).toBe('cancelled');
       expect(c.datasets.list().map((d) => d.imageCount)).toEqual([4]);
       expect(c.datasets.importReport({ jobId }).total).toBe(4);
 
-      const early = c.datasets.startImport({ path: dir });
+      const early = await c.datasets.startImport({ path: dir });
       c.jobs.cancel(early.id);
       expect((await c.jobs.wait(early.id)).status).toBe('cancelled');
       expect(c.datasets.list()).toHaveLength(1);

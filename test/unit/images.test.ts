@@ -139,24 +139,24 @@ describe('idx files', () => {
     writeFileSync(join(dir, 'a-idx3-ubyte.gz'), encodeIdx([3, 2, 2], images));
     writeFileSync(join(dir, 'a-idx3-ubyte'), encodeIdx([3, 2, 2], images, false));
     for (const name of ['a-idx3-ubyte.gz', 'a-idx3-ubyte']) {
-      expect(inspectIdx(join(dir, name)).dims).toEqual([3, 2, 2]);
+      expect((await inspectIdx(join(dir, name))).dims).toEqual([3, 2, 2]);
       const arr = await readIdx(join(dir, name));
       expect(arr.dims).toEqual([3, 2, 2]);
       expect([...arr.data]).toEqual([...images]);
     }
   });
 
-  it('rejects a bad magic number and sizes that disagree with the header', () => {
+  it('rejects a bad magic number and sizes that disagree with the header', async () => {
     const badMagic = encodeIdx([3, 2, 2], images, false);
     badMagic[0] = 0x42;
     writeFileSync(join(dir, 'bad-idx3-ubyte'), badMagic);
-    expect(() => inspectIdx(join(dir, 'bad-idx3-ubyte'))).toThrow(/bad magic number/);
+    await expect(inspectIdx(join(dir, 'bad-idx3-ubyte'))).rejects.toThrow(/bad magic number/);
     const truncatedRaw = encodeIdx([4, 2, 2], Buffer.alloc(16), false).subarray(0, 20);
     writeFileSync(join(dir, 'short-idx3-ubyte'), truncatedRaw);
-    expect(() => inspectIdx(join(dir, 'short-idx3-ubyte'))).toThrow(/holds 20 bytes but its header \(4x2x2\) needs 32/);
+    await expect(inspectIdx(join(dir, 'short-idx3-ubyte'))).rejects.toThrow(/holds 20 bytes but its header \(4x2x2\) needs 32/);
     // a gzip whose content is shorter than its header says
     writeFileSync(join(dir, 'short-idx3-ubyte.gz'), gzipSync(truncatedRaw));
-    expect(() => inspectIdx(join(dir, 'short-idx3-ubyte.gz'))).toThrow(/needs 32/);
+    await expect(inspectIdx(join(dir, 'short-idx3-ubyte.gz'))).rejects.toThrow(/needs 32/);
   });
 });
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { JobDto } from '../../src/shared/dto';
 import { EventBus } from '../../src/main/events';
-import { JobRunner } from '../../src/main/services/jobs';
+import { JobRunner, type JobContext } from '../../src/main/services/jobs';
 import { openDatabase, type Db } from '../../src/main/store/db';
 import { JobsRepo } from '../../src/main/store/jobs-repo';
 
@@ -77,6 +77,34 @@ describe('JobRunner', () => {
     expect(done.error).toBe('Cancelled by the user');
     expect(stepsAtCancel).toBe(1);
     expect(steps).toBe(1); // the next throwIfCancelled threw: no step after the cancel
+  });
+
+  it('a job stopped by the app closing (stopAll) ends interrupted, one cancelled by the user cancelled; the task can tell which', async () => {
+    const { runner } = setup();
+    const seen = new Map<number, boolean>();
+    const loop = async (ctx: JobContext): Promise<never> => {
+      for (;;) {
+        try {
+          ctx.throwIfCancelled();
+        } catch (error) {
+          seen.set(ctx.jobId, ctx.stoppedByShutdown());
+          throw error;
+        }
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    };
+    const cancelled = runner.start('pairs', {}, loop);
+    const closed = runner.start('train', {}, loop);
+    await new Promise((r) => setTimeout(r, 30));
+    runner.cancel(cancelled.id);
+    expect(await runner.wait(cancelled.id)).toMatchObject({ status: 'cancelled', error: 'Cancelled by the user' });
+    await runner.stopAll();
+    expect(runner.get(closed.id)).toMatchObject({ status: 'interrupted', error: expect.stringMatching(/closed while this job ran/) });
+    expect([...seen.entries()].sort()).toEqual([
+      [cancelled.id, false],
+      [closed.id, true],
+    ]);
+    runner.dispose();
   });
 
   it('marks jobs left running by a crashed process as interrupted', () => {

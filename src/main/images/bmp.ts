@@ -26,7 +26,20 @@ export function bmpSize(buf: Buffer): { width: number; height: number } | null {
   return { width: Math.abs(buf.readInt32LE(18)), height: Math.abs(buf.readInt32LE(22)) };
 }
 
-export function decodeBmp(buf: Buffer): BmpImage {
+/** What decoding a BMP's rows needs, read and checked from its headers. */
+interface BmpLayout {
+  width: number;
+  height: number;
+  topDown: boolean;
+  bpp: number;
+  stride: number;
+  dataOffset: number;
+  /** byte offsets (in bits) of R, G, B in a 32-bit pixel */
+  shifts: number[];
+  palette: Buffer | null;
+}
+
+function layoutOf(buf: Buffer): BmpLayout {
   if (buf.length < 26 || buf.toString('latin1', 0, 2) !== 'BM') throw new BmpError('not a BMP file');
   const dataOffset = buf.readUInt32LE(10);
   const headerSize = buf.readUInt32LE(14);
@@ -37,9 +50,8 @@ export function decodeBmp(buf: Buffer): BmpImage {
   const bpp = buf.readUInt16LE(28);
   const compression = buf.readUInt32LE(30);
   const height = Math.abs(rawHeight);
-  const topDown = rawHeight < 0;
   if (width <= 0 || height === 0) throw new BmpError(`BMP has an invalid size ${width}x${rawHeight}`);
-  let shifts = [16, 8, 0]; // byte offsets (in bits) of R, G, B in a 32-bit pixel
+  let shifts = [16, 8, 0];
   if (compression === 3 && bpp === 32) {
     const masksAt = headerSize >= 52 ? 54 : 14 + headerSize;
     const masks = [buf.readUInt32LE(masksAt), buf.readUInt32LE(masksAt + 4), buf.readUInt32LE(masksAt + 8)];
@@ -57,9 +69,14 @@ export function decodeBmp(buf: Buffer): BmpImage {
     const at = 14 + headerSize;
     palette = buf.subarray(at, Math.min(at + colours * 4, dataOffset));
   }
-  const out = Buffer.alloc(width * height * 3);
-  for (let y = 0; y < height; y++) {
-    const row = dataOffset + (topDown ? y : height - 1 - y) * stride;
+  return { width, height, topDown: rawHeight < 0, bpp, stride, dataOffset, shifts, palette };
+}
+
+/** Decodes rows [y0, y1) of the image (top row first) into `out` (RGB). */
+function decodeRows(buf: Buffer, l: BmpLayout, out: Buffer, y0: number, y1: number): void {
+  const { width, height, bpp, shifts, palette } = l;
+  for (let y = y0; y < y1; y++) {
+    const row = l.dataOffset + (l.topDown ? y : height - 1 - y) * l.stride;
     for (let x = 0; x < width; x++) {
       const o = (y * width + x) * 3;
       if (bpp === 24) {
@@ -83,5 +100,30 @@ export function decodeBmp(buf: Buffer): BmpImage {
       }
     }
   }
-  return { width, height, data: out };
+}
+
+export function decodeBmp(buf: Buffer): BmpImage {
+  const layout = layoutOf(buf);
+  const out = Buffer.alloc(layout.width * layout.height * 3);
+  decodeRows(buf, layout, out, 0, layout.height);
+  return { width: layout.width, height: layout.height, data: out };
+}
+
+/** Pixels decoded between two yields of decodeBmpAsync (a few ms of work). */
+const PIXELS_PER_SLICE = 256 * 1024;
+const nextTick = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * decodeBmp in slices of rows, yielding to the event loop between them: a 10000x10000 BMP
+ * (100 M pixels) takes seconds of JavaScript, which must not block the thread serving the UI.
+ */
+export async function decodeBmpAsync(buf: Buffer): Promise<BmpImage> {
+  const layout = layoutOf(buf);
+  const out = Buffer.alloc(layout.width * layout.height * 3);
+  const rows = Math.max(1, Math.floor(PIXELS_PER_SLICE / layout.width));
+  for (let y = 0; y < layout.height; y += rows) {
+    decodeRows(buf, layout, out, y, Math.min(layout.height, y + rows));
+    await nextTick();
+  }
+  return { width: layout.width, height: layout.height, data: out };
 }

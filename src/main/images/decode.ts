@@ -5,7 +5,7 @@
 // the same picture saved twice (or re-encoded losslessly) is recognised as one.
 import { createHash } from 'node:crypto';
 import sharp from 'sharp';
-import { BmpError, bmpSize, decodeBmp } from './bmp';
+import { BmpError, bmpSize, decodeBmpAsync } from './bmp';
 
 /** Formats SimLens imports (sharp's names). BMP is decoded by ./bmp when sharp cannot. */
 export const SUPPORTED_FORMATS: ReadonlySet<string> = new Set(['jpeg', 'png', 'webp', 'gif', 'tiff', 'bmp']);
@@ -144,7 +144,7 @@ export async function normalise(input: string | Buffer, options: NormaliseOption
       if (size && size.width * size.height > maxInputPixels) throw explain(new Error('Input image exceeds pixel limit'), maxInputPixels);
       let bmp;
       try {
-        bmp = decodeBmp(input);
+        bmp = await decodeBmpAsync(input);
       } catch (bmpError) {
         const e = bmpError as BmpError;
         throw new ImageRejectedError(

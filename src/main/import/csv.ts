@@ -1,11 +1,14 @@
 // Source (2): a CSV of pairs `path_a,path_b,label[,split]`. The header is optional;
 // relative paths resolve against the CSV's folder; labels accept 1/0, same/different,
 // true/false (and yes/no); split accepts train/val/test (validation/valid → val).
-import { readFileSync, statSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import type { Split } from '../../shared/dto';
 import { AppError, invalid } from '../errors';
-import type { CsvPair, FileItem } from './types';
+import type { CsvPair, DroppedRow, FileItem } from './types';
+
+/** The largest pairs CSV read (64 MiB, some million rows): the file is read whole. */
+export const MAX_CSV_BYTES = 64 * 1024 * 1024;
 
 /** RFC 4180-ish: quoted fields with "" escapes, CRLF or LF, a UTF-8 BOM ignored. */
 export function parseCsv(text: string): string[][] {
@@ -76,6 +79,8 @@ export interface CsvPlan {
   pairs: CsvPair[];
   files: FileItem[];
   hasSplits: boolean;
+  /** rows left out: duplicates, reversed duplicates, self-pairs */
+  droppedRows: DroppedRow[];
 }
 
 /** Column indexes of a pairs CSV; split is -1 when there is no split column. */
@@ -87,19 +92,66 @@ interface Columns {
 }
 
 /** Reads and checks a pairs CSV; throws AppError naming the first problem(s). */
-export function planCsv(csvPath: string): CsvPlan {
+export async function planCsv(csvPath: string): Promise<CsvPlan> {
   const name = csvPath.split(sep).pop() as string;
-  const rows = parseCsv(readFileSync(csvPath, 'utf8')).filter((r) => r.some((c) => c.trim() !== ''));
+  const size = (await stat(csvPath)).size;
+  if (size > MAX_CSV_BYTES) throw invalid(`${name} is ${size} bytes, more than the ${MAX_CSV_BYTES} a pairs CSV may have`);
+  const rows = parseCsv(await readFile(csvPath, 'utf8')).filter((r) => r.some((c) => c.trim() !== ''));
   if (rows.length === 0) throw invalid(`${name} is empty: expected rows of ${EXPECTED}`);
   const { columns, dataRows, firstLine } = locateColumns(rows, name);
   if (dataRows.length === 0) throw invalid(`${name} has a header but no pairs`);
 
   const base = dirname(csvPath);
-  const { pairs, hasSplits } = readPairs(dataRows, columns, firstLine, base, name);
+  const read = readPairs(dataRows, columns, firstLine, base, name);
+  const { pairs, droppedRows } = dropRepeatedPairs(read.pairs, base, name);
   const unique = [...new Set(pairs.flatMap((p) => [p.a, p.b]))];
-  checkFilesExist(unique, base, name);
-  if (hasSplits) checkOneSplitPerPath(pairs, base, name);
-  return { pairs, files: unique.map((p) => ({ path: p, display: displayPath(base, p), classLabel: null })), hasSplits };
+  await checkFilesExist(unique, base, name);
+  if (read.hasSplits) checkOneSplitPerPath(pairs, base, name);
+  return {
+    pairs,
+    files: unique.map((p) => ({ path: p, display: displayPath(base, p), classLabel: null })),
+    hasSplits: read.hasSplits,
+    droppedRows,
+  };
+}
+
+export const labelWord = (label: 0 | 1) => (label === 1 ? 'same' : 'different');
+
+/** The key of an unordered pair: (a, b) and (b, a) are one pair. */
+export const pairKey = <T extends string | number>(a: T, b: T) => (a < b ? `${a}\u0000${b}` : `${b}\u0000${a}`);
+
+/**
+ * Keeps the first row of every pair and drops the rest, each reported by its line: a pair
+ * given again (in the same or the reversed order) and a file paired with itself. The same
+ * pair with both labels is a contradiction the user must settle: refused, naming both lines.
+ * (Two files with identical content are one image; that is only known after decoding:
+ * csv-pair-set.ts applies the same rules to image ids.)
+ */
+function dropRepeatedPairs(rows: CsvPair[], base: string, name: string): { pairs: CsvPair[]; droppedRows: DroppedRow[] } {
+  const first = new Map<string, CsvPair>();
+  const pairs: CsvPair[] = [];
+  const droppedRows: DroppedRow[] = [];
+  for (const p of rows) {
+    if (p.a === p.b) {
+      droppedRows.push({ line: p.line, kind: 'selfPair', reason: `a self-pair (${displayPath(base, p.a)} with itself)` });
+      continue;
+    }
+    const key = pairKey(p.a, p.b);
+    const seen = first.get(key);
+    if (!seen) {
+      first.set(key, p);
+      pairs.push(p);
+    } else if (seen.label !== p.label) {
+      throw invalid(
+        `${name}: line ${p.line} gives the pair of line ${seen.line} the other label (${labelWord(p.label)} vs ${labelWord(seen.label)})`,
+      );
+    } else if (seen.a === p.a) {
+      droppedRows.push({ line: p.line, kind: 'duplicate', reason: `duplicate of line ${seen.line}` });
+    } else {
+      droppedRows.push({ line: p.line, kind: 'reversed', reason: `the pair of line ${seen.line} reversed` });
+    }
+  }
+  return { pairs, droppedRows };
 }
 
 /**
@@ -178,14 +230,19 @@ function readPairs(
 }
 
 /** Every named file must exist. */
-function checkFilesExist(paths: string[], base: string, name: string): void {
-  const missing = paths.filter((p) => {
-    try {
-      return !statSync(p).isFile();
-    } catch {
-      return true;
-    }
-  });
+async function checkFilesExist(paths: string[], base: string, name: string): Promise<void> {
+  const isFile = (p: string) =>
+    stat(p).then(
+      (st) => st.isFile(),
+      () => false,
+    );
+  const missing: string[] = [];
+  // a few at a time: one stat per file on libuv's threads, without flooding them
+  for (let i = 0; i < paths.length; i += 64) {
+    const chunk = paths.slice(i, i + 64);
+    const found = await Promise.all(chunk.map(isFile));
+    chunk.forEach((p, j) => found[j] || missing.push(p));
+  }
   if (missing.length > 0) {
     throw new AppError(
       'not_found',
@@ -211,7 +268,7 @@ function checkOneSplitPerPath(pairs: CsvPair[], base: string, name: string): voi
 }
 
 /** What the report shows for a path: relative to the CSV's folder when inside it, else absolute. */
-function displayPath(base: string, path: string): string {
+export function displayPath(base: string, path: string): string {
   const rel = relative(base, path);
   return rel.startsWith('..') || isAbsolute(rel) ? path : rel.split(sep).join('/');
 }

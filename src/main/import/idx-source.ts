@@ -1,10 +1,9 @@
 // Source (3): MNIST-format idx files in a folder: train-images-idx3-ubyte(.gz) with
 // train-labels-idx1-ubyte(.gz), optionally t10k-* (the official test split).
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import zlib from 'node:zlib';
 import { invalid } from '../errors';
-import { IdxFormatError, inspectIdx, parseIdxHeader } from '../images/idx';
+import { IdxFormatError, inspectIdx, readIdx } from '../images/idx';
 import type { IdxSet } from './types';
 
 export const FASHION_MNIST_CLASSES = [
@@ -27,30 +26,34 @@ export function isIdxFileName(name: string): boolean {
 }
 
 /** True when the folder holds at least one idx images or labels file. */
-export function folderHasIdx(dir: string): boolean {
+export async function folderHasIdx(dir: string): Promise<boolean> {
   try {
-    return readdirSync(dir).some(isIdxFileName);
+    return (await readdir(dir)).some(isIdxFileName);
   } catch {
     return false;
   }
 }
 
-function readLabels(path: string): Uint8Array {
-  const file = readFileSync(path);
-  const raw = file[0] === 0x1f && file[1] === 0x8b ? zlib.gunzipSync(file) : file;
-  const header = parseIdxHeader(raw, basename(path));
-  if (header.dims.length !== 1)
-    throw new IdxFormatError(`${basename(path)}: a labels file has 1 dimension, this one has ${header.dims.length}`);
-  if (raw.length !== header.headerBytes + header.dataBytes) {
-    throw new IdxFormatError(`${basename(path)}: holds ${raw.length} bytes but its header needs ${header.headerBytes + header.dataBytes}`);
-  }
-  return raw.subarray(header.headerBytes);
+/**
+ * A labels file's labels, read as a stream: its header must say 1 dimension of `count`
+ * labels before anything else is inflated, and it may hold no more than that.
+ */
+async function readLabels(path: string, count: number, imagesName: string): Promise<Uint8Array> {
+  const name = basename(path);
+  const labels = await readIdx(path, {
+    checkHeader: ({ dims }) => {
+      if (dims.length !== 1) throw new IdxFormatError(`${name}: a labels file has 1 dimension, this one has ${dims.length}`);
+      if (dims[0] !== count)
+        throw new IdxFormatError(`counts disagree: ${imagesName} has ${count} images but ${name} has ${dims[0]} labels`);
+    },
+  });
+  return labels.data;
 }
 
 /** Finds and checks the idx files of a folder (headers, sizes, counts, labels). */
-export function planIdx(dir: string, fashion: boolean): { sets: IdxSet[]; classNames: string[] | null } {
+export async function planIdx(dir: string, fashion: boolean): Promise<{ sets: IdxSet[]; classNames: string[] | null }> {
   const found = new Map<string, string>();
-  for (const name of readdirSync(dir).sort()) {
+  for (const name of (await readdir(dir)).sort()) {
     const m = IDX_NAME.exec(name);
     if (!m) continue;
     const key = `${m[1].toLowerCase()}-${m[2].toLowerCase()}`;
@@ -68,17 +71,12 @@ export function planIdx(dir: string, fashion: boolean): { sets: IdxSet[]; classN
           `${basename((imagesPath ?? labelsPath)!)} has no matching ${prefix}-${imagesPath ? 'labels-idx1' : 'images-idx3'}-ubyte(.gz) file in ${dir}`,
         );
       }
-      const header = inspectIdx(imagesPath);
+      const header = await inspectIdx(imagesPath);
       if (header.dims.length !== 3)
         throw new IdxFormatError(`${basename(imagesPath)}: an images file has 3 dimensions, this one has ${header.dims.length}`);
       const [count, rows, cols] = header.dims;
       if (rows === 0 || cols === 0) throw new IdxFormatError(`${basename(imagesPath)}: images of ${rows}x${cols} pixels`);
-      const labels = readLabels(labelsPath);
-      if (labels.length !== count) {
-        throw new IdxFormatError(
-          `counts disagree: ${basename(imagesPath)} has ${count} images but ${basename(labelsPath)} has ${labels.length} labels`,
-        );
-      }
+      const labels = await readLabels(labelsPath, count, basename(imagesPath));
       if (fashion) {
         const bad = labels.findIndex((l) => l >= FASHION_MNIST_CLASSES.length);
         if (bad >= 0)

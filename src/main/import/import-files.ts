@@ -47,7 +47,7 @@ export async function importFiles(
 async function prepareFile(target: ImportTarget, item: FileItem, options: ImportOptions): Promise<Prepared> {
   let bytes: Buffer;
   try {
-    bytes = await readFile(item.path);
+    bytes = await readFile(item.fsPath ?? item.path);
   } catch (error) {
     return { item, status: 'error', reason: `cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` };
   }

@@ -8,6 +8,7 @@
 // import keeps its images but has no pair set. A dataset this job created that holds
 // no image when the job is cancelled or fails is removed again. Nothing that existed
 // before the import is modified (duplicates are reported, never overwritten).
+import { basename } from 'node:path';
 import type { ImportJobResult } from '../../shared/dto';
 import type { JobContext } from '../services/jobs';
 import type { Db } from '../store/db';
@@ -33,8 +34,12 @@ export async function runImport(db: Db, plan: ImportPlan, ctx: JobContext, optio
       await importIdx(target, plan.sets, plan.classNames, ctx, options);
       return result();
     }
-    if (plan.skipped.length > 0) db.transaction(() => plan.skipped.forEach((s) => target.report(s.display, 'skipped', s.reason, null)))();
+    reportPlanned(target, plan);
     const idOfPath = await importFiles(target, plan.files, ctx, options);
+    // a source none of whose files could be imported is a failure, not an empty dataset
+    if (target.totals.imported + target.totals.duplicate === 0) {
+      throw new Error(`None of the ${plan.files.length} files could be imported (see the report for each file's reason)`);
+    }
     if (plan.kind === 'folder') return result();
 
     // CSV: one pair set over the images that made it in.
@@ -45,6 +50,15 @@ export async function runImport(db: Db, plan: ImportPlan, ctx: JobContext, optio
     if (created && target.images.count(datasetId) === 0) datasets.delete(datasetId);
     throw error;
   }
+}
+
+/** Report rows for what planning already left out: skipped entries of a folder, dropped rows of a CSV. */
+function reportPlanned(target: ImportTarget, plan: Exclude<ImportPlan, { kind: 'idx' }>): void {
+  const csvName = basename(plan.path);
+  target.db.transaction(() => {
+    for (const s of plan.skipped) target.report(s.display, 'skipped', s.reason, null);
+    if (plan.kind === 'csv') for (const d of plan.droppedRows) target.report(`${csvName} line ${d.line}`, 'skipped', d.reason, null);
+  })();
 }
 
 /** The dataset to import into: the plan's existing one, or a new one (its name made unique). */

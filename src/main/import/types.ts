@@ -7,6 +7,8 @@ import type { NormaliseOptions } from '../images/decode';
 export interface FileItem {
   /** absolute path */
   path: string;
+  /** the path's bytes, when the name is not valid UTF-8 (`path` then holds U+FFFD where they were) */
+  fsPath?: Buffer;
   /** what the report shows: the path relative to the imported folder/CSV */
   display: string;
   classLabel: string | null;
@@ -15,6 +17,15 @@ export interface FileItem {
 /** Something the plan already knows it will not import (reported, not fatal). */
 export interface SkippedItem {
   display: string;
+  reason: string;
+}
+
+/** Why a row of a pairs CSV was left out (reported by its line, not fatal). */
+export type DroppedRowKind = 'duplicate' | 'reversed' | 'selfPair';
+
+export interface DroppedRow {
+  line: number;
+  kind: DroppedRowKind;
   reason: string;
 }
 
@@ -49,7 +60,7 @@ export type ImportPlan = {
   datasetId: number | null;
 } & (
   | { kind: 'folder'; files: FileItem[]; skipped: SkippedItem[] }
-  | { kind: 'csv'; files: FileItem[]; skipped: SkippedItem[]; pairs: CsvPair[]; hasSplits: boolean }
+  | { kind: 'csv'; files: FileItem[]; skipped: SkippedItem[]; pairs: CsvPair[]; hasSplits: boolean; droppedRows: DroppedRow[] }
   | { kind: 'idx'; sets: IdxSet[]; classNames: string[] | null }
 );
 
@@ -61,6 +72,8 @@ export interface ImportOptions extends NormaliseOptions {
   fileBatch?: number;
   /** idx records per transaction (default IDX_BATCH) */
   idxBatch?: number;
+  /** entries a folder walk visits at most (default DEFAULT_MAX_ENTRIES, import/folder.ts) */
+  maxEntries?: number;
   /** test hook: called after each committed batch */
   afterBatch?: (done: number, total: number) => void | Promise<void>;
 }

@@ -52,11 +52,12 @@ export class DatasetService {
   }
 
   /**
-   * Checks the source synchronously (throws AppError for a missing path, an empty
-   * folder, a malformed CSV or idx file) and then imports it as a job.
+   * Checks the source (rejects with an AppError for a missing path, an empty folder, a
+   * malformed CSV or idx file) and then imports it as a job. Planning never blocks this
+   * thread (see import/plan.ts); it resolves once the job has started.
    */
-  startImport(args: ArgsOf<'datasets.import'>): JobDto {
-    const plan = planImport(args, this.repo);
+  async startImport(args: ArgsOf<'datasets.import'>): Promise<JobDto> {
+    const plan = await planImport(args, this.repo, { maxEntries: this.importOptions.maxEntries });
     const planned = plan.kind === 'idx' ? plan.sets.reduce((a, s) => a + s.count, 0) : plan.files.length;
     const params = {
       path: plan.path,

@@ -1,8 +1,8 @@
 // Model versions: training and evaluation as jobs, list/get/delete/export, and where a
 // version's folder is. The tensor work goes through a ModelEngine: in-process by default, or
 // the worker pool (poolModelEngine).
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { ArgsOf } from '../../shared/contract';
 import type {
   EpochDto,
@@ -216,15 +216,25 @@ export class ModelService {
   }
 
   /**
-   * After a crash or a kill: staging folders of unfinished jobs (.job-N, .tmp-*) and
-   * version folders without a row are removed. (Like JobRunner, this assumes one app
-   * per workspace: at start-up no job of this workspace is running.)
+   * After a crash or a kill: staging folders of jobs no process runs any more (.job-N), copies
+   * of imports whose process is gone (.tmp-import-PID-*), and version folders without a row.
+   * Another process may share the workspace (the app and a CLI job): its running jobs'
+   * folders are left alone, and while any training runs somewhere, folders without a row are
+   * too (a version being committed has its folder before its row is visible). JobRunner has
+   * marked the jobs of gone processes interrupted before this runs (app.ts builds it first).
    */
   removeOrphans(): string[] {
     if (!existsSync(this.modelsDir)) return [];
+    const unfinished = new Set(this.repo.unfinishedJobIds());
     const removed: string[] = [];
     for (const name of readdirSync(this.modelsDir)) {
-      const orphan = name.startsWith('.job-') || name.startsWith('.tmp-') || (/^\d+$/.test(name) && !this.repo.get(Number(name)));
+      const job = /^\.job-(\d+)$/.exec(name);
+      const tmp = /^\.tmp-import-(\d+)-/.exec(name);
+      const orphan = job
+        ? !unfinished.has(Number(job[1]))
+        : tmp
+          ? !processRuns(Number(tmp[1]))
+          : name.startsWith('.tmp-') || (/^\d+$/.test(name) && unfinished.size === 0 && !this.repo.get(Number(name)));
       if (!orphan) continue;
       rmSync(join(this.modelsDir, name), { recursive: true, force: true });
       removed.push(name);
@@ -400,15 +410,46 @@ export class ModelService {
       augment: args.augment ? DEFAULT_AUGMENT : NO_AUGMENT,
     };
     const name = args.name ?? `${model.arch} · ${new Date().toISOString().slice(0, 16).replace('T', ' ')}`;
-    return this.jobs.start('train', { ...args, pairSetId }, (ctx) =>
-      this.runTrain(ctx, { name, datasetId: args.datasetId, pairSetId, model, train, parent }),
+    const plan: TrainPlan = { name, datasetId: args.datasetId, pairSetId, model, train, parentId: parent?.id ?? null };
+    return this.jobs.start('train', { ...args, pairSetId }, (ctx) => this.runTrain(ctx, plan));
+  }
+
+  /**
+   * Continues an interrupted training job (its process was killed, or the app closed while it ran)
+   * from its last epoch checkpoint, as a new 'train' job with the same plan: it ends with the
+   * metrics the run would have had uninterrupted. A cancelled job keeps nothing to resume.
+   */
+  resumeTrain(jobId: number): JobDto {
+    const job = this.jobs.get(jobId);
+    if (job.kind !== 'train') throw invalid(`Job ${jobId} is a ${job.kind} job, not a training`);
+    if (job.status !== 'interrupted')
+      throw new AppError('conflict', `Job ${jobId} is ${job.status}: only an interrupted training can be resumed`);
+    const saved = this.jobs.checkpoint(jobId) as TrainJobState | null;
+    if (!saved?.plan) throw new AppError('conflict', `Job ${jobId} has no training plan to resume (it was started by an older SimLens)`);
+    if (!saved.resume)
+      throw new AppError('conflict', `Job ${jobId} was interrupted before its first epoch ended: there is nothing to resume; train again`);
+    const from = resolve(this.options.workspaceDir, saved.resume.dir);
+    if (!existsSync(from)) throw new AppError('conflict', `The checkpoint of job ${jobId} is gone (${from}); train again`);
+    if (!this.repo.pairSet(saved.plan.pairSetId)) throw notFound('Pair set', saved.plan.pairSetId);
+    if (saved.plan.parentId !== null && !this.repo.get(saved.plan.parentId)) throw notFound('Model version', saved.plan.parentId);
+    const root = saved.root ?? jobId;
+    return this.jobs.start('train', { ...job.params, resumes: jobId }, (ctx) =>
+      this.runTrain(ctx, saved.plan, { root, from, epoch: saved.resume!.epoch, history: saved.history ?? [] }),
     );
   }
 
-  private async runTrain(
-    ctx: JobContext,
-    p: { name: string; datasetId: number; pairSetId: number; model: ModelConfig; train: TrainSettingsDto; parent?: ModelVersionRow },
-  ): Promise<TrainJobResult> {
+  private async runTrain(ctx: JobContext, p: TrainPlan, resume?: TrainResume): Promise<TrainJobResult> {
+    const parent = p.parentId === null ? undefined : this.repo.get(p.parentId);
+    if (p.parentId !== null && !parent) throw notFound('Model version', p.parentId);
+    // one folder of checkpoints per chain of resumed jobs, named after its first job
+    const root = resume?.root ?? ctx.jobId;
+    const checkpoints = join(this.modelsDir, '.checkpoints', `train-${root}`);
+    const state = (extra: Partial<TrainJobState>): TrainJobState => ({ plan: p, root, resume: null, history: [], ...extra });
+    ctx.saveCheckpoint(
+      state(
+        resume ? { resume: { dir: relative(this.options.workspaceDir, resume.from), epoch: resume.epoch }, history: resume.history } : {},
+      ),
+    );
     ctx.progress(0, 'loading images');
     const { images, pairs, trainImages, index } = await this.loadData(p.pairSetId, p.model.inputShape, ['train', 'val', 'test'], true, ctx);
     if (!pairs.val || pairs.val.a.length === 0)
@@ -438,16 +479,19 @@ export class ModelService {
 
     mkdirSync(this.modelsDir, { recursive: true });
     const staging = join(this.modelsDir, `.job-${ctx.jobId}`);
-    const history: EpochDto[] = [];
+    const history: EpochDto[] = [...(resume?.history ?? [])];
+    let finished = false;
     try {
       const outcome = await this.engine.train(
         {
           model: p.model,
-          ...(p.parent ? { initFromDir: resolve(this.options.workspaceDir, p.parent.weights_path!) } : {}),
+          ...(parent ? { initFromDir: resolve(this.options.workspaceDir, parent.weights_path!) } : {}),
           train: p.train,
           data,
           evaluate,
           outDir: staging,
+          checkpointDir: checkpoints,
+          ...(resume ? { resumeFrom: resume.from } : {}),
         },
         {
           signal: ctx.signal,
@@ -455,9 +499,10 @@ export class ModelService {
             // Each step's data repeats the latest epoch's val AUC, so an update that replaces the
             // epoch's own (throttling; another process polling the row) loses nothing. The text
             // is for display only (status line, CLI progress): nothing parses it.
-            if (d?.kind === 'epoch') {
-              history.push(d.record);
-              ctx.saveCheckpoint({ history });
+            if (d?.kind === 'epoch') history.push(d.record);
+            if (d?.kind === 'checkpoint') {
+              ctx.saveCheckpoint(state({ resume: { dir: relative(this.options.workspaceDir, d.dir), epoch: d.epoch }, history }));
+              return; // saved silently: the epoch's own update has been shown
             }
             const last = history[history.length - 1];
             ctx.progress(0.02 + 0.98 * fraction, progressText(d, last, message), jobData(d, p.train.epochs, last));
@@ -472,7 +517,7 @@ export class ModelService {
           name: p.name,
           datasetId: p.datasetId,
           pairSetId: p.pairSetId,
-          parentId: p.parent?.id ?? null,
+          parentId: parent?.id ?? null,
           jobId: ctx.jobId,
           arch: outcome.config.arch,
           config: { model: outcome.config, train: p.train },
@@ -497,6 +542,7 @@ export class ModelService {
         }
         return id;
       });
+      finished = true;
       return {
         modelId,
         ...summary(metrics),
@@ -504,8 +550,17 @@ export class ModelService {
         epochs: outcome.training.history.length,
         history: outcome.training.history,
       };
+    } catch (error) {
+      // stopped by the app closing: the checkpoints stay (the job ends interrupted, to be resumed);
+      // cancelled by the user, or failed (it would fail again): nothing is kept
+      if (!ctx.stoppedByShutdown()) finished = true;
+      throw error;
     } finally {
       rmSync(staging, { recursive: true, force: true });
+      if (finished) {
+        rmSync(checkpoints, { recursive: true, force: true });
+        rmEmptyDir(dirname(checkpoints));
+      }
     }
   }
 
@@ -882,6 +937,52 @@ export class ModelService {
     } finally {
       rmSync(staging, { recursive: true, force: true });
     }
+  }
+}
+
+/** What a training job needs to run, fixed when it starts, so that resuming it trains the same model. */
+interface TrainPlan {
+  name: string;
+  datasetId: number;
+  pairSetId: number;
+  model: ModelConfig;
+  train: TrainSettingsDto;
+  parentId: number | null;
+}
+
+/** A 'train' job's checkpoint column: its plan, its chain's first job, the latest epoch checkpoint on disk (workspace-relative) and the history so far. */
+interface TrainJobState {
+  history: EpochDto[];
+  plan: TrainPlan;
+  root: number;
+  resume: { dir: string; epoch: number } | null;
+}
+
+/** Where a resumed job continues: its chain's first job, the checkpoint folder and epoch, the history so far. */
+interface TrainResume {
+  root: number;
+  from: string;
+  epoch: number;
+  history: EpochDto[];
+}
+
+/** Removes a folder if it is empty (another job's checkpoints may still be in it). */
+function rmEmptyDir(dir: string): void {
+  try {
+    rmdirSync(dir);
+  } catch {
+    // not empty, or gone already
+  }
+}
+
+/** Whether a process with this pid runs on this machine. */
+function processRuns(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -36,14 +36,58 @@ const toDto = (r: JobRow): JobDto =>
 
 const NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
 
+/** The process that runs a job (migration 0009): pid and host, and a random token per process. */
+export interface JobOwner {
+  pid: number;
+  host: string;
+  token: string;
+}
+
+/** A queued or running job's owner as stored, and whether its heartbeat is older than the staleness bound. */
+export interface UnfinishedJob {
+  id: number;
+  ownerPid: number | null;
+  ownerHost: string | null;
+  ownerToken: string | null;
+  stale: boolean;
+}
+
 export class JobsRepo {
   constructor(private readonly db: Db) {}
 
-  create(kind: JobKind, params: Record<string, unknown>): JobDto {
+  create(kind: JobKind, params: Record<string, unknown>, owner?: JobOwner): JobDto {
     const { lastInsertRowid } = this.db
-      .prepare("INSERT INTO jobs (kind, status, params) VALUES (?, 'queued', ?)")
-      .run(kind, JSON.stringify(params));
+      .prepare(
+        `INSERT INTO jobs (kind, status, params, owner_pid, owner_host, owner_token, heartbeat_at) VALUES (?, 'queued', ?, ?, ?, ?, ${NOW})`,
+      )
+      .run(kind, JSON.stringify(params), owner?.pid ?? null, owner?.host ?? null, owner?.token ?? null);
     return this.get(Number(lastInsertRowid))!;
+  }
+
+  /** Refreshes the heartbeat of every unfinished job of this owner. */
+  heartbeat(token: string): number {
+    return this.db.prepare(`UPDATE jobs SET heartbeat_at = ${NOW} WHERE owner_token = ? AND status IN ('queued', 'running')`).run(token)
+      .changes;
+  }
+
+  /** Queued and running jobs with their owners; `stale`: no heartbeat for `staleSeconds`. */
+  unfinished(staleSeconds: number): UnfinishedJob[] {
+    return this.db
+      .prepare(
+        `SELECT id, owner_pid AS ownerPid, owner_host AS ownerHost, owner_token AS ownerToken,
+                (heartbeat_at IS NULL OR heartbeat_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?)) AS stale
+         FROM jobs WHERE status IN ('queued', 'running')`,
+      )
+      .all(`-${staleSeconds} seconds`)
+      .map((r) => ({ ...(r as UnfinishedJob), stale: Boolean((r as { stale: number }).stale) }));
+  }
+
+  /** Marks these jobs interrupted, if they are still unfinished (their owner might have finished them meanwhile). */
+  markInterrupted(ids: number[], reason: string): number {
+    const stmt = this.db.prepare(
+      `UPDATE jobs SET status = 'interrupted', error = ?, data = NULL, finished_at = ${NOW} WHERE id = ? AND status IN ('queued', 'running')`,
+    );
+    return this.db.transaction(() => ids.reduce((n, id) => n + stmt.run(reason, id).changes, 0))();
   }
 
   get(id: number): JobDto | undefined {
@@ -78,12 +122,9 @@ export class JobsRepo {
     this.db.prepare('UPDATE jobs SET checkpoint = ? WHERE id = ?').run(JSON.stringify(checkpoint), id);
   }
 
-  /** After a crash: jobs left queued/running were not finished by anyone. */
-  markAbandonedAsInterrupted(): number {
-    return this.db
-      .prepare(
-        `UPDATE jobs SET status = 'interrupted', error = 'SimLens stopped while this job ran', data = NULL, finished_at = ${NOW} WHERE status IN ('queued', 'running')`,
-      )
-      .run().changes;
+  /** The job's checkpoint (JSON), or null. */
+  checkpoint(id: number): unknown {
+    const row = this.db.prepare('SELECT checkpoint FROM jobs WHERE id = ?').get(id) as { checkpoint: string | null } | undefined;
+    return row?.checkpoint ? (JSON.parse(row.checkpoint) as unknown) : null;
   }
 }

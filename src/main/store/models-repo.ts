@@ -123,6 +123,11 @@ export class ModelsRepo {
     return (this.db.prepare('SELECT count(*) AS n FROM model_versions').get() as { n: number }).n;
   }
 
+  /** Ids of jobs some process still runs (or left unfinished): their model folders are not orphans. */
+  unfinishedJobIds(): number[] {
+    return (this.db.prepare("SELECT id FROM jobs WHERE status IN ('queued', 'running')").all() as { id: number }[]).map((r) => r.id);
+  }
+
   /** Runs fn in one transaction (all-or-nothing). */
   transaction<T>(fn: () => T): T {
     return this.db.transaction(fn)();

@@ -3,6 +3,22 @@
 import type { IncomingMessage } from 'node:http';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
+/** Deeper JSON is refused: no contract argument nests more than a few levels. */
+export const MAX_BODY_DEPTH = 64;
+
+/** How deeply arrays and objects nest in a parsed JSON value, counted without recursion (stopping past `limit`). */
+export function jsonDepth(value: unknown, limit = MAX_BODY_DEPTH): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (typeof node !== 'object' || node === null) continue;
+    deepest = Math.max(deepest, depth);
+    if (deepest > limit) return deepest;
+    for (const child of Object.values(node)) stack.push([child, depth + 1]);
+  }
+  return deepest;
+}
 
 export type BodyResult = { ok: true; value: unknown } | { ok: false; status: number; message: string };
 
@@ -39,11 +55,15 @@ export function readJsonBody(req: IncomingMessage): Promise<BodyResult> {
       done = true;
       const text = Buffer.concat(chunks).toString('utf8');
       if (text.trim() === '') return resolveBody({ ok: true, value: {} });
+      let value: unknown;
       try {
-        resolveBody({ ok: true, value: JSON.parse(text) });
+        value = JSON.parse(text);
       } catch {
-        resolveBody({ ok: false, status: 400, message: 'Request body is not valid JSON' });
+        return resolveBody({ ok: false, status: 400, message: 'Request body is not valid JSON' });
       }
+      if (jsonDepth(value) > MAX_BODY_DEPTH)
+        return resolveBody({ ok: false, status: 400, message: `Request body is nested more than ${MAX_BODY_DEPTH} levels deep` });
+      resolveBody({ ok: true, value });
     });
     req.on('error', () => {
       if (!done) resolveBody({ ok: false, status: 400, message: 'Request body could not be read' });

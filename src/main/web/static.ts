@@ -1,7 +1,7 @@
 // The built renderer as static files (GET and HEAD only). Files are served only from
 // inside the renderer folder: no traversal, no dotfiles, no directory listings; every
 // answer carries the app's CSP and nosniff.
-import { createReadStream, statSync } from 'node:fs';
+import { createReadStream, realpathSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, resolve, sep } from 'node:path';
 import { SECURITY_HEADERS } from '../csp';
@@ -43,6 +43,21 @@ export function resolveStaticPath(root: string, urlPath: string): string | null 
   return file;
 }
 
+/**
+ * The real path of `file` when it exists and really lies inside `root` (a symbolic link in
+ * the renderer folder may point anywhere), else null. For the browser-mode server and the
+ * Electron app protocol alike.
+ */
+export function realFileInside(root: string, file: string): string | null {
+  try {
+    const realRoot = realpathSync(root);
+    const real = realpathSync(file);
+    return real.startsWith(realRoot + sep) && statSync(real).isFile() ? real : null;
+  } catch {
+    return null;
+  }
+}
+
 export function serveStatic(rendererDir: string, req: IncomingMessage, res: ServerResponse, url: URL): void {
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.writeHead(405, { ...SECURITY_HEADERS, Allow: 'GET, HEAD' }).end();
@@ -53,8 +68,9 @@ export function serveStatic(rendererDir: string, req: IncomingMessage, res: Serv
     res.writeHead(403, { ...SECURITY_HEADERS, 'Content-Type': 'text/plain; charset=utf-8' }).end('Forbidden');
     return;
   }
-  const size = fileSize(file);
-  if (size === null) {
+  const real = realFileInside(rendererDir, file);
+  const size = real === null ? null : fileSize(real);
+  if (real === null || size === null) {
     res.writeHead(404, { ...SECURITY_HEADERS, 'Content-Type': 'text/plain; charset=utf-8' }).end('Not found');
     return;
   }
@@ -70,7 +86,7 @@ export function serveStatic(rendererDir: string, req: IncomingMessage, res: Serv
     res.end();
     return;
   }
-  createReadStream(file)
+  createReadStream(real)
     .on('error', () => res.destroy())
     .pipe(res);
 }

@@ -10,17 +10,21 @@ const PROBLEMS_SHOWN = 100;
 export const importCommand: CliCommand = {
   name: 'import',
   summary: 'Import images: a folder of class sub-folders, a CSV of pairs, or MNIST idx files',
-  synopsis: 'import <path> [--db FILE] [--name N] [--kind auto|folder|csv|idx] [--dataset ID] [--json]',
+  synopsis: 'import <path> [--db FILE] [--name N] [--kind auto|folder|csv|idx] [--dataset ID] [--follow-links] [--json]',
   options: {
     name: { type: 'string', arg: 'N', description: 'name of the new dataset (default: from the path)' },
     kind: { type: 'string', arg: 'KIND', description: 'auto (default), folder, csv or idx' },
     dataset: { type: 'string', arg: 'ID', description: 'import into this existing dataset instead of a new one' },
+    'follow-links': { type: 'boolean', description: 'folder imports: follow symbolic links that point outside the folder' },
   },
   positionals: { min: 1, max: 1, names: '<path>' },
   db: 'create',
   details:
     'Files that cannot be read are reported by name with the reason and skipped; the rest is imported.\n' +
-    'Re-importing the same image content does not duplicate it.',
+    'Re-importing the same image content does not duplicate it. A folder walk does not follow symbolic\n' +
+    'links out of the folder unless --follow-links is given, and stops past 200,000 entries. A pairs CSV\n' +
+    'keeps the first row of a pair: repeats, reversed repeats and self-pairs are reported by line; the same\n' +
+    'pair with both labels is refused.',
   async run(ctx) {
     const kind = (ctx.values.kind as string | undefined) ?? 'auto';
     if (!(KINDS as readonly string[]).includes(kind)) throw usageError(`--kind: expected one of ${KINDS.join(', ')}, got '${kind}'`);
@@ -33,6 +37,7 @@ export const importCommand: CliCommand = {
       kind: kind as Kind,
       name: ctx.values.name as string | undefined,
       datasetId,
+      followLinks: ctx.values['follow-links'] === true ? true : undefined,
     });
     const result = resultOf(await waitForJob(app, jobId, 'import', ctx.io), 'import');
 

@@ -33,3 +33,7 @@ import { benchCommand } from './bench';
 import { compareCommand } from './compare';
 import { retrainCommand } from './retrain';
 COMMANDS.push(retrainCommand, compareCommand, benchCommand);
+
+// hardening: workspace backups (their own block, so parallel additions to the list above merge cleanly)
+import { backupCommand, restoreCommand } from './backup';
+COMMANDS.push(backupCommand, restoreCommand);

@@ -113,6 +113,11 @@ export const trainCommand: CliCommand = {
       description: 'with --backbone: the layer to cut at (default: the last layer with a 4-D output)',
     },
     'frozen-blocks': { type: 'string', arg: 'K', description: 'with --backbone: blocks kept frozen from the input, -1 = all (default 0)' },
+    resume: {
+      type: 'string',
+      arg: 'JOB',
+      description: 'continue the interrupted training job JOB from its last epoch checkpoint; no other training option',
+    },
     preprocess: {
       type: 'string',
       arg: 'P',
@@ -127,18 +132,32 @@ export const trainCommand: CliCommand = {
     'Training pairs are redrawn each epoch from the train split (seeded); the validation ROC AUC is\n' +
     'measured after each epoch and the best epoch kept. The decision threshold is chosen on val, then\n' +
     'val and test are evaluated. On a terminal, progress (epoch, loss, val AUC, ETA) goes to stderr;\n' +
-    'Ctrl-C cancels the job and stores nothing.',
+    'Ctrl-C cancels the job and stores no model. Every finished epoch is checkpointed (weights, optimizer,\n' +
+    'epoch, random streams): --resume JOB continues an interrupted job (killed, or the app closed) from its last\n' +
+    'epoch and ends with the metrics an uninterrupted run with the same seed has.',
   async run(ctx) {
-    const args = trainArgs(ctx.values);
-    const app = ctx.openApp();
-    const { datasetId, pairSetId } = await pickPairSet(
-      app,
-      ctx.values.dataset as string | undefined,
-      ctx.values['pair-set'] as string | undefined,
-    );
-    const { jobId } = await app.call('models.train', { ...args, datasetId, pairSetId });
+    const resume = ctx.values.resume as string | undefined;
+    let jobId: number;
+    let app: SimLensApp;
+    if (resume !== undefined) {
+      const others = Object.keys(ctx.values).filter((k) => ctx.values[k] !== undefined && !['resume', 'db', 'json'].includes(k));
+      if (others.length > 0) throw usageError(`--resume continues a job with its own settings: drop --${others.join(', --')}`);
+      const resumed = parseIntOption('resume', resume, 1, MAX_ID);
+      app = ctx.openApp();
+      jobId = (await app.call('models.resumeTrain', { jobId: resumed })).jobId;
+    } else {
+      const args = trainArgs(ctx.values);
+      app = ctx.openApp();
+      const { datasetId, pairSetId } = await pickPairSet(
+        app,
+        ctx.values.dataset as string | undefined,
+        ctx.values['pair-set'] as string | undefined,
+      );
+      jobId = (await app.call('models.train', { ...args, datasetId, pairSetId })).jobId;
+    }
     const { modelId } = resultOf(await waitForJob(app, jobId, 'train', ctx.io), 'train');
     const model = await app.call('models.get', { id: modelId });
+    const { datasetId, pairSetId } = { datasetId: model.datasetId!, pairSetId: model.pairSetId! };
     const metrics = metricsSummary(model.metrics!);
     const training = model.metrics!.training;
     const history: EpochDto[] = training?.history ?? [];

@@ -278,6 +278,15 @@ export async function createDataParallelRunner(
     save(dir, extra) {
       return pool.run('train.dp.save', { runId, dir, extra });
     },
+    async exportState() {
+      const { weights, adam } = await pool.run('train.dp.getState', { runId });
+      return { weights, bestWeights: best, adam };
+    },
+    async importState(state) {
+      const sums = await pool.broadcast('train.dp.setState', { runId, weights: state.weights, adam: state.adam });
+      if (new Set(sums).size !== 1) throw new Error('Data-parallel replicas differ after restoring a checkpoint');
+      best = state.bestWeights;
+    },
     dispose,
   };
 }

@@ -12,6 +12,7 @@ import { checkSecondDerivative, type SecondDerivativeCheck } from './mask/check'
 import { maskTrainVariables, type MaskTrainOptions } from './mask/runner';
 import { mapSplit, type MapSplit } from './mask/split';
 import { pairStepGradients, type MaskBatch, type StepParts } from './mask/step';
+import { readAdamState, writeAdamState, type AdamState } from './checkpoint';
 
 export interface ReplicaInit {
   model: ModelConfig;
@@ -216,6 +217,15 @@ export class Replica {
     });
     this.model.net.setWeights(tensors);
     tf.dispose(tensors);
+  }
+
+  /** Adam's state (for a checkpoint; every replica holds the same). */
+  adamState(): AdamState {
+    return readAdamState(this.optimizer, this.vars);
+  }
+
+  setAdamState(state: AdamState): void {
+    writeAdamState(this.optimizer, this.vars, state);
   }
 
   save(dir: string, extra: Record<string, unknown>): Promise<void> {

@@ -9,6 +9,7 @@ import { evaluateModel, evaluationFromScores, type EvaluationResult, type PairSc
 import type { ModelConfig } from '../models/config';
 import { buildSiamese, loadSiamese, saveSiamese } from '../models/siamese';
 import type { TaskPool } from '../runtime/pool/pool';
+import { readCheckpoint, writeCheckpoint, type TrainCheckpoint } from './checkpoint';
 import { trainDataParallel } from './data-parallel';
 import type { trainTasks } from './tasks';
 import {
@@ -32,6 +33,10 @@ export interface TrainRequest {
   evaluate: Partial<Record<Split, PairList>>;
   /** Folder to save the trained model into (created atomically). */
   outDir: string;
+  /** Write a checkpoint after every epoch into this folder (checkpoint.ts). */
+  checkpointDir?: string;
+  /** Continue from this checkpoint folder (an epoch-<E> written by writeCheckpoint) instead of epoch 1. */
+  resumeFrom?: string;
 }
 
 export interface TrainOutcome {
@@ -44,18 +49,39 @@ export interface TrainOutcome {
 
 /** What training reports besides its fraction: the step or epoch record, or the phase after training. */
 export type TrainProgress =
-  { kind: 'step'; info: ProgressInfo } | { kind: 'epoch'; record: EpochRecord } | { kind: 'phase'; phase: string };
+  | { kind: 'step'; info: ProgressInfo }
+  | { kind: 'epoch'; record: EpochRecord }
+  | { kind: 'phase'; phase: string }
+  /** a checkpoint of the finished epoch is on disk in `dir` */
+  | { kind: 'checkpoint'; epoch: number; dir: string };
 
 export interface TrainTaskHooks {
   signal?: AbortSignal;
   progress?: (fraction: number, message: string, data: TrainProgress) => void;
 }
 
-/** The training hooks that turn trainLoop's progress into task progress (0..0.95 of the task). */
-function progressHooks(req: TrainRequest, hooks: TrainTaskHooks): TrainHooks {
+/**
+ * The training hooks that turn trainLoop's progress into task progress (0..0.95 of the task),
+ * write a checkpoint after every epoch when asked, and resume from one.
+ */
+async function progressHooks(req: TrainRequest, hooks: TrainTaskHooks): Promise<TrainHooks> {
   const report = hooks.progress ?? (() => undefined);
+  const checkpointDir = req.checkpointDir;
   return {
     signal: hooks.signal,
+    ...(req.resumeFrom ? { resume: await readCheckpoint(req.resumeFrom) } : {}),
+    ...(checkpointDir
+      ? {
+          onCheckpoint: async (checkpoint: TrainCheckpoint) => {
+            const dir = await writeCheckpoint(checkpointDir, checkpoint);
+            report(0.95 * (checkpoint.loop.epoch / (req.train.epochs ?? checkpoint.loop.epoch)), `epoch ${checkpoint.loop.epoch} saved`, {
+              kind: 'checkpoint',
+              epoch: checkpoint.loop.epoch,
+              dir,
+            });
+          },
+        }
+      : {}),
     onProgress: (info) =>
       report(
         0.95 * info.fraction,
@@ -82,7 +108,7 @@ export async function trainTask(req: TrainRequest, hooks: TrainTaskHooks = {}): 
   const model = req.initFromDir ? await loadSiamese(req.initFromDir) : await buildSiamese(req.model);
   try {
     const report = hooks.progress ?? (() => undefined);
-    const training = await trainSiamese(model, req.data, req.train, progressHooks(req, hooks));
+    const training = await trainSiamese(model, req.data, req.train, await progressHooks(req, hooks));
     report(0.96, 'evaluating', { kind: 'phase', phase: 'evaluate' });
     const { result: evaluation, scores } = await evaluateModel(model, req.data.images, req.evaluate, { signal: hooks.signal });
     if (hooks.signal?.aborted) throw new Error('cancelled');
@@ -110,7 +136,7 @@ export async function trainTaskParallel(
     { model: req.model, ...(req.initFromDir ? { initFromDir: req.initFromDir } : {}) },
     req.data,
     req.train,
-    { ...progressHooks(req, hooks), workers: hooks.workers },
+    { ...(await progressHooks(req, hooks)), workers: hooks.workers },
     async (runner, training) => {
       report(0.96, 'evaluating', { kind: 'phase', phase: 'evaluate' });
       const scores: Partial<Record<Split, PairScores>> = {};

@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { clearCache, defineTasks, type TaskContext } from '../runtime/pool/registry';
 import type { MaskBatch } from './mask/step';
+import type { AdamState } from './checkpoint';
 import { checksum, Replica, type ReplicaInit } from './replica';
 import { trainTask, type TrainRequest } from './run';
 import { retrainTask, type RetrainRequest } from './retrain';
@@ -61,6 +62,20 @@ export const trainTasks = defineTasks({
   'train.dp.setWeights': async (p: { runId: string; weights: Float32Array }, ctx) => {
     const r = await replica(ctx, p.runId);
     r.setWeights(p.weights);
+    return checksum(r.getWeights());
+  },
+
+  /** This replica's weights and Adam state, for a checkpoint (the coordinator keeps the best snapshot). */
+  'train.dp.getState': async (p: { runId: string }, ctx) => {
+    const r = await replica(ctx, p.runId);
+    return { weights: r.getWeights(), adam: r.adamState() };
+  },
+
+  /** Puts a checkpoint's weights and Adam state into this replica; returns the weights' checksum as read back. */
+  'train.dp.setState': async (p: { runId: string; weights: Float32Array; adam: AdamState }, ctx) => {
+    const r = await replica(ctx, p.runId);
+    r.setWeights(p.weights);
+    r.setAdamState(p.adam);
     return checksum(r.getWeights());
   },
 

@@ -24,6 +24,7 @@ import { contrastiveLoss } from './loss';
 import type { SiameseModel } from '../models/siamese';
 import { rocAuc } from '../evaluate/roc';
 import type { MaskBatch, StepParts } from './mask/step';
+import { readAdamState, writeAdamState, type LoopState, type RunnerState, type TrainCheckpoint } from './checkpoint';
 
 export interface TrainConfig {
   epochs: number;
@@ -104,6 +105,10 @@ export interface TrainHooks {
   onProgress?: (p: ProgressInfo) => void;
   /** Awaited: may e.g. evaluate the current weights (do not change them). */
   onEpoch?: (e: EpochRecord) => void | Promise<void>;
+  /** Awaited after each finished epoch (after onEpoch): the state to resume from (checkpoint.ts). */
+  onCheckpoint?: (checkpoint: TrainCheckpoint) => void | Promise<void>;
+  /** Continue a run from this checkpoint (its config and data must be the run's). */
+  resume?: TrainCheckpoint;
   signal?: AbortSignal;
   /** How each epoch's batches are drawn and assembled (default: defaultEpochPlanner; mask-guided retraining: mask/plan.ts). */
   planner?: EpochPlanner;
@@ -218,14 +223,18 @@ export interface EpochPlan {
 /** Draws epoch `epoch`'s plan (1-based). */
 export type EpochPlanner = (epoch: number, cfg: TrainConfig) => EpochPlan;
 
+/** The generators epoch `epoch` draws with: pairs, and augmentation (see checkpoint.ts); every planner uses them. */
+export const epochStreams = (epoch: number) => ({ pairStream: 1000 + epoch, augmentStream: 2000 + epoch });
+
 /**
  * The plain trainer's epochs: anchors with a positive and a negative partner each, redrawn from
  * the labelled train images (else the fixed train pairs, reshuffled), augmented as configured.
  */
 export function defaultEpochPlanner(data: TrainData): EpochPlanner {
   return (epoch, cfg) => {
-    const rng = createRng(cfg.seed, 1000 + epoch);
-    const augRng = createRng(cfg.seed, 2000 + epoch);
+    const streams = epochStreams(epoch);
+    const rng = createRng(cfg.seed, streams.pairStream);
+    const augRng = createRng(cfg.seed, streams.augmentStream);
     const batches = data.train ? drawEpochBatches(data.train, cfg.batchSize, rng) : fixedPairBatches(data.trainPairs!, cfg.batchSize, rng);
     return {
       steps: batches.length,
@@ -259,6 +268,10 @@ export interface StepRunner {
   dispose(): Promise<void>;
   /** The parts of the last step's loss, when the runner has several (mask-guided retraining). */
   lastParts?(): StepParts | undefined;
+  /** The weights, the best snapshot and the optimizer's state, for a checkpoint. */
+  exportState(): Promise<RunnerState>;
+  /** Puts an exportState() state back (same model and optimizer configuration). */
+  importState(state: RunnerState): Promise<void>;
 }
 
 /** The run's config with defaults, checked against the data. */
@@ -287,14 +300,19 @@ export async function trainLoop(
   const cfg = resolveTrainConfig(data, config);
   const valLabels = data.val.label;
   const cancelled = () => hooks.signal?.aborted === true;
-  let lr = cfg.learningRate;
-  const history: EpochRecord[] = [];
-  let best: { auc: number; epoch: number } | null = null;
-  let sinceImprovement = 0;
-  let sinceLrChange = 0;
-  let stoppedEarly = false;
+  const resumed = hooks.resume?.loop;
+  if (resumed && resumed.rng.seed !== cfg.seed)
+    throw new Error(`The checkpoint was made with seed ${resumed.rng.seed}, this run has ${cfg.seed}`);
+  let lr = resumed?.learningRate ?? cfg.learningRate;
+  const history: EpochRecord[] = resumed ? [...resumed.history] : [];
+  let best: { auc: number; epoch: number } | null = resumed?.best ?? null;
+  let sinceImprovement = resumed?.sinceImprovement ?? 0;
+  let sinceLrChange = resumed?.sinceLrChange ?? 0;
+  let stoppedEarly = resumed?.stoppedEarly ?? false;
+  if (hooks.resume) await runner.importState(hooks.resume.runner);
   const t0 = Date.now();
-  let stepsDone = 0;
+  let stepsDone = resumed?.stepsDone ?? 0;
+  const firstEpoch = (resumed?.epoch ?? 0) + 1;
   // A failure of the runner after an abort (a cancelled worker task) is the cancellation.
   const guard = async <T>(p: Promise<T>): Promise<T> => {
     try {
@@ -306,8 +324,15 @@ export async function trainLoop(
   };
   const planner = hooks.planner ?? defaultEpochPlanner(data);
   const keepBest = (cfg.keep ?? 'best') === 'best';
-  for (let epoch = 1; epoch <= cfg.epochs; epoch++) {
+  for (let epoch = firstEpoch; epoch <= cfg.epochs && !stoppedEarly; epoch++) {
     const te = Date.now();
+    const streams = epochStreams(epoch);
+    if (
+      epoch === firstEpoch &&
+      resumed &&
+      (resumed.rng.pairStream !== streams.pairStream || resumed.rng.augmentStream !== streams.augmentStream)
+    )
+      throw new Error(`The checkpoint's random streams do not continue epoch ${resumed.epoch}`);
     const plan = planner(epoch, cfg);
     const steps = cfg.maxStepsPerEpoch > 0 ? Math.min(plan.steps, cfg.maxStepsPerEpoch) : plan.steps;
     let lossSum = 0;
@@ -325,6 +350,7 @@ export async function trainLoop(
       }
       stepsDone++;
       const elapsed = (Date.now() - t0) / 1000;
+      const doneHere = stepsDone - (resumed?.stepsDone ?? 0); // steps of this process, for the ETA
       const totalSteps = stepsDone + (steps - s - 1) + (cfg.epochs - epoch) * steps;
       hooks.onProgress?.({
         epoch,
@@ -334,7 +360,7 @@ export async function trainLoop(
         loss: lossSum / (s + 1),
         learningRate: lr,
         fraction: stepsDone / totalSteps,
-        etaSeconds: (elapsed / stepsDone) * (totalSteps - stepsDone),
+        etaSeconds: (elapsed / doneHere) * (totalSteps - stepsDone),
       });
       await yieldToEventLoop();
     }
@@ -364,11 +390,23 @@ export async function trainLoop(
     await hooks.onEpoch?.(record);
     if (cfg.earlyStoppingPatience > 0 && sinceImprovement >= cfg.earlyStoppingPatience && epoch < cfg.epochs) {
       stoppedEarly = true;
-      break;
-    }
-    if (cfg.lrPatience > 0 && sinceLrChange >= cfg.lrPatience) {
+    } else if (cfg.lrPatience > 0 && sinceLrChange >= cfg.lrPatience) {
       lr = Math.max(cfg.minLearningRate, lr * cfg.lrFactor);
       sinceLrChange = 0;
+    }
+    if (hooks.onCheckpoint) {
+      const loop: LoopState = {
+        epoch,
+        learningRate: lr,
+        best,
+        sinceImprovement,
+        sinceLrChange,
+        stoppedEarly,
+        history: [...history],
+        stepsDone,
+        rng: { seed: cfg.seed, ...epochStreams(epoch + 1) },
+      };
+      await hooks.onCheckpoint({ loop, runner: await guard(runner.exportState()) });
     }
   }
   if (best && keepBest) await guard(runner.restore());
@@ -432,7 +470,69 @@ export function localStepRunner(model: SiameseModel, options: { learningRate: nu
       best = null;
       optimizer.dispose();
     },
+    async exportState() {
+      return exportRunnerState(model, best, optimizer, varList);
+    },
+    async importState(state) {
+      best?.forEach((t) => t.dispose());
+      best = importRunnerState(model, state, optimizer, varList);
+    },
   };
+}
+
+/** A local runner's state for a checkpoint: its weights, its best snapshot, its Adam's moments over `vars`. */
+export function exportRunnerState(
+  model: SiameseModel,
+  best: tf.Tensor[] | null,
+  optimizer: tf.AdamOptimizer,
+  vars: tf.Variable[],
+): RunnerState {
+  return {
+    weights: flatWeights(model.net.getWeights()),
+    bestWeights: best ? flatWeights(best) : null,
+    adam: readAdamState(optimizer, vars),
+  };
+}
+
+/** Puts an exportRunnerState() state back into the model and the optimizer; returns the best snapshot (the caller owns it). */
+export function importRunnerState(
+  model: SiameseModel,
+  state: RunnerState,
+  optimizer: tf.AdamOptimizer,
+  vars: tf.Variable[],
+): tf.Tensor[] | null {
+  let best: tf.Tensor[] | null = null;
+  if (state.bestWeights) {
+    setFlatWeights(model, state.bestWeights);
+    best = model.net.getWeights().map((t) => t.clone());
+  }
+  setFlatWeights(model, state.weights);
+  writeAdamState(optimizer, vars, state.adam);
+  return best;
+}
+
+/** Tensors flattened into one Float32Array (a copy). */
+function flatWeights(tensors: tf.Tensor[]): Float32Array {
+  const joined = tf.tidy(() => tf.concat(tensors.map((t) => tf.reshape(t, [-1]))));
+  const out = Float32Array.from(joined.dataSync() as Float32Array);
+  joined.dispose();
+  return out;
+}
+
+/** Sets every weight of the model (net.getWeights() order) from one flat array. */
+export function setFlatWeights(model: SiameseModel, flat: Float32Array): void {
+  const shapes = model.net.weights.map((w) => w.shape as number[]);
+  const total = shapes.reduce((n, sh) => n + sh.reduce((a, b) => a * b, 1), 0);
+  if (flat.length !== total) throw new Error(`${flat.length} values for ${total} weights`);
+  let o = 0;
+  const tensors = shapes.map((sh) => {
+    const size = sh.reduce((a, b) => a * b, 1);
+    const t = tf.tensor(flat.subarray(o, o + size), sh);
+    o += size;
+    return t;
+  });
+  model.net.setWeights(tensors);
+  tf.dispose(tensors);
 }
 
 /**

@@ -1,5 +1,7 @@
-// Numbered migrations, applied in order. Add NNNN-verb-noun.ts (exporting its SQL) and
-// list it here; never edit one that has shipped.
+// Numbered migrations. Add NNNN-verb-noun.ts (exporting its SQL) and list it here; never edit
+// one that has shipped. Numbers may have gaps (a branch may hold a number that lands later):
+// the runner (store/db.ts) records each applied version and applies the missing ones in
+// ascending order, so a migration that lands after a higher-numbered one still runs.
 import m0001 from './0001-create-schema';
 import m0002 from './0002-index-pairs-paging';
 import m0003 from './0003-index-image-references';
@@ -9,6 +11,7 @@ import m0006 from './0006-review-verdicts';
 // masks: uids and the queue filter's cache (its own line, so parallel additions merge cleanly)
 import m0007 from './0007-masks';
 import m0008 from './0008-create-model-version-masks';
+import m0009 from './0009-add-job-owner';
 
 export interface Migration {
   version: number;
@@ -25,4 +28,5 @@ export const MIGRATIONS: Migration[] = [
   { version: 6, name: '0006-review-verdicts', sql: m0006 },
   { version: 7, name: '0007-masks', sql: m0007 },
   { version: 8, name: '0008-create-model-version-masks', sql: m0008 },
+  { version: 9, name: '0009-add-job-owner', sql: m0009 },
 ];

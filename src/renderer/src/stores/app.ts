@@ -51,5 +51,29 @@ export const useAppStore = defineStore('app', () => {
     view.value = name;
   }
 
-  return { view, info, bridge, notices, unauthorized, notify, dismiss, loadInfo, show };
+  /** A backup is being written (the top bar's "Back up" entry waits). */
+  const backingUp = ref(false);
+
+  /**
+   * The top bar's "Back up": a consistent copy of the workspace (database and models) into one
+   * file next to it (<workspace>/backups/), also while jobs run; the notice names the file. A
+   * click while one is being written does nothing.
+   */
+  async function backup(): Promise<void> {
+    if (backingUp.value) return;
+    backingUp.value = true;
+    try {
+      const b = await api['app.backup']({});
+      notify(
+        `Backup written: ${b.path} (${b.models} model version${b.models === 1 ? '' : 's'}). Restore it with: simlens restore FILE --to DIR`,
+        'info',
+      );
+    } catch (error) {
+      notify(error);
+    } finally {
+      backingUp.value = false;
+    }
+  }
+
+  return { view, info, bridge, notices, unauthorized, notify, dismiss, loadInfo, show, backingUp, backup };
 });

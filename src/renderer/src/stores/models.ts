@@ -103,6 +103,9 @@ export const useModelsStore = defineStore('models', () => {
   const { form, pairSets, trainJob, training, live, starting, attempted, formErrors, trainError, setFormDataset, startTrain, cancelTrain } =
     trainer;
   return {
+    resumable: trainer.resumable,
+    loadResumable: trainer.loadResumable,
+    resumeTrain: trainer.resumeTrain,
     versions,
     loaded,
     selectedId,

@@ -6,7 +6,7 @@
 // whose images have no mask are plain contrastive pairs either way.
 import { createRng, shuffleInPlace, type Rng } from '../../../pairs/rng';
 import { imageSize, type PairList } from '../../data/dataset';
-import type { EpochPlan, EpochPlanner, StepBatch, TrainConfig, TrainData } from '../trainer';
+import { epochStreams, type EpochPlan, type EpochPlanner, type StepBatch, type TrainConfig, type TrainData } from '../trainer';
 import { maskAugmentInto, type MaskAugmentConfig } from './augment';
 
 /** Masks of some images of an ImageSet, at its size. */
@@ -102,8 +102,8 @@ function shuffledPairs(pairs: PairList, rng: Rng): PairDraw {
 
 /**
  * The planner of a mask-guided retraining over `data` with the masks `masks`: explicit-pair batches
- * of cfg.batchSize pairs; seeded per epoch (streams 1000 + epoch for the pairs, 2000 + epoch for the
- * augmentation), so any step runner gets the same batches.
+ * of cfg.batchSize pairs; seeded per epoch (trainer.ts epochStreams: the pairs' and the augmentation's
+ * streams), so any step runner gets the same batches.
  */
 export function maskEpochPlanner(data: TrainData, masks: MaskData, options: MaskPlanOptions): EpochPlanner {
   const images = data.images;
@@ -122,8 +122,9 @@ export function maskEpochPlanner(data: TrainData, masks: MaskData, options: Mask
   }
   const donors = data.train ? data.train.indices : Int32Array.from(new Set([...(data.trainPairs?.a ?? []), ...(data.trainPairs?.b ?? [])]));
   return (epoch: number, cfg: TrainConfig): EpochPlan => {
-    const rng = createRng(cfg.seed, 1000 + epoch);
-    const augRng = createRng(cfg.seed, 2000 + epoch);
+    const streams = epochStreams(epoch);
+    const rng = createRng(cfg.seed, streams.pairStream);
+    const augRng = createRng(cfg.seed, streams.augmentStream);
     const drawn = data.train ? drawExplicitPairs(data.train, rng, extra) : shuffledPairs(data.trainPairs!, rng);
     // augment mode: each masked train image also meets an augmented copy of itself as a SAME pair
     // (slot b always augmented): what lies outside its mask must not matter to the similarity

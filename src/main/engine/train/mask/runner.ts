@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { scorePairs } from '../../evaluate/evaluate';
 import type { SiameseModel } from '../../models/siamese';
-import type { StepRunner } from '../trainer';
+import { exportRunnerState, importRunnerState, type StepRunner } from '../trainer';
 import type { MaskLossKind } from './loss';
 import { mapSplit } from './split';
 import { pairStepGradients, type MapTarget, type StepParts } from './step';
@@ -55,6 +55,13 @@ export function localMaskStepRunner(
     },
     async restore() {
       if (best) model.net.setWeights(best);
+    },
+    async exportState() {
+      return exportRunnerState(model, best, optimizer, vars);
+    },
+    async importState(state) {
+      best?.forEach((t) => t.dispose());
+      best = importRunnerState(model, state, optimizer, vars);
     },
     async dispose() {
       best?.forEach((t) => t.dispose());

@@ -93,7 +93,41 @@ export function useTraining(onFinished: (job: JobDto) => Promise<void>) {
     }
   }
 
+  /** Trainings interrupted before their end (the app or a CLI was closed or killed): they can go on from their last epoch. */
+  const resumable = ref<JobDto[]>([]);
+
+  async function loadResumable(): Promise<void> {
+    try {
+      const jobs = await api['jobs.list']({ limit: 100 });
+      // a job already resumed by a later one is not offered again
+      const resumed = new Set(jobs.map((j) => Number(j.params.resumes)).filter(Number.isInteger));
+      resumable.value = jobs.filter((j) => j.kind === 'train' && j.status === 'interrupted' && !resumed.has(j.id));
+    } catch (error) {
+      app.notify(error);
+    }
+  }
+
+  /** Continues a stopped training from its last epoch checkpoint; its progress shows like a new training's. */
+  async function resumeTrain(jobId: number): Promise<void> {
+    if (starting.value || run.running.value) return;
+    starting.value = true;
+    trainError.value = null;
+    try {
+      const { jobId: resumed } = await api['models.resumeTrain']({ jobId });
+      live.value = emptyLive();
+      run.follow(resumed);
+      resumable.value = resumable.value.filter((j) => j.id !== jobId);
+    } catch (error) {
+      trainError.value = errorMessage(error);
+    } finally {
+      starting.value = false;
+    }
+  }
+
   return {
+    resumable,
+    loadResumable,
+    resumeTrain,
     form,
     pairSets,
     trainJobId: run.id,
