@@ -16,6 +16,7 @@ import { expect } from 'vitest';
 import { SimLensApp } from '../../src/main/app';
 import { encodeIdx, readIdx } from '../../src/main/images/idx';
 import type { VerdictDto } from '../../src/shared/dto';
+import { encodeMaskString } from '../../src/shared/mask-rle';
 import { CLI, DEMO, ROOT } from '../integration/cli-harness';
 import { scaled } from './slowdown';
 
@@ -28,7 +29,12 @@ export interface Fixture {
   modelId: number;
   /** the version's test pairs (verdicts are recorded on them) */
   pairIds: number[];
+  /** train images with a mask (MASK_AUTHOR's centred box): what a retraining trains with */
+  maskedTrainImages: number[];
 }
+
+/** The author of the fixture's masks. */
+export const MASK_AUTHOR = 'fixture painter';
 
 /** 20 train images per class and 5 test images per class of the bundled demo data: small, so an epoch takes seconds. */
 async function smallIdx(to: string): Promise<void> {
@@ -71,7 +77,23 @@ export async function prepareFixture(root: string): Promise<Fixture> {
     const modelId = (trained.result as { modelId: number }).modelId;
     const pairSetId = app.models.get(modelId).pairSetId!;
     const pairIds = app.models.repo.pairs(pairSetId, 'test').map((p) => p.id);
-    return { dir, modelId, pairIds };
+    // a centred 14 x 14 box on 8 train images (28 x 28): enough for a retraining with masks
+    const trainImages = [...new Set(app.models.repo.pairs(pairSetId, 'train').flatMap((p) => [p.image_a, p.image_b]))].sort(
+      (a, b) => a - b,
+    );
+    const maskedTrainImages = trainImages.slice(0, 8);
+    const box = Uint8Array.from({ length: 28 * 28 }, (_, i) =>
+      Math.abs((i % 28) - 13.5) < 7 && Math.abs(Math.floor(i / 28) - 13.5) < 7 ? 1 : 0,
+    );
+    for (const imageId of maskedTrainImages)
+      await app.call('masks.save', {
+        imageId,
+        author: MASK_AUTHOR,
+        size: [28, 28],
+        counts: encodeMaskString(box, 28, 28),
+        source: 'painted',
+      });
+    return { dir, modelId, pairIds, maskedTrainImages };
   } finally {
     await app.close();
   }

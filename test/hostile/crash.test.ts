@@ -4,7 +4,9 @@
 // every case), plus what the kind of job must leave: an import's committed batches complete,
 // a training that resumes from its last epoch checkpoint to the metrics of an uninterrupted
 // run, a batch explanation's stored maps whole, a mask history with every returned save and at
-// most the one in flight besides, each row a whole stroke.
+// most the one in flight besides, each row a whole stroke; a retraining with masks leaves no
+// version, snapshot or folder of its own, and retraining again completes.
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +14,7 @@ import { ensureBuiltCli, runCli } from '../integration/cli-harness';
 import {
   CHILD_ENV,
   copyWorkspace,
+  MASK_AUTHOR,
   prepareFixture,
   removeRoot,
   runCrashCase,
@@ -185,6 +188,35 @@ const cases: CrashCase[] = [
       maskSavesBeforeKill.push(saved.length);
     },
   },
+  {
+    // the fixture's version retrained with the fixture painter's masks (energy loss, the default)
+    name: 'retraining',
+    args: (db) => ['retrain', '--db', db, '--from', String(fixture.modelId), '--epochs', '3', '--seed', '4'],
+    // killed once epoch 1's weights are checkpointed, during epoch 2
+    killWhen: (db) => {
+      const job = running(db, 'retrain');
+      return Boolean(job?.checkpoint && (JSON.parse(job.checkpoint) as { epoch?: number }).epoch === 1);
+    },
+    async after(app, run) {
+      // no version half made: no child of the version, no mask snapshot, no folder of its own
+      expect(app.models.list().filter((m) => m.parentId === fixture.modelId)).toEqual([]);
+      expect(count(app.db, 'SELECT count(*) AS n FROM model_version_masks')).toBe(0);
+      const folders = readdirSync(join(run.workspace, 'models'));
+      expect(folders.filter((f) => f.startsWith('.job-'))).toEqual([]); // staging and epoch checkpoints removed at restart
+      expect(folders.filter((f) => /^\d+$/.test(f)).map(Number)).toEqual(
+        app.models
+          .list()
+          .map((m) => m.id)
+          .sort((a, b) => a - b),
+      );
+      // retraining again completes, with the whole snapshot of the masks
+      const job = await app.jobs.wait((await app.call('models.retrain', { id: fixture.modelId, epochs: 1, seed: 4 })).jobId);
+      expect(job.status, job.error ?? '').toBe('done');
+      const snapshot = await app.call('models.maskSnapshot', { id: (job.result as { modelId: number }).modelId });
+      expect(snapshot.rows.map((r) => r.imageId)).toEqual(fixture.maskedTrainImages);
+      expect(new Set(snapshot.rows.map((r) => r.author))).toEqual(new Set([MASK_AUTHOR]));
+    },
+  },
 ];
 
 describe('SIGKILL during a job, then a restart', () => {
@@ -198,8 +230,4 @@ describe('SIGKILL during a job, then a restart', () => {
       scaled(300_000),
     ); // a hang guard (slowdown.ts)
   }
-  // Retraining is being built on another branch: it becomes one more entry of `cases` once it is
-  // on main. args ['train', '--db', db, '--parent', MODEL, ...] (a CLI job like 'training'; the
-  // same resume check, and the snapshot of masks it trained with complete or absent).
-  it.todo('a retraining with masks: retraining not merged yet');
 });

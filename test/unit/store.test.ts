@@ -191,8 +191,9 @@ describe('migration numbers with gaps', () => {
     db.close();
   });
 
-  it("this build's list: 0008 absent (retraining's, not merged yet), job owners at 0009, and a schema-7 workspace from main gains them", () => {
-    expect(MIGRATIONS.map((m) => m.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 9]);
+  it("this build's list: retraining's 0008, job owners' 0009; a schema-7 workspace from before both gains them", () => {
+    expect(MIGRATIONS.map((m) => m.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(MIGRATIONS.find((m) => m.version === 8)?.name).toBe('0008-create-model-version-masks');
     expect(MIGRATIONS.find((m) => m.version === 9)?.name).toBe('0009-add-job-owner');
     const path = tempDb();
     const old = new Database(path);
@@ -202,8 +203,9 @@ describe('migration numbers with gaps', () => {
     old.pragma('user_version = 7');
     old.close();
     const db = openDatabase(path);
-    expect([...appliedVersions(db)].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 9]);
+    expect([...appliedVersions(db)].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect(userVersion(db)).toBe(9);
+    expect(db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'model_version_masks'").get()).toBeDefined();
     const columns = (db.prepare('PRAGMA table_info(jobs)').all() as { name: string }[]).map((c) => c.name);
     expect(columns).toEqual(expect.arrayContaining(['owner_pid', 'owner_host', 'owner_token', 'heartbeat_at']));
     db.close();

@@ -216,7 +216,8 @@ export class ModelService {
   }
 
   /**
-   * After a crash or a kill: staging folders of jobs no process runs any more (.job-N), copies
+   * After a crash or a kill: staging folders of jobs no process runs any more (.job-N, and a
+   * retraining's epoch checkpoints .job-N-checkpoint: only plain training resumes), copies
    * of imports whose process is gone (.tmp-import-PID-*), and version folders without a row.
    * Another process may share the workspace (the app and a CLI job): its running jobs'
    * folders are left alone, and while any training runs somewhere, folders without a row are
@@ -228,7 +229,7 @@ export class ModelService {
     const unfinished = new Set(this.repo.unfinishedJobIds());
     const removed: string[] = [];
     for (const name of readdirSync(this.modelsDir)) {
-      const job = /^\.job-(\d+)$/.exec(name);
+      const job = /^\.job-(\d+)(-checkpoint)?$/.exec(name);
       const tmp = /^\.tmp-import-(\d+)-/.exec(name);
       const orphan = job
         ? !unfinished.has(Number(job[1]))
