@@ -168,11 +168,23 @@ export async function brushFrameFigures(): Promise<Figures> {
     const page = await browser.newPage({ viewport: { width: 1000, height: 900 } });
     await page.setContent('<!doctype html><body style="margin:0"></body>');
     await page.addScriptTag({ content: code });
-    type Run = { work: number[]; frames: number[]; endStrokeMs: number; encodeMs: number; agreementMs: number; area: number };
+    type Run = {
+      work: number[];
+      frames: number[];
+      mountFrames: number[];
+      endStrokeMs: number;
+      encodeMs: number;
+      agreementMs: number;
+      area: number;
+    };
     const run = async () => (await page.evaluate('globalThis.runBrushBench({ side: 1024, points: 200, brush: 48 })')) as Run;
     await run(); // warm-up (JIT)
     const r = await run();
     const sorted = [...r.frames].sort((a, b) => a - b);
+    // the same number of frames with nothing drawn, right after: the browser's and machine's own stalls
+    const idle = (await page.evaluate(`globalThis.runFrameBaseline({ frames: ${r.frames.length} })`)) as number[];
+    // long frames in which the brush's own work was small: a stall from outside the brush
+    const longFrames = r.frames.flatMap((f, i) => (f > 32 ? [{ frame: i, ms: round(f, 1), brushWorkMs: round(r.work[i], 2) }] : []));
     type Wand = Record<'blob' | 'uniform', { fill: number[]; ms: number[]; area: number }>;
     const wand = (await page.evaluate('globalThis.runWandBench({ side: 1024, runs: 21 })')) as Wand;
     return {
@@ -183,6 +195,11 @@ export async function brushFrameFigures(): Promise<Figures> {
       brush_frame_max_ms: round(Math.max(...r.frames), 1),
       brush_frames_over_32ms: r.frames.filter((f) => f > 32).length,
       brush_frame_p95_ms: round(sorted[Math.floor(sorted.length * 0.95)], 1),
+      brush_long_frames: JSON.stringify(longFrames),
+      layer_mount_frame_max_ms: round(Math.max(...r.mountFrames), 1),
+      idle_frame_median_ms: round(median(idle), 1),
+      idle_frame_max_ms: round(Math.max(...idle), 1),
+      idle_frames_over_32ms: idle.filter((f) => f > 32).length,
       stroke_end_undo_step_ms: round(r.endStrokeMs, 2),
       stroke_end_rle_ms: round(r.encodeMs, 2),
       stroke_end_agreement_ms: round(r.agreementMs, 2),
