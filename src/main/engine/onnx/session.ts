@@ -1,7 +1,10 @@
 // Inference on ONNX Runtime (onnxruntime-node, CPU execution provider) for a model exported by
 // export.ts: images in, embeddings (and any exposed activations) out, as plain Float32Arrays so
 // the caller decides whether they become tfjs tensors.
-import * as ort from 'onnxruntime-node';
+//
+// onnxruntime-node (a native module) is loaded on the first session, not on import: a process
+// whose ONNX Runtime is missing or fails to load still imports this capability and stays on tfjs.
+import type * as Ort from 'onnxruntime-node';
 import { ONNX_EMBEDDING, ONNX_INPUT } from './export';
 
 export interface OnnxSessionOptions {
@@ -18,16 +21,33 @@ export interface OnnxOutput {
   dims: number[];
 }
 
+let onnxRuntime: Promise<typeof Ort> | undefined;
+
+/** onnxruntime-node, loaded once per thread. */
+export function loadOnnxRuntime(): Promise<typeof Ort> {
+  onnxRuntime ??= import('onnxruntime-node')
+    // A CommonJS package: its exports are the namespace's, or its default's where Node's
+    // detection of CommonJS named exports misses them.
+    .then((m) => ('InferenceSession' in m ? m : (m as unknown as { default: typeof Ort }).default))
+    .catch((error: unknown) => {
+      onnxRuntime = undefined;
+      throw new Error(`ONNX Runtime (onnxruntime-node) could not be loaded: ${(error as Error).message.split('\n')[0]}`);
+    });
+  return onnxRuntime;
+}
+
 export class OnnxModelSession {
   private constructor(
-    private readonly session: ort.InferenceSession,
+    private readonly ort: typeof Ort,
+    private readonly session: Ort.InferenceSession,
     /** [H, W, C] of one image, from the model's input. */
     readonly inputShape: readonly number[],
   ) {}
 
   /** Loads an exported model from its bytes or a .onnx file path. */
   static async create(model: Uint8Array | string, options: OnnxSessionOptions = {}): Promise<OnnxModelSession> {
-    const sessionOptions: ort.InferenceSession.SessionOptions = {
+    const ort = await loadOnnxRuntime();
+    const sessionOptions: Ort.InferenceSession.SessionOptions = {
       executionProviders: ['cpu'],
       graphOptimizationLevel: 'all',
       intraOpNumThreads: options.intraOpThreads ?? 1,
@@ -46,7 +66,7 @@ export class OnnxModelSession {
         `Not a SimLens ONNX embedding model: expected an input "${ONNX_INPUT}" [batch, H, W, C] and an output "${ONNX_EMBEDDING}"`,
       );
     }
-    return new OnnxModelSession(session, dims as number[]);
+    return new OnnxModelSession(ort, session, dims as number[]);
   }
 
   /** The outputs the model has: 'embedding' and any 'activations:<layer>'. */
@@ -65,7 +85,7 @@ export class OnnxModelSession {
     for (const name of outputs)
       if (!this.session.outputNames.includes(name))
         throw new Error(`The ONNX model has no output "${name}" (it has: ${this.session.outputNames.join(', ')})`);
-    const feeds = { [ONNX_INPUT]: new ort.Tensor('float32', images, [batch, h, w, c]) };
+    const feeds = { [ONNX_INPUT]: new this.ort.Tensor('float32', images, [batch, h, w, c]) };
     const results = await this.session.run(feeds, [...outputs]);
     const out = new Map<string, OnnxOutput>();
     for (const name of outputs) {
