@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildSiamese, defaultModelConfig, type ModelConfig } from '../../src/main/engine/models';
+import { buildSiamese, defaultModelConfig, loadSiamese, type ModelConfig } from '../../src/main/engine/models';
+import { saveLayersModel } from '../../src/main/engine/runtime/model-io';
 import { activationsOutput, exportToOnnx, ONNX_EMBEDDING, OnnxExportError, OnnxModelSession } from '../../src/main/engine/onnx';
 import { permuteAxes } from '../../src/main/engine/onnx/permute';
 import { checkOnnxFile, findOnnxChecker } from './onnx-checker';
@@ -130,8 +131,59 @@ describe('ONNX export of SimLens architectures: ONNX Runtime embedding == tfjs e
       defaultModelConfig({ inputShape: [72, 72, 3], arch: 'resnet18', width: 0.125, seed: 7, preprocess: 'torch' }),
       'resnet18-72.onnx',
     ));
+  it('ResNet50 32x32 (bottleneck blocks)', () =>
+    checkArchitecture(defaultModelConfig({ inputShape: [32, 32, 3], arch: 'resnet50', width: 0.125, seed: 9 }), 'resnet50-32.onnx'));
   it('MobileNetV2 32x32 (depthwise convolutions, ReLU6)', () =>
     checkArchitecture(defaultModelConfig({ inputShape: [32, 32, 3], arch: 'mobilenetv2', width: 0.35, seed: 8 }), 'mobilenetv2-32.onnx'));
+
+  it('the bundled demo model, trained on Fashion-MNIST (resources/demo/model)', async () => {
+    const m = await loadSiamese(join(__dirname, '../../resources/demo/model'));
+    try {
+      const diff = await compareWithTfjs(m.net, 'demo.onnx', m.defaultCamLayer());
+      expect(diff.embedding).toBeLessThanOrEqual(1e-4);
+      expect(diff.activations).toBeLessThanOrEqual(1e-4);
+    } finally {
+      m.dispose();
+    }
+  });
+
+  it('a pretrained backbone (a saved LayersModel with a classifier top) cut at a block, first block frozen, "caffe" preprocessing', async () => {
+    const input = tf.input({ shape: [16, 16, 3], name: 'image' });
+    let x = input;
+    for (const b of [1, 2]) {
+      x = tf.layers
+        .conv2d({ name: `b${b}_conv`, filters: 6, kernelSize: 3, padding: 'same', useBias: false })
+        .apply(x) as tf.SymbolicTensor;
+      x = tf.layers.batchNormalization({ name: `b${b}_bn` }).apply(x) as tf.SymbolicTensor;
+      x = tf.layers.activation({ name: `b${b}_relu`, activation: 'relu' }).apply(x) as tf.SymbolicTensor;
+      x = tf.layers.maxPooling2d({ name: `b${b}_pool`, poolSize: 2 }).apply(x) as tf.SymbolicTensor;
+    }
+    const top = tf.layers
+      .dense({ name: 'classes', units: 3, activation: 'softmax' })
+      .apply(tf.layers.flatten().apply(x)) as tf.SymbolicTensor;
+    const backbone = tf.model({ inputs: input, outputs: top });
+    randomizeVectorWeights(backbone, 70);
+    const backboneDir = join(dir, 'backbone');
+    await saveLayersModel(backbone, backboneDir);
+    backbone.dispose();
+    const cfg = defaultModelConfig({
+      arch: 'pretrained',
+      inputShape: [16, 16, 3],
+      embeddingSize: 8,
+      headUnits: 16,
+      preprocess: 'caffe',
+      backbone: { dir: backboneDir, cutLayer: 'b2_relu', frozenBlocks: 1 },
+    });
+    const m = await buildSiamese(cfg);
+    try {
+      expect(m.net.layers.map((l) => l.name)).toContain('b2_relu');
+      const diff = await compareWithTfjs(m.net, 'pretrained.onnx', 'b2_relu');
+      expect(diff.embedding).toBeLessThanOrEqual(1e-4);
+      expect(diff.activations).toBeLessThanOrEqual(1e-4);
+    } finally {
+      m.dispose();
+    }
+  });
 
   it('the other converted layers and activations: strided, dilated and "valid" convolutions, average and global max pooling, padding, BN without scale or center, ReLU with a cap, Dropout', async () => {
     const input = tf.input({ shape: [15, 13, 2], name: 'input' });
@@ -238,7 +290,7 @@ describe('the reference ONNX checker', () => {
   it('passes every file exported above (onnx.checker.check_model with full_check)', (ctx) => {
     const checker = findOnnxChecker();
     if (checker.python === null) return ctx.skip(`ONNX checker unavailable: ${checker.reason}`);
-    expect(exportedFiles.length).toBe(9);
+    expect(exportedFiles.length).toBe(12);
     for (const path of exportedFiles) expect({ path, error: checkOnnxFile(checker.python, path) }).toEqual({ path, error: '' });
   });
 });
