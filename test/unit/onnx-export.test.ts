@@ -185,7 +185,7 @@ describe('ONNX export of SimLens architectures: ONNX Runtime embedding == tfjs e
     }
   });
 
-  it('the other converted layers and activations: strided, dilated and "valid" convolutions, average and global max pooling, padding, BN without scale or center, ReLU with a cap, Dropout', async () => {
+  it('the other converted layers and activations: strided, dilated and "valid" convolutions, average and global max pooling, padding, BN without scale or center and BN of features, ReLU with a cap, Dropout', async () => {
     const input = tf.input({ shape: [15, 13, 2], name: 'input' });
     const seq: tf.layers.Layer[] = [
       tf.layers.zeroPadding2d({
@@ -213,6 +213,7 @@ describe('ONNX export of SimLens architectures: ONNX Runtime embedding == tfjs e
       tf.layers.globalMaxPooling2d({ name: 'gmp' }),
       tf.layers.dense({ name: 'd_sigmoid', units: 7, activation: 'sigmoid' }),
       tf.layers.dense({ name: 'd_tanh', units: 7, activation: 'tanh' }),
+      tf.layers.batchNormalization({ name: 'bn_features' }),
       tf.layers.dense({ name: 'd_softplus', units: 7, activation: 'softplus' }),
       tf.layers.dense({ name: 'd_softsign', units: 7, activation: 'softsign' }),
       tf.layers.dense({ name: 'd_hard', units: 7, activation: 'hardSigmoid' }),
