@@ -15,6 +15,9 @@
 //           cpu backend in the same run (scripts/bench-engine/train-step.ts).
 //   embed-resnet50  ResNet50 embedding at 224x224: single-thread wasm baseline vs the
 //           worker pool over every core (scripts/bench-engine/embed-resnet50.ts).
+//   onnx-embed  embedding time per image on ONNX Runtime (1 and 2 threads) vs tfjs wasm (1 thread),
+//           same run: small CNN 28x28 (single images and batches of 64), ResNet18 and ResNet50 at
+//           224x224 (scripts/bench-engine/onnx-embed.ts; issue #12).
 //   explain-latency  one pair, both images, factual + counterfactual Grad-CAM, small CNN
 //           at 28x28 and ResNet50 at 224x224, against the plain forward of the pair
 //           (scripts/bench-cam/pair-latency.ts, run in its own process).
@@ -184,6 +187,7 @@ const SECTIONS: Record<string, Section> = {
     (await import('./bench-engine/train-step')).benchTrainStep({ steps: 10, cpuSteps: 1, workers: Math.max(2, cpus().length) }),
   'embed-resnet50': async () =>
     (await import('./bench-engine/embed-resnet50')).benchEmbedResnet50({ images: 16, batch: 4, workers: Math.max(2, cpus().length) }),
+  'onnx-embed': async () => (await import('./bench-engine/onnx-embed')).benchOnnxEmbed({ runs: 5 }),
   'explain-latency': explainLatencySection,
   'explain-batch': async () =>
     (await import('./bench-cam/batch-throughput')).benchExplainBatch({ pairs: 8, workers: Math.max(2, cpus().length) }),

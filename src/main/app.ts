@@ -118,6 +118,7 @@ export class SimLensApp {
       // The pool is looked up at each call, so it is only created when a job first needs it; with
       // several workers, training runs data-parallel over all of them (engine/train/data-parallel.ts).
       engine: options.modelEngine ?? (this.engine === 'pool' ? poolModelEngine(() => this.enginePool()) : inProcessModelEngine(ready)),
+      appVersion: APP_VERSION,
     });
     this.localExplain = inProcessExplainEngine(ready);
     const explainOnPool = options.enginePool !== undefined || this.engine === 'pool';
@@ -157,7 +158,7 @@ export class SimLensApp {
         await this.explain.releaseModel(id);
         return this.models.delete(id);
       },
-      'models.export': ({ id, path }) => this.models.export(id, path),
+      'models.export': ({ id, path, format }) => this.models.export(id, path, format),
       'explain.layers': ({ modelId }) => this.explain.layers(modelId),
       'explain.pair': (args) => this.explain.explainPair(args),
       'explain.overlay': (args) => this.explain.overlay(args),

@@ -15,12 +15,15 @@ import type {
   InputPreprocess,
   JobDto,
   ModelArch,
+  ModelExportDto,
+  ModelExportFormat,
   ModelVersionDto,
   PairPageDto,
 } from './dto';
 import {
   EXPLAIN_METHODS,
   FAITHFULNESS_BASELINES,
+  MODEL_EXPORT_FORMATS,
   type ColormapName,
   type ExplainLayersDto,
   type ExplainMethod,
@@ -253,8 +256,13 @@ export const contract = {
     v.object({ id, splits: v.optional(v.array(v.literal('train', 'val', 'test'), { max: 3 })) }),
   ),
   'models.delete': method<{ deleted: boolean }>()(v.object({ id })),
-  /** Copies the version's tfjs model folder (model.json + shards + siamese.json) to `path` (must not exist). */
-  'models.export': method<{ path: string }>()(v.object({ id, path: v.string({ min: 1, max: 4096 }) })),
+  /**
+   * Writes the version into folder `path` (created; must be empty if it exists): format 'tfjs' (default)
+   * copies its tfjs model folder, 'onnx' writes model.onnx + simlens-onnx.json (ModelExportFormat).
+   */
+  'models.export': method<ModelExportDto>()(
+    v.object({ id, path: v.string({ min: 1, max: 4096 }), format: v.optional(v.literal<ModelExportFormat>(...MODEL_EXPORT_FORMATS)) }),
+  ),
 
   // explanations (src/main/services/explain.ts)
   /** The model's selectable target layers (with the default: the last conv block) and the methods. */

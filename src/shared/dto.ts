@@ -475,6 +475,23 @@ export interface ModelVersionDto {
   createdAt: string;
 }
 
+/**
+ * How models.export writes a version: 'tfjs' copies its folder (model.json + shards + siamese.json);
+ * 'onnx' writes model.onnx (the embedding network, opset 13) and simlens-onnx.json (input size and
+ * range, the preprocessing inside the graph, tau and threshold), checked against tfjs first.
+ */
+export type ModelExportFormat = 'tfjs' | 'onnx';
+export const MODEL_EXPORT_FORMATS: readonly ModelExportFormat[] = ['tfjs', 'onnx'];
+
+/** What models.export wrote. */
+export interface ModelExportDto {
+  /** the folder written */
+  path: string;
+  format: ModelExportFormat;
+  /** the files written into it, relative */
+  files: string[];
+}
+
 // ---- explanations (Grad-CAM family for pairs, overlays, faithfulness) ----
 
 /** Explanation methods (the ids of src/main/engine/explain/cam). */

@@ -147,6 +147,12 @@ test('evaluates, exports and deletes a version (with confirmation)', async ({ pa
     await expect(detail.getByTestId('export-done')).toContainText(dest);
     await expect.poll(() => existsSync(join(dest, 'model.json'))).toBe(true);
     expect(readdirSync(dest).length).toBeGreaterThan(1);
+    // ... and as ONNX into another
+    const onnxDest = join(parent, 'onnx');
+    await detail.locator('input[name="export-path"]').fill(onnxDest);
+    await detail.getByRole('button', { name: 'Export as ONNX' }).click();
+    await expect(detail.getByTestId('export-done')).toContainText(onnxDest);
+    expect(readdirSync(onnxDest).sort()).toEqual(['model.onnx', 'simlens-onnx.json']);
   } finally {
     rmSync(parent, { recursive: true, force: true });
   }

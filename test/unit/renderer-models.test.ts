@@ -8,6 +8,7 @@ import { extent, linear, niceTicks, pathOf } from '../../src/renderer/src/compon
 import { useExplainStore } from '../../src/renderer/src/stores/explain';
 import { overlayKey } from '../../src/renderer/src/stores/explain/overlays';
 import { clampOpacity, keyAction } from '../../src/renderer/src/stores/explain/shortcuts';
+import { useAppStore } from '../../src/renderer/src/stores/app';
 import { useModelsStore } from '../../src/renderer/src/stores/models';
 import { defaultTrainForm, trainArgs } from '../../src/renderer/src/stores/models/train-form';
 import { emptyLive, foldTrainData, trainProgressOf } from '../../src/renderer/src/stores/models/train-progress';
@@ -304,6 +305,15 @@ function fakeTransport(): Transport {
           return { ok: true, value: modelsList };
         case 'models.train':
           return { ok: true, value: { jobId: 5 } };
+        case 'models.export':
+          return {
+            ok: true,
+            value: {
+              path: args.path,
+              format: args.format,
+              files: args.format === 'onnx' ? ['model.onnx', 'simlens-onnx.json'] : ['model.json', 'siamese.json'],
+            },
+          };
         case 'jobs.get':
           return { ok: true, value: jobState };
         case 'jobs.cancel':
@@ -419,6 +429,22 @@ describe('useModelsStore', () => {
     expect(models.versions.map((v) => v.id)).toEqual([3]);
     expect(models.selectedId).toBe(3);
     expect(calls.some((c) => c.name === 'app.info')).toBe(true);
+  });
+
+  it('exports a version as a tfjs folder (default) or as ONNX, and says what it wrote', async () => {
+    const models = useModelsStore();
+    const app = useAppStore();
+    await models.exportTo(3, '/exports/tfjs');
+    await models.exportTo(3, '/exports/onnx', 'onnx');
+    expect(calls.filter((c) => c.name === 'models.export').map((c) => c.args)).toEqual([
+      { id: 3, path: '/exports/tfjs', format: 'tfjs' },
+      { id: 3, path: '/exports/onnx', format: 'onnx' },
+    ]);
+    expect(models.lastExport).toBe('/exports/onnx');
+    expect(app.notices.map((n) => [n.kind, n.text])).toEqual([
+      ['info', 'Exported model version 3 to /exports/tfjs (model.json, siamese.json)'],
+      ['info', 'Exported model version 3 as ONNX to /exports/onnx (model.onnx, simlens-onnx.json)'],
+    ]);
   });
 
   it('cancels the running training job', async () => {

@@ -1,13 +1,14 @@
 // Every worker task of the engine, as one table: each capability's (runtime, train, evaluate,
-// explain), registered by every engine worker (worker.ts). EnginePool is the pool the app
+// explain, onnx), registered by every engine worker (worker.ts). EnginePool is the pool the app
 // creates; callers of a capability hold it as that capability's TaskPool<...> (a subset).
 import type { TaskPool } from './runtime/pool/pool';
 import { evaluateTasks } from './evaluate/tasks';
 import { explainTasks } from './explain/tasks';
+import { onnxTasks } from './onnx/tasks';
 import { runtimeTasks } from './runtime/tasks';
 import { trainTasks } from './train/tasks';
 
-export const engineTasks = { ...runtimeTasks, ...trainTasks, ...evaluateTasks, ...explainTasks };
+export const engineTasks = { ...runtimeTasks, ...trainTasks, ...evaluateTasks, ...explainTasks, ...onnxTasks };
 
 export type EngineTasks = typeof engineTasks;
 

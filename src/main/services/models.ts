@@ -14,6 +14,8 @@ import type {
   RetrainSettingsDto,
   JobProgressData,
   ModelArch,
+  ModelExportDto,
+  ModelExportFormat,
   ModelMetricsDto,
   ModelMetricsSummary,
   ModelVersionDto,
@@ -37,6 +39,7 @@ import {
 } from '../engine/evaluate';
 import type { ModelRef } from '../engine/explain';
 import { checkPreprocess, defaultModelConfig, savedModelInputShape, SIAMESE_JSON, type ModelConfig } from '../engine/models';
+import { writeOnnxBundle, type OnnxBundleInfo, type OnnxBundleRequest, type OnnxTasks } from '../engine/onnx';
 import {
   DEFAULT_AUGMENT,
   NO_AUGMENT,
@@ -75,6 +78,8 @@ export interface ModelEngine {
   evaluate(req: EvaluateRequest, options: EngineCallOptions): Promise<EvaluateOutcome>;
   /** Mask-guided retraining (engine/train/retrain.ts); an engine without it cannot retrain. */
   retrain?(req: RetrainRequest, options: EngineCallOptions): Promise<RetrainOutcome>;
+  /** Writes a version's ONNX export (engine/onnx/bundle.ts); an engine without it cannot export ONNX. */
+  exportOnnx?(req: OnnxBundleRequest): Promise<{ files: string[]; info: OnnxBundleInfo }>;
 }
 
 /** Runs the tasks in this thread, after `ready` (e.g. initBackend). */
@@ -92,11 +97,15 @@ export function inProcessModelEngine(ready: () => Promise<unknown> = async () =>
       await ready();
       return retrainTask(req, { signal: o.signal, progress: o.onProgress });
     },
+    exportOnnx: async (req) => {
+      await ready();
+      return writeOnnxBundle(req);
+    },
   };
 }
 
 /** The pool model tasks run on: workers with the training and evaluation tasks (every engine worker has them). */
-export type ModelPool = TaskPool<TrainTasks & EvaluateTasks>;
+export type ModelPool = TaskPool<TrainTasks & EvaluateTasks & OnnxTasks>;
 
 export interface PoolEngineOptions {
   /** Train data-parallel over all workers when the pool has several (default true); else one worker trains. */
@@ -141,6 +150,7 @@ export function poolModelEngine(pool: ModelPool | (() => ModelPool), options: Po
         transfer: [req.data.images.pixels.buffer as ArrayBuffer],
       });
     },
+    exportOnnx: (req) => get().run('models.exportOnnx', req),
   };
 }
 
@@ -148,6 +158,8 @@ export interface ModelServiceOptions {
   /** The workspace folder: versions live in <workspace>/models/<id>/. */
   workspaceDir: string;
   engine?: ModelEngine;
+  /** Written into exported ONNX models as producer_version. */
+  appVersion?: string;
 }
 
 const toRoc = (m: SplitMetrics): SplitMetricsDto => ({
@@ -277,14 +289,32 @@ export class ModelService {
     return { deleted };
   }
 
-  export(id: number, path: string): { path: string } {
+  /** Writes version `id` into folder `path` as a tfjs folder (a copy) or as ONNX (see ModelExportFormat). */
+  async export(id: number, path: string, format: ModelExportFormat = 'tfjs'): Promise<ModelExportDto> {
     const src = this.weightsDir(id);
     if (!existsSync(src)) throw new AppError('failed', `The weights folder of model version ${id} is missing (${src})`);
     const dest = isAbsolute(path) ? path : resolve(path);
     if (existsSync(dest) && readdirSync(dest).length > 0) throw invalid(`${dest} exists and is not empty`);
+    if (format === 'onnx') {
+      if (!this.engine.exportOnnx) throw new AppError('failed', 'This engine cannot export ONNX');
+      const row = this.repo.get(id)!;
+      try {
+        const { files } = await this.engine.exportOnnx({
+          modelDir: src,
+          outDir: dest,
+          modelVersion: { id, name: row.name, arch: row.arch },
+          threshold: row.metrics?.threshold ?? null,
+          producerVersion: this.options.appVersion,
+        });
+        return { path: dest, format, files };
+      } catch (error) {
+        // e.g. a layer the exporter does not convert: the user's request cannot be met, and the message says why
+        throw new AppError('failed', `Model version ${id} cannot be exported to ONNX: ${(error as Error).message}`);
+      }
+    }
     mkdirSync(dest, { recursive: true });
     cpSync(src, dest, { recursive: true });
-    return { path: dest };
+    return { path: dest, format, files: readdirSync(dest).sort() };
   }
 
   // ---- training ----

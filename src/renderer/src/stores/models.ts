@@ -1,6 +1,6 @@
 import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
-import type { ModelVersionDto, Split } from '../../../shared/dto';
+import type { ModelExportFormat, ModelVersionDto, Split } from '../../../shared/dto';
 import { jobResult } from '../../../shared/job-result';
 import { onEvent, useApi } from '../api';
 import { useAppStore } from './app';
@@ -75,12 +75,13 @@ export const useModelsStore = defineStore('models', () => {
     }
   }
 
-  async function exportTo(id: number, path: string): Promise<void> {
+  /** Writes the version into folder `path`: as a tfjs model folder, or as ONNX (model.onnx + simlens-onnx.json). */
+  async function exportTo(id: number, path: string, format: ModelExportFormat = 'tfjs'): Promise<void> {
     lastExport.value = null;
     try {
-      const res = await api['models.export']({ id, path });
+      const res = await api['models.export']({ id, path, format });
       lastExport.value = res.path;
-      app.notify(`Exported model version ${id} to ${res.path}`, 'info');
+      app.notify(`Exported model version ${id} ${format === 'onnx' ? 'as ONNX ' : ''}to ${res.path} (${res.files.join(', ')})`, 'info');
     } catch (error) {
       app.notify(error);
     }
