@@ -485,24 +485,7 @@ export class ModelService {
     const { images, pairs, trainImages, index } = await this.loadData(p.pairSetId, p.model.inputShape, ['train', 'val', 'test'], true, ctx);
     if (!pairs.val || pairs.val.a.length === 0)
       throw invalid(`Pair set ${p.pairSetId} has no validation pairs: training needs them (best epoch, threshold)`);
-    const labelled = trainImages.length > 0 && trainImages.every((r) => r.class_label !== null);
-    const classIds = new Map<string, number>();
-    const data: TrainData = {
-      images,
-      val: pairs.val,
-      ...(labelled
-        ? {
-            train: {
-              indices: Int32Array.from(trainImages, (r) => index.get(r.id)!),
-              classes: Int32Array.from(trainImages, (r) => {
-                const key = r.class_label!;
-                if (!classIds.has(key)) classIds.set(key, classIds.size);
-                return classIds.get(key)!;
-              }),
-            },
-          }
-        : { trainPairs: pairs.train }),
-    };
+    const data = this.trainDataOf(images, pairs, trainImages, index);
     if (!data.train && (!data.trainPairs || data.trainPairs.a.length === 0)) throw invalid(`Pair set ${p.pairSetId} has no training data`);
     const evaluate: Partial<Record<Split, PairList>> = { val: pairs.val };
     if (pairs.test && pairs.test.a.length > 0) evaluate.test = pairs.test;
