@@ -12,7 +12,7 @@ test('Back up writes a backup of the running workspace and names the file', asyn
   const notice = page.getByText(/^Backup written: /);
   await expect(notice).toBeVisible();
   const path = /Backup written: (\S+\.simlens-backup)/.exec((await notice.textContent()) ?? '')?.[1];
-  expect(path).toBeTruthy();
+  expect(path).toMatch(/\.simlens-backup$/);
   expect(existsSync(path!)).toBe(true);
   expect(statSync(path!).size).toBeGreaterThan(10_000);
   await expect(button).toBeEnabled();

@@ -370,7 +370,7 @@ test('a second reviewer’s bundle imports, and the kappa shown equals a hand co
   const other = { origin: appOrigin(), token: appToken() };
   const call = <T>(method: string, args: Record<string, unknown>) => callApi<T>(other.origin, other.token, method, args);
   const otherModel = (await call<ModelVersionDto[]>('models.list', {})).find((m) => m.name === DEMO_MODEL)!;
-  expect(otherModel).toBeTruthy();
+  expect(otherModel).toMatchObject({ name: DEMO_MODEL });
   const theirs = await call<ReviewQueueDto>('review.queue', { modelId: otherModel.id, split: 'test', limit: 500, reviewer: BOB });
   const key = (x: ReviewQueueItemDto) => `${x.a.sourcePath}|${x.b.sourcePath}`;
   const there = new Map(theirs.items.map((x) => [key(x), x.pairId]));
