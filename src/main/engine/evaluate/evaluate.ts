@@ -58,6 +58,12 @@ export async function embedImages(
     const n = Math.min(batchSize, idx.length - start);
     const buf = new Float32Array(n * size);
     for (let k = 0; k < n; k++) buf.set(images.pixels.subarray(idx[start + k] * size, (idx[start + k] + 1) * size), k * size);
+    // ONNX Runtime when the version was loaded with an accelerator (loadForInference), else tfjs
+    const accelerated = model.accelerator ? await model.accelerator.embed(buf, n) : null;
+    if (accelerated) {
+      out.set(accelerated, start * dim);
+      continue;
+    }
     const e = tf.tidy(() => model.embed(tf.tensor4d(buf, [n, ...images.shape])));
     out.set(await e.data(), start * dim);
     e.dispose();

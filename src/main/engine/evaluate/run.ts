@@ -2,11 +2,12 @@
 // same code runs in-process or as the 'models.evaluate' worker task (tasks.ts), or, over
 // several workers, as embedding chunks (embed-parallel.ts) scored here. No store access: the
 // service reads the data and writes the results.
+import { loadForInference } from '../onnx/accelerator';
 import { join } from 'node:path';
 import type { Split } from '../../../shared/dto';
 import type { ImageSet, PairList } from '../data/dataset';
 import type { ModelConfig } from '../models/config';
-import { loadSiamese, SIAMESE_JSON } from '../models/siamese';
+import { SIAMESE_JSON } from '../models/siamese';
 import { readJsonIfExists } from '../runtime/model-io';
 import type { TaskPool } from '../runtime/pool/pool';
 import { embedImagesParallel, type ParallelEmbedOptions } from './embed-parallel';
@@ -34,7 +35,7 @@ export interface EvaluateHooks {
 }
 
 export async function evaluateTask(req: EvaluateRequest, hooks: EvaluateHooks = {}): Promise<EvaluateOutcome> {
-  const model = await loadSiamese(req.modelDir);
+  const model = await loadForInference(req.modelDir);
   try {
     hooks.progress?.(0.1, 'scoring pairs', { kind: 'phase', phase: 'score' });
     const { result, scores } = await evaluateModel(model, req.images, req.splits, { threshold: req.threshold, signal: hooks.signal });

@@ -1,9 +1,9 @@
 // The evaluation's worker tasks, registered by every engine worker (engine/worker.ts):
 // 'models.evaluate' (a whole evaluation in one worker) and 'models.embed' / 'models.embed.release'
 // (the worker side of a parallel evaluation, driven by embed-parallel.ts).
+import { loadForInference } from '../onnx/accelerator';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadSiamese } from '../models/siamese';
 import { MODEL_JSON } from '../runtime/model-io';
 import { clearCache, defineTasks } from '../runtime/pool/registry';
 import type { EmbedChunkRequest } from './embed-parallel';
@@ -28,7 +28,7 @@ export const evaluateTasks = defineTasks({
   /** Embeddings [count, D] of rows [count, H, W, C], with the version saved in modelDir. */
   'models.embed': async (p: EmbedChunkRequest, ctx) => {
     const key = embedCacheKey(p.modelKey ?? `${p.modelDir}@${folderStamp(p.modelDir)}`);
-    const model = await ctx.cache(key, () => loadSiamese(p.modelDir));
+    const model = await ctx.cache(key, () => loadForInference(p.modelDir));
     ctx.throwIfCancelled();
     const { embeddings } = await embedImages(model, { shape: p.shape, count: p.count, pixels: p.rows }, undefined, p.batchSize, ctx.signal);
     return embeddings;

@@ -3,7 +3,13 @@
 //   x --features--> A = L(x) --head--> e,   s = score(e1, e2)
 // CAM methods only need these three functions, so they work the same for the small
 // CNN, ResNets, MobileNetV2, a pretrained backbone, and the analytic test models.
-import type * as tf from '@tensorflow/tfjs';
+//
+// The forwards that need no gradient w.r.t. the input (x -> A, x -> e) go through featuresOf,
+// forwardOf and embedOf below: on ONNX Runtime when the model has an accelerator (a saved
+// version loaded by loadForInference), else features/head in tfjs. The gradient w.r.t. A only
+// needs head and score, which always run in tfjs.
+import * as tf from '@tensorflow/tfjs';
+import type { InferenceAccelerator } from '../models/siamese';
 
 export interface CamModel {
   /** Name of the target layer L. */
@@ -14,4 +20,36 @@ export interface CamModel {
   head(a: tf.Tensor4D): tf.Tensor2D;
   /** Embeddings e1, e2 [b, D] -> similarity s [b] in [0, 1], differentiable. */
   score(e1: tf.Tensor2D, e2: tf.Tensor2D): tf.Tensor1D;
+  /** Runs features(x) and head(features(x)) elsewhere (ONNX Runtime), with the same values. */
+  readonly accelerator?: InferenceAccelerator | null;
+}
+
+/** A = features(x) [b, h, w, K]; the caller disposes it. */
+export async function featuresOf(model: CamModel, x: tf.Tensor4D): Promise<tf.Tensor4D> {
+  return (await forwardOf(model, x)).a;
+}
+
+/** A = features(x) [b, h, w, K] and e = head(A) [b, D] of one forward; the caller disposes both. */
+export async function forwardOf(model: CamModel, x: tf.Tensor4D, withEmbedding = false): Promise<{ a: tf.Tensor4D; e?: tf.Tensor2D }> {
+  if (model.accelerator) {
+    const out = await model.accelerator.forward(model.layer, (await x.data()) as Float32Array, x.shape[0]);
+    if (out) {
+      const a = tf.tensor4d(out.activations.data, out.activations.dims as [number, number, number, number]); // [b, h, w, K]
+      if (!withEmbedding) return { a };
+      return { a, e: tf.tensor2d(out.embedding, [x.shape[0], out.embedding.length / x.shape[0]]) };
+    }
+  }
+  return tf.tidy(() => {
+    const a = model.features(x);
+    return withEmbedding ? { a, e: model.head(a) } : { a };
+  });
+}
+
+/** e = head(features(x)) [b, D]; the caller disposes it. */
+export async function embedOf(model: CamModel, x: tf.Tensor4D): Promise<tf.Tensor2D> {
+  if (model.accelerator) {
+    const e = await model.accelerator.embed((await x.data()) as Float32Array, x.shape[0]);
+    if (e) return tf.tensor2d(e, [x.shape[0], e.length / x.shape[0]]);
+  }
+  return tf.tidy(() => model.head(model.features(x)));
 }

@@ -8,6 +8,7 @@
 //   training tasks.
 // Both give the same results (tested); the pool engine falls back to its in-process twin when no
 // pool can start here (e.g. no worker script).
+import { loadForInference } from '../onnx/accelerator';
 import * as tf from '@tensorflow/tfjs';
 import type { SiameseModel } from '../models/siamese';
 import { loadSiamese } from '../models/siamese';
@@ -115,7 +116,7 @@ export function inProcessExplainEngine(ready: () => Promise<unknown> = async () 
     await ready();
     let p = loaded.get(m.modelKey);
     if (!p) {
-      p = loadSiamese(m.modelDir);
+      p = loadForInference(m.modelDir);
       loaded.set(m.modelKey, p);
       p.catch(() => loaded.delete(m.modelKey));
     }

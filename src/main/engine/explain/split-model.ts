@@ -67,6 +67,10 @@ export function toCamModel(siamese: SiameseModel, layerName?: string): CamModel 
     features: (x) => featuresModel.apply(x, { training: false }) as tf.Tensor4D,
     head: (a) => headModel.apply(a, { training: false }) as tf.Tensor2D,
     score: (e1, e2) => pairScore(e1, e2, tau),
+    // read at each use: the version's ONNX Runtime engine (loadForInference), if any
+    get accelerator() {
+      return siamese.accelerator;
+    },
   };
   perModel.set(layer, cam);
   return cam;

@@ -1,6 +1,7 @@
 // The explanation's worker tasks, registered by every engine worker (engine/worker.ts):
 // 'explain.describe', 'explain.pairs', 'explain.metrics', 'explain.sanity'. The loaded model of a
 // version stays in the worker's cache (per version key) for the tasks that follow.
+import { loadForInference } from '../onnx/accelerator';
 import { loadSiamese, type SiameseModel } from '../models/siamese';
 import { backendInfo } from '../runtime/backend';
 import { defineTasks, type TaskContext } from '../runtime/pool/registry';
@@ -38,7 +39,7 @@ export interface MetricsTaskPayload extends ExplainTaskPayload {
 
 /** The worker's loaded model of a version (cached per version: shared by every explain task). */
 const siameseIn = (ctx: TaskContext, p: Pick<ExplainTaskPayload, 'modelDir' | 'modelKey'>) =>
-  ctx.cache<SiameseModel>(`siamese:${p.modelKey}`, () => loadSiamese(p.modelDir));
+  ctx.cache<SiameseModel>(`siamese:${p.modelKey}`, () => loadForInference(p.modelDir));
 
 async function camIn(ctx: TaskContext, p: Pick<ExplainTaskPayload, 'modelDir' | 'modelKey' | 'layer'>): Promise<CamModel> {
   return toCamModel(await siameseIn(ctx, p), p.layer);

@@ -39,7 +39,31 @@ export function disposeWithNet(net: tf.LayersModel, derived: tf.LayersModel): vo
   derivedModels.set(net, list);
 }
 
+/**
+ * A faster engine for the forwards of a SAVED version that need no weight gradient (ONNX
+ * Runtime: engine/onnx/accelerator.ts), attached by loadForInference, never to a model being
+ * trained (it runs a snapshot of the saved weights). Each call resolves to null when the engine
+ * cannot run this model (the reason is kept in `fallbackReason`): the caller then uses tfjs.
+ */
+export interface InferenceAccelerator {
+  readonly engine: string;
+  /** Why this model runs on tfjs after all (set once a call resolved to null). */
+  readonly fallbackReason: string | null;
+  /** Embeddings [batch, D] of images [batch, H, W, C] (NHWC in [0, 1], row-major). */
+  embed(images: Float32Array, batch: number): Promise<Float32Array | null>;
+  /** One forward: the embeddings [batch, D] and layer `layer`'s activations [batch, h, w, K] (NHWC as tfjs gives them). */
+  forward(
+    layer: string,
+    images: Float32Array,
+    batch: number,
+  ): Promise<{ embedding: Float32Array; activations: { data: Float32Array; dims: number[] } } | null>;
+  release(): void;
+}
+
 export class SiameseModel {
+  /** Set by loadForInference for a saved version's read-only use (see InferenceAccelerator). */
+  accelerator: InferenceAccelerator | null = null;
+
   constructor(
     /** The shared embedding network: [b, H, W, C] -> [b, D]. */
     readonly net: tf.LayersModel,
@@ -103,6 +127,8 @@ export class SiameseModel {
     derivedModels.delete(this.net);
     for (const m of derived) m.dispose();
     this.net.dispose();
+    this.accelerator?.release();
+    this.accelerator = null;
   }
 }
 

@@ -2,38 +2,27 @@
 // export.ts: images in, embeddings (and any exposed activations) out, as plain Float32Arrays so
 // the caller decides whether they become tfjs tensors.
 //
-// onnxruntime-node (a native module) is loaded on the first session, not on import: a process
-// whose ONNX Runtime is missing or fails to load still imports this capability and stays on tfjs.
+// onnxruntime-node (a native module) is loaded on the first session, not on import
+// (runtime/inference.ts): a process whose ONNX Runtime is missing or fails to load still imports
+// this capability and stays on tfjs.
 import type * as Ort from 'onnxruntime-node';
+import { inferenceInfo, loadOnnxRuntime, ortThreads } from '../runtime/inference';
 import { ONNX_EMBEDDING, ONNX_INPUT } from './export';
 
 export interface OnnxSessionOptions {
   /**
    * Threads for one operator (ONNX Runtime's intra-op pool). 1 for a session per worker thread,
-   * more for one session using several cores; default 1.
+   * more for one session using several cores; default: runtime/inference.ts' ortThreads().
    */
   intraOpThreads?: number;
+  /** Execution providers, best first; default: those initInference found working, else ['cpu']. */
+  providers?: readonly string[];
 }
 
 /** An output of a run: row-major data and its shape (batch first). */
 export interface OnnxOutput {
   data: Float32Array;
   dims: number[];
-}
-
-let onnxRuntime: Promise<typeof Ort> | undefined;
-
-/** onnxruntime-node, loaded once per thread. */
-export function loadOnnxRuntime(): Promise<typeof Ort> {
-  onnxRuntime ??= import('onnxruntime-node')
-    // A CommonJS package: its exports are the namespace's, or its default's where Node's
-    // detection of CommonJS named exports misses them.
-    .then((m) => ('InferenceSession' in m ? m : (m as unknown as { default: typeof Ort }).default))
-    .catch((error: unknown) => {
-      onnxRuntime = undefined;
-      throw new Error(`ONNX Runtime (onnxruntime-node) could not be loaded: ${(error as Error).message.split('\n')[0]}`);
-    });
-  return onnxRuntime;
 }
 
 export class OnnxModelSession {
@@ -48,9 +37,9 @@ export class OnnxModelSession {
   static async create(model: Uint8Array | string, options: OnnxSessionOptions = {}): Promise<OnnxModelSession> {
     const ort = await loadOnnxRuntime();
     const sessionOptions: Ort.InferenceSession.SessionOptions = {
-      executionProviders: ['cpu'],
+      executionProviders: [...(options.providers ?? inferenceInfo()?.providers ?? ['cpu'])],
       graphOptimizationLevel: 'all',
-      intraOpNumThreads: options.intraOpThreads ?? 1,
+      intraOpNumThreads: options.intraOpThreads ?? ortThreads(),
       interOpNumThreads: 1,
       executionMode: 'sequential',
     };

@@ -23,7 +23,7 @@
 // batch norm is fine; training-mode batch norm is not — CamModel wrappers must apply
 // their layers with training = false).
 import * as tf from '@tensorflow/tfjs';
-import type { CamModel } from '../cam-model';
+import { featuresOf, type CamModel } from '../cam-model';
 import { imageExplanation } from './normalize';
 import type { ExplainOptions, GradientCamMethod, PairExplanation } from './types';
 
@@ -44,8 +44,11 @@ function checkPairInputs(x1: tf.Tensor4D, x2: tf.Tensor4D): void {
     throw new Error(`the two images of a pair need the same batch size, got ${x1.shape[0]} and ${x2.shape[0]}`);
 }
 
-/** One forward of both images and one backward of s w.r.t. both activations. Call inside tf.tidy. */
-function forwardBackward(model: CamModel, x1: tf.Tensor4D, x2: tf.Tensor4D): ForwardBackward {
+/**
+ * One forward of both images and one backward of s w.r.t. both activations; the caller disposes
+ * the result. The forward to A needs no gradient, so it may run on ONNX Runtime (featuresOf).
+ */
+async function forwardBackward(model: CamModel, x1: tf.Tensor4D, x2: tf.Tensor4D): Promise<ForwardBackward> {
   checkPairInputs(x1, x2);
   const b = x1.shape[0];
   const sameShape = x1.shape.every((d, i) => d === x2.shape[i]);
@@ -53,25 +56,39 @@ function forwardBackward(model: CamModel, x1: tf.Tensor4D, x2: tf.Tensor4D): For
   let a2: tf.Tensor4D;
   if (sameShape) {
     // both images through the backbone in ONE batched call (one forward of the pair)
-    const a = model.features(tf.concat([x1, x2], 0));
-    if (a.rank !== 4) throw new Error(`features() must return [b, h, w, K], got rank ${a.rank}`);
+    const both = tf.concat([x1, x2], 0);
+    const a = await featuresOf(model, both).finally(() => both.dispose());
+    if (a.rank !== 4) {
+      a.dispose();
+      throw new Error(`features() must return [b, h, w, K], got rank ${a.rank}`);
+    }
     [a1, a2] = tf.split(a, [b, b], 0) as [tf.Tensor4D, tf.Tensor4D];
+    a.dispose();
   } else {
-    a1 = model.features(x1);
-    a2 = model.features(x2);
+    a1 = await featuresOf(model, x1);
+    a2 = await featuresOf(model, x2);
   }
-  if (a1.rank !== 4 || a2.rank !== 4) throw new Error(`features() must return [b, h, w, K], got ranks ${a1.rank} and ${a2.rank}`);
-  if (a1.shape.some((d, i) => d !== a2.shape[i]))
-    throw new Error(`the two images give activations of different shapes [${a1.shape}] and [${a2.shape}]`);
-  // the head of both images in one call too; the gradient flows back through concat/split
-  const f = (p: tf.Tensor, q: tf.Tensor) => {
-    const [e1, e2] = tf.split(model.head(tf.concat([p, q], 0) as tf.Tensor4D), [b, b], 0) as [tf.Tensor2D, tf.Tensor2D];
-    return model.score(e1, e2);
-  };
-  const dy = tf.ones([b]) as tf.Tensor1D;
-  const { value, grads } = tf.valueAndGrads(f)([a1, a2], dy);
-  return { s: value as tf.Tensor1D, a1, a2, g1: grads[0] as tf.Tensor4D, g2: grads[1] as tf.Tensor4D };
+  try {
+    if (a1.rank !== 4 || a2.rank !== 4) throw new Error(`features() must return [b, h, w, K], got ranks ${a1.rank} and ${a2.rank}`);
+    if (a1.shape.some((d, i) => d !== a2.shape[i]))
+      throw new Error(`the two images give activations of different shapes [${a1.shape}] and [${a2.shape}]`);
+    return tf.tidy(() => {
+      // the head of both images in one call too; the gradient flows back through concat/split
+      const f = (p: tf.Tensor, q: tf.Tensor) => {
+        const [e1, e2] = tf.split(model.head(tf.concat([p, q], 0) as tf.Tensor4D), [b, b], 0) as [tf.Tensor2D, tf.Tensor2D];
+        return model.score(e1, e2);
+      };
+      const dy = tf.ones([b]) as tf.Tensor1D;
+      const { value, grads } = tf.valueAndGrads(f)([a1, a2], dy);
+      return { s: value as tf.Tensor1D, a1: tf.keep(a1), a2: tf.keep(a2), g1: grads[0] as tf.Tensor4D, g2: grads[1] as tf.Tensor4D };
+    });
+  } catch (error) {
+    tf.dispose([a1, a2]);
+    throw error;
+  }
 }
+
+const disposeForwardBackward = (fb: ForwardBackward) => tf.dispose([fb.s, fb.a1, fb.a2, fb.g1, fb.g2]);
 
 /** Raw (pre-ReLU) factual and counterfactual maps [b, h, w] of one image. Call inside tf.tidy. */
 export function rawGradientMaps(method: GradientCamMethod, a: tf.Tensor4D, g: tf.Tensor4D): [tf.Tensor3D, tf.Tensor3D] {
@@ -126,20 +143,26 @@ export async function gradientCams(
   if (methods.length === 0) throw new Error('no CAM method given');
   let h = 0;
   let w = 0;
-  const { packed, s } = tf.tidy(() => {
-    const fb = forwardBackward(model, x1, x2);
-    [, h, w] = fb.a1.shape;
-    const parts: tf.Tensor3D[] = [];
-    for (const m of methods) {
-      for (const [a, g] of [
-        [fb.a1, fb.g1],
-        [fb.a2, fb.g2],
-      ] as const)
-        parts.push(...rawGradientMaps(m, a, g));
-    }
-    // [methods * 2 images * 2 directions, b, h, w]
-    return { packed: tf.stack(parts), s: fb.s };
-  });
+  const fb = await forwardBackward(model, x1, x2);
+  let computed: { packed: tf.Tensor; s: tf.Tensor1D };
+  try {
+    computed = tf.tidy(() => {
+      [, h, w] = fb.a1.shape;
+      const parts: tf.Tensor3D[] = [];
+      for (const m of methods) {
+        for (const [a, g] of [
+          [fb.a1, fb.g1],
+          [fb.a2, fb.g2],
+        ] as const)
+          parts.push(...rawGradientMaps(m, a, g));
+      }
+      // [methods * 2 images * 2 directions, b, h, w]
+      return { packed: tf.stack(parts), s: tf.clone(fb.s) };
+    });
+  } finally {
+    disposeForwardBackward(fb);
+  }
+  const { packed, s } = computed;
   let data: Float32Array;
   let scores: Float32Array;
   try {
@@ -199,10 +222,8 @@ export interface PairGradients {
 
 /** The activations and ds/dA of both images as plain arrays (finite-difference checks, exports). */
 export async function pairGradients(model: CamModel, x1: tf.Tensor4D, x2: tf.Tensor4D): Promise<PairGradients> {
-  const fb = tf.tidy(() => {
-    const r = forwardBackward(model, x1, x2);
-    return [r.s, r.a1, r.a2, r.g1, r.g2] as tf.Tensor[];
-  });
+  const r = await forwardBackward(model, x1, x2);
+  const fb = [r.s, r.a1, r.a2, r.g1, r.g2] as tf.Tensor[];
   try {
     const [score, a1, a2, g1, g2] = (await Promise.all(fb.map((t) => t.data()))) as Float32Array[];
     return { score, a1, a2, g1, g2, shape: fb[1].shape as [number, number, number, number] };

@@ -156,12 +156,12 @@ export async function risePair(model: CamModel, x1: tf.Tensor4D, x2: tf.Tensor4D
         checkAborted(opts.signal);
         const m = Math.min(bs, n - start);
         const masks = riseMasks(m, H, W, grid, p, rng);
-        const sT = tf.tidy(() => scoreAgainst(model, blendWithBaseline(x, tf.tensor4d(masks, [m, H, W, 1]), baselineValue), eOther, i));
+        const blended = tf.tidy(() => blendWithBaseline(x, tf.tensor4d(masks, [m, H, W, 1]), baselineValue));
         let s: Float32Array;
         try {
-          s = (await sT.data()) as Float32Array;
+          s = await scoreAgainst(model, blended, eOther, i);
         } finally {
-          sT.dispose();
+          blended.dispose();
         }
         for (let j = 0; j < m; j++) {
           sum += s[j];

@@ -2,7 +2,7 @@
 // modified copies of ONE image of the pair against the other image's fixed embedding,
 // in chunks, with cancellation and progress between chunks.
 import * as tf from '@tensorflow/tfjs';
-import type { CamModel } from '../cam-model';
+import { embedOf, forwardOf, type CamModel } from '../cam-model';
 import { checkAborted, type ExplainOptions } from './types';
 
 export const DEFAULT_BATCH_SIZE = 32;
@@ -18,27 +18,30 @@ export async function pairForward(model: CamModel, x1: tf.Tensor4D, x2: tf.Tenso
   if (x1.rank !== 4 || x2.rank !== 4 || x1.shape[0] !== 1 || x2.shape[0] !== 1) {
     throw new Error(`perturbation methods explain one pair: expected [1, H, W, C] inputs, got [${x1.shape}] and [${x2.shape}]`);
   }
-  const [a1, a2, e1, e2, s] = tf.tidy(() => {
-    const a1 = model.features(x1);
-    const a2 = model.features(x2);
-    const e1 = model.head(a1);
-    const e2 = model.head(a2);
-    return [a1, a2, e1, e2, model.score(e1, e2)];
-  });
+  const f1 = await forwardOf(model, x1, true);
+  const f2 = await forwardOf(model, x2, true);
+  const s = tf.tidy(() => model.score(f1.e!, f2.e!));
   const score = (await s.data())[0];
   s.dispose();
-  return { a: [a1 as tf.Tensor4D, a2 as tf.Tensor4D], e: [e1 as tf.Tensor2D, e2 as tf.Tensor2D], score };
+  return { a: [f1.a, f2.a], e: [f1.e!, f2.e!], score };
 }
 
 export function disposePairForward(f: PairForward): void {
   tf.dispose([...f.a, ...f.e]);
 }
 
-/** s of (xs[j], other) if which = 0, of (other, xs[j]) if which = 1, for a batch xs [n, H, W, C]. Call inside tf.tidy. */
-export function scoreAgainst(model: CamModel, xs: tf.Tensor4D, eOther: tf.Tensor2D, which: 0 | 1): tf.Tensor1D {
-  const e = model.head(model.features(xs));
-  const eo = tf.tile(eOther, [xs.shape[0], 1]) as tf.Tensor2D;
-  return which === 0 ? model.score(e, eo) : model.score(eo, e);
+/** s of (xs[j], other) if which = 0, of (other, xs[j]) if which = 1, for a batch xs [n, H, W, C] (not disposed). */
+export async function scoreAgainst(model: CamModel, xs: tf.Tensor4D, eOther: tf.Tensor2D, which: 0 | 1): Promise<Float32Array> {
+  const e = await embedOf(model, xs); // [n, D]
+  const s = tf.tidy(() => {
+    const eo = tf.tile(eOther, [xs.shape[0], 1]) as tf.Tensor2D;
+    return which === 0 ? model.score(e, eo) : model.score(eo, e);
+  });
+  try {
+    return (await s.data()) as Float32Array;
+  } finally {
+    tf.dispose([e, s]);
+  }
 }
 
 /**
@@ -61,11 +64,11 @@ export async function scoreInChunks(
   for (let start = 0; start < n; start += bs) {
     checkAborted(opts.signal);
     const end = Math.min(n, start + bs);
-    const s = tf.tidy(() => scoreAgainst(model, build(start, end), eOther, which));
+    const xs = tf.tidy(() => build(start, end));
     try {
-      out.set((await s.data()) as Float32Array, start);
+      out.set(await scoreAgainst(model, xs, eOther, which), start);
     } finally {
-      s.dispose();
+      xs.dispose();
     }
     opts.onProgress?.(progressFrom + ((progressTo - progressFrom) * end) / n);
   }

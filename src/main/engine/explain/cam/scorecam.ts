@@ -139,9 +139,13 @@ export async function scoreCamPair(model: CamModel, x1: tf.Tensor4D, x2: tf.Tens
       const eOther = fwd.e[1 - i];
       const [, h, w, K] = a.shape;
       const channels = chosen[i].masked;
-      const sbT = tf.tidy(() => scoreAgainst(model, tf.fill(x.shape, baselineValue) as tf.Tensor4D, eOther, i));
-      const sb = (await sbT.data())[0];
-      sbT.dispose();
+      const baseline = tf.fill(x.shape, baselineValue) as tf.Tensor4D;
+      let sb: number;
+      try {
+        sb = (await scoreAgainst(model, baseline, eOther, i))[0];
+      } finally {
+        baseline.dispose();
+      }
       const sMasked = await maskedScores(model, x, a, channels, eOther, i, opts, [
         done / Math.max(1, total),
         (done + channels.length) / Math.max(1, total),

@@ -20,7 +20,7 @@
 // The random-map and centre-prior baselines give the same curves for reference maps.
 import * as tf from '@tensorflow/tfjs';
 import type { FaithfulnessBaseline } from '../../../../shared/dto';
-import type { CamModel } from '../cam-model';
+import { embedOf, type CamModel } from '../cam-model';
 import { scoreInChunks } from '../cam/perturb';
 import { checkAborted, type ProgressFn } from '../cam/types';
 import { upsampleBilinear } from '../../../images/overlay';
@@ -176,7 +176,7 @@ export async function perturbationCurve(
     }
     return keep;
   };
-  const eOther = tf.tidy(() => model.head(model.features(which === 0 ? x2 : x1)));
+  const eOther = await embedOf(model, which === 0 ? x2 : x1); // [1, D]
   let base: tf.Tensor4D | null = null;
   let imputed: Float32Array[] | null = null;
   try {

@@ -1,0 +1,252 @@
+// ONNX Runtime as the engine of a saved version's forwards (engine/onnx/accelerator.ts): per
+// architecture and CAM method, the maps made with the forward to the target layer on ONNX Runtime
+// (head and gradient in tfjs) equal the maps of the all-tfjs path; so do deletion / insertion
+// curves and evaluation embeddings. A model the exporter cannot convert runs on tfjs with its
+// reason recorded; SIMLENS_INFER and a missing ONNX Runtime choose tfjs.
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CAM_METHODS, explainPair, type CamMethod } from '../../src/main/engine/explain/cam';
+import { toCamModel } from '../../src/main/engine/explain/split-model';
+import { perturbationCurve } from '../../src/main/engine/explain/metrics/deletion';
+import { embedImages } from '../../src/main/engine/evaluate/evaluate';
+import { buildSiamese, defaultModelConfig, loadSiamese, saveSiamese, SiameseModel, type ModelConfig } from '../../src/main/engine/models';
+import { loadForInference, onnxCacheDir, readOnnxFallback, ONNX_FALLBACK_FILE } from '../../src/main/engine/onnx/accelerator';
+import { initInference, parseInferForced, resetInferenceForTests } from '../../src/main/engine/runtime/inference';
+
+const dir = mkdtempSync(join(tmpdir(), 'simlens-ort-accel-'));
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+  resetInferenceForTests();
+  expect((await initInference({ env: {} })).name).toBe('ort');
+});
+afterAll(() => {
+  resetInferenceForTests();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Stand-ins for trained biases and BN statistics (their initial zeros and ones would hide errors). */
+function randomizeVectorWeights(net: tf.LayersModel, seed: number): void {
+  let n = seed;
+  for (const layer of net.layers) {
+    const weights = layer.getWeights();
+    if (!weights.some((w) => w.rank === 1)) continue;
+    const fresh = layer.weights.map((v, i) => {
+      const w = weights[i];
+      if (w.rank !== 1) return w.clone();
+      const [lo, hi] = v.originalName.endsWith('moving_variance') ? [0.5, 2] : v.originalName.endsWith('gamma') ? [0.5, 1.5] : [-0.5, 0.5];
+      return tf.randomUniform(w.shape, lo, hi, 'float32', n++);
+    });
+    layer.setWeights(fresh);
+    tf.dispose(fresh);
+  }
+}
+
+/**
+ * Saves a built model with randomised vectors; with `pair`, tau is set so that the pair scores
+ * 0.5 (random weights give distances whose score would otherwise be 0, with all-zero maps).
+ */
+async function savedVersion(name: string, cfg: ModelConfig, pair?: [tf.Tensor4D, tf.Tensor4D], randomize = true): Promise<string> {
+  const built = await buildSiamese(cfg);
+  if (randomize) randomizeVectorWeights(built.net, 100);
+  let tau = built.config.tau;
+  if (pair) {
+    const [d2, magnitude] = tf.tidy(() => {
+      const e1 = built.embed(pair[0]);
+      return [tf.sum(tf.square(tf.sub(e1, built.embed(pair[1])))), tf.max(tf.abs(e1))];
+    });
+    const [d2v, mag] = [(await d2.data())[0], (await magnitude.data())[0]];
+    tf.dispose([d2, magnitude]);
+    // the pair must be well apart: float rounding (~1e-6 of the magnitude) must not decide its score
+    expect(Math.sqrt(d2v) / mag).toBeGreaterThan(1e-2);
+    tau = d2v / Math.LN2;
+  }
+  const m = new SiameseModel(built.net, { ...built.config, tau });
+  const modelDir = join(dir, name);
+  await saveSiamese(m, modelDir);
+  m.dispose();
+  return modelDir;
+}
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
+  return d;
+}
+
+/** Maps are in [0, 1]; the forwards agree to ~1e-6 of their magnitude, RISE's sums of 48 masks amplify it most. */
+const MAP_TOLERANCE = 5e-3;
+const methodOptions = { masks: 48, batchSize: 16, seed: 3, maxChannels: 12 };
+
+// [name, config, randomise the vectors]: MobileNetV2's with random BN statistics embeds every
+// image within 1e-4 of its magnitude (its export test covers those statistics)
+const ARCHITECTURES: [string, ModelConfig, boolean][] = [
+  ['small CNN, flatten head', defaultModelConfig({ inputShape: [28, 28, 1], width: 0.25, embeddingSize: 16, seed: 1 }), true],
+  ['small CNN, GAP head', defaultModelConfig({ inputShape: [28, 28, 1], width: 0.25, embeddingSize: 16, seed: 2, head: 'gap' }), true],
+  ['ResNet18', defaultModelConfig({ inputShape: [32, 32, 3], arch: 'resnet18', width: 0.125, seed: 3, preprocess: 'caffe' }), true],
+  ['MobileNetV2', defaultModelConfig({ inputShape: [32, 32, 3], arch: 'mobilenetv2', width: 0.35, seed: 4, preprocess: 'tf' }), false],
+];
+
+describe.each(ARCHITECTURES)('%s: maps with the forward on ONNX Runtime equal the tfjs maps', (name, cfg, randomize) => {
+  let tfjsModel: SiameseModel;
+  let ortModel: SiameseModel;
+  let x1: tf.Tensor4D;
+  let x2: tf.Tensor4D;
+  let ortRuns = 0;
+  beforeAll(async () => {
+    x1 = tf.randomUniform([1, ...cfg.inputShape], 0, 1, 'float32', 21) as tf.Tensor4D;
+    // the inverted image: far from x1 in the embedding too (two random images can embed within
+    // 1e-5 of the embedding's magnitude of each other, where float rounding decides the score)
+    x2 = tf.sub(1, x1) as tf.Tensor4D;
+    const modelDir = await savedVersion(name.replace(/\W+/g, '-'), cfg, [x1, x2], randomize);
+    tfjsModel = await loadSiamese(modelDir);
+    ortModel = await loadForInference(modelDir);
+    expect(tfjsModel.accelerator).toBeNull();
+    expect(ortModel.accelerator?.engine).toBe('ort');
+    // count the forwards ONNX Runtime ran, so that a test cannot pass on the tfjs path alone
+    const acc = ortModel.accelerator!;
+    const [forward, embed] = [acc.forward.bind(acc), acc.embed.bind(acc)];
+    acc.forward = async (...args) => ((ortRuns += 1), forward(...args));
+    acc.embed = async (...args) => ((ortRuns += 1), embed(...args));
+  });
+  afterAll(() => {
+    tfjsModel.dispose();
+    ortModel.dispose();
+    tf.dispose([x1, x2]);
+  });
+
+  /** The deepest target layer whose maps are at least 4x4 (at these small inputs the last block's are 1x1). */
+  const targetLayer = () =>
+    tfjsModel
+      .camLayers()
+      .filter((l) => ((tfjsModel.net.getLayer(l).outputShape as number[])[1] ?? 0) >= 4)
+      .at(-1)!;
+
+  it.each(CAM_METHODS.map((m) => [m]))('%s', async (method: CamMethod) => {
+    const layer = targetLayer();
+    const want = await explainPair(toCamModel(tfjsModel, layer), x1, x2, method, methodOptions);
+    const runsBefore = ortRuns;
+    const got = await explainPair(toCamModel(ortModel, layer), x1, x2, method, methodOptions);
+    expect(ortModel.accelerator?.fallbackReason).toBeNull();
+    expect(ortRuns).toBeGreaterThan(runsBefore);
+    expect(Math.abs(got.score - want.score)).toBeLessThan(5e-5);
+    for (const i of [0, 1]) {
+      expect(maxAbsDiff(got.images[i].factual, want.images[i].factual)).toBeLessThan(MAP_TOLERANCE);
+      if (want.images[i].counterfactual)
+        expect(maxAbsDiff(got.images[i].counterfactual!, want.images[i].counterfactual!)).toBeLessThan(MAP_TOLERANCE);
+    }
+    // the maps are not trivially equal: they vary over the image
+    expect(Math.max(...want.images[0].factual) - Math.min(...want.images[0].factual)).toBeGreaterThan(0.5);
+  });
+
+  it('deletion and insertion curves (32 steps) and evaluation embeddings', async () => {
+    const layer = targetLayer();
+    const map = await explainPair(toCamModel(tfjsModel, layer), x1, x2, 'gradcam');
+    const grid = { data: map.images[0].factual, h: map.images[0].h, w: map.images[0].w };
+    for (const mode of ['deletion', 'insertion'] as const) {
+      const want = await perturbationCurve(toCamModel(tfjsModel, layer), x1, x2, 0, grid, mode, { steps: 32 });
+      const got = await perturbationCurve(toCamModel(ortModel, layer), x1, x2, 0, grid, mode, { steps: 32 });
+      expect(maxAbsDiff(got.scores, want.scores)).toBeLessThan(5e-5);
+      expect(Math.max(...want.scores) - Math.min(...want.scores)).toBeGreaterThan(1e-3);
+    }
+    const images = { shape: cfg.inputShape as [number, number, number], count: 5, pixels: (await tf.randomUniform([5, ...cfg.inputShape], 0, 1, 'float32', 9).data()) as Float32Array };
+    const want = await embedImages(tfjsModel, images);
+    const got = await embedImages(ortModel, images);
+    const magnitude = Math.max(...want.embeddings.map(Math.abs));
+    expect(maxAbsDiff(got.embeddings, want.embeddings) / magnitude).toBeLessThan(1e-4);
+  });
+});
+
+describe('the ONNX cache and the fallback', () => {
+  it('exports once per version and layer into the version folder, and loads from there next time', async () => {
+    const cfg = defaultModelConfig({ inputShape: [16, 16, 1], width: 0.25, embeddingSize: 8, seed: 7 });
+    const modelDir = await savedVersion('cache', cfg);
+    const a = await loadForInference(modelDir);
+    const x = tf.randomUniform([2, 16, 16, 1], 0, 1, 'float32', 5) as tf.Tensor4D;
+    const cam = toCamModel(a, a.defaultCamLayer());
+    await explainPair(cam, x.slice(0, 1) as tf.Tensor4D, x.slice(1, 1) as tf.Tensor4D, 'gradcam');
+    await embedImages(a, { shape: [16, 16, 1], count: 2, pixels: (await x.data()) as Float32Array });
+    // the embedding reused the layer's session: one file
+    expect(readdirSync(onnxCacheDir(modelDir)).sort()).toEqual([`layer-${a.defaultCamLayer()}.onnx`]);
+    a.dispose();
+    const b = await loadForInference(modelDir);
+    const got = await embedImages(b, { shape: [16, 16, 1], count: 2, pixels: (await x.data()) as Float32Array });
+    expect(readdirSync(onnxCacheDir(modelDir)).sort()).toEqual(['embedding.onnx', `layer-${b.defaultCamLayer()}.onnx`]);
+    const ref = await loadSiamese(modelDir);
+    const want = await embedImages(ref, { shape: [16, 16, 1], count: 2, pixels: (await x.data()) as Float32Array });
+    expect(maxAbsDiff(got.embeddings, want.embeddings)).toBeLessThan(1e-4 * Math.max(...want.embeddings.map(Math.abs)));
+    tf.dispose(x);
+    b.dispose();
+    ref.dispose();
+  });
+
+  it('a model with a layer the exporter does not support runs on tfjs, with the reason recorded, never a wrong map', async () => {
+    // UpSampling2D: a layer the exporter does not convert, inside the backbone
+    const input = tf.input({ shape: [8, 8, 1] });
+    const c1 = tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', name: 'c1' }).apply(input) as tf.SymbolicTensor;
+    const up = tf.layers.upSampling2d({ size: [2, 2], name: 'upsample' }).apply(c1) as tf.SymbolicTensor;
+    const c2 = tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', name: 'c2' }).apply(up) as tf.SymbolicTensor;
+    const e = tf.layers.dense({ units: 4, name: 'emb' }).apply(tf.layers.flatten().apply(c2)) as tf.SymbolicTensor;
+    const cfg = defaultModelConfig({ inputShape: [8, 8, 1], embeddingSize: 4 });
+    const model = new SiameseModel(tf.model({ inputs: input, outputs: e }), cfg);
+    const modelDir = join(dir, 'unsupported');
+    await saveSiamese(model, modelDir);
+    model.dispose();
+
+    const ortModel = await loadForInference(modelDir);
+    const tfjsModel = await loadSiamese(modelDir);
+    const x1 = tf.randomUniform([1, 8, 8, 1], 0, 1, 'float32', 1) as tf.Tensor4D;
+    const x2 = tf.randomUniform([1, 8, 8, 1], 0, 1, 'float32', 2) as tf.Tensor4D;
+    const got = await explainPair(toCamModel(ortModel, 'c2'), x1, x2, 'gradcam');
+    const want = await explainPair(toCamModel(tfjsModel, 'c2'), x1, x2, 'gradcam');
+    expect(Array.from(got.images[0].factual)).toEqual(Array.from(want.images[0].factual));
+    expect(ortModel.accelerator?.fallbackReason).toMatch(/layer "upsample" \(class UpSampling2D\) is not supported/);
+    expect(readOnnxFallback(modelDir)?.reason).toBe(ortModel.accelerator?.fallbackReason);
+    expect(existsSync(join(onnxCacheDir(modelDir), ONNX_FALLBACK_FILE))).toBe(true);
+    // a later load does not try again: the reason is known at once
+    const again = await loadForInference(modelDir);
+    expect(again.accelerator?.fallbackReason).toMatch(/UpSampling2D/);
+    tf.dispose([x1, x2]);
+    for (const m of [ortModel, tfjsModel, again]) m.dispose();
+  });
+});
+
+describe('the choice of the inference engine', () => {
+  afterAll(async () => {
+    resetInferenceForTests();
+    await initInference({ env: {} });
+  });
+  it('SIMLENS_INFER parses, and a wrong value is named', () => {
+    expect(parseInferForced('ORT')).toBe('ort');
+    expect(parseInferForced('onnx')).toBe('ort');
+    expect(parseInferForced(' tfjs ')).toBe('tfjs');
+    expect(parseInferForced('')).toBeUndefined();
+    expect(() => parseInferForced('gpu')).toThrow('SIMLENS_INFER=gpu is not one of ort, tfjs');
+  });
+  it('ONNX Runtime where it loads, with the CPU provider last', async () => {
+    resetInferenceForTests();
+    const info = await initInference({ env: {} });
+    expect(info).toMatchObject({ name: 'ort', ortVersion: expect.stringMatching(/^1\.\d+\.\d+/) });
+    expect(info.providers.at(-1)).toBe('cpu');
+  });
+  it('SIMLENS_INFER=tfjs forces tfjs; loadForInference then attaches no accelerator', async () => {
+    resetInferenceForTests();
+    const info = await initInference({ env: { SIMLENS_INFER: 'tfjs' } });
+    expect(info).toMatchObject({ name: 'tfjs', providers: [], notes: ["inference forced to 'tfjs' by SIMLENS_INFER"] });
+  });
+  it('without ONNX Runtime (a missing module), tfjs with the reason', async () => {
+    resetInferenceForTests();
+    const info = await initInference({ env: { SIMLENS_ORT_MODULE: 'onnxruntime-node-that-is-not-installed' } });
+    expect(info.name).toBe('tfjs');
+    expect(info.notes.join('\n')).toMatch(/ONNX Runtime \(onnxruntime-node\) could not be loaded: .*onnxruntime-node-that-is-not-installed.*every forward runs on tfjs/);
+  });
+  it('SIMLENS_ORT_PROVIDERS=cpu keeps the CPU provider alone', async () => {
+    resetInferenceForTests();
+    const info = await initInference({ env: { SIMLENS_ORT_PROVIDERS: 'cpu' } });
+    expect(info.providers).toEqual(['cpu']);
+  });
+});
