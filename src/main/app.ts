@@ -4,7 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { checkArgs, isMethodName, type ArgsOf, type ContractError, type MethodName, type ResultOf } from '../shared/contract';
-import type { AppInfoDto, BackupDto } from '../shared/dto';
+import type { AppInfoDto, BackupDto, InferenceInfoDto } from '../shared/dto';
 import { createBackup } from './backup/backup';
 import { ValidationError } from '../shared/validate';
 import { addDecoyDemo } from './demo';
@@ -25,7 +25,15 @@ import { MaskExchangeService } from './services/masks-exchange';
 import { MaskEnergyService } from './services/mask-energy';
 import { CompareService } from './services/compare';
 import { inProcessExplainEngine, poolExplainEngine, type ExplainEngine } from './engine/explain';
-import { initBackend, WorkerPool, type WorkerPoolOptions } from './engine/runtime';
+import {
+  defaultPoolSize,
+  initBackend,
+  initInference,
+  ortThreads,
+  WorkerPool,
+  type InferenceInfo,
+  type WorkerPoolOptions,
+} from './engine/runtime';
 import type { EngineTasks } from './engine/tasks';
 import { openDatabase, SCHEMA_VERSION, type Db } from './store/db';
 import { JobsRepo } from './store/jobs-repo';
@@ -234,7 +242,40 @@ export class SimLensApp {
         notes: [`no tfjs backend could start: ${error instanceof Error ? error.message : String(error)}`],
       }),
     );
-    return { version: APP_VERSION, shell: this.options.shell, dbPath: this.options.dbPath, schemaVersion: SCHEMA_VERSION, backend };
+    return {
+      version: APP_VERSION,
+      shell: this.options.shell,
+      dbPath: this.options.dbPath,
+      schemaVersion: SCHEMA_VERSION,
+      backend,
+      inference: await this.inferenceInfo(),
+    };
+  }
+
+  /**
+   * The inference engine as this thread chooses it (the engine's workers choose alike: same
+   * environment, same packages), with the threads and sessions of where the work runs, and the
+   * versions that fell back to tfjs.
+   */
+  private async inferenceInfo(): Promise<InferenceInfoDto> {
+    const onPool = this.engine === 'pool' || this.options.enginePool !== undefined;
+    const env = this.options.poolOptions?.env ?? process.env;
+    const sessions = onPool ? (this.options.enginePool?.size ?? this.options.poolOptions?.size ?? defaultPoolSize(env)) : 1;
+    const chosen = await initInference({ env }).catch((error: unknown): InferenceInfo => ({
+      name: 'tfjs',
+      providers: [],
+      threads: 0,
+      notes: [(error as Error).message],
+    }));
+    return {
+      name: chosen.name,
+      ...(chosen.ortVersion ? { ortVersion: chosen.ortVersion } : {}),
+      providers: chosen.providers,
+      threads: chosen.name === 'ort' ? ortThreads(env, onPool) : 0,
+      sessions: chosen.name === 'ort' ? sessions : 0,
+      notes: chosen.notes,
+      fallbacks: chosen.name === 'ort' ? this.models.inferenceFallbacks() : [],
+    };
   }
 
   /**

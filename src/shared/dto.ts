@@ -267,6 +267,23 @@ export interface AppInfoDto {
   schemaVersion: number;
   /** tfjs backend in use and why better ones were not (filled by the engine). */
   backend: { name: string; notes: string[] } | null;
+  /** The engine of the forwards without weight gradient (issue #12): ONNX Runtime, else tfjs. */
+  inference: InferenceInfoDto | null;
+}
+
+export interface InferenceInfoDto {
+  /** 'ort': ONNX Runtime (onnxruntime-node); 'tfjs': the tfjs backend above. */
+  name: 'ort' | 'tfjs';
+  ortVersion?: string;
+  /** Execution providers sessions use, best first ('cpu' last). */
+  providers: string[];
+  /** Intra-op threads of each ONNX Runtime session, and how many sessions run at once (the engine's workers). */
+  threads: number;
+  sessions: number;
+  /** How the engine was chosen; why ONNX Runtime or a provider is not used. */
+  notes: string[];
+  /** Versions that run on tfjs although ONNX Runtime is in use, with the reason (a layer the exporter does not convert...). */
+  fallbacks: { modelId: number; name: string; reason: string }[];
 }
 
 // ---- models (Siamese model versions, training, evaluation) ----

@@ -183,13 +183,16 @@ describe('evaluation across the workers (poolModelEngine with 2 workers)', () =>
     const inWorker = () =>
       single.run('models.embed', { modelDir: vdir, shape: images.shape, rows: images.pixels.slice(), count: images.count });
     const baseline = await tensorsIn(single);
+    // the worker's forward may run on ONNX Runtime: equal to this thread's tfjs within float rounding
+    const close = (got: Float32Array, want: Float32Array) =>
+      got.length === want.length && got.every((v, i) => Math.abs(v - want[i]) <= 1e-5 * Math.max(1, Math.abs(want[i])));
     const first = await embedHere(1);
-    expect(Array.from(await inWorker())).toEqual(Array.from(first));
+    expect(close(await inWorker(), first)).toBe(true);
     await new Promise((r) => setTimeout(r, 5));
     const second = await embedHere(2);
     const again = await inWorker();
-    expect(Array.from(again)).toEqual(Array.from(second));
-    expect(Array.from(again)).not.toEqual(Array.from(first));
+    expect(close(again, second)).toBe(true);
+    expect(close(again, first)).toBe(false);
     await single.broadcast('models.embed.release', { modelKey: `${vdir}@` }); // every stamp of the folder
     expect(await tensorsIn(single)).toEqual(baseline);
   });

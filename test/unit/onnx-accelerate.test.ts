@@ -153,7 +153,11 @@ describe.each(ARCHITECTURES)('%s: maps with the forward on ONNX Runtime equal th
       expect(maxAbsDiff(got.scores, want.scores)).toBeLessThan(5e-5);
       expect(Math.max(...want.scores) - Math.min(...want.scores)).toBeGreaterThan(1e-3);
     }
-    const images = { shape: cfg.inputShape as [number, number, number], count: 5, pixels: (await tf.randomUniform([5, ...cfg.inputShape], 0, 1, 'float32', 9).data()) as Float32Array };
+    const images = {
+      shape: cfg.inputShape as [number, number, number],
+      count: 5,
+      pixels: (await tf.randomUniform([5, ...cfg.inputShape], 0, 1, 'float32', 9).data()) as Float32Array,
+    };
     const want = await embedImages(tfjsModel, images);
     const got = await embedImages(ortModel, images);
     const magnitude = Math.max(...want.embeddings.map(Math.abs));
@@ -187,9 +191,13 @@ describe('the ONNX cache and the fallback', () => {
   it('a model with a layer the exporter does not support runs on tfjs, with the reason recorded, never a wrong map', async () => {
     // UpSampling2D: a layer the exporter does not convert, inside the backbone
     const input = tf.input({ shape: [8, 8, 1] });
-    const c1 = tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', name: 'c1' }).apply(input) as tf.SymbolicTensor;
+    const c1 = tf.layers
+      .conv2d({ filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', name: 'c1' })
+      .apply(input) as tf.SymbolicTensor;
     const up = tf.layers.upSampling2d({ size: [2, 2], name: 'upsample' }).apply(c1) as tf.SymbolicTensor;
-    const c2 = tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', name: 'c2' }).apply(up) as tf.SymbolicTensor;
+    const c2 = tf.layers
+      .conv2d({ filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', name: 'c2' })
+      .apply(up) as tf.SymbolicTensor;
     const e = tf.layers.dense({ units: 4, name: 'emb' }).apply(tf.layers.flatten().apply(c2)) as tf.SymbolicTensor;
     const cfg = defaultModelConfig({ inputShape: [8, 8, 1], embeddingSize: 4 });
     const model = new SiameseModel(tf.model({ inputs: input, outputs: e }), cfg);
@@ -242,7 +250,9 @@ describe('the choice of the inference engine', () => {
     resetInferenceForTests();
     const info = await initInference({ env: { SIMLENS_ORT_MODULE: 'onnxruntime-node-that-is-not-installed' } });
     expect(info.name).toBe('tfjs');
-    expect(info.notes.join('\n')).toMatch(/ONNX Runtime \(onnxruntime-node\) could not be loaded: .*onnxruntime-node-that-is-not-installed.*every forward runs on tfjs/);
+    expect(info.notes.join('\n')).toMatch(
+      /ONNX Runtime \(onnxruntime-node\) could not be loaded: .*onnxruntime-node-that-is-not-installed.*every forward runs on tfjs/,
+    );
   });
   it('SIMLENS_ORT_PROVIDERS=cpu keeps the CPU provider alone', async () => {
     resetInferenceForTests();

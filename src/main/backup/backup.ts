@@ -9,6 +9,7 @@
 // Restoring writes into a new, empty workspace folder, checks every file against the
 // manifest, then opens the database (integrity_check, migrations of an older schema).
 import { createHash } from 'node:crypto';
+import { ONNX_CACHE_DIR } from '../engine/onnx/cache-files';
 import { createWriteStream, existsSync, readdirSync, statSync, type WriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, posix, resolve, sep } from 'node:path';
@@ -31,11 +32,15 @@ interface Manifest {
   files: { path: string; bytes: number; sha256: string }[];
 }
 
-/** The files of a folder, recursively, as paths relative to it ('/'-separated). */
+/**
+ * The files of a folder, recursively, as paths relative to it ('/'-separated). A version's ONNX
+ * Runtime cache is left out: it is rebuilt on use, and may be written while the backup runs.
+ */
 function filesUnder(dir: string, prefix = ''): string[] {
   const out: string[] = [];
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
+    if (entry.isDirectory() && entry.name === ONNX_CACHE_DIR) continue;
     if (entry.isDirectory()) out.push(...filesUnder(join(dir, entry.name), rel));
     else if (entry.isFile()) out.push(rel);
   }

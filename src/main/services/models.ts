@@ -2,7 +2,7 @@
 // version's folder is. The tensor work goes through a ModelEngine: in-process by default, or
 // the worker pool (poolModelEngine).
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync } from 'node:fs';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { ArgsOf } from '../../shared/contract';
 import type {
   EpochDto,
@@ -39,7 +39,14 @@ import {
 } from '../engine/evaluate';
 import type { ModelRef } from '../engine/explain';
 import { checkPreprocess, defaultModelConfig, savedModelInputShape, SIAMESE_JSON, type ModelConfig } from '../engine/models';
-import { writeOnnxBundle, type OnnxBundleInfo, type OnnxBundleRequest, type OnnxTasks } from '../engine/onnx';
+import {
+  ONNX_CACHE_DIR,
+  readOnnxFallback,
+  writeOnnxBundle,
+  type OnnxBundleInfo,
+  type OnnxBundleRequest,
+  type OnnxTasks,
+} from '../engine/onnx';
 import {
   DEFAULT_AUGMENT,
   NO_AUGMENT,
@@ -273,6 +280,18 @@ export class ModelService {
     return resolve(this.options.workspaceDir, row.weights_path);
   }
 
+  /**
+   * Versions that run on tfjs although ONNX Runtime is the inference engine, with the reason the
+   * engine recorded in their ONNX cache (engine/onnx/accelerator.ts: a layer the exporter does not
+   * convert, outputs that disagree with tfjs).
+   */
+  inferenceFallbacks(): { modelId: number; name: string; reason: string }[] {
+    return this.repo.list().flatMap((row) => {
+      const fallback = row.weights_path ? readOnnxFallback(resolve(this.options.workspaceDir, row.weights_path)) : null;
+      return fallback ? [{ modelId: row.id, name: row.name, reason: fallback.reason }] : [];
+    });
+  }
+
   /** A version as the engine addresses it: its folder, and a key unique to it (versions are immutable). */
   versionRef(id: number): ModelRef {
     const row = this.repo.get(id);
@@ -313,7 +332,7 @@ export class ModelService {
       }
     }
     mkdirSync(dest, { recursive: true });
-    cpSync(src, dest, { recursive: true });
+    cpSync(src, dest, { recursive: true, filter: notOnnxCache });
     return { path: dest, format, files: readdirSync(dest).sort() };
   }
 
@@ -924,7 +943,8 @@ export class ModelService {
       throw invalid(`Pair set ${target.pairSetId} is not a pair set of dataset ${target.datasetId}`);
     mkdirSync(this.modelsDir, { recursive: true });
     const staging = join(this.modelsDir, `.tmp-import-${process.pid}-${Date.now()}`);
-    cpSync(sourceDir, staging, { recursive: true });
+    // an ONNX cache from elsewhere is never trusted: this workspace exports and checks its own
+    cpSync(sourceDir, staging, { recursive: true, filter: notOnnxCache });
     try {
       const id = this.repo.transaction(() => {
         const newId = this.repo.insert({
@@ -981,6 +1001,9 @@ interface TrainResume {
 }
 
 /** Removes a folder if it is empty (another job's checkpoints may still be in it). */
+/** cpSync filter: everything but a version's ONNX Runtime cache (engine/onnx/accelerator.ts), which is rebuilt on use. */
+const notOnnxCache = (source: string): boolean => basename(source) !== ONNX_CACHE_DIR;
+
 function rmEmptyDir(dir: string): void {
   try {
     rmdirSync(dir);

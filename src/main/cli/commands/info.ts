@@ -1,4 +1,5 @@
 import type { DatasetDetailDto, JobDto } from '../../../shared/dto';
+import { describeInference } from '../../../shared/inference';
 import { table } from '../io';
 import type { CliCommand } from '../types';
 
@@ -30,6 +31,11 @@ export const infoCommand: CliCommand = {
     const lines = [`SimLens ${appInfo.version} · database ${appInfo.dbPath} · schema version ${appInfo.schemaVersion}`];
     if (appInfo.backend)
       lines.push(`Engine backend: ${appInfo.backend.name}${appInfo.backend.notes.length ? ` (${appInfo.backend.notes.join('; ')})` : ''}`);
+    if (appInfo.inference) {
+      const i = appInfo.inference;
+      lines.push(`Inference: ${describeInference(i)}${i.notes.length ? ` (${i.notes.join('; ')})` : ''}`);
+      for (const f of i.fallbacks) lines.push(`  model ${f.modelId} "${f.name}" runs on tfjs: ${f.reason}`);
+    }
     lines.push('');
     if (datasets.length === 0) lines.push('No datasets yet (simlens import <path>).');
     for (const d of datasets) {

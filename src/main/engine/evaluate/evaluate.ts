@@ -59,7 +59,7 @@ export async function embedImages(
     const buf = new Float32Array(n * size);
     for (let k = 0; k < n; k++) buf.set(images.pixels.subarray(idx[start + k] * size, (idx[start + k] + 1) * size), k * size);
     // ONNX Runtime when the version was loaded with an accelerator (loadForInference), else tfjs
-    const accelerated = model.accelerator ? await model.accelerator.embed(buf, n) : null;
+    const accelerated = model.accelerator ? await model.accelerator.embed(buf, [n, ...images.shape]) : null;
     if (accelerated) {
       out.set(accelerated, start * dim);
       continue;

@@ -32,7 +32,7 @@ export async function featuresOf(model: CamModel, x: tf.Tensor4D): Promise<tf.Te
 /** A = features(x) [b, h, w, K] and e = head(A) [b, D] of one forward; the caller disposes both. */
 export async function forwardOf(model: CamModel, x: tf.Tensor4D, withEmbedding = false): Promise<{ a: tf.Tensor4D; e?: tf.Tensor2D }> {
   if (model.accelerator) {
-    const out = await model.accelerator.forward(model.layer, (await x.data()) as Float32Array, x.shape[0]);
+    const out = await model.accelerator.forward(model.layer, (await x.data()) as Float32Array, x.shape);
     if (out) {
       const a = tf.tensor4d(out.activations.data, out.activations.dims as [number, number, number, number]); // [b, h, w, K]
       if (!withEmbedding) return { a };
@@ -48,7 +48,7 @@ export async function forwardOf(model: CamModel, x: tf.Tensor4D, withEmbedding =
 /** e = head(features(x)) [b, D]; the caller disposes it. */
 export async function embedOf(model: CamModel, x: tf.Tensor4D): Promise<tf.Tensor2D> {
   if (model.accelerator) {
-    const e = await model.accelerator.embed((await x.data()) as Float32Array, x.shape[0]);
+    const e = await model.accelerator.embed((await x.data()) as Float32Array, x.shape);
     if (e) return tf.tensor2d(e, [x.shape[0], e.length / x.shape[0]]);
   }
   return tf.tidy(() => model.head(model.features(x)));

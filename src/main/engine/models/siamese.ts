@@ -49,13 +49,16 @@ export interface InferenceAccelerator {
   readonly engine: string;
   /** Why this model runs on tfjs after all (set once a call resolved to null). */
   readonly fallbackReason: string | null;
-  /** Embeddings [batch, D] of images [batch, H, W, C] (NHWC in [0, 1], row-major). */
-  embed(images: Float32Array, batch: number): Promise<Float32Array | null>;
+  /**
+   * Embeddings [batch, D] of images `shape` = [batch, H, W, C] (NHWC in [0, 1], row-major). Null
+   * also when the images are not the model's input size: tfjs then reports that as it always has.
+   */
+  embed(images: Float32Array, shape: readonly number[]): Promise<Float32Array | null>;
   /** One forward: the embeddings [batch, D] and layer `layer`'s activations [batch, h, w, K] (NHWC as tfjs gives them). */
   forward(
     layer: string,
     images: Float32Array,
-    batch: number,
+    shape: readonly number[],
   ): Promise<{ embedding: Float32Array; activations: { data: Float32Array; dims: number[] } } | null>;
   release(): void;
 }

@@ -9,7 +9,7 @@
 // the magnitude): a conversion error can never give a wrong map. A model the exporter cannot
 // convert (a layer it does not know, a mismatch) runs on tfjs, with the reason kept in
 // fallback.json so that app.info shows it and no later load tries again.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { loadSiamese, type InferenceAccelerator, type SiameseModel } from '../models/siamese';
@@ -18,37 +18,9 @@ import { initInference } from '../runtime/inference';
 import { OnnxExportError } from './errors';
 import { activationsOutput, exportToOnnx, ONNX_EMBEDDING } from './export';
 import { OnnxModelSession } from './session';
+import { ONNX_EXPORTER_REVISION, ONNX_FALLBACK_FILE, onnxCacheDir, readOnnxFallback, type OnnxFallback } from './cache-files';
 
-/** The cache folder inside a version folder. */
-export const ONNX_CACHE_DIR = '.onnx-cache';
-/** Bumped when the exporter's output changes, so that older cached files are not used. */
-export const ONNX_EXPORTER_REVISION = 1;
-export const ONNX_FALLBACK_FILE = 'fallback.json';
-/** Largest accepted max |onnx - tfjs| / max |tfjs| of a cached model's outputs. */
-export const ONNX_CACHE_TOLERANCE = 1e-4;
-const CHECK_IMAGES = 2;
-/** Images per ONNX Runtime run: at most this many floats of input (ResNet50 at 224: 55 images). */
-const MAX_RUN_FLOATS = 8 * 1024 * 1024;
-
-export interface OnnxFallback {
-  reason: string;
-  exporterRevision: number;
-  at: string;
-}
-
-export const onnxCacheDir = (modelDir: string): string => join(modelDir, ONNX_CACHE_DIR, `v${ONNX_EXPORTER_REVISION}`);
-
-/** The recorded reason a version runs on tfjs (fallback.json of this exporter revision), or null. */
-export function readOnnxFallback(modelDir: string): OnnxFallback | null {
-  const file = join(onnxCacheDir(modelDir), ONNX_FALLBACK_FILE);
-  if (!existsSync(file)) return null;
-  try {
-    const f = JSON.parse(readFileSync(file, 'utf8')) as OnnxFallback;
-    return typeof f.reason === 'string' ? f : null;
-  } catch {
-    return null; // unreadable: the next load tries again and rewrites it
-  }
-}
+export { ONNX_CACHE_DIR, ONNX_FALLBACK_FILE, onnxCacheDir, readOnnxFallback } from './cache-files';
 
 /** Writes `bytes` to `file` through a temporary name, so a reader never sees half a file. */
 function writeAtomic(file: string, bytes: Uint8Array | string): void {
@@ -61,6 +33,12 @@ function writeAtomic(file: string, bytes: Uint8Array | string): void {
     throw error;
   }
 }
+
+/** Largest accepted max |onnx - tfjs| / max |tfjs| of a cached model's outputs. */
+export const ONNX_CACHE_TOLERANCE = 1e-4;
+const CHECK_IMAGES = 2;
+/** Images per ONNX Runtime run: at most this many floats of input (ResNet50 at 224: 55 images). */
+const MAX_RUN_FLOATS = 8 * 1024 * 1024;
 
 const fileName = (layer: string | null) => (layer === null ? 'embedding.onnx' : `layer-${encodeURIComponent(layer)}.onnx`);
 
@@ -99,15 +77,23 @@ export class OnnxAccelerator implements InferenceAccelerator {
     return this.reason;
   }
 
-  async embed(images: Float32Array, batch: number): Promise<Float32Array | null> {
+  async embed(images: Float32Array, shape: readonly number[]): Promise<Float32Array | null> {
+    if (!this.fits(shape)) return null;
     // any session gives the embedding: reuse a target layer's rather than load a second model
     const key = this.sessions.has('') || this.sessions.size === 0 ? '' : [...this.sessions.keys()][0];
-    const out = await this.run(key === '' ? null : key, images, batch, false);
+    const out = await this.run(key === '' ? null : key, images, shape[0], false);
     return out?.embedding ?? null;
   }
 
-  async forward(layer: string, images: Float32Array, batch: number): Promise<Required<ForwardResult> | null> {
-    return (await this.run(layer, images, batch, true)) as Required<ForwardResult> | null;
+  async forward(layer: string, images: Float32Array, shape: readonly number[]): Promise<Required<ForwardResult> | null> {
+    if (!this.fits(shape)) return null;
+    return (await this.run(layer, images, shape[0], true)) as Required<ForwardResult> | null;
+  }
+
+  /** Whether `shape` is a batch of the model's input; tfjs reports any other shape (it names the layer). */
+  private fits(shape: readonly number[]): boolean {
+    const input = this.model.config.inputShape;
+    return shape.length === 4 && input.every((d, i) => shape[i + 1] === d);
   }
 
   release(): void {
@@ -178,12 +164,16 @@ export class OnnxAccelerator implements InferenceAccelerator {
     const net = this.model.net;
     const x = tf.randomUniform([CHECK_IMAGES, ...this.model.config.inputShape], 0, 1, 'float32', 4321) as tf.Tensor4D;
     const features =
-      layer === null ? null : tf.model({ inputs: net.inputs, outputs: net.getLayer(layer).getOutputAt(0) as ST, name: `${net.name}_onnx_check` });
+      layer === null
+        ? null
+        : tf.model({ inputs: net.inputs, outputs: net.getLayer(layer).getOutputAt(0) as ST, name: `${net.name}_onnx_check` });
     const [e, a] = tf.tidy(() => [this.model.embed(x), ...(features ? [features.apply(x, { training: false }) as tf.Tensor] : [])]);
     try {
       const images = (await x.data()) as Float32Array;
       const got = await session.run(images, CHECK_IMAGES, layer === null ? [ONNX_EMBEDDING] : [ONNX_EMBEDDING, activationsOutput(layer)]);
-      const checks: [string, Float32Array, Float32Array][] = [['embedding', got.get(ONNX_EMBEDDING)!.data, (await e.data()) as Float32Array]];
+      const checks: [string, Float32Array, Float32Array][] = [
+        ['embedding', got.get(ONNX_EMBEDDING)!.data, (await e.data()) as Float32Array],
+      ];
       if (layer !== null && a) checks.push([`layer "${layer}"`, got.get(activationsOutput(layer))!.data, (await a.data()) as Float32Array]);
       for (const [what, g, w] of checks) {
         const d = relativeDifference(g, w);

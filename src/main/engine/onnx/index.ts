@@ -14,3 +14,5 @@ export {
   type OnnxBundleRequest,
 } from './bundle';
 export { onnxTasks, type OnnxTasks } from './tasks';
+export { ONNX_CACHE_DIR, onnxCacheDir, readOnnxFallback, type OnnxFallback } from './cache-files';
+export { loadForInference, OnnxAccelerator } from './accelerator';

@@ -59,10 +59,10 @@ export function parseInferForced(value: string | undefined): InferenceEngineName
  * tests run there alone) and 1 in an engine worker (the pool runs one worker per core; measured:
  * `npm run bench -- ort`).
  */
-export function ortThreads(env: NodeJS.ProcessEnv = process.env): number {
+export function ortThreads(env: NodeJS.ProcessEnv = process.env, inWorker = !isMainThread): number {
   const forced = Number(env.SIMLENS_ORT_THREADS);
   if (Number.isInteger(forced) && forced >= 1 && forced <= 256) return forced;
-  return isMainThread ? Math.max(1, availableParallelism()) : 1;
+  return inWorker ? 1 : Math.max(1, availableParallelism());
 }
 
 let ortModule: Promise<typeof Ort> | undefined;

@@ -2,12 +2,15 @@
 // the plumbing: transfer, progress, cancellation).
 import * as tf from '@tensorflow/tfjs';
 import { backendInfo } from './backend';
+import { initInference } from './inference';
 import { clearCache, defineTasks, taskNames } from './pool/registry';
 
 export const runtimeTasks = defineTasks({
-  'engine.info': (_p: undefined, ctx) => ({
+  'engine.info': async (_p: undefined, ctx) => ({
     workerIndex: ctx.workerIndex,
     backend: backendInfo(),
+    /** this worker's inference engine (ONNX Runtime or tfjs), chosen on first use */
+    inference: await initInference(),
     tasks: taskNames(),
     memory: { numTensors: tf.memory().numTensors, numBytes: tf.memory().numBytes },
   }),
