@@ -7,6 +7,7 @@
 // this capability and stays on tfjs.
 import type * as Ort from 'onnxruntime-node';
 import { inferenceInfo, loadOnnxRuntime, ortThreads } from '../runtime/inference';
+import { uninterrupted } from '../runtime/pool/native-gate';
 import { ONNX_EMBEDDING, ONNX_INPUT } from './export';
 
 export interface OnnxSessionOptions {
@@ -43,10 +44,10 @@ export class OnnxModelSession {
       interOpNumThreads: 1,
       executionMode: 'sequential',
     };
-    const session =
-      typeof model === 'string'
-        ? await ort.InferenceSession.create(model, sessionOptions)
-        : await ort.InferenceSession.create(model, sessionOptions);
+    // native calls: a pool worker is never terminated inside one (runtime/pool/native-gate.ts)
+    const session = await uninterrupted(() =>
+      typeof model === 'string' ? ort.InferenceSession.create(model, sessionOptions) : ort.InferenceSession.create(model, sessionOptions),
+    );
     const meta = session.inputMetadata.find((m) => m.name === ONNX_INPUT);
     const dims = meta && meta.isTensor ? meta.shape.slice(1) : [];
     if (!meta || dims.length !== 3 || dims.some((d) => typeof d !== 'number') || !session.outputNames.includes(ONNX_EMBEDDING)) {
@@ -75,7 +76,7 @@ export class OnnxModelSession {
       if (!this.session.outputNames.includes(name))
         throw new Error(`The ONNX model has no output "${name}" (it has: ${this.session.outputNames.join(', ')})`);
     const feeds = { [ONNX_INPUT]: new this.ort.Tensor('float32', images, [batch, h, w, c]) };
-    const results = await this.session.run(feeds, [...outputs]);
+    const results = await uninterrupted(() => this.session.run(feeds, [...outputs]));
     const out = new Map<string, OnnxOutput>();
     for (const name of outputs) {
       const t = results[name];
@@ -90,6 +91,6 @@ export class OnnxModelSession {
   }
 
   async release(): Promise<void> {
-    await this.session.release();
+    await uninterrupted(() => this.session.release());
   }
 }

@@ -18,6 +18,7 @@ import { dirname, join } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 import type * as Ort from 'onnxruntime-node';
 import { OnnxGraphBuilder } from '../onnx/graph-builder';
+import { uninterrupted } from './pool/native-gate';
 
 export type InferenceEngineName = 'ort' | 'tfjs';
 export const INFERENCE_ENGINES: readonly InferenceEngineName[] = ['ort', 'tfjs'];
@@ -148,8 +149,10 @@ async function workingProviders(ort: typeof Ort, env: NodeJS.ProcessEnv, notes: 
       continue;
     }
     try {
-      const session = await ort.InferenceSession.create(identityModel(), { executionProviders: [name] });
-      await session.release();
+      await uninterrupted(async () => {
+        const session = await ort.InferenceSession.create(identityModel(), { executionProviders: [name] });
+        await session.release();
+      });
       providers.push(name);
     } catch (error) {
       notes.push(`ONNX Runtime provider '${name}' is not usable here: ${firstLine(error)}`);

@@ -25,6 +25,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { BackendInfo } from '../backend';
 import { preferredBackend, type BackendName } from '../backend-env';
+import { closeNativeGate } from './native-gate';
 import type { FromWorker, SerializedError, ToWorker, WorkerInit } from './protocol';
 import type { TaskPayload, TaskResult, TaskTable } from './registry';
 
@@ -114,6 +115,8 @@ interface Slot {
   index: number;
   worker: Worker;
   cancelFlag: Int32Array;
+  /** The worker's native calls in flight; closed before it is terminated (native-gate.ts). */
+  nativeGate: Int32Array;
   ready: Promise<BackendInfo>;
   job: Job | null;
   /** A cancelled job still running in the worker: the slot stays busy until it reports back. */
@@ -236,16 +239,23 @@ export class WorkerPool<T extends TaskTable> implements TaskPool<T> {
         if (slot.killTimer) clearTimeout(slot.killTimer);
         if (slot.job) this.settle(slot.job, error, false);
         slot.ready.catch(() => undefined);
-        if (!slot.exited) await slot.worker.terminate();
+        if (!slot.exited) await this.terminate(slot);
       }),
     );
+  }
+
+  /** Terminates a slot's worker once no native call is in flight in it (native-gate.ts). */
+  private async terminate(slot: Slot): Promise<void> {
+    await closeNativeGate(slot.nativeGate);
+    await slot.worker.terminate();
   }
 
   // -- internals --
 
   private spawn(index: number): Slot {
     const cancelFlag = new SharedArrayBuffer(4);
-    const init: WorkerInit = { backend: this.options.backend, modules: this.options.modules ?? [], cancelFlag, index };
+    const nativeGate = new SharedArrayBuffer(4);
+    const init: WorkerInit = { backend: this.options.backend, modules: this.options.modules ?? [], cancelFlag, index, nativeGate };
     const worker = new Worker(this.start.script, {
       eval: this.start.eval,
       workerData: init,
@@ -256,6 +266,7 @@ export class WorkerPool<T extends TaskTable> implements TaskPool<T> {
       index,
       worker,
       cancelFlag: new Int32Array(cancelFlag),
+      nativeGate: new Int32Array(nativeGate),
       ready: null as unknown as Promise<BackendInfo>,
       job: null,
       draining: false,
@@ -417,7 +428,7 @@ export class WorkerPool<T extends TaskTable> implements TaskPool<T> {
       // worker and fail with its exit code; 'exit' then replaces the slot (crashed).
       if (!slot.draining || this.closed) return;
       slot.exited = true;
-      void slot.worker.terminate();
+      void this.terminate(slot);
     }, grace);
     slot.killTimer.unref();
   }

@@ -12,6 +12,8 @@ export interface WorkerInit {
   cancelFlag: SharedArrayBuffer;
   /** Worker index in its pool (0-based), for logs and tests. */
   index: number;
+  /** Int32Array over a SharedArrayBuffer: native calls in flight, closed before terminate (native-gate.ts). */
+  nativeGate: SharedArrayBuffer;
 }
 
 export type ToWorker = { type: 'run'; id: number; task: string; payload: unknown } | { type: 'cancel'; id: number };
