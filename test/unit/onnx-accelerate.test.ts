@@ -15,6 +15,7 @@ import { embedImages } from '../../src/main/engine/evaluate/evaluate';
 import { buildSiamese, defaultModelConfig, loadSiamese, saveSiamese, SiameseModel, type ModelConfig } from '../../src/main/engine/models';
 import { loadForInference, onnxCacheDir, readOnnxFallback, ONNX_FALLBACK_FILE } from '../../src/main/engine/onnx/accelerator';
 import { initInference, parseInferForced, resetInferenceForTests } from '../../src/main/engine/runtime/inference';
+import { maxAbsDiff, randomizeVectorWeights } from './onnx-compare';
 
 const dir = mkdtempSync(join(tmpdir(), 'simlens-ort-accel-'));
 
@@ -27,23 +28,6 @@ afterAll(() => {
   resetInferenceForTests();
   rmSync(dir, { recursive: true, force: true });
 });
-
-/** Stand-ins for trained biases and BN statistics (their initial zeros and ones would hide errors). */
-function randomizeVectorWeights(net: tf.LayersModel, seed: number): void {
-  let n = seed;
-  for (const layer of net.layers) {
-    const weights = layer.getWeights();
-    if (!weights.some((w) => w.rank === 1)) continue;
-    const fresh = layer.weights.map((v, i) => {
-      const w = weights[i];
-      if (w.rank !== 1) return w.clone();
-      const [lo, hi] = v.originalName.endsWith('moving_variance') ? [0.5, 2] : v.originalName.endsWith('gamma') ? [0.5, 1.5] : [-0.5, 0.5];
-      return tf.randomUniform(w.shape, lo, hi, 'float32', n++);
-    });
-    layer.setWeights(fresh);
-    tf.dispose(fresh);
-  }
-}
 
 /**
  * Saves a built model with randomised vectors; with `pair`, tau is set so that the pair scores
@@ -69,13 +53,6 @@ async function savedVersion(name: string, cfg: ModelConfig, pair?: [tf.Tensor4D,
   await saveSiamese(m, modelDir);
   m.dispose();
   return modelDir;
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
-  return d;
 }
 
 /** Maps are in [0, 1]; the forwards agree to ~1e-6 of their magnitude, RISE's sums of 48 masks amplify it most. */
@@ -153,7 +130,11 @@ describe.each(ARCHITECTURES)('%s: maps with the forward on ONNX Runtime equal th
       expect(maxAbsDiff(got.scores, want.scores)).toBeLessThan(5e-5);
       expect(Math.max(...want.scores) - Math.min(...want.scores)).toBeGreaterThan(1e-3);
     }
-    const images = { shape: cfg.inputShape as [number, number, number], count: 5, pixels: (await tf.randomUniform([5, ...cfg.inputShape], 0, 1, 'float32', 9).data()) as Float32Array };
+    const images = {
+      shape: cfg.inputShape as [number, number, number],
+      count: 5,
+      pixels: (await tf.randomUniform([5, ...cfg.inputShape], 0, 1, 'float32', 9).data()) as Float32Array,
+    };
     const want = await embedImages(tfjsModel, images);
     const got = await embedImages(ortModel, images);
     const magnitude = Math.max(...want.embeddings.map(Math.abs));
@@ -187,9 +168,13 @@ describe('the ONNX cache and the fallback', () => {
   it('a model with a layer the exporter does not support runs on tfjs, with the reason recorded, never a wrong map', async () => {
     // UpSampling2D: a layer the exporter does not convert, inside the backbone
     const input = tf.input({ shape: [8, 8, 1] });
-    const c1 = tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', name: 'c1' }).apply(input) as tf.SymbolicTensor;
+    const c1 = tf.layers
+      .conv2d({ filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', name: 'c1' })
+      .apply(input) as tf.SymbolicTensor;
     const up = tf.layers.upSampling2d({ size: [2, 2], name: 'upsample' }).apply(c1) as tf.SymbolicTensor;
-    const c2 = tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', name: 'c2' }).apply(up) as tf.SymbolicTensor;
+    const c2 = tf.layers
+      .conv2d({ filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', name: 'c2' })
+      .apply(up) as tf.SymbolicTensor;
     const e = tf.layers.dense({ units: 4, name: 'emb' }).apply(tf.layers.flatten().apply(c2)) as tf.SymbolicTensor;
     const cfg = defaultModelConfig({ inputShape: [8, 8, 1], embeddingSize: 4 });
     const model = new SiameseModel(tf.model({ inputs: input, outputs: e }), cfg);
@@ -242,7 +227,9 @@ describe('the choice of the inference engine', () => {
     resetInferenceForTests();
     const info = await initInference({ env: { SIMLENS_ORT_MODULE: 'onnxruntime-node-that-is-not-installed' } });
     expect(info.name).toBe('tfjs');
-    expect(info.notes.join('\n')).toMatch(/ONNX Runtime \(onnxruntime-node\) could not be loaded: .*onnxruntime-node-that-is-not-installed.*every forward runs on tfjs/);
+    expect(info.notes.join('\n')).toMatch(
+      /ONNX Runtime \(onnxruntime-node\) could not be loaded: .*onnxruntime-node-that-is-not-installed.*every forward runs on tfjs/,
+    );
   });
   it('SIMLENS_ORT_PROVIDERS=cpu keeps the CPU provider alone', async () => {
     resetInferenceForTests();

@@ -22,7 +22,7 @@ import { OnnxModelSession } from './session';
 /** The cache folder inside a version folder. */
 export const ONNX_CACHE_DIR = '.onnx-cache';
 /** Bumped when the exporter's output changes, so that older cached files are not used. */
-export const ONNX_EXPORTER_REVISION = 1;
+export const ONNX_EXPORTER_REVISION = 2;
 export const ONNX_FALLBACK_FILE = 'fallback.json';
 /** Largest accepted max |onnx - tfjs| / max |tfjs| of a cached model's outputs. */
 export const ONNX_CACHE_TOLERANCE = 1e-4;
@@ -178,12 +178,16 @@ export class OnnxAccelerator implements InferenceAccelerator {
     const net = this.model.net;
     const x = tf.randomUniform([CHECK_IMAGES, ...this.model.config.inputShape], 0, 1, 'float32', 4321) as tf.Tensor4D;
     const features =
-      layer === null ? null : tf.model({ inputs: net.inputs, outputs: net.getLayer(layer).getOutputAt(0) as ST, name: `${net.name}_onnx_check` });
+      layer === null
+        ? null
+        : tf.model({ inputs: net.inputs, outputs: net.getLayer(layer).getOutputAt(0) as ST, name: `${net.name}_onnx_check` });
     const [e, a] = tf.tidy(() => [this.model.embed(x), ...(features ? [features.apply(x, { training: false }) as tf.Tensor] : [])]);
     try {
       const images = (await x.data()) as Float32Array;
       const got = await session.run(images, CHECK_IMAGES, layer === null ? [ONNX_EMBEDDING] : [ONNX_EMBEDDING, activationsOutput(layer)]);
-      const checks: [string, Float32Array, Float32Array][] = [['embedding', got.get(ONNX_EMBEDDING)!.data, (await e.data()) as Float32Array]];
+      const checks: [string, Float32Array, Float32Array][] = [
+        ['embedding', got.get(ONNX_EMBEDDING)!.data, (await e.data()) as Float32Array],
+      ];
       if (layer !== null && a) checks.push([`layer "${layer}"`, got.get(activationsOutput(layer))!.data, (await a.data()) as Float32Array]);
       for (const [what, g, w] of checks) {
         const d = relativeDifference(g, w);
