@@ -15,6 +15,7 @@ import { embedImages } from '../../src/main/engine/evaluate/evaluate';
 import { buildSiamese, defaultModelConfig, loadSiamese, saveSiamese, SiameseModel, type ModelConfig } from '../../src/main/engine/models';
 import { loadForInference, onnxCacheDir, readOnnxFallback, ONNX_FALLBACK_FILE } from '../../src/main/engine/onnx/accelerator';
 import { initInference, parseInferForced, resetInferenceForTests } from '../../src/main/engine/runtime/inference';
+import { maxAbsDiff, randomizeVectorWeights } from './onnx-compare';
 
 const dir = mkdtempSync(join(tmpdir(), 'simlens-ort-accel-'));
 
@@ -27,23 +28,6 @@ afterAll(() => {
   resetInferenceForTests();
   rmSync(dir, { recursive: true, force: true });
 });
-
-/** Stand-ins for trained biases and BN statistics (their initial zeros and ones would hide errors). */
-function randomizeVectorWeights(net: tf.LayersModel, seed: number): void {
-  let n = seed;
-  for (const layer of net.layers) {
-    const weights = layer.getWeights();
-    if (!weights.some((w) => w.rank === 1)) continue;
-    const fresh = layer.weights.map((v, i) => {
-      const w = weights[i];
-      if (w.rank !== 1) return w.clone();
-      const [lo, hi] = v.originalName.endsWith('moving_variance') ? [0.5, 2] : v.originalName.endsWith('gamma') ? [0.5, 1.5] : [-0.5, 0.5];
-      return tf.randomUniform(w.shape, lo, hi, 'float32', n++);
-    });
-    layer.setWeights(fresh);
-    tf.dispose(fresh);
-  }
-}
 
 /**
  * Saves a built model with randomised vectors; with `pair`, tau is set so that the pair scores
@@ -69,13 +53,6 @@ async function savedVersion(name: string, cfg: ModelConfig, pair?: [tf.Tensor4D,
   await saveSiamese(m, modelDir);
   m.dispose();
   return modelDir;
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
-  return d;
 }
 
 /** Maps are in [0, 1]; the forwards agree to ~1e-6 of their magnitude, RISE's sums of 48 masks amplify it most. */

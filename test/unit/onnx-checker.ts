@@ -25,3 +25,22 @@ export function checkOnnxFile(python: string, path: string): string {
   });
   return r.status === 0 ? '' : `${r.stderr}${r.stdout}`.trim() || `exit status ${String(r.status)}`;
 }
+
+/** checkOnnxFile for many files in one python process: each path with its error text, '' if it passes. */
+export function checkOnnxFiles(python: string, paths: readonly string[]): { path: string; error: string }[] {
+  const script = [
+    'import json, onnx, sys',
+    'errors = []',
+    'for path in sys.argv[1:]:',
+    '    try:',
+    '        onnx.checker.check_model(onnx.load(path), full_check=True)',
+    "        errors.append('')",
+    '    except Exception as e:',
+    '        errors.append(f"{type(e).__name__}: {e}")',
+    'print(json.dumps(errors))',
+  ].join('\n');
+  const r = spawnSync(python, ['-c', script, ...paths], { encoding: 'utf8' });
+  if (r.status !== 0) return paths.map((path) => ({ path, error: `${r.stderr}${r.stdout}`.trim() || `exit status ${String(r.status)}` }));
+  const errors = JSON.parse(r.stdout) as string[];
+  return paths.map((path, i) => ({ path, error: errors[i] }));
+}

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 /** The cache folder inside a version folder. */
 export const ONNX_CACHE_DIR = '.onnx-cache';
 /** Bumped when the exporter's output changes, so that older cached files are not used. */
-export const ONNX_EXPORTER_REVISION = 1;
+export const ONNX_EXPORTER_REVISION = 2;
 export const ONNX_FALLBACK_FILE = 'fallback.json';
 
 export interface OnnxFallback {

@@ -5,7 +5,7 @@
 // The ONNX model's interface is the tfjs network's: input 'input' [batch, H, W, C] in [0, 1]
 // (NHWC, the network's own preprocessing included), output 'embedding' [batch, D]; optional
 // extra outputs expose named layers' activations ('activations:<layer>', NHWC as tfjs gives
-// them: what a CAM method needs from the backbone). Inside, feature maps are NCHW (layers.ts).
+// them: what a CAM method needs from the backbone). Inside, feature maps are NCHW (convert.ts).
 import type * as tf from '@tensorflow/tfjs';
 import { OnnxExportError, unsupported } from './errors';
 import { attr, OnnxGraphBuilder } from './graph-builder';
@@ -76,6 +76,23 @@ async function readWeights(layer: tf.layers.Layer): Promise<Map<string, WeightVa
   return weights;
 }
 
+/**
+ * The shape of `t`, with the sizes tfjs' symbolic shape leaves unknown though the inputs' are known:
+ * tfjs' Reshape resolves a -1 only for a known batch size, so the layer's output shape is asked
+ * for a batch of 1. The batch stays null.
+ */
+function staticOutputShape(t: GraphTensor, inputs: OnnxValue[]): readonly (number | null)[] {
+  const known = (shape: readonly (number | null)[]) => shape.slice(1).every((d) => typeof d === 'number');
+  if (known(t.shape) || !inputs.every((v) => known(v.shape))) return t.shape;
+  const batchOfOne = inputs.map((v) => [1, ...v.shape.slice(1)] as number[]);
+  try {
+    const shape = t.sourceLayer.computeOutputShape(batchOfOne.length === 1 ? batchOfOne[0] : batchOfOne) as (number | null)[];
+    return shape.length === t.shape.length && known(shape) ? [null, ...shape.slice(1)] : t.shape;
+  } catch {
+    return t.shape; // a converter that needs the sizes says so, naming the layer
+  }
+}
+
 const staticDims = (shape: readonly (number | null)[], what: string): number[] =>
   shape.slice(1).map((d) => {
     if (typeof d !== 'number')
@@ -115,8 +132,9 @@ export async function exportToOnnx(net: tf.LayersModel, options: OnnxExportOptio
     if (!convert)
       throw unsupported(layer.name, cls, `is not supported by the ONNX exporter (supported: ${[...LAYER_CONVERTERS.keys()].join(', ')})`);
     const inputs = t.inputs.map((i) => values.get(i.id)!);
-    const name = convert({ g, layer, inputs, weights: await readWeights(layer) });
-    values.set(t.id, { name, shape: t.shape });
+    const shape = staticOutputShape(t, inputs);
+    const name = convert({ g, layer, inputs, outputShape: shape, weights: await readWeights(layer) });
+    values.set(t.id, { name, shape });
     byLayer.set(layer.name, t);
   }
 

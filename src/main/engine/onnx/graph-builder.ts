@@ -56,6 +56,11 @@ function rawBytes(data: Float32Array | BigInt64Array): Uint8Array {
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice();
 }
 
+function checkSize(base: string, dims: readonly number[], length: number): void {
+  const size = dims.reduce((a, b) => a * b, 1);
+  if (size !== length) throw new Error(`ONNX initializer "${base}": shape [${dims.join(', ')}] holds ${size} values, got ${length}`);
+}
+
 export class OnnxGraphBuilder {
   private readonly nodes: onnx.INodeProto[] = [];
   private readonly initializers: onnx.ITensorProto[] = [];
@@ -78,9 +83,7 @@ export class OnnxGraphBuilder {
 
   /** A float32 constant (a weight) of shape `dims`; returns its value name. */
   addFloatInitializer(base: string, dims: readonly number[], data: Float32Array): string {
-    const size = dims.reduce((a, b) => a * b, 1);
-    if (size !== data.length)
-      throw new Error(`ONNX initializer "${base}": shape [${dims.join(', ')}] holds ${size} values, got ${data.length}`);
+    checkSize(base, dims, data.length);
     const name = this.uniqueName(base);
     this.initializers.push({ name, dims: [...dims], dataType: onnx.TensorProto.DataType.FLOAT, rawData: rawBytes(data) });
     return name;
@@ -88,6 +91,7 @@ export class OnnxGraphBuilder {
 
   /** An int64 constant (axes, indices, shapes); returns its value name. */
   addInt64Initializer(base: string, dims: readonly number[], values: readonly number[]): string {
+    checkSize(base, dims, values.length);
     const name = this.uniqueName(base);
     const data = BigInt64Array.from(values.map((v) => BigInt(v)));
     this.initializers.push({ name, dims: [...dims], dataType: onnx.TensorProto.DataType.INT64, rawData: rawBytes(data) });
