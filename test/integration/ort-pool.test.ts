@@ -74,6 +74,8 @@ describe('ONNX Runtime in the worker pool', () => {
     const ort = await poolExplainEngine(ortPool).explain({ ...target, method, maxChannels: 16 }, batch());
     const tfjs = await poolExplainEngine(tfjsPool).explain({ ...target, method, maxChannels: 16 }, batch());
     expect(ort.result).toHaveLength(6);
+    // stored with the explanations: what computed them
+    expect([ort.backend, tfjs.backend]).toEqual(['wasm+ort', 'wasm']);
     ort.result.forEach((pair, i) => {
       expect(Math.abs(pair.score - tfjs.result[i].score)).toBeLessThan(5e-5);
       for (const k of [0, 1, 2, 3] as const) expect(maxAbsDiff(pair.maps[k]!, tfjs.result[i].maps[k]!)).toBeLessThan(5e-3);

@@ -53,3 +53,11 @@ export async function embedOf(model: CamModel, x: tf.Tensor4D): Promise<tf.Tenso
   }
   return tf.tidy(() => model.head(model.features(x)));
 }
+
+/**
+ * What computed a result with `model`: the thread's tfjs backend, "+ort" when its forwards ran
+ * on ONNX Runtime (stored with explanations, as the backend was before).
+ */
+export function computedOn(model: CamModel, tfjsBackend: string | null): string | null {
+  return model.accelerator && model.accelerator.fallbackReason === null && tfjsBackend ? `${tfjsBackend}+ort` : tfjsBackend;
+}

@@ -16,7 +16,7 @@ import { backendInfo } from '../runtime/backend';
 import { parallelMap } from '../runtime/pool/parallel-map';
 import type { TaskPool } from '../runtime/pool/pool';
 import type { CamMethod } from './cam';
-import type { CamModel } from './cam-model';
+import { computedOn, type CamModel } from './cam-model';
 import { describeModel, type ModelDescription } from './describe';
 import { faithfulnessForPairs, type FaithfulnessOptions, type PairFaithfulness } from './faithfulness';
 import { reliabilityOfPair, type ImageReliability, type ReliabilityOptions } from './reliability';
@@ -127,10 +127,11 @@ export function inProcessExplainEngine(ready: () => Promise<unknown> = async () 
   return {
     workers: 0,
     describe: async (m) => describeModel(await load(m)),
-    explain: async (t, batch, o = {}) => ({
-      result: await explainPairs(await cam(t), batch, t.method, { signal: o.signal, onProgress: o.onProgress, ...cap(t) }),
-      backend: thisThreadBackend(),
-    }),
+    explain: async (t, batch, o = {}) => {
+      const model = await cam(t);
+      const result = await explainPairs(model, batch, t.method, { signal: o.signal, onProgress: o.onProgress, ...cap(t) });
+      return { result, backend: computedOn(model, thisThreadBackend()) };
+    },
     measure: async (t, batch, o) => ({
       result: await metricsForPairs(await cam(t), batch, t.method, {
         steps: o.steps,

@@ -6,7 +6,7 @@ import { loadSiamese, type SiameseModel } from '../models/siamese';
 import { backendInfo } from '../runtime/backend';
 import { defineTasks, type TaskContext } from '../runtime/pool/registry';
 import type { CamMethod } from './cam';
-import type { CamModel } from './cam-model';
+import { computedOn, type CamModel } from './cam-model';
 import { describeModel } from './describe';
 import { faithfulnessForPairs, type FaithfulnessOptions } from './faithfulness';
 import { reliabilityOfPair, type ReliabilityOptions } from './reliability';
@@ -87,7 +87,7 @@ export const explainTasks = defineTasks({
       onProgress: progressOf(ctx),
       maxChannels: p.maxChannels,
     });
-    return { backend: backendInfo()?.name ?? null, pairs: res };
+    return { backend: computedOn(cam, backendInfo()?.name ?? null), pairs: res };
   },
 
   'explain.metrics': async (p: MetricsTaskPayload, ctx) => {
@@ -103,18 +103,19 @@ export const explainTasks = defineTasks({
       onProgress: progressOf(ctx),
       maxChannels: p.maxChannels,
     });
-    return { backend: backendInfo()?.name ?? null, pairs: res };
+    return { backend: computedOn(cam, backendInfo()?.name ?? null), pairs: res };
   },
 
   'explain.faithfulness': async (p: FaithfulnessTaskPayload, ctx) => {
     const cam = await camIn(ctx, p);
     const res = await faithfulnessForPairs(cam, p, { ...p, signal: ctx.signal, onProgress: progressOf(ctx) });
-    return { backend: backendInfo()?.name ?? null, pairs: res };
+    return { backend: computedOn(cam, backendInfo()?.name ?? null), pairs: res };
   },
 
   'explain.reliability': async (p: ReliabilityTaskPayload, ctx) => {
     const cam = await camIn(ctx, p);
-    return { backend: backendInfo()?.name ?? null, images: await reliabilityOfPair(cam, p, p.maps, { ...p, signal: ctx.signal }) };
+    const images = await reliabilityOfPair(cam, p, p.maps, { ...p, signal: ctx.signal });
+    return { backend: computedOn(cam, backendInfo()?.name ?? null), images };
   },
 
   /** The original model comes from the worker's cache; the randomised copy is loaded fresh and disposed. */
@@ -124,7 +125,7 @@ export const explainTasks = defineTasks({
       signal: ctx.signal,
       onProgress: (f) => ctx.progress(f),
     });
-    return { backend: backendInfo()?.name ?? null, ...res };
+    return { backend: computedOn(cam, backendInfo()?.name ?? null), ...res };
   },
 });
 
