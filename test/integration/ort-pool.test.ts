@@ -14,6 +14,7 @@ import { onnxCacheDir } from '../../src/main/engine/onnx/accelerator';
 import { WorkerPool } from '../../src/main/engine/runtime/pool';
 import type { EngineTasks } from '../../src/main/engine/tasks';
 import { defaultModelConfig, saveSiamese, SiameseModel } from '../../src/main/engine/models';
+import { ensureBuiltCli, runCli } from './cli-harness';
 import { demoWorkspace, fixedModel, type Workspace } from './explain-fixture';
 
 let ws: Workspace;
@@ -136,5 +137,16 @@ describe('app.info', () => {
     expect(after.inference!.fallbacks).toEqual([
       { modelId: id, name: 'with upsampling', reason: expect.stringMatching(/layer "upsample" \(class UpSampling2D\) is not supported/) },
     ]);
+
+    // simlens info says the same; and, without ONNX Runtime, that everything runs on tfjs and why
+    ensureBuiltCli();
+    const info = await runCli(['info', '--db', ws.dbPath], { env: { SIMLENS_INFER: '', SIMLENS_ORT_PROVIDERS: 'cpu' } });
+    expect(info.code).toBe(0);
+    expect(info.stdout).toMatch(/^Inference: ONNX Runtime 1\.\d+\.\d+ \(cpu, \d+ sessions? x \d+ threads?\)/m);
+    expect(info.stdout).toContain(`  model ${id} "with upsampling" runs on tfjs: ONNX export: layer "upsample" (class UpSampling2D)`);
+    const absent = await runCli(['info', '--db', ws.dbPath], { env: { SIMLENS_ORT_MODULE: 'onnxruntime-node-absent' } });
+    expect(absent.stdout).toMatch(
+      /^Inference: tfjs \(ONNX Runtime \(onnxruntime-node\) could not be loaded: Cannot find (module|package) 'onnxruntime-node-absent'.*every forward runs on tfjs\)$/m,
+    );
   });
 });
