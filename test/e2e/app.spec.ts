@@ -27,6 +27,8 @@ test('starts on the demo dataset with its 10 classes, under the CSP, without lea
   // The shell and backend are shown.
   await expect(page.getByTestId('app-info')).toContainText('Shell: browser');
   await expect(page.getByTestId('app-info')).toContainText('Backend:');
+  // and the inference engine: ONNX Runtime on the CPU provider, one session per engine worker
+  await expect(page.getByTestId('inference-info')).toHaveText(/^Inference: ONNX Runtime 1\.\d+\.\d+ \(cpu, \d+ sessions? x 1 thread\)$/);
 
   // The token left the address bar (kept in sessionStorage), and a reload still works.
   await expect.poll(() => new URL(page.url()).hash).toBe('');
