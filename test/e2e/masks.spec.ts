@@ -134,6 +134,9 @@ test('paints, undoes, reloads, seeds from the heatmap, exports PNG and COCO, wip
     await settled(layer);
   }
   const rowsBefore = (await call<Mask[]>(request, 'masks.history', { imageId, author: AUTHOR })).length;
+  // an empty mask has no agreement to show (not "EPG 0% · miss")
+  await expect(page.getByTestId('paint-a').getByTestId('mask-agreement-factual')).toContainText('no mask yet');
+  await expect(page.getByTestId('paint-a').getByTestId('mask-agreement-factual')).not.toContainText('EPG');
 
   // ---- two strokes, each saved when it ends (no save button), timed in the page ----
   // (page code as strings: the e2e tsconfig has no DOM types)

@@ -35,6 +35,8 @@ export interface MaskInfo {
 export interface AgreementInfo extends MaskAgreement {
   /** time of the measure (ms) */
   ms: number;
+  /** nothing painted yet: the measures say nothing (EPG 0%, a miss) and are not shown */
+  maskEmpty: boolean;
 }
 
 export const BRUSH_MIN = 1;
@@ -368,7 +370,7 @@ export const useMasksStore = defineStore('masks', () => {
       }
       const t0 = performance.now();
       const a = maskAgreement(p, ed.mask);
-      agreement.set(key, { ...a, ms: performance.now() - t0 });
+      agreement.set(key, { ...a, ms: performance.now() - t0, maskEmpty: !ed.mask.some((v) => v > 0) });
     }
   }
 
