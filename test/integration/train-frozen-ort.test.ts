@@ -15,6 +15,9 @@ import { frozenBoundary, type FeatureEngine } from '../../src/main/engine/train/
 import { scorePairs } from '../../src/main/engine/evaluate/evaluate';
 import { trainSiamese, type TrainConfig, type TrainResult } from '../../src/main/engine/train/trainer';
 import { DEFAULT_AUGMENT } from '../../src/main/engine/train/augment';
+import { trainDataParallel } from '../../src/main/engine/train/data-parallel';
+import { WorkerPool } from '../../src/main/engine/runtime/pool';
+import type { EngineTasks } from '../../src/main/engine/tasks';
 import { toyTrainData } from '../unit/engine-toy';
 
 type ST = tf.SymbolicTensor;
@@ -321,5 +324,71 @@ describe('frozen features computed per batch', () => {
     expect(plain.result.frozenFeatures).toBeUndefined();
     expect(plain.ortRuns).toEqual([]);
     expect(plain.notes).toEqual([]);
+  });
+});
+
+describe('data-parallel over 2 workers', () => {
+  // each worker chooses its own inference engine (SIMLENS_INFER of its environment)
+  const pools: Partial<Record<'ort' | 'tfjs', WorkerPool<EngineTasks>>> = {};
+  const poolOf = async (engine: 'ort' | 'tfjs') => {
+    const pool = (pools[engine] ??= new WorkerPool<EngineTasks>({
+      size: 2,
+      backend: 'wasm',
+      cancelGraceMs: 5000,
+      env: { ...process.env, SIMLENS_INFER: engine },
+    }));
+    await pool.ready();
+    return pool;
+  };
+  afterAll(async () => {
+    await Promise.all(Object.values(pools).map((p) => p.close()));
+  });
+
+  /** A data-parallel run; saves the trained version and scores the val pairs with the runner (features on ORT when frozen). */
+  async function trainParallel(engine: 'ort' | 'tfjs', name: string) {
+    const pool = await poolOf(engine);
+    const notes: string[] = [];
+    const baseline = (await pool.broadcast('engine.info')).map((i) => i.memory.numTensors);
+    const { training, after } = await trainDataParallel(
+      pool,
+      { model: modelConfig(2) },
+      data,
+      CONFIG,
+      { onNote: (n) => notes.push(n) },
+      async (runner) => {
+        await runner.save(join(dir, name), {});
+        return runner.scorePairs(data.images, data.val);
+      },
+    );
+    const model = keep({ model: await loadSiamese(join(dir, name)) }).model;
+    const tensorsLeft = (await pool.broadcast('engine.info')).map((i) => i.memory.numTensors);
+    return { training, scores: after!, model, notes, baseline, tensorsLeft };
+  }
+
+  it('runs the frozen part on ONNX Runtime in the workers, features once per image; the losses and weights of the all-tfjs run', async () => {
+    const tfjs = await trainParallel('tfjs', 'dp-tfjs');
+    expect(tfjs.training.frozenFeatures).toMatchObject({ used: false, reason: expect.stringContaining('inference engine is tfjs') });
+    expect(tfjs.notes).toEqual([expect.stringContaining('frozen blocks train in tfjs')]);
+
+    const ort = await trainParallel('ort', 'dp-ort');
+    expect(ort.training.frozenFeatures).toMatchObject({ used: true, boundary: 'b2_out', cached: true, ortImages: IMAGES_USED });
+    expect(ort.notes).toEqual([expect.stringContaining('their features cached across epochs')]);
+    expect(ort.tensorsLeft).toEqual(ort.baseline); // the replicas, their heads and sessions freed
+
+    ort.training.history.forEach((e, i) => {
+      const want = tfjs.training.history[i];
+      expect(Math.abs(e.loss - want.loss) / want.loss).toBeLessThan(1e-4);
+      expect(Math.abs(e.valAuc - want.valAuc)).toBeLessThan(1e-3);
+    });
+    console.log(
+      `data-parallel, frozen part on ONNX Runtime vs all tfjs: ${await expectSameTraining(ort.model, tfjs.model, CONFIG, 2 * 6)}`,
+    );
+    // the frozen layers as pretrained; the saved version is the whole network
+    const fresh = await buildSiamese(modelConfig(2));
+    for (const name of FROZEN_LAYERS) expect(layerWeights(ort.model, name)).toEqual(layerWeights(fresh, name));
+    fresh.dispose();
+    // the runner's scores (features on ONNX Runtime, head in the workers) are the saved version's
+    const want = await scorePairs(ort.model, data.images, data.val);
+    want.score.forEach((v, i) => expect(Math.abs(v - ort.scores.score[i])).toBeLessThan(1e-5));
   });
 });

@@ -34,6 +34,7 @@ import { pairImages, pairScoresFrom } from '../evaluate/evaluate';
 import { buildHead } from '../explain/split-model';
 import { cutPointLayers, type ST } from '../models/layers-util';
 import { backboneBlocks } from '../models/pretrained';
+import type { ModelConfig } from '../models/config';
 import { disposeWithNet, type SiameseModel } from '../models/siamese';
 import { ONNX_CACHE_TOLERANCE, relativeDifference } from '../onnx/accelerator';
 import { exportToOnnx } from '../onnx/export';
@@ -71,6 +72,15 @@ export interface FrozenFeaturesInfo {
 export interface FeatureEngine {
   run(images: Float32Array, count: number): Promise<Float32Array>;
   release(): Promise<void>;
+}
+
+/** Whether a model of this config has frozen blocks (frozen-feature training may apply). */
+export const hasFrozenBlocks = (config: ModelConfig): boolean => config.arch === 'pretrained' && (config.backbone?.frozenBlocks ?? 0) !== 0;
+
+/** The line the training log gets about a run with frozen blocks. */
+export function frozenNote(info: FrozenFeaturesInfo): string {
+  if (!info.used) return `frozen blocks train in tfjs: ${info.reason}`;
+  return `frozen blocks up to "${info.boundary}" run on ONNX Runtime, ${info.cached ? 'their features cached across epochs' : `features per batch (${info.reason})`}`;
 }
 
 /** The boundary layer of the frozen part of `model`, or why there is none to use. */
@@ -156,83 +166,98 @@ export interface FrozenOptions {
   maxCacheFloats?: number;
 }
 
-/**
- * Frozen-feature training of `model` on `data`, or null with the reason when it does not apply
- * (the caller then trains as before).
- */
-export async function frozenTraining(
+/** Why this thread does not run frozen parts on ONNX Runtime (its inference engine is tfjs), or null. */
+export async function onnxUnavailable(): Promise<string | null> {
+  const inference = inferenceInfo() ?? (await initInference());
+  return inference.name === 'ort'
+    ? null
+    : `the inference engine is tfjs${inference.notes.length > 0 ? ` (${inference.notes.join('; ')})` : ''}`;
+}
+
+/** The frozen part of `model` as a flat feature engine, its boundary and its output shape; or why not. */
+export async function frozenPart(
   model: SiameseModel,
-  data: TrainData,
-  cfg: TrainConfig,
-  options: FrozenOptions = {},
-): Promise<FrozenTraining | { reason: string }> {
+  makeEngine?: FrozenOptions['engine'],
+): Promise<{ boundary: tf.layers.Layer; featureShape: number[]; engine: FeatureEngine } | { reason: string }> {
   const found = frozenBoundary(model);
   if ('reason' in found) return found;
-  const boundary = found.layer;
-  let makeEngine = options.engine;
   if (!makeEngine) {
-    const inference = inferenceInfo() ?? (await initInference());
-    if (inference.name !== 'ort')
-      return { reason: `the inference engine is tfjs${inference.notes.length > 0 ? ` (${inference.notes.join('; ')})` : ''}` };
-    makeEngine = onnxFeatureEngine;
+    const reason = await onnxUnavailable();
+    if (reason) return { reason };
   }
-  let engine: FeatureEngine;
   try {
-    engine = await makeEngine(model, boundary);
+    const engine = await (makeEngine ?? onnxFeatureEngine)(model, found.layer);
+    return { boundary: found.layer, featureShape: (found.layer.getOutputAt(0) as ST).shape.slice(1) as number[], engine };
   } catch (error) {
     return { reason: `the frozen part could not run on ONNX Runtime: ${error instanceof Error ? error.message : String(error)}` };
   }
+}
 
-  const featureShape = (boundary.getOutputAt(0) as ST).shape.slice(1) as number[];
-  const featureSize = featureShape.reduce((a, b) => a * b, 1);
-  const imageFloats = imageSize(data.images.shape);
-  const info: FrozenFeaturesInfo = { used: true, boundary: boundary.name, featureSize, cached: false, ortRuns: 0, ortImages: 0 };
+/**
+ * The frozen features of a run's images: cached per image of TrainData.images (the validation
+ * images, and the train images when no augmentation touches them) when they all fit in the bound,
+ * else computed whenever asked; `compute` runs the frozen part (ONNX Runtime here or in the
+ * replicas) and counts its runs in `info`.
+ */
+export class FeatureCache {
+  readonly info: FrozenFeaturesInfo;
+  private readonly imageFloats: number;
+  private readonly rows: Map<number, number> | null = null;
+  private readonly store: Float32Array | null = null;
+  private readonly done: Uint8Array | null = null;
 
-  // The cache: a row per image it may hold (validation images; train images without augmentation).
-  const augmented = !isIdentity(cfg.augment);
-  const cacheable = new Set<number>(pairImages([data.val]).used);
-  if (!augmented) {
-    if (data.train) data.train.indices.forEach((i) => cacheable.add(i));
-    else for (const i of [...data.trainPairs!.a, ...data.trainPairs!.b]) cacheable.add(i);
-  }
-  const maxFloats = options.maxCacheFloats ?? frozenCacheMaxFloats();
-  const cacheFloats = cacheable.size * featureSize;
-  let rows: Map<number, number> | null = null;
-  let store: Float32Array | null = null;
-  let done: Uint8Array | null = null;
-  if (cacheFloats <= maxFloats) {
-    rows = new Map([...cacheable].map((img, r) => [img, r]));
-    store = new Float32Array(cacheFloats);
-    done = new Uint8Array(cacheable.size);
-    info.cached = !augmented;
-    if (augmented) info.reason = 'augmentation changes the train images: their features are computed per batch';
-  } else {
-    const mib = (f: number) => Math.round((f * 4) / (1024 * 1024));
-    info.reason = `the features of ${cacheable.size} images would take ${mib(cacheFloats)} MiB (bound ${mib(maxFloats)} MiB): computed per batch`;
-  }
-
-  /** Runs images [count, H, W, C] through the engine in runs of at most MAX_RUN_FLOATS input floats. */
-  const compute = async (images: Float32Array, count: number): Promise<Float32Array> => {
-    const step = Math.max(1, Math.floor(MAX_RUN_FLOATS / imageFloats));
-    const out = new Float32Array(count * featureSize);
-    for (let start = 0; start < count; start += step) {
-      const n = Math.min(step, count - start);
-      const f = await engine.run(images.subarray(start * imageFloats, (start + n) * imageFloats), n);
-      if (f.length !== n * featureSize) throw new Error(`The frozen part gave ${f.length} values for ${n} images of ${featureSize}`);
-      out.set(f, start * featureSize);
-      info.ortRuns++;
-      info.ortImages += n;
+  constructor(
+    private readonly data: TrainData,
+    cfg: TrainConfig,
+    boundary: string,
+    readonly featureSize: number,
+    private readonly compute: (images: Float32Array, count: number) => Promise<Float32Array>,
+    maxFloats = frozenCacheMaxFloats(),
+  ) {
+    this.imageFloats = imageSize(data.images.shape);
+    this.info = { used: true, boundary, featureSize, cached: false, ortRuns: 0, ortImages: 0 };
+    const augmented = !isIdentity(cfg.augment);
+    const cacheable = new Set<number>(pairImages([data.val]).used);
+    if (!augmented) {
+      if (data.train) data.train.indices.forEach((i) => cacheable.add(i));
+      else for (const i of [...data.trainPairs!.a, ...data.trainPairs!.b]) cacheable.add(i);
     }
-    return out;
-  };
+    const cacheFloats = cacheable.size * featureSize;
+    if (cacheFloats <= maxFloats) {
+      this.rows = new Map([...cacheable].map((img, r) => [img, r]));
+      this.store = new Float32Array(cacheFloats);
+      this.done = new Uint8Array(cacheable.size);
+      this.info.cached = !augmented;
+      if (augmented) this.info.reason = 'augmentation changes the train images: their features are computed per batch';
+    } else {
+      const mib = (f: number) => Math.round((f * 4) / (1024 * 1024));
+      this.info.reason = `the features of ${cacheable.size} images would take ${mib(cacheFloats)} MiB (bound ${mib(maxFloats)} MiB): computed per batch`;
+    }
+  }
+
+  /** Features [count, featureSize] of a training batch's images (from the cache when its rows are images unchanged). */
+  ofBatch(batch: StepBatch): Promise<Float32Array> {
+    const size = this.imageFloats;
+    return this.featuresOf(batch.count, (s) => batch.images.subarray(s * size, (s + 1) * size), batch.imageIds);
+  }
+
+  /** Features [ids.length, featureSize] of images `ids` of `images` (cached when those are the run's images). */
+  ofImages(images: ImageSet, ids: number[]): Promise<Float32Array> {
+    const size = imageSize(images.shape);
+    return this.featuresOf(
+      ids.length,
+      (s) => images.pixels.subarray(ids[s] * size, (ids[s] + 1) * size),
+      images === this.data.images ? ids : undefined,
+    );
+  }
 
   /**
-   * Features [count, featureSize] of `count` images, image s read by pixels(s); `ids[s]`, when
-   * given, says image s is image ids[s] of data.images unchanged, so its features may come from
-   * (and go into) the cache.
+   * Features of `count` images, image s read by pixels(s); `ids[s]`, when given, says image s is
+   * image ids[s] of data.images unchanged, so its features may come from (and go into) the cache.
    */
-  const featuresOf = async (count: number, pixels: (s: number) => Float32Array, ids?: ArrayLike<number>): Promise<Float32Array> => {
-    const out = new Float32Array(count * featureSize);
+  private async featuresOf(count: number, pixels: (s: number) => Float32Array, ids?: ArrayLike<number>): Promise<Float32Array> {
+    const { featureSize: f, rows, store, done } = this;
+    const out = new Float32Array(count * f);
     const runSlots: number[] = []; // images to run, each cacheable one once
     const runIndex = new Int32Array(count).fill(-1); // slot -> its row in the run (or -1: from the cache)
     const firstSlot = new Map<number, number>();
@@ -251,17 +276,17 @@ export async function frozenTraining(
       runSlots.push(s);
     }
     if (runSlots.length > 0) {
-      const buf = new Float32Array(runSlots.length * imageFloats);
-      runSlots.forEach((s, j) => buf.set(pixels(s), j * imageFloats));
-      const computed = await compute(buf, runSlots.length);
-      for (let s = 0; s < count; s++) {
-        if (runIndex[s] < 0) continue;
-        out.set(computed.subarray(runIndex[s] * featureSize, (runIndex[s] + 1) * featureSize), s * featureSize);
-      }
+      const buf = new Float32Array(runSlots.length * this.imageFloats);
+      runSlots.forEach((s, j) => buf.set(pixels(s), j * this.imageFloats));
+      const computed = await this.compute(buf, runSlots.length);
+      if (computed.length !== runSlots.length * f)
+        throw new Error(`The frozen part gave ${computed.length} values for ${runSlots.length} images of ${f}`);
+      this.info.ortImages += runSlots.length;
+      for (let s = 0; s < count; s++) if (runIndex[s] >= 0) out.set(computed.subarray(runIndex[s] * f, (runIndex[s] + 1) * f), s * f);
       if (ids && rows)
         for (const [id, s] of firstSlot) {
           const row = rows.get(id)!;
-          store!.set(out.subarray(s * featureSize, (s + 1) * featureSize), row * featureSize);
+          store!.set(out.subarray(s * f, (s + 1) * f), row * f);
           done![row] = 1;
         }
     }
@@ -269,42 +294,94 @@ export async function frozenTraining(
       for (let s = 0; s < count; s++) {
         if (runIndex[s] >= 0) continue;
         const row = rows.get(ids[s])!;
-        out.set(store!.subarray(row * featureSize, (row + 1) * featureSize), s * featureSize);
+        out.set(store!.subarray(row * f, (row + 1) * f), s * f);
       }
     return out;
-  };
+  }
+}
 
+/**
+ * Scores of `pairs` from their images' frozen features: `embed` maps features [n, featureSize]
+ * to embeddings [n, D] (the head with the current weights), SCORE_BATCH images at a time.
+ */
+export async function scoreFromFeatures(
+  cache: FeatureCache,
+  images: ImageSet,
+  pairs: PairList,
+  embed: (features: Float32Array, count: number) => Promise<Float32Array>,
+  o: { dim: number; tau: number; signal?: AbortSignal },
+): Promise<{ score: Float32Array; distance: Float32Array }> {
+  const { used, slot } = pairImages([pairs]);
+  const embeddings = new Float32Array(used.length * o.dim);
+  for (let start = 0; start < used.length; start += SCORE_BATCH) {
+    if (o.signal?.aborted) throw new Error('cancelled');
+    const ids = used.slice(start, start + SCORE_BATCH);
+    embeddings.set(await embed(await cache.ofImages(images, ids), ids.length), start * o.dim);
+  }
+  return pairScoresFrom(embeddings, o.dim, slot, pairs, o.tau);
+}
+
+/** Runs images [count, H, W, C] through `engine` in runs of at most MAX_RUN_FLOATS input floats. */
+export async function runChunked(
+  engine: FeatureEngine,
+  images: Float32Array,
+  count: number,
+  featureSize: number,
+  onRun?: () => void,
+): Promise<Float32Array> {
+  const imageFloats = images.length / Math.max(1, count);
+  const step = Math.max(1, Math.floor(MAX_RUN_FLOATS / imageFloats));
+  if (count <= step) {
+    onRun?.();
+    return engine.run(images, count);
+  }
+  const out = new Float32Array(count * featureSize);
+  for (let start = 0; start < count; start += step) {
+    const n = Math.min(step, count - start);
+    out.set(await engine.run(images.subarray(start * imageFloats, (start + n) * imageFloats), n), start * featureSize);
+    onRun?.();
+  }
+  return out;
+}
+
+/**
+ * Frozen-feature training of `model` on `data` in this thread, or the reason it does not apply
+ * (the caller then trains as before).
+ */
+export async function frozenTraining(
+  model: SiameseModel,
+  data: TrainData,
+  cfg: TrainConfig,
+  options: FrozenOptions = {},
+): Promise<FrozenTraining | { reason: string }> {
+  const part = await frozenPart(model, options.engine);
+  if ('reason' in part) return part;
+  const { boundary, featureShape, engine } = part;
+  const featureSize = featureShape.reduce((a, b) => a * b, 1);
+  const cache: FeatureCache = new FeatureCache(
+    data,
+    cfg,
+    boundary.name,
+    featureSize,
+    (images, count) => runChunked(engine, images, count, featureSize, () => cache.info.ortRuns++),
+    options.maxCacheFloats,
+  );
   const head = buildHead(model.net, boundary);
   disposeWithNet(model.net, head); // its symbolic apply referenced the layers above the boundary once more
-  const dim = model.config.embeddingSize;
-
+  const embedHead = async (features: Float32Array, count: number) => {
+    const e = tf.tidy(() => head.apply(tf.tensor(features, [count, ...featureShape]), { training: false }) as tf.Tensor);
+    const out = (await e.data()) as Float32Array;
+    e.dispose();
+    return out;
+  };
   return {
-    info,
+    info: cache.info,
     forward: {
-      async input(batch: StepBatch) {
-        const data = await featuresOf(batch.count, (s) => batch.images.subarray(s * imageFloats, (s + 1) * imageFloats), batch.imageIds);
-        return { data, shape: [batch.count, ...featureShape] };
-      },
+      input: async (batch) => ({ data: await cache.ofBatch(batch), shape: [batch.count, ...featureShape] }),
       embed: (x) => head.apply(x, { training: true }) as tf.Tensor2D,
     },
-    async scoreVal(images, pairs, signal) {
-      const { used, slot } = pairImages([pairs]);
-      const size = imageSize(images.shape);
-      const embeddings = new Float32Array(used.length * dim);
-      for (let start = 0; start < used.length; start += SCORE_BATCH) {
-        if (signal?.aborted) throw new Error('cancelled');
-        const ids = used.slice(start, start + SCORE_BATCH);
-        const f = await featuresOf(
-          ids.length,
-          (s) => images.pixels.subarray(ids[s] * size, (ids[s] + 1) * size),
-          images === data.images ? ids : undefined,
-        );
-        const e = tf.tidy(() => head.apply(tf.tensor(f, [ids.length, ...featureShape]), { training: false }) as tf.Tensor);
-        embeddings.set((await e.data()) as Float32Array, start * dim);
-        e.dispose();
-      }
-      return pairScoresFrom(embeddings, dim, slot, pairs, model.tau).score;
-    },
+    scoreVal: async (images, pairs, signal) =>
+      (await scoreFromFeatures(cache, images, pairs, embedHead, { dim: model.config.embeddingSize, tau: model.tau, signal })).score,
     release: () => engine.release(),
   };
 }

@@ -25,7 +25,7 @@ import type { SiameseModel } from '../models/siamese';
 import { rocAuc } from '../evaluate/roc';
 import type { MaskBatch, StepParts } from './mask/step';
 import { readAdamState, writeAdamState, type LoopState, type RunnerState, type TrainCheckpoint } from './checkpoint';
-import { frozenTraining, type FrozenFeaturesInfo, type FrozenOptions } from './frozen-features';
+import { frozenNote, frozenTraining, hasFrozenBlocks, type FrozenFeaturesInfo, type FrozenOptions } from './frozen-features';
 
 export interface TrainConfig {
   epochs: number;
@@ -574,8 +574,8 @@ export async function trainSiamese(
 ): Promise<TrainResult> {
   const cfg = resolveTrainConfig(data, config);
   const options = { learningRate: cfg.learningRate, margin: cfg.margin ?? model.config.margin };
-  const hasFrozen = model.config.arch === 'pretrained' && (model.config.backbone?.frozenBlocks ?? 0) !== 0;
-  const frozen = hasFrozen ? await frozenTraining(model, data, cfg, frozenOptions) : null;
+  // (a custom planner, e.g. mask-guided retraining's, trains as before)
+  const frozen = hasFrozenBlocks(model.config) && !hooks.planner ? await frozenTraining(model, data, cfg, frozenOptions) : null;
   let runner: StepRunner;
   let frozenInfo: FrozenFeaturesInfo | undefined;
   if (frozen && 'forward' in frozen) {
@@ -589,16 +589,11 @@ export async function trainSiamese(
       },
     };
     frozenInfo = frozen.info;
-    hooks.onNote?.(
-      `frozen blocks up to "${frozen.info.boundary}" run on ONNX Runtime, ${frozen.info.cached ? 'their features cached across epochs' : `features per batch (${frozen.info.reason})`}`,
-    );
   } else {
     runner = localStepRunner(model, options);
-    if (frozen) {
-      frozenInfo = { used: false, reason: frozen.reason, ortRuns: 0, ortImages: 0 };
-      hooks.onNote?.(`frozen blocks train in tfjs: ${frozen.reason}`);
-    }
+    if (frozen) frozenInfo = { used: false, reason: frozen.reason, ortRuns: 0, ortImages: 0 };
   }
+  if (frozenInfo) hooks.onNote?.(frozenNote(frozenInfo));
   try {
     const result = await trainLoop(runner, data, cfg, hooks);
     return frozenInfo ? { ...result, frozenFeatures: frozenInfo } : result;
