@@ -333,7 +333,13 @@ async function frozenDataParallel(
   signal?: AbortSignal,
 ): Promise<{ runner: DataParallelRunner; info: FrozenFeaturesInfo } | { reason: string }> {
   const { runId, workers } = runner;
-  const answers = await pool.broadcast('train.dp.frozen', { runId }, { signal });
+  let answers: Array<{ boundary: string; featureShape: number[] } | { reason: string }>;
+  try {
+    answers = await pool.broadcast('train.dp.frozen', { runId }, { signal });
+  } catch (error) {
+    if (signal?.aborted) throw error;
+    return { reason: `the replicas could not set up the frozen part: ${error instanceof Error ? error.message : String(error)}` };
+  }
   const refused = answers.find((a): a is { reason: string } => 'reason' in a);
   if (refused) return refused;
   const { boundary, featureShape } = answers[0] as { boundary: string; featureShape: number[] };
