@@ -49,7 +49,7 @@ interface ForwardResult {
 }
 
 /** max |got - want| / max |want|. */
-function relativeDifference(got: Float32Array, want: Float32Array): number {
+export function relativeDifference(got: Float32Array, want: Float32Array): number {
   let diff = 0;
   let magnitude = 0;
   for (let i = 0; i < want.length; i++) {

@@ -17,6 +17,7 @@ import type { TaskPool } from '../runtime/pool/pool';
 import type { SecondDerivativeCheck } from './mask/check';
 import type { MaskBatch, StepParts } from './mask/step';
 import type { ReplicaInit } from './replica';
+import { FeatureCache, frozenNote, hasFrozenBlocks, scoreFromFeatures, type FrozenFeaturesInfo } from './frozen-features';
 import type { trainTasks } from './tasks';
 import {
   resolveTrainConfig,
@@ -190,12 +191,17 @@ async function dataParallelStep(
   lr: number,
   signal?: AbortSignal,
   onParts?: (parts: StepParts | undefined) => void,
+  features = false,
 ): Promise<number> {
   const shares = anchorShares(batch.anchors, workers);
   const parts = await Promise.all(
     shares.map(([s, e]) => {
       const share = sliceShare(batch, size, s, e);
-      return pool.run('train.dp.grads', { runId, ...share }, { signal, transfer: [share.images.buffer as ArrayBuffer] });
+      return pool.run(
+        'train.dp.grads',
+        { runId, ...share, ...(features ? { features } : {}) },
+        { signal, transfer: [share.images.buffer as ArrayBuffer] },
+      );
     }),
   );
   // pair-weighted: sum_j (pairs_j / pairs) * mean-loss gradient of share j = gradient of the
@@ -291,6 +297,80 @@ export async function createDataParallelRunner(
   };
 }
 
+/**
+ * `rows` [count, inPerRow] split into one contiguous part per worker, each part run by `run`
+ * (a worker task), the results [count, outPerRow] joined in order.
+ */
+async function acrossWorkers(
+  rows: Float32Array,
+  count: number,
+  workers: number,
+  outPerRow: number,
+  run: (part: Float32Array, n: number) => Promise<Float32Array>,
+): Promise<Float32Array> {
+  const inPerRow = rows.length / count;
+  const shares = anchorShares(count, workers);
+  const parts = await Promise.all(shares.map(([s, e]) => run(rows.slice(s * inPerRow, e * inPerRow), e - s)));
+  const out = new Float32Array(count * outPerRow);
+  shares.forEach(([s], j) => out.set(parts[j], s * outPerRow));
+  return out;
+}
+
+/**
+ * Frozen-feature training over the replicas (frozen-features.ts): each replica runs the frozen
+ * part on ONNX Runtime (its own session, in its worker) and holds the head above the boundary.
+ * Here, with no tensor work: the features are cached per image (FeatureCache) or computed per
+ * batch, split over the workers; each batch's features are split by anchors like images, and the
+ * replicas train the head on them; validation and evaluation scores come from features too.
+ * Resolves with the runner to use, or why it does not apply (then the runner trains as before).
+ */
+async function frozenDataParallel(
+  pool: DataParallelPool,
+  runner: DataParallelRunner,
+  model: ModelConfig,
+  data: TrainData,
+  cfg: TrainConfig,
+  signal?: AbortSignal,
+): Promise<{ runner: DataParallelRunner; info: FrozenFeaturesInfo } | { reason: string }> {
+  const { runId, workers } = runner;
+  let answers: Array<{ boundary: string; featureShape: number[] } | { reason: string }>;
+  try {
+    answers = await pool.broadcast('train.dp.frozen', { runId }, { signal });
+  } catch (error) {
+    if (signal?.aborted) throw error;
+    return { reason: `the replicas could not set up the frozen part: ${error instanceof Error ? error.message : String(error)}` };
+  }
+  const refused = answers.find((a): a is { reason: string } => 'reason' in a);
+  if (refused) return refused;
+  const { boundary, featureShape } = answers[0] as { boundary: string; featureShape: number[] };
+  const featureSize = featureShape.reduce((a, b) => a * b, 1);
+  const cache: FeatureCache = new FeatureCache(data, cfg, boundary, featureSize, (images, count) =>
+    acrossWorkers(images, count, workers, featureSize, (part, n) => {
+      cache.info.ortRuns++;
+      return pool.run('train.dp.features', { runId, rows: part, count: n }, { signal, transfer: [part.buffer as ArrayBuffer] });
+    }),
+  );
+  const embed = (features: Float32Array, count: number) =>
+    acrossWorkers(features, count, workers, model.embeddingSize, (part, n) =>
+      pool.run('train.dp.embed', { runId, rows: part, count: n, features: true }, { signal, transfer: [part.buffer as ArrayBuffer] }),
+    );
+  const scorePairs = (images: ImageSet, pairs: PairList, scoreSignal?: AbortSignal) =>
+    scoreFromFeatures(cache, images, pairs, embed, { dim: model.embeddingSize, tau: model.tau, signal: scoreSignal });
+  return {
+    info: cache.info,
+    runner: {
+      ...runner,
+      step: async (batch, lr, stepSignal) => {
+        const features = await cache.ofBatch(batch);
+        const rows: StepBatch = { images: features, count: batch.count, anchors: batch.anchors, labels: batch.labels };
+        return dataParallelStep(pool, runId, workers, featureSize, rows, lr, stepSignal, undefined, true);
+      },
+      scoreVal: async (images, pairs, scoreSignal) => (await scorePairs(images, pairs, scoreSignal)).score,
+      scorePairs,
+    },
+  };
+}
+
 /** Checksums of the replicas' weights (all equal while the run is healthy): for tests and checks. */
 export function replicaChecksums(pool: DataParallelPool, runId: string): Promise<string[]> {
   return pool.broadcast('train.dp.checksum', { runId });
@@ -319,8 +399,18 @@ export async function trainDataParallel<T = void>(
   try {
     // `before` may check the replicas and adjust the hooks (e.g. the epoch planner) before training
     const adjusted = before ? await before(runner) : undefined;
-    const training = await trainLoop(runner, data, cfg, { ...hooks, ...(adjusted ?? {}) });
-    return { training, after: after ? await after(runner, training) : undefined };
+    // A model with frozen blocks: its frozen part on ONNX Runtime (not with a custom planner: mask-guided retraining)
+    let used: DataParallelRunner = runner;
+    let frozenInfo: FrozenFeaturesInfo | undefined;
+    if (hasFrozenBlocks(init.model) && !init.mask && !hooks.planner && !adjusted?.planner) {
+      const frozen = await frozenDataParallel(pool, runner, init.model, data, cfg, hooks.signal);
+      if ('reason' in frozen) frozenInfo = { used: false, reason: frozen.reason, ortRuns: 0, ortImages: 0 };
+      else ({ runner: used, info: frozenInfo } = frozen);
+      hooks.onNote?.(frozenNote(frozenInfo));
+    }
+    const trained = await trainLoop(used, data, cfg, { ...hooks, ...(adjusted ?? {}) });
+    const training = frozenInfo ? { ...trained, frozenFeatures: frozenInfo } : trained;
+    return { training, after: after ? await after(used, training) : undefined };
   } finally {
     // Frees the replicas (waits for cancelled worker tasks to stop); never masks the run's error.
     await runner.dispose().catch(() => undefined);

@@ -13,6 +13,9 @@ import { maskTrainVariables, type MaskTrainOptions } from './mask/runner';
 import { mapSplit, type MapSplit } from './mask/split';
 import { pairStepGradients, type MaskBatch, type StepParts } from './mask/step';
 import { readAdamState, writeAdamState, type AdamState } from './checkpoint';
+import { buildHead } from '../explain/split-model';
+import { disposeWithNet } from '../models/siamese';
+import { frozenPart, runChunked, type FeatureEngine } from './frozen-features';
 
 export interface ReplicaInit {
   model: ModelConfig;
@@ -64,6 +67,10 @@ export class Replica {
   /** the split at the map layer, for mask-guided retraining */
   private readonly split: MapSplit | null;
 
+  /** Frozen features (frozen-features.ts): the frozen part on ONNX Runtime in this worker, the part above it (the head) in tfjs. */
+  private frozen: { boundary: string; head: tf.LayersModel; featureShape: number[]; featureSize: number; engine: FeatureEngine } | null =
+    null;
+
   private constructor(
     readonly model: SiameseModel,
     learningRate: number,
@@ -91,14 +98,44 @@ export class Replica {
   }
 
   /**
-   * Gradients of the mean loss of a share: rows [count, H, W, C] = anchors(k); reps blocks of k
-   * partners; labels [reps * k]. BatchNorm statistics are put back as they were (the coordinator
-   * applies their average), so which worker computes which share does not matter.
+   * Frozen-feature training: the frozen part on ONNX Runtime in this worker and the head above its
+   * boundary; resolves with the boundary and its output shape, or why it cannot apply.
    */
-  gradients(rows: Float32Array, count: number, anchors: number, labels: Float32Array, mask?: MaskBatch): ShareGradients {
+  async enableFrozen(): Promise<{ boundary: string; featureShape: number[] } | { reason: string }> {
+    if (this.mask) return { reason: 'mask-guided retraining differentiates through the map layer' };
+    if (!this.frozen) {
+      const part = await frozenPart(this.model);
+      if ('reason' in part) return part;
+      const head = buildHead(this.model.net, part.boundary);
+      disposeWithNet(this.model.net, head);
+      const featureSize = part.featureShape.reduce((a, b) => a * b, 1);
+      this.frozen = { boundary: part.boundary.name, head, featureShape: part.featureShape, featureSize, engine: part.engine };
+    }
+    return { boundary: this.frozen.boundary, featureShape: this.frozen.featureShape };
+  }
+
+  /** The frozen part's features [count, featureSize] of rows [count, H, W, C] (after enableFrozen). */
+  features(rows: Float32Array, count: number): Promise<Float32Array> {
+    if (!this.frozen) throw new Error('This replica has no frozen part on ONNX Runtime');
+    return runChunked(this.frozen.engine, rows, count, this.frozen.featureSize);
+  }
+
+  /** The network's input of `count` rows and its forward: images through the whole network, or features through the head. */
+  private forward(rows: Float32Array, count: number, features: boolean, training: boolean): tf.Tensor2D {
+    if (!features) return this.model.embed(tf.tensor4d(rows, [count, ...this.model.config.inputShape]), training);
+    if (!this.frozen) throw new Error('This replica has no frozen part on ONNX Runtime');
+    return this.frozen.head.apply(tf.tensor(rows, [count, ...this.frozen.featureShape]), { training }) as tf.Tensor2D;
+  }
+
+  /**
+   * Gradients of the mean loss of a share: rows [count, H, W, C] = anchors(k); reps blocks of k
+   * partners; labels [reps * k] (`features`: rows are the frozen part's features, enableFrozen).
+   * BatchNorm statistics are put back as they were (the coordinator applies their average), so
+   * which worker computes which share does not matter.
+   */
+  gradients(rows: Float32Array, count: number, anchors: number, labels: Float32Array, mask?: MaskBatch, features = false): ShareGradients {
     if (this.mask) return this.maskGradients(rows, count, labels, mask);
     if (mask) throw new Error('This replica was not built for mask-guided training');
-    const [h, w, c] = this.model.config.inputShape;
     const dim = this.model.config.embeddingSize;
     const k = anchors;
     const nPairs = labels.length;
@@ -106,9 +143,8 @@ export class Replica {
     const before = this.stateVars.map((v) => v.read().clone());
     try {
       const { value, grads } = tf.variableGrads(() => {
-        const x = tf.tensor4d(rows, [count, h, w, c]);
         const y = tf.tensor1d(labels, 'float32');
-        const e = this.model.embed(x, true); // [k + nPairs, D]
+        const e = this.forward(rows, count, features, true); // [k + nPairs, D]
         const a = tf.slice(e, [0, 0], [k, dim]) as tf.Tensor2D;
         const partners = tf.slice(e, [k, 0], [nPairs, dim]) as tf.Tensor2D;
         const left =
@@ -190,10 +226,9 @@ export class Replica {
     if (state && this.stateVars.length > 0) this.writeFlat(this.stateVars, state);
   }
 
-  /** Embeddings [count, D] of rows [count, H, W, C] (inference mode). */
-  embed(rows: Float32Array, count: number): Float32Array {
-    const [h, w, c] = this.model.config.inputShape;
-    const e = tf.tidy(() => this.model.embed(tf.tensor4d(rows, [count, h, w, c])));
+  /** Embeddings [count, D] of rows [count, H, W, C] (inference mode); `features`: rows are frozen features (enableFrozen). */
+  embed(rows: Float32Array, count: number, features = false): Float32Array {
+    const e = tf.tidy(() => this.forward(rows, count, features, false));
     const out = e.dataSync() as Float32Array;
     e.dispose();
     return out;
@@ -235,6 +270,8 @@ export class Replica {
   dispose(): void {
     this.optimizer.dispose();
     this.model.dispose();
+    void this.frozen?.engine.release().catch(() => undefined);
+    this.frozen = null;
   }
 
   private writeFlat(vars: tf.LayerVariable[], flat: Float32Array): void {

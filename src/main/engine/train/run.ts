@@ -69,6 +69,7 @@ async function progressHooks(req: TrainRequest, hooks: TrainTaskHooks): Promise<
   const checkpointDir = req.checkpointDir;
   return {
     signal: hooks.signal,
+    onNote: (note) => report(0, note, { kind: 'phase', phase: 'note' }),
     ...(req.resumeFrom ? { resume: await readCheckpoint(req.resumeFrom) } : {}),
     ...(checkpointDir
       ? {

@@ -27,14 +27,27 @@ export const trainTasks = defineTasks({
     return { checksum: checksum(r.getWeights()), parameters: r.parameterCount };
   },
 
-  /** Gradients of one share: rows [count, H, W, C] = anchors(k); partner blocks; labels [pairs]; the masks of some rows (retraining). */
+  /**
+   * Gradients of one share: rows [count, H, W, C] = anchors(k); partner blocks; labels [pairs]; the
+   * masks of some rows (retraining); `features`: the rows are frozen features (train.dp.frozen).
+   */
   'train.dp.grads': async (
-    p: { runId: string; images: Float32Array; count: number; anchors: number; labels: Float32Array; mask?: MaskBatch },
+    p: { runId: string; images: Float32Array; count: number; anchors: number; labels: Float32Array; mask?: MaskBatch; features?: boolean },
     ctx,
   ) => {
     const r = await replica(ctx, p.runId);
     ctx.throwIfCancelled();
-    return r.gradients(p.images, p.count, p.anchors, p.labels, p.mask);
+    return r.gradients(p.images, p.count, p.anchors, p.labels, p.mask, p.features ?? false);
+  },
+
+  /** Frozen-feature training (frozen-features.ts): the frozen part on ONNX Runtime in this worker; its boundary, or why not. */
+  'train.dp.frozen': async (p: { runId: string }, ctx) => (await replica(ctx, p.runId)).enableFrozen(),
+
+  /** The frozen part's features [count, featureSize] of rows [count, H, W, C]. */
+  'train.dp.features': async (p: { runId: string; rows: Float32Array; count: number }, ctx) => {
+    const r = await replica(ctx, p.runId);
+    ctx.throwIfCancelled();
+    return r.features(p.rows, p.count);
   },
 
   /** Mask-guided retraining: the mask loss's second derivative against finite differences, on this worker's backend. */
@@ -49,11 +62,11 @@ export const trainTasks = defineTasks({
     return null;
   },
 
-  /** Embeddings [count, D] of rows [count, H, W, C]. */
-  'train.dp.embed': async (p: { runId: string; rows: Float32Array; count: number }, ctx) => {
+  /** Embeddings [count, D] of rows [count, H, W, C] (`features`: of frozen features). */
+  'train.dp.embed': async (p: { runId: string; rows: Float32Array; count: number; features?: boolean }, ctx) => {
     const r = await replica(ctx, p.runId);
     ctx.throwIfCancelled();
-    return r.embed(p.rows, p.count);
+    return r.embed(p.rows, p.count, p.features ?? false);
   },
 
   'train.dp.getWeights': async (p: { runId: string }, ctx) => (await replica(ctx, p.runId)).getWeights(),

@@ -25,6 +25,7 @@ import type { SiameseModel } from '../models/siamese';
 import { rocAuc } from '../evaluate/roc';
 import type { MaskBatch, StepParts } from './mask/step';
 import { readAdamState, writeAdamState, type LoopState, type RunnerState, type TrainCheckpoint } from './checkpoint';
+import { frozenNote, frozenTraining, hasFrozenBlocks, type FrozenFeaturesInfo, type FrozenOptions } from './frozen-features';
 
 export interface TrainConfig {
   epochs: number;
@@ -99,6 +100,8 @@ export interface TrainResult {
   bestValAuc: number;
   stoppedEarly: boolean;
   seconds: number;
+  /** A model with frozen blocks: whether its frozen part ran on ONNX Runtime, or why not (frozen-features.ts). */
+  frozenFeatures?: FrozenFeaturesInfo;
 }
 
 export interface TrainHooks {
@@ -112,6 +115,8 @@ export interface TrainHooks {
   signal?: AbortSignal;
   /** How each epoch's batches are drawn and assembled (default: defaultEpochPlanner; mask-guided retraining: mask/plan.ts). */
   planner?: EpochPlanner;
+  /** A fact about how the run trains, worth a line in the job's log (e.g. why frozen blocks run in tfjs). */
+  onNote?: (note: string) => void;
 }
 
 export class TrainingCancelledError extends Error {
@@ -212,6 +217,8 @@ export interface StepBatch {
   labels: Float32Array;
   /** masks of some of the images (mask-guided retraining; explicit pairs only, reps = 1) */
   mask?: MaskBatch;
+  /** [count] which image of TrainData.images each row is, when the rows are those images unchanged (no augmentation) */
+  imageIds?: Int32Array;
 }
 
 /** One epoch's batches, assembled on demand IN ORDER (augmentation draws from one seeded stream). */
@@ -245,6 +252,7 @@ export function defaultEpochPlanner(data: TrainData): EpochPlanner {
           count: b.images.length,
           anchors: b.anchors,
           labels: Float32Array.from(b.labels),
+          ...(isIdentity(cfg.augment) ? { imageIds: Int32Array.from(b.images) } : {}),
         };
       },
     };
@@ -415,10 +423,22 @@ export async function trainLoop(
 }
 
 /**
+ * What a local step feeds the network and runs in training mode; by default the images through
+ * the whole network. Frozen features (frozen-features.ts): the frozen part's output, computed
+ * elsewhere, through the part above it (which holds every trainable weight).
+ */
+export interface StepForward {
+  /** The trained part's input for a batch: data and shape [count, ...] */
+  input(batch: StepBatch): Promise<{ data: Float32Array; shape: number[] }>;
+  /** The trained part in training mode: [count, D] */
+  embed(x: tf.Tensor): tf.Tensor2D;
+}
+
+/**
  * Today's single-thread step: one pass over [anchors; partners] of the whole batch, Adam via
  * optimizer.minimize; the best weights are kept as tensor clones.
  */
-export function localStepRunner(model: SiameseModel, options: { learningRate: number; margin: number }): StepRunner {
+export function localStepRunner(model: SiameseModel, options: { learningRate: number; margin: number }, forward?: StepForward): StepRunner {
   const optimizer = tf.train.adam(options.learningRate);
   const varList = model.net.trainableWeights.map((w) => w.read() as tf.Variable);
   const dim = model.config.embeddingSize;
@@ -430,12 +450,13 @@ export function localStepRunner(model: SiameseModel, options: { learningRate: nu
       const k = batch.anchors;
       const nPairs = batch.labels.length;
       const reps = nPairs / k; // 1 for fixed pairs, 2 for anchor batches
+      const input = forward ? await forward.input(batch) : { data: batch.images, shape: [batch.count, h, w, c] };
       const cost = tf.tidy(() => {
-        const x = tf.tensor4d(batch.images, [batch.count, h, w, c]);
+        const x = tf.tensor(input.data, input.shape);
         const y = tf.tensor1d(batch.labels, 'float32');
         return optimizer.minimize(
           () => {
-            const e = model.embed(x, true); // [k + nPairs, D]
+            const e = forward ? forward.embed(x) : model.embed(x as tf.Tensor4D, true); // [k + nPairs, D]
             const anchors = tf.slice(e, [0, 0], [k, dim]) as tf.Tensor2D;
             const partners = tf.slice(e, [k, 0], [nPairs, dim]) as tf.Tensor2D;
             const left =
@@ -538,18 +559,44 @@ export function setFlatWeights(model: SiameseModel, flat: Float32Array): void {
 /**
  * Trains `model` in place, in this thread. On return the model holds the weights of the best
  * epoch (by validation AUC). Throws TrainingCancelledError when `signal` aborts; the model's
- * weights are then undefined (discard it). Leaves no tensors behind.
+ * weights are then undefined (discard it). Leaves no tensors behind. A model with frozen blocks
+ * runs its frozen part on ONNX Runtime when this thread's inference engine is 'ort' and trains
+ * the part above it in tfjs (frozen-features.ts); else, or where that cannot apply, the whole
+ * network trains in tfjs (the reason is in the result's frozenFeatures and a note).
+ * `frozenOptions`: the frozen part's engine and cache bound (tests).
  */
 export async function trainSiamese(
   model: SiameseModel,
   data: TrainData,
   config: Partial<TrainConfig>,
   hooks: TrainHooks = {},
+  frozenOptions: FrozenOptions = {},
 ): Promise<TrainResult> {
   const cfg = resolveTrainConfig(data, config);
-  const runner = localStepRunner(model, { learningRate: cfg.learningRate, margin: cfg.margin ?? model.config.margin });
+  const options = { learningRate: cfg.learningRate, margin: cfg.margin ?? model.config.margin };
+  // (a custom planner, e.g. mask-guided retraining's, trains as before)
+  const frozen = hasFrozenBlocks(model.config) && !hooks.planner ? await frozenTraining(model, data, cfg, frozenOptions) : null;
+  let runner: StepRunner;
+  let frozenInfo: FrozenFeaturesInfo | undefined;
+  if (frozen && 'forward' in frozen) {
+    const local = localStepRunner(model, options, frozen.forward);
+    runner = {
+      ...local,
+      scoreVal: (images, pairs, signal) => frozen.scoreVal(images, pairs, signal),
+      dispose: async () => {
+        await local.dispose();
+        await frozen.release();
+      },
+    };
+    frozenInfo = frozen.info;
+  } else {
+    runner = localStepRunner(model, options);
+    if (frozen) frozenInfo = { used: false, reason: frozen.reason, ortRuns: 0, ortImages: 0 };
+  }
+  if (frozenInfo) hooks.onNote?.(frozenNote(frozenInfo));
   try {
-    return await trainLoop(runner, data, cfg, hooks);
+    const result = await trainLoop(runner, data, cfg, hooks);
+    return frozenInfo ? { ...result, frozenFeatures: frozenInfo } : result;
   } finally {
     await runner.dispose();
   }
