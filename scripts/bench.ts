@@ -24,6 +24,14 @@
 //   explain-batch  batch throughput of pair Grad-CAM (both images, factual + counterfactual), ResNet50
 //           at 224x224: single-thread wasm baseline vs the pool's 'explain.pairs' over every core
 //           (scripts/bench-cam/batch-throughput.ts).
+//   ort     tfjs (SIMLENS_INFER=tfjs: the wasm backend) against ONNX Runtime (SIMLENS_INFER=ort) in the
+//           same run, with their ratio and issue #12's targets: ResNet50 224x224 embedding ms/image
+//           (<= 30), pair Grad-CAM latency (<= 60 ms) and batch throughput over the pool (<= 50
+//           ms/pair), the evaluate section's workload over the pool (ORT >= 4x faster), deletion +
+//           insertion curves and Score-CAM of a pair (>= 5x), the small CNN's pair Grad-CAM and
+//           embedding (not slower); ORT thread layouts (1 vs 2 threads per session, 2 workers x 1
+//           thread vs 1 x 2 vs 2 x 2), the export + verification of the first use apart
+//           (scripts/bench-engine/ort.ts; about 10 minutes on 2 cores).
 //   retrain  one epoch of mask-loss retraining (rrr, energy, hint) against a plain epoch of the same
 //           model on the same explicit pairs (1000 Fashion-MNIST images, 10% masked), in this thread
 //           and over the pool, flatten and GAP heads; target <= 3x (scripts/bench-engine/retrain-epoch.ts).
@@ -192,6 +200,7 @@ const SECTIONS: Record<string, Section> = {
   'explain-batch': async () =>
     (await import('./bench-cam/batch-throughput')).benchExplainBatch({ pairs: 8, workers: Math.max(2, cpus().length) }),
   evaluate: async () => (await import('./bench-engine/evaluate')).benchEvaluate({ workers: Math.max(2, cpus().length) }),
+  ort: async () => (await import('./bench-engine/ort')).benchOrt({ workers: Math.max(2, cpus().length) }),
   // masks import / export (scripts/bench-masks.ts, owned by the masks code)
   masks: async () => (await import('./bench-masks')).masksSection(),
   responsiveness: async () => (await import('./bench-engine/responsiveness')).benchResponsiveness(),

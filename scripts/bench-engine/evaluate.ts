@@ -32,7 +32,7 @@ import type { EngineTasks } from '../../src/main/engine/tasks';
 
 const cpuMs = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000;
 
-interface EvalData {
+export interface EvalData {
   images: ImageSet;
   splits: Partial<Record<Split, PairList>>;
 }
@@ -100,34 +100,47 @@ function randomPairs(n: number, count: number, classOf: (i: number) => number, s
   return pairListFrom(rows);
 }
 
+/** The synthetic workload of the `evaluate` section (also timed by the `ort` section: bench-engine/ort.ts). */
+export const SYNTHETIC_EVAL_CONFIG: ModelConfig = defaultModelConfig({
+  arch: 'small',
+  inputShape: [28, 28, 1],
+  embeddingSize: 64,
+  seed: 1,
+});
+
+/** `n` synthetic 28x28 images of 10 classes and random val / test pairs over disjoint images. */
+export function syntheticEvalData(options: { images?: number; val?: number; test?: number } = {}): EvalData {
+  const n = options.images ?? 6000;
+  // 10 classes: a bright bar at a class-dependent row, plus noise
+  const rng = createRng(3);
+  const pixels = new Float32Array(n * 784);
+  for (let i = 0; i < n; i++)
+    for (let p = 0; p < 784; p++) pixels[i * 784 + p] = (Math.floor(p / 28) >> 1) % 10 === i % 10 ? 0.8 : 0.3 * rng.next();
+  const classOf = (i: number) => i % 10;
+  // val on the first 40% of the images, test on the rest (disjoint, as generated pair sets are)
+  const cut = Math.floor(n * 0.4);
+  const val = randomPairs(cut, options.val ?? 12_000, classOf, 5);
+  const testPairs = randomPairs(n - cut, options.test ?? 20_000, (i) => classOf(i + cut), 6);
+  const test = { ...testPairs, a: testPairs.a.map((i) => i + cut), b: testPairs.b.map((i) => i + cut) };
+  return { images: { shape: [28, 28, 1], count: n, pixels }, splits: { val, test } };
+}
+
 export async function benchEvaluate(options: { images?: number; val?: number; test?: number; workers?: number } = {}): Promise<Figures> {
   const n = options.images ?? 6000;
   const workers = options.workers ?? Math.max(2, availableParallelism());
-  const config: ModelConfig = defaultModelConfig({ arch: 'small', inputShape: [28, 28, 1], embeddingSize: 64, seed: 1 });
   const dir = mkdtempSync(join(tmpdir(), 'simlens-bench-eval-'));
   try {
     await initBackend({ force: 'wasm' });
-    const model = await buildSiamese(config);
+    const model = await buildSiamese(SYNTHETIC_EVAL_CONFIG);
     await saveSiamese(model, join(dir, 'model'));
     model.dispose();
-    // 10 classes: a bright bar at a class-dependent row, plus noise
-    const rng = createRng(3);
-    const pixels = new Float32Array(n * 784);
-    for (let i = 0; i < n; i++)
-      for (let p = 0; p < 784; p++) pixels[i * 784 + p] = (Math.floor(p / 28) >> 1) % 10 === i % 10 ? 0.8 : 0.3 * rng.next();
-    const classOf = (i: number) => i % 10;
-    // val on the first 40% of the images, test on the rest (disjoint, as generated pair sets are)
-    const cut = Math.floor(n * 0.4);
-    const val = randomPairs(cut, options.val ?? 12_000, classOf, 5);
-    const testPairs = randomPairs(n - cut, options.test ?? 20_000, (i) => classOf(i + cut), 6);
-    const test = { ...testPairs, a: testPairs.a.map((i) => i + cut), b: testPairs.b.map((i) => i + cut) };
-    const data: EvalData = { images: { shape: [28, 28, 1], count: n, pixels }, splits: { val, test } };
+    const data = syntheticEvalData(options);
     return {
       ...machine(),
       model: 'small CNN 28x28x1, embedding 64',
       images: n,
-      val_pairs: val.a.length,
-      test_pairs: test.a.length,
+      val_pairs: data.splits.val!.a.length,
+      test_pairs: data.splits.test!.a.length,
       workers,
       ...(await compare(join(dir, 'model'), data, workers)),
     };

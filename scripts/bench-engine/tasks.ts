@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { buildSiamese, type ModelConfig } from '../../src/main/engine/models';
 import { defineTasks, registerTasks } from '../../src/main/engine/runtime/pool/registry';
+import { initInference, ortThreads } from '../../src/main/engine/runtime/inference';
 
 export const benchTasks = defineTasks({
   /** Embeds `count` images (rows of H*W*C floats) with a freshly built (seeded) model, cached per worker. */
@@ -13,6 +14,8 @@ export const benchTasks = defineTasks({
     e.dispose();
     return out;
   },
+  /** The worker's inference engine (SIMLENS_INFER of its environment) and ONNX Runtime threads per session. */
+  'bench.inference': async () => ({ engine: (await initInference()).name, ortThreads: ortThreads() }),
 });
 
 registerTasks(benchTasks);

@@ -3,19 +3,36 @@
 // (head and gradient in tfjs) equal the maps of the all-tfjs path; so do deletion / insertion
 // curves and evaluation embeddings. A model the exporter cannot convert runs on tfjs with its
 // reason recorded; SIMLENS_INFER and a missing ONNX Runtime choose tfjs.
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CAM_METHODS, explainPair, type CamMethod } from '../../src/main/engine/explain/cam';
 import { toCamModel } from '../../src/main/engine/explain/split-model';
 import { perturbationCurve } from '../../src/main/engine/explain/metrics/deletion';
 import { embedImages } from '../../src/main/engine/evaluate/evaluate';
 import { buildSiamese, defaultModelConfig, loadSiamese, saveSiamese, SiameseModel, type ModelConfig } from '../../src/main/engine/models';
-import { loadForInference, onnxCacheDir, readOnnxFallback, ONNX_FALLBACK_FILE } from '../../src/main/engine/onnx/accelerator';
+import {
+  EXPORT_LOCK_STALE_MS,
+  loadForInference,
+  onnxCacheDir,
+  readOnnxFallback,
+  ONNX_FALLBACK_FILE,
+} from '../../src/main/engine/onnx/accelerator';
 import { initInference, parseInferForced, resetInferenceForTests } from '../../src/main/engine/runtime/inference';
 import { maxAbsDiff, randomizeVectorWeights } from './onnx-compare';
+
+// the exporter as it is, counting its calls (the cache's tests: how many times a model was exported)
+const exports = vi.hoisted(() => ({ count: 0 }));
+vi.mock('../../src/main/engine/onnx/export', async (importOriginal) => {
+  const original = await importOriginal<typeof import('../../src/main/engine/onnx/export')>();
+  return {
+    ...original,
+    exportToOnnx: (...args: Parameters<typeof original.exportToOnnx>) => ((exports.count += 1), original.exportToOnnx(...args)),
+  };
+});
 
 const dir = mkdtempSync(join(tmpdir(), 'simlens-ort-accel-'));
 
@@ -163,6 +180,50 @@ describe('the ONNX cache and the fallback', () => {
     tf.dispose(x);
     b.dispose();
     ref.dispose();
+  });
+
+  it("versions loaded at once (as by the pool's workers) export each model once: the others wait for its file", async () => {
+    const cfg = defaultModelConfig({ inputShape: [16, 16, 1], width: 0.25, embeddingSize: 8, seed: 8 });
+    const modelDir = await savedVersion('concurrent', cfg);
+    const models = await Promise.all([0, 1, 2].map(() => loadForInference(modelDir)));
+    const images = {
+      shape: [16, 16, 1] as [number, number, number],
+      count: 3,
+      pixels: Float32Array.from({ length: 768 }, (_, i) => (i % 17) / 17),
+    };
+    const before = exports.count;
+    const got = await Promise.all(models.map((m) => embedImages(m, images)));
+    expect(exports.count - before).toBe(1);
+    for (const m of models) expect(m.accelerator?.fallbackReason).toBeNull();
+    for (const g of got.slice(1)) expect(Array.from(g.embeddings)).toEqual(Array.from(got[0].embeddings));
+    // the lock is gone with the export
+    expect(readdirSync(onnxCacheDir(modelDir))).toEqual(['embedding.onnx']);
+    for (const m of models) m.dispose();
+  });
+
+  it('a lock left by an exporter that died (its process gone, or not touched for too long) is taken over', async () => {
+    const cfg = defaultModelConfig({ inputShape: [16, 16, 1], width: 0.25, embeddingSize: 8, seed: 9 });
+    const images = { shape: [16, 16, 1] as [number, number, number], count: 1, pixels: new Float32Array(256).fill(0.5) };
+    const deadPid = spawnSync(process.execPath, ['-e', '']).pid!;
+    const old = (Date.now() - EXPORT_LOCK_STALE_MS - 1000) / 1000;
+    for (const [name, pid, age] of [
+      ['dead-exporter', deadPid, null],
+      ['old-lock', process.pid, old],
+    ] as const) {
+      const modelDir = await savedVersion(name, cfg);
+      const cache = onnxCacheDir(modelDir);
+      mkdirSync(cache, { recursive: true });
+      const lock = join(cache, 'embedding.onnx.lock');
+      writeFileSync(lock, String(pid));
+      if (age !== null) utimesSync(lock, age, age);
+      const m = await loadForInference(modelDir);
+      const before = exports.count;
+      await embedImages(m, images);
+      expect(exports.count - before).toBe(1);
+      expect(m.accelerator?.fallbackReason).toBeNull();
+      expect(readdirSync(cache)).toEqual(['embedding.onnx']);
+      m.dispose();
+    }
   });
 
   it('a model with a layer the exporter does not support runs on tfjs, with the reason recorded, never a wrong map', async () => {

@@ -9,7 +9,28 @@
 // the magnitude): a conversion error can never give a wrong map. A model the exporter cannot
 // convert (a layer it does not know, a mismatch) runs on tfjs, with the reason kept in
 // fallback.json so that app.info shows it and no later load tries again.
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+//
+// One export per file even when several threads or processes load a version at once (the pool's
+// workers all load it for their first chunk of an evaluation or of explanations): the exporter
+// holds <file>.lock (created exclusively) while it exports and verifies; the others wait for its
+// file, or its recorded fallback, and open that. The exporter touches its lock every
+// EXPORT_LOCK_BEAT_MS; a lock left by an exporter that died (its process is gone, or a worker
+// thread terminated: the lock is not touched for EXPORT_LOCK_STALE_MS) is taken over. At worst
+// (an exporter stalled that long) a model is exported twice, as without the lock: the files are
+// the same and replace each other atomically.
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { loadSiamese, type InferenceAccelerator, type SiameseModel } from '../models/siamese';
@@ -37,8 +58,67 @@ function writeAtomic(file: string, bytes: Uint8Array | string): void {
 /** Largest accepted max |onnx - tfjs| / max |tfjs| of a cached model's outputs. */
 export const ONNX_CACHE_TOLERANCE = 1e-4;
 const CHECK_IMAGES = 2;
+/** A lock not touched for this long is taken over (its exporter died). */
+export const EXPORT_LOCK_STALE_MS = 30_000;
+const EXPORT_LOCK_BEAT_MS = 1_000;
+const EXPORT_LOCK_POLL_MS = 50;
 /** Images per ONNX Runtime run: at most this many floats of input (ResNet50 at 224: 55 images). */
 const MAX_RUN_FLOATS = 8 * 1024 * 1024;
+
+/** Whether the lock `lock` was left by an exporter that died: its process is gone, or it was not touched for EXPORT_LOCK_STALE_MS. */
+function staleLock(lock: string): boolean {
+  try {
+    if (Date.now() - statSync(lock).mtimeMs > EXPORT_LOCK_STALE_MS) return true;
+    const pid = Number(readFileSync(lock, 'utf8'));
+    // this process's (another thread), or its pid not written yet: only its heartbeat tells
+    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
+    try {
+      process.kill(pid, 0);
+      return false;
+    } catch (error) {
+      return (error as NodeJS.ErrnoException).code === 'ESRCH';
+    }
+  } catch {
+    return false; // gone meanwhile: the next attempt takes it
+  }
+}
+
+/**
+ * Takes the export lock of `file` (see the file's comment), or waits until `done()` (another
+ * exporter's file or fallback is there). Resolves with its release, a no-op when not taken.
+ */
+async function exportLock(file: string, done: () => boolean): Promise<() => void> {
+  const lock = `${file}.lock`;
+  for (;;) {
+    try {
+      const fd = openSync(lock, 'wx');
+      try {
+        writeSync(fd, String(process.pid));
+      } finally {
+        closeSync(fd);
+      }
+      const beat = setInterval(() => {
+        try {
+          const now = new Date();
+          utimesSync(lock, now, now);
+        } catch {
+          // taken over meanwhile: nothing to keep alive
+        }
+      }, EXPORT_LOCK_BEAT_MS);
+      beat.unref();
+      return () => {
+        clearInterval(beat);
+        rmSync(lock, { force: true });
+      };
+    } catch (error) {
+      // a read-only folder or another failure: export without the lock, as before it
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return () => undefined;
+    }
+    if (done()) return () => undefined;
+    if (staleLock(lock)) rmSync(lock, { force: true });
+    else await new Promise((resolve) => setTimeout(resolve, EXPORT_LOCK_POLL_MS));
+  }
+}
 
 const fileName = (layer: string | null) => (layer === null ? 'embedding.onnx' : `layer-${encodeURIComponent(layer)}.onnx`);
 
@@ -148,15 +228,26 @@ export class OnnxAccelerator implements InferenceAccelerator {
   private async open(layer: string | null): Promise<OnnxModelSession> {
     const dir = onnxCacheDir(this.modelDir);
     const file = join(dir, fileName(layer));
-    if (!existsSync(file)) {
+    if (existsSync(file)) return OnnxModelSession.create(file);
+    mkdirSync(dir, { recursive: true });
+    const release = await exportLock(file, () => existsSync(file) || readOnnxFallback(this.modelDir) !== null);
+    try {
+      // another exporter may have finished (or given up) while this one waited
+      if (existsSync(file)) return await OnnxModelSession.create(file);
+      const recorded = readOnnxFallback(this.modelDir);
+      if (recorded) throw new OnnxExportError(recorded.reason);
       const exported = await exportToOnnx(this.model.net, { activationLayers: layer === null ? [] : [layer] });
       const session = await OnnxModelSession.create(exported.bytes);
       await this.check(session, layer);
-      mkdirSync(dir, { recursive: true });
       writeAtomic(file, exported.bytes);
       return session;
+    } catch (error) {
+      // recorded before the lock is released, so that a waiting loader reads the reason instead of exporting again
+      if (error instanceof OnnxExportError) this.fallBack(error);
+      throw error;
+    } finally {
+      release();
     }
-    return OnnxModelSession.create(file);
   }
 
   /** ONNX Runtime's embedding (and activations) against tfjs' on seeded random images. */
