@@ -23,6 +23,11 @@ import {
 } from '../../src/main/engine/onnx/accelerator';
 import { initInference, parseInferForced, resetInferenceForTests } from '../../src/main/engine/runtime/inference';
 import { maxAbsDiff, randomizeVectorWeights } from './onnx-compare';
+import { OnnxModelSession } from '../../src/main/engine/onnx/session';
+import { openSessions } from '../../src/main/engine/onnx/session-cache';
+
+/** Lets the releases queued by dispose() run. */
+const tick = () => new Promise((resolve) => setImmediate(resolve));
 
 // the exporter as it is, counting its calls (the cache's tests: how many times a model was exported)
 const exports = vi.hoisted(() => ({ count: 0 }));
@@ -180,6 +185,35 @@ describe('the ONNX cache and the fallback', () => {
     tf.dispose(x);
     b.dispose();
     ref.dispose();
+  });
+
+  it('a released version leaves its session open for the next load (warm), at most two idle sessions per thread', async () => {
+    const cfg = defaultModelConfig({ inputShape: [16, 16, 1], width: 0.25, embeddingSize: 8, seed: 9 });
+    const images = { shape: [16, 16, 1] as [number, number, number], count: 2, pixels: new Float32Array(512).fill(0.5) };
+    const dirs = await Promise.all(['warm-1', 'warm-2', 'warm-3'].map((n) => savedVersion(n, cfg)));
+    const usersOf = (d: string) => openSessions().find((o) => o.file === join(onnxCacheDir(d), 'embedding.onnx'))?.users;
+    const first = await loadForInference(dirs[0]);
+    await embedImages(first, images);
+    expect(usersOf(dirs[0])).toBe(1);
+    first.dispose();
+    await tick();
+    expect(usersOf(dirs[0])).toBe(0); // closed by its user, still open
+    const create = vi.spyOn(OnnxModelSession, 'create');
+    const second = await loadForInference(dirs[0]);
+    await embedImages(second, images);
+    expect(create).not.toHaveBeenCalled(); // the open session served the new load
+    expect(usersOf(dirs[0])).toBe(1);
+    second.dispose();
+    create.mockRestore();
+    for (const d of dirs.slice(1)) {
+      const m = await loadForInference(d);
+      await embedImages(m, images);
+      m.dispose();
+      await tick();
+    }
+    // three idle: the least recently used (dirs[0]) was closed
+    expect(usersOf(dirs[0])).toBeUndefined();
+    expect([usersOf(dirs[1]), usersOf(dirs[2])]).toEqual([0, 0]);
   });
 
   it("versions loaded at once (as by the pool's workers) export each model once: the others wait for its file", async () => {

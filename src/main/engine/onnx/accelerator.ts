@@ -39,6 +39,7 @@ import { initInference } from '../runtime/inference';
 import { OnnxExportError } from './errors';
 import { activationsOutput, exportToOnnx, ONNX_EMBEDDING } from './export';
 import { OnnxModelSession } from './session';
+import { adoptSession, openSession, type SessionHandle } from './session-cache';
 import { ONNX_EXPORTER_REVISION, ONNX_FALLBACK_FILE, onnxCacheDir, readOnnxFallback, type OnnxFallback } from './cache-files';
 
 export { ONNX_CACHE_DIR, ONNX_FALLBACK_FILE, onnxCacheDir, readOnnxFallback } from './cache-files';
@@ -143,7 +144,7 @@ export class OnnxAccelerator implements InferenceAccelerator {
   readonly engine = 'ort';
   private reason: string | null;
   /** Sessions by target layer ('' for the embedding alone). */
-  private readonly sessions = new Map<string, Promise<OnnxModelSession | null>>();
+  private readonly sessions = new Map<string, Promise<SessionHandle | null>>();
   private released = false;
 
   constructor(
@@ -178,13 +179,14 @@ export class OnnxAccelerator implements InferenceAccelerator {
 
   release(): void {
     this.released = true;
-    for (const s of this.sessions.values()) void s.then((session) => session?.release()).catch(() => undefined);
+    // back to the thread's session cache (session-cache.ts), which keeps a few open for the next load
+    for (const s of this.sessions.values()) void s.then((h) => h?.close()).catch(() => undefined);
     this.sessions.clear();
   }
 
   /** Runs images [batch, H, W, C] in runs of at most MAX_RUN_FLOATS input floats. */
   private async run(layer: string | null, images: Float32Array, batch: number, withActivations: boolean): Promise<ForwardResult | null> {
-    const session = await this.session(layer);
+    const session = (await this.session(layer))?.session;
     if (!session) return null;
     const size = images.length / batch;
     const step = Math.max(1, Math.floor(MAX_RUN_FLOATS / size));
@@ -211,7 +213,7 @@ export class OnnxAccelerator implements InferenceAccelerator {
     };
   }
 
-  private session(layer: string | null): Promise<OnnxModelSession | null> {
+  private session(layer: string | null): Promise<SessionHandle | null> {
     if (this.reason !== null || this.released) return Promise.resolve(null);
     const key = layer ?? '';
     let s = this.sessions.get(key);
@@ -225,22 +227,27 @@ export class OnnxAccelerator implements InferenceAccelerator {
     return s;
   }
 
-  private async open(layer: string | null): Promise<OnnxModelSession> {
+  private async open(layer: string | null): Promise<SessionHandle> {
     const dir = onnxCacheDir(this.modelDir);
     const file = join(dir, fileName(layer));
-    if (existsSync(file)) return OnnxModelSession.create(file);
+    if (existsSync(file)) return openSession(file);
     mkdirSync(dir, { recursive: true });
     const release = await exportLock(file, () => existsSync(file) || readOnnxFallback(this.modelDir) !== null);
     try {
       // another exporter may have finished (or given up) while this one waited
-      if (existsSync(file)) return await OnnxModelSession.create(file);
+      if (existsSync(file)) return await openSession(file);
       const recorded = readOnnxFallback(this.modelDir);
       if (recorded) throw new OnnxExportError(recorded.reason);
       const exported = await exportToOnnx(this.model.net, { activationLayers: layer === null ? [] : [layer] });
       const session = await OnnxModelSession.create(exported.bytes);
-      await this.check(session, layer);
-      writeAtomic(file, exported.bytes);
-      return session;
+      try {
+        await this.check(session, layer);
+        writeAtomic(file, exported.bytes);
+      } catch (error) {
+        await session.release();
+        throw error;
+      }
+      return adoptSession(file, session);
     } catch (error) {
       // recorded before the lock is released, so that a waiting loader reads the reason instead of exporting again
       if (error instanceof OnnxExportError) this.fallBack(error);
