@@ -219,6 +219,10 @@ describe('wasm BatchMatMul with transposes (wrapped) vs cpu', () => {
     [[300, 64], [300, 16], true, false],
     [[3, 40, 50], [3, 60, 40], true, true],
     [[5, 7], [7, 3], false, false],
+    // the flipped form (op(b)ᵀ · op(a)ᵀ)ᵀ: a dense layer's input gradient dy·Wᵀ, a broadcast batch, aᵀ·b with a thin b
+    [[2, 256], [2048, 256], false, true],
+    [[1, 6, 512], [3, 700, 512], false, true],
+    [[5000, 3], [5000, 1], true, false],
   ];
   for (const [as, bs, ta, tb] of cases) {
     it(`a ${as.join('x')}${ta ? 'ᵀ' : ''} · b ${bs.join('x')}${tb ? 'ᵀ' : ''}`, () => {

@@ -216,6 +216,38 @@ describe('the ONNX cache and the fallback', () => {
     expect([usersOf(dirs[1]), usersOf(dirs[2])]).toEqual([0, 0]);
   });
 
+  it('a session made for another thread count is not shared (SIMLENS_ORT_THREADS read when a version loads)', async () => {
+    const cfg = defaultModelConfig({ inputShape: [16, 16, 1], width: 0.25, embeddingSize: 8, seed: 7 });
+    const images = { shape: [16, 16, 1] as [number, number, number], count: 2, pixels: new Float32Array(512).fill(0.25) };
+    const dir = await savedVersion('threads', cfg);
+    const saved = process.env.SIMLENS_ORT_THREADS;
+    const create = vi.spyOn(OnnxModelSession, 'create');
+    const embedWith = async (threads: string) => {
+      process.env.SIMLENS_ORT_THREADS = threads;
+      const m = await loadForInference(dir);
+      const e = await embedImages(m, images);
+      m.dispose();
+      await tick();
+      return e.embeddings;
+    };
+    try {
+      const two = await embedWith('2'); // exports: the exported bytes' session (2 threads) is adopted
+      const callsAfterExport = create.mock.calls.length;
+      const one = await embedWith('1');
+      expect(create.mock.calls.length).toBe(callsAfterExport + 1); // a 1-thread session of the file
+      expect(create.mock.calls.at(-1)?.[1]).toBeUndefined(); // defaults: ortThreads() = 1 now
+      await embedWith('2');
+      await embedWith('1');
+      expect(create.mock.calls.length).toBe(callsAfterExport + 1); // both stay open and are reused
+      // the same values either way (float summation order may differ between thread counts)
+      for (let i = 0; i < one.length; i++) expect(Math.abs(one[i] - two[i])).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(two[i])));
+    } finally {
+      create.mockRestore();
+      if (saved === undefined) delete process.env.SIMLENS_ORT_THREADS;
+      else process.env.SIMLENS_ORT_THREADS = saved;
+    }
+  });
+
   it("versions loaded at once (as by the pool's workers) export each model once: the others wait for its file", async () => {
     const cfg = defaultModelConfig({ inputShape: [16, 16, 1], width: 0.25, embeddingSize: 8, seed: 8 });
     const modelDir = await savedVersion('concurrent', cfg);

@@ -5,6 +5,7 @@
 // same 256 images). So the next evaluation or explanation of the same version starts warm. At most
 // MAX_IDLE sessions nobody uses stay open per thread, the least recently used closed first.
 import { statSync } from 'node:fs';
+import { inferenceInfo, ortThreads } from '../runtime/inference';
 import { OnnxModelSession } from './session';
 
 const MAX_IDLE = 2;
@@ -17,10 +18,15 @@ interface Entry {
 
 const entries = new Map<string, Entry>();
 
-/** A file's identity: a replaced file (a new export after a version folder was replaced) is another key. */
+/**
+ * A file's identity: a replaced file (a new export after a version folder was replaced) is another
+ * key. So are other session options (intra-op threads, providers: read by OnnxModelSession.create
+ * when the session is made), else a session made for 2 threads would serve a 1-thread caller.
+ */
 function keyOf(file: string): string {
   const s = statSync(file);
-  return `${file}|${s.ino}|${s.mtimeMs}|${s.size}`;
+  const providers = inferenceInfo()?.providers ?? ['cpu'];
+  return `${file}|${s.ino}|${s.mtimeMs}|${s.size}|threads=${ortThreads()}|${providers.join(',')}`;
 }
 
 export interface SessionHandle {

@@ -48,6 +48,12 @@ export class KernelScope {
     return this.run('Slice', { x }, { begin, size });
   }
 
+  /** An output of a kernel run outside run() (e.g. a wrapped kernel): disposed with the scope. */
+  own<T extends TensorInfo>(x: T): T {
+    this.owned.push(x);
+    return x;
+  }
+
   /** The result leaves the scope: it is not disposed by dispose(). */
   keep<T extends TensorInfo>(x: T): T {
     const i = this.owned.indexOf(x);
