@@ -100,11 +100,15 @@ interface Variant {
 
 /**
  * Median wall ms per unit of each variant: one warm-up call each, then rounds that run every
- * variant still short of its reps once (interleaved). `cpu` receives the median CPU ms per unit
+ * variant still short of its reps once (interleaved). With `warmEachRound`, every timed call
+ * follows an untimed one of the same variant: the first ORT call right after another variant's
+ * work is slower than in steady use (ResNet50 pair Grad-CAM: 56-92 ms right after a 0.7 s tfjs
+ * call against 47-50 ms back to back, 48-61 ms after 200 ms idle; caches), and the app never
+ * alternates engines. `cpu` receives the median CPU ms per unit
  * of the whole process (every thread: this one, ORT's, the pool's workers), which other
  * processes' load on the machine does not inflate as it does the wall time.
  */
-async function interleaved(variants: Variant[], cpu: Record<string, number> = {}): Promise<Record<string, number>> {
+async function interleaved(variants: Variant[], cpu: Record<string, number> = {}, warmEachRound = false): Promise<Record<string, number>> {
   for (const v of variants) {
     useEngine(v.engine, v.threads);
     await (v.warm ?? v.run)();
@@ -116,6 +120,7 @@ async function interleaved(variants: Variant[], cpu: Record<string, number> = {}
     for (const [i, v] of variants.entries()) {
       if (r >= v.reps) continue;
       useEngine(v.engine, v.threads);
+      if (warmEachRound) await (v.warm ?? v.run)();
       const c0 = process.cpuUsage();
       const t0 = performance.now();
       const units = await v.run();
@@ -321,9 +326,10 @@ export async function benchOrt(options: OrtBenchOptions = {}): Promise<Figures> 
       run: run(l),
       ...(warm ? { warm: warm(l) } : {}),
     }));
-  const measure = async (c: Case, variants: Variant[]) => {
+  const measure = async (c: Case, variants: Variant[], warmEachRound = false) => {
     const cpu: Record<string, number> = {};
-    const wall = await interleaved(variants, cpu);
+    const wall = await interleaved(variants, cpu, warmEachRound);
+    if (warmEachRound) figures[`${c.key}_timed_call_follows_untimed_call`] = true;
     record(figures, rows, c, wall, cpu);
   };
   try {
@@ -475,6 +481,7 @@ export async function benchOrt(options: OrtBenchOptions = {}): Promise<Figures> 
             return 1;
           },
         ),
+        true,
       );
 
       // ---- 4. deletion + insertion curves (32 steps each) and Score-CAM, this thread
@@ -566,6 +573,8 @@ export async function benchOrt(options: OrtBenchOptions = {}): Promise<Figures> 
             return 1;
           },
         ),
+
+        true,
       );
       figures.explain_batch_pairs_per_forward_backward = perBatch;
       await measure(
@@ -589,6 +598,7 @@ export async function benchOrt(options: OrtBenchOptions = {}): Promise<Figures> 
           );
           return pairs;
         }),
+        true,
       );
       for (const l of layouts) await l.pool.broadcast('engine.clearCache', { prefix: 'siamese:bench-ort:' });
     }

@@ -238,3 +238,47 @@ describe('wasm BatchMatMul with transposes (wrapped) vs cpu', () => {
     });
   }
 });
+
+describe('wasm Mean / Sum over the spatial axes (an AvgPool) vs cpu', () => {
+  const cases: Array<['mean' | 'sum', number[], number | number[], boolean]> = [
+    ['mean', [8, 7, 7, 2048], [1, 2], false], // global average pooling of ResNet50's last block, 4 pairs
+    ['mean', [2, 14, 10, 96], [2, 1], true], // Grad-CAM's channel weights mean_uv(g), keepDims
+    ['sum', [3, 9, 11, 600], [-3, -2], true],
+    ['sum', [4, 16, 16, 80], [1, 2], false],
+    // not the spatial pair: wasm's own kernel
+    ['mean', [4, 16, 16, 80], [1, 2, 3], false],
+    ['sum', [4, 16, 16, 80], 3, false],
+  ];
+  for (const [op, shape, axis, keepDims] of cases) {
+    it(`${op} of ${shape.join('x')} over ${JSON.stringify(axis)}${keepDims ? ', keepDims' : ''}`, () => {
+      const run = (b: string) =>
+        onBackend(b, () =>
+          tf.tidy(() => {
+            const x = tf.tensor(rand(shape, 5), shape);
+            const y = op === 'mean' ? tf.mean(x, axis, keepDims) : tf.sum(x, axis, keepDims);
+            return { values: y.dataSync() as Float32Array, shape: y.shape };
+          }),
+        );
+      const ref = run('cpu');
+      tf.setBackend('wasm');
+      const before = tf.backend().numDataIds();
+      const got = run('wasm');
+      expect(got.shape).toEqual(ref.shape);
+      expect(maxRelErr(got.values, ref.values)).toBeLessThan(TOL);
+      expect(tf.backend().numDataIds()).toBe(before);
+    });
+  }
+  it('an int32 sum over the spatial axes stays exact (wasm own kernel)', () => {
+    tf.setBackend('wasm');
+    const x = tf.tensor4d(
+      Int32Array.from({ length: 2 * 128 * 128 }, (_, i) => i % 7),
+      [2, 128, 128, 1],
+      'int32',
+    );
+    const y = tf.sum(x, [1, 2]);
+    expect(y.dtype).toBe('int32');
+    const expected = [0, 1].map((b) => Array.from({ length: 16384 }, (_, i) => (b * 16384 + i) % 7).reduce((p, v) => p + v, 0));
+    expect(Array.from(y.dataSync())).toEqual(expected);
+    tf.dispose([x, y]);
+  });
+});

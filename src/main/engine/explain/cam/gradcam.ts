@@ -32,10 +32,10 @@ export const GRADCAMPP_EPS = 1e-7;
 
 interface ForwardBackward {
   s: tf.Tensor1D; // [b]
-  a1: tf.Tensor4D; // [b, h, w, K]
-  a2: tf.Tensor4D;
-  g1: tf.Tensor4D; // ds/dA1 [b, h, w, K]
-  g2: tf.Tensor4D;
+  /** activations of both images, image 1 of pair i in row i, image 2 in row b + i: [2b, h, w, K] */
+  a: tf.Tensor4D;
+  /** ds/dA, rows as in `a`: [2b, h, w, K] */
+  g: tf.Tensor4D;
 }
 
 function checkPairInputs(x1: tf.Tensor4D, x2: tf.Tensor4D): void {
@@ -47,48 +47,55 @@ function checkPairInputs(x1: tf.Tensor4D, x2: tf.Tensor4D): void {
 /**
  * One forward of both images and one backward of s w.r.t. both activations; the caller disposes
  * the result. The forward to A needs no gradient, so it may run on ONNX Runtime (featuresOf).
+ * The activations of both images stay ONE tensor [2b, h, w, K] through the head, the gradient and
+ * the maps: only the embeddings are split. (Splitting and re-joining the activations cost more
+ * than the head and its gradient on wasm: 10 ms of SplitV for 4 ResNet50 pairs.)
  */
 async function forwardBackward(model: CamModel, x1: tf.Tensor4D, x2: tf.Tensor4D): Promise<ForwardBackward> {
   checkPairInputs(x1, x2);
   const b = x1.shape[0];
   const sameShape = x1.shape.every((d, i) => d === x2.shape[i]);
-  let a1: tf.Tensor4D;
-  let a2: tf.Tensor4D;
+  let a: tf.Tensor4D;
   if (sameShape) {
     // both images through the backbone in ONE batched call (one forward of the pair)
     const both = tf.concat([x1, x2], 0);
-    const a = await featuresOf(model, both).finally(() => both.dispose());
+    a = await featuresOf(model, both).finally(() => both.dispose());
     if (a.rank !== 4) {
       a.dispose();
       throw new Error(`features() must return [b, h, w, K], got rank ${a.rank}`);
     }
-    [a1, a2] = tf.split(a, [b, b], 0) as [tf.Tensor4D, tf.Tensor4D];
-    a.dispose();
   } else {
-    a1 = await featuresOf(model, x1);
-    a2 = await featuresOf(model, x2);
+    const a1 = await featuresOf(model, x1);
+    const a2 = await featuresOf(model, x2).catch((error: unknown) => {
+      a1.dispose();
+      throw error;
+    });
+    try {
+      if (a1.rank !== 4 || a2.rank !== 4) throw new Error(`features() must return [b, h, w, K], got ranks ${a1.rank} and ${a2.rank}`);
+      if (a1.shape.some((d, i) => d !== a2.shape[i]))
+        throw new Error(`the two images give activations of different shapes [${a1.shape}] and [${a2.shape}]`);
+      a = tf.concat([a1, a2], 0);
+    } finally {
+      tf.dispose([a1, a2]);
+    }
   }
   try {
-    if (a1.rank !== 4 || a2.rank !== 4) throw new Error(`features() must return [b, h, w, K], got ranks ${a1.rank} and ${a2.rank}`);
-    if (a1.shape.some((d, i) => d !== a2.shape[i]))
-      throw new Error(`the two images give activations of different shapes [${a1.shape}] and [${a2.shape}]`);
     return tf.tidy(() => {
-      // the head of both images in one call too; the gradient flows back through concat/split
-      const f = (p: tf.Tensor, q: tf.Tensor) => {
-        const [e1, e2] = tf.split(model.head(tf.concat([p, q], 0) as tf.Tensor4D), [b, b], 0) as [tf.Tensor2D, tf.Tensor2D];
+      const f = (all: tf.Tensor) => {
+        const [e1, e2] = tf.split(model.head(all as tf.Tensor4D), [b, b], 0) as [tf.Tensor2D, tf.Tensor2D];
         return model.score(e1, e2);
       };
       const dy = tf.ones([b]) as tf.Tensor1D;
-      const { value, grads } = tf.valueAndGrads(f)([a1, a2], dy);
-      return { s: value as tf.Tensor1D, a1: tf.keep(a1), a2: tf.keep(a2), g1: grads[0] as tf.Tensor4D, g2: grads[1] as tf.Tensor4D };
+      const { value, grad } = tf.valueAndGrad(f)(a, dy);
+      return { s: value as tf.Tensor1D, a: tf.keep(a), g: grad as tf.Tensor4D };
     });
   } catch (error) {
-    tf.dispose([a1, a2]);
+    a.dispose();
     throw error;
   }
 }
 
-const disposeForwardBackward = (fb: ForwardBackward) => tf.dispose([fb.s, fb.a1, fb.a2, fb.g1, fb.g2]);
+const disposeForwardBackward = (fb: ForwardBackward) => tf.dispose([fb.s, fb.a, fb.g]);
 
 /** Raw (pre-ReLU) factual and counterfactual maps [b, h, w] of one image. Call inside tf.tidy. */
 export function rawGradientMaps(method: GradientCamMethod, a: tf.Tensor4D, g: tf.Tensor4D): [tf.Tensor3D, tf.Tensor3D] {
@@ -147,17 +154,9 @@ export async function gradientCams(
   let computed: { packed: tf.Tensor; s: tf.Tensor1D };
   try {
     computed = tf.tidy(() => {
-      [, h, w] = fb.a1.shape;
-      const parts: tf.Tensor3D[] = [];
-      for (const m of methods) {
-        for (const [a, g] of [
-          [fb.a1, fb.g1],
-          [fb.a2, fb.g2],
-        ] as const)
-          parts.push(...rawGradientMaps(m, a, g));
-      }
-      // [methods * 2 images * 2 directions, b, h, w]
-      return { packed: tf.stack(parts), s: tf.clone(fb.s) };
+      [, h, w] = fb.a.shape;
+      // per method: factual and counterfactual [2b, h, w] (rows as in fb.a) -> [methods * 2 directions, 2b, h, w]
+      return { packed: tf.stack(methods.flatMap((m) => rawGradientMaps(m, fb.a, fb.g))), s: tf.clone(fb.s) };
     });
   } finally {
     disposeForwardBackward(fb);
@@ -173,8 +172,9 @@ export async function gradientCams(
   }
   const b = x1.shape[0];
   const hw = h * w;
+  /** method mi, image img (0, 1) of pair bi, direction dir (0 factual, 1 counterfactual) */
   const slice = (mi: number, img: number, dir: number, bi: number) => {
-    const off = (((mi * 2 + img) * 2 + dir) * b + bi) * hw;
+    const off = ((mi * 2 + dir) * 2 * b + img * b + bi) * hw;
     return data.slice(off, off + hw);
   };
   const out = {} as Record<GradientCamMethod, PairExplanation[]>;
@@ -223,11 +223,19 @@ export interface PairGradients {
 /** The activations and ds/dA of both images as plain arrays (finite-difference checks, exports). */
 export async function pairGradients(model: CamModel, x1: tf.Tensor4D, x2: tf.Tensor4D): Promise<PairGradients> {
   const r = await forwardBackward(model, x1, x2);
-  const fb = [r.s, r.a1, r.a2, r.g1, r.g2] as tf.Tensor[];
   try {
-    const [score, a1, a2, g1, g2] = (await Promise.all(fb.map((t) => t.data()))) as Float32Array[];
-    return { score, a1, a2, g1, g2, shape: fb[1].shape as [number, number, number, number] };
+    const [score, a, g] = (await Promise.all([r.s.data(), r.a.data(), r.g.data()])) as Float32Array[];
+    const [twoB, h, w, k] = r.a.shape;
+    const half = (twoB / 2) * h * w * k;
+    return {
+      score,
+      a1: a.slice(0, half),
+      a2: a.slice(half),
+      g1: g.slice(0, half),
+      g2: g.slice(half),
+      shape: [twoB / 2, h, w, k],
+    };
   } finally {
-    tf.dispose(fb);
+    disposeForwardBackward(r);
   }
 }
