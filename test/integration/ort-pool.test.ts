@@ -85,6 +85,42 @@ describe('ONNX Runtime in the worker pool', () => {
     expect(readdirSync(onnxCacheDir(modelDir))).toContain('layer-conv3.onnx');
   });
 
+  it("a lone interactive pair on an idle pool runs on the pool's cores in its worker (ortThreads = 2); batches and a busy pool keep one thread", async () => {
+    const sent: Array<number | undefined> = [];
+    /** ortPool, recording each 'explain.pairs' payload's ortThreads; `busy` as given (a wrapper, as the pool's own callers see it) */
+    const recording = (busy: number): typeof ortPool =>
+      ({
+        size: ortPool.size,
+        busy,
+        pending: 0,
+        run: (task: string, payload: { ortThreads?: number }, options?: object) => {
+          if (task === 'explain.pairs') sent.push(payload.ortThreads);
+          return (ortPool.run as (t: string, p: unknown, o?: object) => Promise<unknown>)(task, payload, options);
+        },
+        broadcast: ortPool.broadcast.bind(ortPool),
+      }) as unknown as typeof ortPool;
+    const one = (): PairBatch => ({ ...batch(), a: Int32Array.from([4]), b: Int32Array.from([5]) });
+    const t = { ...target, method: 'gradcam' as const };
+    const lone = await poolExplainEngine(recording(0)).explain(t, one(), { interactive: true });
+    const background = await poolExplainEngine(recording(0)).explain(t, one());
+    await poolExplainEngine(recording(1)).explain(t, one(), { interactive: true });
+    await poolExplainEngine(recording(0)).explain(t, batch(), { interactive: true });
+    expect(sent).toEqual([2, undefined, undefined, undefined, undefined, undefined]);
+    // the same maps either way
+    for (const k of [0, 1, 2, 3] as const) expect(maxAbsDiff(lone.result[0].maps[k]!, background.result[0].maps[k]!)).toBeLessThan(1e-5);
+    // the worker that took the lone pair opened a 2-thread session of the version's conv3 model
+    const sessions = (await ortPool.broadcast('engine.info')).flatMap((i) => i.ortSessions);
+    expect(
+      sessions
+        .filter((s) => s.file.endsWith('layer-conv3.onnx'))
+        .map((s) => s.threads)
+        .sort(),
+    ).toEqual(expect.arrayContaining([1, 2]));
+    await expect(
+      ortPool.run('explain.pairs', { ...one(), ...target, method: 'gradcam', modelKey: target.modelKey, ortThreads: 0 }),
+    ).rejects.toThrow(/ortThreads must be an integer from 1 to 256, got 0/);
+  });
+
   it('evaluation embeddings over the workers equal the tfjs pool', async () => {
     const b = batch();
     const images = { shape: b.shape, count: 12, pixels: b.pixels };

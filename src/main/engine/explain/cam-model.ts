@@ -22,6 +22,24 @@ export interface CamModel {
   score(e1: tf.Tensor2D, e2: tf.Tensor2D): tf.Tensor1D;
   /** Runs features(x) and head(features(x)) elsewhere (ONNX Runtime), with the same values. */
   readonly accelerator?: InferenceAccelerator | null;
+  /** The accelerator's threads for these calls (default: the thread's, runtime/inference.ts ortThreads()). */
+  readonly acceleratorThreads?: number;
+}
+
+const callOptions = (model: CamModel) => (model.acceleratorThreads === undefined ? undefined : { threads: model.acceleratorThreads });
+
+/** `model` whose accelerated forwards use `threads` ONNX Runtime threads (same layer, head, score and accelerator). */
+export function withAcceleratorThreads(model: CamModel, threads: number): CamModel {
+  return {
+    layer: model.layer,
+    features: (x) => model.features(x),
+    head: (a) => model.head(a),
+    score: (e1, e2) => model.score(e1, e2),
+    get accelerator() {
+      return model.accelerator;
+    },
+    acceleratorThreads: threads,
+  };
 }
 
 /** A = features(x) [b, h, w, K]; the caller disposes it. */
@@ -32,7 +50,7 @@ export async function featuresOf(model: CamModel, x: tf.Tensor4D): Promise<tf.Te
 /** A = features(x) [b, h, w, K] and e = head(A) [b, D] of one forward; the caller disposes both. */
 export async function forwardOf(model: CamModel, x: tf.Tensor4D, withEmbedding = false): Promise<{ a: tf.Tensor4D; e?: tf.Tensor2D }> {
   if (model.accelerator) {
-    const out = await model.accelerator.forward(model.layer, (await x.data()) as Float32Array, x.shape);
+    const out = await model.accelerator.forward(model.layer, (await x.data()) as Float32Array, x.shape, callOptions(model));
     if (out) {
       const a = tf.tensor4d(out.activations.data, out.activations.dims as [number, number, number, number]); // [b, h, w, K]
       if (!withEmbedding) return { a };
@@ -48,7 +66,7 @@ export async function forwardOf(model: CamModel, x: tf.Tensor4D, withEmbedding =
 /** e = head(features(x)) [b, D]; the caller disposes it. */
 export async function embedOf(model: CamModel, x: tf.Tensor4D): Promise<tf.Tensor2D> {
   if (model.accelerator) {
-    const e = await model.accelerator.embed((await x.data()) as Float32Array, x.shape);
+    const e = await model.accelerator.embed((await x.data()) as Float32Array, x.shape, callOptions(model));
     if (e) return tf.tensor2d(e, [x.shape[0], e.length / x.shape[0]]);
   }
   return tf.tidy(() => model.head(model.features(x)));

@@ -227,13 +227,16 @@ export function poolExplainEngine(pool: ExplainPool | (() => ExplainPool), local
       const p = get();
       if (!p) return local.explain(t, batch, o);
       const n = batch.a.length;
+      // a lone pair a user waits for, on an otherwise idle pool: its worker may use every core
+      const lone = o.interactive === true && n === 1 && p.size > 1 && p.busy === 0 && p.pending === 0;
       const parts = await parallelMap(
         p,
         'explain.pairs',
         n,
         (start, end) => {
           const sub = subBatch(batch, start, end).batch;
-          return { payload: { ...sub, ...modelOf(t) }, transfer: [sub.pixels.buffer as ArrayBuffer] };
+          const payload: ExplainTaskPayload = { ...sub, ...modelOf(t), ...(lone ? { ortThreads: p.size } : {}) };
+          return { payload, transfer: [sub.pixels.buffer as ArrayBuffer] };
         },
         chunking(p, n, o),
       );

@@ -45,6 +45,14 @@ export function disposeWithNet(net: tf.LayersModel, derived: tf.LayersModel): vo
  * trained (it runs a snapshot of the saved weights). Each call resolves to null when the engine
  * cannot run this model (the reason is kept in `fallbackReason`): the caller then uses tfjs.
  */
+export interface AcceleratorCallOptions {
+  /**
+   * Threads for this call's operators (ONNX Runtime's intra-op threads), when not the thread's
+   * default: a lone interactive pair on an idle pool uses every core in the worker that runs it.
+   */
+  threads?: number;
+}
+
 export interface InferenceAccelerator {
   readonly engine: string;
   /** Why this model runs on tfjs after all (set once a call resolved to null). */
@@ -53,12 +61,13 @@ export interface InferenceAccelerator {
    * Embeddings [batch, D] of images `shape` = [batch, H, W, C] (NHWC in [0, 1], row-major). Null
    * also when the images are not the model's input size: tfjs then reports that as it always has.
    */
-  embed(images: Float32Array, shape: readonly number[]): Promise<Float32Array | null>;
+  embed(images: Float32Array, shape: readonly number[], options?: AcceleratorCallOptions): Promise<Float32Array | null>;
   /** One forward: the embeddings [batch, D] and layer `layer`'s activations [batch, h, w, K] (NHWC as tfjs gives them). */
   forward(
     layer: string,
     images: Float32Array,
     shape: readonly number[],
+    options?: AcceleratorCallOptions,
   ): Promise<{ embedding: Float32Array; activations: { data: Float32Array; dims: number[] } } | null>;
   release(): void;
 }

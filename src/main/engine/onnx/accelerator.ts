@@ -33,9 +33,9 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { loadSiamese, type InferenceAccelerator, type SiameseModel } from '../models/siamese';
+import { loadSiamese, type AcceleratorCallOptions, type InferenceAccelerator, type SiameseModel } from '../models/siamese';
 import type { ST } from '../models/layers-util';
-import { initInference } from '../runtime/inference';
+import { initInference, ortThreads } from '../runtime/inference';
 import { OnnxExportError } from './errors';
 import { activationsOutput, exportToOnnx, ONNX_EMBEDDING } from './export';
 import { OnnxModelSession } from './session';
@@ -158,17 +158,24 @@ export class OnnxAccelerator implements InferenceAccelerator {
     return this.reason;
   }
 
-  async embed(images: Float32Array, shape: readonly number[]): Promise<Float32Array | null> {
+  async embed(images: Float32Array, shape: readonly number[], options: AcceleratorCallOptions = {}): Promise<Float32Array | null> {
     if (!this.fits(shape)) return null;
+    const threads = options.threads ?? ortThreads();
     // any session gives the embedding: reuse a target layer's rather than load a second model
-    const key = this.sessions.has('') || this.sessions.size === 0 ? '' : [...this.sessions.keys()][0];
-    const out = await this.run(key === '' ? null : key, images, shape[0], false);
+    const open = [...this.sessions.keys()].filter((k) => k.endsWith(`|${threads}`)).map((k) => k.slice(0, k.lastIndexOf('|')));
+    const layer = open.length === 0 || open.includes('') ? '' : open[0];
+    const out = await this.run(layer === '' ? null : layer, threads, images, shape[0], false);
     return out?.embedding ?? null;
   }
 
-  async forward(layer: string, images: Float32Array, shape: readonly number[]): Promise<Required<ForwardResult> | null> {
+  async forward(
+    layer: string,
+    images: Float32Array,
+    shape: readonly number[],
+    options: AcceleratorCallOptions = {},
+  ): Promise<Required<ForwardResult> | null> {
     if (!this.fits(shape)) return null;
-    return (await this.run(layer, images, shape[0], true)) as Required<ForwardResult> | null;
+    return (await this.run(layer, options.threads ?? ortThreads(), images, shape[0], true)) as Required<ForwardResult> | null;
   }
 
   /** Whether `shape` is a batch of the model's input; tfjs reports any other shape (it names the layer). */
@@ -185,8 +192,14 @@ export class OnnxAccelerator implements InferenceAccelerator {
   }
 
   /** Runs images [batch, H, W, C] in runs of at most MAX_RUN_FLOATS input floats. */
-  private async run(layer: string | null, images: Float32Array, batch: number, withActivations: boolean): Promise<ForwardResult | null> {
-    const session = (await this.session(layer))?.session;
+  private async run(
+    layer: string | null,
+    threads: number,
+    images: Float32Array,
+    batch: number,
+    withActivations: boolean,
+  ): Promise<ForwardResult | null> {
+    const session = (await this.session(layer, threads))?.session;
     if (!session) return null;
     const size = images.length / batch;
     const step = Math.max(1, Math.floor(MAX_RUN_FLOATS / size));
@@ -213,12 +226,12 @@ export class OnnxAccelerator implements InferenceAccelerator {
     };
   }
 
-  private session(layer: string | null): Promise<SessionHandle | null> {
+  private session(layer: string | null, threads: number): Promise<SessionHandle | null> {
     if (this.reason !== null || this.released) return Promise.resolve(null);
-    const key = layer ?? '';
+    const key = `${layer ?? ''}|${threads}`;
     let s = this.sessions.get(key);
     if (!s) {
-      s = this.open(layer).catch((error: unknown) => {
+      s = this.open(layer, threads).catch((error: unknown) => {
         this.fallBack(error);
         return null;
       });
@@ -227,19 +240,19 @@ export class OnnxAccelerator implements InferenceAccelerator {
     return s;
   }
 
-  private async open(layer: string | null): Promise<SessionHandle> {
+  private async open(layer: string | null, threads: number): Promise<SessionHandle> {
     const dir = onnxCacheDir(this.modelDir);
     const file = join(dir, fileName(layer));
-    if (existsSync(file)) return openSession(file);
+    if (existsSync(file)) return openSession(file, threads);
     mkdirSync(dir, { recursive: true });
     const release = await exportLock(file, () => existsSync(file) || readOnnxFallback(this.modelDir) !== null);
     try {
       // another exporter may have finished (or given up) while this one waited
-      if (existsSync(file)) return await openSession(file);
+      if (existsSync(file)) return await openSession(file, threads);
       const recorded = readOnnxFallback(this.modelDir);
       if (recorded) throw new OnnxExportError(recorded.reason);
       const exported = await exportToOnnx(this.model.net, { activationLayers: layer === null ? [] : [layer] });
-      const session = await OnnxModelSession.create(exported.bytes);
+      const session = await OnnxModelSession.create(exported.bytes, { intraOpThreads: threads });
       try {
         await this.check(session, layer);
         writeAtomic(file, exported.bytes);
@@ -247,7 +260,7 @@ export class OnnxAccelerator implements InferenceAccelerator {
         await session.release();
         throw error;
       }
-      return adoptSession(file, session);
+      return adoptSession(file, session, threads);
     } catch (error) {
       // recorded before the lock is released, so that a waiting loader reads the reason instead of exporting again
       if (error instanceof OnnxExportError) this.fallBack(error);

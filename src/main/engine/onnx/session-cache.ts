@@ -12,6 +12,8 @@ const MAX_IDLE = 2;
 
 interface Entry {
   session: Promise<OnnxModelSession>;
+  /** its intra-op threads */
+  threads: number;
   users: number;
   lastUsed: number;
 }
@@ -23,10 +25,10 @@ const entries = new Map<string, Entry>();
  * key. So are other session options (intra-op threads, providers: read by OnnxModelSession.create
  * when the session is made), else a session made for 2 threads would serve a 1-thread caller.
  */
-function keyOf(file: string): string {
+function keyOf(file: string, threads: number): string {
   const s = statSync(file);
   const providers = inferenceInfo()?.providers ?? ['cpu'];
-  return `${file}|${s.ino}|${s.mtimeMs}|${s.size}|threads=${ortThreads()}|${providers.join(',')}`;
+  return `${file}|${s.ino}|${s.mtimeMs}|${s.size}|threads=${threads}|${providers.join(',')}`;
 }
 
 export interface SessionHandle {
@@ -49,12 +51,12 @@ function handle(key: string, entry: Entry, session: OnnxModelSession): SessionHa
   };
 }
 
-/** Opens the session of `file` (or shares the one open). */
-export async function openSession(file: string): Promise<SessionHandle> {
-  const key = keyOf(file);
+/** Opens the session of `file` with `threads` intra-op threads (or shares the one open). */
+export async function openSession(file: string, threads = ortThreads()): Promise<SessionHandle> {
+  const key = keyOf(file, threads);
   let entry = entries.get(key);
   if (!entry) {
-    entry = { session: OnnxModelSession.create(file), users: 0, lastUsed: performance.now() };
+    entry = { session: OnnxModelSession.create(file, { intraOpThreads: threads }), threads, users: 0, lastUsed: performance.now() };
     entries.set(key, entry);
     entry.session.catch(() => entries.delete(key));
   }
@@ -67,10 +69,10 @@ export async function openSession(file: string): Promise<SessionHandle> {
   }
 }
 
-/** Shares `session`, created from `file`'s bytes before they were written, as that file's session. */
-export function adoptSession(file: string, session: OnnxModelSession): SessionHandle {
-  const key = keyOf(file);
-  const entry: Entry = { session: Promise.resolve(session), users: 1, lastUsed: performance.now() };
+/** Shares `session` (`threads` intra-op threads), created from `file`'s bytes before they were written, as that file's session. */
+export function adoptSession(file: string, session: OnnxModelSession, threads = ortThreads()): SessionHandle {
+  const key = keyOf(file, threads);
+  const entry: Entry = { session: Promise.resolve(session), threads, users: 1, lastUsed: performance.now() };
   const previous = entries.get(key);
   if (previous && previous.users === 0) void previous.session.then((s) => s.release()).catch(() => undefined);
   if (!previous || previous.users === 0) entries.set(key, entry);
@@ -85,7 +87,7 @@ function evictIdle(): void {
   }
 }
 
-/** Sessions open in this thread and how many users each has (tests). */
-export function openSessions(): { file: string; users: number }[] {
-  return [...entries].map(([key, e]) => ({ file: key.split('|')[0], users: e.users }));
+/** Sessions open in this thread: their file, intra-op threads and how many users each has (tests, 'engine.info'). */
+export function openSessions(): { file: string; threads: number; users: number }[] {
+  return [...entries].map(([key, e]) => ({ file: key.split('|')[0], threads: e.threads, users: e.users }));
 }

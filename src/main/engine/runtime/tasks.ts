@@ -2,6 +2,7 @@
 // the plumbing: transfer, progress, cancellation).
 import * as tf from '@tensorflow/tfjs';
 import { backendInfo } from './backend';
+import { openSessions } from '../onnx/session-cache';
 import { initInference } from './inference';
 import { clearCache, defineTasks, taskNames } from './pool/registry';
 
@@ -11,6 +12,8 @@ export const runtimeTasks = defineTasks({
     backend: backendInfo(),
     /** this worker's inference engine (ONNX Runtime or tfjs), chosen on first use */
     inference: await initInference(),
+    /** ONNX Runtime sessions open in this worker (file, threads, users) */
+    ortSessions: openSessions(),
     tasks: taskNames(),
     memory: { numTensors: tf.memory().numTensors, numBytes: tf.memory().numBytes },
   }),

@@ -64,6 +64,9 @@ export interface RunOptions {
 export interface TaskPool<T extends TaskTable> {
   /** Number of workers. */
   readonly size: number;
+  /** Workers busy with a task, and calls waiting for one (WorkerPool has them; wrappers may not). */
+  readonly busy?: number;
+  readonly pending?: number;
   /** Type-level only (never set): lets generic helpers such as parallelMap infer the table T. */
   readonly tasks?: T;
   /** Runs `task(payload)` on a worker. Rejects with the task's error, or AbortError when cancelled. */
