@@ -24,7 +24,12 @@ let modelDir: string;
 let target: Omit<CamTarget, 'method'>;
 let batch: () => PairBatch;
 
+// About ONNX Runtime itself: the app of this file runs on it even when the suite is run with
+// SIMLENS_INFER=tfjs (the tfjs pool below is forced explicitly).
+const outerInfer = process.env.SIMLENS_INFER;
+
 beforeAll(async () => {
+  delete process.env.SIMLENS_INFER;
   ws = await demoWorkspace('simlens-ort-pool-');
   const modelId = await fixedModel(ws, { seed: 11 });
   const ref = ws.app.models.versionRef(modelId);
@@ -48,6 +53,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  if (outerInfer !== undefined) process.env.SIMLENS_INFER = outerInfer;
   await ortPool?.close();
   await tfjsPool?.close();
   await ws?.close();

@@ -41,12 +41,18 @@ vi.mock('../../src/main/engine/onnx/export', async (importOriginal) => {
 
 const dir = mkdtempSync(join(tmpdir(), 'simlens-ort-accel-'));
 
+// These tests are about ONNX Runtime itself: they run on it even when the suite is run with
+// SIMLENS_INFER=tfjs (which every other test follows); the engine-choice tests set it themselves.
+const outerInfer = process.env.SIMLENS_INFER;
+
 beforeAll(async () => {
+  delete process.env.SIMLENS_INFER;
   await tf.setBackend('cpu');
   resetInferenceForTests();
   expect((await initInference({ env: {} })).name).toBe('ort');
 });
 afterAll(() => {
+  if (outerInfer !== undefined) process.env.SIMLENS_INFER = outerInfer;
   resetInferenceForTests();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -235,7 +241,7 @@ describe('the ONNX cache and the fallback', () => {
       const callsAfterExport = create.mock.calls.length;
       const one = await embedWith('1');
       expect(create.mock.calls.length).toBe(callsAfterExport + 1); // a 1-thread session of the file
-      expect(create.mock.calls.at(-1)?.[1]).toBeUndefined(); // defaults: ortThreads() = 1 now
+      expect(create.mock.calls.at(-1)?.[1]).toEqual({ intraOpThreads: 1 }); // SIMLENS_ORT_THREADS read at the load
       await embedWith('2');
       await embedWith('1');
       expect(create.mock.calls.length).toBe(callsAfterExport + 1); // both stay open and are reused
