@@ -465,12 +465,36 @@ export interface EpochDto {
   maskLoss?: number;
 }
 
+/**
+ * How a training ran the frozen blocks of a pretrained backbone (issue #12): on ONNX Runtime up to
+ * the last frozen layer (only the layers above it in tfjs), or the whole network in tfjs and why.
+ */
+export interface FrozenFeaturesDto {
+  used: boolean;
+  /** the last layer of the last frozen block */
+  boundary?: string;
+  /** whether the frozen part's outputs were cached across epochs */
+  cached?: boolean;
+  /** why the frozen part ran in tfjs (used: false), or why its outputs were not cached (used: true) */
+  reason?: string;
+  /** images through the frozen part on ONNX Runtime */
+  ortImages: number;
+}
+
 export interface ModelMetricsDto {
   /** decision threshold on the score s, chosen on validation (maximising accuracy) */
   threshold: number;
   thresholdSource: 'val' | 'given';
   splits: Partial<Record<Split, SplitMetricsDto>>;
-  training?: { history: EpochDto[]; bestEpoch: number; bestValAuc: number; stoppedEarly: boolean; seconds: number };
+  training?: {
+    history: EpochDto[];
+    bestEpoch: number;
+    bestValAuc: number;
+    stoppedEarly: boolean;
+    seconds: number;
+    /** a model with frozen blocks (a pretrained backbone): where its frozen part ran */
+    frozenFeatures?: FrozenFeaturesDto;
+  };
   evaluatedAt: string;
 }
 

@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { expect, test, type APIRequestContext, type Page } from '@playwright/test';
 import { saveLayersModel } from '../../src/main/engine/runtime/model-io';
+import type { FrozenFeaturesDto } from '../../src/shared/dto';
+import { describeFrozenFeatures } from '../../src/shared/inference';
 import { appOrigin, appToken, appUrl, DEMO_NAME } from './env';
 
 const SHOTS = process.env.SIMLENS_UI_SHOTS;
@@ -155,14 +157,24 @@ test('pretrained: trains from a tiny LayersModel folder (1 epoch) and shows the 
   await expect(status.locator('.badge')).toHaveText('done', { timeout: 100_000 });
   await expect(status).toContainText(/Done: version #\d+/);
   const id = Number(/version #(\d+)/.exec((await status.textContent()) ?? '')![1]);
-  const version = await call<{ name: string; arch: string; metrics: { splits: { test: { auc: number } } } }>(request, 'models.get', { id });
+  const version = await call<{
+    name: string;
+    arch: string;
+    metrics: { splits: { test: { auc: number } }; training: { frozenFeatures?: FrozenFeaturesDto } };
+  }>(request, 'models.get', { id });
   expect(version).toMatchObject({ name, arch: 'pretrained' });
+  // where the frozen block ran: ONNX Runtime up to its last layer (the app's engine is ORT here)
+  const inference = await call<{ inference: { name: string } | null }>(request, 'app.info', {});
+  const frozen = version.metrics.training.frozenFeatures;
+  expect(frozen).toMatchObject(inference.inference?.name === 'ort' ? { used: true, boundary: 'b1_relu' } : { used: false });
   const row = page.getByTestId('version-row').filter({ hasText: name });
   await expect(row).toContainText('Pretrained backbone');
   await expect(row.getByTestId('version-auc')).toHaveText(version.metrics.splits.test.auc.toFixed(4));
   const detail = page.getByTestId('version-detail');
   await expect(detail.locator('.config')).toContainText(dir);
   await expect(detail.locator('.config')).toContainText('Preprocessing');
+  const frozenRow = detail.locator('.config dt', { hasText: 'Frozen part' });
+  await expect(frozenRow.locator('xpath=following-sibling::dd[1]')).toHaveText(describeFrozenFeatures(frozen!));
   await detail.locator('.config').scrollIntoViewIfNeeded();
   await shot(page, 'pretrained-version');
 });

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeFrozenFeatures } from '../../src/shared/inference';
 import { saveLayersModel } from '../../src/main/engine/runtime/model-io';
 import type { ModelVersionDto } from '../../src/shared/dto';
 import { CLI, DEMO, ensureBuiltCli, ROOT, runCli, runCliJson, type CliRun } from './cli-harness';
@@ -255,6 +256,12 @@ describe('simlens train / eval / models', () => {
     const stored = await json<ModelVersionDto>(['models', '--db', db, '--model', String(out.modelId)]);
     expect(stored.config.model.backbone).toMatchObject({ dir, cutLayer: 'b2_conv', frozenBlocks: 1 });
     expect(stored.config.model.embeddingSize).toBe(16);
+    // where the frozen block ran (this process's engine: ONNX Runtime where it loads), in the JSON and the text
+    const frozen = stored.metrics!.training!.frozenFeatures!;
+    expect(frozen).toMatchObject({ used: expect.any(Boolean) });
+    const shown = await simlens(['models', '--db', db, '--model', String(out.modelId)]);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toContain(`\nFrozen part: ${describeFrozenFeatures(frozen)}\n`);
 
     const badCut = await simlens(['train', '--db', db, '--backbone', dir, '--cut-layer', 'zzz', '--epochs', '1', '--json']);
     expect(badCut.code).toBe(1);

@@ -11,9 +11,9 @@ import { buildSiamese, defaultModelConfig, loadSiamese, saveSiamese, type Siames
 import { OnnxModelSession } from '../../src/main/engine/onnx/session';
 import { initInference, resetInferenceForTests } from '../../src/main/engine/runtime/inference';
 import { saveLayersModel } from '../../src/main/engine/runtime/model-io';
-import { frozenBoundary, type FeatureEngine } from '../../src/main/engine/train/frozen-features';
+import { frozenBoundary, RETRAIN_FROZEN_REASON, type FeatureEngine } from '../../src/main/engine/train/frozen-features';
 import { scorePairs } from '../../src/main/engine/evaluate/evaluate';
-import { trainSiamese, type TrainConfig, type TrainResult } from '../../src/main/engine/train/trainer';
+import { defaultEpochPlanner, trainSiamese, type TrainConfig, type TrainResult } from '../../src/main/engine/train/trainer';
 import { DEFAULT_AUGMENT } from '../../src/main/engine/train/augment';
 import { trainDataParallel } from '../../src/main/engine/train/data-parallel';
 import { WorkerPool } from '../../src/main/engine/runtime/pool';
@@ -225,7 +225,7 @@ describe('training with frozen blocks on ONNX Runtime', () => {
   it('with SIMLENS_INFER=tfjs, trains the whole network in tfjs as before (no ONNX Runtime run)', () => {
     expect(tfjs.result.frozenFeatures).toMatchObject({ used: false, reason: expect.stringContaining('inference engine is tfjs') });
     expect(tfjs.ortRuns).toEqual([]);
-    expect(tfjs.notes).toEqual([expect.stringContaining('frozen blocks train in tfjs')]);
+    expect(tfjs.notes).toEqual([expect.stringMatching(/^frozen blocks: tfjs: the inference engine is tfjs/)]);
   });
 
   it('computes each image’s features once on ONNX Runtime (cached across epochs)', () => {
@@ -239,7 +239,7 @@ describe('training with frozen blocks on ONNX Runtime', () => {
     // epoch 1's steps and its validation scoring computed them all: epoch 2 made no run
     expect(runs.length).toBe(ort.result.frozenFeatures!.ortRuns);
     expect(runs.length).toBeLessThanOrEqual(6 + 1);
-    expect(ort.notes).toEqual([expect.stringContaining('run on ONNX Runtime, their features cached across epochs')]);
+    expect(ort.notes).toEqual(['frozen blocks: ONNX Runtime up to "b2_out", features cached across epochs']);
   });
 
   it('gives the losses, val AUCs and weights of the all-tfjs run (within float tolerance)', async () => {
@@ -325,6 +325,25 @@ describe('frozen features computed per batch', () => {
     expect(plain.ortRuns).toEqual([]);
     expect(plain.notes).toEqual([]);
   });
+
+  it("a custom epoch planner (mask-guided retraining's) trains the frozen blocks in tfjs, and says so", async () => {
+    const model = keep({ model: await buildSiamese(modelConfig(2)) }).model;
+    const run = vi.spyOn(OnnxModelSession.prototype, 'run');
+    const notes: string[] = [];
+    try {
+      const result = await trainSiamese(
+        model,
+        data,
+        { ...CONFIG, epochs: 1 },
+        { planner: defaultEpochPlanner(data), onNote: (n) => notes.push(n) },
+      );
+      expect(result.frozenFeatures).toEqual({ used: false, reason: RETRAIN_FROZEN_REASON, ortRuns: 0, ortImages: 0 });
+      expect(run).not.toHaveBeenCalled();
+      expect(notes).toEqual([`frozen blocks: tfjs: ${RETRAIN_FROZEN_REASON}`]);
+    } finally {
+      run.mockRestore();
+    }
+  });
 });
 
 describe('data-parallel over 2 workers', () => {
@@ -368,11 +387,11 @@ describe('data-parallel over 2 workers', () => {
   it('runs the frozen part on ONNX Runtime in the workers, features once per image; the losses and weights of the all-tfjs run', async () => {
     const tfjs = await trainParallel('tfjs', 'dp-tfjs');
     expect(tfjs.training.frozenFeatures).toMatchObject({ used: false, reason: expect.stringContaining('inference engine is tfjs') });
-    expect(tfjs.notes).toEqual([expect.stringContaining('frozen blocks train in tfjs')]);
+    expect(tfjs.notes).toEqual([expect.stringMatching(/^frozen blocks: tfjs: the inference engine is tfjs/)]);
 
     const ort = await trainParallel('ort', 'dp-ort');
     expect(ort.training.frozenFeatures).toMatchObject({ used: true, boundary: 'b2_out', cached: true, ortImages: IMAGES_USED });
-    expect(ort.notes).toEqual([expect.stringContaining('their features cached across epochs')]);
+    expect(ort.notes).toEqual(['frozen blocks: ONNX Runtime up to "b2_out", features cached across epochs']);
     expect(ort.tensorsLeft).toEqual(ort.baseline); // the replicas, their heads and sessions freed
 
     ort.training.history.forEach((e, i) => {
@@ -390,5 +409,18 @@ describe('data-parallel over 2 workers', () => {
     // the runner's scores (features on ONNX Runtime, head in the workers) are the saved version's
     const want = await scorePairs(ort.model, data.images, data.val);
     want.score.forEach((v, i) => expect(Math.abs(v - ort.scores.score[i])).toBeLessThan(1e-5));
+  });
+
+  it("with a custom epoch planner (mask-guided retraining's): the frozen blocks train in the replicas' tfjs, and it says so", async () => {
+    const pool = await poolOf('ort');
+    const notes: string[] = [];
+    const run = { ...CONFIG, epochs: 1 };
+    const { training } = await trainDataParallel(pool, { model: modelConfig(2) }, data, run, {
+      planner: defaultEpochPlanner(data),
+      onNote: (n) => notes.push(n),
+    });
+    expect(training.frozenFeatures).toEqual({ used: false, reason: RETRAIN_FROZEN_REASON, ortRuns: 0, ortImages: 0 });
+    expect(notes).toEqual([`frozen blocks: tfjs: ${RETRAIN_FROZEN_REASON}`]);
+    expect(Number.isFinite(training.history[0].loss)).toBe(true);
   });
 });

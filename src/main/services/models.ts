@@ -6,6 +6,7 @@ import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:pat
 import type { ArgsOf } from '../../shared/contract';
 import type {
   EpochDto,
+  FrozenFeaturesDto,
   JobDto,
   MaskCoverageDto,
   MaskSnapshotDto,
@@ -54,6 +55,7 @@ import {
   retrainTaskParallel,
   trainTask,
   trainTaskParallel,
+  type FrozenFeaturesInfo,
   type MaskData,
   type RetrainOutcome,
   type RetrainRequest,
@@ -1060,7 +1062,19 @@ function trainedMetrics(outcome: Pick<TrainOutcome, 'evaluation' | 'training'>):
     bestValAuc: t.bestValAuc,
     stoppedEarly: t.stoppedEarly,
     seconds: t.seconds,
+    ...(t.frozenFeatures ? { frozenFeatures: frozenFeaturesDto(t.frozenFeatures) } : {}),
   });
+}
+
+/** What the version keeps of how its frozen blocks ran (the log's note says the same). */
+function frozenFeaturesDto(f: FrozenFeaturesInfo): FrozenFeaturesDto {
+  return {
+    used: f.used,
+    ...(f.boundary !== undefined ? { boundary: f.boundary } : {}),
+    ...(f.cached !== undefined ? { cached: f.cached } : {}),
+    ...(f.reason !== undefined ? { reason: f.reason } : {}),
+    ortImages: f.ortImages,
+  };
 }
 
 function jobData(d: ModelTaskProgress | undefined, epochs: number | undefined, last: EpochDto | undefined): JobProgressData | undefined {

@@ -1,4 +1,5 @@
 import { MODEL_EXPORT_FORMATS, type ModelExportFormat, type ModelVersionDto } from '../../../shared/dto';
+import { describeFrozenFeatures } from '../../../shared/inference';
 import type { SimLensApp } from '../../app';
 import { parseIntOption, table } from '../io';
 import { usageError, type CliCommand, type CommandContext, type CommandOutput } from '../types';
@@ -16,6 +17,7 @@ function describe(m: ModelVersionDto): string {
     lines.push(
       `Training: ${t.history.length} epochs, ${t.seconds.toFixed(1)} s, best epoch ${t.bestEpoch} (val AUC ${t.bestValAuc.toFixed(4)})${t.stoppedEarly ? ', stopped early' : ''}`,
     );
+  if (t?.frozenFeatures) lines.push(`Frozen part: ${describeFrozenFeatures(t.frozenFeatures)}`);
   if (m.metrics) lines.push('', metricsTable(metricsSummary(m.metrics)));
   else lines.push('Not evaluated.');
   return lines.join('\n');

@@ -17,7 +17,15 @@ import type { TaskPool } from '../runtime/pool/pool';
 import type { SecondDerivativeCheck } from './mask/check';
 import type { MaskBatch, StepParts } from './mask/step';
 import type { ReplicaInit } from './replica';
-import { FeatureCache, frozenNote, hasFrozenBlocks, scoreFromFeatures, type FrozenFeaturesInfo } from './frozen-features';
+import {
+  FeatureCache,
+  frozenInTfjs,
+  frozenNote,
+  hasFrozenBlocks,
+  RETRAIN_FROZEN_REASON,
+  scoreFromFeatures,
+  type FrozenFeaturesInfo,
+} from './frozen-features';
 import type { trainTasks } from './tasks';
 import {
   resolveTrainConfig,
@@ -402,10 +410,13 @@ export async function trainDataParallel<T = void>(
     // A model with frozen blocks: its frozen part on ONNX Runtime (not with a custom planner: mask-guided retraining)
     let used: DataParallelRunner = runner;
     let frozenInfo: FrozenFeaturesInfo | undefined;
-    if (hasFrozenBlocks(init.model) && !init.mask && !hooks.planner && !adjusted?.planner) {
-      const frozen = await frozenDataParallel(pool, runner, init.model, data, cfg, hooks.signal);
-      if ('reason' in frozen) frozenInfo = { used: false, reason: frozen.reason, ortRuns: 0, ortImages: 0 };
-      else ({ runner: used, info: frozenInfo } = frozen);
+    if (hasFrozenBlocks(init.model)) {
+      if (init.mask || hooks.planner || adjusted?.planner) frozenInfo = frozenInTfjs(RETRAIN_FROZEN_REASON);
+      else {
+        const frozen = await frozenDataParallel(pool, runner, init.model, data, cfg, hooks.signal);
+        if ('reason' in frozen) frozenInfo = frozenInTfjs(frozen.reason);
+        else ({ runner: used, info: frozenInfo } = frozen);
+      }
       hooks.onNote?.(frozenNote(frozenInfo));
     }
     const trained = await trainLoop(used, data, cfg, { ...hooks, ...(adjusted ?? {}) });

@@ -40,6 +40,7 @@ import { ONNX_CACHE_TOLERANCE, relativeDifference } from '../onnx/accelerator';
 import { exportToOnnx } from '../onnx/export';
 import { OnnxModelSession } from '../onnx/session';
 import { inferenceInfo, initInference } from '../runtime/inference';
+import { describeFrozenFeatures } from '../../../shared/inference';
 import { isIdentity } from './augment';
 import type { StepBatch, StepForward, TrainConfig, TrainData } from './trainer';
 
@@ -77,10 +78,15 @@ export interface FeatureEngine {
 /** Whether a model of this config has frozen blocks (frozen-feature training may apply). */
 export const hasFrozenBlocks = (config: ModelConfig): boolean => config.arch === 'pretrained' && (config.backbone?.frozenBlocks ?? 0) !== 0;
 
+/** Why a mask-guided retraining (a custom epoch planner) of a model with frozen blocks runs them in tfjs. */
+export const RETRAIN_FROZEN_REASON = 'mask-guided retraining does not run the frozen part on ONNX Runtime yet';
+
+/** The FrozenFeaturesInfo of a run whose frozen part ran in tfjs, and why. */
+export const frozenInTfjs = (reason: string): FrozenFeaturesInfo => ({ used: false, reason, ortRuns: 0, ortImages: 0 });
+
 /** The line the training log gets about a run with frozen blocks. */
 export function frozenNote(info: FrozenFeaturesInfo): string {
-  if (!info.used) return `frozen blocks train in tfjs: ${info.reason}`;
-  return `frozen blocks up to "${info.boundary}" run on ONNX Runtime, ${info.cached ? 'their features cached across epochs' : `features per batch (${info.reason})`}`;
+  return `frozen blocks: ${describeFrozenFeatures(info)}`;
 }
 
 /** The boundary layer of the frozen part of `model`, or why there is none to use. */

@@ -22,3 +22,4 @@ export { DEFAULT_MASK_AUGMENT, MASK_AUGMENT_MODES, type MaskAugmentConfig, type 
 export type { MaskData } from './mask/plan';
 export type { SecondDerivativeCheck } from './mask/check';
 export type { MapTarget } from './mask/step';
+export type { FrozenFeaturesInfo } from './frozen-features';

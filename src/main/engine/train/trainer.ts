@@ -25,7 +25,15 @@ import type { SiameseModel } from '../models/siamese';
 import { rocAuc } from '../evaluate/roc';
 import type { MaskBatch, StepParts } from './mask/step';
 import { readAdamState, writeAdamState, type LoopState, type RunnerState, type TrainCheckpoint } from './checkpoint';
-import { frozenNote, frozenTraining, hasFrozenBlocks, type FrozenFeaturesInfo, type FrozenOptions } from './frozen-features';
+import {
+  frozenInTfjs,
+  frozenNote,
+  frozenTraining,
+  hasFrozenBlocks,
+  RETRAIN_FROZEN_REASON,
+  type FrozenFeaturesInfo,
+  type FrozenOptions,
+} from './frozen-features';
 
 export interface TrainConfig {
   epochs: number;
@@ -591,7 +599,8 @@ export async function trainSiamese(
     frozenInfo = frozen.info;
   } else {
     runner = localStepRunner(model, options);
-    if (frozen) frozenInfo = { used: false, reason: frozen.reason, ortRuns: 0, ortImages: 0 };
+    if (frozen) frozenInfo = frozenInTfjs(frozen.reason);
+    else if (hasFrozenBlocks(model.config)) frozenInfo = frozenInTfjs(RETRAIN_FROZEN_REASON);
   }
   if (frozenInfo) hooks.onNote?.(frozenNote(frozenInfo));
   try {

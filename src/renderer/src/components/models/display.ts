@@ -1,5 +1,6 @@
 // How the models view writes model versions: architecture names, metric numbers, configuration rows.
 import type { DatasetDto, ModelConfigDto, ModelVersionDto } from '../../../../shared/dto';
+import { describeFrozenFeatures } from '../../../../shared/inference';
 
 export const ARCH_LABEL: Record<string, string> = {
   small: 'Small CNN',
@@ -34,6 +35,7 @@ export function configRows(v: ModelVersionDto, datasetName: string): [string, st
     ['Seed', String(v.seed ?? '—')],
     ['Augmentation', t && Object.values(t.augment).some((x) => x) ? 'on' : 'off'],
     ...backboneRows(m),
+    ...frozenRows(v),
     ['Backend', v.backend ?? '—'],
     ['Dataset', datasetName],
     ['Pair set', v.pairSetId !== null ? `#${v.pairSetId}` : 'deleted'],
@@ -52,6 +54,12 @@ function retrainRows(v: ModelVersionDto): [string, string][] {
     ['Retrained with', r.lossUsed === 'augment' ? loss : `${loss}, λ ${r.lambda}`],
     ['Masks used', `${r.masks.count} on ${r.masks.trainImages} train images${authors ? ` (${authors})` : ''}`],
   ];
+}
+
+/** Where a pretrained version's frozen blocks ran in its training (ONNX Runtime, or tfjs and why). */
+function frozenRows(v: ModelVersionDto): [string, string][] {
+  const f = v.metrics?.training?.frozenFeatures;
+  return f ? [['Frozen part', describeFrozenFeatures(f)]] : [];
 }
 
 /** A pretrained version's backbone folder, cut layer, frozen blocks; any version's input preprocessing. */
