@@ -32,6 +32,10 @@
 //           embedding (not slower); ORT thread layouts (1 vs 2 threads per session, 2 workers x 1
 //           thread vs 1 x 2 vs 2 x 2), the export + verification of the first use apart
 //           (scripts/bench-engine/ort.ts; about 10 minutes on 2 cores).
+//   ort-review  the latency a reviewer sees: one ResNet50 pair's Grad-CAM as the review view asks for
+//           it (an interactive call of the pool's explain engine, 300 ms apart), with one pool in the
+//           process as in the app, tfjs pool then ONNX Runtime pool; median, p10, p90 of 30 calls,
+//           target median <= 60 ms (scripts/bench-engine/ort-review-latency.ts).
 //   retrain  one epoch of mask-loss retraining (rrr, energy, hint) against a plain epoch of the same
 //           model on the same explicit pairs (1000 Fashion-MNIST images, 10% masked), in this thread
 //           and over the pool, flatten and GAP heads; target <= 3x (scripts/bench-engine/retrain-epoch.ts).
@@ -201,6 +205,7 @@ const SECTIONS: Record<string, Section> = {
     (await import('./bench-cam/batch-throughput')).benchExplainBatch({ pairs: 8, workers: Math.max(2, cpus().length) }),
   evaluate: async () => (await import('./bench-engine/evaluate')).benchEvaluate({ workers: Math.max(2, cpus().length) }),
   ort: async () => (await import('./bench-engine/ort')).benchOrt({ workers: Math.max(2, cpus().length) }),
+  'ort-review': async () => (await import('./bench-engine/ort-review-latency')).benchReviewLatency({ workers: Math.max(2, cpus().length) }),
   // masks import / export (scripts/bench-masks.ts, owned by the masks code)
   masks: async () => (await import('./bench-masks')).masksSection(),
   responsiveness: async () => (await import('./bench-engine/responsiveness')).benchResponsiveness(),
