@@ -14,6 +14,8 @@ import { saveLayersModel } from '../../src/main/engine/runtime/model-io';
 import { frozenBoundary, RETRAIN_FROZEN_REASON, type FeatureEngine } from '../../src/main/engine/train/frozen-features';
 import { scorePairs } from '../../src/main/engine/evaluate/evaluate';
 import { defaultEpochPlanner, trainSiamese, type TrainConfig, type TrainResult } from '../../src/main/engine/train/trainer';
+import { retrainTask, retrainTaskParallel, type RetrainRequest } from '../../src/main/engine/train/retrain';
+import type { TrainProgress } from '../../src/main/engine/train/run';
 import { DEFAULT_AUGMENT } from '../../src/main/engine/train/augment';
 import { trainDataParallel } from '../../src/main/engine/train/data-parallel';
 import { WorkerPool } from '../../src/main/engine/runtime/pool';
@@ -422,5 +424,38 @@ describe('data-parallel over 2 workers', () => {
     expect(training.frozenFeatures).toEqual({ used: false, reason: RETRAIN_FROZEN_REASON, ortRuns: 0, ortImages: 0 });
     expect(notes).toEqual([`frozen blocks: tfjs: ${RETRAIN_FROZEN_REASON}`]);
     expect(Number.isFinite(training.history[0].loss)).toBe(true);
+  });
+
+  it('a mask-guided retraining of a version with frozen blocks, here and over the workers: in tfjs, recorded and in the log', async () => {
+    const parent = join(dir, 'retrain-parent');
+    const built = await buildSiamese(modelConfig(2));
+    await saveSiamese(built, parent);
+    built.dispose();
+    // a mask (the top-left quadrant) on 6 train images
+    const masked = Array.from(data.train.indices.subarray(0, 6));
+    const masks = new Uint8Array(masked.length * 64);
+    masked.forEach((_, j) => {
+      for (let y = 0; y < 4; y++) for (let x = 0; x < 4; x++) masks[j * 64 + y * 8 + x] = 255;
+    });
+    const request = (out: string): RetrainRequest => ({
+      model: modelConfig(2),
+      initFromDir: parent,
+      train: { epochs: 1, batchSize: 12, learningRate: 3e-3, seed: 5, maxStepsPerEpoch: 2 },
+      data: { images: data.images, train: data.train, val: data.val },
+      masks: { images: Int32Array.from(masked), masks },
+      method: { loss: 'energy', lambda: 1 },
+      evaluate: { val: data.val },
+      outDir: join(dir, out),
+    });
+    const noteLines: string[] = [];
+    const progress = (_f: number, message: string, d: TrainProgress) => {
+      if (d.kind === 'phase' && d.phase === 'note') noteLines.push(message);
+    };
+    await useEngine('ort');
+    const local = await retrainTask(request('retrained-local'), { progress });
+    const parallel = await retrainTaskParallel(await poolOf('ort'), request('retrained-dp'), { progress });
+    for (const outcome of [local, parallel])
+      expect(outcome.training.frozenFeatures).toEqual({ used: false, reason: RETRAIN_FROZEN_REASON, ortRuns: 0, ortImages: 0 });
+    expect(noteLines).toEqual([`frozen blocks: tfjs: ${RETRAIN_FROZEN_REASON}`, `frozen blocks: tfjs: ${RETRAIN_FROZEN_REASON}`]);
   });
 });

@@ -16,6 +16,7 @@ import type { ModelConfig } from '../models/config';
 import { loadSiamese, saveSiamese, type SiameseModel } from '../models/siamese';
 import type { TaskPool } from '../runtime/pool/pool';
 import { trainDataParallel } from './data-parallel';
+import { frozenInTfjs, frozenNote, hasFrozenBlocks, RETRAIN_FROZEN_REASON } from './frozen-features';
 import { DEFAULT_MASK_AUGMENT, type MaskAugmentConfig } from './mask/augment';
 import { checkSecondDerivative, type SecondDerivativeCheck } from './mask/check';
 import type { MaskLossKind } from './mask/loss';
@@ -167,6 +168,8 @@ function retrainHooks(req: RetrainRequest, hooks: TrainTaskHooks, checkpoint: (e
   const epochs = req.train.epochs ?? 1;
   return {
     signal: hooks.signal,
+    // a fact about the run (e.g. where frozen blocks run) for the job's log, as training's
+    onNote: (note) => report(0.02, note, { kind: 'phase', phase: 'note' }),
     onProgress: (info) =>
       report(
         0.02 + 0.93 * info.fraction,
@@ -231,7 +234,12 @@ export async function retrainTask(req: RetrainRequest, hooks: TrainTaskHooks = {
     const checkpoint = async (epoch: number) => {
       if (req.checkpointDir) await saveSiamese(model, req.checkpointDir, { checkpoint: { epoch }, ...retrainExtra(info, check) });
     };
-    const training = await trainLoop(runner, req.data, cfg, { ...retrainHooks(req, hooks, checkpoint), planner: planner(req, info.used) });
+    const loopHooks = { ...retrainHooks(req, hooks, checkpoint), planner: planner(req, info.used) };
+    // frozen blocks of a pretrained backbone train in tfjs here (as in trainDataParallel with a planner)
+    const frozen = hasFrozenBlocks(model.config) ? frozenInTfjs(RETRAIN_FROZEN_REASON) : null;
+    if (frozen) loopHooks.onNote?.(frozenNote(frozen));
+    const trained = await trainLoop(runner, req.data, cfg, loopHooks);
+    const training = frozen ? { ...trained, frozenFeatures: frozen } : trained;
     report(0.96, 'evaluating', { kind: 'phase', phase: 'evaluate' });
     const { result: evaluation, scores } = await evaluateModel(model, req.data.images, req.evaluate, { signal: hooks.signal });
     if (hooks.signal?.aborted) throw new TrainingCancelledError();
