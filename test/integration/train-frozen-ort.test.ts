@@ -2,7 +2,7 @@
 // frozen part of a pretrained backbone runs on ONNX Runtime (its features cached across epochs
 // without augmentation), only the part above it trains in tfjs. Real tfjs (cpu backend) and real
 // onnxruntime-node, a tiny backbone saved as a tfjs LayersModel folder, the toy data.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -11,7 +11,12 @@ import { buildSiamese, defaultModelConfig, loadSiamese, saveSiamese, type Siames
 import { OnnxModelSession } from '../../src/main/engine/onnx/session';
 import { initInference, resetInferenceForTests } from '../../src/main/engine/runtime/inference';
 import { saveLayersModel } from '../../src/main/engine/runtime/model-io';
-import { frozenBoundary, RETRAIN_FROZEN_REASON, type FeatureEngine } from '../../src/main/engine/train/frozen-features';
+import {
+  frozenBoundary,
+  PLANNER_FROZEN_REASON,
+  RETRAIN_FROZEN_REASON,
+  type FeatureEngine,
+} from '../../src/main/engine/train/frozen-features';
 import { scorePairs } from '../../src/main/engine/evaluate/evaluate';
 import { defaultEpochPlanner, trainSiamese, type TrainConfig, type TrainResult } from '../../src/main/engine/train/trainer';
 import { retrainTask, retrainTaskParallel, type RetrainRequest } from '../../src/main/engine/train/retrain';
@@ -339,9 +344,9 @@ describe('frozen features computed per batch', () => {
         { ...CONFIG, epochs: 1 },
         { planner: defaultEpochPlanner(data), onNote: (n) => notes.push(n) },
       );
-      expect(result.frozenFeatures).toEqual({ used: false, reason: RETRAIN_FROZEN_REASON, ortRuns: 0, ortImages: 0 });
+      expect(result.frozenFeatures).toEqual({ used: false, reason: PLANNER_FROZEN_REASON, ortRuns: 0, ortImages: 0 });
       expect(run).not.toHaveBeenCalled();
-      expect(notes).toEqual([`frozen blocks: tfjs: ${RETRAIN_FROZEN_REASON}`]);
+      expect(notes).toEqual([`frozen blocks: tfjs: ${PLANNER_FROZEN_REASON}`]);
     } finally {
       run.mockRestore();
     }
@@ -426,36 +431,108 @@ describe('data-parallel over 2 workers', () => {
     expect(Number.isFinite(training.history[0].loss)).toBe(true);
   });
 
-  it('a mask-guided retraining of a version with frozen blocks, here and over the workers: in tfjs, recorded and in the log', async () => {
+  /** A retraining of a saved pretrained version (2 frozen blocks) with masks (the top-left quadrant) on 6 train images. */
+  async function retrainRequest(out: string, loss: RetrainRequest['method']['loss']): Promise<RetrainRequest> {
     const parent = join(dir, 'retrain-parent');
-    const built = await buildSiamese(modelConfig(2));
-    await saveSiamese(built, parent);
-    built.dispose();
-    // a mask (the top-left quadrant) on 6 train images
+    if (!existsSync(parent)) {
+      const built = await buildSiamese(modelConfig(2));
+      await saveSiamese(built, parent);
+      built.dispose();
+    }
     const masked = Array.from(data.train.indices.subarray(0, 6));
     const masks = new Uint8Array(masked.length * 64);
     masked.forEach((_, j) => {
       for (let y = 0; y < 4; y++) for (let x = 0; x < 4; x++) masks[j * 64 + y * 8 + x] = 255;
     });
-    const request = (out: string): RetrainRequest => ({
+    return {
       model: modelConfig(2),
       initFromDir: parent,
-      train: { epochs: 1, batchSize: 12, learningRate: 3e-3, seed: 5, maxStepsPerEpoch: 2 },
+      train: { epochs: 2, batchSize: 12, learningRate: 3e-3, seed: 5, maxStepsPerEpoch: 2 },
       data: { images: data.images, train: data.train, val: data.val },
       masks: { images: Int32Array.from(masked), masks },
-      method: { loss: 'energy', lambda: 1 },
+      method: { loss, lambda: loss === 'augment' ? 0 : 1 },
       evaluate: { val: data.val },
       outDir: join(dir, out),
-    });
+    };
+  }
+
+  it('mask-guided retraining of a version with frozen blocks: here on ONNX Runtime features, the run of all-tfjs; over the workers in tfjs, and said', async () => {
+    const request = (out: string) => retrainRequest(out, 'energy');
     const noteLines: string[] = [];
     const progress = (_f: number, message: string, d: TrainProgress) => {
       if (d.kind === 'phase' && d.phase === 'note') noteLines.push(message);
     };
+    await useEngine('tfjs');
+    const tfjs = await retrainTask(await request('retrained-tfjs'), { progress });
+    expect(tfjs.retrain.used).toBe('energy'); // the mask loss ran (no fallback to augmentation)
+    expect(tfjs.training.frozenFeatures).toMatchObject({ used: false, reason: expect.stringContaining('inference engine is tfjs') });
+
     await useEngine('ort');
-    const local = await retrainTask(request('retrained-local'), { progress });
-    const parallel = await retrainTaskParallel(await poolOf('ort'), request('retrained-dp'), { progress });
-    for (const outcome of [local, parallel])
-      expect(outcome.training.frozenFeatures).toEqual({ used: false, reason: RETRAIN_FROZEN_REASON, ortRuns: 0, ortImages: 0 });
-    expect(noteLines).toEqual([`frozen blocks: tfjs: ${RETRAIN_FROZEN_REASON}`, `frozen blocks: tfjs: ${RETRAIN_FROZEN_REASON}`]);
+    const run = vi.spyOn(OnnxModelSession.prototype, 'run');
+    let ort: Awaited<ReturnType<typeof retrainTask>>;
+    let ortRunImages = 0;
+    try {
+      ort = await retrainTask(await request('retrained-ort'), { progress });
+      ortRunImages = run.mock.calls.reduce((n, c) => n + c[1], 0);
+    } finally {
+      run.mockRestore();
+    }
+    expect(ort.retrain.used).toBe('energy');
+    expect(ort.training.frozenFeatures).toMatchObject({ used: true, boundary: 'b2_out', cached: true });
+    // every image the run touched went through the frozen part once (the batches' and val's)
+    const touched = ort.training.frozenFeatures!.ortImages;
+    expect(touched).toBeGreaterThan(16);
+    expect(touched).toBeLessThanOrEqual(IMAGES_USED);
+    expect(ortRunImages).toBe(2 + touched); // + the export's check of 2 images
+    // the same retraining as all-tfjs: losses (contrastive and mask parts), val AUCs and weights
+    ort.training.history.forEach((e, i) => {
+      const want = tfjs.training.history[i];
+      expect(Math.abs(e.loss - want.loss) / want.loss).toBeLessThan(1e-4);
+      expect(Math.abs(e.maskLoss! - want.maskLoss!)).toBeLessThan(1e-4 * Math.max(1, Math.abs(want.maskLoss!)));
+      expect(Math.abs(e.valAuc - want.valAuc)).toBeLessThan(1e-3);
+    });
+    const [a, b] = [
+      keep({ model: await loadSiamese(join(dir, 'retrained-ort')) }).model,
+      keep({ model: await loadSiamese(join(dir, 'retrained-tfjs')) }).model,
+    ];
+    let maxWeightDiff = 0;
+    for (const name of TRAINED_LAYERS) {
+      const [wa, wb] = [layerWeights(a, name), layerWeights(b, name)];
+      wa.forEach((w, k) => w.forEach((v, m) => (maxWeightDiff = Math.max(maxWeightDiff, Math.abs(v - wb[k][m])))));
+    }
+    expect(maxWeightDiff).toBeLessThan(1e-3);
+    const lossDiff = Math.max(
+      ...ort.training.history.map((e, i) => Math.abs(e.loss - tfjs.training.history[i].loss) / tfjs.training.history[i].loss),
+    );
+    console.log(
+      `mask-guided retraining on frozen features vs all tfjs: loss rel. diff ${lossDiff.toExponential(2)}, weights max |diff| ${maxWeightDiff.toExponential(2)}, ${touched} images through ONNX Runtime`,
+    );
+
+    // over the workers: in tfjs, with the reason
+    const parallel = await retrainTaskParallel(await poolOf('ort'), await request('retrained-dp'), { progress });
+    expect(parallel.training.frozenFeatures).toEqual({ used: false, reason: RETRAIN_FROZEN_REASON, ortRuns: 0, ortImages: 0 });
+    expect(noteLines).toEqual([
+      expect.stringMatching(/^frozen blocks: tfjs: the inference engine is tfjs/),
+      'frozen blocks: ONNX Runtime up to "b2_out", features cached across epochs',
+      `frozen blocks: tfjs: ${RETRAIN_FROZEN_REASON}`,
+    ]);
+  });
+
+  it('retraining with mask-guided augmentation: the frozen part on ONNX Runtime per batch (the images change), the run of all-tfjs', async () => {
+    await useEngine('tfjs');
+    const tfjs = await retrainTask(await retrainRequest('augment-tfjs', 'augment'));
+    await useEngine('ort');
+    const ort = await retrainTask(await retrainRequest('augment-ort', 'augment'));
+    expect(ort.training.frozenFeatures).toMatchObject({
+      used: true,
+      boundary: 'b2_out',
+      cached: false,
+      reason: expect.stringContaining('computed per batch'),
+    });
+    ort.training.history.forEach((e, i) => {
+      const want = tfjs.training.history[i];
+      expect(Math.abs(e.loss - want.loss) / want.loss).toBeLessThan(1e-4);
+      expect(Math.abs(e.valAuc - want.valAuc)).toBeLessThan(1e-3);
+    });
   });
 });

@@ -324,6 +324,13 @@ describe('explicit-pair batches with masks', () => {
         expect(b.mask.scale).toBeCloseTo(3 / b.mask.index.length);
         expect(b.mask.masks.length).toBe(b.mask.index.length * 64);
       }
+      // every row is its image unchanged, and says which (frozen features may come from a cache)
+      expect(b.imageIds!.length).toBe(b.count);
+      b.imageIds!.forEach((img, row) =>
+        expect(Array.from(b.images.subarray(row * 64, (row + 1) * 64))).toEqual(
+          Array.from(images.pixels.subarray(img * 64, (img + 1) * 64)),
+        ),
+      );
     }
     expect(anchors.sort((p, q) => p - q)).toEqual([...Array(20).keys()]);
     expect(same).toBe(10);
@@ -355,6 +362,7 @@ describe('explicit-pair batches with masks', () => {
     });
     const b = plan.batch(0);
     expect(b.mask).toBeUndefined();
+    expect(b.imageIds).toBeUndefined(); // augmented rows: not the images as stored
     // a fully inside mask keeps the image: every slot is some original image
     for (let s = 0; s < b.count; s++) {
       const px = b.images.subarray(s * 64, (s + 1) * 64);

@@ -15,8 +15,12 @@ interface NodeLike {
   callArgs?: Record<string, unknown>;
 }
 
-/** Re-applies the layers after `target` on a new Input, giving the head A -> e (shares the weights of `net`; also used by mask-guided training). */
-export function buildHead(net: tf.LayersModel, target: tf.layers.Layer): tf.LayersModel {
+/**
+ * Re-applies the layers after `target` on a new Input, giving the head A -> e (shares the weights
+ * of `net`; also used by mask-guided training); with `output`, the part from `target` to that
+ * tensor (frozen features to the map layer).
+ */
+export function buildHead(net: tf.LayersModel, target: tf.layers.Layer, output: ST = net.outputs[0]): tf.LayersModel {
   const targetOut = target.getOutputAt(0) as ST;
   const headInput = tf.input({ shape: targetOut.shape.slice(1) as number[], name: `${target.name}_cam_input` });
   const memo = new Map<number, ST>([[targetOut.id, headInput]]);
@@ -36,8 +40,9 @@ export function buildHead(net: tf.LayersModel, target: tf.layers.Layer): tf.Laye
     memo.set(t.id, result);
     return result;
   };
-  const output = rebuild(net.outputs[0]);
-  return tf.model({ inputs: headInput, outputs: output, name: `${net.name}_head_from_${target.name}` });
+  const rebuilt = rebuild(output);
+  const to = output === net.outputs[0] ? '' : `_to_${output.sourceLayer.name}`;
+  return tf.model({ inputs: headInput, outputs: rebuilt, name: `${net.name}_head_from_${target.name}${to}` });
 }
 
 /** The CamModel of a Siamese model at `layerName` (default: its last conv block). */

@@ -42,6 +42,7 @@ import { OnnxModelSession } from '../onnx/session';
 import { inferenceInfo, initInference } from '../runtime/inference';
 import { describeFrozenFeatures } from '../../../shared/inference';
 import { isIdentity } from './augment';
+import type { MapSplit } from './mask/split';
 import type { StepBatch, StepForward, TrainConfig, TrainData } from './trainer';
 
 /** Default bound of the feature cache, in MiB of float32. */
@@ -78,8 +79,10 @@ export interface FeatureEngine {
 /** Whether a model of this config has frozen blocks (frozen-feature training may apply). */
 export const hasFrozenBlocks = (config: ModelConfig): boolean => config.arch === 'pretrained' && (config.backbone?.frozenBlocks ?? 0) !== 0;
 
-/** Why a mask-guided retraining (a custom epoch planner) of a model with frozen blocks runs them in tfjs. */
-export const RETRAIN_FROZEN_REASON = 'mask-guided retraining does not run the frozen part on ONNX Runtime yet';
+/** Why a mask-guided retraining over the workers of a model with frozen blocks runs them in tfjs. */
+export const RETRAIN_FROZEN_REASON = 'mask-guided retraining over the workers does not run the frozen part on ONNX Runtime yet';
+/** Why trainSiamese with a custom epoch planner runs the frozen blocks in tfjs (retrain.ts plans its own runner). */
+export const PLANNER_FROZEN_REASON = 'a custom epoch planner trains the frozen part in tfjs';
 
 /** The FrozenFeaturesInfo of a run whose frozen part ran in tfjs, and why. */
 export const frozenInTfjs = (reason: string): FrozenFeaturesInfo => ({ used: false, reason, ortRuns: 0, ortImages: 0 });
@@ -170,6 +173,8 @@ export interface FrozenOptions {
   engine?: (model: SiameseModel, boundary: tf.layers.Layer) => Promise<FeatureEngine>;
   /** Cache bound in floats (default frozenCacheMaxFloats()). */
   maxCacheFloats?: number;
+  /** The train images come changed by something besides cfg.augment (mask-guided augmentation): never cached. */
+  augmented?: boolean;
 }
 
 /** Why this thread does not run frozen parts on ONNX Runtime (its inference engine is tfjs), or null. */
@@ -219,10 +224,11 @@ export class FeatureCache {
     readonly featureSize: number,
     private readonly compute: (images: Float32Array, count: number) => Promise<Float32Array>,
     maxFloats = frozenCacheMaxFloats(),
+    /** whether the train batches' rows are changed images (augmentation; mask-guided augmentation) */
+    augmented = !isIdentity(cfg.augment),
   ) {
     this.imageFloats = imageSize(data.images.shape);
     this.info = { used: true, boundary, featureSize, cached: false, ortRuns: 0, ortImages: 0 };
-    const augmented = !isIdentity(cfg.augment);
     const cacheable = new Set<number>(pairImages([data.val]).used);
     if (!augmented) {
       if (data.train) data.train.indices.forEach((i) => cacheable.add(i));
@@ -371,6 +377,7 @@ export async function frozenTraining(
     featureSize,
     (images, count) => runChunked(engine, images, count, featureSize, () => cache.info.ortRuns++),
     options.maxCacheFloats,
+    options.augmented || !isIdentity(cfg.augment),
   );
   const head = buildHead(model.net, boundary);
   disposeWithNet(model.net, head); // its symbolic apply referenced the layers above the boundary once more
@@ -389,5 +396,51 @@ export async function frozenTraining(
     scoreVal: async (images, pairs, signal) =>
       (await scoreFromFeatures(cache, images, pairs, embedHead, { dim: model.config.embeddingSize, tau: model.tau, signal })).score,
     release: () => engine.release(),
+  };
+}
+
+/** Mask-guided retraining on frozen features (frozenMaskTraining): what the mask step runner uses. */
+export interface FrozenMaskTraining {
+  /** The map split whose features() take the frozen part's output [n, ...featureShape] (the layers up to the map layer, in training mode). */
+  split: MapSplit;
+  /** The frozen part's output for a batch's images (cached when they are the run's images unchanged). */
+  input(batch: StepBatch): Promise<{ data: Float32Array; shape: number[] }>;
+  /** Validation scores with the current weights (features, then the head in inference mode). */
+  scoreVal(images: ImageSet, pairs: PairList, signal?: AbortSignal): Promise<Float32Array>;
+  info: FrozenFeaturesInfo;
+  release(): Promise<void>;
+}
+
+/**
+ * Mask-guided retraining of `model` with its frozen part on ONNX Runtime, or why not. The mask
+ * step needs the activations A at the map layer L (mask/split.ts); when L is above the frozen
+ * part's boundary B, A = mid(F) with F the frozen part's output (a pure function of the image,
+ * see above) and mid the layers from B to L re-applied on F in training mode (they share the
+ * weights, so the trained network is saved as before). The mask loss differentiates through
+ * mid and the head only: nothing of it reaches below B.
+ */
+export async function frozenMaskTraining(
+  model: SiameseModel,
+  data: TrainData,
+  cfg: TrainConfig,
+  split: MapSplit,
+  options: FrozenOptions = {},
+): Promise<FrozenMaskTraining | { reason: string }> {
+  const found = frozenBoundary(model);
+  if ('reason' in found) return found;
+  const net = model.net;
+  const mapLayer = net.getLayer(split.layer);
+  if (net.layers.indexOf(mapLayer) <= net.layers.indexOf(found.layer))
+    return { reason: `the map layer "${split.layer}" is inside the frozen part (which ends at "${found.layer.name}")` };
+  const mid = buildHead(net, found.layer, mapLayer.getOutputAt(0) as ST);
+  disposeWithNet(net, mid); // its symbolic apply referenced the layers between once more
+  const frozen = await frozenTraining(model, data, cfg, options);
+  if ('reason' in frozen) return frozen;
+  return {
+    split: { ...split, features: (f, training) => mid.apply(f, { training }) as tf.Tensor4D },
+    input: (batch) => frozen.forward.input(batch),
+    scoreVal: (images, pairs, signal) => frozen.scoreVal(images, pairs, signal),
+    info: frozen.info,
+    release: () => frozen.release(),
   };
 }

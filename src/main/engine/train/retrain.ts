@@ -16,7 +16,7 @@ import type { ModelConfig } from '../models/config';
 import { loadSiamese, saveSiamese, type SiameseModel } from '../models/siamese';
 import type { TaskPool } from '../runtime/pool/pool';
 import { trainDataParallel } from './data-parallel';
-import { frozenInTfjs, frozenNote, hasFrozenBlocks, RETRAIN_FROZEN_REASON } from './frozen-features';
+import { frozenInTfjs, frozenMaskTraining, frozenNote, frozenTraining, hasFrozenBlocks, type FrozenFeaturesInfo } from './frozen-features';
 import { DEFAULT_MASK_AUGMENT, type MaskAugmentConfig } from './mask/augment';
 import { checkSecondDerivative, type SecondDerivativeCheck } from './mask/check';
 import type { MaskLossKind } from './mask/loss';
@@ -227,16 +227,36 @@ export async function retrainTask(req: RetrainRequest, hooks: TrainTaskHooks = {
       check = checkLocally(model, req, info, maskOptions);
     }
     const margin = cfg.margin ?? model.config.margin;
-    runner =
-      info.used === 'augment'
-        ? localStepRunner(model, { learningRate: cfg.learningRate, margin })
-        : localMaskStepRunner(model, { learningRate: cfg.learningRate, margin, mask: maskOptions! });
+    // frozen blocks of a pretrained backbone: their part on ONNX Runtime where it applies (frozen-features.ts)
+    let frozen: FrozenFeaturesInfo | null = null;
+    if (info.used === 'augment') {
+      // mask-guided augmentation changes the train images: their features are computed per batch
+      const plain = hasFrozenBlocks(model.config) ? await frozenTraining(model, req.data, cfg, { augmented: true }) : null;
+      if (plain && 'forward' in plain) {
+        const local = localStepRunner(model, { learningRate: cfg.learningRate, margin }, plain.forward);
+        runner = { ...local, scoreVal: plain.scoreVal, dispose: async () => (await local.dispose(), await plain.release()) };
+        frozen = plain.info;
+      } else {
+        runner = localStepRunner(model, { learningRate: cfg.learningRate, margin });
+        if (plain) frozen = frozenInTfjs(plain.reason);
+      }
+    } else {
+      const mask = { learningRate: cfg.learningRate, margin, mask: maskOptions! };
+      const onFeatures = hasFrozenBlocks(model.config)
+        ? await frozenMaskTraining(model, req.data, cfg, mapSplit(model, maskOptions!.layer))
+        : null;
+      if (onFeatures && 'split' in onFeatures) {
+        runner = localMaskStepRunner(model, mask, onFeatures);
+        frozen = onFeatures.info;
+      } else {
+        runner = localMaskStepRunner(model, mask);
+        if (onFeatures) frozen = frozenInTfjs(onFeatures.reason);
+      }
+    }
     const checkpoint = async (epoch: number) => {
       if (req.checkpointDir) await saveSiamese(model, req.checkpointDir, { checkpoint: { epoch }, ...retrainExtra(info, check) });
     };
     const loopHooks = { ...retrainHooks(req, hooks, checkpoint), planner: planner(req, info.used) };
-    // frozen blocks of a pretrained backbone train in tfjs here (as in trainDataParallel with a planner)
-    const frozen = hasFrozenBlocks(model.config) ? frozenInTfjs(RETRAIN_FROZEN_REASON) : null;
     if (frozen) loopHooks.onNote?.(frozenNote(frozen));
     const trained = await trainLoop(runner, req.data, cfg, loopHooks);
     const training = frozen ? { ...trained, frozenFeatures: frozen } : trained;

@@ -30,7 +30,7 @@ import {
   frozenNote,
   frozenTraining,
   hasFrozenBlocks,
-  RETRAIN_FROZEN_REASON,
+  PLANNER_FROZEN_REASON,
   type FrozenFeaturesInfo,
   type FrozenOptions,
 } from './frozen-features';
@@ -600,7 +600,7 @@ export async function trainSiamese(
   } else {
     runner = localStepRunner(model, options);
     if (frozen) frozenInfo = frozenInTfjs(frozen.reason);
-    else if (hasFrozenBlocks(model.config)) frozenInfo = frozenInTfjs(RETRAIN_FROZEN_REASON);
+    else if (hasFrozenBlocks(model.config)) frozenInfo = frozenInTfjs(PLANNER_FROZEN_REASON);
   }
   if (frozenInfo) hooks.onNote?.(frozenNote(frozenInfo));
   try {

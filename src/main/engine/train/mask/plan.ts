@@ -176,6 +176,8 @@ export function maskEpochPlanner(data: TrainData, masks: MaskData, options: Mask
           count: 2 * k,
           anchors: k,
           labels: Float32Array.from(draw.label.slice(from, from + per)),
+          // loss mode: every row is its train image unchanged (frozen features may come from a cache)
+          ...(options.mode.kind === 'loss' ? { imageIds: Int32Array.from(slots) } : {}),
         };
         if (options.mode.kind === 'loss' && index.length > 0) {
           const mm = new Uint8Array(index.length * H * W);

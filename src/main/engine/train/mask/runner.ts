@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { scorePairs } from '../../evaluate/evaluate';
 import type { SiameseModel } from '../../models/siamese';
 import { exportRunnerState, importRunnerState, type StepRunner } from '../trainer';
+import type { FrozenMaskTraining } from '../frozen-features';
 import type { MaskLossKind } from './loss';
 import { mapSplit } from './split';
 import { pairStepGradients, type MapTarget, type StepParts } from './step';
@@ -26,12 +27,17 @@ export function maskTrainVariables(model: SiameseModel, options: MaskTrainOption
   return model.net.trainableWeights.map((w) => w.read() as tf.Variable);
 }
 
+/**
+ * `frozen`: the frozen blocks' outputs from ONNX Runtime (frozen-features.ts frozenMaskTraining);
+ * its split maps them to the map layer's activations, and validation scores come from them.
+ */
 export function localMaskStepRunner(
   model: SiameseModel,
   options: { learningRate: number; margin: number; mask: MaskTrainOptions },
+  frozen?: FrozenMaskTraining,
 ): StepRunner {
   const optimizer = tf.train.adam(options.learningRate);
-  const split = mapSplit(model, options.mask.layer);
+  const split = frozen?.split ?? mapSplit(model, options.mask.layer);
   const vars = maskTrainVariables(model, options.mask);
   const lossOptions = { kind: options.mask.kind, maps: options.mask.maps ?? 'factual', margin: options.margin };
   let best: tf.Tensor[] | null = null;
@@ -39,7 +45,8 @@ export function localMaskStepRunner(
   return {
     async step(batch, lr) {
       (optimizer as unknown as { learningRate: number }).learningRate = lr;
-      const out = pairStepGradients(model, split, vars, batch, lossOptions);
+      const input = frozen ? await frozen.input(batch) : undefined;
+      const out = pairStepGradients(model, split, vars, batch, lossOptions, input);
       optimizer.applyGradients(vars.map((v, i) => ({ name: v.name, tensor: out.grads[i] })));
       tf.dispose(out.grads);
       parts = out.parts;
@@ -47,6 +54,7 @@ export function localMaskStepRunner(
     },
     lastParts: () => parts,
     async scoreVal(images, pairs, signal) {
+      if (frozen) return frozen.scoreVal(images, pairs, signal);
       return (await scorePairs(model, images, pairs, 256, signal)).score;
     },
     async snapshot() {
@@ -67,6 +75,7 @@ export function localMaskStepRunner(
       best?.forEach((t) => t.dispose());
       best = null;
       optimizer.dispose();
+      await frozen?.release();
     },
   };
 }

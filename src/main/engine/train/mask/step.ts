@@ -141,7 +141,8 @@ export function pairStepLoss(
 
 /**
  * Gradients of the step's loss w.r.t. `vars` (tf.variableGrads), in the order of `vars`, with the
- * loss and its parts read back. The caller disposes the gradients.
+ * loss and its parts read back; `input` replaces the images as what `split.features` takes. The
+ * caller disposes the gradients.
  */
 export function pairStepGradients(
   model: SiameseModel,
@@ -149,11 +150,14 @@ export function pairStepGradients(
   vars: tf.Variable[],
   batch: { images: Float32Array; count: number; labels: Float32Array; mask?: MaskBatch },
   opts: MaskLossOptions,
+  input?: { data: Float32Array; shape: number[] },
 ): { loss: number; parts: StepParts; grads: tf.Tensor[] } {
   const [h, w, c] = model.config.inputShape;
   let parts: { contrastive: tf.Scalar; mask: tf.Scalar } | undefined;
   const { value, grads } = tf.variableGrads(() => {
-    const x = tf.tensor4d(batch.images, [batch.count, h, w, c]);
+    // `input`: what split.features() takes instead of the images (frozen features, frozen-features.ts)
+    const shape = (input ? input.shape : [batch.count, h, w, c]) as [number, number, number, number]; // [n, h', w', k']
+    const x = tf.tensor4d(input ? input.data : batch.images, shape);
     const y = tf.tensor1d(batch.labels, 'float32');
     const out = pairStepLoss(model, split, x, y, batch.mask, opts);
     parts = out.parts;
