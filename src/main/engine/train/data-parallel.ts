@@ -17,15 +17,7 @@ import type { TaskPool } from '../runtime/pool/pool';
 import type { SecondDerivativeCheck } from './mask/check';
 import type { MaskBatch, StepParts } from './mask/step';
 import type { ReplicaInit } from './replica';
-import {
-  FeatureCache,
-  frozenInTfjs,
-  frozenNote,
-  hasFrozenBlocks,
-  RETRAIN_FROZEN_REASON,
-  scoreFromFeatures,
-  type FrozenFeaturesInfo,
-} from './frozen-features';
+import { FeatureCache, frozenInTfjs, frozenNote, hasFrozenBlocks, scoreFromFeatures, type FrozenFeaturesInfo } from './frozen-features';
 import type { trainTasks } from './tasks';
 import {
   resolveTrainConfig,
@@ -364,15 +356,23 @@ async function frozenDataParallel(
     );
   const scorePairs = (images: ImageSet, pairs: PairList, scoreSignal?: AbortSignal) =>
     scoreFromFeatures(cache, images, pairs, embed, { dim: model.embeddingSize, tau: model.tau, signal: scoreSignal });
+  let lastParts: StepParts | undefined;
   return {
     info: cache.info,
     runner: {
       ...runner,
       step: async (batch, lr, stepSignal) => {
         const features = await cache.ofBatch(batch);
-        const rows: StepBatch = { images: features, count: batch.count, anchors: batch.anchors, labels: batch.labels };
-        return dataParallelStep(pool, runId, workers, featureSize, rows, lr, stepSignal, undefined, true);
+        const rows: StepBatch = {
+          images: features,
+          count: batch.count,
+          anchors: batch.anchors,
+          labels: batch.labels,
+          ...(batch.mask ? { mask: batch.mask } : {}),
+        };
+        return dataParallelStep(pool, runId, workers, featureSize, rows, lr, stepSignal, (p) => (lastParts = p), true);
       },
+      lastParts: () => lastParts,
       scoreVal: async (images, pairs, scoreSignal) => (await scorePairs(images, pairs, scoreSignal)).score,
       scorePairs,
     },
@@ -407,16 +407,13 @@ export async function trainDataParallel<T = void>(
   try {
     // `before` may check the replicas and adjust the hooks (e.g. the epoch planner) before training
     const adjusted = before ? await before(runner) : undefined;
-    // A model with frozen blocks: its frozen part on ONNX Runtime (not with a custom planner: mask-guided retraining)
+    // A model with frozen blocks: its frozen part on ONNX Runtime (also for mask-guided retraining: replica.ts)
     let used: DataParallelRunner = runner;
     let frozenInfo: FrozenFeaturesInfo | undefined;
     if (hasFrozenBlocks(init.model)) {
-      if (init.mask || hooks.planner || adjusted?.planner) frozenInfo = frozenInTfjs(RETRAIN_FROZEN_REASON);
-      else {
-        const frozen = await frozenDataParallel(pool, runner, init.model, data, cfg, hooks.signal);
-        if ('reason' in frozen) frozenInfo = frozenInTfjs(frozen.reason);
-        else ({ runner: used, info: frozenInfo } = frozen);
-      }
+      const frozen = await frozenDataParallel(pool, runner, init.model, data, cfg, hooks.signal);
+      if ('reason' in frozen) frozenInfo = frozenInTfjs(frozen.reason);
+      else ({ runner: used, info: frozenInfo } = frozen);
       hooks.onNote?.(frozenNote(frozenInfo));
     }
     const trained = await trainLoop(used, data, cfg, { ...hooks, ...(adjusted ?? {}) });

@@ -45,6 +45,9 @@ import { isIdentity } from './augment';
 import type { MapSplit } from './mask/split';
 import type { StepBatch, StepForward, TrainConfig, TrainData } from './trainer';
 
+/** Why the train images' features are computed per batch when the batches' rows are changed images. */
+const CHANGED_ROWS_REASON = 'augmentation changes the train images: their features are computed per batch';
+
 /** Default bound of the feature cache, in MiB of float32. */
 export const FROZEN_CACHE_MAX_MB = 1024;
 /** Images per ONNX Runtime run: at most this many floats of input (as onnx/accelerator.ts). */
@@ -79,8 +82,6 @@ export interface FeatureEngine {
 /** Whether a model of this config has frozen blocks (frozen-feature training may apply). */
 export const hasFrozenBlocks = (config: ModelConfig): boolean => config.arch === 'pretrained' && (config.backbone?.frozenBlocks ?? 0) !== 0;
 
-/** Why a mask-guided retraining over the workers of a model with frozen blocks runs them in tfjs. */
-export const RETRAIN_FROZEN_REASON = 'mask-guided retraining over the workers does not run the frozen part on ONNX Runtime yet';
 /** Why trainSiamese with a custom epoch planner runs the frozen blocks in tfjs (retrain.ts plans its own runner). */
 export const PLANNER_FROZEN_REASON = 'a custom epoch planner trains the frozen part in tfjs';
 
@@ -173,8 +174,6 @@ export interface FrozenOptions {
   engine?: (model: SiameseModel, boundary: tf.layers.Layer) => Promise<FeatureEngine>;
   /** Cache bound in floats (default frozenCacheMaxFloats()). */
   maxCacheFloats?: number;
-  /** The train images come changed by something besides cfg.augment (mask-guided augmentation): never cached. */
-  augmented?: boolean;
 }
 
 /** Why this thread does not run frozen parts on ONNX Runtime (its inference engine is tfjs), or null. */
@@ -224,11 +223,10 @@ export class FeatureCache {
     readonly featureSize: number,
     private readonly compute: (images: Float32Array, count: number) => Promise<Float32Array>,
     maxFloats = frozenCacheMaxFloats(),
-    /** whether the train batches' rows are changed images (augmentation; mask-guided augmentation) */
-    augmented = !isIdentity(cfg.augment),
   ) {
     this.imageFloats = imageSize(data.images.shape);
     this.info = { used: true, boundary, featureSize, cached: false, ortRuns: 0, ortImages: 0 };
+    const augmented = !isIdentity(cfg.augment);
     const cacheable = new Set<number>(pairImages([data.val]).used);
     if (!augmented) {
       if (data.train) data.train.indices.forEach((i) => cacheable.add(i));
@@ -240,7 +238,7 @@ export class FeatureCache {
       this.store = new Float32Array(cacheFloats);
       this.done = new Uint8Array(cacheable.size);
       this.info.cached = !augmented;
-      if (augmented) this.info.reason = 'augmentation changes the train images: their features are computed per batch';
+      if (augmented) this.info.reason = CHANGED_ROWS_REASON;
     } else {
       const mib = (f: number) => Math.round((f * 4) / (1024 * 1024));
       this.info.reason = `the features of ${cacheable.size} images would take ${mib(cacheFloats)} MiB (bound ${mib(maxFloats)} MiB): computed per batch`;
@@ -249,6 +247,11 @@ export class FeatureCache {
 
   /** Features [count, featureSize] of a training batch's images (from the cache when its rows are images unchanged). */
   ofBatch(batch: StepBatch): Promise<Float32Array> {
+    // rows that are not the stored images (augmentation, also mask-guided): computed per batch
+    if (!batch.imageIds && this.info.cached) {
+      this.info.cached = false;
+      this.info.reason = CHANGED_ROWS_REASON;
+    }
     const size = this.imageFloats;
     return this.featuresOf(batch.count, (s) => batch.images.subarray(s * size, (s + 1) * size), batch.imageIds);
   }
@@ -377,7 +380,6 @@ export async function frozenTraining(
     featureSize,
     (images, count) => runChunked(engine, images, count, featureSize, () => cache.info.ortRuns++),
     options.maxCacheFloats,
-    options.augmented || !isIdentity(cfg.augment),
   );
   const head = buildHead(model.net, boundary);
   disposeWithNet(model.net, head); // its symbolic apply referenced the layers above the boundary once more
@@ -412,6 +414,21 @@ export interface FrozenMaskTraining {
 }
 
 /**
+ * `split` (at the map layer L) with features() taking the frozen part's output [n, ...] at
+ * `boundary` instead of images: the layers from the boundary to L re-applied on it (sharing the
+ * weights; training mode as asked); or why not (L inside the frozen part).
+ */
+export function frozenMapSplit(model: SiameseModel, boundary: tf.layers.Layer, split: MapSplit): MapSplit | { reason: string } {
+  const net = model.net;
+  const mapLayer = net.getLayer(split.layer);
+  if (net.layers.indexOf(mapLayer) <= net.layers.indexOf(boundary))
+    return { reason: `the map layer "${split.layer}" is inside the frozen part (which ends at "${boundary.name}")` };
+  const mid = buildHead(net, boundary, mapLayer.getOutputAt(0) as ST);
+  disposeWithNet(net, mid); // its symbolic apply referenced the layers between once more
+  return { ...split, features: (f, training) => mid.apply(f, { training }) as tf.Tensor4D };
+}
+
+/**
  * Mask-guided retraining of `model` with its frozen part on ONNX Runtime, or why not. The mask
  * step needs the activations A at the map layer L (mask/split.ts); when L is above the frozen
  * part's boundary B, A = mid(F) with F the frozen part's output (a pure function of the image,
@@ -428,16 +445,12 @@ export async function frozenMaskTraining(
 ): Promise<FrozenMaskTraining | { reason: string }> {
   const found = frozenBoundary(model);
   if ('reason' in found) return found;
-  const net = model.net;
-  const mapLayer = net.getLayer(split.layer);
-  if (net.layers.indexOf(mapLayer) <= net.layers.indexOf(found.layer))
-    return { reason: `the map layer "${split.layer}" is inside the frozen part (which ends at "${found.layer.name}")` };
-  const mid = buildHead(net, found.layer, mapLayer.getOutputAt(0) as ST);
-  disposeWithNet(net, mid); // its symbolic apply referenced the layers between once more
+  const onFeatures = frozenMapSplit(model, found.layer, split);
+  if ('reason' in onFeatures) return onFeatures;
   const frozen = await frozenTraining(model, data, cfg, options);
   if ('reason' in frozen) return frozen;
   return {
-    split: { ...split, features: (f, training) => mid.apply(f, { training }) as tf.Tensor4D },
+    split: onFeatures,
     input: (batch) => frozen.forward.input(batch),
     scoreVal: (images, pairs, signal) => frozen.scoreVal(images, pairs, signal),
     info: frozen.info,

@@ -15,7 +15,7 @@ import { pairStepGradients, type MaskBatch, type StepParts } from './mask/step';
 import { readAdamState, writeAdamState, type AdamState } from './checkpoint';
 import { buildHead } from '../explain/split-model';
 import { disposeWithNet } from '../models/siamese';
-import { frozenPart, runChunked, type FeatureEngine } from './frozen-features';
+import { frozenMapSplit, frozenPart, runChunked, type FeatureEngine } from './frozen-features';
 
 export interface ReplicaInit {
   model: ModelConfig;
@@ -68,8 +68,15 @@ export class Replica {
   private readonly split: MapSplit | null;
 
   /** Frozen features (frozen-features.ts): the frozen part on ONNX Runtime in this worker, the part above it (the head) in tfjs. */
-  private frozen: { boundary: string; head: tf.LayersModel; featureShape: number[]; featureSize: number; engine: FeatureEngine } | null =
-    null;
+  private frozen: {
+    boundary: string;
+    head: tf.LayersModel;
+    featureShape: number[];
+    featureSize: number;
+    engine: FeatureEngine;
+    /** mask-guided retraining: the map split whose features() take the frozen part's output */
+    maskSplit: MapSplit | null;
+  } | null = null;
 
   private constructor(
     readonly model: SiameseModel,
@@ -102,14 +109,19 @@ export class Replica {
    * boundary; resolves with the boundary and its output shape, or why it cannot apply.
    */
   async enableFrozen(): Promise<{ boundary: string; featureShape: number[] } | { reason: string }> {
-    if (this.mask) return { reason: 'mask-guided retraining differentiates through the map layer' };
     if (!this.frozen) {
       const part = await frozenPart(this.model);
       if ('reason' in part) return part;
+      // mask-guided retraining: the mask loss needs the map layer's activations, from the features on
+      const maskSplit = this.split ? frozenMapSplit(this.model, part.boundary, this.split) : null;
+      if (maskSplit && 'reason' in maskSplit) {
+        await part.engine.release();
+        return maskSplit;
+      }
       const head = buildHead(this.model.net, part.boundary);
       disposeWithNet(this.model.net, head);
       const featureSize = part.featureShape.reduce((a, b) => a * b, 1);
-      this.frozen = { boundary: part.boundary.name, head, featureShape: part.featureShape, featureSize, engine: part.engine };
+      this.frozen = { boundary: part.boundary.name, head, featureShape: part.featureShape, featureSize, engine: part.engine, maskSplit };
     }
     return { boundary: this.frozen.boundary, featureShape: this.frozen.featureShape };
   }
@@ -134,7 +146,7 @@ export class Replica {
    * which worker computes which share does not matter.
    */
   gradients(rows: Float32Array, count: number, anchors: number, labels: Float32Array, mask?: MaskBatch, features = false): ShareGradients {
-    if (this.mask) return this.maskGradients(rows, count, labels, mask);
+    if (this.mask) return this.maskGradients(rows, count, labels, mask, features);
     if (mask) throw new Error('This replica was not built for mask-guided training');
     const dim = this.model.config.embeddingSize;
     const k = anchors;
@@ -171,13 +183,20 @@ export class Replica {
     }
   }
 
-  /** gradients() of a mask-guided retraining: explicit pairs, the mask term of the share's masked images. */
-  private maskGradients(rows: Float32Array, count: number, labels: Float32Array, mask?: MaskBatch): ShareGradients {
+  /** gradients() of a mask-guided retraining: explicit pairs, the mask term of the share's masked images (`features`: rows are frozen features). */
+  private maskGradients(
+    rows: Float32Array,
+    count: number,
+    labels: Float32Array,
+    mask: MaskBatch | undefined,
+    features: boolean,
+  ): ShareGradients {
+    if (features && !this.frozen?.maskSplit) throw new Error('This replica has no frozen part on ONNX Runtime');
     const before = this.stateVars.map((v) => v.read().clone());
     try {
       const out = pairStepGradients(
         this.model,
-        this.split!,
+        features ? this.frozen!.maskSplit! : this.split!,
         this.vars,
         { images: rows, count, labels, mask },
         {
@@ -185,6 +204,7 @@ export class Replica {
           maps: this.mask!.maps ?? 'factual',
           margin: this.margin,
         },
+        features ? { data: rows, shape: [count, ...this.frozen!.featureShape] } : undefined,
       );
       const flat = flatten(out.grads);
       tf.dispose(out.grads);

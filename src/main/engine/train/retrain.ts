@@ -230,8 +230,8 @@ export async function retrainTask(req: RetrainRequest, hooks: TrainTaskHooks = {
     // frozen blocks of a pretrained backbone: their part on ONNX Runtime where it applies (frozen-features.ts)
     let frozen: FrozenFeaturesInfo | null = null;
     if (info.used === 'augment') {
-      // mask-guided augmentation changes the train images: their features are computed per batch
-      const plain = hasFrozenBlocks(model.config) ? await frozenTraining(model, req.data, cfg, { augmented: true }) : null;
+      // mask-guided augmentation changes the train images: their features are computed per batch (FeatureCache)
+      const plain = hasFrozenBlocks(model.config) ? await frozenTraining(model, req.data, cfg) : null;
       if (plain && 'forward' in plain) {
         const local = localStepRunner(model, { learningRate: cfg.learningRate, margin }, plain.forward);
         runner = { ...local, scoreVal: plain.scoreVal, dispose: async () => (await local.dispose(), await plain.release()) };
