@@ -11,15 +11,20 @@
 // (trainSiamese, as the 'models.train' task in an engine worker): ONNX Runtime with 1 intra-op
 // thread, as in a worker, unless SIMLENS_ORT_THREADS says otherwise. --workers 2: data-parallel
 // over 2 engine workers instead (trainDataParallel, as the app trains on a pool of 2 or more).
-// --rounds N runs the two N times, alternately, and keeps each epoch's fastest time (the machine is
+// --retrain: mask-guided retraining (engine/train/retrain.ts, loss 'energy', lambda 1) of the
+// version trained nowhere (its initial weights saved as the parent), with a mask (its class's
+// square) on every 4th train image, instead of plain training; the map layer is the model's default
+// (the cut layer, above the frozen part). --rounds N runs the two N times, alternately, and keeps each epoch's fastest time (the machine is
 // shared: the fastest is the least disturbed).
 //
-//   npx tsx scripts/bench-engine/frozen-train.ts [--size 96] [--width 0.5] [--images 256] [--epochs 3] [--batch 32] [--frozen N] [--workers 0] [--rounds 1]
+//   npx tsx scripts/bench-engine/frozen-train.ts [--size 96] [--width 0.5] [--images 256] [--epochs 3] [--batch 32] [--frozen N] [--workers 0] [--rounds 1] [--retrain]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { buildSiamese, defaultModelConfig, type ModelConfig } from '../../src/main/engine/models';
+import type { MaskData } from '../../src/main/engine/train/mask/plan';
+import { retrainTask, retrainTaskParallel, type RetrainRequest } from '../../src/main/engine/train/retrain';
+import { buildSiamese, defaultModelConfig, saveSiamese, type ModelConfig } from '../../src/main/engine/models';
 import { backboneBlocks, loadBackbone } from '../../src/main/engine/models/pretrained';
 import { initBackend } from '../../src/main/engine/runtime/backend';
 import { initInference, resetInferenceForTests } from '../../src/main/engine/runtime/inference';
@@ -29,7 +34,7 @@ import type { EngineTasks } from '../../src/main/engine/tasks';
 import { trainDataParallel } from '../../src/main/engine/train/data-parallel';
 import { trainSiamese, type TrainConfig, type TrainData, type TrainResult } from '../../src/main/engine/train/trainer';
 import { createRng } from '../../src/main/pairs/rng';
-import { arg, machine, report, round, type Figures } from './common';
+import { arg, flag, machine, report, round, type Figures } from './common';
 
 process.env.SIMLENS_ORT_THREADS ??= '1';
 
@@ -122,15 +127,47 @@ async function main(): Promise<void> {
     const data = syntheticData(images, size);
     const config: Partial<TrainConfig> = { epochs, batchSize: batch, learningRate: 1e-3, seed: 3, earlyStoppingPatience: 0, lrPatience: 0 };
 
+    const retrain = flag('retrain');
+    const parentDir = join(dir, 'parent');
+    let request: ((out: string) => RetrainRequest) | null = null;
+    if (retrain) {
+      const parent = await buildSiamese(model);
+      await saveSiamese(parent, parentDir);
+      parent.dispose();
+      // every 4th train image: a mask on its class's square (where syntheticData draws it)
+      const masked = Array.from(data.train!.indices).filter((i) => i % 4 === 0);
+      const side = Math.floor(size / 3);
+      const masks = new Uint8Array(masked.length * size * size);
+      masked.forEach((img, j) => {
+        const c = data.train!.classes[img];
+        const [oy, ox] = [c < 2 ? 2 : size - side - 2, c % 2 === 0 ? 2 : size - side - 2];
+        for (let y = 0; y < side; y++) for (let x = 0; x < side; x++) masks[j * size * size + (oy + y) * size + ox + x] = 255;
+      });
+      const maskData: MaskData = { images: Int32Array.from(masked), masks };
+      request = (out) => ({
+        model,
+        initFromDir: parentDir,
+        train: config,
+        data,
+        masks: maskData,
+        method: { loss: 'energy', lambda: 1 },
+        evaluate: { val: data.val },
+        outDir: join(dir, out),
+      });
+    }
+    let runs = 0;
     const run = async (engine: 'tfjs' | 'ort'): Promise<TrainResult> => {
+      const out = `out-${engine}-${runs++}`;
       if (workers > 0) {
         const pool = new WorkerPool<EngineTasks>({ size: workers, env: { ...process.env, SIMLENS_INFER: engine } });
         pools.push(pool);
         await pool.ready();
+        if (request) return (await retrainTaskParallel(pool, request(out))).training;
         return (await trainDataParallel(pool, { model }, data, config)).training;
       }
       resetInferenceForTests();
       await initInference(engine === 'tfjs' ? { force: 'tfjs' } : {});
+      if (request) return (await retrainTask(request(out))).training;
       const m = await buildSiamese(model);
       try {
         return await trainSiamese(m, data, config);
@@ -154,7 +191,7 @@ async function main(): Promise<void> {
     const figures: Figures = {
       ...machine(),
       backend: backendInfo.name,
-      mode: workers > 0 ? `data-parallel over ${workers} workers` : 'single thread',
+      mode: `${retrain ? 'mask-guided retraining (energy)' : 'training'}, ${workers > 0 ? `data-parallel over ${workers} workers` : 'single thread'}`,
       ort_threads: workers > 0 ? 1 : Number(process.env.SIMLENS_ORT_THREADS),
       input: `${size}x${size}x3`,
       backbone: `resnet18 width ${width}, ${blocks} blocks, cut at ${cutLayer}`,
