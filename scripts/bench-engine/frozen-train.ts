@@ -17,7 +17,7 @@
 // (the cut layer, above the frozen part). --rounds N runs the two N times, alternately, and keeps each epoch's fastest time (the machine is
 // shared: the fastest is the least disturbed).
 //
-//   npx tsx scripts/bench-engine/frozen-train.ts [--size 96] [--width 0.5] [--images 256] [--epochs 3] [--batch 32] [--frozen N] [--workers 0] [--rounds 1] [--retrain]
+//   npx tsx scripts/bench-engine/frozen-train.ts [--size 96] [--width 0.5] [--images 256] [--epochs 3] [--batch 32] [--frozen N] [--workers 0] [--rounds 1] [--retrain] [--lr 1e-3]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -125,7 +125,14 @@ async function main(): Promise<void> {
       backbone: { dir: join(dir, 'backbone'), cutLayer, frozenBlocks },
     });
     const data = syntheticData(images, size);
-    const config: Partial<TrainConfig> = { epochs, batchSize: batch, learningRate: 1e-3, seed: 3, earlyStoppingPatience: 0, lrPatience: 0 };
+    const config: Partial<TrainConfig> = {
+      epochs,
+      batchSize: batch,
+      learningRate: arg('lr', 1e-3),
+      seed: 3,
+      earlyStoppingPatience: 0,
+      lrPatience: 0,
+    };
 
     const retrain = flag('retrain');
     const parentDir = join(dir, 'parent');
