@@ -64,9 +64,6 @@ const TARGETS = {
   smallSpeedup: 1,
 };
 
-/** How the latency and batch cases are timed (interleaved(): see there). */
-const LATENCY: Interleaving = { warmEachRound: true };
-
 const sizeOf = (s: Shape3) => s[0] * s[1] * s[2];
 
 /** `count` deterministic images of `shape` in [0, 1). */
@@ -113,11 +110,7 @@ interface Variant {
  * of the whole process (every thread: this one, ORT's, the pool's workers), which other
  * processes' load on the machine does not inflate as it does the wall time.
  */
-interface Interleaving {
-  warmEachRound?: boolean;
-}
-
-async function interleaved(variants: Variant[], cpu: Record<string, number> = {}, how: Interleaving = {}): Promise<Record<string, number>> {
+async function interleaved(variants: Variant[], cpu: Record<string, number> = {}, warmEachRound = false): Promise<Record<string, number>> {
   for (const v of variants) {
     useEngine(v.engine, v.threads);
     await (v.warm ?? v.run)();
@@ -129,7 +122,7 @@ async function interleaved(variants: Variant[], cpu: Record<string, number> = {}
     for (const [i, v] of variants.entries()) {
       if (r >= v.reps) continue;
       useEngine(v.engine, v.threads);
-      if (how.warmEachRound) await (v.warm ?? v.run)();
+      if (warmEachRound) await (v.warm ?? v.run)();
       const c0 = process.cpuUsage();
       const t0 = performance.now();
       const units = await v.run();
@@ -335,10 +328,10 @@ export async function benchOrt(options: OrtBenchOptions = {}): Promise<Figures> 
       run: run(l),
       ...(warm ? { warm: warm(l) } : {}),
     }));
-  const measure = async (c: Case, variants: Variant[], how: Interleaving = {}) => {
+  const measure = async (c: Case, variants: Variant[], warmEachRound = false) => {
     const cpu: Record<string, number> = {};
-    const wall = await interleaved(variants, cpu, how);
-    if (how.warmEachRound) figures[`${c.key}_timed_call_follows_untimed_call`] = true;
+    const wall = await interleaved(variants, cpu, warmEachRound);
+    if (warmEachRound) figures[`${c.key}_timed_call_follows_untimed_call`] = true;
     record(figures, rows, c, wall, cpu);
   };
   try {
@@ -489,7 +482,7 @@ export async function benchOrt(options: OrtBenchOptions = {}): Promise<Figures> 
           await explainPair(toCamModel(m), x1, x2, 'gradcam');
           return 1;
         }),
-        LATENCY,
+        true,
       );
 
       // ---- 4. deletion + insertion curves (32 steps each) and Score-CAM, this thread
@@ -582,7 +575,7 @@ export async function benchOrt(options: OrtBenchOptions = {}): Promise<Figures> 
             return 1;
           },
         ),
-        LATENCY,
+        true,
       );
       figures.explain_batch_pairs_per_forward_backward = perBatch;
       await measure(
@@ -606,7 +599,7 @@ export async function benchOrt(options: OrtBenchOptions = {}): Promise<Figures> 
           );
           return pairs;
         }),
-        LATENCY,
+        true,
       );
       for (const l of layouts) await l.pool.broadcast('engine.clearCache', { prefix: 'siamese:bench-ort:' });
     }

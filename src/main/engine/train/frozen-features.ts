@@ -401,17 +401,12 @@ export async function frozenTraining(
   };
 }
 
-/** Mask-guided retraining on frozen features (frozenMaskTraining): what the mask step runner uses. */
-export interface FrozenMaskTraining {
-  /** The map split whose features() take the frozen part's output [n, ...featureShape] (the layers up to the map layer, in training mode). */
-  split: MapSplit;
-  /** The frozen part's output for a batch's images (cached when they are the run's images unchanged). */
-  input(batch: StepBatch): Promise<{ data: Float32Array; shape: number[] }>;
-  /** Validation scores with the current weights (features, then the head in inference mode). */
-  scoreVal(images: ImageSet, pairs: PairList, signal?: AbortSignal): Promise<Float32Array>;
-  info: FrozenFeaturesInfo;
-  release(): Promise<void>;
-}
+/**
+ * Mask-guided retraining on frozen features (frozenMaskTraining): frozenTraining's input, scores and
+ * engine, and the map split whose features() take the frozen part's output [n, ...featureShape]
+ * (the layers up to the map layer, in training mode).
+ */
+export type FrozenMaskTraining = FrozenTraining & { split: MapSplit };
 
 /**
  * `split` (at the map layer L) with features() taking the frozen part's output [n, ...] at
@@ -448,12 +443,5 @@ export async function frozenMaskTraining(
   const onFeatures = frozenMapSplit(model, found.layer, split);
   if ('reason' in onFeatures) return onFeatures;
   const frozen = await frozenTraining(model, data, cfg, options);
-  if ('reason' in frozen) return frozen;
-  return {
-    split: onFeatures,
-    input: (batch) => frozen.forward.input(batch),
-    scoreVal: (images, pairs, signal) => frozen.scoreVal(images, pairs, signal),
-    info: frozen.info,
-    release: () => frozen.release(),
-  };
+  return 'reason' in frozen ? frozen : { ...frozen, split: onFeatures };
 }

@@ -16,7 +16,7 @@ import type { ModelConfig } from '../models/config';
 import { loadSiamese, saveSiamese, type SiameseModel } from '../models/siamese';
 import type { TaskPool } from '../runtime/pool/pool';
 import { trainDataParallel } from './data-parallel';
-import { frozenInTfjs, frozenMaskTraining, frozenNote, frozenTraining, hasFrozenBlocks, type FrozenFeaturesInfo } from './frozen-features';
+import { frozenInTfjs, frozenMaskTraining, frozenNote, frozenTraining, hasFrozenBlocks, type FrozenTraining } from './frozen-features';
 import { DEFAULT_MASK_AUGMENT, type MaskAugmentConfig } from './mask/augment';
 import { checkSecondDerivative, type SecondDerivativeCheck } from './mask/check';
 import type { MaskLossKind } from './mask/loss';
@@ -27,6 +27,7 @@ import type { MapTarget, MaskBatch } from './mask/step';
 import type { TrainOutcome, TrainTaskHooks } from './run';
 import type { trainTasks } from './tasks';
 import {
+  frozenStepRunner,
   localStepRunner,
   resolveTrainConfig,
   trainLoop,
@@ -228,31 +229,19 @@ export async function retrainTask(req: RetrainRequest, hooks: TrainTaskHooks = {
     }
     const margin = cfg.margin ?? model.config.margin;
     // frozen blocks of a pretrained backbone: their part on ONNX Runtime where it applies (frozen-features.ts)
-    let frozen: FrozenFeaturesInfo | null = null;
+    const step = { learningRate: cfg.learningRate, margin };
+    const frozenBlocks = hasFrozenBlocks(model.config);
+    let onFeatures: FrozenTraining | { reason: string } | null;
     if (info.used === 'augment') {
       // mask-guided augmentation changes the train images: their features are computed per batch (FeatureCache)
-      const plain = hasFrozenBlocks(model.config) ? await frozenTraining(model, req.data, cfg) : null;
-      if (plain && 'forward' in plain) {
-        const local = localStepRunner(model, { learningRate: cfg.learningRate, margin }, plain.forward);
-        runner = { ...local, scoreVal: plain.scoreVal, dispose: async () => (await local.dispose(), await plain.release()) };
-        frozen = plain.info;
-      } else {
-        runner = localStepRunner(model, { learningRate: cfg.learningRate, margin });
-        if (plain) frozen = frozenInTfjs(plain.reason);
-      }
+      onFeatures = frozenBlocks ? await frozenTraining(model, req.data, cfg) : null;
+      runner = onFeatures && 'forward' in onFeatures ? frozenStepRunner(model, step, onFeatures) : localStepRunner(model, step);
     } else {
-      const mask = { learningRate: cfg.learningRate, margin, mask: maskOptions! };
-      const onFeatures = hasFrozenBlocks(model.config)
-        ? await frozenMaskTraining(model, req.data, cfg, mapSplit(model, maskOptions!.layer))
-        : null;
-      if (onFeatures && 'split' in onFeatures) {
-        runner = localMaskStepRunner(model, mask, onFeatures);
-        frozen = onFeatures.info;
-      } else {
-        runner = localMaskStepRunner(model, mask);
-        if (onFeatures) frozen = frozenInTfjs(onFeatures.reason);
-      }
+      const masked = frozenBlocks ? await frozenMaskTraining(model, req.data, cfg, mapSplit(model, maskOptions!.layer)) : null;
+      onFeatures = masked;
+      runner = localMaskStepRunner(model, { ...step, mask: maskOptions! }, masked && 'split' in masked ? masked : undefined);
     }
+    const frozen = onFeatures && ('reason' in onFeatures ? frozenInTfjs(onFeatures.reason) : onFeatures.info);
     const checkpoint = async (epoch: number) => {
       if (req.checkpointDir) await saveSiamese(model, req.checkpointDir, { checkpoint: { epoch }, ...retrainExtra(info, check) });
     };

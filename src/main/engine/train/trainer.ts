@@ -33,6 +33,7 @@ import {
   PLANNER_FROZEN_REASON,
   type FrozenFeaturesInfo,
   type FrozenOptions,
+  type FrozenTraining,
 } from './frozen-features';
 
 export interface TrainConfig {
@@ -443,6 +444,26 @@ export interface StepForward {
 }
 
 /**
+ * localStepRunner on frozen features (frozen-features.ts frozenTraining): the frozen part's output
+ * in, validation scored from features; disposing it releases the frozen part's engine.
+ */
+export function frozenStepRunner(
+  model: SiameseModel,
+  options: { learningRate: number; margin: number },
+  frozen: FrozenTraining,
+): StepRunner {
+  const local = localStepRunner(model, options, frozen.forward);
+  return {
+    ...local,
+    scoreVal: (images, pairs, signal) => frozen.scoreVal(images, pairs, signal),
+    dispose: async () => {
+      await local.dispose();
+      await frozen.release();
+    },
+  };
+}
+
+/**
  * Today's single-thread step: one pass over [anchors; partners] of the whole batch, Adam via
  * optimizer.minimize; the best weights are kept as tensor clones.
  */
@@ -587,15 +608,7 @@ export async function trainSiamese(
   let runner: StepRunner;
   let frozenInfo: FrozenFeaturesInfo | undefined;
   if (frozen && 'forward' in frozen) {
-    const local = localStepRunner(model, options, frozen.forward);
-    runner = {
-      ...local,
-      scoreVal: (images, pairs, signal) => frozen.scoreVal(images, pairs, signal),
-      dispose: async () => {
-        await local.dispose();
-        await frozen.release();
-      },
-    };
+    runner = frozenStepRunner(model, options, frozen);
     frozenInfo = frozen.info;
   } else {
     runner = localStepRunner(model, options);

@@ -45,7 +45,7 @@ export function localMaskStepRunner(
   return {
     async step(batch, lr) {
       (optimizer as unknown as { learningRate: number }).learningRate = lr;
-      const input = frozen ? await frozen.input(batch) : undefined;
+      const input = frozen ? await frozen.forward.input(batch) : undefined;
       const out = pairStepGradients(model, split, vars, batch, lossOptions, input);
       optimizer.applyGradients(vars.map((v, i) => ({ name: v.name, tensor: out.grads[i] })));
       tf.dispose(out.grads);
