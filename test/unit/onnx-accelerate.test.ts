@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CAM_METHODS, explainPair, type CamMethod } from '../../src/main/engine/explain/cam';
+import { explainPairs } from '../../src/main/engine/explain/pairs';
 import { toCamModel } from '../../src/main/engine/explain/split-model';
 import { perturbationCurve } from '../../src/main/engine/explain/metrics/deletion';
 import { embedImages } from '../../src/main/engine/evaluate/evaluate';
@@ -167,6 +168,82 @@ describe.each(ARCHITECTURES)('%s: maps with the forward on ONNX Runtime equal th
     const got = await embedImages(ortModel, images);
     const magnitude = Math.max(...want.embeddings.map(Math.abs));
     expect(maxAbsDiff(got.embeddings, want.embeddings) / magnitude).toBeLessThan(1e-4);
+  });
+});
+
+describe("pairs as indices into an image set (explainPairs, the pool's 'explain.pairs')", () => {
+  const cfg = defaultModelConfig({ inputShape: [32, 32, 3], arch: 'resnet18', width: 0.125, seed: 5, preprocess: 'caffe' });
+  let tfjsModel: SiameseModel;
+  let ortModel: SiameseModel;
+  let pixels: Float32Array;
+  /** each accelerator forward: its input rows, and whether the input was the set's own pixels */
+  const forwards: { images: number; ownPixels: boolean }[] = [];
+  let decline = false;
+  beforeAll(async () => {
+    const set = tf.tidy(() => {
+      const p = tf.randomUniform([1, ...cfg.inputShape], 0, 1, 'float32', 31);
+      return tf.concat([p, tf.sub(1, p), tf.randomUniform([1, ...cfg.inputShape], 0, 1, 'float32', 32)]) as tf.Tensor4D;
+    });
+    const [p0, p1] = [set.slice(0, 1), set.slice(1, 1)];
+    pixels = (await set.data()) as Float32Array;
+    const modelDir = await savedVersion('pairs-as-indices', cfg, [p0, p1]);
+    tf.dispose([set, p0, p1]);
+    tfjsModel = await loadSiamese(modelDir);
+    ortModel = await loadForInference(modelDir);
+    const acc = ortModel.accelerator!;
+    const forward = acc.forward.bind(acc);
+    acc.forward = async (layer, images, shape, options) => {
+      if (decline) return null; // as an accelerator that cannot take the call (e.g. after a fallback)
+      forwards.push({ images: shape[0], ownPixels: images === pixels });
+      return forward(layer, images, shape, options);
+    };
+  });
+  afterAll(() => {
+    tfjsModel.dispose();
+    ortModel.dispose();
+  });
+
+  /** explainPairs of `a`, `b` over the three images with both models: the ORT maps equal the tfjs maps. */
+  async function explainBoth(a: number[], b: number[], method: 'gradcam' | 'gradcampp') {
+    const batch = { shape: cfg.inputShape as [number, number, number], pixels, a: Int32Array.from(a), b: Int32Array.from(b) };
+    const layer = tfjsModel.defaultCamLayer();
+    const want = await explainPairs(toCamModel(tfjsModel, layer), batch, method);
+    const got = await explainPairs(toCamModel(ortModel, layer), batch, method);
+    expect(got).toHaveLength(a.length);
+    for (const [i, g] of got.entries()) {
+      expect(Math.abs(g.score - want[i].score)).toBeLessThan(5e-5);
+      for (const k of [0, 1, 2, 3]) expect(maxAbsDiff(g.maps[k]!, want[i].maps[k]!)).toBeLessThan(MAP_TOLERANCE);
+    }
+    // the pairs' maps differ from each other: a row mix-up could not pass
+    expect(maxAbsDiff(want[0].maps[2], want[1].maps[2])).toBeGreaterThan(0.1);
+    return got;
+  }
+
+  it('each distinct image is forwarded once; the maps per pair equal the tfjs maps', async () => {
+    forwards.length = 0;
+    // images 0, 2, 1 in order of first use (a then b): gathered into that order, 3 rows for 6
+    await explainBoth([0, 0, 2], [1, 2, 1], 'gradcam');
+    expect(forwards).toEqual([{ images: 3, ownPixels: false }]);
+    forwards.length = 0;
+    await explainBoth([0, 2, 1], [0, 1, 2], 'gradcampp');
+    expect(forwards).toEqual([{ images: 3, ownPixels: false }]);
+  });
+
+  it('the image set in order of first use (as subBatch makes it) is the input itself, not a copy', async () => {
+    forwards.length = 0;
+    await explainBoth([0, 0], [1, 2], 'gradcam');
+    expect(forwards).toEqual([{ images: 3, ownPixels: true }]);
+  });
+
+  it('an accelerator that declines the call: tfjs computes the same maps', async () => {
+    forwards.length = 0;
+    decline = true;
+    try {
+      await explainBoth([0, 0, 2], [1, 2, 1], 'gradcam');
+    } finally {
+      decline = false;
+    }
+    expect(forwards).toEqual([]);
   });
 });
 

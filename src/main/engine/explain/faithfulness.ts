@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { AucTripleDto, FaithfulnessBaseline, FaithfulnessMethodDto } from '../../../shared/dto';
 import { CAM_METHODS, METHOD_INFO, type CamMethod } from './cam';
 import { checkAborted } from './cam/types';
-import type { CamModel } from './cam-model';
+import { pairTensors, type CamModel } from './cam-model';
 import {
   aggregateAucs,
   centrePriorMap,
@@ -24,7 +24,7 @@ import {
   type CurveMode,
   type Grid,
 } from './metrics';
-import { explainPairs, pairTensors, type PairBatch } from './pairs';
+import { explainPairs, type PairBatch } from './pairs';
 
 export interface FaithfulnessOptions {
   methods: readonly CamMethod[];

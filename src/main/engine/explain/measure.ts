@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { AucTripleDto, ExplainMetricsDto } from '../../../shared/dto';
 import type { CamMethod } from './cam';
 import { checkAborted } from './cam/types';
-import type { CamModel } from './cam-model';
+import { pairTensors, type CamModel } from './cam-model';
 import {
   aggregateAucs,
   energyPointingGame,
@@ -18,7 +18,7 @@ import {
   type AucTriple,
   type Grid,
 } from './metrics';
-import { explainPairs, pairTensors, type BatchOptions, type ExplainedPair, type PairBatch } from './pairs';
+import { explainPairs, type BatchOptions, type ExplainedPair, type PairBatch } from './pairs';
 
 export interface ImageMetrics {
   /** the factual map had no evidence: nothing to rank pixels by, no curves */

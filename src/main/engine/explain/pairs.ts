@@ -4,22 +4,15 @@
 //
 // Inputs are an image set ([n, H, W, C] floats in [0, 1] at the model's input shape) and
 // pairs as indices into it. Gradient methods explain `batchSize` pairs per forward +
-// backward pass (gradientCams batches them exactly: inference-mode layers); perturbation
+// backward pass (gradientCams batches them exactly: inference-mode layers; with an ONNX Runtime
+// accelerator straight from the pixels, each distinct image forwarded once); perturbation
 // methods go pair by pair (each is already many batched forwards).
-import * as tf from '@tensorflow/tfjs';
-import type { Shape3 } from '../data/dataset';
 import { explainMany, type CamMethod, type PairExplanation, type ScoreCamChannels } from './cam';
-import type { CamModel } from './cam-model';
+import { pairTensors, type CamModel, type PairImages } from './cam-model';
 import type { Grid } from './metrics';
 
-export interface PairBatch {
-  shape: Shape3;
-  /** [count, H, W, C] floats in [0, 1], image after image */
-  pixels: Float32Array;
-  /** pairs: indices into the images */
-  a: Int32Array;
-  b: Int32Array;
-}
+/** Pairs as indices into a set of images ([count, H, W, C] floats in [0, 1]). */
+export type PairBatch = PairImages;
 
 export interface ExplainedPair {
   score: number;
@@ -66,20 +59,6 @@ function toExplained(e: PairExplanation, ms: number): ExplainedPair {
   };
 }
 
-/** The images of pairs [start, end) as two [b, H, W, C] tensors. Dispose them. */
-export function pairTensors(batch: PairBatch, start: number, end: number): [tf.Tensor4D, tf.Tensor4D] {
-  const [H, W, C] = batch.shape;
-  const size = H * W * C;
-  const n = end - start;
-  const x1 = new Float32Array(n * size);
-  const x2 = new Float32Array(n * size);
-  for (let i = 0; i < n; i++) {
-    x1.set(batch.pixels.subarray(batch.a[start + i] * size, (batch.a[start + i] + 1) * size), i * size);
-    x2.set(batch.pixels.subarray(batch.b[start + i] * size, (batch.b[start + i] + 1) * size), i * size);
-  }
-  return [tf.tensor4d(x1, [n, H, W, C]), tf.tensor4d(x2, [n, H, W, C])];
-}
-
 function checkBatch(batch: PairBatch): void {
   const size = batch.shape[0] * batch.shape[1] * batch.shape[2];
   if (batch.a.length !== batch.b.length) throw new Error(`pairs: ${batch.a.length} first images but ${batch.b.length} second ones`);
@@ -106,6 +85,7 @@ export async function explainPairs(cam: CamModel, batch: PairBatch, method: CamM
         const [x1, x2] = pairTensors(batch, start, end);
         return { x1, x2 };
       },
+      images: (start, end) => ({ ...batch, a: batch.a.subarray(start, end), b: batch.b.subarray(start, end) }),
     },
     method,
     {

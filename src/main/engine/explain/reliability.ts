@@ -4,9 +4,9 @@
 // Two curves per image (the map's and the random map's), on the maps already computed.
 import * as tf from '@tensorflow/tfjs';
 import type { FaithfulnessBaseline } from '../../../shared/dto';
-import type { CamModel } from './cam-model';
+import { pairTensors, type CamModel } from './cam-model';
 import { perturbationCurve, pixelBaseline, randomMap, type Grid } from './metrics';
-import { pairTensors, type PairBatch } from './pairs';
+import type { PairBatch } from './pairs';
 
 export interface ReliabilityOptions {
   baseline: FaithfulnessBaseline;

@@ -3,8 +3,8 @@
 // pair at a time. Cancellation between batches, progress over pairs, every loaded tensor
 // disposed. Parallelism across cores is the caller's (one engine per worker_thread).
 import type * as tf from '@tensorflow/tfjs';
-import type { CamModel } from '../cam-model';
-import { gradientCams } from './gradcam';
+import type { CamModel, PairImages } from '../cam-model';
+import { gradientCams, gradientCamsOfImages } from './gradcam';
 import { explainPair, isGradientMethod } from './registry';
 import { checkAborted, type CamMethod, type ExplainOptions, type PairExplanation } from './types';
 
@@ -13,6 +13,11 @@ export interface PairSource {
   count: number;
   /** Pairs [start, end) as x1, x2 [end - start, H, W, C]; disposed by explainMany. */
   load(start: number, end: number): Promise<{ x1: tf.Tensor4D; x2: tf.Tensor4D }> | { x1: tf.Tensor4D; x2: tf.Tensor4D };
+  /**
+   * Pairs [start, end) as indices into images, when the source has them: the gradient methods
+   * then take the pixels as they are (gradientCamsOfImages), without tensors from load.
+   */
+  images?(start: number, end: number): PairImages;
 }
 
 export interface ExplainManyOptions extends ExplainOptions {
@@ -34,22 +39,27 @@ export async function explainMany(
   for (let start = 0; start < source.count; start += per) {
     checkAborted(opts.signal);
     const end = Math.min(source.count, start + per);
-    const { x1, x2 } = await source.load(start, end);
-    try {
-      if (x1.shape[0] !== end - start || x2.shape[0] !== end - start)
-        throw new Error(`load(${start}, ${end}) returned ${x1.shape[0]} and ${x2.shape[0]} pairs`);
-      let results: PairExplanation[];
-      if (isGradientMethod(method)) {
-        results = (await gradientCams(model, x1, x2, [method], rest))[method];
-      } else {
-        const inner = onProgress ? { ...rest, onProgress: (f: number) => onProgress((done + f) / source.count) } : rest;
-        results = [await explainPair(model, x1, x2, method, inner)];
+    let results: PairExplanation[];
+    if (isGradientMethod(method) && source.images) {
+      results = (await gradientCamsOfImages(model, source.images(start, end), [method], rest))[method];
+    } else {
+      const { x1, x2 } = await source.load(start, end);
+      try {
+        if (x1.shape[0] !== end - start || x2.shape[0] !== end - start)
+          throw new Error(`load(${start}, ${end}) returned ${x1.shape[0]} and ${x2.shape[0]} pairs`);
+        if (isGradientMethod(method)) {
+          results = (await gradientCams(model, x1, x2, [method], rest))[method];
+        } else {
+          const inner = onProgress ? { ...rest, onProgress: (f: number) => onProgress((done + f) / source.count) } : rest;
+          results = [await explainPair(model, x1, x2, method, inner)];
+        }
+      } finally {
+        x1.dispose();
+        x2.dispose();
       }
-      for (const [j, r] of results.entries()) await onResult(start + j, r);
-    } finally {
-      x1.dispose();
-      x2.dispose();
     }
+    if (results.length !== end - start) throw new Error(`pairs ${start}-${end}: ${results.length} explanations`);
+    for (const [j, r] of results.entries()) await onResult(start + j, r);
     done = end;
     onProgress?.(done / source.count);
   }

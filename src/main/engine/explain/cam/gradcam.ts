@@ -23,7 +23,7 @@
 // batch norm is fine; training-mode batch norm is not — CamModel wrappers must apply
 // their layers with training = false).
 import * as tf from '@tensorflow/tfjs';
-import { featuresOf, type CamModel } from '../cam-model';
+import { acceleratedPairActivations, featuresOf, pairTensors, type CamModel, type PairImages } from '../cam-model';
 import { imageExplanation } from './normalize';
 import type { ExplainOptions, GradientCamMethod, PairExplanation } from './types';
 
@@ -45,40 +45,46 @@ function checkPairInputs(x1: tf.Tensor4D, x2: tf.Tensor4D): void {
 }
 
 /**
- * One forward of both images and one backward of s w.r.t. both activations; the caller disposes
- * the result. The forward to A needs no gradient, so it may run on ONNX Runtime (featuresOf).
- * The activations of both images stay ONE tensor [2b, h, w, K] through the head, the gradient and
- * the maps: only the embeddings are split. (Splitting and re-joining the activations cost more
- * than the head and its gradient on wasm: 10 ms of SplitV for 4 ResNet50 pairs.)
+ * A [2b, h, w, K] of both images of b pairs (image 1 of pair i in row i, image 2 in row b + i);
+ * the caller disposes it. The forward to A needs no gradient, so it may run on ONNX Runtime
+ * (featuresOf).
  */
-async function forwardBackward(model: CamModel, x1: tf.Tensor4D, x2: tf.Tensor4D): Promise<ForwardBackward> {
+async function pairActivations(model: CamModel, x1: tf.Tensor4D, x2: tf.Tensor4D): Promise<tf.Tensor4D> {
   checkPairInputs(x1, x2);
-  const b = x1.shape[0];
-  const sameShape = x1.shape.every((d, i) => d === x2.shape[i]);
-  let a: tf.Tensor4D;
-  if (sameShape) {
+  if (x1.shape.every((d, i) => d === x2.shape[i])) {
     // both images through the backbone in ONE batched call (one forward of the pair)
     const both = tf.concat([x1, x2], 0);
-    a = await featuresOf(model, both).finally(() => both.dispose());
+    const a = await featuresOf(model, both).finally(() => both.dispose());
     if (a.rank !== 4) {
       a.dispose();
       throw new Error(`features() must return [b, h, w, K], got rank ${a.rank}`);
     }
-  } else {
-    const a1 = await featuresOf(model, x1);
-    const a2 = await featuresOf(model, x2).catch((error: unknown) => {
-      a1.dispose();
-      throw error;
-    });
-    try {
-      if (a1.rank !== 4 || a2.rank !== 4) throw new Error(`features() must return [b, h, w, K], got ranks ${a1.rank} and ${a2.rank}`);
-      if (a1.shape.some((d, i) => d !== a2.shape[i]))
-        throw new Error(`the two images give activations of different shapes [${a1.shape}] and [${a2.shape}]`);
-      a = tf.concat([a1, a2], 0);
-    } finally {
-      tf.dispose([a1, a2]);
-    }
+    return a;
   }
+  const a1 = await featuresOf(model, x1);
+  const a2 = await featuresOf(model, x2).catch((error: unknown) => {
+    a1.dispose();
+    throw error;
+  });
+  try {
+    if (a1.rank !== 4 || a2.rank !== 4) throw new Error(`features() must return [b, h, w, K], got ranks ${a1.rank} and ${a2.rank}`);
+    if (a1.shape.some((d, i) => d !== a2.shape[i]))
+      throw new Error(`the two images give activations of different shapes [${a1.shape}] and [${a2.shape}]`);
+    return tf.concat([a1, a2], 0);
+  } finally {
+    tf.dispose([a1, a2]);
+  }
+}
+
+/**
+ * One backward of s w.r.t. the activations `a` [2b, h, w, K] of b pairs (rows as pairActivations
+ * gives them), which it takes over: the result holds them, the caller disposes the result. They
+ * stay ONE tensor through the head, the gradient and the maps: only the embeddings are split.
+ * (Splitting and re-joining the activations cost more than the head and its gradient on wasm:
+ * 10 ms of SplitV for 4 ResNet50 pairs.)
+ */
+function headBackward(model: CamModel, a: tf.Tensor4D): ForwardBackward {
+  const b = a.shape[0] / 2;
   try {
     return tf.tidy(() => {
       const f = (all: tf.Tensor) => {
@@ -93,6 +99,11 @@ async function forwardBackward(model: CamModel, x1: tf.Tensor4D, x2: tf.Tensor4D
     a.dispose();
     throw error;
   }
+}
+
+/** One forward of both images and one backward of s w.r.t. both activations; the caller disposes the result. */
+async function forwardBackward(model: CamModel, x1: tf.Tensor4D, x2: tf.Tensor4D): Promise<ForwardBackward> {
+  return headBackward(model, await pairActivations(model, x1, x2));
 }
 
 const disposeForwardBackward = (fb: ForwardBackward) => tf.dispose([fb.s, fb.a, fb.g]);
@@ -148,9 +159,40 @@ export async function gradientCams(
   opts: Pick<ExplainOptions, 'keepRaw'> = {},
 ): Promise<Record<GradientCamMethod, PairExplanation[]>> {
   if (methods.length === 0) throw new Error('no CAM method given');
+  return camsOf(model, await forwardBackward(model, x1, x2), methods, opts);
+}
+
+/**
+ * gradientCams of pairs given as indices into an image set: on the model's accelerator straight
+ * from the pixels, each distinct image forwarded once (cam-model.ts acceleratedPairActivations);
+ * else through tensors of the pairs' images, as gradientCams.
+ */
+export async function gradientCamsOfImages(
+  model: CamModel,
+  images: PairImages,
+  methods: readonly GradientCamMethod[],
+  opts: Pick<ExplainOptions, 'keepRaw'> = {},
+): Promise<Record<GradientCamMethod, PairExplanation[]>> {
+  if (methods.length === 0) throw new Error('no CAM method given');
+  const a = await acceleratedPairActivations(model, images);
+  if (a) return camsOf(model, headBackward(model, a), methods, opts);
+  const [x1, x2] = pairTensors(images, 0, images.a.length);
+  try {
+    return await gradientCams(model, x1, x2, methods, opts);
+  } finally {
+    tf.dispose([x1, x2]);
+  }
+}
+
+/** The maps of `methods` from one forward + backward, which it disposes. */
+async function camsOf(
+  model: CamModel,
+  fb: ForwardBackward,
+  methods: readonly GradientCamMethod[],
+  opts: Pick<ExplainOptions, 'keepRaw'>,
+): Promise<Record<GradientCamMethod, PairExplanation[]>> {
   let h = 0;
   let w = 0;
-  const fb = await forwardBackward(model, x1, x2);
   let computed: { packed: tf.Tensor; s: tf.Tensor1D };
   try {
     computed = tf.tidy(() => {
@@ -170,7 +212,7 @@ export async function gradientCams(
     packed.dispose();
     s.dispose();
   }
-  const b = x1.shape[0];
+  const b = scores.length;
   const hw = h * w;
   /** method mi, image img (0, 1) of pair bi, direction dir (0 factual, 1 counterfactual) */
   const slice = (mi: number, img: number, dir: number, bi: number) => {
