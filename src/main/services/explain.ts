@@ -69,6 +69,8 @@ export const INPUT_LAYER = 'input';
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 export const INPUT_SPACE: ReadonlySet<CamMethod> = new Set(['occlusion', 'rise']);
+/** Pairs per engine call of the explain job (its default group): 32 per worker, 64 in this thread. */
+export const explainJobGroup = (workers: number) => (workers > 0 ? 32 * workers : 64);
 
 export interface ExplainServiceOptions {
   /** Overlay cache bounds (default 256 entries, 32 MiB). */
@@ -386,7 +388,7 @@ export class ExplainService {
             );
       const todo = all.filter((p) => !have.has(p.id));
       const workers = this.engine.workers;
-      const group = this.options.groupSize ?? (workers > 0 ? 32 * workers : 64);
+      const group = this.options.groupSize ?? explainJobGroup(workers);
       let done = 0;
       let explainMs = 0;
       ctx.progress(0, `explaining ${todo.length} pairs (${have.size} already explained)`, pairsData(0, todo.length));
