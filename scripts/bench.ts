@@ -36,6 +36,11 @@
 //           it (an interactive call of the pool's explain engine, 300 ms apart), with one pool in the
 //           process as in the app, tfjs pool then ONNX Runtime pool; median, p10, p90 of 30 calls,
 //           target median <= 60 ms (scripts/bench-engine/ort-review-latency.ts).
+//   ort-pair-input  how a batch of 4 ResNet50 pairs reaches ONNX Runtime for Grad-CAM, in this thread
+//           with 1 ORT thread: as tfjs tensors joined and read back, against the pixel rows
+//           themselves, against ONNX Runtime's forward alone; wall time, the CPU of this thread and
+//           of V8's helper threads, full garbage collections per batch
+//           (scripts/bench-engine/ort-pair-input.ts).
 //   retrain  one epoch of mask-loss retraining (rrr, energy, hint) against a plain epoch of the same
 //           model on the same explicit pairs (1000 Fashion-MNIST images, 10% masked), in this thread
 //           and over the pool, flatten and GAP heads; target <= 3x (scripts/bench-engine/retrain-epoch.ts).
@@ -206,6 +211,7 @@ const SECTIONS: Record<string, Section> = {
   evaluate: async () => (await import('./bench-engine/evaluate')).benchEvaluate({ workers: Math.max(2, cpus().length) }),
   ort: async () => (await import('./bench-engine/ort')).benchOrt({ workers: Math.max(2, cpus().length) }),
   'ort-review': async () => (await import('./bench-engine/ort-review-latency')).benchReviewLatency({ workers: Math.max(2, cpus().length) }),
+  'ort-pair-input': async () => (await import('./bench-engine/ort-pair-input')).benchOrtPairInput(),
   // masks import / export (scripts/bench-masks.ts, owned by the masks code)
   masks: async () => (await import('./bench-masks')).masksSection(),
   responsiveness: async () => (await import('./bench-engine/responsiveness')).benchResponsiveness(),
