@@ -4,7 +4,7 @@
 // with the maps shown, a complete verdict advances to a prefetched pair without asking main
 // again, a correction stays, undo goes back, a failed write can be retried, a heatmap cannot
 // be judged before its maps arrive, skip passes complete verdicts.
-import { createPinia, setActivePinia } from 'pinia';
+import { createPinia, setActivePinia, type Pinia } from 'pinia';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { setTransport, type Transport } from '../../src/renderer/src/api';
 import { useReviewStore } from '../../src/renderer/src/stores/review';
@@ -262,6 +262,14 @@ async function until(cond: () => boolean, what: string): Promise<void> {
 }
 const callsOf = (name: MethodName) => fake.calls.filter((c) => c.name === name);
 
+/**
+ * This test's Pinia, passed to every store hook: an action of an earlier test's store that is
+ * still finishing (a prefetch answer, the dwell timer) makes its own Pinia the active one again,
+ * and a hook called without one would then return that test's store (seen under load: the
+ * failed-write test got the undo test's verdicts, whose write chain waited on a never-answered call).
+ */
+let pinia: Pinia;
+
 beforeEach(() => {
   fake = {
     reviewer: 'Alice',
@@ -276,14 +284,15 @@ beforeEach(() => {
     nextId: 1,
   };
   setTransport(transport());
-  setActivePinia(createPinia());
+  pinia = createPinia();
+  setActivePinia(pinia);
 });
 
 async function opened() {
-  const review = useReviewStore();
-  const maps = useReviewMapsStore();
-  const verdicts = useReviewVerdictsStore();
-  const q = useReviewQueueStore();
+  const review = useReviewStore(pinia);
+  const maps = useReviewMapsStore(pinia);
+  const verdicts = useReviewVerdictsStore(pinia);
+  const q = useReviewQueueStore(pinia);
   await review.init();
   await until(() => q.current !== null && maps.explanation?.pairId === q.current.pairId, 'the first pair explained');
   return { review, maps, verdicts, q };
@@ -292,8 +301,8 @@ async function opened() {
 describe('review stores', () => {
   it('asks the reviewer once, then opens the newest version’s test pairs at the start', async () => {
     fake.reviewer = null;
-    const review = useReviewStore();
-    const reviewer = useReviewerStore();
+    const review = useReviewStore(pinia);
+    const reviewer = useReviewerStore(pinia);
     await review.init();
     expect(reviewer.asking).toBe(true);
     expect(callsOf('review.queue')).toHaveLength(0);
@@ -302,7 +311,7 @@ describe('review stores', () => {
     expect(callsOf('review.setReviewer')).toHaveLength(0);
     expect(await review.setReviewer(' Alice ')).toBe(true);
     expect(callsOf('review.setReviewer')[0].args).toEqual({ name: 'Alice' });
-    const q = useReviewQueueStore();
+    const q = useReviewQueueStore(pinia);
     await until(() => q.current !== null, 'the queue');
     expect(q.current?.pairId).toBe(101);
     expect(q.settings).toMatchObject({ modelId: 1, split: 'test', order: 'uncertainty', filters: {} });
