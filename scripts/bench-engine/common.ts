@@ -28,6 +28,16 @@ export function flag(name: string): boolean {
   return process.argv.includes(`--${name}`);
 }
 
+/** The values of environment variables `keys` now, for restoreEnv. */
+export const saveEnv = (...keys: string[]): Record<string, string | undefined> => Object.fromEntries(keys.map((k) => [k, process.env[k]]));
+
+/** Puts back what saveEnv saw (unset where it was unset). */
+export function restoreEnv(saved: Record<string, string | undefined>): void {
+  for (const [key, value] of Object.entries(saved))
+    if (value === undefined) delete process.env[key];
+    else process.env[key] = value;
+}
+
 export function report(section: string, figures: Figures): void {
   const width = Math.max(...Object.keys(figures).map((k) => k.length));
   console.log(`\n== ${section}`);

@@ -24,7 +24,7 @@ import { gradientCams, gradientCamsOfImages } from '../../src/main/engine/explai
 import { buildSiamese, defaultModelConfig, saveSiamese } from '../../src/main/engine/models';
 import { loadForInference } from '../../src/main/engine/onnx/accelerator';
 import { initBackend } from '../../src/main/engine/runtime/backend';
-import { arg, machine, median, report, round, type Figures } from './common';
+import { arg, machine, median, report, restoreEnv, round, saveEnv, type Figures } from './common';
 
 const R50: Shape3 = [224, 224, 3];
 const PAIRS = 4;
@@ -47,7 +47,7 @@ function threadCpu(): Map<string, number> | null {
 export async function benchOrtPairInput(options: { reps?: number; rounds?: number } = {}): Promise<Figures> {
   const reps = Math.max(1, options.reps ?? 10);
   const rounds = Math.max(1, options.rounds ?? 3);
-  const saved = { infer: process.env.SIMLENS_INFER, threads: process.env.SIMLENS_ORT_THREADS };
+  const saved = saveEnv('SIMLENS_INFER', 'SIMLENS_ORT_THREADS');
   process.env.SIMLENS_INFER = 'ort';
   process.env.SIMLENS_ORT_THREADS = '1';
   const dir = mkdtempSync(join(tmpdir(), 'simlens-bench-pair-input-'));
@@ -138,12 +138,7 @@ export async function benchOrtPairInput(options: { reps?: number; rounds?: numbe
   } finally {
     gcObserver.disconnect();
     rmSync(dir, { recursive: true, force: true });
-    for (const [key, value] of [
-      ['SIMLENS_INFER', saved.infer],
-      ['SIMLENS_ORT_THREADS', saved.threads],
-    ] as const)
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
+    restoreEnv(saved);
   }
 }
 

@@ -50,7 +50,7 @@ import { parallelMap, WorkerPool } from '../../src/main/engine/runtime/pool';
 import type { EngineTasks } from '../../src/main/engine/tasks';
 import { explainJobGroup } from '../../src/main/services/explain';
 import { poolModelEngine } from '../../src/main/services/models';
-import { arg, flag, machine, median, report, round, type Figures } from './common';
+import { arg, flag, machine, median, report, restoreEnv, round, saveEnv, type Figures } from './common';
 import { SYNTHETIC_EVAL_CONFIG, syntheticEvalData, type EvalData } from './evaluate';
 import type { BenchTasks } from './tasks';
 
@@ -283,7 +283,7 @@ export async function benchOrt(options: OrtBenchOptions = {}): Promise<Figures> 
   const workers = Math.max(2, options.workers ?? availableParallelism());
   const pairs = Math.max(workers, options.pairs ?? 8);
   const cores = availableParallelism();
-  const saved = { infer: process.env.SIMLENS_INFER, threads: process.env.SIMLENS_ORT_THREADS };
+  const saved = saveEnv('SIMLENS_INFER', 'SIMLENS_ORT_THREADS');
   const figures: Figures = { ...machine(), workers, reps, tfjs_reps: tfjsReps };
   const rows: Row[] = [];
   const t00 = performance.now();
@@ -730,12 +730,7 @@ export async function benchOrt(options: OrtBenchOptions = {}): Promise<Figures> 
   } finally {
     for (const l of layouts) await l.pool.close();
     for (const m of loaded) m.dispose();
-    for (const [key, value] of [
-      ['SIMLENS_INFER', saved.infer],
-      ['SIMLENS_ORT_THREADS', saved.threads],
-    ] as const)
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
+    restoreEnv(saved);
     rmSync(dir, { recursive: true, force: true });
     figures.total_s = round((performance.now() - t00) / 1000, 0);
     figures.loadavg1_end = round(loadavg()[0], 2);
