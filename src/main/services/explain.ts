@@ -334,7 +334,9 @@ export class ExplainService {
 
   /** Decodes the images of `pairs` at the model's input shape into one pair batch. */
   private async batchOf(pairs: PairRef[], shape: Shape3): Promise<{ batch: PairBatch; imageIds: number[] }> {
-    const ids = [...new Set(pairs.flatMap((p) => [p.image_a, p.image_b]))];
+    // first images, then second ones: for pairs without a shared image, the order in which the
+    // gradient CAMs forward them, so that ONNX Runtime takes the set as it is (no copy)
+    const ids = [...new Set([...pairs.map((p) => p.image_a), ...pairs.map((p) => p.image_b)])];
     const rows = this.versions.imagesById(ids);
     if (rows.length !== ids.length) throw new AppError('failed', 'an image of these pairs was deleted meanwhile');
     const set = await buildImageSet(rows, shape);
@@ -569,7 +571,9 @@ export class ExplainService {
 
   /** The mean colour per channel of the images of `pairs` at the model's input shape (decoded in groups, each image once). */
   private async channelMeans(pairs: PairRef[], shape: Shape3, signal?: AbortSignal): Promise<number[]> {
-    const ids = [...new Set(pairs.flatMap((p) => [p.image_a, p.image_b]))];
+    // first images, then second ones: for pairs without a shared image, the order in which the
+    // gradient CAMs forward them, so that ONNX Runtime takes the set as it is (no copy)
+    const ids = [...new Set([...pairs.map((p) => p.image_a), ...pairs.map((p) => p.image_b)])];
     const C = shape[2];
     const sums = new Float64Array(C);
     let count = 0;
