@@ -39,29 +39,36 @@ export async function explainMany(
   for (let start = 0; start < source.count; start += per) {
     checkAborted(opts.signal);
     const end = Math.min(source.count, start + per);
-    let results: PairExplanation[];
-    if (isGradientMethod(method) && source.images) {
-      results = (await gradientCamsOfImages(model, source.images(start, end), [method], rest))[method];
-    } else {
-      const { x1, x2 } = await source.load(start, end);
-      try {
-        if (x1.shape[0] !== end - start || x2.shape[0] !== end - start)
-          throw new Error(`load(${start}, ${end}) returned ${x1.shape[0]} and ${x2.shape[0]} pairs`);
-        if (isGradientMethod(method)) {
-          results = (await gradientCams(model, x1, x2, [method], rest))[method];
-        } else {
-          const inner = onProgress ? { ...rest, onProgress: (f: number) => onProgress((done + f) / source.count) } : rest;
-          results = [await explainPair(model, x1, x2, method, inner)];
-        }
-      } finally {
-        x1.dispose();
-        x2.dispose();
-      }
-    }
+    const onPairProgress = onProgress && ((f: number) => onProgress((done + f) / source.count));
+    const results =
+      isGradientMethod(method) && source.images
+        ? (await gradientCamsOfImages(model, source.images(start, end), [method], rest))[method]
+        : await explainLoaded(model, source, start, end, method, onPairProgress ? { ...rest, onProgress: onPairProgress } : rest);
     if (results.length !== end - start) throw new Error(`pairs ${start}-${end}: ${results.length} explanations`);
     for (const [j, r] of results.entries()) await onResult(start + j, r);
     done = end;
     onProgress?.(done / source.count);
   }
   return { explained: done };
+}
+
+/** Pairs [start, end) from the source's tensors (load), which it disposes. */
+async function explainLoaded(
+  model: CamModel,
+  source: PairSource,
+  start: number,
+  end: number,
+  method: CamMethod,
+  opts: ExplainOptions,
+): Promise<PairExplanation[]> {
+  const { x1, x2 } = await source.load(start, end);
+  try {
+    if (x1.shape[0] !== end - start || x2.shape[0] !== end - start)
+      throw new Error(`load(${start}, ${end}) returned ${x1.shape[0]} and ${x2.shape[0]} pairs`);
+    if (isGradientMethod(method)) return (await gradientCams(model, x1, x2, [method], opts))[method];
+    return [await explainPair(model, x1, x2, method, opts)];
+  } finally {
+    x1.dispose();
+    x2.dispose();
+  }
 }
