@@ -9,6 +9,8 @@
 //   2. ResNet50 pair Grad-CAM (both images, factual + counterfactual): one pair's latency in this
 //      thread and as one 'explain.pairs' task on the pool              ORT <= 60 ms
 //      batch throughput over the pool ('explain.pairs', one chunk per worker)   ORT <= 50 ms/pair
+//        with its floor in the same rounds: the same chunks through ONNX Runtime's forward alone
+//        on the default pool (bench.ortForward), which any Grad-CAM of these pairs must run
 //      and the explain job's: one group of its pairs through the pool's explain engine, as the
 //      job calls it (64 pairs on 2 workers, chunks of 16)                  ORT <= 50 ms/pair
 //   3. the `evaluate` section's workload (small CNN 28x28, 6,000 images, 12,000 + 20,000 pairs)
@@ -178,7 +180,8 @@ interface Row {
   tfjsCpu: number;
   ortCpu: number;
   target: string;
-  met: boolean;
+  /** null: a row without a target (a case's floor) */
+  met: boolean | null;
 }
 
 interface Case {
@@ -194,6 +197,12 @@ interface Case {
   digits?: number;
   /** a row per ORT variant instead of the fastest one's */
   everyOrt?: boolean;
+  /**
+   * The variant that is the case's hardware floor (ONNX Runtime's forward alone of the same
+   * images, on the same pool, in the same rounds): not a candidate for the fastest; the figures
+   * get the fastest variant's wall time over it.
+   */
+  floor?: string;
 }
 
 const atMost = (ms: number) => ({ target: `ORT <= ${ms}`, met: (_tfjs: number, ort: number) => ort <= ms });
@@ -209,13 +218,17 @@ function record(figures: Figures, rows: Row[], c: Case, wall: Record<string, num
     figures[`${c.key}_${name}_ms`] = round(wall[name], d);
     figures[`${c.key}_${name}_cpu_ms`] = round(cpu[name], d);
   }
-  const ortNames = Object.keys(wall).filter((n) => n !== c.tfjs);
+  const ortNames = Object.keys(wall).filter((n) => n !== c.tfjs && n !== c.floor);
   const best = ortNames.reduce((b, n) => (wall[n] < wall[b] ? n : b));
   figures[`${c.key}_fastest_ort`] = best;
   figures[`${c.key}_ratio_tfjs_to_ort`] = round(wall[c.tfjs] / wall[best], 2);
   figures[`${c.key}_cpu_ratio_tfjs_to_ort`] = round(cpu[c.tfjs] / cpu[best], 2);
   figures[`${c.key}_target`] = c.target;
   figures[`${c.key}_target_met`] = c.met(wall[c.tfjs], wall[best]);
+  if (c.floor) {
+    figures[`${c.key}_fastest_over_forward_floor`] = round(wall[best] / wall[c.floor], 3);
+    figures[`${c.key}_fastest_minus_forward_floor_ms`] = round(wall[best] - wall[c.floor], d);
+  }
   for (const n of c.everyOrt ? ortNames : [best])
     rows.push({
       what: c.what,
@@ -227,6 +240,18 @@ function record(figures: Figures, rows: Row[], c: Case, wall: Record<string, num
       ortCpu: cpu[n],
       target: c.target,
       met: c.met(wall[c.tfjs], wall[n]),
+    });
+  if (c.floor)
+    rows.push({
+      what: `${c.what}: the forward alone (floor)`,
+      unit: c.unit,
+      layout: c.floor,
+      tfjs: wall[c.tfjs],
+      ort: wall[c.floor],
+      tfjsCpu: cpu[c.tfjs],
+      ortCpu: cpu[c.floor],
+      target: `fastest = ${(wall[best] / wall[c.floor]).toFixed(2)}x floor`,
+      met: null,
     });
 }
 
@@ -244,7 +269,7 @@ function printTable(rows: Row[]): void {
     fmt(r.ortCpu),
     `${(r.tfjsCpu / r.ortCpu).toFixed(2)}x`,
     r.target,
-    r.met ? 'yes' : 'NO',
+    r.met === null ? '-' : r.met ? 'yes' : 'NO',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   for (const line of [header, ...body]) console.log(`  ${line.map((c, i) => c.padEnd(widths[i])).join('  ')}`);
@@ -551,6 +576,9 @@ export async function benchOrt(options: OrtBenchOptions = {}): Promise<Figures> 
     phase('ResNet50 Grad-CAM on the pools');
     {
       const perBatch = Math.ceil(pairs / workers);
+      // the app's default layout (a worker per core, one ORT thread each) carries the batch's floor
+      const defaultOrt = layouts.find((l) => l.name === `ort_${workers}w1t`)!;
+      const BATCH_FLOOR = `${defaultOrt.name}_forward_only`;
       const px = images(2 * pairs, R50, 5);
       const common = (l: Layout) => ({ modelDir: r50Dir, modelKey: `bench-ort:${l.name}`, layer: r50Layer, method: 'gradcam' as const });
       t0 = performance.now();
@@ -588,20 +616,44 @@ export async function benchOrt(options: OrtBenchOptions = {}): Promise<Figures> 
           unit: 'ms/pair',
           tfjs: layouts[0].name,
           ...atMost(TARGETS.resnet50BatchMsPerPair),
+          floor: BATCH_FLOOR,
         },
-        onPools(tfjsOr(Infinity), (l) => async () => {
-          await parallelMap(
-            l.pool,
-            'explain.pairs',
-            pairs,
-            (start, end) => {
-              const b = pairBatch(px, R50, start, end);
-              return { payload: { ...b, ...common(l), batchSize: perBatch }, transfer: [b.pixels.buffer as ArrayBuffer] };
+        [
+          ...onPools(tfjsOr(Infinity), (l) => async () => {
+            await parallelMap(
+              l.pool,
+              'explain.pairs',
+              pairs,
+              (start, end) => {
+                const b = pairBatch(px, R50, start, end);
+                return { payload: { ...b, ...common(l), batchSize: perBatch }, transfer: [b.pixels.buffer as ArrayBuffer] };
+              },
+              { chunkSize: perBatch },
+            );
+            return pairs;
+          }),
+          // the floor: the same chunks' images through ONNX Runtime's forward alone, nothing else
+          {
+            name: BATCH_FLOOR,
+            engine: 'ort',
+            threads: 1,
+            reps,
+            run: async () => {
+              await parallelMap(
+                defaultOrt.pool,
+                'bench.ortForward',
+                pairs,
+                (start, end) => {
+                  const b = pairBatch(px, R50, start, end);
+                  const payload = { modelDir: r50Dir, layer: r50Layer, pixels: b.pixels, count: 2 * (end - start) };
+                  return { payload, transfer: [b.pixels.buffer as ArrayBuffer] };
+                },
+                { chunkSize: perBatch },
+              );
+              return pairs;
             },
-            { chunkSize: perBatch },
-          );
-          return pairs;
-        }),
+          },
+        ],
         true,
       );
       // the explain job's throughput: one group of its pairs (explainJobGroup: 32 per worker) in one
@@ -624,7 +676,8 @@ export async function benchOrt(options: OrtBenchOptions = {}): Promise<Figures> 
           return group;
         }),
       );
-      for (const l of layouts) await l.pool.broadcast('engine.clearCache', { prefix: 'siamese:bench-ort:' });
+      for (const l of layouts)
+        for (const prefix of ['siamese:bench-ort:', 'siamese:bench-floor:']) await l.pool.broadcast('engine.clearCache', { prefix });
     }
 
     // ---- 3. the evaluation of a split over the pool (the `evaluate` section's workload)
