@@ -21,8 +21,8 @@ import type {
   JobProgressData,
   Split,
 } from '../../shared/dto';
-import { buildImageSet, type Shape3 } from '../engine/data';
-import { decodeMap, energyPointingGame, type CamMethod, type Grid, type PairBatch } from '../engine/explain';
+import type { Shape3 } from '../engine/data';
+import { decodeMap, energyPointingGame, type CamMethod, type Grid } from '../engine/explain';
 import { AppError, invalid, notFound } from '../errors';
 import { decodeMask } from '../images/mask';
 import { createRng } from '../pairs/rng';
@@ -31,6 +31,7 @@ import { ExplanationsRepo, type ExplanationRow } from '../store/explanations-rep
 import { ModelsRepo, type PairRow } from '../store/models-repo';
 import type { ExplainService } from './explain';
 import { toRecord } from './explain-records';
+import { decodePairBatch } from './pair-batch';
 import type { JobContext, JobRunner } from './jobs';
 import type { ModelService } from './models';
 import type { ReviewService } from './review';
@@ -117,20 +118,6 @@ export class CompareService {
     return out;
   }
 
-  private async batchOf(pairs: PairRow[], shape: Shape3): Promise<PairBatch> {
-    const ids = [...new Set(pairs.flatMap((p) => [p.image_a, p.image_b]))];
-    const rows = this.versions.imagesById(ids);
-    if (rows.length !== ids.length) throw new AppError('failed', 'an image of these pairs was deleted meanwhile');
-    const set = await buildImageSet(rows, shape);
-    const index = new Map(rows.map((r, i) => [r.id, i]));
-    return {
-      shape,
-      pixels: set.pixels,
-      a: Int32Array.from(pairs, (p) => index.get(p.image_a)!),
-      b: Int32Array.from(pairs, (p) => index.get(p.image_b)!),
-    };
-  }
-
   /** Computes and stores the maps of the pairs that have none yet for this version, method and layer. */
   private async ensureMaps(side: Side, method: CamMethod, pairs: PairRow[], ctx: JobContext, report: (k: number) => void): Promise<void> {
     const have = this.maps.existing(
@@ -146,7 +133,7 @@ export class CompareService {
       await yieldToEventLoop();
       ctx.throwIfCancelled();
       const chunk = todo.slice(g, g + group);
-      const batch = await this.batchOf(chunk, side.shape);
+      const { batch } = await decodePairBatch(this.versions, chunk, side.shape);
       const { result, backend } = await this.explain.engine.explain(
         { modelDir: side.modelDir, modelKey: side.modelKey, layer: side.layer, method },
         batch,
@@ -181,7 +168,7 @@ export class CompareService {
       await yieldToEventLoop();
       ctx.throwIfCancelled();
       const chunk = pairs.slice(g, g + group);
-      const batch = await this.batchOf(chunk, side.shape);
+      const { batch } = await decodePairBatch(this.versions, chunk, side.shape);
       const { result } = await this.explain.engine.faithfulness(
         { modelDir: side.modelDir, modelKey: side.modelKey, layer: side.layer },
         batch,

@@ -59,6 +59,7 @@ import { explanationDto, storedCap, toRecord } from './explain-records';
 import type { JobRunner } from './jobs';
 import type { ModelService } from './models';
 import { OverlayCache } from './overlay-cache';
+import { decodePairBatch, pairImageIds } from './pair-batch';
 
 // The shared method ids and the engine's must stay the same set.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
@@ -332,26 +333,6 @@ export class ExplainService {
     return { pairs, split: args.split ?? null };
   }
 
-  /** Decodes the images of `pairs` at the model's input shape into one pair batch. */
-  private async batchOf(pairs: PairRef[], shape: Shape3): Promise<{ batch: PairBatch; imageIds: number[] }> {
-    // first images, then second ones: for pairs without a shared image, the order in which the
-    // gradient CAMs forward them, so that ONNX Runtime takes the set as it is (no copy)
-    const ids = [...new Set([...pairs.map((p) => p.image_a), ...pairs.map((p) => p.image_b)])];
-    const rows = this.versions.imagesById(ids);
-    if (rows.length !== ids.length) throw new AppError('failed', 'an image of these pairs was deleted meanwhile');
-    const set = await buildImageSet(rows, shape);
-    const index = new Map(rows.map((r, i) => [r.id, i]));
-    return {
-      batch: {
-        shape,
-        pixels: set.pixels,
-        a: Int32Array.from(pairs, (p) => index.get(p.image_a)!),
-        b: Int32Array.from(pairs, (p) => index.get(p.image_b)!),
-      },
-      imageIds: rows.map((r) => r.id),
-    };
-  }
-
   /** The newest mask of each image of a batch that has one, by image index. */
   private async masksOf(imageIds: number[]): Promise<Record<number, Grid>> {
     const rows = this.repo.newestMasks(imageIds);
@@ -398,7 +379,7 @@ export class ExplainService {
         await yieldToEventLoop(); // tensor work resolves in microtasks: let calls and cancels in
         ctx.throwIfCancelled();
         const pairs = todo.slice(g, g + group);
-        const { batch } = await this.batchOf(pairs, t.shape);
+        const { batch } = await decodePairBatch(this.versions, pairs, t.shape);
         const started = Date.now();
         const report = (k: number) =>
           ctx.progress(
@@ -456,7 +437,7 @@ export class ExplainService {
         await yieldToEventLoop();
         ctx.throwIfCancelled();
         const chunk = pairs.slice(g, g + group);
-        const { batch, imageIds } = await this.batchOf(chunk, t.shape);
+        const { batch, imageIds } = await decodePairBatch(this.versions, chunk, t.shape);
         const masks = await this.masksOf(imageIds);
         const report = (k: number) =>
           ctx.progress((g + k) / pairs.length, `measured ${g + k}/${pairs.length} pairs`, pairsData(g + k, pairs.length));
@@ -526,7 +507,7 @@ export class ExplainService {
         await yieldToEventLoop();
         ctx.throwIfCancelled();
         const chunk = pairs.slice(g, g + group);
-        const { batch } = await this.batchOf(chunk, t.shape);
+        const { batch } = await decodePairBatch(this.versions, chunk, t.shape);
         const report = (k: number) =>
           ctx.progress(
             (g + k) / pairs.length,
@@ -571,9 +552,7 @@ export class ExplainService {
 
   /** The mean colour per channel of the images of `pairs` at the model's input shape (decoded in groups, each image once). */
   private async channelMeans(pairs: PairRef[], shape: Shape3, signal?: AbortSignal): Promise<number[]> {
-    // first images, then second ones: for pairs without a shared image, the order in which the
-    // gradient CAMs forward them, so that ONNX Runtime takes the set as it is (no copy)
-    const ids = [...new Set([...pairs.map((p) => p.image_a), ...pairs.map((p) => p.image_b)])];
+    const ids = pairImageIds(pairs);
     const C = shape[2];
     const sums = new Float64Array(C);
     let count = 0;
